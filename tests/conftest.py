@@ -1,0 +1,138 @@
+"""Shared fixtures: a real S3 protocol endpoint (moto's server), settings, apps with real
+engines, and a live Uvicorn server for tests that need real HTTP."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from speech_api.app import create_app
+from speech_api.config import S3Settings, Settings, STTSettings, TTSSettings
+from speech_api.local import EMBEDDED_CREDENTIALS, prepare_bucket, start_embedded_s3
+from speech_api.storage import ObjectStorage
+from tests.support.coqui_model import CoquiModelFiles, build_random_tacotron2_ddc
+
+TEST_BUCKET = "speech-api-test"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    server = start_embedded_s3()
+    yield server.endpoint_url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def model_cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture(scope="session")
+def make_settings(s3_endpoint, model_cache_dir) -> Callable[..., Settings]:
+    """Settings pointing at the test S3 server; keyword groups override fields."""
+
+    def make(*, stt: dict | None = None, tts: dict | None = None, s3: dict | None = None,
+             **top) -> Settings:
+        return Settings(
+            _env_file=None,
+            aws_region="us-east-1",
+            public_prefix="public/",
+            model_cache_dir=model_cache_dir,
+            stt=STTSettings(**(stt or {})),
+            tts=TTSSettings(**(tts or {})),
+            s3=S3Settings(
+                **{"bucket": TEST_BUCKET, "endpoint_url": s3_endpoint, **EMBEDDED_CREDENTIALS,
+                   **(s3 or {})}
+            ),
+            **top,
+        )
+
+    prepare_bucket(make())
+    return make
+
+
+@pytest.fixture(scope="session")
+def default_settings(make_settings) -> Settings:
+    """What `make serve` runs: Whisper base, Piper joe-medium."""
+    return make_settings()
+
+
+@pytest.fixture(scope="session")
+def client(default_settings) -> Iterator[TestClient]:
+    with TestClient(create_app(default_settings)) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def tiny_client(make_settings) -> Iterator[TestClient]:
+    with TestClient(create_app(make_settings(stt={"model": "tiny.en"}))) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def storage(default_settings) -> ObjectStorage:
+    return ObjectStorage(default_settings)
+
+
+@pytest.fixture(scope="session")
+def coqui_model(tmp_path_factory) -> CoquiModelFiles:
+    return build_random_tacotron2_ddc(tmp_path_factory.mktemp("coqui-model"))
+
+
+@pytest.fixture(scope="session")
+def coqui_client(make_settings, coqui_model) -> Iterator[TestClient]:
+    settings = make_settings(
+        tts={
+            "engine": "coqui",
+            "coqui_model_path": coqui_model.model_path,
+            "coqui_config_path": coqui_model.config_path,
+            "coqui_vocoder_path": coqui_model.vocoder_path,
+            "coqui_vocoder_config_path": coqui_model.vocoder_config_path,
+            "coqui_max_decoder_steps": 300,
+        }
+    )
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+class LiveServer:
+    def __init__(self, app, port: int = 0):
+        import uvicorn
+
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        sock = self.server.servers[0].sockets[0]
+        self.base_url = "http://127.0.0.1:%d" % sock.getsockname()[1]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_url(default_settings) -> Iterator[str]:
+    """A real Uvicorn server (real sockets, chunked bodies) running the default app."""
+    with LiveServer(create_app(default_settings)) as server:
+        yield server.base_url
+
+
+@pytest.fixture
+def http(live_url) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_url, timeout=120) as c:
+        yield c

@@ -1,0 +1,109 @@
+import io
+
+import av
+import numpy as np
+import pytest
+
+from speech_api.audio import (
+    OUTPUT_FORMATS,
+    WHISPER_SAMPLE_RATE,
+    change_tempo,
+    decode_audio,
+    encode_audio,
+)
+from speech_api.errors import AudioTooLongError, EmptyAudioError, UnsupportedAudioError
+from tests.support.clips import clip, load_clips
+
+
+def tone(seconds: float, rate: int = 22050, freq: float = 220.0) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def encode_with(codec: str, container: str, seconds: float, rate: int, layout="mono") -> bytes:
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate, layout=layout)
+        fmt = stream.codec_context.codec.audio_formats[0].name
+        resampler = av.AudioResampler(format=fmt, layout=layout, rate=rate)
+        frame = av.AudioFrame.from_ndarray(tone(seconds, rate).reshape(1, -1), "flt", "mono")
+        frame.sample_rate = rate
+        for f in [*resampler.resample(frame), *resampler.resample(None)]:
+            for p in stream.encode(f):
+                out.mux(p)
+        for p in stream.encode(None):
+            out.mux(p)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("c", load_clips(), ids=lambda c: c.file)
+def test_every_dev_clip_decodes_to_16k_mono_of_its_duration(c):
+    audio = decode_audio(c.read(), max_seconds=60)
+    assert audio.samples.dtype == np.float32 and audio.samples.ndim == 1
+    assert audio.source_sample_rate == c.sample_rate
+    assert audio.source_channels == c.channels
+    assert audio.duration_s == pytest.approx(c.duration_s, abs=0.06)
+
+
+@pytest.mark.parametrize(
+    "codec,container",
+    [("libopus", "ogg"), ("libopus", "webm"), ("aac", "mp4"), ("pcm_s16le", "aiff")],
+)
+def test_other_containers_decode(codec, container):
+    audio = decode_audio(encode_with(codec, container, 2.0, 48000), max_seconds=60)
+    assert audio.duration_s == pytest.approx(2.0, abs=0.05)
+
+
+def test_stereo_and_any_rate_become_mono_16k():
+    audio = decode_audio(encode_with("pcm_s16le", "wav", 1.5, 44100, "stereo"), max_seconds=60)
+    assert audio.source_channels == 2
+    assert len(audio.samples) == pytest.approx(1.5 * WHISPER_SAMPLE_RATE, abs=20)
+
+
+def test_audio_over_the_limit_is_refused_while_decoding():
+    with pytest.raises(AudioTooLongError) as exc:
+        decode_audio(clip("jfk_inaugural.flac").read(), max_seconds=5)
+    assert exc.value.status_code == 413 and exc.value.code == "audio_too_long"
+
+
+@pytest.mark.parametrize(
+    "data,error",
+    [
+        (b"", EmptyAudioError),
+        (b"hello, this is plainly text and not audio at all\n" * 20, UnsupportedAudioError),
+        (bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8)),
+         UnsupportedAudioError),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, UnsupportedAudioError),
+    ],
+    ids=["empty", "text", "random", "png"],
+)
+def test_non_audio_is_refused_with_a_client_error(data, error):
+    with pytest.raises(error):
+        decode_audio(data, max_seconds=60)
+
+
+def test_wav_with_header_only_is_empty_audio():
+    header_only = encode_with("pcm_s16le", "wav", 0.0001, 16000)[:44]
+    with pytest.raises((EmptyAudioError, UnsupportedAudioError)):
+        decode_audio(header_only, max_seconds=60)
+
+
+def test_truncated_mp3_keeps_what_decodes():
+    data = clip("lj_LJ001-0004.mp3").read()
+    audio = decode_audio(data[: len(data) // 2], max_seconds=60)
+    assert 1.5 < audio.duration_s < 4.0
+
+
+@pytest.mark.parametrize("fmt", sorted(OUTPUT_FORMATS))
+def test_encoded_output_decodes_back_to_the_stated_rate_and_duration(fmt):
+    encoded = encode_audio(tone(2.0), 22050, fmt)
+    with av.open(io.BytesIO(encoded.data)) as c:
+        assert c.streams.audio[0].rate == encoded.sample_rate
+    assert encoded.duration_s == pytest.approx(2.0, abs=0.01)
+    assert decode_audio(encoded.data, max_seconds=60).duration_s == pytest.approx(2.0, abs=0.05)
+
+
+@pytest.mark.parametrize("speed", [0.25, 0.5, 1.5, 4.0])
+def test_tempo_change_scales_duration(speed):
+    out = change_tempo(tone(2.0), 22050, speed)
+    assert len(out) / 22050 == pytest.approx(2.0 / speed, rel=0.05)
