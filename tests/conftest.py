@@ -36,8 +36,9 @@ def model_cache_dir(tmp_path_factory):
 def make_settings(s3_endpoint, model_cache_dir) -> Callable[..., Settings]:
     """Settings pointing at the test S3 server; keyword groups override fields."""
 
-    def make(*, stt: dict | None = None, tts: dict | None = None, s3: dict | None = None,
-             **top) -> Settings:
+    def make(
+        *, stt: dict | None = None, tts: dict | None = None, s3: dict | None = None, **top
+    ) -> Settings:
         return Settings(
             _env_file=None,
             aws_region="us-east-1",
@@ -46,8 +47,12 @@ def make_settings(s3_endpoint, model_cache_dir) -> Callable[..., Settings]:
             stt=STTSettings(**(stt or {})),
             tts=TTSSettings(**(tts or {})),
             s3=S3Settings(
-                **{"bucket": TEST_BUCKET, "endpoint_url": s3_endpoint, **EMBEDDED_CREDENTIALS,
-                   **(s3 or {})}
+                **{
+                    "bucket": TEST_BUCKET,
+                    "endpoint_url": s3_endpoint,
+                    **EMBEDDED_CREDENTIALS,
+                    **(s3 or {}),
+                }
             ),
             **top,
         )
@@ -117,7 +122,7 @@ class LiveServer:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.02)
         sock = self.server.servers[0].sockets[0]
-        self.base_url = "http://127.0.0.1:%d" % sock.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         return self
 
     def __exit__(self, *exc) -> None:

@@ -73,7 +73,9 @@ def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> Dec
         if not container.streams.audio:
             raise UnsupportedAudioError("The file contains no audio stream.", param=param)
         stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=WHISPER_SAMPLE_RATE)
+        # Same conversion as faster_whisper.decode_audio (s16, then scaled), so transcripts
+        # match the direct library call exactly.
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=WHISPER_SAMPLE_RATE)
         max_samples = int(max_seconds * WHISPER_SAMPLE_RATE)
         chunks: list[np.ndarray] = []
         total = 0
@@ -104,7 +106,7 @@ def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> Dec
 
         if total == 0:
             raise EmptyAudioError("The audio contains no samples.", param=param)
-        samples = np.concatenate(chunks).astype(np.float32, copy=False)
+        samples = np.concatenate(chunks).astype(np.float32) / 32768.0
         return DecodedAudio(
             samples=samples,
             source_format=container.format.name,

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AudioFormat = Literal["mp3", "wav", "ogg", "flac"]
@@ -64,6 +64,7 @@ class Settings(BaseSettings):
         env_nested_max_split=1,
         env_file=".env",
         env_file_encoding="utf-8",
+        env_ignore_empty=True,  # `KEY=` in .env means "use the default"
         extra="ignore",
         frozen=True,
     )
@@ -85,6 +86,11 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(4096, ge=1)
 
     model_cache_dir: Path = Path.home() / ".cache" / "speech-api"
+
+    @field_validator("model_cache_dir")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
 
     stt: STTSettings = STTSettings()
     tts: TTSSettings = TTSSettings()

@@ -32,8 +32,14 @@ def load_clips() -> list[Clip]:
         for line in fh:
             m = json.loads(line)
             clips.append(
-                Clip(m["file"], m["text"], m["language"], m["duration_s"], m["sample_rate"],
-                     m["channels"])
+                Clip(
+                    m["file"],
+                    m["text"],
+                    m["language"],
+                    m["duration_s"],
+                    m["sample_rate"],
+                    m["channels"],
+                )
             )
     return clips
 

@@ -19,8 +19,9 @@ class CoquiModelFiles:
     vocoder_config_path: Path
 
 
-def build_random_tacotron2_ddc(out_dir: Path, *, seed: int = 0,
-                               full_vocoder: bool = False) -> CoquiModelFiles:
+def build_random_tacotron2_ddc(
+    out_dir: Path, *, seed: int = 0, full_vocoder: bool = False
+) -> CoquiModelFiles:
     import torch
     from TTS.tts.configs.tacotron2_config import Tacotron2Config
     from TTS.tts.models.tacotron2 import Tacotron2
@@ -32,8 +33,12 @@ def build_random_tacotron2_ddc(out_dir: Path, *, seed: int = 0,
     # The released LJSpeech tacotron2-DDC settles at r=2 with a DDC coarse decoder (r=6).
     # Characters instead of phonemes: no espeak-ng binary on this machine.
     config = Tacotron2Config(
-        r=2, double_decoder_consistency=True, ddc_r=6, use_phonemes=False,
-        text_cleaner="english_cleaners", max_decoder_steps=500,
+        r=2,
+        double_decoder_consistency=True,
+        ddc_r=6,
+        use_phonemes=False,
+        text_cleaner="english_cleaners",
+        max_decoder_steps=500,
     )
     config.audio.sample_rate = 22050
     model = Tacotron2(config)
@@ -49,9 +54,12 @@ def build_random_tacotron2_ddc(out_dir: Path, *, seed: int = 0,
     vocoder_config = HifiganConfig()
     if not full_vocoder:
         vocoder_config.generator_model_params = {
-            "upsample_factors": [8, 8, 4], "upsample_kernel_sizes": [16, 16, 8],
-            "upsample_initial_channel": 32, "resblock_kernel_sizes": [3],
-            "resblock_dilation_sizes": [[1, 3, 5]], "resblock_type": "1",
+            "upsample_factors": [8, 8, 4],
+            "upsample_kernel_sizes": [16, 16, 8],
+            "upsample_initial_channel": 32,
+            "resblock_kernel_sizes": [3],
+            "resblock_dilation_sizes": [[1, 3, 5]],
+            "resblock_type": "1",
         }
     vocoder_config.audio.sample_rate = 22050
     generator = setup_generator(vocoder_config)

@@ -10,7 +10,7 @@ import jiwer
 
 def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
-    text = re.sub(r"[-–—/]", " ", text)  # hyphenated words count as separate words
+    text = re.sub(r"[-\u2013\u2014/]", " ", text)  # hyphenated words count as separate words
     text = re.sub(r"[^\w\s']", "", text)
     text = re.sub(r"(?<!\w)'|'(?!\w)", "", text)  # quotes, not apostrophes inside words
     return re.sub(r"\s+", " ", text).strip()

@@ -12,28 +12,12 @@ from speech_api.audio import (
     encode_audio,
 )
 from speech_api.errors import AudioTooLongError, EmptyAudioError, UnsupportedAudioError
+from tests.support.audio_files import encode, tone
 from tests.support.clips import clip, load_clips
 
 
-def tone(seconds: float, rate: int = 22050, freq: float = 220.0) -> np.ndarray:
-    t = np.arange(int(seconds * rate)) / rate
-    return (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
-
-
 def encode_with(codec: str, container: str, seconds: float, rate: int, layout="mono") -> bytes:
-    buf = io.BytesIO()
-    with av.open(buf, "w", format=container) as out:
-        stream = out.add_stream(codec, rate=rate, layout=layout)
-        fmt = stream.codec_context.codec.audio_formats[0].name
-        resampler = av.AudioResampler(format=fmt, layout=layout, rate=rate)
-        frame = av.AudioFrame.from_ndarray(tone(seconds, rate).reshape(1, -1), "flt", "mono")
-        frame.sample_rate = rate
-        for f in [*resampler.resample(frame), *resampler.resample(None)]:
-            for p in stream.encode(f):
-                out.mux(p)
-        for p in stream.encode(None):
-            out.mux(p)
-    return buf.getvalue()
+    return encode(tone(seconds, rate), rate, codec=codec, container=container, layout=layout)
 
 
 @pytest.mark.parametrize("c", load_clips(), ids=lambda c: c.file)
@@ -71,8 +55,10 @@ def test_audio_over_the_limit_is_refused_while_decoding():
     [
         (b"", EmptyAudioError),
         (b"hello, this is plainly text and not audio at all\n" * 20, UnsupportedAudioError),
-        (bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8)),
-         UnsupportedAudioError),
+        (
+            bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8)),
+            UnsupportedAudioError,
+        ),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, UnsupportedAudioError),
     ],
     ids=["empty", "text", "random", "png"],

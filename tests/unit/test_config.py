@@ -47,3 +47,29 @@ def test_invalid_values_are_rejected_at_startup(monkeypatch):
 def test_groups_are_hashable_so_models_cache_per_configuration():
     s = Settings(_env_file=None)
     assert hash(s.stt) == hash(Settings(_env_file=None).stt)
+
+
+def flat_env_names(settings: Settings) -> set[str]:
+    names = set()
+    for name, value in settings:
+        if hasattr(value, "model_fields"):
+            names |= {f"{name}_{sub}".upper() for sub in type(value).model_fields}
+        else:
+            names.add(name.upper())
+    return names
+
+
+def test_env_example_documents_every_setting_with_its_default(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    keys = {
+        line.split("=", 1)[0]
+        for line in example.read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    defaults = Settings(_env_file=None)
+    assert keys == flat_env_names(defaults)
+    for key in keys:
+        monkeypatch.delenv(key, raising=False)
+    assert Settings(_env_file=example) == defaults

@@ -1,7 +1,14 @@
 from speech_api.service import tts_object_key
 
-BASE = dict(text="Hello there.", engine="piper", voice="en_US-joe-medium",
-            model="en_US-joe-medium", fmt="mp3", speed=1.0, extension="mp3")
+BASE = dict(
+    text="Hello there.",
+    engine="piper",
+    voice="en_US-joe-medium",
+    model="en_US-joe-medium",
+    fmt="mp3",
+    speed=1.0,
+    extension="mp3",
+)
 
 
 def test_key_lives_under_the_public_prefix_and_hides_the_text():
@@ -17,8 +24,14 @@ def test_identical_requests_share_a_key():
 
 def test_everything_that_changes_the_audio_changes_the_key():
     base = tts_object_key("public/", **BASE)
-    for field, value in [("text", "Hello there!"), ("engine", "coqui"), ("voice", "other"),
-                         ("model", "other-model"), ("fmt", "wav"), ("speed", 1.25)]:
+    for field, value in [
+        ("text", "Hello there!"),
+        ("engine", "coqui"),
+        ("voice", "other"),
+        ("model", "other-model"),
+        ("fmt", "wav"),
+        ("speed", 1.25),
+    ]:
         assert tts_object_key("public/", **{**BASE, field: value}) != base, field
 
 
