@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-SPEECH_DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "speech-dev"
+# CI clones the repo with shared/ beside it; SPEECH_DEV_DIR points elsewhere when needed.
+SPEECH_DEV = Path(
+    os.environ.get("SPEECH_DEV_DIR")
+    or Path(__file__).resolve().parents[3] / "shared" / "data" / "speech-dev"
+)
 
 
 @dataclass(frozen=True)
