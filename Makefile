@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip setuptools wheel
 	$(PIP) "$(TORCH_SPEC)"
-	$(PIP) -e ".[models,local,coqui,dev]"
+	$(PIP) -e ".[models,lambda,local,coqui,dev]"
 	@# PyPI's torchaudio is a CUDA build whose C extension cannot load on a CPU-only host;
 	@# without its lib/ folder it imports in pure-Python mode, which Coqui's Tacotron2/HiFiGAN
 	@# path is fine with.

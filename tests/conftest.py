@@ -105,6 +105,26 @@ def coqui_client(make_settings, coqui_model) -> Iterator[TestClient]:
         yield c
 
 
+@pytest.fixture
+def process_settings(make_settings):
+    """Install test settings as the process settings, as Lambda handlers read them, and drop
+    the handlers' per-container singletons before and after."""
+    from speech_api import aws_lambda
+    from speech_api.config import use_settings
+
+    def install(settings: Settings | None = None) -> Settings:
+        settings = settings or make_settings()
+        use_settings(settings)
+        aws_lambda.api_asgi_handler.cache_clear()
+        aws_lambda.upload_service.cache_clear()
+        return settings
+
+    yield install
+    use_settings(None)
+    aws_lambda.api_asgi_handler.cache_clear()
+    aws_lambda.upload_service.cache_clear()
+
+
 class LiveServer:
     def __init__(self, app, port: int = 0):
         import uvicorn

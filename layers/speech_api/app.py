@@ -20,11 +20,16 @@ from speech_api.middleware import BodySizeLimitMiddleware
 from speech_api.schemas import (
     ErrorResponse,
     HealthResponse,
+    PendingTranscript,
+    StoredTranscript,
     TranscriptionResponse,
     TTSRequest,
     TTSResponse,
+    UploadRequest,
+    UploadResponse,
 )
 from speech_api.service import SpeechService
+from speech_api.uploads import UploadService
 
 logger = logging.getLogger("speech_api")
 
@@ -81,6 +86,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     )
     app.state.settings = settings
     app.state.service = service
+    uploads = UploadService(settings, service)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     _install_error_handlers(app)
 
@@ -109,6 +115,31 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         """Transcribe a clip: multipart field `file`, or the raw audio as the body."""
         data, form_language = await _read_audio(request, settings.max_upload_bytes)
         return await run_in_threadpool(service.transcribe, data, language=form_language or language)
+
+    @app.post("/uploads", response_model=UploadResponse, tags=["uploads"])
+    async def create_upload(body: UploadRequest) -> UploadResponse:
+        """A presigned form to upload a file (up to MAX_UPLOAD_BYTES) straight to S3 under
+        uploads/; its transcript appears at `transcript_url`."""
+        return await run_in_threadpool(
+            uploads.create_upload,
+            filename=body.filename,
+            content_type=body.content_type,
+            language=body.language,
+        )
+
+    @app.get(
+        "/transcripts/{upload_id:path}",
+        tags=["uploads"],
+        response_model=StoredTranscript,
+        responses={
+            202: {"model": PendingTranscript, "description": "Not transcribed yet"},
+            404: {"model": ErrorResponse, "description": "Unknown id"},
+            422: {"model": ErrorResponse, "description": "Transcription failed"},
+        },
+    )
+    async def get_transcript(upload_id: str) -> JSONResponse:
+        status, body = await run_in_threadpool(uploads.get_transcript, upload_id)
+        return JSONResponse(body, status_code=status)
 
     return app
 

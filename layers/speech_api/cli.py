@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from speech_api.config import get_settings
+from speech_api.config import get_settings, use_settings
 
 
 def serve(host: str | None = None, port: int | None = None) -> None:
@@ -13,8 +13,10 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 
     from speech_api.app import create_app
     from speech_api.local import (
+        LocalQueueWorker,
         needs_embedded_s3,
         prepare_bucket,
+        prepare_upload_queue,
         start_embedded_s3,
         with_embedded_s3,
     )
@@ -22,11 +24,17 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     settings = get_settings()
     host = host or settings.host
     port = settings.port if port is None else port
-    embedded = None
+    embedded = worker = None
     if needs_embedded_s3(settings):
         embedded = start_embedded_s3(host="127.0.0.1")
         settings = with_embedded_s3(settings, embedded.endpoint_url)
+        use_settings(settings)  # the worker's Lambda handler reads the process settings
         prepare_bucket(settings)
+        queue = prepare_upload_queue(settings)
+        # The same handler Lambda runs behind the S3 -> SQS event source mapping.
+        from handlers.transcribe_upload import handler as transcribe_upload
+
+        worker = LocalQueueWorker(settings, queue, transcribe_upload).start()
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
@@ -44,6 +52,8 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     try:
         uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
     finally:
+        if worker:
+            worker.stop()
         if embedded:
             embedded.stop()
 

@@ -7,7 +7,6 @@ Nothing else in the package reads ``os.environ``.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -81,6 +80,11 @@ class Settings(BaseSettings):
     public_prefix: str = "public/"
     public_base_url: str | None = None
 
+    # Object layout in the one bucket. Uploads trigger transcription (S3 -> SQS -> worker).
+    uploads_prefix: str = "uploads/"
+    transcripts_prefix: str = "transcripts/"
+    upload_url_expires_s: int = Field(900, ge=60, le=7 * 24 * 3600)
+
     max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1)
     max_audio_seconds: float = Field(60.0, gt=0)
     max_text_chars: int = Field(4096, ge=1)
@@ -97,6 +101,19 @@ class Settings(BaseSettings):
     s3: S3Settings = S3Settings()
 
 
-@lru_cache(maxsize=1)
+_current: Settings | None = None
+
+
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings: read from the environment on first use."""
+    global _current
+    if _current is None:
+        _current = Settings()
+    return _current
+
+
+def use_settings(settings: Settings | None) -> None:
+    """Install settings for the whole process (the embedded server's S3 endpoint, tests);
+    None goes back to reading the environment."""
+    global _current
+    _current = settings

@@ -68,3 +68,36 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class UploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(max_length=255, description="The client's file name (informational).")
+    content_type: str = Field(max_length=100, description="Audio MIME type, e.g. audio/wav.")
+    language: str | None = Field(None, max_length=16, description="Language hint for Whisper.")
+
+
+class PresignedForm(BaseModel):
+    url: str
+    fields: dict[str, str]
+
+
+class UploadResponse(BaseModel):
+    id: str
+    key: str
+    upload: PresignedForm = Field(description="POST these fields plus `file` to `url`.")
+    expires_in: int
+    transcript_url: str
+
+
+class StoredTranscript(TranscriptionResponse):
+    id: str
+    source_key: str
+    etag: str
+    created_at: str
+
+
+class PendingTranscript(BaseModel):
+    id: str
+    status: str = "pending"

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import quote
 
 from speech_api.config import Settings
-from speech_api.errors import StorageUnavailableError
+from speech_api.errors import PayloadTooLargeError, StorageUnavailableError
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    data: bytes
+    etag: str
+    metadata: dict[str, str]
 
 
 class ObjectStorage:
@@ -74,9 +82,62 @@ class ObjectStorage:
         except Exception as exc:
             raise _unavailable(exc) from exc
 
-    def ensure_bucket(self) -> None:
+    def get(self, key: str, *, max_bytes: int) -> StoredObject | None:
+        """The object's bytes (refused beyond ``max_bytes``), or None when it does not exist."""
+        from botocore.exceptions import ClientError
+
         try:
-            self.client.head_bucket(Bucket=self.bucket)
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            if response["ContentLength"] > max_bytes:
+                response["Body"].close()
+                raise PayloadTooLargeError(
+                    f"The object is larger than the limit of {max_bytes} bytes.", param="file"
+                )
+            return StoredObject(
+                data=response["Body"].read(),
+                etag=response.get("ETag", "").strip('"'),
+                metadata=response.get("Metadata", {}),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise _unavailable(exc) from exc
+        except PayloadTooLargeError:
+            raise
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+
+    def any_with_prefix(self, prefix: str) -> bool:
+        try:
+            listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+        return listed.get("KeyCount", 0) > 0
+
+    def presigned_post(
+        self,
+        key: str,
+        *,
+        content_type: str,
+        max_bytes: int,
+        expires_s: int,
+        metadata: dict[str, str],
+    ) -> dict:
+        """A browser-style POST form for one key: exact content type and metadata, and a
+        size range that S3 enforces (so large files never pass through the API)."""
+        fields = {"Content-Type": content_type}
+        fields |= {f"x-amz-meta-{k}": v for k, v in metadata.items()}
+        conditions = [["content-length-range", 1, max_bytes], *({k: v} for k, v in fields.items())]
+        try:
+            return self.client.generate_presigned_post(
+                self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_s
+            )
         except Exception as exc:
             raise _unavailable(exc) from exc
 

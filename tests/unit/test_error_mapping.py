@@ -20,6 +20,8 @@ from speech_api.errors import (
 class RaisingService:
     """Stands in for the service only to inject each domain error at the HTTP boundary."""
 
+    storage = None
+
     def __init__(self, error: Exception):
         self.error = error
 

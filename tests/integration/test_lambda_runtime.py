@@ -1,0 +1,85 @@
+"""The image's entry point boots: the real Lambda runtime client runs handlers.api.handler
+against a Runtime API and answers API Gateway events. Cold start is reported, not asserted."""
+
+import json
+import time
+
+import pytest
+
+from speech_api.local import EMBEDDED_CREDENTIALS
+from tests.conftest import TEST_BUCKET
+from tests.support.clips import clip
+from tests.support.events import rest_api_event
+from tests.support.lambda_runtime import RuntimeAPI, start_runtime_client
+
+
+def test_runtime_client_serves_api_gateway_events(s3_endpoint, make_settings, tmp_path, capsys):
+    env = {
+        "STT_MODEL": "tiny.en",
+        "S3_BUCKET": TEST_BUCKET,
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "S3_ACCESS_KEY_ID": EMBEDDED_CREDENTIALS["access_key_id"],
+        "S3_SECRET_ACCESS_KEY": EMBEDDED_CREDENTIALS["secret_access_key"],
+        "MODEL_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    with RuntimeAPI() as runtime:
+        started = time.monotonic()
+        proc = start_runtime_client("handlers.api.handler", runtime.address, env)
+        try:
+            kind, health, t_health = runtime.invoke(rest_api_event("GET", "/health"))
+            assert kind == "response" and health["statusCode"] == 200
+            assert json.loads(health["body"])["status"] == "ok"
+
+            c = clip("arctic_aew_a0003.wav")
+            kind, stt, t_stt = runtime.invoke(
+                rest_api_event(
+                    "POST",
+                    "/stt",
+                    body=c.read(),
+                    binary=True,
+                    headers={"Content-Type": "audio/wav"},
+                )
+            )
+            assert kind == "response" and stt["statusCode"] == 200, stt
+            assert "the two men shook hands" in json.loads(stt["body"])["text"].lower()
+
+            kind, tts, t_tts = runtime.invoke(
+                rest_api_event(
+                    "POST",
+                    "/tts",
+                    body=json.dumps({"text": "Cold start check."}),
+                    headers={"Content-Type": "application/json"},
+                )
+            )
+            assert kind == "response" and tts["statusCode"] == 200, tts
+
+            kind, bad, _ = runtime.invoke(
+                rest_api_event("POST", "/stt", body=b"\x00" * 100, binary=True)
+            )
+            assert kind == "response" and bad["statusCode"] == 415
+        finally:
+            proc.kill()
+            output = proc.communicate(timeout=10)[0]
+    # Powertools counted exactly one cold start across the four invocations: one warm container.
+    assert output.replace(" ", "").count('"ColdStart":[1.0]') == 1, output
+    with capsys.disabled():
+        print(
+            f"\n[cold start, tiny.en + piper] first /health {t_health - started:.2f}s, "
+            f"first /stt {t_stt - started:.2f}s (+{t_stt - t_health:.2f}s), "
+            f"first /tts {t_tts - t_stt:.2f}s after that"
+        )
+
+
+@pytest.mark.parametrize("handler", ["handlers.api.handler", "handlers.transcribe_upload.handler"])
+def test_handler_modules_import_light(handler):
+    import subprocess
+    import sys
+
+    module = handler.rsplit(".", 1)[0]
+    code = (
+        f"import sys, time; t=time.perf_counter(); import {module}; "
+        "print([m for m in ('ctranslate2','onnxruntime','torch','piper','TTS') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("[]")

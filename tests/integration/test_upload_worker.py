@@ -1,0 +1,137 @@
+"""handlers.transcribe_upload.handler: SQS batches of S3 notifications become transcripts;
+bad audio is recorded once and not retried; S3 outages are retried; duplicates do no work."""
+
+import json
+import uuid
+from urllib.parse import unquote_plus
+
+import pytest
+
+from handlers.transcribe_upload import handler
+from speech_api.aws_lambda import LocalLambdaContext
+from speech_api.local import prepare_bucket, start_embedded_s3
+from speech_api.storage import ObjectStorage
+from tests.conftest import TEST_BUCKET
+from tests.support.clips import clip
+from tests.support.events import s3_object_created, s3_test_event, sqs_batch
+
+
+@pytest.fixture
+def upload(storage):
+    def put(name: str, data: bytes, **metadata) -> dict:
+        key = f"uploads/{uuid.uuid4().hex[:8]}/{name}"
+        storage.put(key, data, content_type="application/octet-stream", metadata=metadata)
+        etag = storage.client.head_object(Bucket=TEST_BUCKET, Key=key)["ETag"].strip('"')
+        return s3_object_created(TEST_BUCKET, key, etag=etag, size=len(data))
+
+    return put
+
+
+def read_json(storage, key):
+    obj = storage.get(key, max_bytes=10**6)
+    return None if obj is None else json.loads(obj.data)
+
+
+def test_batch_with_good_bad_duplicate_and_test_event(process_settings, storage, upload):
+    process_settings()
+    good = upload("my clip 1.wav", clip("arctic_a0009.wav").read())
+    bad = upload("broken.wav", b"this is not audio at all" * 20)
+    event = sqs_batch(
+        [
+            {"Records": [good]},
+            {"Records": [bad]},
+            {"Records": [good]},
+            s3_test_event(TEST_BUCKET),
+        ]
+    )
+
+    response = handler(event, LocalLambdaContext())
+    assert response == {"batchItemFailures": []}
+
+    good_key = unquote_plus(good["s3"]["object"]["key"])
+    upload_id = good_key.removeprefix("uploads/").removesuffix(".wav")
+    transcript = read_json(storage, f"transcripts/{upload_id}.json")
+    assert "faced gregson across the table" in transcript["text"].lower()
+    assert transcript["source_key"] == good_key
+    assert transcript["etag"] == good["s3"]["object"]["eTag"]
+    assert transcript["created_at"].endswith("Z")
+    txt = storage.get(f"transcripts/{upload_id}.txt", max_bytes=10**6).data.decode()
+    assert txt.strip() == transcript["text"]
+
+    bad_id = bad["s3"]["object"]["key"].removeprefix("uploads/").removesuffix(".wav")
+    error = read_json(storage, f"transcripts/{bad_id}.error.json")
+    assert error["error"]["code"] == "unsupported_audio"
+    assert storage.head(f"transcripts/{bad_id}.json") is None
+
+    # The duplicate did no work: one transcript object, written once.
+    versions = storage.client.list_objects_v2(Bucket=TEST_BUCKET, Prefix=f"transcripts/{upload_id}")
+    assert sorted(o["Key"] for o in versions["Contents"]) == [
+        f"transcripts/{upload_id}.json",
+        f"transcripts/{upload_id}.txt",
+    ]
+    before = storage.client.head_object(Bucket=TEST_BUCKET, Key=f"transcripts/{upload_id}.json")[
+        "LastModified"
+    ]
+    assert handler(sqs_batch([{"Records": [good]}]), LocalLambdaContext()) == {
+        "batchItemFailures": []
+    }
+    after = storage.client.head_object(Bucket=TEST_BUCKET, Key=f"transcripts/{upload_id}.json")[
+        "LastModified"
+    ]
+    assert after == before
+
+
+def test_language_metadata_from_the_upload_is_used(process_settings, storage, upload):
+    process_settings()
+    event = upload("es.wav", clip("pico_es_arenas.wav").read(), language="es")
+    handler(sqs_batch([{"Records": [event]}]), LocalLambdaContext())
+    upload_id = event["s3"]["object"]["key"].removeprefix("uploads/").removesuffix(".wav")
+    transcript = read_json(storage, f"transcripts/{upload_id}.json")
+    assert (
+        transcript["language"] == "es" and "arenas son blanquecinas" in transcript["text"].lower()
+    )
+
+
+def test_too_long_audio_is_a_permanent_failure(process_settings, make_settings, storage, upload):
+    process_settings(make_settings(max_audio_seconds=5))
+    event = upload("long.flac", clip("jfk_inaugural.flac").read())
+    assert handler(sqs_batch([{"Records": [event]}]), LocalLambdaContext()) == {
+        "batchItemFailures": []
+    }
+    upload_id = event["s3"]["object"]["key"].removeprefix("uploads/").removesuffix(".flac")
+    assert read_json(storage, f"transcripts/{upload_id}.error.json")["error"]["code"] == (
+        "audio_too_long"
+    )
+
+
+def test_s3_outage_reports_the_item_for_retry(process_settings, make_settings):
+    s3 = start_embedded_s3()
+    settings = make_settings(
+        s3={"endpoint_url": s3.endpoint_url, "connect_timeout_s": 0.5, "max_attempts": 1}
+    )
+    prepare_bucket(settings)
+    storage = ObjectStorage(settings)
+    key = "uploads/outage.wav"
+    storage.put(key, clip("arctic_a0007.wav").read(), content_type="audio/wav", metadata={})
+    event = sqs_batch(
+        [
+            {"Records": [s3_object_created(TEST_BUCKET, key, etag="x", size=1)]},
+            s3_test_event(TEST_BUCKET),
+        ]
+    )
+    process_settings(settings)
+    s3.stop()
+    response = handler(event, LocalLambdaContext())
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+
+
+def test_keys_outside_uploads_and_other_events_are_ignored(process_settings, storage):
+    process_settings()
+    outside = s3_object_created(TEST_BUCKET, "public/tts/x.mp3", etag="e", size=1)
+    removed = s3_object_created(
+        TEST_BUCKET, "uploads/x.wav", etag="e", size=1, event_name="ObjectRemoved:Delete"
+    )
+    assert handler(sqs_batch([{"Records": [outside, removed]}]), LocalLambdaContext()) == {
+        "batchItemFailures": []
+    }
+    assert storage.head("transcripts/x.json") is None

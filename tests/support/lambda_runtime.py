@@ -1,0 +1,130 @@
+"""A minimal Lambda Runtime API (the HTTP interface a Lambda image's bootstrap polls), so the
+real runtime client (`python -m awslambdaric handlers.x.handler`) can run here without Docker
+or the Runtime Interface Emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PREFIX = "/2018-06-01/runtime"
+
+
+class RuntimeAPI:
+    def __init__(self):
+        self._events: queue.Queue = queue.Queue()
+        self._results: dict[str, tuple[str, dict, float]] = {}
+        self._cond = threading.Condition()
+        self.init_error: dict | None = None
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_GET(self):
+                if self.path != f"{PREFIX}/invocation/next":
+                    self.send_error(404)
+                    return
+                request_id, event = api._events.get()  # blocks like the real API
+                body = json.dumps(event).encode()
+                self.send_response(200)
+                self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
+                self.send_header(
+                    "Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 900_000)
+                )
+                self.send_header(
+                    "Lambda-Runtime-Invoked-Function-Arn",
+                    "arn:aws:lambda:us-east-1:123456789012:function:speech-api",
+                )
+                self.send_header(
+                    "Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793"
+                )
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                payload = json.loads(self.rfile.read(length) or b"null")
+                parts = self.path.removeprefix(PREFIX).strip("/").split("/")
+                if parts[:2] == ["init", "error"]:
+                    api.init_error = payload
+                elif parts[0] == "invocation" and len(parts) == 3:
+                    with api._cond:
+                        api._results[parts[1]] = (parts[2], payload, time.monotonic())
+                        api._cond.notify_all()
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def address(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"{host}:{port}"
+
+    def __enter__(self) -> RuntimeAPI:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def invoke(self, event: dict, timeout_s: float = 120) -> tuple[str, dict, float]:
+        """Queue one event; wait for its ("response" | "error", payload, monotonic time)."""
+        request_id = str(uuid.uuid4())
+        self._events.put((request_id, event))
+        with self._cond:
+            ok = self._cond.wait_for(
+                lambda: request_id in self._results or self.init_error, timeout=timeout_s
+            )
+        if self.init_error:
+            raise RuntimeError(f"init error: {self.init_error}")
+        if not ok:
+            raise TimeoutError(f"no result for {request_id} in {timeout_s}s")
+        return self._results[request_id]
+
+
+def start_runtime_client(handler: str, runtime_api: str, env: dict[str, str]) -> subprocess.Popen:
+    """Start the real Lambda runtime client on a handler, as the image's entry point does."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "S3_", "STT_", "TTS_", "PUBLIC_"))
+    }
+    base.update(
+        {
+            "AWS_LAMBDA_RUNTIME_API": runtime_api,
+            "AWS_LAMBDA_FUNCTION_NAME": "speech-api",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3008",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/speech-api",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "local",
+            "AWS_REGION": "us-east-1",
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+            **env,
+        }
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "awslambdaric", handler],
+        cwd=REPO,
+        env=base,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
