@@ -7,7 +7,10 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install serve test lint format clean
+CDK := .cdk/node_modules/.bin/cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: install serve test lint format clean synth deploy destroy
 
 install: $(STAMP)
 
@@ -15,7 +18,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip setuptools wheel
 	$(PIP) "$(TORCH_SPEC)"
-	$(PIP) -e ".[models,lambda,local,coqui,dev]"
+	$(PIP) -e ".[models,lambda,local,coqui,infra,dev]"
 	@# PyPI's torchaudio is a CUDA build whose C extension cannot load on a CPU-only host;
 	@# without its lib/ folder it imports in pure-Python mode, which Coqui's Tacotron2/HiFiGAN
 	@# path is fine with.
@@ -40,5 +43,18 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# The CDK CLI from npm, installed into the repo (not globally).
+$(CDK):
+	npm install --no-audit --no-fund --silent --prefix .cdk aws-cdk@2
+
+synth: $(STAMP) $(CDK)
+	$(CDK) synth --quiet $(CDK_ARGS)
+
+deploy: $(STAMP) $(CDK)
+	$(CDK) deploy $(CDK_ARGS)
+
+destroy: $(STAMP) $(CDK)
+	$(CDK) destroy $(CDK_ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache cdk.out
+	rm -rf $(VENV) .cdk .pytest_cache cdk.out

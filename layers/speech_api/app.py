@@ -116,6 +116,15 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         data, form_language = await _read_audio(request, settings.max_upload_bytes)
         return await run_in_threadpool(service.transcribe, data, language=form_language or language)
 
+    # SageMaker's container contract (GPU option): health on GET /ping, work on POST /invocations.
+    @app.get("/ping", tags=["service"], include_in_schema=False)
+    def ping() -> dict:
+        return {"status": "ok"}
+
+    @app.post("/invocations", response_model=TTSResponse, tags=["service"], include_in_schema=False)
+    async def invocations(body: TTSRequest) -> TTSResponse:
+        return await run_in_threadpool(service.synthesize, body)
+
     @app.post("/uploads", response_model=UploadResponse, tags=["uploads"])
     async def create_upload(body: UploadRequest) -> UploadResponse:
         """A presigned form to upload a file (up to MAX_UPLOAD_BYTES) straight to S3 under

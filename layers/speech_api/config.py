@@ -45,6 +45,9 @@ class TTSSettings(_Group):
     coqui_vocoder_config_path: Path | None = None
     coqui_max_decoder_steps: int = Field(2000, ge=10)
     coqui_threads: int = Field(1, ge=1, description="torch threads; 1 is as fast and steadier")
+    coqui_device: Literal["auto", "cpu", "cuda"] = "auto"
+    # When set, /tts forwards to this SageMaker endpoint (a GPU container running this app).
+    sagemaker_endpoint: str | None = None
 
 
 class S3Settings(_Group):

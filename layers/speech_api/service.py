@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cached_property
 
 from speech_api.audio import OUTPUT_FORMATS, decode_audio, encode_audio
 from speech_api.config import Settings
@@ -72,7 +73,15 @@ class SpeechService:
             model=engine.name,
         )
 
+    @cached_property
+    def remote_tts(self):
+        from speech_api.remote import SageMakerTTS
+
+        return SageMakerTTS(self.settings, self.settings.tts.sagemaker_endpoint)
+
     def synthesize(self, request: TTSRequest) -> TTSResponse:
+        if self.settings.tts.sagemaker_endpoint:
+            return self.remote_tts.synthesize(request)
         text = request.text
         if len(text) > self.settings.max_text_chars:
             raise InvalidRequestError(

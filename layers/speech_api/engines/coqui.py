@@ -39,6 +39,10 @@ class CoquiEngine:
         else:
             self.model = settings.coqui_model
             tts = TTS(settings.coqui_model, progress_bar=False)
+        device = settings.coqui_device
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        tts.to(device)
         model = tts.synthesizer.tts_model
         # Autoregressive decoders (Tacotron) can run on forever on odd input: cap them.
         for decoder in ("decoder", "coarse_decoder"):

@@ -1,0 +1,1 @@
+"""Lambda entry points: a decorator stack and one call into speech_api.aws_lambda."""

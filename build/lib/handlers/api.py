@@ -1,0 +1,12 @@
+"""API Gateway (REST v1 and HTTP API v2) -> the FastAPI app."""
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from speech_api.aws_lambda import handle_api_event, logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event, context):
+    return handle_api_event(event, context)

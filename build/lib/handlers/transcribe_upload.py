@@ -1,0 +1,10 @@
+"""SQS (S3 ObjectCreated under uploads/) -> transcripts/<id>.json and .txt."""
+
+from speech_api.aws_lambda import handle_upload_batch, logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event, context):
+    return handle_upload_batch(event, context)

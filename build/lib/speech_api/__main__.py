@@ -1,0 +1,3 @@
+from speech_api.cli import main
+
+main()

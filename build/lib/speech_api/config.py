@@ -1,0 +1,122 @@
+"""Settings: one typed object, read from the environment once and passed in.
+
+Groups map to env prefixes with a single underscore (``STT_MODEL`` -> ``stt.model``,
+``S3_ENDPOINT_URL`` -> ``s3.endpoint_url``), so the names users type match the README.
+Nothing else in the package reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AudioFormat = Literal["mp3", "wav", "ogg", "flac"]
+
+
+class _Group(BaseModel):
+    # Frozen so that groups are hashable: the model caches are keyed on them.
+    model_config = ConfigDict(frozen=True)
+
+
+class STTSettings(_Group):
+    model: str = Field("base", description="faster-whisper size/name or a local model directory")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str | None = Field(None, description="default: int8 on CPU, float16 on CUDA")
+    cpu_threads: int = Field(0, ge=0, description="CTranslate2 intra-op threads; 0 = all cores")
+    num_workers: int = Field(1, ge=1, description="parallel transcriptions inside CTranslate2")
+    beam_size: int = Field(5, ge=1, le=10)
+    vad_filter: bool = True
+
+
+class TTSSettings(_Group):
+    engine: Literal["piper", "coqui"] = "piper"
+    default_format: AudioFormat = "mp3"
+    # Piper: a voice name (bundled en_US-joe-medium, or NAME.onnx under voices_dir) or a path.
+    piper_voice: str = "en_US-joe-medium"
+    piper_voices_dir: Path | None = None
+    # Coqui: a model name resolved by Coqui's model manager, or local checkpoint + config.
+    coqui_model: str = "tts_models/en/ljspeech/tacotron2-DDC"
+    coqui_model_path: Path | None = None
+    coqui_config_path: Path | None = None
+    coqui_vocoder_path: Path | None = None
+    coqui_vocoder_config_path: Path | None = None
+    coqui_max_decoder_steps: int = Field(2000, ge=10)
+    coqui_threads: int = Field(1, ge=1, description="torch threads; 1 is as fast and steadier")
+    coqui_device: Literal["auto", "cpu", "cuda"] = "auto"
+    # When set, /tts forwards to this SageMaker endpoint (a GPU container running this app).
+    sagemaker_endpoint: str | None = None
+
+
+class S3Settings(_Group):
+    bucket: str = "speech-api"
+    endpoint_url: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    connect_timeout_s: float = Field(2.0, gt=0)
+    read_timeout_s: float = Field(10.0, gt=0)
+    max_attempts: int = Field(3, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # `KEY=` in .env means "use the default"
+        extra="ignore",
+        frozen=True,
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    log_level: str = "info"
+
+    aws_region: str = "us-east-1"
+    # Only consulted to decide whether `serve` needs the embedded S3 (see speech_api.local).
+    aws_access_key_id: str | None = None
+    aws_profile: str | None = None
+    embedded_s3: Literal["auto"] | bool = "auto"
+    public_prefix: str = "public/"
+    public_base_url: str | None = None
+
+    # Object layout in the one bucket. Uploads trigger transcription (S3 -> SQS -> worker).
+    uploads_prefix: str = "uploads/"
+    transcripts_prefix: str = "transcripts/"
+    upload_url_expires_s: int = Field(900, ge=60, le=7 * 24 * 3600)
+
+    max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1)
+    max_audio_seconds: float = Field(60.0, gt=0)
+    max_text_chars: int = Field(4096, ge=1)
+
+    model_cache_dir: Path = Path.home() / ".cache" / "speech-api"
+
+    @field_validator("model_cache_dir")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    stt: STTSettings = STTSettings()
+    tts: TTSSettings = TTSSettings()
+    s3: S3Settings = S3Settings()
+
+
+_current: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process's settings: read from the environment on first use."""
+    global _current
+    if _current is None:
+        _current = Settings()
+    return _current
+
+
+def use_settings(settings: Settings | None) -> None:
+    """Install settings for the whole process (the embedded server's S3 endpoint, tests);
+    None goes back to reading the environment."""
+    global _current
+    _current = settings

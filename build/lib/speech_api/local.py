@@ -1,0 +1,245 @@
+"""The embedded default: moto's S3 server in-process, so `make serve` needs no AWS account.
+
+The bucket gets the same policy the CDK stack deploys: anonymous read on the public prefix
+only, so returned URLs play in a browser while every other key stays private.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from speech_api.config import S3Settings, Settings
+
+# moto accepts any credentials; these only keep botocore from looking for real ones.
+EMBEDDED_CREDENTIALS = {"access_key_id": "embedded", "secret_access_key": "embedded"}
+
+
+def public_read_policy(bucket: str, public_prefix: str) -> dict:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublicReadForPublicPrefixOnly",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/{public_prefix}*",
+            }
+        ],
+    }
+
+
+@dataclass
+class EmbeddedS3:
+    server: object
+    endpoint_url: str
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def needs_embedded_s3(settings: Settings) -> bool:
+    if settings.embedded_s3 != "auto":
+        return bool(settings.embedded_s3)
+    return not (
+        settings.s3.endpoint_url
+        or settings.s3.access_key_id
+        or settings.aws_access_key_id
+        or settings.aws_profile
+    )
+
+
+def start_embedded_s3(host: str = "127.0.0.1", port: int = 0) -> EmbeddedS3:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    # werkzeug logs every S3 request to stdout; the API's own access log is enough.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    return EmbeddedS3(server=server, endpoint_url=f"http://{bound_host}:{bound_port}")
+
+
+def prepare_bucket(settings: Settings) -> None:
+    """Create the bucket (if missing) and apply the public-prefix read policy."""
+    from speech_api.storage import ObjectStorage
+
+    client = ObjectStorage(settings).client
+    bucket = settings.s3.bucket
+    existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        if settings.aws_region == "us-east-1":
+            client.create_bucket(Bucket=bucket)
+        else:
+            client.create_bucket(
+                Bucket=bucket,
+                CreateBucketConfiguration={"LocationConstraint": settings.aws_region},
+            )
+    client.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps(public_read_policy(bucket, settings.public_prefix))
+    )
+
+
+def with_embedded_s3(settings: Settings, endpoint_url: str) -> Settings:
+    s3 = S3Settings(
+        **{**settings.s3.model_dump(), "endpoint_url": endpoint_url, **EMBEDDED_CREDENTIALS}
+    )
+    return settings.model_copy(update={"s3": s3})
+
+
+UPLOAD_QUEUE = "speech-api-uploads"
+UPLOAD_DLQ = "speech-api-uploads-dlq"
+
+
+@dataclass
+class UploadQueue:
+    url: str
+    arn: str
+    dlq_url: str
+
+
+def _client(service: str, settings: Settings):
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=settings.aws_region,
+        endpoint_url=settings.s3.endpoint_url,
+        aws_access_key_id=settings.s3.access_key_id,
+        aws_secret_access_key=settings.s3.secret_access_key,
+    )
+
+
+def prepare_upload_queue(
+    settings: Settings, *, max_receive_count: int = 3, visibility_timeout_s: int = 120
+) -> UploadQueue:
+    """What the CDK stack deploys, on the embedded server: a queue with a dead-letter queue,
+    and the bucket notifying it of every object created under the uploads prefix."""
+    sqs = _client("sqs", settings)
+    dlq_url = sqs.create_queue(QueueName=UPLOAD_DLQ)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = sqs.create_queue(
+        QueueName=UPLOAD_QUEUE,
+        Attributes={
+            "VisibilityTimeout": str(visibility_timeout_s),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
+            ),
+        },
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    _client("s3", settings).put_bucket_notification_configuration(
+        Bucket=settings.s3.bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {
+                        "Key": {
+                            "FilterRules": [{"Name": "prefix", "Value": settings.uploads_prefix}]
+                        }
+                    },
+                }
+            ]
+        },
+    )
+    return UploadQueue(url=url, arn=arn, dlq_url=dlq_url)
+
+
+def sqs_event(messages: list[dict], queue_arn: str, region: str) -> dict:
+    """The event an SQS event source mapping delivers to Lambda, from received messages."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
+
+
+class LocalQueueWorker:
+    """Polls the upload queue and invokes the worker's Lambda handler with real SQS events,
+    deleting what succeeded and leaving failures for SQS to redeliver, as the event source
+    mapping does with ReportBatchItemFailures."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        queue: UploadQueue,
+        handler,
+        *,
+        retry_after_s: int = 5,
+        batch_size: int = 5,
+    ):
+        import threading
+
+        self._sqs = _client("sqs", settings)
+        self._settings = settings
+        self._queue = queue
+        self._handler = handler
+        self._retry_after_s = retry_after_s
+        self._batch_size = batch_size
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="upload-worker", daemon=True)
+
+    def start(self) -> LocalQueueWorker:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def poll_once(self, wait_s: int = 1) -> int:
+        from speech_api.aws_lambda import LocalLambdaContext
+
+        messages = self._sqs.receive_message(
+            QueueUrl=self._queue.url,
+            MaxNumberOfMessages=self._batch_size,
+            WaitTimeSeconds=wait_s,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        event = sqs_event(messages, self._queue.arn, self._settings.aws_region)
+        response = self._handler(event, LocalLambdaContext())
+        failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+        for m in messages:
+            if m["MessageId"] in failed:
+                self._sqs.change_message_visibility(
+                    QueueUrl=self._queue.url,
+                    ReceiptHandle=m["ReceiptHandle"],
+                    VisibilityTimeout=self._retry_after_s,
+                )
+            else:
+                self._sqs.delete_message(QueueUrl=self._queue.url, ReceiptHandle=m["ReceiptHandle"])
+        return len(messages)
+
+    def _run(self) -> None:
+        import logging
+
+        log = logging.getLogger("speech_api.local")
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:  # the worker must outlive any one bad poll (e.g. S3 hiccup)
+                log.exception("upload worker poll failed")
+                self._stop.wait(1.0)

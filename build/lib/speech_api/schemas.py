@@ -1,0 +1,103 @@
+"""Request and response bodies of the HTTP API (they define the OpenAPI schema at /docs)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from speech_api.config import AudioFormat
+
+MAX_TEXT_CHARS = 4096
+
+SpeechText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)
+]
+
+
+class TTSRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: SpeechText = Field(description="Text to speak, 1..4096 characters after trimming.")
+    voice: str | None = Field(None, description="Voice name; the engine's default when absent.")
+    format: AudioFormat | None = Field(None, description="Audio format (default mp3).")
+    speed: float = Field(1.0, ge=0.25, le=4.0, allow_inf_nan=False, description="0.25..4.0")
+
+
+class TTSResponse(BaseModel):
+    url: str = Field(description="Public URL that serves the audio to an anonymous GET.")
+    key: str
+    format: AudioFormat
+    content_type: str
+    duration_s: float
+    sample_rate: int
+    engine: str
+    voice: str
+    cached: bool = Field(description="True when identical audio already existed.")
+
+
+class Segment(BaseModel):
+    start: float
+    end: float
+    text: str
+
+
+class TranscriptionResponse(BaseModel):
+    text: str
+    language: str
+    language_probability: float
+    duration_s: float
+    segments: list[Segment]
+    model: str
+
+
+class HealthResponse(BaseModel):
+    status: str
+    version: str
+    stt_model: str
+    tts_engine: str
+    loaded_models: list[str]
+
+
+class ErrorBody(BaseModel):
+    message: str
+    type: str
+    code: str
+    param: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class UploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(max_length=255, description="The client's file name (informational).")
+    content_type: str = Field(max_length=100, description="Audio MIME type, e.g. audio/wav.")
+    language: str | None = Field(None, max_length=16, description="Language hint for Whisper.")
+
+
+class PresignedForm(BaseModel):
+    url: str
+    fields: dict[str, str]
+
+
+class UploadResponse(BaseModel):
+    id: str
+    key: str
+    upload: PresignedForm = Field(description="POST these fields plus `file` to `url`.")
+    expires_in: int
+    transcript_url: str
+
+
+class StoredTranscript(TranscriptionResponse):
+    id: str
+    source_key: str
+    etag: str
+    created_at: str
+
+
+class PendingTranscript(BaseModel):
+    id: str
+    status: str = "pending"

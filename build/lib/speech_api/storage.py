@@ -1,0 +1,150 @@
+"""S3 storage: one bucket, a public-read prefix for synthesized audio, bounded timeouts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from urllib.parse import quote
+
+from speech_api.config import Settings
+from speech_api.errors import PayloadTooLargeError, StorageUnavailableError
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    data: bytes
+    etag: str
+    metadata: dict[str, str]
+
+
+class ObjectStorage:
+    def __init__(self, settings: Settings):
+        self._s3 = settings.s3
+        self._region = settings.aws_region
+        self.bucket = settings.s3.bucket
+        self.public_prefix = settings.public_prefix
+        self._public_base_url = settings.public_base_url
+
+    @cached_property
+    def client(self):
+        import boto3
+        from botocore.config import Config
+
+        s3 = self._s3
+        return boto3.client(
+            "s3",
+            region_name=self._region,
+            endpoint_url=s3.endpoint_url,
+            aws_access_key_id=s3.access_key_id,
+            aws_secret_access_key=s3.secret_access_key,
+            config=Config(
+                connect_timeout=s3.connect_timeout_s,
+                read_timeout=s3.read_timeout_s,
+                retries={"max_attempts": s3.max_attempts, "mode": "standard"},
+                # Custom endpoints (moto, MinIO) rarely resolve bucket subdomains.
+                s3={"addressing_style": "path" if s3.endpoint_url else "auto"},
+            ),
+        )
+
+    def public_url(self, key: str) -> str:
+        path = quote(key, safe="/")
+        if self._public_base_url:
+            return f"{self._public_base_url.rstrip('/')}/{path}"
+        if self._s3.endpoint_url:
+            return f"{self._s3.endpoint_url.rstrip('/')}/{self.bucket}/{path}"
+        return f"https://{self.bucket}.s3.{self._region}.amazonaws.com/{path}"
+
+    def head(self, key: str) -> dict[str, str] | None:
+        """The object's user metadata, or None when it does not exist."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise _unavailable(exc) from exc
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+        return response.get("Metadata", {})
+
+    def put(self, key: str, data: bytes, *, content_type: str, metadata: dict[str, str]) -> None:
+        # A single PutObject is atomic: readers see the whole object or none of it.
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=data,
+                ContentType=content_type,
+                Metadata=metadata,
+                CacheControl="public, max-age=31536000, immutable",
+            )
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+
+    def get(self, key: str, *, max_bytes: int) -> StoredObject | None:
+        """The object's bytes (refused beyond ``max_bytes``), or None when it does not exist."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            if response["ContentLength"] > max_bytes:
+                response["Body"].close()
+                raise PayloadTooLargeError(
+                    f"The object is larger than the limit of {max_bytes} bytes.", param="file"
+                )
+            return StoredObject(
+                data=response["Body"].read(),
+                etag=response.get("ETag", "").strip('"'),
+                metadata=response.get("Metadata", {}),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise _unavailable(exc) from exc
+        except PayloadTooLargeError:
+            raise
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+
+    def any_with_prefix(self, prefix: str) -> bool:
+        try:
+            listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+        return listed.get("KeyCount", 0) > 0
+
+    def presigned_post(
+        self,
+        key: str,
+        *,
+        content_type: str,
+        max_bytes: int,
+        expires_s: int,
+        metadata: dict[str, str],
+    ) -> dict:
+        """A browser-style POST form for one key: exact content type and metadata, and a
+        size range that S3 enforces (so large files never pass through the API)."""
+        fields = {"Content-Type": content_type}
+        fields |= {f"x-amz-meta-{k}": v for k, v in metadata.items()}
+        conditions = [["content-length-range", 1, max_bytes], *({k: v} for k, v in fields.items())]
+        try:
+            return self.client.generate_presigned_post(
+                self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_s
+            )
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+
+
+def _unavailable(exc: Exception) -> StorageUnavailableError:
+    detail = type(exc).__name__
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and response.get("Error", {}).get("Code"):
+        detail = response["Error"]["Code"]
+    return StorageUnavailableError(f"Object storage is unavailable ({detail}). Try again shortly.")

@@ -1,0 +1,251 @@
+"""The upload -> transcript flow: presigned uploads into ``uploads/``, the worker that turns each
+new object into ``transcripts/<id>.json`` and ``.txt``, and transcript lookup by id."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import mimetypes
+import uuid
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from urllib.parse import unquote_plus
+
+from speech_api.config import Settings
+from speech_api.errors import (
+    InvalidRequestError,
+    PayloadTooLargeError,
+    ServiceUnavailableError,
+    SpeechAPIError,
+)
+from speech_api.service import SpeechService, normalize_language
+
+logger = logging.getLogger("speech_api.uploads")
+
+# Content types a presigned upload may declare, and the extension its key gets.
+UPLOAD_TYPES = {
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/wave": "wav",
+    "audio/mpeg": "mp3",
+    "audio/mp3": "mp3",
+    "audio/flac": "flac",
+    "audio/x-flac": "flac",
+    "audio/ogg": "ogg",
+    "audio/opus": "opus",
+    "audio/webm": "webm",
+    "video/webm": "webm",
+    "audio/mp4": "m4a",
+    "audio/x-m4a": "m4a",
+    "audio/m4a": "m4a",
+    "video/mp4": "mp4",
+    "audio/aac": "aac",
+    "audio/aiff": "aiff",
+    "audio/x-aiff": "aiff",
+}
+_MAX_ID_CHARS = 512
+
+
+def is_valid_upload_id(upload_id: str) -> bool:
+    """Ids mirror upload keys (``uploads/calls/day 1.wav`` -> ``calls/day 1``), so they may
+    contain '/' and spaces, but nothing that could leave the transcripts prefix or confuse a
+    path: no leading '/', no empty, '.' or '..' segment, no backslash, no control character."""
+    if not 0 < len(upload_id) <= _MAX_ID_CHARS or upload_id.startswith("/"):
+        return False
+    if any(ord(ch) < 32 or ord(ch) == 127 or ch == "\\" for ch in upload_id):
+        return False
+    return all(segment not in ("", ".", "..") for segment in upload_id.split("/"))
+
+
+def upload_id_from_key(key: str, uploads_prefix: str) -> str | None:
+    """``uploads/team/call-42.wav`` -> ``team/call-42``; None for keys that cannot map to a
+    safe id (they are recorded under a hash of the key instead)."""
+    if not key.startswith(uploads_prefix):
+        return None
+    relative = PurePosixPath(key[len(uploads_prefix) :])
+    candidate = str(relative.with_suffix("")) if relative.suffix else str(relative)
+    return candidate if is_valid_upload_id(candidate) else None
+
+
+def transcript_id_for_key(key: str, uploads_prefix: str) -> str:
+    return upload_id_from_key(key, uploads_prefix) or (
+        "key-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    )
+
+
+class UploadService:
+    def __init__(self, settings: Settings, service: SpeechService):
+        self.settings = settings
+        self.service = service
+        self.storage = service.storage
+
+    def transcript_key(self, upload_id: str, suffix: str = ".json") -> str:
+        return f"{self.settings.transcripts_prefix}{upload_id}{suffix}"
+
+    # --- API side -------------------------------------------------------------------------
+
+    def create_upload(
+        self, *, filename: str, content_type: str, language: str | None = None
+    ) -> dict:
+        content_type = content_type.strip().lower()
+        extension = UPLOAD_TYPES.get(content_type)
+        if extension is None:
+            raise InvalidRequestError(
+                f"content_type '{content_type}' is not an accepted audio type. Accepted: "
+                f"{', '.join(sorted(UPLOAD_TYPES))}.",
+                param="content_type",
+                code="unsupported_content_type",
+            )
+        guessed = mimetypes.guess_type(filename)[0] if filename else None
+        if guessed and not guessed.startswith(("audio/", "video/")):
+            raise InvalidRequestError(
+                f"filename '{filename}' does not look like an audio file.",
+                param="filename",
+                code="unsupported_filename",
+            )
+        upload_id = uuid.uuid4().hex
+        key = f"{self.settings.uploads_prefix}{upload_id}.{extension}"
+        metadata = {"original-filename": _ascii(filename)[:200]}
+        if (lang := normalize_language(language)) is not None:
+            metadata["language"] = lang
+        form = self.storage.presigned_post(
+            key,
+            content_type=content_type,
+            max_bytes=self.settings.max_upload_bytes,
+            expires_s=self.settings.upload_url_expires_s,
+            metadata=metadata,
+        )
+        return {
+            "id": upload_id,
+            "key": key,
+            "upload": {"url": form["url"], "fields": form["fields"]},
+            "expires_in": self.settings.upload_url_expires_s,
+            "transcript_url": f"/transcripts/{upload_id}",
+        }
+
+    def get_transcript(self, upload_id: str) -> tuple[int, dict]:
+        """(status, body): 200 done, 202 pending, 422 failed, 404 unknown."""
+        if not is_valid_upload_id(upload_id):
+            raise InvalidRequestError("Invalid transcript id.", param="id", code="invalid_id")
+        limit = 1024 * 1024
+        done = self.storage.get(self.transcript_key(upload_id), max_bytes=limit)
+        if done is not None:
+            return 200, json.loads(done.data)
+        failed = self.storage.get(self.transcript_key(upload_id, ".error.json"), max_bytes=limit)
+        if failed is not None:
+            return 422, {"error": json.loads(failed.data)["error"]}
+        if self.storage.any_with_prefix(f"{self.settings.uploads_prefix}{upload_id}."):
+            return 202, {"id": upload_id, "status": "pending"}
+        return 404, {
+            "error": {
+                "message": f"No upload with id '{upload_id}'.",
+                "type": "invalid_request_error",
+                "code": "not_found",
+                "param": "id",
+            }
+        }
+
+    # --- worker side ----------------------------------------------------------------------
+
+    def handle_notification(self, body: str) -> list[str]:
+        """Process one SQS message body holding an S3 notification. Returns the transcript ids
+        written. Raises ServiceUnavailableError for failures worth retrying."""
+        try:
+            message = json.loads(body)
+        except json.JSONDecodeError:
+            logger.warning("ignoring a message that is not JSON")
+            return []
+        if message.get("Event") == "s3:TestEvent":
+            return []
+        written = []
+        for record in message.get("Records", []):
+            if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+                continue
+            obj = record.get("s3", {}).get("object", {})
+            key = unquote_plus(obj.get("key", ""))  # S3 event keys arrive URL-encoded
+            if not key.startswith(self.settings.uploads_prefix) or key.endswith("/"):
+                continue
+            result = self.transcribe_object(key)
+            if result is not None:
+                written.append(result)
+        return written
+
+    def transcribe_object(self, key: str) -> str | None:
+        """Transcribe one uploaded object into transcripts/<id>.json and .txt. Idempotent per
+        object version (ETag): a duplicate delivery finds the transcript and does nothing."""
+        upload_id = transcript_id_for_key(key, self.settings.uploads_prefix)
+        try:
+            obj = self.storage.get(key, max_bytes=self.settings.max_upload_bytes)
+        except PayloadTooLargeError as exc:
+            self._record_failure(upload_id, key, "", exc)
+            return None
+        if obj is None:
+            logger.info("upload %s is gone; nothing to do", key)
+            return None
+        for suffix in (".json", ".error.json"):
+            existing = self.storage.head(self.transcript_key(upload_id, suffix))
+            if existing is not None and existing.get("etag") == obj.etag:
+                logger.info("transcript for %s (etag %s) exists; skipping", key, obj.etag)
+                return None
+
+        try:
+            result = self.service.transcribe(obj.data, language=obj.metadata.get("language"))
+        except ServiceUnavailableError:
+            raise  # transient (storage, model load): let SQS retry
+        except SpeechAPIError as exc:
+            self._record_failure(upload_id, key, obj.etag, exc)
+            return None
+
+        marker = {"etag": obj.etag}
+        document = {
+            **result.model_dump(),
+            "id": upload_id,
+            "source_key": key,
+            "etag": obj.etag,
+            "created_at": _now(),
+        }
+        # The .txt first: the .json is what marks the transcript as done.
+        self.storage.put(
+            self.transcript_key(upload_id, ".txt"),
+            (result.text + "\n").encode("utf-8"),
+            content_type="text/plain; charset=utf-8",
+            metadata=marker,
+        )
+        self.storage.put(
+            self.transcript_key(upload_id),
+            json.dumps(document).encode("utf-8"),
+            content_type="application/json",
+            metadata=marker,
+        )
+        # A newer version succeeded where an older one failed: the old error no longer holds.
+        self.storage.delete(self.transcript_key(upload_id, ".error.json"))
+        return upload_id
+
+    def _record_failure(self, upload_id: str, key: str, etag: str, exc: SpeechAPIError) -> None:
+        """Permanent failure (bad audio stays bad): record why and do not retry."""
+        error = {
+            "error": exc.to_dict(),
+            "id": upload_id,
+            "source_key": key,
+            "etag": etag,
+            "created_at": _now(),
+        }
+        self.storage.put(
+            self.transcript_key(upload_id, ".error.json"),
+            json.dumps(error).encode("utf-8"),
+            content_type="application/json",
+            metadata={"etag": etag},
+        )
+        for suffix in (".json", ".txt"):  # a transcript of an older version no longer holds
+            self.storage.delete(self.transcript_key(upload_id, suffix))
+        logger.info("upload %s failed permanently: %s", key, exc.code)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _ascii(text: str) -> str:
+    # S3 user metadata travels in HTTP headers: keep it ASCII.
+    return text.encode("ascii", "backslashreplace").decode("ascii")

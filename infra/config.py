@@ -1,0 +1,63 @@
+"""Deployment options, read from CDK context (cdk.json or `-c key=value`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Literal
+
+from constructs import Construct
+
+GpuTts = Literal["none", "sagemaker", "ecs"]
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    gpu_tts: GpuTts = "none"
+    stt_model: str = "base"
+    tts_engine: str = "coqui"
+    coqui_model: str = "tts_models/en/ljspeech/tacotron2-DDC"
+    api_keys: bool = True
+    cloudfront: bool = False
+    bucket_versioning: bool = False
+    uploads_expiration_days: int = 7
+    tts_expiration_days: int = 0  # 0: keep synthesized audio
+    stt_memory_mb: int = 3008
+    tts_memory_mb: int = 3008
+    api_memory_mb: int = 512
+    worker_memory_mb: int = 3008
+    stt_reserved_concurrency: int = 0  # 0: unreserved
+    tts_reserved_concurrency: int = 0
+    provisioned_concurrency: int = 0  # for the STT and TTS functions
+    worker_max_concurrency: int = 5
+    worker_batch_size: int = 5
+    throttle_rate_limit: int = 50
+    throttle_burst_limit: int = 100
+    gpu_instance_type: str = ""  # default per variant below
+    gpu_max_instances: int = 2
+
+    @property
+    def sagemaker_instance_type(self) -> str:
+        return self.gpu_instance_type or "ml.g5.xlarge"
+
+    @property
+    def ecs_instance_type(self) -> str:
+        return self.gpu_instance_type or "g5.xlarge"
+
+    @classmethod
+    def from_context(cls, scope: Construct) -> DeployConfig:
+        values = {}
+        for f in fields(cls):
+            raw = scope.node.try_get_context(f.name)
+            if raw is None:
+                continue
+            default = f.default
+            if isinstance(default, bool):
+                values[f.name] = raw if isinstance(raw, bool) else str(raw).lower() == "true"
+            elif isinstance(default, int):
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = str(raw)
+        config = cls(**values)
+        if config.gpu_tts not in ("none", "sagemaker", "ecs"):
+            raise ValueError(f"gpu_tts must be none, sagemaker or ecs, not {config.gpu_tts!r}")
+        return config

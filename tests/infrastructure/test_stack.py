@@ -1,0 +1,232 @@
+"""The stack as deployed: assertions on the synthesized templates of every gpu_tts variant."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.infrastructure.conftest import VARIANTS, synth
+
+
+def image_functions(s) -> dict[str, dict]:
+    return {
+        k: v["Properties"]
+        for k, v in s.resources("AWS::Lambda::Function").items()
+        if v["Properties"].get("PackageType") == "Image"
+    }
+
+
+def function(s, prefix: str) -> dict:
+    return next(v for k, v in image_functions(s).items() if k.startswith(prefix))
+
+
+def role_statements(s, function_prefix: str) -> list[dict]:
+    role = function(s, function_prefix)["Role"]["Fn::GetAtt"][0]
+    statements = []
+    for policy in s.resources("AWS::IAM::Policy").values():
+        if {"Ref": role} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def flat(value) -> str:
+    return json.dumps(value)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_resource_counts(synthesized, variant):
+    s = synthesized[variant]
+    expected_functions = {"none": 4, "sagemaker": 4, "ecs": 3}[variant]  # ecs: TTS on the GPU
+    assert len(image_functions(s)) == expected_functions
+    s.template.resource_count_is("AWS::S3::Bucket", 2)  # audio + access logs
+    s.template.resource_count_is("AWS::SQS::Queue", 2)  # uploads + dead letters
+    s.template.resource_count_is("AWS::ApiGateway::RestApi", 1)
+    s.template.resource_count_is("AWS::Lambda::EventSourceMapping", 1)
+    s.template.resource_count_is("AWS::SageMaker::Endpoint", int(variant == "sagemaker"))
+    s.template.resource_count_is("AWS::ECS::Service", int(variant == "ecs"))
+    s.template.resource_count_is("AWS::ApiGateway::VpcLink", int(variant == "ecs"))
+    print(f"\n{variant}: {len(s.json['Resources'])} resources, synth {s.seconds:.1f}s")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_only_the_public_prefix_is_readable_by_anyone(synthesized, variant):
+    s = synthesized[variant]
+    policies = [p["Properties"] for p in s.resources("AWS::S3::BucketPolicy").values()]
+    audio_policy = next(p for p in policies if p["Bucket"]["Ref"].startswith("Audio"))
+    anonymous = [
+        st
+        for st in audio_policy["PolicyDocument"]["Statement"]
+        if st["Effect"] == "Allow" and st.get("Principal") in ("*", {"AWS": "*"})
+    ]
+    assert len(anonymous) == 1
+    assert anonymous[0]["Action"] == "s3:GetObject"
+    resource = flat(anonymous[0]["Resource"])
+    assert resource.endswith('"/public/*"]]}') or "/public/*" in resource
+    assert "uploads" not in resource and "transcripts" not in resource
+    # TLS is enforced and ACLs stay blocked; only a bucket policy can make anything public.
+    assert any(
+        st["Effect"] == "Deny" and "aws:SecureTransport" in flat(st)
+        for st in audio_policy["PolicyDocument"]["Statement"]
+    )
+    audio = next(
+        v["Properties"] for k, v in s.resources("AWS::S3::Bucket").items() if k.startswith("Audio")
+    )
+    assert audio["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": False,
+    }
+    assert audio["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert "LoggingConfiguration" in audio
+    rules = {r["Id"]: r for r in audio["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireUploads"]["Prefix"] == "uploads/"
+
+
+def test_uploads_notify_the_queue_and_the_worker_consumes_it(synthesized):
+    s = synthesized["none"]
+    notification = next(iter(s.resources("Custom::S3BucketNotifications").values()))
+    queue_config = notification["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert len(queue_config) == 1
+    assert queue_config[0]["Events"] == ["s3:ObjectCreated:*"]
+    assert queue_config[0]["Filter"]["Key"]["FilterRules"] == [
+        {"Name": "prefix", "Value": "uploads/"}
+    ]
+
+    mapping = next(iter(s.resources("AWS::Lambda::EventSourceMapping").values()))["Properties"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BatchSize"] == 5 and mapping["ScalingConfig"]["MaximumConcurrency"] == 5
+    assert mapping["FunctionName"]["Ref"].startswith("WorkerFunction")
+
+    queues = s.resources("AWS::SQS::Queue")
+    uploads = next(v["Properties"] for k, v in queues.items() if k.startswith("Uploads4"))
+    worker = function(s, "WorkerFunction")
+    assert uploads["VisibilityTimeout"] > worker["Timeout"]
+    assert uploads["RedrivePolicy"]["maxReceiveCount"] == 3
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_functions_are_sized_and_commanded_separately(synthesized, variant):
+    s = synthesized[variant]
+    stt = function(s, "SttFunction")
+    assert stt["ImageConfig"]["Command"] == ["handlers.api.handler"]
+    assert stt["MemorySize"] == 3008 and stt["Timeout"] == 29
+    api = function(s, "ApiFunction")
+    assert api["MemorySize"] == 512 and api["Timeout"] == 10
+    worker = function(s, "WorkerFunction")
+    assert worker["ImageConfig"]["Command"] == ["handlers.transcribe_upload.handler"]
+    assert worker["Timeout"] == 300
+    for fn in image_functions(s).values():
+        env = fn["Environment"]["Variables"]
+        assert env["PUBLIC_PREFIX"] == "public/" and env["UPLOADS_PREFIX"] == "uploads/"
+        assert "Ref" in env["S3_BUCKET"]
+        assert fn["TracingConfig"]["Mode"] == "Active"
+    # One image for all: every function uses the same asset.
+    assert len({flat(fn["Code"]) for fn in image_functions(s).values()}) == 1
+    if variant == "sagemaker":
+        tts = function(s, "TtsFunction")
+        assert "Fn::GetAtt" in tts["Environment"]["Variables"]["TTS_SAGEMAKER_ENDPOINT"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_api_routes_binary_types_and_keys(synthesized, variant):
+    s = synthesized[variant]
+    api = next(iter(s.resources("AWS::ApiGateway::RestApi").values()))["Properties"]
+    assert "audio/*" in api["BinaryMediaTypes"]
+    assert "multipart/form-data" in api["BinaryMediaTypes"]
+    paths = {
+        v["Properties"]["PathPart"]: k for k, v in s.resources("AWS::ApiGateway::Resource").items()
+    }
+    assert {"health", "stt", "tts", "uploads", "transcripts", "{id+}"} <= set(paths)
+    methods = {}
+    for m in s.resources("AWS::ApiGateway::Method").values():
+        p = m["Properties"]
+        if p["HttpMethod"] != "OPTIONS":
+            methods[p["ResourceId"]["Ref"]] = p
+    assert methods[paths["stt"]]["ApiKeyRequired"] is True
+    assert methods[paths["tts"]]["ApiKeyRequired"] is True
+    assert not methods[paths["health"]].get("ApiKeyRequired", False)
+    assert "RequestValidatorId" in methods[paths["tts"]]
+    tts_integration = methods[paths["tts"]]["Integration"]
+    if variant == "ecs":
+        assert tts_integration["ConnectionType"] == "VPC_LINK"
+    else:
+        assert tts_integration["Type"] == "AWS_PROXY"
+    s.template.resource_count_is("AWS::ApiGateway::UsagePlan", 1)
+    stage = next(iter(s.resources("AWS::ApiGateway::Stage").values()))["Properties"]
+    assert "AccessLogSetting" in stage and stage["TracingEnabled"] is True
+
+
+def test_api_keys_can_be_turned_off(tmp_path):
+    s = synth(tmp_path, api_keys=False)
+    s.template.resource_count_is("AWS::ApiGateway::UsagePlan", 0)
+    for m in s.resources("AWS::ApiGateway::Method").values():
+        assert not m["Properties"].get("ApiKeyRequired", False)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_least_privilege(synthesized, variant):
+    s = synthesized[variant]
+    for policy in s.resources("AWS::IAM::Policy").values():
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            assert "s3:*" not in actions and "*" not in actions
+            if any(a.startswith("s3:") for a in actions):
+                assert st["Resource"] != "*"
+    # STT receives audio in the request: no S3 access at all.
+    assert not any("s3:" in flat(st) for st in role_statements(s, "SttFunction"))
+    worker = flat(role_statements(s, "WorkerFunction"))
+    assert "/uploads/*" in worker and "/transcripts/*" in worker and "/public/" not in worker
+    api = flat(role_statements(s, "ApiFunction"))
+    assert "/public/" not in api
+    if variant == "none":
+        tts = [st for st in role_statements(s, "TtsFunction") if "s3:" in flat(st)]
+        assert len(tts) == 1 and "/public/tts/*" in flat(tts[0]["Resource"])
+    if variant == "sagemaker":
+        tts = flat(role_statements(s, "TtsFunction"))
+        assert "sagemaker:InvokeEndpoint" in tts and "s3:" not in tts
+
+
+def test_cdk_nag_is_enforced(tmp_path):
+    """A finding that is neither fixed nor acknowledged fails synthesis."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_s3 as s3
+
+    from infra.app import build_app
+    from tests.infrastructure.conftest import cdk_json_context
+
+    app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+    build_app(app)
+    stack = next(c for c in app.node.children if isinstance(c, cdk.Stack))
+    s3.Bucket(stack, "Careless")  # no TLS enforcement, no access logs
+    with pytest.raises(Exception, match="AwsSolutions-S"):
+        app.synth()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_cfn_lint_finds_no_errors(synthesized, variant):
+    s = synthesized[variant]
+    # W3005 (redundant DependsOn) is CDK-generated noise.
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--ignore-checks",
+            "W3005",
+            "--",
+            str(s.template_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cloudfront_option_sets_the_public_base_url(tmp_path):
+    s = synth(tmp_path, cloudfront=True)
+    s.template.resource_count_is("AWS::CloudFront::Distribution", 1)
+    for fn in image_functions(s).values():
+        assert "PUBLIC_BASE_URL" in fn["Environment"]["Variables"]
