@@ -16,7 +16,8 @@ from starlette.formparsers import MultiPartException
 from speech_api.config import Settings, get_settings
 from speech_api.engines import loaded_models
 from speech_api.errors import InvalidRequestError, SpeechAPIError
-from speech_api.middleware import BodySizeLimitMiddleware
+from speech_api.middleware import APIKeyMiddleware, BodySizeLimitMiddleware
+from speech_api.openai_compat import create_router
 from speech_api.schemas import (
     ErrorResponse,
     HealthResponse,
@@ -88,7 +89,10 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     app.state.service = service
     uploads = UploadService(settings, service)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    if settings.api_key:
+        app.add_middleware(APIKeyMiddleware, api_key=settings.api_key)
     _install_error_handlers(app)
+    app.include_router(create_router(settings, service))
 
     @app.get("/health", response_model=HealthResponse, tags=["service"])
     def health() -> HealthResponse:
@@ -188,7 +192,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, exc.to_dict(), headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query")]
         param = ".".join(loc) or None

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-AudioFormat = Literal["mp3", "wav", "ogg", "flac"]
+AudioFormat = Literal["mp3", "wav", "ogg", "opus", "aac", "flac", "pcm"]
 
 
 class _Group(BaseModel):
@@ -27,6 +27,8 @@ class STTSettings(_Group):
     compute_type: str | None = Field(None, description="default: int8 on CPU, float16 on CUDA")
     cpu_threads: int = Field(0, ge=0, description="CTranslate2 intra-op threads; 0 = all cores")
     num_workers: int = Field(1, ge=1, description="parallel transcriptions inside CTranslate2")
+    # More models callers may pick by name (comma-separated), besides `model`.
+    extra_models: str = ""
     beam_size: int = Field(5, ge=1, le=10)
     vad_filter: bool = True
 
@@ -87,6 +89,9 @@ class Settings(BaseSettings):
     uploads_prefix: str = "uploads/"
     transcripts_prefix: str = "transcripts/"
     upload_url_expires_s: int = Field(900, ge=60, le=7 * 24 * 3600)
+
+    # When set, every route but /health and /ping needs `Authorization: Bearer <key>`.
+    api_key: str | None = Field(None, repr=False)
 
     max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1)
     max_audio_seconds: float = Field(60.0, gt=0)

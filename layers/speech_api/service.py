@@ -8,7 +8,13 @@ from functools import cached_property
 
 from speech_api.audio import OUTPUT_FORMATS, decode_audio, encode_audio
 from speech_api.config import Settings
-from speech_api.engines import SpeechToText, TextToSpeech, get_stt_engine, get_tts_engine
+from speech_api.engines import (
+    SpeechToText,
+    TextToSpeech,
+    Transcript,
+    get_stt_engine,
+    get_tts_engine,
+)
 from speech_api.errors import EmptyAudioError, InvalidRequestError, UnknownVoiceError
 from speech_api.schemas import TranscriptionResponse, TTSRequest, TTSResponse
 from speech_api.storage import ObjectStorage
@@ -58,19 +64,21 @@ class SpeechService:
     def tts_engine(self) -> TextToSpeech:
         return get_tts_engine(self.settings.tts, self.settings.model_cache_dir)
 
-    def transcribe(self, data: bytes, *, language: str | None = None) -> TranscriptionResponse:
+    def transcribe_audio(self, data: bytes, *, language: str | None = None) -> Transcript:
         if not data:
             raise EmptyAudioError("The request contains no audio.", param="file")
         audio = decode_audio(data, max_seconds=self.settings.max_audio_seconds)
-        engine = self.stt_engine()
-        result = engine.transcribe(audio.samples, language=normalize_language(language))
+        return self.stt_engine().transcribe(audio.samples, language=normalize_language(language))
+
+    def transcribe(self, data: bytes, *, language: str | None = None) -> TranscriptionResponse:
+        result = self.transcribe_audio(data, language=language)
         return TranscriptionResponse(
             text=result.text,
             language=result.language,
             language_probability=result.language_probability,
-            duration_s=round(audio.duration_s, 3),
-            segments=[s.__dict__ for s in result.segments],
-            model=engine.name,
+            duration_s=result.duration_s,
+            segments=[{"start": s.start, "end": s.end, "text": s.text} for s in result.segments],
+            model=self.settings.stt.model,
         )
 
     @cached_property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -9,10 +10,27 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class WordTiming:
+    word: str
+    start: float
+    end: float
+    probability: float = 0.0
+
+
+@dataclass(frozen=True)
 class TranscriptSegment:
     start: float
     end: float
     text: str
+    # Decoder details, as OpenAI's verbose_json reports them.
+    id: int = 0
+    seek: int = 0
+    tokens: tuple[int, ...] = ()
+    temperature: float = 0.0
+    avg_logprob: float = 0.0
+    compression_ratio: float = 0.0
+    no_speech_prob: float = 0.0
+    words: tuple[WordTiming, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -22,6 +40,11 @@ class Transcript:
     language_probability: float
     duration_s: float
     segments: list[TranscriptSegment] = field(default_factory=list)
+    task: str = "transcribe"
+
+    @property
+    def words(self) -> list[WordTiming]:
+        return [w for s in self.segments for w in s.words]
 
 
 @dataclass(frozen=True)
@@ -34,7 +57,16 @@ class SpeechToText(Protocol):
     name: str
     multilingual: bool
 
-    def transcribe(self, samples: np.ndarray, *, language: str | None) -> Transcript: ...
+    def transcribe(
+        self,
+        samples: np.ndarray,
+        *,
+        language: str | None,
+        task: str = "transcribe",
+        prompt: str | None = None,
+        temperature: float | None = None,
+        word_timestamps: bool = False,
+    ) -> Transcript: ...
 
 
 class TextToSpeech(Protocol):
@@ -45,3 +77,7 @@ class TextToSpeech(Protocol):
     def voices(self) -> list[str]: ...
 
     def synthesize(self, text: str, *, voice: str, speed: float) -> Speech: ...
+
+    def stream(self, text: str, *, voice: str, speed: float) -> Iterator[Speech]:
+        """The same speech, sentence by sentence, as each sentence is ready."""
+        ...

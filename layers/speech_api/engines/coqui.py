@@ -8,6 +8,7 @@ checkpoints load through the same ``TTS.api.TTS`` entry point with explicit path
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -59,6 +60,15 @@ class CoquiEngine:
         return self._speakers or [DEFAULT_VOICE]
 
     def synthesize(self, text: str, *, voice: str, speed: float) -> Speech:
+        return self._speak(text, voice=voice, speed=speed, split_sentences=True)
+
+    def stream(self, text: str, *, voice: str, speed: float) -> Iterator[Speech]:
+        sentences = self._tts.synthesizer.split_into_sentences(text) or [text]
+        for sentence in sentences:
+            if sentence.strip():
+                yield self._speak(sentence, voice=voice, speed=speed, split_sentences=False)
+
+    def _speak(self, text: str, *, voice: str, speed: float, split_sentences: bool) -> Speech:
         if voice not in self.voices():
             raise UnknownVoiceError(
                 f"Unknown voice '{voice}'. Available: {', '.join(self.voices())}.", param="voice"
@@ -66,7 +76,9 @@ class CoquiEngine:
         import torch
 
         with self._lock, torch.inference_mode():
-            wav = self._tts.tts(text, speaker=voice if self._speakers else None)
+            wav = self._tts.tts(
+                text, speaker=voice if self._speakers else None, split_sentences=split_sentences
+            )
         rate = int(self._tts.synthesizer.output_sample_rate)
         samples = np.asarray(wav, dtype=np.float32)
         # Tacotron has no duration control: change tempo afterwards, keeping the pitch.

@@ -7,6 +7,7 @@ file given as ``TTS_PIPER_VOICE``. Each voice loads once, on first use.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from importlib import import_module
 from pathlib import Path
 
@@ -66,19 +67,30 @@ class PiperEngine:
         return load_once(("piper-voice", str(path)), load)
 
     def synthesize(self, text: str, *, voice: str, speed: float) -> Speech:
+        pieces = list(self.stream(text, voice=voice, speed=speed))
+        rate = (
+            pieces[0].sample_rate if pieces else self._load(self._check(voice)).config.sample_rate
+        )
+        samples = (
+            np.concatenate([p.samples for p in pieces]) if pieces else np.zeros(0, dtype=np.float32)
+        )
+        return Speech(samples=samples.astype(np.float32, copy=False), sample_rate=rate)
+
+    def stream(self, text: str, *, voice: str, speed: float) -> Iterator[Speech]:
+        from piper import SynthesisConfig
+
+        piper_voice = self._load(self._check(voice))
+        # Piper's length_scale is a duration multiplier: faster speech means shorter phonemes.
+        config = SynthesisConfig(length_scale=piper_voice.config.length_scale / speed)
+        for chunk in piper_voice.synthesize(text, syn_config=config):  # one per sentence
+            yield Speech(
+                samples=chunk.audio_float_array.astype(np.float32, copy=False),
+                sample_rate=chunk.sample_rate,
+            )
+
+    def _check(self, voice: str) -> str:
         if voice not in self._voice_paths:
             raise UnknownVoiceError(
                 f"Unknown voice '{voice}'. Available: {', '.join(self.voices())}.", param="voice"
             )
-        from piper import SynthesisConfig
-
-        piper_voice = self._load(voice)
-        # Piper's length_scale is a duration multiplier: faster speech means shorter phonemes.
-        length_scale = piper_voice.config.length_scale / speed
-        chunks = list(
-            piper_voice.synthesize(text, syn_config=SynthesisConfig(length_scale=length_scale))
-        )
-        if not chunks:
-            return Speech(np.zeros(0, dtype=np.float32), piper_voice.config.sample_rate)
-        samples = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
-        return Speech(samples=samples, sample_rate=chunks[0].sample_rate)
+        return voice

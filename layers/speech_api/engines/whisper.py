@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from speech_api.config import STTSettings
-from speech_api.engines.base import Transcript, TranscriptSegment
+from speech_api.engines.base import Transcript, TranscriptSegment, WordTiming
 from speech_api.errors import UnsupportedLanguageError
 
 # Model name -> (packages holding it, in the order their parts are joined).
@@ -117,21 +117,63 @@ class WhisperEngine:
         self.multilingual = bool(self._model.model.is_multilingual)
         self.languages = frozenset(_LANGUAGE_CODES) if self.multilingual else frozenset({"en"})
 
-    def transcribe(self, samples: np.ndarray, *, language: str | None) -> Transcript:
+    def transcribe(
+        self,
+        samples: np.ndarray,
+        *,
+        language: str | None,
+        task: str = "transcribe",
+        prompt: str | None = None,
+        temperature: float | None = None,
+        word_timestamps: bool = False,
+    ) -> Transcript:
         if language is not None and language not in self.languages:
             hint = "" if self.multilingual else f" The model '{self.name}' is English-only."
             raise UnsupportedLanguageError(
                 f"Language '{language}' is not supported.{hint}", param="language"
             )
+        if task == "translate" and not self.multilingual:
+            raise UnsupportedLanguageError(
+                f"The model '{self.name}' is English-only and cannot translate.",
+                param="model",
+                code="translation_unsupported",
+            )
+        options = {}
+        if temperature is not None:
+            options["temperature"] = temperature
         segments, info = self._model.transcribe(
             samples,
             language=language or (None if self.multilingual else "en"),
+            task=task,
             beam_size=self._settings.beam_size,
             vad_filter=self._settings.vad_filter,
+            initial_prompt=prompt or None,
+            word_timestamps=word_timestamps,
+            **options,
         )
         # The generator does the decoding; consume it here, inside the worker thread.
         parts = [
-            TranscriptSegment(start=round(s.start, 3), end=round(s.end, 3), text=s.text.strip())
+            TranscriptSegment(
+                start=round(s.start, 3),
+                end=round(s.end, 3),
+                text=s.text.strip(),
+                id=s.id,
+                seek=s.seek,
+                tokens=tuple(s.tokens),
+                temperature=float(s.temperature or 0.0),
+                avg_logprob=float(s.avg_logprob),
+                compression_ratio=float(s.compression_ratio),
+                no_speech_prob=float(s.no_speech_prob),
+                words=tuple(
+                    WordTiming(
+                        w.word.strip(),
+                        round(w.start, 3),
+                        round(w.end, 3),
+                        round(float(w.probability), 4),
+                    )
+                    for w in (s.words or [])
+                ),
+            )
             for s in segments
         ]
         return Transcript(
@@ -140,4 +182,5 @@ class WhisperEngine:
             language_probability=round(float(info.language_probability), 4),
             duration_s=round(float(info.duration), 3),
             segments=parts,
+            task=task,
         )
