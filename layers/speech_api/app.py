@@ -208,8 +208,10 @@ def _install_error_handlers(app: FastAPI) -> None:
                 },
             )
         message = first.get("msg", "Invalid request.")
+        # OpenAI answers invalid fields with 400, and its SDK maps that to BadRequestError.
+        status = 400 if request.url.path.startswith("/v1/") else 422
         return error_response(
-            422,
+            status,
             {
                 "message": f"{param}: {message}" if param else message,
                 "type": "invalid_request_error",

@@ -1,11 +1,25 @@
-"""`speech-api serve`: run the API with Uvicorn, with the embedded S3 when none is configured."""
+"""`speech-api`: run the server, or transcribe and synthesize from the command line, with the
+local engines or against a running server (`--base-url`, `--api-key`).
+
+    speech-api serve
+    speech-api transcribe a.wav b.mp3 --format srt          # writes a.srt, b.srt
+    speech-api transcribe talk.flac -o - --format text      # to stdout
+    speech-api synthesize "Hello there." -o hello.mp3
+    speech-api synthesize "Hello there." --url --base-url http://127.0.0.1:8000
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import sys
+from pathlib import Path
 
 from speech_api.config import get_settings, use_settings
+
+TRANSCRIPT_FORMATS = ("text", "json", "srt", "vtt", "verbose_json")
+EXTENSIONS = {"text": "txt", "json": "json", "srt": "srt", "vtt": "vtt", "verbose_json": "json"}
 
 
 def serve(host: str | None = None, port: int | None = None) -> None:
@@ -47,6 +61,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
             f"S3 (embedded)  {embedded.endpoint_url}  bucket '{settings.s3.bucket}', "
             f"anonymous read on '{settings.public_prefix}' only"
         )
+        print(f"Upload worker  {settings.uploads_prefix} -> SQS -> {settings.transcripts_prefix}")
     else:
         print(f"S3             {settings.s3.endpoint_url or 'AWS'}  bucket '{settings.s3.bucket}'")
     try:
@@ -58,15 +73,181 @@ def serve(host: str | None = None, port: int | None = None) -> None:
             embedded.stop()
 
 
+class _Remote:
+    def __init__(self, base_url: str, api_key: str | None):
+        import httpx
+
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=300)
+
+    def check(self, response):
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text
+            raise SystemExit(f"error {response.status_code}: {message}")
+        return response
+
+
+def transcribe(
+    files: list[Path],
+    fmt: str,
+    output: str | None,
+    language: str | None,
+    base_url: str | None,
+    api_key: str | None,
+) -> int:
+    from tqdm import tqdm
+
+    if base_url:
+        remote = _Remote(base_url, api_key)
+
+        def run(path: Path) -> str:
+            params = {"response_format": fmt if fmt != "text" else "text"}
+            if language:
+                params["language"] = language
+            with open(path, "rb") as fh:
+                r = remote.check(
+                    remote.http.post("/stt", params=params, files={"file": (path.name, fh)})
+                )
+            return r.text if fmt in ("text", "srt", "vtt") else json.dumps(r.json(), indent=2)
+    else:
+        from speech_api.openai_compat import transcript_body
+        from speech_api.service import SpeechService
+
+        service = SpeechService(get_settings())
+
+        def run(path: Path) -> str:
+            if fmt == "json":
+                result = service.transcribe(path.read_bytes(), language=language)
+                return result.model_dump_json(indent=2)
+            result = service.transcribe_audio(path.read_bytes(), language=language)
+            return transcript_body(result, fmt, words=False, segments=True).body.decode()
+
+    failures = 0
+    for path in tqdm(files, desc="transcribing", unit="file", disable=None, file=sys.stderr):
+        try:
+            text = run(path)
+        except SystemExit as exc:
+            print(f"{path}: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        except Exception as exc:  # one bad file must not stop a batch
+            print(f"{path}: {getattr(exc, 'message', exc)}", file=sys.stderr)
+            failures += 1
+            continue
+        if output == "-":
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        else:
+            folder = Path(output) if output else path.parent
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{path.stem}.{EXTENSIONS[fmt]}").write_text(text, encoding="utf-8")
+    return 1 if failures else 0
+
+
+def synthesize(
+    text: str,
+    output: Path | None,
+    want_url: bool,
+    fmt: str | None,
+    voice: str | None,
+    speed: float,
+    base_url: str | None,
+    api_key: str | None,
+) -> int:
+    if output is None and not want_url:
+        raise SystemExit("give -o FILE or --url")
+    fmt = fmt or (output.suffix.lstrip(".") if output and output.suffix else "mp3")
+    if base_url:
+        remote = _Remote(base_url, api_key)
+        if want_url:
+            body = {
+                "text": text,
+                "format": fmt,
+                "speed": speed,
+                **({"voice": voice} if voice else {}),
+            }
+            print(remote.check(remote.http.post("/tts", json=body)).json()["url"])
+        if output:
+            body = {
+                "model": "tts-1",
+                "input": text,
+                "voice": voice or "alloy",
+                "response_format": fmt,
+                "speed": speed,
+            }
+            output.write_bytes(
+                remote.check(remote.http.post("/v1/audio/speech", json=body)).content
+            )
+        return 0
+
+    from speech_api.schemas import TTSRequest
+    from speech_api.service import SpeechService
+
+    service = SpeechService(get_settings())
+    if want_url:
+        print(service.synthesize(TTSRequest(text=text, voice=voice, format=fmt, speed=speed)).url)
+    if output:
+        from speech_api.audio import encode_audio
+
+        engine = service.tts_engine()
+        speech = engine.synthesize(text, voice=voice or engine.default_voice, speed=speed)
+        output.write_bytes(encode_audio(speech.samples, speech.sample_rate, fmt).data)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="speech-api", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="speech-api", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p_serve = sub.add_parser("serve", help="run the HTTP API")
     p_serve.add_argument("--host", default=None, help="default: HOST or 127.0.0.1")
     p_serve.add_argument("--port", type=int, default=None, help="default: PORT or 8000")
+
+    remote = argparse.ArgumentParser(add_help=False)
+    remote.add_argument("--base-url", help="a running server; default: the local engines")
+    remote.add_argument("--api-key", help="bearer key for --base-url")
+
+    p_stt = sub.add_parser("transcribe", parents=[remote], help="audio files to text")
+    p_stt.add_argument("files", nargs="+", type=Path)
+    p_stt.add_argument("--format", choices=TRANSCRIPT_FORMATS, default="text")
+    p_stt.add_argument(
+        "-o", "--output", help="a folder, or - for stdout; default: next to each file"
+    )
+    p_stt.add_argument("--language", help="ISO 639-1 code; detected when absent")
+
+    p_tts = sub.add_parser("synthesize", parents=[remote], help="text to audio")
+    p_tts.add_argument("text")
+    p_tts.add_argument("-o", "--output", type=Path, help="audio file to write")
+    p_tts.add_argument("--url", action="store_true", help="store in S3, print the public URL")
+    p_tts.add_argument("--format", choices=["mp3", "wav", "ogg", "opus", "aac", "flac", "pcm"])
+    p_tts.add_argument("--voice")
+    p_tts.add_argument("--speed", type=float, default=1.0)
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port)
+    elif args.command == "transcribe":
+        sys.exit(
+            transcribe(
+                args.files, args.format, args.output, args.language, args.base_url, args.api_key
+            )
+        )
+    else:
+        sys.exit(
+            synthesize(
+                args.text,
+                args.output,
+                args.url,
+                args.format,
+                args.voice,
+                args.speed,
+                args.base_url,
+                args.api_key,
+            )
+        )
 
 
 if __name__ == "__main__":
