@@ -7,10 +7,12 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
+BROWSER := $(VENV)/.browser
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CDK := .cdk/node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install serve test lint format clean synth deploy destroy
+.PHONY: install browser serve test lint format clean synth deploy destroy
 
 install: $(STAMP)
 
@@ -30,7 +32,15 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(VENV)/bin/speech-api serve
 
-test: $(STAMP)
+# Headless Chromium + chromedriver (Debian packages) for the playground's browser test.
+browser: $(BROWSER)
+$(BROWSER): | $(STAMP)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  $(SUDO) apt-get install -y -q chromium chromium-driver || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver; }
+	touch $@
+
+test: $(STAMP) $(BROWSER)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)

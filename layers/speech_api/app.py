@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 from importlib.metadata import PackageNotFoundError, version
+from importlib.resources import files
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
@@ -38,6 +39,8 @@ try:
     __version__ = version("speech-api")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0"
+
+_PLAYGROUND = (files("speech_api") / "static" / "index.html").read_text(encoding="utf-8")
 
 _ERRORS = {
     code: {"model": ErrorResponse, "description": what}
@@ -93,6 +96,11 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         app.add_middleware(APIKeyMiddleware, api_key=settings.api_key)
     _install_error_handlers(app)
     app.include_router(create_router(settings, service))
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def playground() -> HTMLResponse:
+        """A small page to try both directions in a browser (no build step, no CDN)."""
+        return HTMLResponse(_PLAYGROUND)
 
     @app.get("/health", response_model=HealthResponse, tags=["service"])
     def health() -> HealthResponse:

@@ -82,7 +82,8 @@ class APIKeyMiddleware:
     """`Authorization: Bearer <key>` (what the OpenAI SDK sends) on every route but the open
     ones. Compared in constant time; the key is never logged."""
 
-    OPEN_PATHS = frozenset({"/health", "/ping"})
+    # Liveness probes, and the playground page (it asks the user for the key itself).
+    OPEN_PATHS = frozenset({"/health", "/ping", "/"})
 
     def __init__(self, app, api_key: str):
         self.app = app
