@@ -23,8 +23,13 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                "--autoplay-policy=no-user-gesture-required", "--mute-audio"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--autoplay-policy=no-user-gesture-required",
+        "--mute-audio",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
@@ -56,9 +61,13 @@ def test_synthesize_and_play_from_the_public_url(browser, live_url):
     assert "/public/tts/" in url
     assert httpx.get(url).status_code == 200
     # The audio element fetched the URL and decoded its metadata.
-    duration = wait(browser, lambda d: d.execute_script(
-        "const a = document.getElementById('tts-audio');"
-        "return a.readyState >= 1 && a.duration > 0 ? a.duration : null;"))
+    duration = wait(
+        browser,
+        lambda d: d.execute_script(
+            "const a = document.getElementById('tts-audio');"
+            "return a.readyState >= 1 && a.duration > 0 ? a.duration : null;"
+        ),
+    )
     assert 1.0 < duration < 6.0
     assert browser.find_element(By.ID, "tts-error").text == ""
 
