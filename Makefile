@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CDK := .cdk/node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install browser serve test lint format clean synth deploy destroy
+.PHONY: install browser serve test bench lint format clean synth deploy destroy
 
 install: $(STAMP)
 
@@ -45,6 +45,10 @@ test: $(STAMP) $(BROWSER)
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Speed and memory vs the direct library call and peer servers (not part of `make test`).
+bench: $(STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -67,4 +71,4 @@ destroy: $(STAMP) $(CDK)
 	$(CDK) destroy $(CDK_ARGS)
 
 clean:
-	rm -rf $(VENV) .cdk .pytest_cache cdk.out
+	rm -rf $(VENV) .cdk .pytest_cache cdk.out bench/.peers bench/.coqui

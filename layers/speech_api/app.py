@@ -103,7 +103,8 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         return HTMLResponse(_PLAYGROUND)
 
     @app.get("/health", response_model=HealthResponse, tags=["service"])
-    def health() -> HealthResponse:
+    async def health() -> HealthResponse:
+        # async: answered on the event loop, never queued behind inference threads.
         return HealthResponse(
             status="ok",
             version=__version__,

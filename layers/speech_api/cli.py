@@ -64,6 +64,22 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         print(f"Upload worker  {settings.uploads_prefix} -> SQS -> {settings.transcripts_prefix}")
     else:
         print(f"S3             {settings.s3.endpoint_url or 'AWS'}  bucket '{settings.s3.bucket}'")
+    if settings.workers > 1:
+        if embedded:
+            raise SystemExit(
+                "WORKERS > 1 needs a real S3 endpoint (set S3_ENDPOINT_URL or "
+                "AWS credentials); the embedded S3 lives in one process."
+            )
+        # Each worker process builds the app from the environment's settings.
+        uvicorn.run(
+            "speech_api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+        )
+        return
     try:
         uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
     finally:

