@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CDK := .cdk/node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install browser serve test bench lint format clean synth deploy destroy
+.PHONY: install browser serve test bench soak lint format clean synth deploy destroy
 
 install: $(STAMP)
 
@@ -48,6 +48,10 @@ test: $(STAMP) $(BROWSER)
 # Speed and memory vs the direct library call and peer servers (not part of `make test`).
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# A bounded load run on loopback (default 3 minutes); fails on any error or >10 % RSS growth.
+soak: $(STAMP)
+	$(PY) bench/soak.py $(SOAK_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

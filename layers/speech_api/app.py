@@ -17,7 +17,12 @@ from starlette.formparsers import MultiPartException
 from speech_api.config import Settings, get_settings
 from speech_api.engines import loaded_models
 from speech_api.errors import InvalidRequestError, SpeechAPIError
-from speech_api.middleware import APIKeyMiddleware, BodySizeLimitMiddleware
+from speech_api.middleware import (
+    APIKeyMiddleware,
+    BodySizeLimitMiddleware,
+    ConcurrencyLimitMiddleware,
+    RequestLogMiddleware,
+)
 from speech_api.openai_compat import create_router
 from speech_api.schemas import (
     ErrorResponse,
@@ -91,9 +96,13 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     app.state.settings = settings
     app.state.service = service
     uploads = UploadService(settings, service)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    # Added innermost first. A request meets: the request log, the body limit (so nothing
+    # further out reads an unbounded body), the API key, then backpressure.
+    app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     if settings.api_key:
         app.add_middleware(APIKeyMiddleware, api_key=settings.api_key)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestLogMiddleware)
     _install_error_handlers(app)
     app.include_router(create_router(settings, service))
 
@@ -113,6 +122,26 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
             loaded_models=loaded_models(),
         )
 
+    @app.get("/ready", tags=["service"], responses={503: {"model": ErrorResponse}})
+    async def ready() -> JSONResponse:
+        """Readiness: loads the configured engines (once) and reports each; 503 if any cannot
+        load. /health stays a cheap liveness check."""
+        engines: dict[str, str] = {}
+        for name, getter in (("stt", service.stt_engine), ("tts", service.tts_engine)):
+            if name == "tts" and settings.tts.sagemaker_endpoint:
+                engines[name] = "remote"
+                continue
+            try:
+                await run_in_threadpool(getter)
+                engines[name] = "ready"
+            except SpeechAPIError as exc:
+                engines[name] = exc.message
+        ok = all(v in ("ready", "remote") for v in engines.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not_ready", "engines": engines},
+            status_code=200 if ok else 503,
+        )
+
     @app.post("/tts", response_model=TTSResponse, tags=["speech"])
     async def tts(body: TTSRequest) -> TTSResponse:
         """Synthesize speech, store it under the public prefix and return its URL."""
@@ -126,7 +155,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         language: str | None = Query(None, description="ISO 639-1 code; detected if absent"),
     ) -> TranscriptionResponse:
         """Transcribe a clip: multipart field `file`, or the raw audio as the body."""
-        data, form_language = await _read_audio(request, settings.max_upload_bytes)
+        data, form_language = await _read_audio(request)
         return await run_in_threadpool(service.transcribe, data, language=form_language or language)
 
     # SageMaker's container contract (GPU option): health on GET /ping, work on POST /invocations.
@@ -166,17 +195,20 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     return app
 
 
-async def _read_audio(request: Request, max_bytes: int) -> tuple[bytes, str | None]:
+async def _read_audio(request: Request) -> tuple[bytes, str | None]:
     """The audio bytes and an optional form `language`. Content types are only a hint to
     tell multipart from a raw body; the bytes themselves decide what the audio is."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         return await request.body(), None
     try:
-        form = await request.form(max_files=2, max_fields=20, max_part_size=max_bytes)
-    except MultiPartException as exc:
+        # Files are bounded by the body limit; text fields (language) are small.
+        form = await request.form(max_files=2, max_fields=20, max_part_size=64 * 1024)
+    except (MultiPartException, StarletteHTTPException) as exc:
+        # Starlette reports a multipart problem as an HTTPException(400) inside an app.
+        detail = getattr(exc, "message", None) or getattr(exc, "detail", "")
         raise InvalidRequestError(
-            f"Malformed multipart body: {exc.message}", param="file", code="invalid_multipart"
+            f"Malformed multipart body: {detail}", param="file", code="invalid_multipart"
         ) from exc
     files = [f for f in form.getlist("file") if not isinstance(f, str)]
     if not files:
@@ -231,7 +263,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed"}
+        # 400 here is FastAPI's "error parsing the body" (e.g. JSON nested past the parser's
+        # recursion limit).
+        codes = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed"}
         return error_response(
             exc.status_code,
             {

@@ -242,7 +242,19 @@ def main(argv: list[str] | None = None) -> None:
     p_tts.add_argument("--voice")
     p_tts.add_argument("--speed", type=float, default=1.0)
 
+    p_redrive = sub.add_parser(
+        "redrive", help="move failed upload messages from the dead-letter queue back"
+    )
+    p_redrive.add_argument("--dlq-url", required=True)
+    p_redrive.add_argument("--queue-url", required=True)
+
     args = parser.parse_args(argv)
+    if args.command == "redrive":
+        from speech_api.local import redrive_dead_letters
+
+        moved = redrive_dead_letters(get_settings(), args.dlq_url, args.queue_url)
+        print(f"moved {moved} message(s)")
+        return
     if args.command == "serve":
         serve(args.host, args.port)
     elif args.command == "transcribe":

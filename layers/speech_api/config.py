@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # When set, every route but /health and /ping needs `Authorization: Bearer <key>`.
     api_key: str | None = Field(None, repr=False)
 
+    # Backpressure: inference requests (STT, TTS) in flight at once; more get 429 at once.
+    max_concurrent_requests: int = Field(16, ge=1)
+
     max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1)
     max_audio_seconds: float = Field(60.0, gt=0)
     max_text_chars: int = Field(4096, ge=1)

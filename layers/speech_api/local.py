@@ -7,6 +7,7 @@ only, so returned URLs play in a browser while every other key stays private.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 
 from speech_api.config import S3Settings, Settings
@@ -90,8 +91,7 @@ def with_embedded_s3(settings: Settings, endpoint_url: str) -> Settings:
     return settings.model_copy(update={"s3": s3})
 
 
-UPLOAD_QUEUE = "speech-api-uploads"
-UPLOAD_DLQ = "speech-api-uploads-dlq"
+UPLOAD_QUEUE = "speech-api-uploads"  # its dead-letter queue: "speech-api-uploads-dlq"
 
 
 @dataclass
@@ -114,17 +114,21 @@ def _client(service: str, settings: Settings):
 
 
 def prepare_upload_queue(
-    settings: Settings, *, max_receive_count: int = 3, visibility_timeout_s: int = 120
+    settings: Settings,
+    *,
+    name: str = UPLOAD_QUEUE,
+    max_receive_count: int = 3,
+    visibility_timeout_s: int = 120,
 ) -> UploadQueue:
     """What the CDK stack deploys, on the embedded server: a queue with a dead-letter queue,
     and the bucket notifying it of every object created under the uploads prefix."""
     sqs = _client("sqs", settings)
-    dlq_url = sqs.create_queue(QueueName=UPLOAD_DLQ)["QueueUrl"]
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     url = sqs.create_queue(
-        QueueName=UPLOAD_QUEUE,
+        QueueName=name,
         Attributes={
             "VisibilityTimeout": str(visibility_timeout_s),
             "RedrivePolicy": json.dumps(
@@ -220,8 +224,14 @@ class LocalQueueWorker:
         if not messages:
             return 0
         event = sqs_event(messages, self._queue.arn, self._settings.aws_region)
-        response = self._handler(event, LocalLambdaContext())
-        failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+        try:
+            response = self._handler(event, LocalLambdaContext())
+            failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+        except Exception:
+            # A failed invocation (Powertools raises when every record failed): Lambda's
+            # event source mapping retries the whole batch, and so do we.
+            logging.getLogger("speech_api.local").warning("upload batch failed", exc_info=True)
+            failed = {m["MessageId"] for m in messages}
         for m in messages:
             if m["MessageId"] in failed:
                 self._sqs.change_message_visibility(
@@ -234,8 +244,6 @@ class LocalQueueWorker:
         return len(messages)
 
     def _run(self) -> None:
-        import logging
-
         log = logging.getLogger("speech_api.local")
         while not self._stop.is_set():
             try:
@@ -243,3 +251,20 @@ class LocalQueueWorker:
             except Exception:  # the worker must outlive any one bad poll (e.g. S3 hiccup)
                 log.exception("upload worker poll failed")
                 self._stop.wait(1.0)
+
+
+def redrive_dead_letters(settings: Settings, dlq_url: str, queue_url: str) -> int:
+    """Move every message from the dead-letter queue back to its source queue (what
+    `aws sqs start-message-move-task` does on AWS). Returns how many moved."""
+    sqs = _client("sqs", settings)
+    moved = 0
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not messages:
+            return moved
+        for m in messages:
+            sqs.send_message(QueueUrl=queue_url, MessageBody=m["Body"])
+            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=m["ReceiptHandle"])
+            moved += 1

@@ -15,7 +15,7 @@ from speech_api.audio import OUTPUT_FORMATS, StreamEncoder, decode_audio
 from speech_api.config import Settings
 from speech_api.engines import Transcript, get_stt_engine
 from speech_api.errors import InvalidRequestError, UnknownVoiceError
-from speech_api.service import SpeechService, normalize_language
+from speech_api.service import SpeechService, normalize_language, speakable_text
 from speech_api.subtitles import to_srt, to_vtt
 
 # OpenAI's voice names: each plays the configured default voice.
@@ -228,7 +228,7 @@ def create_router(settings: Settings, service: SpeechService) -> APIRouter:
     async def speech(body: SpeechRequest, request: Request):
         """OpenAI `audio.speech.create`. The audio streams sentence by sentence."""
         engine, voice = await run_in_threadpool(prepare_speech, body)
-        pieces = engine.stream(body.input.strip(), voice=voice, speed=body.speed)
+        pieces = engine.stream(speakable_text(body.input), voice=voice, speed=body.speed)
         # Synthesize the first sentence before answering, so the sample rate is known and a
         # failure is still a clean error response rather than a broken stream.
         first = await run_in_threadpool(next, pieces, None)

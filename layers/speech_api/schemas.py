@@ -21,7 +21,10 @@ class TTSRequest(BaseModel):
     text: SpeechText = Field(description="Text to speak, 1..4096 characters after trimming.")
     voice: str | None = Field(None, description="Voice name; the engine's default when absent.")
     format: AudioFormat | None = Field(None, description="Audio format (default mp3).")
-    speed: float = Field(1.0, ge=0.25, le=4.0, allow_inf_nan=False, description="0.25..4.0")
+    # strict: a JSON number only (true or "2" are not speeds).
+    speed: float = Field(
+        1.0, ge=0.25, le=4.0, allow_inf_nan=False, strict=True, description="0.25..4.0"
+    )
 
 
 class TTSResponse(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from functools import cached_property
 
 from speech_api.audio import OUTPUT_FORMATS, decode_audio, encode_audio
@@ -90,7 +91,7 @@ class SpeechService:
     def synthesize(self, request: TTSRequest) -> TTSResponse:
         if self.settings.tts.sagemaker_endpoint:
             return self.remote_tts.synthesize(request)
-        text = request.text
+        text = speakable_text(request.text)
         if len(text) > self.settings.max_text_chars:
             raise InvalidRequestError(
                 f"text is longer than {self.settings.max_text_chars} characters.",
@@ -133,7 +134,7 @@ class SpeechService:
                 cached=True,
             )
 
-        speech = engine.synthesize(text, voice=voice, speed=request.speed)
+        speech = synthesize_or_refuse(engine, text, voice=voice, speed=request.speed)
         if len(speech.samples) == 0:
             raise InvalidRequestError(
                 "The text produced no speech (nothing pronounceable).",
@@ -162,3 +163,23 @@ def normalize_language(language: str | None) -> str | None:
         return None
     language = language.strip().lower()
     return language or None
+
+
+def speakable_text(text: str) -> str:
+    """Text as engines can take it: control characters (NUL, escape, ...) become spaces,
+    whitespace collapses. Raises when nothing is left to say."""
+    cleaned = " ".join(
+        "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).split()
+    )
+    if not cleaned:
+        raise InvalidRequestError("The text has nothing to speak.", param="text", code="no_speech")
+    return cleaned
+
+
+def synthesize_or_refuse(engine: TextToSpeech, text: str, *, voice: str, speed: float):
+    try:
+        return engine.synthesize(text, voice=voice, speed=speed)
+    except ValueError as exc:  # the phonemizer refused this text: the input's fault
+        raise InvalidRequestError(
+            f"The text could not be synthesized: {exc}", param="text", code="no_speech"
+        ) from exc

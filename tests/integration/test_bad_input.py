@@ -113,7 +113,7 @@ TTS_CASES = [
         "speed not a number",
         dict(json={"text": "Hi.", "speed": "fast"}),
         422,
-        "float_parsing",
+        "float_type",
         "speed",
     ),
     ("extra field", dict(json={"text": "Hi.", "sped": 2}), 422, "extra_forbidden", "sped"),

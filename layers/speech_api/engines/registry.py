@@ -18,6 +18,7 @@ from speech_api.errors import ModelUnavailableError, SpeechAPIError
 T = TypeVar("T")
 
 _instances: dict[Hashable, object] = {}
+_failures: dict[str, str] = {}  # model -> why its last load failed (for readiness)
 _locks: dict[Hashable, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -36,7 +37,15 @@ def load_once(key: Hashable, factory: Callable[[], T]) -> T:
 
 
 def loaded_models() -> list[str]:
-    return sorted(str(key[1]) for key in _instances if isinstance(key, tuple) and len(key) > 1)
+    return sorted(
+        str(key[1])
+        for key in _instances
+        if isinstance(key, tuple) and len(key) > 1 and key[0] in ("stt", "tts")
+    )
+
+
+def load_failures() -> dict[str, str]:
+    return dict(_failures)
 
 
 def get_stt_engine(settings: STTSettings, cache_dir: Path) -> SpeechToText:
@@ -63,10 +72,15 @@ def get_tts_engine(settings: TTSSettings, cache_dir: Path) -> TextToSpeech:
 
 def _guarded_load(key: Hashable, factory: Callable[[], T], what: str) -> T:
     try:
-        return load_once(key, factory)
-    except SpeechAPIError:
+        engine = load_once(key, factory)
+    except SpeechAPIError as exc:
+        _failures[what] = exc.message
         raise
     except Exception as exc:  # any loader failure: missing files, bad weights, no network
-        raise ModelUnavailableError(
+        error = ModelUnavailableError(
             f"The model '{what}' could not be loaded: {type(exc).__name__}: {exc}"
-        ) from exc
+        )
+        _failures[what] = error.message
+        raise error from exc
+    _failures.pop(what, None)
+    return engine

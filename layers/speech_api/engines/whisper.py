@@ -83,6 +83,9 @@ def resolve_model(name: str, cache_dir: Path) -> str:
     """A local directory for bundled names, the name itself for hub downloads."""
     if Path(name).expanduser().is_dir():
         return str(Path(name).expanduser())
+    if name.startswith(("/", "./", "../", "~")):
+        # A path, not a hub name: fail now rather than asking the hub for it.
+        raise FileNotFoundError(f"model directory '{name}' does not exist")
     if name in _BUNDLED_DIR and (pkg := _package_dir(_BUNDLED_DIR[name])) is not None:
         return str(pkg / "model")
     if name in _BUNDLED_SPLIT:
@@ -152,10 +155,13 @@ class WhisperEngine:
             **options,
         )
         # The generator does the decoding; consume it here, inside the worker thread.
+        # Whisper can place a last timestamp past the end of short or truncated audio; no
+        # segment may end after the audio does.
+        duration = float(info.duration)
         parts = [
             TranscriptSegment(
-                start=round(s.start, 3),
-                end=round(s.end, 3),
+                start=round(min(s.start, duration), 3),
+                end=round(min(s.end, duration), 3),
                 text=s.text.strip(),
                 id=s.id,
                 seek=s.seek,
