@@ -32,7 +32,7 @@ def test_no_server_errors_and_responses_match_the_schema(default_settings):
             response = case.call_and_validate(
                 checks=[not_a_server_error, response_schema_conformance]
             )
-            calls.append(operation.label)
+            calls.append(case.operation.label)
             statuses.add(response.status_code)
 
         run()
