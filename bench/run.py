@@ -28,17 +28,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.support.clips import load_clips  # noqa: E402
+from tests.support.texts import SENTENCES as EVERYDAY  # noqa: E402
 
 RESULTS = REPO / "bench" / "results.json"
 PEERS_VENV = REPO / "bench" / ".peers"
 ENGLISH = [c for c in load_clips() if c.language == "en"]
-SENTENCES = [
-    "Your package has shipped and should arrive on Tuesday afternoon.",
-    "Please remember to bring your passport to the airport tomorrow morning.",
-    "The meeting has been moved to the large conference room on the third floor.",
-    "Thank you for calling, all of our agents are currently busy.",
-    "The weather today will be sunny with a light breeze from the west.",
-]
+SENTENCES = EVERYDAY[:5]
 
 
 def pct(values: list[float], q: float) -> float:

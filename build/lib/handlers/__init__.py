@@ -1,1 +1,0 @@
-"""Lambda entry points: a decorator stack and one call into speech_api.aws_lambda."""

@@ -1,3 +1,0 @@
-from speech_api.cli import main
-
-main()
