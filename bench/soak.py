@@ -21,10 +21,10 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.run import ENGLISH, Server, ours, summary  # noqa: E402
+from bench.run import ENGLISH, Server, ours, rss_mb, summary  # noqa: E402
 
 
-async def soak(url: str, seconds: float, clients: int) -> dict:
+async def soak(url: str, seconds: float, clients: int, pid: int | None = None) -> dict:
     latencies: dict[str, list[float]] = {}
     errors: dict[str, int] = {}
     counter = itertools.count()
@@ -102,8 +102,16 @@ async def soak(url: str, seconds: float, clients: int) -> dict:
                 else:
                     await timed("GET /health", api.get("/health"))
 
-    await asyncio.gather(*(client(i) for i in range(clients)))
+    rss_samples: list[float] = []
+
+    async def sample_rss() -> None:
+        while pid and time.monotonic() < deadline:
+            rss_samples.append(rss_mb(pid))
+            await asyncio.sleep(10)
+
+    await asyncio.gather(sample_rss(), *(client(i) for i in range(clients)))
     return {
+        "rss_samples_mb": rss_samples,
         "routes": {k: summary(v) for k, v in sorted(latencies.items())},
         "requests": sum(len(v) for v in latencies.values()),
         "errors": errors,
@@ -117,15 +125,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=180)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--model", default="base")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=45,
+        help="seconds of the same load before RSS is first measured",
+    )
     args = parser.parse_args()
 
     server: Server = ours(args.model)
     try:
-        with httpx.Client(base_url=server.url, timeout=120) as warm:  # load both models
-            warm.post("/stt", content=ENGLISH[0].read(), headers={"content-type": "audio/wav"})
-            warm.post("/tts", json={"text": "This sentence is always the same."})
+        # Warm up with the same mix first: every worker thread's first inference allocates its
+        # own scratch buffers, which is start-up, not growth.
+        warmup = asyncio.run(soak(server.url, args.warmup, args.clients))
+        if warmup["errors"]:
+            print(f"warm-up errors: {warmup['errors']}")
         rss_start = server.rss()
-        result = asyncio.run(soak(server.url, args.seconds, args.clients))
+        result = asyncio.run(soak(server.url, args.seconds, args.clients, server.proc.pid))
         rss_end = server.rss()
     finally:
         server.stop()
@@ -139,6 +155,7 @@ def main() -> None:
         }
     )
     (REPO / "bench" / "soak.json").write_text(json.dumps(result, indent=2))
+    print(f"RSS every 10 s: {result['rss_samples_mb']}")
     print(
         f"\nsoak: {result['requests']} requests in {args.seconds:.0f} s with {args.clients} "
         f"clients, errors {sum(result['errors'].values())}, RSS {rss_start} -> {rss_end} MB "

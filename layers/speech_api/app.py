@@ -23,7 +23,7 @@ from speech_api.middleware import (
     ConcurrencyLimitMiddleware,
     RequestLogMiddleware,
 )
-from speech_api.openai_compat import create_router
+from speech_api.openai_compat import ResponseFormat, create_router, transcript_body
 from speech_api.schemas import (
     ErrorResponse,
     HealthResponse,
@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     @app.post("/tts", response_model=TTSResponse, tags=["speech"])
     async def tts(body: TTSRequest) -> TTSResponse:
         """Synthesize speech, store it under the public prefix and return its URL."""
-        return await run_in_threadpool(service.synthesize, body)
+        return await service.run(service.synthesize, body)
 
     @app.post(
         "/stt", response_model=TranscriptionResponse, tags=["speech"], openapi_extra=_STT_BODY
@@ -153,10 +153,17 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     async def stt(
         request: Request,
         language: str | None = Query(None, description="ISO 639-1 code; detected if absent"),
-    ) -> TranscriptionResponse:
+        response_format: ResponseFormat = Query(
+            "json", description="json (this schema), text, srt, vtt or verbose_json"
+        ),
+    ):
         """Transcribe a clip: multipart field `file`, or the raw audio as the body."""
         data, form_language = await _read_audio(request)
-        return await run_in_threadpool(service.transcribe, data, language=form_language or language)
+        language = form_language or language
+        if response_format == "json":
+            return await service.run(service.transcribe, data, language=language)
+        result = await service.run(service.transcribe_audio, data, language=language)
+        return transcript_body(result, response_format, words=False, segments=True)
 
     # SageMaker's container contract (GPU option): health on GET /ping, work on POST /invocations.
     @app.get("/ping", tags=["service"], include_in_schema=False)
@@ -165,7 +172,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
 
     @app.post("/invocations", response_model=TTSResponse, tags=["service"], include_in_schema=False)
     async def invocations(body: TTSRequest) -> TTSResponse:
-        return await run_in_threadpool(service.synthesize, body)
+        return await service.run(service.synthesize, body)
 
     @app.post("/uploads", response_model=UploadResponse, tags=["uploads"])
     async def create_upload(body: UploadRequest) -> UploadResponse:

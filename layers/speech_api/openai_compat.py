@@ -3,7 +3,7 @@ it work against this service unchanged."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -153,7 +153,7 @@ def create_router(settings: Settings, service: SpeechService) -> APIRouter:
                 code="invalid_value",
             )
         data = await file.read()
-        result = await run_in_threadpool(
+        result = await service.run(
             run_audio_task,
             task,
             data,
@@ -227,20 +227,24 @@ def create_router(settings: Settings, service: SpeechService) -> APIRouter:
     )
     async def speech(body: SpeechRequest, request: Request):
         """OpenAI `audio.speech.create`. The audio streams sentence by sentence."""
-        engine, voice = await run_in_threadpool(prepare_speech, body)
+        engine, voice = await service.run(prepare_speech, body)
         pieces = engine.stream(speakable_text(body.input), voice=voice, speed=body.speed)
         # Synthesize the first sentence before answering, so the sample rate is known and a
         # failure is still a clean error response rather than a broken stream.
-        first = await run_in_threadpool(next, pieces, None)
+        first = await service.run(next, pieces, None)
         rate = first.sample_rate if first is not None else 22050
         encoder = StreamEncoder(body.response_format, rate)
 
-        def chunks() -> Iterator[bytes]:
-            if first is not None:
-                yield encoder.feed(first.samples)
-            for piece in pieces:
-                yield encoder.feed(piece.samples)
-            yield encoder.close()
+        def step(piece) -> bytes:
+            return encoder.feed(piece.samples) if piece is not None else encoder.close()
+
+        async def chunks() -> AsyncIterator[bytes]:
+            # Each sentence is synthesized and encoded on the inference pool, not the loop.
+            piece = first
+            while piece is not None:
+                yield await service.run(step, piece)
+                piece = await service.run(next, pieces, None)
+            yield await service.run(step, None)
 
         spec = OUTPUT_FORMATS[body.response_format]
         headers = {"X-Sample-Rate": str(encoder.sample_rate)}

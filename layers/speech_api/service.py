@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import unicodedata
-from functools import cached_property
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property, partial
 
 from speech_api.audio import OUTPUT_FORMATS, decode_audio, encode_audio
 from speech_api.config import Settings
@@ -58,6 +60,17 @@ class SpeechService:
     def __init__(self, settings: Settings, storage: ObjectStorage | None = None):
         self.settings = settings
         self.storage = storage or ObjectStorage(settings)
+
+    @cached_property
+    def inference_pool(self) -> ThreadPoolExecutor:
+        """A fixed set of long-lived threads for model work: bounded CPU use, and memory that
+        settles (each thread keeps its scratch buffers) instead of growing with fresh threads."""
+        return ThreadPoolExecutor(self.settings.inference_threads, thread_name_prefix="inference")
+
+    async def run(self, fn, /, *args, **kwargs):
+        """Run blocking model work on the inference pool from async code."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.inference_pool, partial(fn, *args, **kwargs))
 
     def stt_engine(self) -> SpeechToText:
         return get_stt_engine(self.settings.stt, self.settings.model_cache_dir)

@@ -100,7 +100,7 @@ def test_stt_answers_each_audio_case(http, case):
             0 <= s["start"] <= s["end"] <= body["duration_s"] + 0.5 for s in body["segments"]
         )
     else:
-        assert r.json()["error"]["code"] == expected
+        assert (r.json()["error"]["code"], r.json()["error"]["param"]) == (expected, "file")
     assert http.get("/health").status_code == 200
 
 
@@ -180,6 +180,7 @@ def test_more_malformed_tts_bodies(http, payload, status, code, param):
     r = http.post("/tts", content=payload, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
     assert (r.json()["error"]["code"], r.json()["error"]["param"]) == (code, param)
+    assert http.get("/health").status_code == 200
 
 
 def test_text_of_only_control_characters_has_nothing_to_speak(http):

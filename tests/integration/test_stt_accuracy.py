@@ -77,3 +77,16 @@ def test_english_only_model_refuses_another_language(tiny_client):
         "param": "language",
     }
     assert "English-only" in r.json()["error"]["message"]
+
+
+def test_stt_subtitle_and_text_formats(client):
+    import srt
+
+    c = next(c for c in ENGLISH if c.file == "ls_2412-153948-0000.flac")
+    r = client.post("/stt?response_format=srt", files={"file": (c.file, c.read())})
+    assert r.status_code == 200
+    cues = list(srt.parse(r.text))
+    assert cues and "reader" in cues[0].content.lower()
+    assert [q.start for q in cues] == sorted(q.start for q in cues)
+    r = client.post("/stt?response_format=text", files={"file": (c.file, c.read())})
+    assert "the narrative would be tedious" in r.text.lower()

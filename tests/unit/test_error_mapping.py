@@ -30,6 +30,9 @@ class RaisingService:
 
     transcribe = synthesize
 
+    async def run(self, fn, /, *args, **kwargs):
+        return fn(*args, **kwargs)
+
 
 @pytest.mark.parametrize(
     "error,status,retry_after",
