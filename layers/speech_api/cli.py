@@ -11,6 +11,7 @@ local engines or against a running server (`--base-url`, `--api-key`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -22,8 +23,23 @@ TRANSCRIPT_FORMATS = ("text", "json", "srt", "vtt", "verbose_json")
 EXTENSIONS = {"text": "txt", "json": "json", "srt": "srt", "vtt": "vtt", "verbose_json": "json"}
 
 
+def _limit_malloc_arenas(arenas: int = 2) -> None:
+    """glibc gives busy threads their own malloc arenas (up to 8 per core) and rarely returns
+    their memory; a long-running server with thread pools then grows in steps. Two arenas keep
+    RSS flat at no measurable cost here (the same as MALLOC_ARENA_MAX=2)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name:
+        with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
+            ctypes.CDLL(name).mallopt(-8, arenas)  # M_ARENA_MAX
+
+
 def serve(host: str | None = None, port: int | None = None) -> None:
     import uvicorn
+
+    _limit_malloc_arenas()
 
     from speech_api.app import create_app
     from speech_api.local import (

@@ -96,9 +96,6 @@ class Settings(BaseSettings):
     # When set, every route but /health and /ping needs `Authorization: Bearer <key>`.
     api_key: str | None = Field(None, repr=False)
 
-    # Threads that run model work (STT, TTS). CTranslate2 already uses every core per call,
-    # so about the core count keeps the CPU busy without oversubscribing it.
-    inference_threads: int = Field(2, ge=1, le=64)
     # Backpressure: inference requests (STT, TTS) in flight at once; more get 429 at once.
     max_concurrent_requests: int = Field(16, ge=1)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property, partial
+
+from starlette.concurrency import run_in_threadpool
 
 from speech_api.audio import OUTPUT_FORMATS, decode_audio, encode_audio
 from speech_api.config import Settings
@@ -61,16 +61,11 @@ class SpeechService:
         self.settings = settings
         self.storage = storage or ObjectStorage(settings)
 
-    @cached_property
-    def inference_pool(self) -> ThreadPoolExecutor:
-        """A fixed set of long-lived threads for model work: bounded CPU use, and memory that
-        settles (each thread keeps its scratch buffers) instead of growing with fresh threads."""
-        return ThreadPoolExecutor(self.settings.inference_threads, thread_name_prefix="inference")
-
     async def run(self, fn, /, *args, **kwargs):
-        """Run blocking model work on the inference pool from async code."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.inference_pool, partial(fn, *args, **kwargs))
+        """Run blocking work (model inference, S3 calls) off the event loop. No global lock:
+        CTranslate2 queues concurrent transcriptions itself, and cache hits never wait
+        behind inference."""
+        return await run_in_threadpool(partial(fn, *args, **kwargs))
 
     def stt_engine(self) -> SpeechToText:
         return get_stt_engine(self.settings.stt, self.settings.model_cache_dir)
