@@ -44,6 +44,26 @@ def test_stereo_and_any_rate_become_mono_16k():
     assert len(audio.samples) == pytest.approx(1.5 * WHISPER_SAMPLE_RATE, abs=20)
 
 
+@pytest.mark.parametrize(
+    "rate,layout,codec,container",
+    [
+        (8000, "mono", "pcm_s16le", "wav"),
+        (44100, "stereo", "pcm_s16le", "wav"),
+        (48000, "stereo", "libopus", "ogg"),
+        (22050, "mono", "libmp3lame", "mp3"),
+    ],
+)
+def test_decoding_matches_faster_whispers_own_decoder(rate, layout, codec, container):
+    # Same samples as the library call, so our transcripts are the library's transcripts.
+    from faster_whisper import decode_audio as library_decode
+
+    data = encode(tone(2.0, rate), rate, codec=codec, container=container, layout=layout)
+    ours = decode_audio(data, max_seconds=60).samples
+    theirs = library_decode(io.BytesIO(data))
+    assert len(ours) == len(theirs)
+    assert np.array_equal(ours, theirs)
+
+
 def test_audio_over_the_limit_is_refused_while_decoding():
     with pytest.raises(AudioTooLongError) as exc:
         decode_audio(clip("jfk_inaugural.flac").read(), max_seconds=5)
