@@ -99,10 +99,13 @@ class SpeechApiStack(cdk.Stack):
             0,
         )
 
+        # The GPU option: ECS serves POST /tts itself (through a VPC link); SageMaker sits behind
+        # the TTS Lambda, which forwards synthesis to it.
+        gpu_constructs = {"ecs": EcsGpuTts, "sagemaker": SageMakerGpuTts}
         self.gpu = None
         self.tts_fn = None
-        if config.gpu_tts == "ecs":
-            self.gpu = EcsGpuTts(
+        if config.gpu_tts in gpu_constructs:
+            self.gpu = gpu_constructs[config.gpu_tts](
                 self,
                 "GpuTts",
                 config=config,
@@ -110,17 +113,9 @@ class SpeechApiStack(cdk.Stack):
                 env=env,
                 public_prefix=PUBLIC_PREFIX,
             )
-        else:
+        if not isinstance(self.gpu, EcsGpuTts):
             tts_env = dict(env)
-            if config.gpu_tts == "sagemaker":
-                self.gpu = SageMakerGpuTts(
-                    self,
-                    "GpuTts",
-                    config=config,
-                    bucket=self.bucket,
-                    env=env,
-                    public_prefix=PUBLIC_PREFIX,
-                )
+            if isinstance(self.gpu, SageMakerGpuTts):
                 tts_env["TTS_SAGEMAKER_ENDPOINT"] = self.gpu.endpoint_name
             self.tts_fn = self._function(
                 "Tts",
