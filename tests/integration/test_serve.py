@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support.clips import clip
+from tests.support.wer import corpus_wer
 
 HEAVY = ("ctranslate2", "onnxruntime", "torch", "faster_whisper", "piper", "TTS", "boto3")
 
@@ -67,7 +68,10 @@ def test_serve_starts_with_embedded_s3_and_round_trips(served):
     health = httpx.get(f"{base}/health").json()
     assert health["status"] == "ok" and health["loaded_models"] == []
 
-    tts = httpx.post(f"{base}/tts", json={"text": "Welcome to the speech API."}, timeout=60)
+    # Piper samples noise (VITS), so every synthesis differs slightly: plain words, one of five
+    # allowed to slip. "Speech API" came back "speech ADI"/"ATI" 3 times in 30; this, 0 in 150.
+    text = "Welcome to the speech service."
+    tts = httpx.post(f"{base}/tts", json={"text": text}, timeout=60)
     assert tts.status_code == 200, tts.text
     url = tts.json()["url"]
     assert re.match(r"http://127\.0\.0\.1:\d+/speech-api/public/tts/[0-9a-f]{64}\.mp3$", url)
@@ -76,7 +80,7 @@ def test_serve_starts_with_embedded_s3_and_round_trips(served):
 
     stt = httpx.post(f"{base}/stt", files={"file": ("speech.mp3", audio.content)}, timeout=60)
     assert stt.status_code == 200, stt.text
-    assert "speech api" in stt.json()["text"].lower()
+    assert corpus_wer([text], [stt.json()["text"]]) <= 0.2, stt.json()["text"]
 
     docs = httpx.get(f"{base}/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
