@@ -8,13 +8,14 @@ from typing import Literal
 from constructs import Construct
 
 GpuTts = Literal["none", "sagemaker", "ecs"]
+TtsEngine = Literal["coqui", "piper"]
 
 
 @dataclass(frozen=True)
 class DeployConfig:
     gpu_tts: GpuTts = "none"
     stt_model: str = "base"
-    tts_engine: str = "coqui"
+    tts_engine: TtsEngine = "coqui"  # piper: a smaller image, no torch in it
     coqui_model: str = "tts_models/en/ljspeech/tacotron2-DDC"
     api_keys: bool = True
     cloudfront: bool = False
@@ -60,4 +61,6 @@ class DeployConfig:
         config = cls(**values)
         if config.gpu_tts not in ("none", "sagemaker", "ecs"):
             raise ValueError(f"gpu_tts must be none, sagemaker or ecs, not {config.gpu_tts!r}")
+        if config.tts_engine not in ("coqui", "piper"):
+            raise ValueError(f"tts_engine must be coqui or piper, not {config.tts_engine!r}")
         return config

@@ -17,10 +17,15 @@ REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = (REPO / "Dockerfile.lambda").read_text()
 
 
-def installed_extras() -> list[str]:
-    match = re.search(r'pip install --no-cache-dir "\.\[([a-z,]+)\]"', DOCKERFILE)
-    assert match, "Dockerfile.lambda must install the project's extras"
-    return match.group(1).split(",")
+def install_step(engine: str) -> tuple[bool, list[str], list[str]]:
+    """What the image's dependency step installs for a TTS engine: torch or not, the project's
+    extras, and the other requirements on the same pip line."""
+    branch = re.search(rf"^\s+{engine}\) (.*?);;", DOCKERFILE, re.M | re.S)
+    assert branch, f"Dockerfile.lambda has no dependency step for TTS_ENGINE={engine}"
+    line = re.search(r'"\.\[([a-z,]+)\]"((?: "[^"]+")*)', branch.group(1))
+    assert line, "Dockerfile.lambda must install the project's extras"
+    torch = '"torch==${TORCH_VERSION}"' in branch.group(1)
+    return torch, line.group(1).split(","), re.findall(r'"([^"]+)"', line.group(2))
 
 
 def test_commands_name_existing_handlers(synthesized):
@@ -37,12 +42,16 @@ def test_commands_name_existing_handlers(synthesized):
         assert callable(getattr(importlib.import_module(module), attr))
 
 
-def test_installed_extras_exist_and_exclude_test_only_weights():
+@pytest.mark.parametrize("engine", ["coqui", "piper"])
+def test_installed_extras_exist_and_exclude_test_only_weights(engine):
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
         "optional-dependencies"
     ]
-    assert set(installed_extras()) <= set(extras)
-    assert "models" not in installed_extras() and "dev" not in installed_extras()
+    torch, installed, _ = install_step(engine)
+    assert set(installed) <= set(extras)
+    assert "models" not in installed and "dev" not in installed
+    # Only the engine that needs torch pays for it in the image.
+    assert torch == ("coqui" in installed) == (engine == "coqui")
 
 
 def test_build_context_holds_code_only(synthesized):
@@ -53,35 +62,28 @@ def test_build_context_holds_code_only(synthesized):
     assert not names & {".venv", "tests", "cdk.out", ".git", "infra"}
 
 
-@pytest.fixture(scope="module")
-def task_root(tmp_path_factory) -> tuple[Path, Path]:
-    """A fresh venv with what the image installs, and a task root with what it copies."""
-    root = tmp_path_factory.mktemp("image")
+def image_environment(root: Path, engine: str) -> tuple[Path, Path]:
+    """A fresh venv with what the image installs for `engine`, and a task root with what it
+    copies."""
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [
-        str(venv / "bin" / "python"),
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-    ]
-    torch = re.search(r'"(torch==\$\{TORCH_VERSION\})"', DOCKERFILE)
-    version = re.search(r"ARG TORCH_VERSION=([\d.]+)", DOCKERFILE).group(1)
-    assert torch
-    subprocess.run([*pip, f"torch=={version}"], check=True)
-    extra = re.search(r'"\.\[[a-z,]+\]"((?: "[^"]+")*)', DOCKERFILE).group(1)
-    others = re.findall(r'"([^"]+)"', extra)
-    subprocess.run([*pip, f"{REPO}[{','.join(installed_extras())}]", *others], check=True)
-    subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "uninstall", "-y", "-q", "speech-api"],
-        check=True,
-    )
+    python = str(venv / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    torch, extras, others = install_step(engine)
+    if torch:
+        version = re.search(r"ARG TORCH_VERSION=([\d.]+)", DOCKERFILE).group(1)
+        subprocess.run([*pip, f"torch=={version}"], check=True)
+    subprocess.run([*pip, f"{REPO}[{','.join(extras)}]", *others], check=True)
+    subprocess.run([python, "-m", "pip", "uninstall", "-y", "-q", "speech-api"], check=True)
     task = root / "task"
     shutil.copytree(REPO / "layers" / "speech_api", task / "speech_api")
     shutil.copytree(REPO / "handlers", task / "handlers")
-    return venv / "bin" / "python", task
+    return Path(python), task
+
+
+@pytest.fixture(scope="module")
+def task_root(tmp_path_factory) -> tuple[Path, Path]:
+    return image_environment(tmp_path_factory.mktemp("image"), "coqui")
 
 
 def test_clean_image_environment_imports_both_handlers(task_root):
@@ -128,3 +130,21 @@ def test_model_step_fills_a_directory_that_loads(task_root, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "your letter came just in time" in out.stdout.lower()
+
+
+def test_piper_image_has_no_torch_and_still_speaks_and_serves(tmp_path):
+    """TTS_ENGINE=piper builds a smaller image: no torch, no Coqui, same handlers."""
+    python, task = image_environment(tmp_path, "piper")
+    code = (
+        "import importlib.util, handlers.api, handlers.transcribe_upload\n"
+        "from speech_api.config import TTSSettings\n"
+        "from speech_api.engines.piper import PiperEngine\n"
+        "e = PiperEngine(TTSSettings(engine='piper'))\n"
+        "s = e.synthesize('Hello from the Piper image.', voice=e.default_voice, speed=1.0)\n"
+        "print(len(s.samples) / s.sample_rate, [m for m in ('torch', 'TTS', 'torchaudio')"
+        " if importlib.util.find_spec(m)])"
+    )
+    out = subprocess.run([str(python), "-c", code], cwd=task, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    seconds, heavy = out.stdout.split(" ", 1)
+    assert 1.0 < float(seconds) < 5 and heavy.strip() == "[]"

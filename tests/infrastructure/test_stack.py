@@ -168,6 +168,21 @@ def test_api_keys_can_be_turned_off(tmp_path):
         assert not m["Properties"].get("ApiKeyRequired", False)
 
 
+def test_tts_engine_is_baked_into_the_image_and_checked_at_synth(tmp_path):
+    synth(tmp_path / "piper", tts_engine="piper")
+    manifest = json.loads((tmp_path / "piper" / "SpeechApi.assets.json").read_text())
+    lambda_images = [
+        image["source"]
+        for image in manifest["dockerImages"].values()
+        if image["source"]["dockerFile"] == "Dockerfile.lambda"
+    ]
+    assert lambda_images and all(
+        i["dockerBuildArgs"]["TTS_ENGINE"] == "piper" for i in lambda_images
+    )
+    with pytest.raises(ValueError, match="tts_engine must be coqui or piper, not 'espeak'"):
+        synth(tmp_path / "espeak", tts_engine="espeak")
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_least_privilege(synthesized, variant):
     s = synthesized[variant]
