@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import Literal, get_args, get_origin, get_type_hints
 
 from constructs import Construct
 
@@ -59,8 +59,10 @@ class DeployConfig:
             else:
                 values[f.name] = str(raw)
         config = cls(**values)
-        if config.gpu_tts not in ("none", "sagemaker", "ecs"):
-            raise ValueError(f"gpu_tts must be none, sagemaker or ecs, not {config.gpu_tts!r}")
-        if config.tts_engine not in ("coqui", "piper"):
-            raise ValueError(f"tts_engine must be coqui or piper, not {config.tts_engine!r}")
+        # Every Literal-typed option is checked against its own type, so a choice is listed once.
+        for name, hint in get_type_hints(cls).items():
+            allowed = get_args(hint) if get_origin(hint) is Literal else ()
+            if allowed and getattr(config, name) not in allowed:
+                choices = f"{', '.join(allowed[:-1])} or {allowed[-1]}"
+                raise ValueError(f"{name} must be {choices}, not {getattr(config, name)!r}")
         return config

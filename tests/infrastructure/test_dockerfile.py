@@ -132,7 +132,7 @@ def test_model_step_fills_a_directory_that_loads(task_root, tmp_path):
     assert "your letter came just in time" in out.stdout.lower()
 
 
-def test_piper_image_has_no_torch_and_still_speaks_and_serves(tmp_path):
+def test_piper_image_has_no_torch_and_still_imports_the_handlers_and_speaks(tmp_path):
     """TTS_ENGINE=piper builds a smaller image: no torch, no Coqui, same handlers."""
     python, task = image_environment(tmp_path, "piper")
     code = (
