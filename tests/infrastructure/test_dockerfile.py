@@ -55,10 +55,10 @@ def test_installed_extras_exist_and_exclude_test_only_weights(engine):
 
 
 def test_build_context_holds_code_only(synthesized):
-    staged = [p for p in synthesized["none"].outdir.glob("asset.*") if (p / "layers").is_dir()]
+    staged = [p for p in synthesized["none"].outdir.glob("asset.*") if (p / "src").is_dir()]
     assert staged, "the Lambda image asset was not staged"
     names = {p.name for p in staged[0].iterdir()}
-    assert {"layers", "handlers", "pyproject.toml", "Dockerfile.lambda"} <= names
+    assert {"src", "handlers", "pyproject.toml", "Dockerfile.lambda"} <= names
     assert not names & {".venv", "tests", "cdk.out", ".git", "infra"}
 
 
@@ -76,7 +76,7 @@ def image_environment(root: Path, engine: str) -> tuple[Path, Path]:
     subprocess.run([*pip, f"{REPO}[{','.join(extras)}]", *others], check=True)
     subprocess.run([python, "-m", "pip", "uninstall", "-y", "-q", "speech-api"], check=True)
     task = root / "task"
-    shutil.copytree(REPO / "layers" / "speech_api", task / "speech_api")
+    shutil.copytree(REPO / "src" / "speech_api", task / "speech_api")
     shutil.copytree(REPO / "handlers", task / "handlers")
     return Path(python), task
 
