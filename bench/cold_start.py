@@ -7,14 +7,14 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support.events
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for devkit.events
 started = time.perf_counter()
 import handlers.api as api  # noqa: E402
 
 import_s = time.perf_counter() - started
 
-from speech_api.aws_lambda import LocalLambdaContext  # noqa: E402
-from tests.support.events import rest_api_event  # noqa: E402
+from devkit.events import rest_api_event  # noqa: E402
+from devkit.lambda_context import LocalLambdaContext  # noqa: E402
 
 
 def call(event: dict) -> float:

@@ -27,8 +27,8 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.support.clips import load_clips  # noqa: E402
-from tests.support.texts import SENTENCES as EVERYDAY  # noqa: E402
+from devkit.clips import load_clips  # noqa: E402
+from devkit.texts import SENTENCES as EVERYDAY  # noqa: E402
 
 RESULTS = REPO / "bench" / "results.json"
 PEERS_VENV = REPO / "bench" / ".peers"
@@ -474,7 +474,7 @@ def main() -> None:
         STTSettings,  # noqa: F401  (the package must be importable)
     )
     from speech_api.engines.whisper import resolve_model
-    from speech_api.local import prepare_bucket, start_embedded_s3, with_embedded_s3
+    from speech_api.runtime.local import prepare_bucket, start_embedded_s3, with_embedded_s3
 
     model_dir = resolve_model(args.model, Path.home() / ".cache" / "speech-api")
     results: dict = {
@@ -510,7 +510,7 @@ def main() -> None:
             server.stop()
 
         step("TTS: coqui (full-size Tacotron2-DDC + HiFiGAN, random weights)")
-        from tests.support.coqui_model import build_random_tacotron2_ddc
+        from devkit.coqui_model import build_random_tacotron2_ddc
 
         files = build_random_tacotron2_ddc(REPO / "bench" / ".coqui", full_vocoder=True)
         coqui = ours(

@@ -1,6 +1,6 @@
 """SQS (S3 ObjectCreated under uploads/) -> transcripts/<id>.json and .txt."""
 
-from speech_api.aws_lambda import handle_upload_batch, logger, metrics, tracer
+from speech_api.runtime.aws_lambda import handle_upload_batch, logger, metrics, tracer
 
 
 @logger.inject_lambda_context

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from speech_api.app import create_app
+from devkit.coqui_model import CoquiModelFiles, build_random_tacotron2_ddc
+from speech_api.api import create_app
 from speech_api.config import S3Settings, Settings, STTSettings, TTSSettings
-from speech_api.local import EMBEDDED_CREDENTIALS, prepare_bucket, start_embedded_s3
+from speech_api.runtime.local import EMBEDDED_CREDENTIALS, prepare_bucket, start_embedded_s3
 from speech_api.storage import ObjectStorage
-from tests.support.coqui_model import CoquiModelFiles, build_random_tacotron2_ddc
 
 TEST_BUCKET = "speech-api-test"
 
@@ -107,22 +107,17 @@ def coqui_client(make_settings, coqui_model) -> Iterator[TestClient]:
 
 @pytest.fixture
 def process_settings(make_settings):
-    """Install test settings as the process settings, as Lambda handlers read them, and drop
-    the handlers' per-container singletons before and after."""
-    from speech_api import aws_lambda
-    from speech_api.config import use_settings
+    """Start the Lambda handlers' composition root over with test settings (as a new
+    container reads its environment), and with the environment's again afterwards."""
+    from speech_api.runtime import aws_lambda
 
     def install(settings: Settings | None = None) -> Settings:
         settings = settings or make_settings()
-        use_settings(settings)
-        aws_lambda.api_asgi_handler.cache_clear()
-        aws_lambda.upload_service.cache_clear()
+        aws_lambda.configure(settings)
         return settings
 
     yield install
-    use_settings(None)
-    aws_lambda.api_asgi_handler.cache_clear()
-    aws_lambda.upload_service.cache_clear()
+    aws_lambda.configure()
 
 
 class LiveServer:

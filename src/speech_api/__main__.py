@@ -1,3 +1,3 @@
-from speech_api.cli import main
+from speech_api.runtime.cli import main
 
 main()

@@ -14,6 +14,7 @@ import av
 import numpy as np
 
 from speech_api.errors import AudioTooLongError, EmptyAudioError, UnsupportedAudioError
+from speech_api.formats import OUTPUT_FORMATS
 
 WHISPER_SAMPLE_RATE = 16_000
 
@@ -41,7 +42,6 @@ _INPUT_FORMATS = ",".join(
 @dataclass(frozen=True)
 class DecodedAudio:
     samples: np.ndarray  # float32, mono, WHISPER_SAMPLE_RATE
-    source_format: str
     source_sample_rate: int
     source_channels: int
 
@@ -109,41 +109,15 @@ def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> Dec
         samples = np.concatenate(chunks).astype(np.float32) / 32768.0
         return DecodedAudio(
             samples=samples,
-            source_format=container.format.name,
             source_sample_rate=stream.rate or 0,
             source_channels=stream.channels or 0,
         )
 
 
 @dataclass(frozen=True)
-class OutputFormat:
-    name: str
-    container: str
-    codec: str
-    content_type: str
-    extension: str
-    sample_format: str
-    # Codecs such as Opus only run at fixed rates; None keeps the engine's rate.
-    sample_rate: int | None = None
-
-
-OUTPUT_FORMATS: dict[str, OutputFormat] = {
-    "wav": OutputFormat("wav", "wav", "pcm_s16le", "audio/wav", "wav", "s16"),
-    "mp3": OutputFormat("mp3", "mp3", "libmp3lame", "audio/mpeg", "mp3", "s16p"),
-    "ogg": OutputFormat("ogg", "ogg", "libopus", "audio/ogg", "ogg", "s16", 48_000),
-    "opus": OutputFormat("opus", "ogg", "libopus", "audio/ogg", "opus", "s16", 48_000),
-    "aac": OutputFormat("aac", "adts", "aac", "audio/aac", "aac", "fltp"),
-    "flac": OutputFormat("flac", "flac", "flac", "audio/flac", "flac", "s16"),
-    # Raw 16-bit little-endian mono; the sample rate travels out of band (a header).
-    "pcm": OutputFormat("pcm", "", "", "audio/pcm", "pcm", "s16"),
-}
-
-
-@dataclass(frozen=True)
 class EncodedAudio:
     data: bytes
     content_type: str
-    extension: str
     sample_rate: int
     duration_s: float
 
@@ -155,7 +129,6 @@ def encode_audio(samples: np.ndarray, sample_rate: int, fmt: str) -> EncodedAudi
     return EncodedAudio(
         data=data,
         content_type=encoder.spec.content_type,
-        extension=encoder.spec.extension,
         sample_rate=encoder.sample_rate,
         duration_s=round(len(samples) / sample_rate, 3),
     )

@@ -7,13 +7,24 @@ Nothing else in the package reads ``os.environ``.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-AudioFormat = Literal["mp3", "wav", "ogg", "opus", "aac", "flac", "pcm"]
+from speech_api.formats import MAX_TEXT_CHARS, AudioFormat
+
+
+def default_cache_dir() -> Path:
+    """~/.cache/speech-api, or a temp folder where there is no usable home (Lambda sets no
+    HOME, and its user has no passwd entry)."""
+    home = Path(os.path.expanduser("~"))
+    if str(home) == "~" or not home.is_absolute():
+        return Path(tempfile.gettempdir()) / "speech-api"
+    return home / ".cache" / "speech-api"
 
 
 class _Group(BaseModel):
@@ -50,6 +61,8 @@ class TTSSettings(_Group):
     coqui_device: Literal["auto", "cpu", "cuda"] = "auto"
     # When set, /tts forwards to this SageMaker endpoint (a GPU container running this app).
     sagemaker_endpoint: str | None = None
+    # The SageMaker runtime's URL when it is not AWS's default (a VPC endpoint, an emulator).
+    sagemaker_endpoint_url: str | None = None
 
 
 class S3Settings(_Group):
@@ -93,7 +106,8 @@ class Settings(BaseSettings):
     transcripts_prefix: str = "transcripts/"
     upload_url_expires_s: int = Field(900, ge=60, le=7 * 24 * 3600)
 
-    # When set, every route but /health and /ping needs `Authorization: Bearer <key>`.
+    # When set, every route but the open ones (/health, /ready, /ping and the playground page)
+    # needs `Authorization: Bearer <key>`.
     api_key: str | None = Field(None, repr=False)
 
     # Backpressure: inference requests (STT, TTS) in flight at once; more get 429 at once.
@@ -101,9 +115,9 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1)
     max_audio_seconds: float = Field(60.0, gt=0)
-    max_text_chars: int = Field(4096, ge=1)
+    max_text_chars: int = Field(MAX_TEXT_CHARS, ge=1, le=MAX_TEXT_CHARS)
 
-    model_cache_dir: Path = Path.home() / ".cache" / "speech-api"
+    model_cache_dir: Path = Field(default_factory=default_cache_dir)
 
     @field_validator("model_cache_dir")
     @classmethod
@@ -113,21 +127,3 @@ class Settings(BaseSettings):
     stt: STTSettings = STTSettings()
     tts: TTSSettings = TTSSettings()
     s3: S3Settings = S3Settings()
-
-
-_current: Settings | None = None
-
-
-def get_settings() -> Settings:
-    """The process's settings: read from the environment on first use."""
-    global _current
-    if _current is None:
-        _current = Settings()
-    return _current
-
-
-def use_settings(settings: Settings | None) -> None:
-    """Install settings for the whole process (the embedded server's S3 endpoint, tests);
-    None goes back to reading the environment."""
-    global _current
-    _current = settings

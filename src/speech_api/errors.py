@@ -1,5 +1,6 @@
 """Domain exceptions. Each carries its HTTP status and a stable machine-readable code;
-``speech_api.app`` maps them to ``{"error": {"message", "type", "code", "param"}}`` in one place."""
+``speech_api.api.errors`` turns them into ``{"error": {"message", "type", "code", "param"}}`` in
+one place, for routes and middleware alike."""
 
 from __future__ import annotations
 
@@ -8,13 +9,26 @@ class SpeechAPIError(Exception):
     status_code: int = 500
     code: str = "internal_error"
     error_type: str = "server_error"
+    retry_after_s: int | None = None
 
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        status_code: int | None = None,
+        error_type: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.param = param
         if code is not None:
             self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+        if error_type is not None:
+            self.error_type = error_type
 
     def to_dict(self) -> dict:
         return {
@@ -23,6 +37,9 @@ class SpeechAPIError(Exception):
             "code": self.code,
             "param": self.param,
         }
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)} if self.retry_after_s else {}
 
 
 class InvalidRequestError(SpeechAPIError):
@@ -56,6 +73,32 @@ class AudioTooLongError(InvalidRequestError):
 class UnsupportedAudioError(InvalidRequestError):
     status_code = 415
     code = "unsupported_audio"
+
+
+class NotFoundError(InvalidRequestError):
+    status_code = 404
+    code = "not_found"
+
+
+class TranscriptionFailedError(InvalidRequestError):
+    """An upload whose transcription failed for good; the stored reason is the message."""
+
+    status_code = 422
+
+
+class AuthenticationError(InvalidRequestError):
+    status_code = 401
+    code = "invalid_api_key"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class TooManyRequestsError(SpeechAPIError):
+    status_code = 429
+    code = "too_many_requests"
+    error_type = "rate_limit_error"
+    retry_after_s = 1
 
 
 class ServiceUnavailableError(SpeechAPIError):

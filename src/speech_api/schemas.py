@@ -6,9 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from speech_api.config import AudioFormat
-
-MAX_TEXT_CHARS = 4096
+from speech_api.formats import MAX_TEXT_CHARS, AudioFormat, SpeechFormat
 
 SpeechText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)
@@ -18,13 +16,28 @@ SpeechText = Annotated[
 class TTSRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: SpeechText = Field(description="Text to speak, 1..4096 characters after trimming.")
+    text: SpeechText = Field(
+        description=f"Text to speak, 1..{MAX_TEXT_CHARS} characters after trimming."
+    )
     voice: str | None = Field(None, description="Voice name; the engine's default when absent.")
     format: AudioFormat | None = Field(None, description="Audio format (default mp3).")
     # strict: a JSON number only (true or "2" are not speeds).
     speed: float = Field(
         1.0, ge=0.25, le=4.0, allow_inf_nan=False, strict=True, description="0.25..4.0"
     )
+
+
+class SpeechRequest(BaseModel):
+    """OpenAI's `audio.speech.create` body."""
+
+    model_config = ConfigDict(extra="ignore")  # OpenAI adds fields over time
+
+    model: str = Field(description="tts-1, tts-1-hd, gpt-4o-mini-tts or the engine name")
+    input: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    voice: str
+    response_format: SpeechFormat = "mp3"
+    speed: float = Field(1.0, ge=0.25, le=4.0, allow_inf_nan=False)
+    instructions: str | None = Field(None, description="Accepted and ignored")
 
 
 class TTSResponse(BaseModel):

@@ -96,8 +96,8 @@ def test_clean_image_environment_imports_both_handlers(task_root):
 
 def test_model_step_fills_a_directory_that_loads(task_root, tmp_path):
     """The image's prefetch step, with a local model directory as its source."""
+    from devkit.clips import clip
     from speech_api.engines.whisper import resolve_model
-    from tests.support.clips import clip
 
     python, task = task_root
     local_model = resolve_model("tiny.en", tmp_path)

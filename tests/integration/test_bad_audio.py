@@ -13,12 +13,12 @@ import av
 import numpy as np
 import pytest
 
+from devkit.clips import clip
+from devkit.events import s3_object_created, sqs_batch
+from devkit.lambda_context import LocalLambdaContext
 from handlers.transcribe_upload import handler as transcribe_upload
-from speech_api.aws_lambda import LocalLambdaContext
 from tests.conftest import TEST_BUCKET
 from tests.support.audio_files import encode, noise
-from tests.support.clips import clip
-from tests.support.events import s3_object_created, sqs_batch
 
 SPEECH = clip("arctic_a0007.wav")  # "And you always want to see it in the superlative degree."
 WORDS = "superlative degree"

@@ -8,8 +8,8 @@ import httpx
 import numpy as np
 import pytest
 
+from devkit.clips import clip
 from tests.support.audio_files import encode, noise
-from tests.support.clips import clip
 
 JSON = {"content-type": "application/json"}
 WAV = {"content-type": "audio/wav"}
@@ -159,7 +159,7 @@ def test_silence_gives_an_empty_transcript_not_invented_words(http):
 def test_body_over_the_limit_is_refused_by_content_length(make_settings):
     from fastapi.testclient import TestClient
 
-    from speech_api.app import create_app
+    from speech_api.api import create_app
 
     with TestClient(create_app(make_settings(max_upload_bytes=1000))) as small:
         r = small.post("/stt", content=b"x" * 5000, headers=WAV)
@@ -169,7 +169,7 @@ def test_body_over_the_limit_is_refused_by_content_length(make_settings):
 
 
 def test_chunked_body_over_the_limit_is_refused_without_reading_it_all(make_settings):
-    from speech_api.app import create_app
+    from speech_api.api import create_app
     from tests.conftest import LiveServer
 
     sent = 0
@@ -196,8 +196,8 @@ def test_chunked_body_over_the_limit_is_refused_without_reading_it_all(make_sett
 def test_storage_down_gives_503_with_retry_after_and_recovers(make_settings):
     from fastapi.testclient import TestClient
 
-    from speech_api.app import create_app
-    from speech_api.local import prepare_bucket, start_embedded_s3
+    from speech_api.api import create_app
+    from speech_api.runtime.local import prepare_bucket, start_embedded_s3
 
     s3 = start_embedded_s3()
     settings = make_settings(

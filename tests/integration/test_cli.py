@@ -12,9 +12,9 @@ import httpx
 import pytest
 import srt
 
-from speech_api.app import create_app
+from devkit.clips import clip
+from speech_api.api import create_app
 from tests.conftest import LiveServer
-from tests.support.clips import clip
 
 CLIPS = [clip("arctic_a0007.wav"), clip("lj_LJ001-0004.mp3"), clip("ls_2412-153948-0000.flac")]
 

@@ -6,10 +6,10 @@ import json
 import httpx
 import pytest
 
+from devkit.clips import clip
+from devkit.events import http_api_event, rest_api_event
+from devkit.lambda_context import LocalLambdaContext
 from handlers.api import handler
-from speech_api.aws_lambda import LocalLambdaContext
-from tests.support.clips import clip
-from tests.support.events import http_api_event, rest_api_event
 
 EVENTS = {"rest-v1": rest_api_event, "http-v2": http_api_event}
 

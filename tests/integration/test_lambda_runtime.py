@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from speech_api.local import EMBEDDED_CREDENTIALS
+from devkit.clips import clip
+from devkit.events import rest_api_event
+from speech_api.runtime.local import EMBEDDED_CREDENTIALS
 from tests.conftest import TEST_BUCKET
-from tests.support.clips import clip
-from tests.support.events import rest_api_event
 from tests.support.lambda_runtime import RuntimeAPI, start_runtime_client
 
 

@@ -13,9 +13,9 @@ import pytest
 import srt
 import webvtt
 
-from speech_api.app import create_app
+from devkit.clips import clip
+from speech_api.api import create_app
 from tests.conftest import LiveServer
-from tests.support.clips import clip
 
 API_KEY = "sk-test-speech-api"
 

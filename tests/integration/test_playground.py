@@ -8,7 +8,7 @@ import shutil
 import httpx
 import pytest
 
-from tests.support.clips import clip
+from devkit.clips import clip
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

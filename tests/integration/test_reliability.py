@@ -11,11 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from fastapi.testclient import TestClient
 
+from devkit.clips import clip
 from handlers.transcribe_upload import handler as transcribe_upload
-from speech_api import aws_lambda
-from speech_api.app import create_app
-from speech_api.config import use_settings
-from speech_api.local import (
+from speech_api.api import create_app
+from speech_api.runtime import aws_lambda
+from speech_api.runtime.local import (
     LocalQueueWorker,
     prepare_bucket,
     prepare_upload_queue,
@@ -23,7 +23,6 @@ from speech_api.local import (
     start_embedded_s3,
 )
 from tests.conftest import LiveServer
-from tests.support.clips import clip
 from tests.support.slow_proxy import SlowProxy
 
 
@@ -136,8 +135,7 @@ def test_failing_messages_reach_the_dlq_and_redrive_replays_them(make_settings, 
     worker = LocalQueueWorker(bad, queue, transcribe_upload, retry_after_s=0)
     sqs = worker._sqs
     try:
-        use_settings(bad)
-        aws_lambda.upload_service.cache_clear()
+        aws_lambda.configure(bad)
         key = f"uploads/dlq-{uuid.uuid4().hex[:8]}.wav"
         storage.put(key, clip("arctic_a0008.wav").read(), content_type="audio/wav", metadata={})
         deadline = time.monotonic() + 30
@@ -156,22 +154,19 @@ def test_failing_messages_reach_the_dlq_and_redrive_replays_them(make_settings, 
 
         # The model is fixed; replay the dead letters.
         good = make_settings()
-        use_settings(good)
-        aws_lambda.upload_service.cache_clear()
+        aws_lambda.configure(good)
         assert redrive_dead_letters(good, queue.dlq_url, queue.url) == 1
         deadline = time.monotonic() + 30
         while storage.head(transcript_key) is None and time.monotonic() < deadline:
             worker.poll_once(wait_s=1)
         assert storage.head(transcript_key) is not None
     finally:
-        use_settings(None)
-        aws_lambda.upload_service.cache_clear()
+        aws_lambda.configure()
 
 
 def test_api_restart_between_presign_and_upload_loses_nothing(make_settings, storage):
     settings = make_settings()
-    use_settings(settings)
-    aws_lambda.upload_service.cache_clear()
+    aws_lambda.configure(settings)
     queue = prepare_upload_queue(settings)
     worker = LocalQueueWorker(settings, queue, transcribe_upload, retry_after_s=1).start()
     try:
@@ -202,8 +197,7 @@ def test_api_restart_between_presign_and_upload_loses_nothing(make_settings, sto
         ]
     finally:
         worker.stop()
-        use_settings(None)
-        aws_lambda.upload_service.cache_clear()
+        aws_lambda.configure()
 
 
 def test_request_logs_carry_an_id_and_no_content_or_secrets(make_settings, caplog):

@@ -3,8 +3,8 @@
 import httpx
 import pytest
 
-from tests.support.texts import SENTENCES
-from tests.support.wer import corpus_wer
+from devkit.texts import SENTENCES
+from devkit.wer import corpus_wer
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from speech_api.app import create_app
+from speech_api.api import create_app
 
 EXAMPLES_PER_OPERATION = 15
 

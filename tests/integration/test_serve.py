@@ -11,8 +11,8 @@ import time
 import httpx
 import pytest
 
-from tests.support.clips import clip
-from tests.support.wer import corpus_wer
+from devkit.clips import clip
+from devkit.wer import corpus_wer
 
 HEAVY = ("ctranslate2", "onnxruntime", "torch", "faster_whisper", "piper", "TTS", "boto3")
 

@@ -5,8 +5,8 @@ English models); the API must not lose accuracy on the way (decoding, resampling
 
 import pytest
 
-from tests.support.clips import load_clips
-from tests.support.wer import corpus_wer
+from devkit.clips import load_clips
+from devkit.wer import corpus_wer
 
 ENGLISH = [c for c in load_clips() if c.language == "en"]
 SPANISH = [c for c in load_clips() if c.language == "es"]

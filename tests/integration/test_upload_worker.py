@@ -7,13 +7,13 @@ from urllib.parse import unquote_plus
 
 import pytest
 
+from devkit.clips import clip
+from devkit.events import s3_object_created, s3_test_event, sqs_batch
+from devkit.lambda_context import LocalLambdaContext
 from handlers.transcribe_upload import handler
-from speech_api.aws_lambda import LocalLambdaContext
-from speech_api.local import prepare_bucket, start_embedded_s3
+from speech_api.runtime.local import prepare_bucket, start_embedded_s3
 from speech_api.storage import ObjectStorage
 from tests.conftest import TEST_BUCKET
-from tests.support.clips import clip
-from tests.support.events import s3_object_created, s3_test_event, sqs_batch
 
 
 @pytest.fixture

@@ -9,21 +9,19 @@ import time
 import httpx
 import pytest
 
+from devkit.clips import clip
 from handlers.transcribe_upload import handler as transcribe_upload
-from speech_api.app import create_app
-from speech_api.local import LocalQueueWorker, prepare_upload_queue
+from speech_api.api import create_app
+from speech_api.runtime.local import LocalQueueWorker, prepare_upload_queue
 from tests.conftest import LiveServer
-from tests.support.clips import clip
 
 
 @pytest.fixture(scope="module")
 def flow(make_settings):
-    from speech_api import aws_lambda
-    from speech_api.config import use_settings
+    from speech_api.runtime import aws_lambda
 
     settings = make_settings()
-    use_settings(settings)
-    aws_lambda.upload_service.cache_clear()
+    aws_lambda.configure(settings)
     queue = prepare_upload_queue(settings)
     worker = LocalQueueWorker(settings, queue, transcribe_upload, retry_after_s=1).start()
     with (
@@ -32,8 +30,7 @@ def flow(make_settings):
     ):
         yield api, settings
     worker.stop()
-    use_settings(None)
-    aws_lambda.upload_service.cache_clear()
+    aws_lambda.configure()
 
 
 def wait_for_transcript(api, url: str, timeout_s: float = 60) -> httpx.Response:

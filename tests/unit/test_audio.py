@@ -4,6 +4,7 @@ import av
 import numpy as np
 import pytest
 
+from devkit.clips import clip, load_clips
 from speech_api.audio import (
     OUTPUT_FORMATS,
     WHISPER_SAMPLE_RATE,
@@ -13,7 +14,6 @@ from speech_api.audio import (
 )
 from speech_api.errors import AudioTooLongError, EmptyAudioError, UnsupportedAudioError
 from tests.support.audio_files import encode, tone
-from tests.support.clips import clip, load_clips
 
 
 def encode_with(codec: str, container: str, seconds: float, rate: int, layout="mono") -> bytes:

@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from speech_api.app import create_app
+from speech_api.api import create_app
 from speech_api.config import Settings
 from speech_api.errors import (
     AudioTooLongError,
@@ -29,9 +29,6 @@ class RaisingService:
         raise self.error
 
     transcribe = synthesize
-
-    async def run(self, fn, /, *args, **kwargs):
-        return fn(*args, **kwargs)
 
 
 @pytest.mark.parametrize(

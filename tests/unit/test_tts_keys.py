@@ -1,4 +1,7 @@
-from speech_api.service import tts_object_key
+import subprocess
+import sys
+
+from speech_api.service.speech import tts_object_key
 
 BASE = dict(
     text="Hello there.",
@@ -7,7 +10,6 @@ BASE = dict(
     model="en_US-joe-medium",
     fmt="mp3",
     speed=1.0,
-    extension="mp3",
 )
 
 
@@ -18,8 +20,24 @@ def test_key_lives_under_the_public_prefix_and_hides_the_text():
     assert len(key.removeprefix("public/tts/").removesuffix(".mp3")) == 64
 
 
-def test_identical_requests_share_a_key():
-    assert tts_object_key("public/", **BASE) == tts_object_key("public/", **dict(BASE))
+def test_identical_requests_share_a_key_across_processes():
+    # Every Lambda container and server process must find the audio another one stored:
+    # the key may not depend on anything process-local (hash seeds, dict order).
+    code = (
+        "from speech_api.service.speech import tts_object_key;"
+        f"print(tts_object_key('public/', **{BASE!r}))"
+    )
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={"PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert keys == {tts_object_key("public/", **BASE)}
 
 
 def test_everything_that_changes_the_audio_changes_the_key():

@@ -1,4 +1,5 @@
-"""Speech engines behind small protocols; one adapter module per engine, imported lazily."""
+"""Speech engines behind small protocols; one adapter module per engine, imported lazily by the
+model manager."""
 
 from speech_api.engines.base import (
     Speech,
@@ -6,16 +7,16 @@ from speech_api.engines.base import (
     TextToSpeech,
     Transcript,
     TranscriptSegment,
+    WordTiming,
 )
-from speech_api.engines.registry import get_stt_engine, get_tts_engine, loaded_models
+from speech_api.engines.manager import ModelManager
 
 __all__ = [
+    "ModelManager",
     "Speech",
     "SpeechToText",
     "TextToSpeech",
     "Transcript",
     "TranscriptSegment",
-    "get_stt_engine",
-    "get_tts_engine",
-    "loaded_models",
+    "WordTiming",
 ]

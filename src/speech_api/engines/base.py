@@ -41,6 +41,7 @@ class Transcript:
     duration_s: float
     segments: list[TranscriptSegment] = field(default_factory=list)
     task: str = "transcribe"
+    model: str = ""
 
     @property
     def words(self) -> list[WordTiming]:

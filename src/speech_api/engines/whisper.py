@@ -189,4 +189,5 @@ class WhisperEngine:
             duration_s=round(float(info.duration), 3),
             segments=parts,
             task=task,
+            model=self.name,
         )

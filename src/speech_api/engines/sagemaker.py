@@ -1,5 +1,5 @@
-"""Forward synthesis to a GPU endpoint (SageMaker real-time endpoint running this same app),
-for deployments where the TTS Lambda should not run the model itself."""
+"""Synthesis on a GPU endpoint: a SageMaker real-time endpoint running this same app, whose
+``POST /invocations`` takes either body (see ``speech_api.api.routers.speech``)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from functools import cached_property
 
 from speech_api.config import Settings
 from speech_api.errors import InvalidRequestError, ServiceUnavailableError
-from speech_api.schemas import TTSRequest, TTSResponse
+from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
 
 
 class SageMakerTTS:
-    def __init__(self, settings: Settings, endpoint_name: str):
+    def __init__(self, settings: Settings):
         self._settings = settings
-        self.endpoint_name = endpoint_name
+        self.endpoint_name = settings.tts.sagemaker_endpoint
 
     @cached_property
     def client(self):
@@ -24,19 +24,31 @@ class SageMakerTTS:
         return boto3.client(
             "sagemaker-runtime",
             region_name=self._settings.aws_region,
+            endpoint_url=self._settings.tts.sagemaker_endpoint_url,
             # Synthesis of 4096 characters can take a while on a busy endpoint.
             config=Config(connect_timeout=2, read_timeout=25, retries={"max_attempts": 2}),
         )
 
     def synthesize(self, request: TTSRequest) -> TTSResponse:
+        """Synthesize and store on the endpoint; its answer is the stored object's URL."""
+        body, _ = self._invoke(request.model_dump_json(exclude_none=True), "application/json")
+        return TTSResponse.model_validate_json(body)
+
+    def speech(self, request: SpeechRequest) -> tuple[bytes, str, int | None]:
+        """The whole audio of an OpenAI speech request: (bytes, content type, sample rate)."""
+        body, response = self._invoke(request.model_dump_json(exclude_none=True), "audio/*")
+        rate = response.get("CustomAttributes")
+        return body, response.get("ContentType", "application/octet-stream"), _int(rate)
+
+    def _invoke(self, body: str, accept: str) -> tuple[bytes, dict]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             response = self.client.invoke_endpoint(
                 EndpointName=self.endpoint_name,
                 ContentType="application/json",
-                Accept="application/json",
-                Body=request.model_dump_json(exclude_none=True),
+                Accept=accept,
+                Body=body,
             )
         except ClientError as exc:
             raise _from_model_error(exc) from exc
@@ -44,7 +56,14 @@ class SageMakerTTS:
             raise ServiceUnavailableError(
                 f"The GPU endpoint is unreachable ({type(exc).__name__}).", code="gpu_unavailable"
             ) from exc
-        return TTSResponse.model_validate_json(response["Body"].read())
+        return response["Body"].read(), response
+
+
+def _int(value) -> int | None:
+    try:
+        return int(str(value).removeprefix("sample-rate="))
+    except (TypeError, ValueError):
+        return None
 
 
 def _from_model_error(exc) -> Exception:
@@ -55,7 +74,10 @@ def _from_model_error(exc) -> Exception:
         try:
             body = json.loads(exc.response.get("OriginalMessage") or "{}")["error"]
             return InvalidRequestError(
-                body["message"], param=body.get("param"), code=body.get("code")
+                body["message"],
+                param=body.get("param"),
+                code=body.get("code"),
+                status_code=int(status),
             )
         except (ValueError, KeyError, TypeError):
             pass

@@ -52,8 +52,6 @@ def needs_embedded_s3(settings: Settings) -> bool:
 
 
 def start_embedded_s3(host: str = "127.0.0.1", port: int = 0) -> EmbeddedS3:
-    import logging
-
     from moto.server import ThreadedMotoServer
 
     # werkzeug logs every S3 request to stdout; the API's own access log is enough.
@@ -179,7 +177,8 @@ def sqs_event(messages: list[dict], queue_arn: str, region: str) -> dict:
 
 
 class LocalQueueWorker:
-    """Polls the upload queue and invokes the worker's Lambda handler with real SQS events,
+    """Polls the upload queue and invokes a Lambda-style handler ``(event, context)`` with real
+    SQS events,
     deleting what succeeded and leaving failures for SQS to redeliver, as the event source
     mapping does with ReportBatchItemFailures."""
 
@@ -212,8 +211,6 @@ class LocalQueueWorker:
         self._thread.join(timeout=10)
 
     def poll_once(self, wait_s: int = 1) -> int:
-        from speech_api.aws_lambda import LocalLambdaContext
-
         messages = self._sqs.receive_message(
             QueueUrl=self._queue.url,
             MaxNumberOfMessages=self._batch_size,
@@ -225,7 +222,7 @@ class LocalQueueWorker:
             return 0
         event = sqs_event(messages, self._queue.arn, self._settings.aws_region)
         try:
-            response = self._handler(event, LocalLambdaContext())
+            response = self._handler(event, None)
             failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
         except Exception:
             # A failed invocation (Powertools raises when every record failed): Lambda's

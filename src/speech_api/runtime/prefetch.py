@@ -1,6 +1,6 @@
 """Put models into an image at build time, so nothing downloads at run time.
 
-    python -m speech_api.prefetch --stt-model base --tts-engine coqui --dest /opt/models
+    python -m speech_api.runtime.prefetch --stt-model base --tts-engine coqui --dest /opt/models
 
 STT: a local model directory or a bundled name is copied; any other name is downloaded by
 faster-whisper. The image then sets ``STT_MODEL=<dest>/stt``. Coqui: the model manager
@@ -54,7 +54,7 @@ def prefetch_coqui(model: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m speech_api.prefetch",
+        prog="python -m speech_api.runtime.prefetch",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

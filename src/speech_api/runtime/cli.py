@@ -15,12 +15,11 @@ import contextlib
 import json
 import logging
 import sys
+from functools import partial
 from pathlib import Path
 
-from speech_api.config import get_settings, use_settings
-
-TRANSCRIPT_FORMATS = ("text", "json", "srt", "vtt", "verbose_json")
-EXTENSIONS = {"text": "txt", "json": "json", "srt": "srt", "vtt": "vtt", "verbose_json": "json"}
+from speech_api.config import Settings
+from speech_api.formats import OUTPUT_FORMATS, TRANSCRIPT_FORMATS
 
 
 def _limit_malloc_arenas(arenas: int = 2) -> None:
@@ -36,13 +35,13 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
             ctypes.CDLL(name).mallopt(-8, arenas)  # M_ARENA_MAX
 
 
-def serve(host: str | None = None, port: int | None = None) -> None:
+def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     _limit_malloc_arenas()
 
-    from speech_api.app import create_app
-    from speech_api.local import (
+    from speech_api.api import create_app
+    from speech_api.runtime.local import (
         LocalQueueWorker,
         needs_embedded_s3,
         prepare_bucket,
@@ -50,21 +49,25 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         start_embedded_s3,
         with_embedded_s3,
     )
+    from speech_api.service import SpeechService, UploadService
 
-    settings = get_settings()
     host = host or settings.host
     port = settings.port if port is None else port
     embedded = worker = None
     if needs_embedded_s3(settings):
         embedded = start_embedded_s3(host="127.0.0.1")
         settings = with_embedded_s3(settings, embedded.endpoint_url)
-        use_settings(settings)  # the worker's Lambda handler reads the process settings
+    service = SpeechService(settings)
+    if embedded:
         prepare_bucket(settings)
         queue = prepare_upload_queue(settings)
-        # The same handler Lambda runs behind the S3 -> SQS event source mapping.
-        from handlers.transcribe_upload import handler as transcribe_upload
+        # The batch processing Lambda runs behind the S3 -> SQS event source mapping, fed
+        # the same SQS events, sharing the API's loaded models.
+        from speech_api.runtime.aws_lambda import process_upload_batch
 
-        worker = LocalQueueWorker(settings, queue, transcribe_upload).start()
+        uploads = UploadService(settings, service)
+        handler = partial(process_upload_batch, uploads=uploads)
+        worker = LocalQueueWorker(settings, queue, handler).start()
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
@@ -88,7 +91,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
             )
         # Each worker process builds the app from the environment's settings.
         uvicorn.run(
-            "speech_api.app:create_app",
+            "speech_api.api:create_app",
             factory=True,
             host=host,
             port=port,
@@ -97,7 +100,9 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         )
         return
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+        uvicorn.run(
+            create_app(settings, service), host=host, port=port, log_level=settings.log_level
+        )
     finally:
         if worker:
             worker.stop()
@@ -123,6 +128,7 @@ class _Remote:
 
 
 def transcribe(
+    settings: Settings,
     files: list[Path],
     fmt: str,
     output: str | None,
@@ -145,17 +151,21 @@ def transcribe(
                 )
             return r.text if fmt in ("text", "srt", "vtt") else json.dumps(r.json(), indent=2)
     else:
-        from speech_api.openai_compat import transcript_body
-        from speech_api.service import SpeechService
+        from speech_api.service import (
+            SpeechService,
+            TranscriptionOptions,
+            render_transcript,
+            transcription_response,
+        )
 
-        service = SpeechService(get_settings())
+        service = SpeechService(settings)
+        options = TranscriptionOptions(language=language)
 
         def run(path: Path) -> str:
+            result = service.transcribe(path.read_bytes(), options)
             if fmt == "json":
-                result = service.transcribe(path.read_bytes(), language=language)
-                return result.model_dump_json(indent=2)
-            result = service.transcribe_audio(path.read_bytes(), language=language)
-            return transcript_body(result, fmt, words=False, segments=True).body.decode()
+                return transcription_response(result).model_dump_json(indent=2)
+            return render_transcript(result, fmt).body
 
     failures = 0
     for path in tqdm(files, desc="transcribing", unit="file", disable=None, file=sys.stderr):
@@ -174,11 +184,12 @@ def transcribe(
         else:
             folder = Path(output) if output else path.parent
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{path.stem}.{EXTENSIONS[fmt]}").write_text(text, encoding="utf-8")
+            (folder / f"{path.stem}.{TRANSCRIPT_FORMATS[fmt]}").write_text(text, encoding="utf-8")
     return 1 if failures else 0
 
 
 def synthesize(
+    settings: Settings,
     text: str,
     output: Path | None,
     want_url: bool,
@@ -217,15 +228,12 @@ def synthesize(
     from speech_api.schemas import TTSRequest
     from speech_api.service import SpeechService
 
-    service = SpeechService(get_settings())
+    service = SpeechService(settings)
     if want_url:
         print(service.synthesize(TTSRequest(text=text, voice=voice, format=fmt, speed=speed)).url)
     if output:
-        from speech_api.audio import encode_audio
-
-        engine = service.tts_engine()
-        speech = engine.synthesize(text, voice=voice or engine.default_voice, speed=speed)
-        output.write_bytes(encode_audio(speech.samples, speech.sample_rate, fmt).data)
+        speech = service.speak(text, voice=voice, fmt=fmt, speed=speed)
+        output.write_bytes(b"".join(speech.chunks))
     return 0
 
 
@@ -244,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
 
     p_stt = sub.add_parser("transcribe", parents=[remote], help="audio files to text")
     p_stt.add_argument("files", nargs="+", type=Path)
-    p_stt.add_argument("--format", choices=TRANSCRIPT_FORMATS, default="text")
+    p_stt.add_argument("--format", choices=list(TRANSCRIPT_FORMATS), default="text")
     p_stt.add_argument(
         "-o", "--output", help="a folder, or - for stdout; default: next to each file"
     )
@@ -254,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     p_tts.add_argument("text")
     p_tts.add_argument("-o", "--output", type=Path, help="audio file to write")
     p_tts.add_argument("--url", action="store_true", help="store in S3, print the public URL")
-    p_tts.add_argument("--format", choices=["mp3", "wav", "ogg", "opus", "aac", "flac", "pcm"])
+    p_tts.add_argument("--format", choices=list(OUTPUT_FORMATS))
     p_tts.add_argument("--voice")
     p_tts.add_argument("--speed", type=float, default=1.0)
 
@@ -265,23 +273,31 @@ def main(argv: list[str] | None = None) -> None:
     p_redrive.add_argument("--queue-url", required=True)
 
     args = parser.parse_args(argv)
+    settings = Settings()  # read once, passed in
     if args.command == "redrive":
-        from speech_api.local import redrive_dead_letters
+        from speech_api.runtime.local import redrive_dead_letters
 
-        moved = redrive_dead_letters(get_settings(), args.dlq_url, args.queue_url)
+        moved = redrive_dead_letters(settings, args.dlq_url, args.queue_url)
         print(f"moved {moved} message(s)")
         return
     if args.command == "serve":
-        serve(args.host, args.port)
+        serve(settings, args.host, args.port)
     elif args.command == "transcribe":
         sys.exit(
             transcribe(
-                args.files, args.format, args.output, args.language, args.base_url, args.api_key
+                settings,
+                args.files,
+                args.format,
+                args.output,
+                args.language,
+                args.base_url,
+                args.api_key,
             )
         )
     else:
         sys.exit(
             synthesize(
+                settings,
                 args.text,
                 args.output,
                 args.url,

@@ -10,7 +10,7 @@ from pathlib import Path
 # CI clones the repo with shared/ beside it; SPEECH_DEV_DIR points elsewhere when needed.
 SPEECH_DEV = Path(
     os.environ.get("SPEECH_DEV_DIR")
-    or Path(__file__).resolve().parents[3] / "shared" / "data" / "speech-dev"
+    or Path(__file__).resolve().parents[2] / "shared" / "data" / "speech-dev"
 )
 
 

@@ -15,35 +15,19 @@ from urllib.parse import unquote_plus
 from speech_api.config import Settings
 from speech_api.errors import (
     InvalidRequestError,
+    NotFoundError,
     PayloadTooLargeError,
     ServiceUnavailableError,
     SpeechAPIError,
+    TranscriptionFailedError,
 )
-from speech_api.service import SpeechService, normalize_language
+from speech_api.formats import UPLOAD_TYPES
+from speech_api.schemas import PendingTranscript, PresignedForm, StoredTranscript, UploadResponse
+from speech_api.service.speech import SpeechService, TranscriptionOptions, normalize_language
+from speech_api.service.transcripts import transcription_response
 
 logger = logging.getLogger("speech_api.uploads")
 
-# Content types a presigned upload may declare, and the extension its key gets.
-UPLOAD_TYPES = {
-    "audio/wav": "wav",
-    "audio/x-wav": "wav",
-    "audio/wave": "wav",
-    "audio/mpeg": "mp3",
-    "audio/mp3": "mp3",
-    "audio/flac": "flac",
-    "audio/x-flac": "flac",
-    "audio/ogg": "ogg",
-    "audio/opus": "opus",
-    "audio/webm": "webm",
-    "video/webm": "webm",
-    "audio/mp4": "m4a",
-    "audio/x-m4a": "m4a",
-    "audio/m4a": "m4a",
-    "video/mp4": "mp4",
-    "audio/aac": "aac",
-    "audio/aiff": "aiff",
-    "audio/x-aiff": "aiff",
-}
 _MAX_ID_CHARS = 512
 
 
@@ -87,7 +71,7 @@ class UploadService:
 
     def create_upload(
         self, *, filename: str, content_type: str, language: str | None = None
-    ) -> dict:
+    ) -> UploadResponse:
         content_type = content_type.strip().lower()
         extension = UPLOAD_TYPES.get(content_type)
         if extension is None:
@@ -116,35 +100,35 @@ class UploadService:
             expires_s=self.settings.upload_url_expires_s,
             metadata=metadata,
         )
-        return {
-            "id": upload_id,
-            "key": key,
-            "upload": {"url": form["url"], "fields": form["fields"]},
-            "expires_in": self.settings.upload_url_expires_s,
-            "transcript_url": f"/transcripts/{upload_id}",
-        }
+        return UploadResponse(
+            id=upload_id,
+            key=key,
+            upload=PresignedForm(url=form["url"], fields=form["fields"]),
+            expires_in=self.settings.upload_url_expires_s,
+            transcript_url=f"/transcripts/{upload_id}",
+        )
 
-    def get_transcript(self, upload_id: str) -> tuple[int, dict]:
-        """(status, body): 200 done, 202 pending, 422 failed, 404 unknown."""
+    def get_transcript(self, upload_id: str) -> StoredTranscript | PendingTranscript:
+        """The transcript when done, pending while its upload waits; raises
+        TranscriptionFailedError (with the stored reason) or NotFoundError."""
         if not is_valid_upload_id(upload_id):
             raise InvalidRequestError("Invalid transcript id.", param="id", code="invalid_id")
         limit = 1024 * 1024
         done = self.storage.get(self.transcript_key(upload_id), max_bytes=limit)
         if done is not None:
-            return 200, json.loads(done.data)
+            return StoredTranscript.model_validate_json(done.data)
         failed = self.storage.get(self.transcript_key(upload_id, ".error.json"), max_bytes=limit)
         if failed is not None:
-            return 422, {"error": json.loads(failed.data)["error"]}
+            error = json.loads(failed.data)["error"]
+            raise TranscriptionFailedError(
+                error["message"],
+                param=error.get("param"),
+                code=error["code"],
+                error_type=error.get("type"),
+            )
         if self.storage.any_with_prefix(f"{self.settings.uploads_prefix}{upload_id}."):
-            return 202, {"id": upload_id, "status": "pending"}
-        return 404, {
-            "error": {
-                "message": f"No upload with id '{upload_id}'.",
-                "type": "invalid_request_error",
-                "code": "not_found",
-                "param": "id",
-            }
-        }
+            return PendingTranscript(id=upload_id)
+        raise NotFoundError(f"No upload with id '{upload_id}'.", param="id")
 
     # --- worker side ----------------------------------------------------------------------
 
@@ -190,7 +174,10 @@ class UploadService:
                 return None
 
         try:
-            result = self.service.transcribe(obj.data, language=obj.metadata.get("language"))
+            transcript = self.service.transcribe(
+                obj.data, TranscriptionOptions(language=obj.metadata.get("language"))
+            )
+            result = transcription_response(transcript)
         except ServiceUnavailableError:
             raise  # transient (storage, model load): let SQS retry
         except SpeechAPIError as exc:

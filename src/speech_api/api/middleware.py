@@ -1,15 +1,20 @@
-"""ASGI middleware that bounds request bodies without buffering them."""
+"""ASGI middleware: body limit, API key, backpressure and the request log. Their errors are
+domain errors, sent by the one error builder."""
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import re
 import time
 import uuid
 
-from speech_api.errors import PayloadTooLargeError
+from speech_api.api.errors import send_error
+from speech_api.errors import AuthenticationError, PayloadTooLargeError, TooManyRequestsError
+
+# Routes that never need the API key: liveness/readiness probes, SageMaker's health check,
+# and the playground page (it asks the user for the key itself).
+OPEN_PATHS = frozenset({"/health", "/ready", "/ping", "/"})
 
 
 class BodySizeLimitMiddleware:
@@ -67,36 +72,30 @@ class BodySizeLimitMiddleware:
         )
 
     async def _reject(self, send) -> None:
-        await _send_json(send, 413, self._error().to_dict(), [(b"connection", b"close")])
+        await send_error(send, self._error(), {"Connection": "close"})
 
 
 class APIKeyMiddleware:
     """`Authorization: Bearer <key>` (what the OpenAI SDK sends) on every route but the open
     ones. Compared in constant time; the key is never logged."""
 
-    # Liveness probes, and the playground page (it asks the user for the key itself).
-    OPEN_PATHS = frozenset({"/health", "/ready", "/ping", "/"})
-
     def __init__(self, app, api_key: str):
         self.app = app
         self._expected = f"Bearer {api_key}".encode()
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] in self.OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         given = dict(scope.get("headers") or []).get(b"authorization", b"")
         if hmac.compare_digest(given, self._expected):
             await self.app(scope, receive, send)
             return
-        error = {
-            "message": "Missing or invalid API key. Send 'Authorization: Bearer <key>'.",
-            "type": "invalid_request_error",
-            "code": "invalid_api_key",
-            "param": None,
-        }
         await _drain(receive)
-        await _send_json(send, 401, error, [(b"www-authenticate", b"Bearer")])
+        await send_error(
+            send,
+            AuthenticationError("Missing or invalid API key. Send 'Authorization: Bearer <key>'."),
+        )
 
 
 async def _drain(receive) -> None:
@@ -106,22 +105,6 @@ async def _drain(receive) -> None:
         message = await receive()
         if message["type"] != "http.request" or not message.get("more_body"):
             return
-
-
-async def _send_json(send, status: int, error: dict, headers: list | None = None) -> None:
-    body = json.dumps({"error": error}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class ConcurrencyLimitMiddleware:
@@ -142,17 +125,11 @@ class ConcurrencyLimitMiddleware:
             return
         if self.in_flight >= self.limit:
             await _drain(receive)
-            await _send_json(
+            await send_error(
                 send,
-                429,
-                {
-                    "message": f"The server is busy ({self.limit} requests in progress). Retry "
-                    "shortly.",
-                    "type": "rate_limit_error",
-                    "code": "too_many_requests",
-                    "param": None,
-                },
-                [(b"retry-after", b"1")],
+                TooManyRequestsError(
+                    f"The server is busy ({self.limit} requests in progress). Retry shortly."
+                ),
             )
             return
         self.in_flight += 1

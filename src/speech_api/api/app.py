@@ -1,0 +1,56 @@
+"""The HTTP API, defined once: served by Uvicorn locally and in containers, and by the Lambda
+handlers behind API Gateway. Routers translate HTTP; the service does the work."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from speech_api import __version__
+from speech_api.api.errors import install_error_handlers
+from speech_api.api.middleware import (
+    APIKeyMiddleware,
+    BodySizeLimitMiddleware,
+    ConcurrencyLimitMiddleware,
+    RequestLogMiddleware,
+)
+from speech_api.api.routers import openai, speech, system, transcription, uploads
+from speech_api.config import Settings
+from speech_api.schemas import ErrorResponse
+from speech_api.service import SpeechService, UploadService
+
+_ERRORS = {
+    code: {"model": ErrorResponse, "description": what}
+    for code, what in {
+        400: "Bad request",
+        413: "Body or audio too large",
+        415: "Not decodable audio",
+        422: "Invalid fields",
+        503: "Storage or model unavailable",
+    }.items()
+}
+
+
+def create_app(settings: Settings | None = None, service: SpeechService | None = None) -> FastAPI:
+    settings = settings or Settings()
+    service = service or SpeechService(settings)
+
+    app = FastAPI(
+        title="Speech API",
+        version=__version__,
+        description="Text-to-speech to a public S3 URL, and speech-to-text.",
+        responses=_ERRORS,
+    )
+    app.state.settings = settings
+    app.state.service = service
+    app.state.uploads = UploadService(settings, service)
+    # Added innermost first. A request meets: the request log, the body limit (so nothing
+    # further out reads an unbounded body), the API key, then backpressure.
+    app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
+    if settings.api_key:
+        app.add_middleware(APIKeyMiddleware, api_key=settings.api_key)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestLogMiddleware)
+    install_error_handlers(app)
+    for module in (system, speech, transcription, openai, uploads):
+        app.include_router(module.router)
+    return app

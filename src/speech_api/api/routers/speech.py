@@ -1,0 +1,60 @@
+"""Text to speech: `POST /tts` (stored, public URL) and SageMaker's `POST /invocations`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response, StreamingResponse
+from pydantic import ValidationError
+
+from speech_api.api.deps import SpeechDep, offload
+from speech_api.errors import InvalidRequestError
+from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
+from speech_api.service import SpeechStream
+
+router = APIRouter(tags=["speech"])
+
+
+@router.post("/tts", response_model=TTSResponse)
+async def tts(body: TTSRequest, service: SpeechDep) -> TTSResponse:
+    """Synthesize speech, store it under the public prefix and return its URL."""
+    return await offload(service.synthesize, body)
+
+
+async def _chunks(stream: SpeechStream) -> AsyncIterator[bytes]:
+    # Each sentence is synthesized and encoded on the thread pool, not the event loop.
+    while (chunk := await offload(next, stream.chunks, None)) is not None:
+        yield chunk
+
+
+def stream_response(stream: SpeechStream) -> StreamingResponse:
+    headers = {"X-Sample-Rate": str(stream.sample_rate)}
+    return StreamingResponse(_chunks(stream), media_type=stream.media_type, headers=headers)
+
+
+@router.post("/invocations", include_in_schema=False)
+async def invocations(request: Request, service: SpeechDep) -> Response:
+    """The GPU endpoint's one route. A `/tts` body answers its JSON; an OpenAI speech body
+    (it has `input`) answers the whole audio, with the sample rate in SageMaker's custom
+    attributes."""
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise InvalidRequestError(
+            "The request body is not valid JSON.", code="invalid_json"
+        ) from exc
+    try:
+        if isinstance(body, dict) and "input" in body:
+            stream = await offload(service.speech, SpeechRequest.model_validate(body))
+            audio = b"".join([chunk async for chunk in _chunks(stream)])
+            return Response(
+                audio,
+                media_type=stream.media_type,
+                headers={"X-Amzn-SageMaker-Custom-Attributes": f"sample-rate={stream.sample_rate}"},
+            )
+        result = await offload(service.synthesize, TTSRequest.model_validate(body))
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+    return Response(result.model_dump_json(), media_type="application/json")

@@ -1,0 +1,83 @@
+"""Speech to text: `POST /stt` (multipart `file` or the raw audio as the body)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
+
+from speech_api.api.deps import SpeechDep, offload
+from speech_api.errors import InvalidRequestError
+from speech_api.formats import TranscriptFormat
+from speech_api.schemas import TranscriptionResponse
+from speech_api.service import TranscriptionOptions, render_transcript, transcription_response
+
+router = APIRouter(tags=["speech"])
+
+_STT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "language": {"type": "string", "example": "en"},
+                    },
+                }
+            },
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "audio/*": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@router.post("/stt", response_model=TranscriptionResponse, openapi_extra=_STT_BODY)
+async def stt(
+    request: Request,
+    service: SpeechDep,
+    language: str | None = Query(None, description="ISO 639-1 code; detected if absent"),
+    response_format: TranscriptFormat = Query(
+        "json", description="json (this schema), text, srt, vtt or verbose_json"
+    ),
+):
+    """Transcribe a clip: multipart field `file`, or the raw audio as the body."""
+    data, form_language = await read_audio(request)
+    options = TranscriptionOptions(language=form_language or language)
+    result = await offload(service.transcribe, data, options)
+    if response_format == "json":
+        return transcription_response(result)
+    rendered = render_transcript(result, response_format)
+    return Response(rendered.body, media_type=rendered.media_type)
+
+
+async def read_audio(request: Request) -> tuple[bytes, str | None]:
+    """The audio bytes and an optional form `language`. Content types are only a hint to
+    tell multipart from a raw body; the bytes themselves decide what the audio is."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        return await request.body(), None
+    try:
+        # Files are bounded by the body limit; text fields (language) are small.
+        form = await request.form(max_files=2, max_fields=20, max_part_size=64 * 1024)
+    except (MultiPartException, StarletteHTTPException) as exc:
+        # Starlette reports a multipart problem as an HTTPException(400) inside an app.
+        detail = getattr(exc, "message", None) or getattr(exc, "detail", "")
+        raise InvalidRequestError(
+            f"Malformed multipart body: {detail}", param="file", code="invalid_multipart"
+        ) from exc
+    files = [f for f in form.getlist("file") if not isinstance(f, str)]
+    if not files:
+        raise InvalidRequestError(
+            "Send the audio in the multipart field 'file'.", param="file", code="missing_file"
+        )
+    if len(files) > 1:
+        raise InvalidRequestError(
+            "Send one audio file per request.", param="file", code="too_many_files"
+        )
+    language = form.get("language")
+    return await files[0].read(), language if isinstance(language, str) else None

@@ -1,0 +1,2 @@
+"""Where the app runs: Lambda (aws_lambda), the embedded local default (local), the `speech-api`
+command (cli), and the image build step that fetches models (prefetch)."""

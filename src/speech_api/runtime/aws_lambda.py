@@ -1,0 +1,121 @@
+"""The Lambda composition root: Powertools logger/tracer/metrics, the app behind an ASGI adapter,
+and the upload worker's batch processing.
+
+Everything is built once per container, on first use (module globals), from settings read from
+the environment once; a warm container reuses the app and its loaded models. A function that
+only serves /tts never loads Whisper, because engines load when a request first needs them.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from speech_api.config import Settings
+
+if TYPE_CHECKING:  # imported on first use: the handler's import stays cheap (cold start)
+    from speech_api.service import SpeechService, UploadService
+
+# A batch of only S3 test events emits no metric; that is normal, not worth a warning per batch.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+SERVICE = "speech-api"
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace="SpeechAPI", service=SERVICE)
+
+# The Lambda filesystem is read-only except /tmp.
+LAMBDA_CACHE_DIR = Path("/tmp/speech-api")
+
+
+def lambda_settings(settings: Settings) -> Settings:
+    if "model_cache_dir" in settings.model_fields_set or _writable(settings.model_cache_dir):
+        return settings
+    return settings.model_copy(update={"model_cache_dir": LAMBDA_CACHE_DIR})
+
+
+def _writable(path: Path) -> bool:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return os.access(path, os.W_OK)
+
+
+class LambdaRuntime:
+    """What one Lambda container builds once: settings, the service, the app, the worker."""
+
+    def __init__(self, settings: Settings | None = None):
+        self._given = settings
+
+    @cached_property
+    def settings(self) -> Settings:
+        return lambda_settings(self._given or Settings())
+
+    @cached_property
+    def service(self) -> SpeechService:
+        from speech_api.service import SpeechService
+
+        return SpeechService(self.settings)
+
+    @cached_property
+    def asgi(self):
+        from mangum import Mangum
+
+        from speech_api.api import create_app
+
+        # Mangum decodes base64 bodies (isBase64Encoded) to the exact bytes /stt needs, for
+        # REST (v1) and HTTP API (v2) events alike.
+        return Mangum(create_app(self.settings, self.service), lifespan="off")
+
+    @cached_property
+    def uploads(self) -> UploadService:
+        from speech_api.service import UploadService
+
+        return UploadService(self.settings, self.service)
+
+
+runtime = LambdaRuntime()
+
+
+def configure(settings: Settings | None = None) -> LambdaRuntime:
+    """Start over with these settings (None: the environment's), as a new container would."""
+    global runtime
+    runtime = LambdaRuntime(settings)
+    return runtime
+
+
+def handle_api_event(event: dict, context) -> dict:
+    return runtime.asgi(event, context)
+
+
+_batch = BatchProcessor(event_type=EventType.SQS)
+
+
+def process_upload_batch(event: dict, context, uploads: UploadService) -> dict:
+    """SQS batch of S3 notifications -> transcripts. A failing record (S3 down, model not
+    loadable) is reported in batchItemFailures so SQS retries it alone; bad audio is recorded
+    as transcripts/<id>.error.json and counts as done."""
+
+    def record_handler(record: SQSRecord) -> None:
+        written = uploads.handle_notification(record.body)
+        if written:
+            metrics.add_metric(name="TranscriptsWritten", unit=MetricUnit.Count, value=len(written))
+
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=_batch, context=context
+    )
+
+
+def handle_upload_batch(event: dict, context) -> dict:
+    return process_upload_batch(event, context, runtime.uploads)

@@ -1,0 +1,14 @@
+"""The service layer: what the API does, with no HTTP in it."""
+
+from speech_api.service.speech import SpeechService, SpeechStream, TranscriptionOptions
+from speech_api.service.transcripts import render_transcript, transcription_response
+from speech_api.service.uploads import UploadService
+
+__all__ = [
+    "SpeechService",
+    "SpeechStream",
+    "TranscriptionOptions",
+    "UploadService",
+    "render_transcript",
+    "transcription_response",
+]
