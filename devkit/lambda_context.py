@@ -19,3 +19,13 @@ class LocalLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.timeout_ms
+
+
+def with_context(handler):
+    """A Lambda handler as ``(event, context)`` callers without a context (the local queue
+    worker) can call: each invocation gets a fresh context, as Lambda gives it."""
+
+    def invoke(event, _context=None):
+        return handler(event, LocalLambdaContext())
+
+    return invoke

@@ -63,6 +63,8 @@ def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> Dec
             io.BytesIO(data), mode="r", options={"format_whitelist": _INPUT_FORMATS}
         )
     except (av.FFmpegError, ValueError, OSError) as exc:
+        if _is_empty_wav(data):  # FFmpeg cannot open a WAV whose data chunk holds nothing
+            raise EmptyAudioError("The audio contains no samples.", param=param) from exc
         raise UnsupportedAudioError(
             "The file could not be decoded as audio. Supported: wav, flac, mp3, ogg/opus, "
             "webm, m4a/mp4, aac, aiff.",
@@ -112,6 +114,19 @@ def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> Dec
             source_sample_rate=stream.rate or 0,
             source_channels=stream.channels or 0,
         )
+
+
+def _is_empty_wav(data: bytes) -> bool:
+    """A RIFF/WAVE file whose `data` chunk is present and has no bytes after its header."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return False
+    offset = 12
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset + 4 : offset + 8], "little")
+        if data[offset : offset + 4] == b"data":
+            return offset + 8 >= len(data)
+        offset += 8 + size + (size & 1)
+    return False
 
 
 @dataclass(frozen=True)

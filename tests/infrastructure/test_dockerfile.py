@@ -106,7 +106,7 @@ def test_model_step_fills_a_directory_that_loads(task_root, tmp_path):
         [
             str(python),
             "-m",
-            "speech_api.prefetch",
+            "speech_api.runtime.prefetch",
             "--stt-model",
             local_model,
             "--tts-engine",

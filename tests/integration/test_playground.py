@@ -91,4 +91,9 @@ def test_errors_show_on_the_page(browser, live_url):
     browser.find_element(By.ID, "tts-text").clear()
     browser.find_element(By.ID, "speak").click()
     message = wait(browser, lambda d: d.find_element(By.ID, "tts-error").text or None)
-    assert "text" in message
+    # The page shows the API's own message for what it sent, word for word.
+    expected = httpx.post(live_url + "/tts", json={"text": "", "format": "mp3", "speed": 1}).json()[
+        "error"
+    ]
+    assert expected["param"] == "text"
+    assert message == expected["message"]

@@ -12,6 +12,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from devkit.clips import clip
+from devkit.lambda_context import with_context
 from handlers.transcribe_upload import handler as transcribe_upload
 from speech_api.api import create_app
 from speech_api.runtime import aws_lambda
@@ -132,7 +133,7 @@ def test_failing_messages_reach_the_dlq_and_redrive_replays_them(make_settings, 
     queue = prepare_upload_queue(
         bad, name=f"dlq-test-{uuid.uuid4().hex[:8]}", max_receive_count=2, visibility_timeout_s=1
     )
-    worker = LocalQueueWorker(bad, queue, transcribe_upload, retry_after_s=0)
+    worker = LocalQueueWorker(bad, queue, with_context(transcribe_upload), retry_after_s=0)
     sqs = worker._sqs
     try:
         aws_lambda.configure(bad)
@@ -168,7 +169,9 @@ def test_api_restart_between_presign_and_upload_loses_nothing(make_settings, sto
     settings = make_settings()
     aws_lambda.configure(settings)
     queue = prepare_upload_queue(settings)
-    worker = LocalQueueWorker(settings, queue, transcribe_upload, retry_after_s=1).start()
+    worker = LocalQueueWorker(
+        settings, queue, with_context(transcribe_upload), retry_after_s=1
+    ).start()
     try:
         with LiveServer(create_app(settings)) as first:
             form = httpx.post(

@@ -18,7 +18,7 @@ HEAVY = ("ctranslate2", "onnxruntime", "torch", "faster_whisper", "piper", "TTS"
 
 
 def test_importing_the_app_loads_no_engine_or_aws_sdk():
-    code = f"import sys, speech_api.app; print([m for m in {HEAVY!r} if m in sys.modules])"
+    code = f"import sys, speech_api.api; print([m for m in {HEAVY!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -1,4 +1,5 @@
 import io
+import struct
 
 import av
 import numpy as np
@@ -89,9 +90,22 @@ def test_non_audio_is_refused_with_a_client_error(data, error):
 
 
 def test_wav_with_header_only_is_empty_audio():
-    header_only = encode_with("pcm_s16le", "wav", 0.0001, 16000)[:44]
-    with pytest.raises((EmptyAudioError, UnsupportedAudioError)):
+    # A canonical 44-byte header: fmt chunk, then a data chunk that holds no samples.
+    fmt = struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16)
+    header_only = (
+        (b"RIFF" + struct.pack("<I", 36) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt)
+        + b"data"
+        + struct.pack("<I", 0)
+    )
+    assert len(header_only) == 44
+    with pytest.raises(EmptyAudioError):
         decode_audio(header_only, max_seconds=60)
+
+
+def test_wav_cut_inside_its_header_is_not_decodable():
+    cut = encode_with("pcm_s16le", "wav", 0.0001, 16000)[:44]  # ends inside a LIST chunk
+    with pytest.raises(UnsupportedAudioError):
+        decode_audio(cut, max_seconds=60)
 
 
 def test_truncated_mp3_keeps_what_decodes():
