@@ -2,7 +2,9 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from speech_api.runtime.aws_lambda import handle_api_event, logger, metrics, tracer
+from speech_api.runtime.aws_lambda import handle_api_event, initialize, logger, metrics, tracer
+
+initialize()  # loads models now only under provisioned concurrency
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     # needs `Authorization: Bearer <key>`.
     api_key: str | None = Field(None, repr=False)
 
+    # Browsers on these origins (comma-separated; * for any) may call the API.
+    cors_allow_origins: str = "*"
+    # Engines a Lambda environment loads during a provisioned-concurrency init (stt, tts).
+    preload: str = "stt,tts"
+
     # Backpressure: inference requests (STT, TTS) in flight at once; more get 429 at once.
     max_concurrent_requests: int = Field(16, ge=1)
 

@@ -208,7 +208,8 @@ def test_chunked_body_just_over_the_limit_gets_a_413_json_answer(make_settings):
         r = c.post("/stt", content=body(), headers=WAV)
         assert r.status_code == 413
         assert r.json()["error"] == {
-            "message": f"The request body is larger than the limit of {limit} bytes.",
+            "message": f"The request body is larger than the limit of {limit} bytes. Send "
+            "larger files with POST /uploads (a presigned upload straight to storage).",
             "type": "invalid_request_error",
             "code": "payload_too_large",
             "param": "file",

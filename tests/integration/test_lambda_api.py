@@ -84,3 +84,32 @@ def test_bad_input_is_a_json_4xx(invoke, kind):
         body=json.dumps({"text": ""}),
     )
     assert status == 422 and body["error"]["param"] == "text"
+
+
+@pytest.mark.parametrize("kind", EVENTS)
+def test_body_over_lambdas_payload_limit_is_413_naming_uploads(invoke, kind):
+    from speech_api.runtime.aws_lambda import LAMBDA_MAX_BODY_BYTES
+
+    # Just over what a 6 MB invoke can carry base64-encoded; the local default allows 25 MB.
+    body = b"\0" * (LAMBDA_MAX_BODY_BYTES + 1)
+    status, _, error = invoke(
+        kind, "POST", "/stt", body=body, binary=True, headers={"Content-Type": "audio/wav"}
+    )
+    assert status == 413
+    assert error["error"]["code"] == "payload_too_large"
+    assert f"limit of {LAMBDA_MAX_BODY_BYTES} bytes" in error["error"]["message"]
+    assert "POST /uploads" in error["error"]["message"]
+
+
+@pytest.mark.parametrize("kind", EVENTS)
+def test_cors_headers_on_success_and_on_errors(invoke, kind):
+    origin = {"Origin": "https://app.example.com"}
+    for method, path, kwargs, expected in [
+        ("GET", "/health", {}, 200),
+        ("POST", "/stt", {"body": b"\x00" * 100, "binary": True}, 415),
+        ("GET", "/transcripts/does-not-exist", {}, 404),
+    ]:
+        headers = {**origin, **kwargs.pop("headers", {})}
+        status, response_headers, _ = invoke(kind, method, path, headers=headers, **kwargs)
+        assert status == expected, path
+        assert response_headers["access-control-allow-origin"] == "*", path

@@ -29,6 +29,8 @@ def test_runtime_client_serves_api_gateway_events(s3_endpoint, make_settings, tm
             kind, health, t_health = runtime.invoke(rest_api_event("GET", "/health"))
             assert kind == "response" and health["statusCode"] == 200
             assert json.loads(health["body"])["status"] == "ok"
+            # On-demand init loads nothing: engines load with the first request needing them.
+            assert json.loads(health["body"])["loaded_models"] == []
 
             c = clip("arctic_aew_a0003.wav")
             kind, stt, t_stt = runtime.invoke(
@@ -67,6 +69,50 @@ def test_runtime_client_serves_api_gateway_events(s3_endpoint, make_settings, tm
             f"\n[cold start, tiny.en + piper] first /health {t_health - started:.2f}s, "
             f"first /stt {t_stt - started:.2f}s (+{t_stt - t_health:.2f}s), "
             f"first /tts {t_tts - t_stt:.2f}s after that"
+        )
+
+
+@pytest.mark.parametrize(
+    "preload,expected", [("stt", ["tiny.en"]), ("stt,tts", ["piper", "tiny.en"])]
+)
+def test_provisioned_concurrency_init_loads_models_before_the_first_request(
+    s3_endpoint, tmp_path, capsys, preload, expected
+):
+    env = {
+        "STT_MODEL": "tiny.en",
+        "PRELOAD": preload,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency",
+        "S3_BUCKET": TEST_BUCKET,
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "S3_ACCESS_KEY_ID": EMBEDDED_CREDENTIALS["access_key_id"],
+        "S3_SECRET_ACCESS_KEY": EMBEDDED_CREDENTIALS["secret_access_key"],
+        "MODEL_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    with RuntimeAPI() as runtime:
+        started = time.monotonic()
+        proc = start_runtime_client("handlers.api.handler", runtime.address, env)
+        try:
+            kind, health, t_health = runtime.invoke(rest_api_event("GET", "/health"))
+            assert kind == "response" and health["statusCode"] == 200
+            assert json.loads(health["body"])["loaded_models"] == expected
+            c = clip("arctic_aew_a0003.wav")
+            kind, stt, t_stt = runtime.invoke(
+                rest_api_event(
+                    "POST",
+                    "/stt",
+                    body=c.read(),
+                    binary=True,
+                    headers={"Content-Type": "audio/wav"},
+                )
+            )
+            assert kind == "response" and stt["statusCode"] == 200, stt
+        finally:
+            proc.kill()
+            proc.communicate(timeout=10)
+    with capsys.disabled():
+        print(
+            f"\n[provisioned init, PRELOAD={preload}] first /health {t_health - started:.2f}s "
+            f"(models loaded in init), first /stt +{t_stt - t_health:.2f}s"
         )
 
 

@@ -4,6 +4,7 @@ handlers behind API Gateway. Routers translate HTTP; the service does the work."
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from speech_api import __version__
 from speech_api.api.errors import install_error_handlers
@@ -43,13 +44,23 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     app.state.settings = settings
     app.state.service = service
     app.state.uploads = UploadService(settings, service)
-    # Added innermost first. A request meets: the request log, the body limit (so nothing
+    # Added innermost first. A request meets: CORS, the request log, the body limit (so nothing
     # further out reads an unbounded body), the API key, then backpressure.
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     if settings.api_key:
         app.add_middleware(APIKeyMiddleware, api_key=settings.api_key)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestLogMiddleware)
+    # Outermost: every answer, errors from the middleware included, carries CORS headers, and
+    # preflight requests need no API key.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[o.strip() for o in settings.cors_allow_origins.split(",") if o.strip()],
+        allow_methods=["GET", "POST", "HEAD", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Api-Key", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "X-Sample-Rate", "Retry-After"],
+        max_age=3600,
+    )
     install_error_handlers(app)
     for module in (system, speech, transcription, openai, uploads):
         app.include_router(module.router)

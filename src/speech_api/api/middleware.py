@@ -67,7 +67,8 @@ class BodySizeLimitMiddleware:
 
     def _error(self) -> PayloadTooLargeError:
         return PayloadTooLargeError(
-            f"The request body is larger than the limit of {self.max_bytes} bytes.",
+            f"The request body is larger than the limit of {self.max_bytes} bytes. Send "
+            "larger files with POST /uploads (a presigned upload straight to storage).",
             param="file",
         )
 

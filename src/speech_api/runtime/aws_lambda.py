@@ -38,12 +38,17 @@ metrics = Metrics(namespace="SpeechAPI", service=SERVICE)
 
 # The Lambda filesystem is read-only except /tmp.
 LAMBDA_CACHE_DIR = Path("/tmp/speech-api")
+# A synchronous invoke carries at most 6 MB (6,291,456 bytes) of event, and API Gateway sends
+# binary bodies base64-encoded (4/3 the size): about 4.7 MB of raw body, less the event's
+# headers and context. Larger files go through POST /uploads.
+LAMBDA_MAX_BODY_BYTES = 4_500_000
 
 
 def lambda_settings(settings: Settings) -> Settings:
-    if "model_cache_dir" in settings.model_fields_set or _writable(settings.model_cache_dir):
-        return settings
-    return settings.model_copy(update={"model_cache_dir": LAMBDA_CACHE_DIR})
+    update: dict = {"max_upload_bytes": min(settings.max_upload_bytes, LAMBDA_MAX_BODY_BYTES)}
+    if not ("model_cache_dir" in settings.model_fields_set or _writable(settings.model_cache_dir)):
+        update["model_cache_dir"] = LAMBDA_CACHE_DIR
+    return settings.model_copy(update=update)
 
 
 def _writable(path: Path) -> bool:
@@ -84,8 +89,28 @@ class LambdaRuntime:
 
         return UploadService(self.settings, self.service)
 
+    def preload(self) -> list[str]:
+        """Build the app and load the engines named by PRELOAD now (init), not in the first
+        request. Returns what loaded."""
+        self.asgi  # noqa: B018  (builds the app)
+        wanted = {name.strip() for name in self.settings.preload.split(",")}
+        if "stt" in wanted:
+            self.service.models.stt()
+        if "tts" in wanted and not self.service.remote_tts:
+            self.service.models.tts()
+        return self.service.models.loaded()
+
 
 runtime = LambdaRuntime()
+
+
+def initialize() -> None:
+    """Called once when the handler module is imported (Lambda's init phase). With provisioned
+    concurrency, AWS initializes environments ahead of traffic, so models load then; on demand,
+    init stays cheap and engines load on first use."""
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency":
+        loaded = runtime.preload()
+        logger.info("preloaded for provisioned concurrency", extra={"models": loaded})
 
 
 def configure(settings: Settings | None = None) -> LambdaRuntime:
