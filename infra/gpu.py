@@ -73,6 +73,10 @@ class SageMakerGpuTts(Construct):
                 resources=[bucket.arn_for_objects(f"{public_prefix}tts/*")],
             )
         )
+        # The cache check relies on a 404 for a missing key (see infra.stack.list_bucket).
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
+        )
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
@@ -223,6 +227,10 @@ class EcsGpuTts(Construct):
                 actions=["s3:GetObject", "s3:PutObject"],
                 resources=[bucket.arn_for_objects(f"{public_prefix}tts/*")],
             )
+        )
+        # The cache check relies on a 404 for a missing key (see infra.stack.list_bucket).
+        task.add_to_task_role_policy(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
         )
         service = ecs.Ec2Service(
             self,

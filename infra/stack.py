@@ -57,6 +57,16 @@ UPLOAD_SCHEMA = apigw.JsonSchema(
 )
 
 
+def list_bucket(role: iam.IRole, bucket: s3.IBucket) -> None:
+    """s3:ListBucket on the bucket, unconditioned. Without it S3 answers a missing key with 403
+    instead of 404 (the TTS cache check, the worker's idempotency check and pending transcripts
+    rely on 404), and a grant conditioned on s3:prefix does not apply to HEAD/GET requests.
+    Listing reveals key names only; object reads stay limited to each role's prefixes."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
+    )
+
+
 class SpeechApiStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig, **kwargs):
         super().__init__(scope, construct_id, **kwargs)
@@ -331,15 +341,11 @@ class SpeechApiStack(cdk.Stack):
         # uploads and writes transcripts.
         if self.tts_fn is not None and self.config.gpu_tts == "none":
             allow(self.tts_fn, ["s3:GetObject", "s3:PutObject"], f"{PUBLIC_PREFIX}tts/")
+            list_bucket(self.tts_fn.role, bucket)
         allow(self.api_fn, ["s3:PutObject"], UPLOADS_PREFIX)
         allow(self.api_fn, ["s3:GetObject"], TRANSCRIPTS_PREFIX)
-        self.api_fn.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{UPLOADS_PREFIX}*"]}},
-            )
-        )
+        list_bucket(self.api_fn.role, bucket)
+        list_bucket(self.worker_fn.role, bucket)
         allow(self.worker_fn, ["s3:GetObject"], UPLOADS_PREFIX)
         allow(
             self.worker_fn, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], TRANSCRIPTS_PREFIX

@@ -3,6 +3,7 @@ engines, and a live Uvicorn server for tests that need real HTTP."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,8 +17,35 @@ from speech_api.api import create_app
 from speech_api.config import S3Settings, Settings, STTSettings, TTSSettings
 from speech_api.runtime.local import EMBEDDED_CREDENTIALS, prepare_bucket, start_embedded_s3
 from speech_api.storage import ObjectStorage
+from tests.support.aws_calls import Recorder, load_contract
 
 TEST_BUCKET = "speech-api-test"
+
+_AWS_CALLS = Recorder()
+
+
+def pytest_configure(config):
+    import boto3
+
+    # Before any client exists: every boto3 client the service creates reports its calls.
+    _AWS_CALLS.install(boto3._get_default_session())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Every AWS call the service made must be in the IAM contract, which the infrastructure
+    suite checks against each function's role."""
+    made = _AWS_CALLS.as_contract()
+    if not made:
+        return
+    contract = {tuple(sorted(c.items())) for c in load_contract()}
+    missing = [c for c in made if tuple(sorted(c.items())) not in contract]
+    if missing:
+        session.exitstatus = 1
+        print(
+            "\nAWS calls missing from tests/contracts/aws_calls.json (add them; the "
+            "infrastructure suite then checks that each function's role allows them):\n"
+            + json.dumps(missing, indent=2)
+        )
 
 
 @pytest.fixture(scope="session")
