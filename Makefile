@@ -5,18 +5,20 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Coqui needs torch. Pin the CPU build: an unpinned `torch` pulls a multi-GB CUDA wheel.
 TORCH_SPEC ?= torch==2.13.0
-PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+# Every install takes the pinned versions of requirements.lock (the Lambda image does too).
+LOCK := $(wildcard requirements.lock)
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check $(if $(LOCK),-c $(LOCK))
 
 BROWSER := $(VENV)/.browser
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CDK := .cdk/node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install browser serve test bench soak lint format clean synth deploy destroy
+.PHONY: install browser serve test bench soak lint format clean synth deploy destroy lock
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip setuptools wheel
 	$(PIP) "$(TORCH_SPEC)"
@@ -28,6 +30,14 @@ $(STAMP): pyproject.toml
 	spec = importlib.util.find_spec('torchaudio'); \
 	spec and shutil.rmtree(pathlib.Path(spec.origin).parent / 'lib', ignore_errors=True)"
 	touch $(STAMP)
+
+# Re-resolve from pyproject.toml in a fresh venv and pin the result (after changing deps).
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	$(MAKE) install VENV=.venv-lock LOCK=
+	.venv-lock/bin/python -m pip freeze --exclude-editable | sed -E 's/\+[a-z0-9.]+$$//' \
+	  | { printf '%s\n' "# Pinned versions of everything \`make install\` puts in .venv; the Lambda image installs with the" "# same constraints, so the tests run what ships. Regenerate with \`make lock\`."; cat; } > requirements.lock
+	rm -rf .venv-lock
 
 serve: $(STAMP)
 	$(VENV)/bin/speech-api serve

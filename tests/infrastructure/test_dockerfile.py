@@ -148,3 +148,44 @@ def test_piper_image_has_no_torch_and_still_imports_the_handlers_and_speaks(tmp_
     assert out.returncode == 0, out.stderr
     seconds, heavy = out.stdout.split(" ", 1)
     assert 1.0 < float(seconds) < 5 and heavy.strip() == "[]"
+
+
+def locked_versions() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return pins
+
+
+def test_image_and_tests_install_the_same_pinned_versions():
+    from importlib.metadata import distributions
+
+    # The image: every dependency step installs with the lock as constraints.
+    steps = re.findall(r"pip install [^\n;&]*\"\.\[", DOCKERFILE)
+    assert steps and all("-c requirements.lock" in step for step in steps), steps
+    assert "requirements.lock" in re.search(r"^COPY pyproject.toml .*$", DOCKERFILE, re.M)[0]
+    # make: the same file constrains every install, so this venv holds exactly those versions.
+    assert "-c $(LOCK)" in (REPO / "Makefile").read_text()
+    pins = locked_versions()
+    installed = {
+        re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower(): d.version for d in distributions()
+    }
+    differing = {
+        name: (pins[name], installed[name].split("+")[0])
+        for name in pins
+        if name in installed and installed[name].split("+")[0] != pins[name]
+    }
+    assert not differing, f"installed versions differ from requirements.lock: {differing}"
+    # What the project declares is pinned (no floating dependency reaches the image).
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    for requirement in declared:
+        name = re.sub(r"[-_.]+", "-", re.split(r"[<>=\[ ]", requirement)[0]).lower()
+        assert name in pins, f"{name} is not in requirements.lock"
+
+
+def test_image_runs_the_python_the_tests_run():
+    image_python = re.search(r"^FROM public\.ecr\.aws/lambda/python:(\d+\.\d+)", DOCKERFILE, re.M)
+    assert image_python, "Dockerfile.lambda must build on the Lambda Python base image"
+    assert image_python[1] == f"{sys.version_info.major}.{sys.version_info.minor}"

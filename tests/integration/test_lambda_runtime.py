@@ -2,7 +2,9 @@
 against a Runtime API and answers API Gateway events. Cold start is reported, not asserted."""
 
 import json
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -72,6 +74,78 @@ def test_runtime_client_serves_api_gateway_events(s3_endpoint, make_settings, tm
         )
 
 
+def read_only(*paths: Path) -> list[str]:
+    """A command prefix: a private mount namespace where these paths are read-only, as a
+    Lambda image's filesystem is (only /tmp is writable there)."""
+    mounts = " && ".join(f'mount --bind -o ro "{p}" "{p}"' for p in paths)
+    return ["unshare", "--map-root-user", "--mount", "sh", "-c", f'{mounts} && exec "$@"', "sh"]
+
+
+def test_image_like_boot_read_only_code_no_home_hub_offline(s3_endpoint, make_settings, tmp_path):
+    """The image's conditions: code in a read-only task root, no HOME (Lambda sets none), no
+    model hub; only /tmp writable. The handler still answers /stt and /tts."""
+    import shutil
+
+    import httpx
+
+    from tests.support.lambda_runtime import REPO
+
+    task = tmp_path / "task"
+    shutil.copytree(REPO / "src" / "speech_api", task / "speech_api")
+    shutil.copytree(REPO / "handlers", task / "handlers")
+    probe = subprocess.run(
+        [*read_only(task), "touch", str(task / "x")], capture_output=True, text=True
+    )
+    assert probe.returncode != 0 and "Read-only" in probe.stderr, probe.stderr
+    env = {
+        "PYTHONPATH": str(task),  # the task root's copy, as the image lays it out
+        "STT_MODEL": "tiny.en",
+        "HF_HUB_OFFLINE": "1",
+        "EMBEDDED_S3": "false",
+        "S3_BUCKET": TEST_BUCKET,
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "S3_ACCESS_KEY_ID": EMBEDDED_CREDENTIALS["access_key_id"],
+        "S3_SECRET_ACCESS_KEY": EMBEDDED_CREDENTIALS["secret_access_key"],
+    }
+    with RuntimeAPI() as runtime:
+        proc = start_runtime_client(
+            "handlers.api.handler",
+            runtime.address,
+            env,
+            cwd=task,
+            prefix=read_only(task, REPO),
+            unset=("HOME", "MODEL_CACHE_DIR", "XDG_CACHE_HOME"),
+        )
+        try:
+            c = clip("arctic_aew_a0003.wav")
+            kind, stt, _ = runtime.invoke(
+                rest_api_event(
+                    "POST",
+                    "/stt",
+                    body=c.read(),
+                    binary=True,
+                    headers={"Content-Type": "audio/wav"},
+                )
+            )
+            assert kind == "response" and stt["statusCode"] == 200, stt
+            assert "the two men shook hands" in json.loads(stt["body"])["text"].lower()
+            kind, tts, _ = runtime.invoke(
+                rest_api_event(
+                    "POST",
+                    "/tts",
+                    body=json.dumps({"text": "Read-only and offline."}),
+                    headers={"Content-Type": "application/json"},
+                )
+            )
+            assert kind == "response" and tts["statusCode"] == 200, tts
+            audio = httpx.get(json.loads(tts["body"])["url"])
+            assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"
+        finally:
+            proc.kill()
+            output = proc.communicate(timeout=10)[0]
+    assert "Read-only file system" not in output
+
+
 @pytest.mark.parametrize(
     "preload,expected", [("stt", ["tiny.en"]), ("stt,tts", ["piper", "tiny.en"])]
 )
@@ -118,7 +192,6 @@ def test_provisioned_concurrency_init_loads_models_before_the_first_request(
 
 @pytest.mark.parametrize("handler", ["handlers.api.handler", "handlers.transcribe_upload.handler"])
 def test_handler_modules_import_light(handler):
-    import subprocess
     import sys
 
     module = handler.rsplit(".", 1)[0]

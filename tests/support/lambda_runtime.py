@@ -100,12 +100,22 @@ class RuntimeAPI:
         return self._results[request_id]
 
 
-def start_runtime_client(handler: str, runtime_api: str, env: dict[str, str]) -> subprocess.Popen:
-    """Start the real Lambda runtime client on a handler, as the image's entry point does."""
+def start_runtime_client(
+    handler: str,
+    runtime_api: str,
+    env: dict[str, str],
+    *,
+    cwd: Path = REPO,
+    prefix: list[str] | None = None,
+    unset: tuple[str, ...] = (),
+) -> subprocess.Popen:
+    """Start the real Lambda runtime client on a handler, as the image's entry point does.
+    `prefix` wraps the command (e.g. to mount the code read-only); `unset` drops variables
+    Lambda does not set (HOME)."""
     base = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "S3_", "STT_", "TTS_", "PUBLIC_"))
+        if not k.startswith(("AWS_", "S3_", "STT_", "TTS_", "PUBLIC_")) and k not in unset
     }
     base.update(
         {
@@ -121,8 +131,8 @@ def start_runtime_client(handler: str, runtime_api: str, env: dict[str, str]) ->
         }
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "awslambdaric", handler],
-        cwd=REPO,
+        [*(prefix or []), sys.executable, "-m", "awslambdaric", handler],
+        cwd=cwd,
         env=base,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
