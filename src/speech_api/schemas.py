@@ -36,7 +36,8 @@ class SpeechRequest(BaseModel):
     input: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     voice: str
     response_format: SpeechFormat = "mp3"
-    speed: float = Field(1.0, ge=0.25, le=4.0, allow_inf_nan=False)
+    # strict: a JSON number only (true or "2" are not speeds), as on /tts.
+    speed: float = Field(1.0, ge=0.25, le=4.0, allow_inf_nan=False, strict=True)
     instructions: str | None = Field(None, description="Accepted and ignored")
 
 

@@ -82,14 +82,16 @@ class APIKeyMiddleware:
 
     def __init__(self, app, api_key: str):
         self.app = app
-        self._expected = f"Bearer {api_key}".encode()
+        self._expected = api_key.encode()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         given = dict(scope.get("headers") or []).get(b"authorization", b"")
-        if hmac.compare_digest(given, self._expected):
+        # The scheme is case-insensitive (RFC 9110); the key is compared in constant time.
+        scheme, _, token = given.strip().partition(b" ")
+        if scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self._expected):
             await self.app(scope, receive, send)
             return
         await _drain(receive)
@@ -182,7 +184,8 @@ class RequestLogMiddleware:
                 "request_id=%s method=%s path=%s status=%d duration_ms=%.1f",
                 request_id,
                 scope["method"],
-                scope["path"],
+                # Decoded paths may hold %0A and other controls: escaped, no forged log lines.
+                scope["path"].encode("unicode_escape").decode("ascii"),
                 status,
                 (time.perf_counter() - started) * 1000,
             )

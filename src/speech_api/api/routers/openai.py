@@ -3,9 +3,10 @@ it work against this service unchanged."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from speech_api.api.deps import SettingsDep, SpeechDep, offload
@@ -20,12 +21,18 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 
 
 async def _audio_task(
+    request: Request,
     service: SpeechService,
     file: UploadFile,
     options: TranscriptionOptions,
     response_format: str,
     granularities: list[str] | None,
 ) -> Response:
+    # The form is parsed already; FastAPI would silently keep the last of several files.
+    if len((await request.form()).getlist("file")) > 1:
+        raise InvalidRequestError(
+            "Send one audio file per request.", param="file", code="too_many_files"
+        )
     granularities = granularities or []
     unknown = set(granularities) - {"word", "segment"}
     if unknown:
@@ -42,7 +49,7 @@ async def _audio_task(
             code="invalid_value",
         )
     data = await file.read()
-    options = TranscriptionOptions(**{**options.__dict__, "word_timestamps": words})
+    options = replace(options, word_timestamps=words)
     result = await offload(service.transcribe, data, options)
     rendered = render_transcript(
         result, response_format, words=words, segments="segment" in granularities
@@ -52,6 +59,7 @@ async def _audio_task(
 
 @router.post("/audio/transcriptions")
 async def transcriptions(
+    request: Request,
     service: SpeechDep,
     file: Annotated[UploadFile, File(description="The audio file")],
     model: Annotated[str, Form()] = WHISPER_ALIAS,
@@ -70,11 +78,14 @@ async def transcriptions(
         prompt=prompt,
         temperature=temperature if temperature > 0 else None,
     )
-    return await _audio_task(service, file, options, response_format, timestamp_granularities)
+    return await _audio_task(
+        request, service, file, options, response_format, timestamp_granularities
+    )
 
 
 @router.post("/audio/translations")
 async def translations(
+    request: Request,
     service: SpeechDep,
     file: Annotated[UploadFile, File(description="The audio file")],
     model: Annotated[str, Form()] = WHISPER_ALIAS,
@@ -89,7 +100,7 @@ async def translations(
         prompt=prompt,
         temperature=temperature if temperature > 0 else None,
     )
-    return await _audio_task(service, file, options, response_format, None)
+    return await _audio_task(request, service, file, options, response_format, None)
 
 
 @router.post(

@@ -23,7 +23,8 @@ def playground() -> HTMLResponse:
     return HTMLResponse(_PLAYGROUND)
 
 
-@router.get("/health", response_model=HealthResponse)
+# HEAD too: load balancers and uptime probes often ask with HEAD.
+@router.api_route("/health", methods=["GET", "HEAD"], response_model=HealthResponse)
 async def health(settings: SettingsDep, service: SpeechDep) -> HealthResponse:
     # async: answered on the event loop, never queued behind inference threads.
     return HealthResponse(
@@ -58,6 +59,6 @@ async def ready(service: SpeechDep) -> JSONResponse:
 
 
 # SageMaker's container contract (GPU option): health on GET /ping, work on POST /invocations.
-@router.get("/ping", include_in_schema=False)
+@router.api_route("/ping", methods=["GET", "HEAD"], include_in_schema=False)
 def ping() -> dict:
     return {"status": "ok"}
