@@ -120,6 +120,25 @@ def test_presigned_policy_limits_size_type_and_key(flow):
         ),
         # A field the schema requires: FastAPI's validation status, as every non-/v1 route.
         ({"filename": "a.wav"}, 422, "missing", "content_type"),
+        # What S3 could not store or serve back, or the worker could only fail on later.
+        (
+            {"filename": "a.wav", "content_type": "audio/wav", "language": "xx"},
+            400,
+            "unsupported_language",
+            "language",
+        ),
+        (
+            {"filename": "a.wav", "content_type": "audio/wav", "language": "日本"},
+            400,
+            "unsupported_language",
+            "language",
+        ),
+        (
+            {"filename": "a\r\nX-Injected: 1.wav", "content_type": "audio/wav"},
+            400,
+            "invalid_filename",
+            "filename",
+        ),
     ],
 )
 def test_upload_requests_are_validated(flow, payload, status, code, param):

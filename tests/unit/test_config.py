@@ -73,3 +73,11 @@ def test_env_example_documents_every_setting_with_its_default(tmp_path, monkeypa
     for key in keys:
         monkeypatch.delenv(key, raising=False)
     assert Settings(_env_file=example) == defaults
+
+
+def test_whisper_languages_are_faster_whispers_own():
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    from speech_api.formats import WHISPER_LANGUAGES
+
+    assert frozenset(_LANGUAGE_CODES) == WHISPER_LANGUAGES

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import mimetypes
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
@@ -20,8 +21,9 @@ from speech_api.errors import (
     ServiceUnavailableError,
     SpeechAPIError,
     TranscriptionFailedError,
+    UnsupportedLanguageError,
 )
-from speech_api.formats import UPLOAD_TYPES
+from speech_api.formats import UPLOAD_TYPES, WHISPER_LANGUAGES
 from speech_api.schemas import PendingTranscript, PresignedForm, StoredTranscript, UploadResponse
 from speech_api.service.speech import SpeechService, TranscriptionOptions, normalize_language
 from speech_api.service.transcripts import transcription_response
@@ -81,6 +83,12 @@ class UploadService:
                 param="content_type",
                 code="unsupported_content_type",
             )
+        if any(unicodedata.category(ch) == "Cc" for ch in filename):
+            raise InvalidRequestError(
+                "filename must not contain control characters (CR, LF, ...).",
+                param="filename",
+                code="invalid_filename",
+            )
         guessed = mimetypes.guess_type(filename)[0] if filename else None
         if guessed and not guessed.startswith(("audio/", "video/")):
             raise InvalidRequestError(
@@ -92,6 +100,12 @@ class UploadService:
         key = f"{self.settings.uploads_prefix}{upload_id}.{extension}"
         metadata = {"original-filename": _ascii(filename)[:200]}
         if (lang := normalize_language(language)) is not None:
+            if lang not in WHISPER_LANGUAGES:
+                raise UnsupportedLanguageError(
+                    f"language '{_ascii(lang)}' is not a Whisper language code (ISO 639-1, "
+                    "e.g. en, es, de).",
+                    param="language",
+                )
             metadata["language"] = lang
         form = self.storage.presigned_post(
             key,
