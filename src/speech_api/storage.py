@@ -113,12 +113,15 @@ class ObjectStorage:
         except Exception as exc:
             raise _unavailable(exc) from exc
 
-    def any_with_prefix(self, prefix: str) -> bool:
+    def listed(self, key: str) -> bool:
+        """Whether the key exists, asked by listing (s3:ListBucket), not by reading it: callers
+        that may list the bucket need no read access to the object. The key itself sorts first
+        among the keys it prefixes."""
         try:
-            listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
+            listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
         except Exception as exc:
             raise _unavailable(exc) from exc
-        return listed.get("KeyCount", 0) > 0
+        return any(o["Key"] == key for o in listed.get("Contents", []))
 
     def presigned_post(
         self,

@@ -117,7 +117,7 @@ def test_upload_worker_answers_each_audio_case(process_settings, storage, case):
         [{"Records": [s3_object_created(TEST_BUCKET, key, etag=etag, size=len(data))]}]
     )
     assert transcribe_upload(event, LocalLambdaContext()) == {"batchItemFailures": []}
-    base = "transcripts/" + key.removeprefix("uploads/").removesuffix(".wav")
+    base = "transcripts/" + key.removeprefix("uploads/")
     if status == 200:
         transcript = json.loads(storage.get(base + ".json", max_bytes=10**6).data)
         if expected:

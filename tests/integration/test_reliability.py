@@ -150,7 +150,7 @@ def test_failing_messages_reach_the_dlq_and_redrive_replays_them(make_settings, 
             if dead:
                 break
         assert dead == 1, "the failing message did not reach the dead-letter queue"
-        transcript_key = f"transcripts/{key.removeprefix('uploads/').removesuffix('.wav')}.json"
+        transcript_key = f"transcripts/{key.removeprefix('uploads/')}.json"
         assert storage.head(transcript_key) is None
 
         # The model is fixed; replay the dead letters.

@@ -49,7 +49,7 @@ def test_batch_with_good_bad_duplicate_and_test_event(process_settings, storage,
     assert response == {"batchItemFailures": []}
 
     good_key = unquote_plus(good["s3"]["object"]["key"])
-    upload_id = good_key.removeprefix("uploads/").removesuffix(".wav")
+    upload_id = good_key.removeprefix("uploads/")
     transcript = read_json(storage, f"transcripts/{upload_id}.json")
     assert "faced gregson across the table" in transcript["text"].lower()
     assert transcript["source_key"] == good_key
@@ -58,7 +58,7 @@ def test_batch_with_good_bad_duplicate_and_test_event(process_settings, storage,
     txt = storage.get(f"transcripts/{upload_id}.txt", max_bytes=10**6).data.decode()
     assert txt.strip() == transcript["text"]
 
-    bad_id = bad["s3"]["object"]["key"].removeprefix("uploads/").removesuffix(".wav")
+    bad_id = bad["s3"]["object"]["key"].removeprefix("uploads/")
     error = read_json(storage, f"transcripts/{bad_id}.error.json")
     assert error["error"]["code"] == "unsupported_audio"
     assert storage.head(f"transcripts/{bad_id}.json") is None
@@ -85,7 +85,7 @@ def test_language_metadata_from_the_upload_is_used(process_settings, storage, up
     process_settings()
     event = upload("es.wav", clip("pico_es_arenas.wav").read(), language="es")
     handler(sqs_batch([{"Records": [event]}]), LocalLambdaContext())
-    upload_id = event["s3"]["object"]["key"].removeprefix("uploads/").removesuffix(".wav")
+    upload_id = event["s3"]["object"]["key"].removeprefix("uploads/")
     transcript = read_json(storage, f"transcripts/{upload_id}.json")
     assert (
         transcript["language"] == "es" and "arenas son blanquecinas" in transcript["text"].lower()
@@ -98,7 +98,7 @@ def test_too_long_audio_is_a_permanent_failure(process_settings, make_settings, 
     assert handler(sqs_batch([{"Records": [event]}]), LocalLambdaContext()) == {
         "batchItemFailures": []
     }
-    upload_id = event["s3"]["object"]["key"].removeprefix("uploads/").removesuffix(".flac")
+    upload_id = event["s3"]["object"]["key"].removeprefix("uploads/")
     assert read_json(storage, f"transcripts/{upload_id}.error.json")["error"]["code"] == (
         "audio_too_long"
     )
@@ -135,3 +135,38 @@ def test_keys_outside_uploads_and_other_events_are_ignored(process_settings, sto
         "batchItemFailures": []
     }
     assert storage.head("transcripts/x.json") is None
+
+
+def test_ids_keep_the_extension_so_no_two_uploads_share_one(process_settings, storage, upload):
+    """meeting.wav and meeting.txt (not audio) are two uploads: the failure of one must not
+    replace the other's transcript."""
+    process_settings()
+    audio = upload("meeting.wav", clip("arctic_a0009.wav").read())
+    folder = audio["s3"]["object"]["key"].removeprefix("uploads/").rsplit("/", 1)[0]
+    text_key = f"uploads/{folder}/meeting.txt"
+    storage.put(text_key, b"minutes of the meeting", content_type="text/plain", metadata={})
+    etag = storage.client.head_object(Bucket=TEST_BUCKET, Key=text_key)["ETag"].strip('"')
+    text = s3_object_created(TEST_BUCKET, text_key, etag=etag, size=22)
+    handler(sqs_batch([{"Records": [audio]}, {"Records": [text]}]), LocalLambdaContext())
+    transcript = read_json(storage, f"transcripts/{folder}/meeting.wav.json")
+    assert transcript["id"] == f"{folder}/meeting.wav" and transcript["text"]
+    error = read_json(storage, f"transcripts/{folder}/meeting.txt.error.json")
+    assert error["error"]["code"] == "unsupported_audio"
+
+
+def test_an_upload_cannot_name_another_uploads_error_record(process_settings, storage, upload):
+    process_settings()
+    bad = upload("victim.wav", b"not audio" * 50)
+    handler(sqs_batch([{"Records": [bad]}]), LocalLambdaContext())
+    victim = bad["s3"]["object"]["key"].removeprefix("uploads/")
+    record = f"transcripts/{victim}.error.json"
+    assert read_json(storage, record)["error"]["code"] == "unsupported_audio"
+    # Good audio whose key ends where the victim's error record would be named.
+    sneaky_key = f"uploads/{victim}.error"
+    storage.put(sneaky_key, clip("arctic_a0009.wav").read(), content_type="audio/wav", metadata={})
+    etag = storage.client.head_object(Bucket=TEST_BUCKET, Key=sneaky_key)["ETag"].strip('"')
+    sneaky = s3_object_created(TEST_BUCKET, sneaky_key, etag=etag, size=1)
+    handler(sqs_batch([{"Records": [sneaky]}]), LocalLambdaContext())
+    assert read_json(storage, record)["error"]["code"] == "unsupported_audio"  # untouched
+    listed = storage.client.list_objects_v2(Bucket=TEST_BUCKET, Prefix="transcripts/key-")
+    assert any(o["Key"].endswith(".json") for o in listed.get("Contents", []))

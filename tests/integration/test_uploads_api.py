@@ -5,6 +5,7 @@ GET /transcripts/{id} returns it."""
 import base64
 import json
 import time
+import uuid
 
 import httpx
 import pytest
@@ -58,7 +59,7 @@ def test_upload_then_poll_until_the_transcript_is_there(flow):
     created = api.post("/uploads", json={"filename": "interview.mp3", "content_type": "audio/mpeg"})
     assert created.status_code == 200, created.text
     body = created.json()
-    assert body["key"] == f"uploads/{body['id']}.mp3"
+    assert body["id"].endswith(".mp3") and body["key"] == f"uploads/{body['id']}"
     assert body["transcript_url"] == f"/transcripts/{body['id']}"
     assert 60 <= body["expires_in"] <= 3600
 
@@ -193,3 +194,25 @@ def test_unknown_id_is_404(flow):
     api, _ = flow
     r = api.get("/transcripts/does-not-exist")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_error_record_names_are_not_ids(flow):
+    api, _ = flow
+    r = api.get("/transcripts/victim.wav.error")
+    assert r.status_code == 400
+    assert (r.json()["error"]["code"], r.json()["error"]["param"]) == ("invalid_id", "id")
+
+
+@pytest.mark.parametrize("suffix", [".json", ".error.json"])
+def test_a_hand_written_record_is_never_a_500(flow, storage, suffix):
+    api, _ = flow
+    upload_id = f"hand-{uuid.uuid4().hex[:8]}.wav"
+    storage.put(
+        f"transcripts/{upload_id}{suffix}", b"{not json", content_type="text/plain", metadata={}
+    )
+    r = api.get(f"/transcripts/{upload_id}")
+    assert r.status_code == 422
+    assert (r.json()["error"]["code"], r.json()["error"]["param"]) == (
+        "unreadable_transcript",
+        "id",
+    )

@@ -10,7 +10,6 @@ import mimetypes
 import unicodedata
 import uuid
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
 from urllib.parse import unquote_plus
 
 from speech_api.config import Settings
@@ -33,24 +32,32 @@ logger = logging.getLogger("speech_api.uploads")
 _MAX_ID_CHARS = 512
 
 
+# A transcript's records are <id>.json, <id>.txt and <id>.error.json: an id ending in ".error"
+# would name another id's error record, so no id may.
+_RESERVED_SUFFIX = ".error"
+
+
 def is_valid_upload_id(upload_id: str) -> bool:
-    """Ids mirror upload keys (``uploads/calls/day 1.wav`` -> ``calls/day 1``), so they may
+    """Ids mirror upload keys (``uploads/calls/day 1.wav`` -> ``calls/day 1.wav``), so they may
     contain '/' and spaces, but nothing that could leave the transcripts prefix or confuse a
-    path: no leading '/', no empty, '.' or '..' segment, no backslash, no control character."""
+    path: no leading '/', no empty, '.' or '..' segment, no backslash, no control character;
+    and none that ends like another id's error record."""
     if not 0 < len(upload_id) <= _MAX_ID_CHARS or upload_id.startswith("/"):
         return False
     if any(ord(ch) < 32 or ord(ch) == 127 or ch == "\\" for ch in upload_id):
+        return False
+    if upload_id.endswith(_RESERVED_SUFFIX):
         return False
     return all(segment not in ("", ".", "..") for segment in upload_id.split("/"))
 
 
 def upload_id_from_key(key: str, uploads_prefix: str) -> str | None:
-    """``uploads/team/call-42.wav`` -> ``team/call-42``; None for keys that cannot map to a
-    safe id (they are recorded under a hash of the key instead)."""
+    """``uploads/team/call-42.wav`` -> ``team/call-42.wav``: the key without the prefix, its
+    extension kept, so ``meeting.wav`` and ``meeting.txt`` are two uploads with two ids. None
+    for keys that cannot map to a safe id (they are recorded under a hash of the key)."""
     if not key.startswith(uploads_prefix):
         return None
-    relative = PurePosixPath(key[len(uploads_prefix) :])
-    candidate = str(relative.with_suffix("")) if relative.suffix else str(relative)
+    candidate = key[len(uploads_prefix) :]
     return candidate if is_valid_upload_id(candidate) else None
 
 
@@ -96,8 +103,8 @@ class UploadService:
                 param="filename",
                 code="unsupported_filename",
             )
-        upload_id = uuid.uuid4().hex
-        key = f"{self.settings.uploads_prefix}{upload_id}.{extension}"
+        upload_id = f"{uuid.uuid4().hex}.{extension}"
+        key = f"{self.settings.uploads_prefix}{upload_id}"
         metadata = {"original-filename": _ascii(filename)[:200]}
         if (lang := normalize_language(language)) is not None:
             if lang not in WHISPER_LANGUAGES:
@@ -130,17 +137,24 @@ class UploadService:
         limit = 1024 * 1024
         done = self.storage.get(self.transcript_key(upload_id), max_bytes=limit)
         if done is not None:
-            return StoredTranscript.model_validate_json(done.data)
+            try:
+                return StoredTranscript.model_validate_json(done.data)
+            except ValueError as exc:  # written by hand into transcripts/, not by the worker
+                raise _unreadable(upload_id) from exc
         failed = self.storage.get(self.transcript_key(upload_id, ".error.json"), max_bytes=limit)
         if failed is not None:
-            error = json.loads(failed.data)["error"]
+            try:
+                error = json.loads(failed.data)["error"]
+                message, code = error["message"], error["code"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise _unreadable(upload_id) from exc
             raise TranscriptionFailedError(
-                error["message"],
+                message,
                 param=error.get("param"),
-                code=error["code"],
+                code=code,
                 error_type=error.get("type"),
             )
-        if self.storage.any_with_prefix(f"{self.settings.uploads_prefix}{upload_id}."):
+        if self.storage.listed(f"{self.settings.uploads_prefix}{upload_id}"):
             return PendingTranscript(id=upload_id)
         raise NotFoundError(f"No upload with id '{upload_id}'.", param="id")
 
@@ -241,6 +255,14 @@ class UploadService:
         for suffix in (".json", ".txt"):  # a transcript of an older version no longer holds
             self.storage.delete(self.transcript_key(upload_id, suffix))
         logger.info("upload %s failed permanently: %s", key, exc.code)
+
+
+def _unreadable(upload_id: str) -> TranscriptionFailedError:
+    return TranscriptionFailedError(
+        f"The stored record for '{upload_id}' is unreadable; upload the file again.",
+        param="id",
+        code="unreadable_transcript",
+    )
 
 
 def _now() -> str:
