@@ -112,7 +112,12 @@ class SpeechApi(Construct):
             "ParamsValidator", validate_request_body=False, validate_request_parameters=True
         )
         self.models = {
-            name: api.add_model(name, content_type="application/json", schema=request_schema(name))
+            name: api.add_model(
+                name,
+                model_name=name,
+                content_type="application/json",
+                schema=request_schema(name),
+            )
             for name in sorted(set(BODY_MODELS.values()))
         }
 
