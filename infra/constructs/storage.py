@@ -160,7 +160,8 @@ class Storage(Construct):
                 # Browsers on any origin may fetch() the audio, as from the bucket itself.
                 response_headers_policy=cloudfront.ResponseHeadersPolicy.CORS_ALLOW_ALL_ORIGINS,
             ),
-            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            # No minimum_protocol_version: with the default *.cloudfront.net certificate it has
+            # no effect (CDK warns); a custom domain's certificate would set it.
         )
         cdk.Annotations.of(distribution).acknowledge_warning(
             OAC_IMPORTED_BUCKET_WARNING,
