@@ -3,10 +3,11 @@ either header, request models generated from the app's Pydantic bodies, CORS on 
 
 Routing (API Gateway prefers a literal path part over `{proxy+}`):
 - transcription (/stt, /v1/audio/transcriptions, /v1/audio/translations) -> Stt function
-- speech (/tts, /v1/audio/speech) -> the TTS backend (TTS function, or the GPU service)
+- speech (/tts, /v1/audio/speech) and the voice list (/v1/audio/voices, which loads the TTS
+  engine: too big for the light function) -> the TTS backend (TTS function, or the GPU service)
 - everything else (/, /health, /ready, /docs, /openapi.json, /uploads, /transcripts/...,
-  /v1/models, /v1/audio/voices, ...) -> Api function, through `{proxy+}` catch-alls at each
-  level that has literal children, so no match depends on API Gateway backtracking.
+  /v1/models, ...) -> Api function, through `{proxy+}` catch-alls at each level that has
+  literal children, so no match depends on API Gateway backtracking.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from infra.nag import acknowledge
 from infra.request_models import request_schema
 
 STT_ROUTES = ("/stt", "/v1/audio/transcriptions", "/v1/audio/translations")
-SPEECH_ROUTES = ("/tts", "/v1/audio/speech")
+SPEECH_ROUTES = (("POST", "/tts"), ("POST", "/v1/audio/speech"), ("GET", "/v1/audio/voices"))
 # Served without an API key (GET): liveness, readiness, the playground and the API docs.
 OPEN_ROUTES = ("/", "/health", "/ready", "/docs", "/openapi.json")
 # `{proxy+}` ANY -> Api under every resource that has literal children.
@@ -135,9 +136,9 @@ class SpeechApi(Construct):
                 if path == "/stt"
                 else None,
             )
-        for path in SPEECH_ROUTES:
-            integration = tts.speech_integration(path) or self._lambda(tts_function)
-            self._route("POST", path, integration)
+        for method, path in SPEECH_ROUTES:
+            integration = tts.speech_integration(method, path) or self._lambda(tts_function)
+            self._route(method, path, integration)
         self._route("POST", "/uploads", self._lambda(api_fn))
         self._route(
             "GET",

@@ -65,8 +65,8 @@ class TtsBackend(Construct):
         """The Lambda function the speech routes invoke, or None when they bypass Lambda."""
         raise NotImplementedError
 
-    def speech_integration(self, path: str) -> apigw.Integration | None:
-        """An integration for the speech route `path` that bypasses Lambda, else None."""
+    def speech_integration(self, method: str, path: str) -> apigw.Integration | None:
+        """An integration for the speech route `method path` that bypasses Lambda, else None."""
         return None
 
     def gpu_env(self) -> dict[str, str]:
@@ -354,10 +354,10 @@ class EcsGpuTts(TtsBackend):
     def tts_function(self, functions: ImageFunctions) -> None:
         return None
 
-    def speech_integration(self, path: str) -> apigw.Integration:
+    def speech_integration(self, method: str, path: str) -> apigw.Integration:
         return apigw.Integration(
             type=apigw.IntegrationType.HTTP_PROXY,
-            integration_http_method="POST",
+            integration_http_method=method,
             uri=f"http://{self.nlb.load_balancer_dns_name}{path}",
             options=apigw.IntegrationOptions(
                 connection_type=apigw.ConnectionType.VPC_LINK,
