@@ -35,10 +35,12 @@ PRELOAD_MODELS = "PRELOAD_MODELS"
 
 
 class ImageFunctions(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig, storage):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: DeployConfig, storage: Storage
+    ):
         super().__init__(scope, construct_id)
         self.config = config
-        self.storage: Storage = storage
+        self.storage = storage
         self.bucket = storage.bucket
         self.env = {
             "S3_BUCKET": self.bucket.bucket_name,

@@ -88,7 +88,11 @@ def task_root(tmp_path_factory) -> tuple[Path, Path]:
 
 def test_clean_image_environment_imports_both_handlers(task_root):
     python, task = task_root
-    code = "import handlers.api, handlers.transcribe_upload, speech_api; print(speech_api.__file__)"
+    # awslambdaric: the image's ENTRYPOINT (the Lambda runtime interface client).
+    code = (
+        "import awslambdaric, handlers.api, handlers.transcribe_upload, speech_api; "
+        "print(speech_api.__file__)"
+    )
     out = subprocess.run([str(python), "-c", code], cwd=task, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().startswith(str(task))  # the copied code, not an installed one
