@@ -9,6 +9,9 @@ from constructs import Construct
 
 GpuTts = Literal["none", "sagemaker", "ecs"]
 TtsEngine = Literal["coqui", "piper"]
+# bucket-policy: anonymous GetObject on public/* (needs account-level Block Public Access to
+# allow public bucket policies). cloudfront: a private bucket behind CloudFront with OAC.
+PublicAccess = Literal["bucket-policy", "cloudfront"]
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,7 @@ class DeployConfig:
     tts_engine: TtsEngine = "coqui"  # piper: a smaller image, no torch in it
     coqui_model: str = "tts_models/en/ljspeech/tacotron2-DDC"
     api_keys: bool = True
-    cloudfront: bool = False
+    public_access: PublicAccess = "bucket-policy"
     bucket_versioning: bool = False
     uploads_expiration_days: int = 7
     tts_expiration_days: int = 0  # 0: keep synthesized audio
@@ -35,6 +38,9 @@ class DeployConfig:
     throttle_burst_limit: int = 100
     gpu_instance_type: str = ""  # default per variant below
     gpu_max_instances: int = 2
+    # NVIDIA driver 580 / CUDA 13.0: runs Dockerfile.gpu's CUDA 12.8 (needs driver >= 570).
+    sagemaker_inference_ami: str = "al2023-ami-sagemaker-inference-gpu-4-1"
+    alarm_email: str = ""  # subscribed to the alarm topic when set
 
     @property
     def sagemaker_instance_type(self) -> str:
@@ -58,6 +64,10 @@ class DeployConfig:
                 values[f.name] = int(raw)
             else:
                 values[f.name] = str(raw)
+        # `-c cloudfront=true`, the older spelling of public_access=cloudfront.
+        legacy_cloudfront = str(scope.node.try_get_context("cloudfront")).lower() == "true"
+        if legacy_cloudfront and values.setdefault("public_access", "cloudfront") != "cloudfront":
+            raise ValueError("cloudfront=true contradicts public_access; set one of them")
         config = cls(**values)
         # Every Literal-typed option is checked against its own type, so a choice is listed once.
         for name, hint in get_type_hints(cls).items():

@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     # Browsers on these origins (comma-separated; * for any) may call the API.
     cors_allow_origins: str = "*"
     # Engines a Lambda environment loads during a provisioned-concurrency init (stt, tts).
-    preload: str = "stt,tts"
+    preload_models: str = "stt,tts"
 
     # Backpressure: inference requests (STT, TTS) in flight at once; more get 429 at once.
     max_concurrent_requests: int = Field(16, ge=1)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -50,3 +52,19 @@ def synth(outdir: Path, **context) -> Synth:
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory) -> dict[str, Synth]:
     return {v: synth(tmp_path_factory.mktemp(f"cdk-{v}"), gpu_tts=v) for v in VARIANTS}
+
+
+@pytest.fixture(scope="session")
+def synthesized_cloudfront(tmp_path_factory) -> Synth:
+    """public_access=cloudfront: a private bucket behind CloudFront with OAC."""
+    return synth(tmp_path_factory.mktemp("cdk-cloudfront"), public_access="cloudfront")
+
+
+def cfn_lint(template_path: Path) -> subprocess.CompletedProcess:
+    # W3005 (redundant DependsOn) is CDK-generated noise.
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--ignore-checks", "W3005", "--",
+         str(template_path)],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip

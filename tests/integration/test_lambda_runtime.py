@@ -154,7 +154,7 @@ def test_provisioned_concurrency_init_loads_models_before_the_first_request(
 ):
     env = {
         "STT_MODEL": "tiny.en",
-        "PRELOAD": preload,
+        "PRELOAD_MODELS": preload,
         "AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency",
         "S3_BUCKET": TEST_BUCKET,
         "S3_ENDPOINT_URL": s3_endpoint,
@@ -185,8 +185,9 @@ def test_provisioned_concurrency_init_loads_models_before_the_first_request(
             proc.communicate(timeout=10)
     with capsys.disabled():
         print(
-            f"\n[provisioned init, PRELOAD={preload}] first /health {t_health - started:.2f}s "
-            f"(models loaded in init), first /stt +{t_stt - t_health:.2f}s"
+            f"\n[provisioned init, PRELOAD_MODELS={preload}] first /health "
+            f"{t_health - started:.2f}s (models loaded in init), "
+            f"first /stt +{t_stt - t_health:.2f}s"
         )
 
 

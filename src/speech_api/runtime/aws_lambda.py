@@ -90,10 +90,10 @@ class LambdaRuntime:
         return UploadService(self.settings, self.service)
 
     def preload(self) -> list[str]:
-        """Build the app and load the engines named by PRELOAD now (init), not in the first
+        """Build the app and load the engines named by PRELOAD_MODELS now (init), not in the first
         request. Returns what loaded."""
         self.asgi  # noqa: B018  (builds the app)
-        wanted = {name.strip() for name in self.settings.preload.split(",")}
+        wanted = {name.strip() for name in self.settings.preload_models.split(",")}
         if "stt" in wanted:
             self.service.models.stt()
         if "tts" in wanted and not self.service.remote_tts:

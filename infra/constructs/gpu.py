@@ -1,9 +1,14 @@
-"""The GPU option for the TTS path (context `gpu_tts`): the same app in a CUDA image
-(Dockerfile.gpu), on a SageMaker real-time endpoint or an ECS service on GPU EC2 capacity."""
+"""Where speech synthesis runs (context `gpu_tts`), behind one small interface so the rest of
+the stack never asks which one it is:
+
+- `none` (LambdaTts): the TTS Lambda synthesizes and writes public/tts/ itself.
+- `sagemaker` (SageMakerGpuTts): the same app in a CUDA image (Dockerfile.gpu) on a SageMaker
+  real-time endpoint; the TTS Lambda forwards synthesis to it (InvokeEndpoint).
+- `ecs` (EcsGpuTts): that image as an ECS service on GPU EC2 capacity behind an internal NLB;
+  API Gateway sends the speech routes to it through a VPC link, with no TTS Lambda.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import Duration
@@ -15,41 +20,34 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.config import DeployConfig
-from infra.nag import acknowledge, prefix_grant_finding
+from infra.constructs.functions import PRELOAD_MODELS, ImageFunctions
+from infra.constructs.grants import grant_list_bucket, grant_objects
+from infra.layout import REPO_ROOT, TTS_PREFIX
+from infra.nag import acknowledge
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 CONTAINER_PORT = 8080
+# Dockerfile.gpu creates this user; ECS runs the container as it, SageMaker as root.
+GPU_IMAGE_UID = "10001"
+# SageMaker's AMI versions and their NVIDIA drivers (ProductionVariant InferenceAmiVersion).
+# Dockerfile.gpu is CUDA 12.8, which needs driver >= 570.
+SAGEMAKER_AMI_DRIVERS = {
+    "al2-ami-sagemaker-inference-gpu-2": 535,
+    "al2-ami-sagemaker-inference-gpu-2-1": 535,
+    "al2-ami-sagemaker-inference-gpu-3-1": 550,
+    "al2023-ami-sagemaker-inference-gpu-4-1": 580,
+}
+CUDA_12_8_MIN_DRIVER = 570
 
 
-def _gpu_image(scope: Construct, config: DeployConfig) -> ecr_assets.DockerImageAsset:
-    return ecr_assets.DockerImageAsset(
-        scope,
-        "GpuImage",
-        directory=str(REPO_ROOT),
-        file="Dockerfile.gpu",
-        build_args={
-            "TTS_ENGINE": config.tts_engine,
-            "COQUI_MODEL": config.coqui_model,
-            "STT_MODEL": config.stt_model,
-        },
-        platform=ecr_assets.Platform.LINUX_AMD64,
-    )
-
-
-def _gpu_env(env: dict[str, str]) -> dict[str, str]:
-    # The container writes synthesized audio itself; it never forwards to another endpoint.
-    return {**env, "TTS_COQUI_DEVICE": "cuda", "STT_DEVICE": "cuda"}
-
-
-class SageMakerGpuTts(Construct):
-    """Model + EndpointConfig + Endpoint (+ target-tracking autoscaling). The TTS Lambda
-    forwards synthesis to it with sagemaker-runtime InvokeEndpoint."""
+class TtsBackend(Construct):
+    """What the stack needs from wherever speech is synthesized."""
 
     def __init__(
         self,
@@ -59,24 +57,79 @@ class SageMakerGpuTts(Construct):
         config: DeployConfig,
         bucket: s3.Bucket,
         env: dict[str, str],
-        public_prefix: str,
     ):
         super().__init__(scope, construct_id)
-        image = _gpu_image(self, config)
+        self.config, self.bucket, self.env = config, bucket, env
+
+    def tts_function(self, functions: ImageFunctions) -> lambda_.Function | None:
+        """The Lambda function the speech routes invoke, or None when they bypass Lambda."""
+        raise NotImplementedError
+
+    def speech_integration(self, method: str, path: str) -> apigw.Integration | None:
+        """An integration for the speech route `method path` that bypasses Lambda, else None."""
+        return None
+
+    def gpu_env(self) -> dict[str, str]:
+        # The container writes synthesized audio itself; it never forwards to another endpoint.
+        # Neither SageMaker nor ECS on EC2 promise AWS_REGION the way Lambda does.
+        return {
+            **self.env,
+            "AWS_REGION": cdk.Aws.REGION,
+            "TTS_COQUI_DEVICE": "cuda",
+            "STT_DEVICE": "cuda",
+        }
+
+    def gpu_image(self) -> ecr_assets.DockerImageAsset:
+        return ecr_assets.DockerImageAsset(
+            self,
+            "GpuImage",
+            directory=str(REPO_ROOT),
+            file="Dockerfile.gpu",
+            build_args={
+                "TTS_ENGINE": self.config.tts_engine,
+                "COQUI_MODEL": self.config.coqui_model,
+                "STT_MODEL": self.config.stt_model,
+            },
+            platform=ecr_assets.Platform.LINUX_AMD64,
+        )
+
+    def grant_tts_cache(self, grantee: iam.IGrantable, nag_scope: Construct) -> None:
+        """Read back (HEAD, relying on 404 for a miss) and write public/tts/."""
+        grant_objects(
+            grantee, self.bucket, ["s3:GetObject", "s3:PutObject"], TTS_PREFIX, nag_scope=nag_scope
+        )
+        grant_list_bucket(grantee, self.bucket)
+
+
+class LambdaTts(TtsBackend):
+    """No GPU: the TTS Lambda synthesizes on CPU."""
+
+    def tts_function(self, functions: ImageFunctions) -> lambda_.Function:
+        fn = functions.add_tts({PRELOAD_MODELS: "tts"})
+        self.grant_tts_cache(fn, fn)
+        return fn
+
+
+class SageMakerGpuTts(TtsBackend):
+    """Model + EndpointConfig + Endpoint (+ target-tracking autoscaling). The TTS Lambda
+    forwards synthesis to it with sagemaker-runtime InvokeEndpoint."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs):
+        super().__init__(scope, construct_id, **kwargs)
+        config = self.config
+        driver = SAGEMAKER_AMI_DRIVERS.get(config.sagemaker_inference_ami)
+        if driver is None or driver < CUDA_12_8_MIN_DRIVER:
+            raise ValueError(
+                f"sagemaker_inference_ami {config.sagemaker_inference_ami!r} does not run CUDA "
+                f"12.8 (needs NVIDIA driver >= {CUDA_12_8_MIN_DRIVER}); choose one of "
+                + ", ".join(a for a, d in SAGEMAKER_AMI_DRIVERS.items() if d >= 570)
+            )
+        image = self.gpu_image()
         role = iam.Role(
             self, "ExecutionRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")
         )
         image.repository.grant_pull(role)
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject"],
-                resources=[bucket.arn_for_objects(f"{public_prefix}tts/*")],
-            )
-        )
-        # The cache check relies on a 404 for a missing key (see infra.stack.list_bucket).
-        role.add_to_policy(
-            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
-        )
+        self.grant_tts_cache(role, role)
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
@@ -90,12 +143,13 @@ class SageMakerGpuTts(Construct):
                 ],
             )
         )
+        # SageMaker starts the container as root with `docker run IMAGE serve`.
         model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=role.role_arn,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=image.image_uri, environment=_gpu_env(env)
+                image=image.image_uri, environment=self.gpu_env()
             ),
         )
         model.node.add_dependency(role)
@@ -109,6 +163,8 @@ class SageMakerGpuTts(Construct):
                     initial_instance_count=1,
                     instance_type=config.sagemaker_instance_type,
                     initial_variant_weight=1.0,
+                    # Without it ml.g5 hosts get SageMaker's default (older) NVIDIA driver.
+                    inference_ami_version=config.sagemaker_inference_ami,
                 )
             ],
         )
@@ -147,37 +203,34 @@ class SageMakerGpuTts(Construct):
                 "audio goes to the SSE-encrypted bucket.",
             },
         )
-        for finding, why in {
-            "Resource::*": "ECR GetAuthorizationToken has no resource-level permissions.",
-            prefix_grant_finding(bucket, f"{public_prefix}tts/")[
-                len("AwsSolutions-IAM5[") : -1
-            ]: "The endpoint writes synthesized audio under public/tts/ only.",
-            "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
-            "/aws/sagemaker/Endpoints/*": "SageMaker names endpoint log groups at run time.",
-        }.items():
-            acknowledge(role, {f"AwsSolutions-IAM5[{finding}]": why})
-
-    def grant_invoke(self, grantee: iam.IGrantable) -> None:
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=[self.endpoint_arn])
+        acknowledge(
+            role,
+            {
+                "AwsSolutions-IAM5[Resource::*]": "ECR GetAuthorizationToken has no "
+                "resource-level permissions.",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+                "<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/*]": "SageMaker names "
+                "endpoint log groups at run time.",
+            },
         )
 
+    def tts_function(self, functions: ImageFunctions) -> lambda_.Function:
+        fn = functions.add_tts({"TTS_SAGEMAKER_ENDPOINT": self.endpoint_name})
+        fn.add_to_role_policy(
+            iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=[self.endpoint_arn])
+        )
+        return fn
 
-class EcsGpuTts(Construct):
-    """An ECS service on GPU EC2 instances behind an internal Network Load Balancer, which
-    API Gateway reaches through a VPC link for POST /tts."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: DeployConfig,
-        bucket: s3.Bucket,
-        env: dict[str, str],
-        public_prefix: str,
-    ):
-        super().__init__(scope, construct_id)
+class EcsGpuTts(TtsBackend):
+    """An ECS service on GPU EC2 instances (ECS-optimized Amazon Linux 2023 GPU AMI) behind an
+    internal Network Load Balancer, which API Gateway reaches through a VPC link for the speech
+    routes. Tasks scale on CPU between 1 and gpu_max_instances; the capacity provider's managed
+    scaling adds and removes GPU instances to fit them (one GPU per task)."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs):
+        super().__init__(scope, construct_id, **kwargs)
+        config = self.config
         vpc = ec2.Vpc(
             self, "Vpc", max_azs=2, nat_gateways=1, flow_logs={"All": ec2.FlowLogOptions()}
         )
@@ -189,7 +242,7 @@ class EcsGpuTts(Construct):
             "GpuInstances",
             vpc=vpc,
             instance_type=ec2.InstanceType(config.ecs_instance_type),
-            machine_image=ecs.EcsOptimizedImage.amazon_linux2(ecs.AmiHardwareType.GPU),
+            machine_image=ecs.EcsOptimizedImage.amazon_linux2023(ecs.AmiHardwareType.GPU),
             min_capacity=1,
             max_capacity=config.gpu_max_instances,
             require_imdsv2=True,
@@ -200,17 +253,17 @@ class EcsGpuTts(Construct):
                 )
             ],
         )
-        cluster.add_asg_capacity_provider(
-            ecs.AsgCapacityProvider(self, "Capacity", auto_scaling_group=group)
-        )
+        capacity = ecs.AsgCapacityProvider(self, "Capacity", auto_scaling_group=group)
+        cluster.add_asg_capacity_provider(capacity)
 
         task = ecs.Ec2TaskDefinition(self, "Task", network_mode=ecs.NetworkMode.AWS_VPC)
         task.add_container(
             "api",
-            image=ecs.ContainerImage.from_docker_image_asset(_gpu_image(self, config)),
+            image=ecs.ContainerImage.from_docker_image_asset(self.gpu_image()),
             memory_reservation_mib=8192,
             gpu_count=1,
-            environment=_gpu_env(env),
+            user=GPU_IMAGE_UID,
+            environment=self.gpu_env(),
             port_mappings=[ecs.PortMapping(container_port=CONTAINER_PORT)],
             logging=ecs.LogDrivers.aws_logs(
                 stream_prefix="speech-api",
@@ -222,16 +275,7 @@ class EcsGpuTts(Construct):
                 ),
             ),
         )
-        task.add_to_task_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject"],
-                resources=[bucket.arn_for_objects(f"{public_prefix}tts/*")],
-            )
-        )
-        # The cache check relies on a 404 for a missing key (see infra.stack.list_bucket).
-        task.add_to_task_role_policy(
-            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
-        )
+        self.grant_tts_cache(task.task_role, task)
         service = ecs.Ec2Service(
             self,
             "Service",
@@ -240,9 +284,25 @@ class EcsGpuTts(Construct):
             desired_count=1,
             min_healthy_percent=0,
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+            # Tasks placed through the capacity provider, so its managed scaling grows the
+            # instance group when autoscaling asks for more tasks than fit.
+            capacity_provider_strategies=[
+                ecs.CapacityProviderStrategy(
+                    capacity_provider=capacity.capacity_provider_name, weight=1
+                )
+            ],
         )
         service.connections.allow_from(
             ec2.Peer.ipv4(vpc.vpc_cidr_block), ec2.Port.tcp(CONTAINER_PORT), "NLB health + traffic"
+        )
+        scaling = service.auto_scale_task_count(
+            min_capacity=1, max_capacity=config.gpu_max_instances
+        )
+        scaling.scale_on_cpu_utilization(
+            "Cpu",
+            target_utilization_percent=60,
+            scale_in_cooldown=Duration.minutes(5),
+            scale_out_cooldown=Duration.minutes(1),
         )
 
         self.nlb = elbv2.NetworkLoadBalancer(self, "Nlb", vpc=vpc, internet_facing=False)
@@ -281,8 +341,6 @@ class EcsGpuTts(Construct):
             task: {
                 "AwsSolutions-ECS2": "Environment holds configuration only (bucket, "
                 "prefixes, model names), no secrets.",
-                prefix_grant_finding(bucket, f"{public_prefix}tts/"): "The task writes "
-                "synthesized audio under public/tts/ only.",
                 "AwsSolutions-IAM5[Resource::*]": "ECR GetAuthorizationToken has no "
                 "resource-level permissions.",
             },
@@ -293,14 +351,25 @@ class EcsGpuTts(Construct):
         }.items():
             acknowledge(target, reasons)
 
-    def integration(self) -> apigw.Integration:
+    def tts_function(self, functions: ImageFunctions) -> None:
+        return None
+
+    def speech_integration(self, method: str, path: str) -> apigw.Integration:
         return apigw.Integration(
             type=apigw.IntegrationType.HTTP_PROXY,
-            integration_http_method="POST",
-            uri=f"http://{self.nlb.load_balancer_dns_name}/tts",
+            integration_http_method=method,
+            uri=f"http://{self.nlb.load_balancer_dns_name}{path}",
             options=apigw.IntegrationOptions(
                 connection_type=apigw.ConnectionType.VPC_LINK,
                 vpc_link=self.vpc_link,
                 timeout=Duration.seconds(29),
             ),
         )
+
+
+# The one place gpu_tts is looked at.
+TTS_BACKENDS: dict[str, type[TtsBackend]] = {
+    "none": LambdaTts,
+    "sagemaker": SageMakerGpuTts,
+    "ecs": EcsGpuTts,
+}

@@ -1,0 +1,1 @@
+"""The stack's capabilities, one construct each, composed by `infra.stack.SpeechApiStack`."""

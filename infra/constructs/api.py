@@ -1,0 +1,281 @@
+"""API Gateway (REST) in front of the functions: every route the app serves, API keys from
+either header, request models generated from the app's Pydantic bodies, CORS on errors too.
+
+Routing (API Gateway prefers a literal path part over `{proxy+}`):
+- transcription (/stt, /v1/audio/transcriptions, /v1/audio/translations) -> Stt function
+- speech (/tts, /v1/audio/speech) and the voice list (/v1/audio/voices, which loads the TTS
+  engine: too big for the light function) -> the TTS backend (TTS function, or the GPU service)
+- everything else (/, /health, /ready, /docs, /openapi.json, /uploads, /transcripts/...,
+  /v1/models, ...) -> Api function, through `{proxy+}` catch-alls at each level that has
+  literal children, so no match depends on API Gateway backtracking.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import DeployConfig
+from infra.constructs.functions import ImageFunctions
+from infra.constructs.gpu import TtsBackend
+from infra.layout import AUTHORIZER_SOURCE, STAGE_NAME
+from infra.nag import acknowledge
+from infra.request_models import request_schema
+
+STT_ROUTES = ("/stt", "/v1/audio/transcriptions", "/v1/audio/translations")
+SPEECH_ROUTES = (("POST", "/tts"), ("POST", "/v1/audio/speech"), ("GET", "/v1/audio/voices"))
+# Served without an API key (GET): liveness, readiness, the playground and the API docs.
+OPEN_ROUTES = ("/", "/health", "/ready", "/docs", "/openapi.json")
+# Probes (load balancers, uptime checks) often ask with HEAD.
+OPEN_HEAD_ROUTES = ("/health",)
+# `{proxy+}` ANY -> Api under every resource that has literal children.
+CATCH_ALL_PARENTS = ("/", "/v1", "/v1/audio")
+# Request body models (name in infra.request_models) per route.
+BODY_MODELS = {
+    "/tts": "TtsRequest",
+    "/v1/audio/speech": "SpeechRequest",
+    "/uploads": "UploadRequest",
+}
+CORS_ALLOW_HEADERS = ["Content-Type", "X-Api-Key", "Authorization"]
+
+
+class SpeechApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeployConfig,
+        functions: ImageFunctions,
+        tts: TtsBackend,
+        tts_function: lambda_.Function | None,
+    ):
+        super().__init__(scope, construct_id)
+        self.config = config
+        self.functions = functions
+        self.access_logs = logs.LogGroup(
+            self,
+            "ApiAccessLogs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        keyed = config.api_keys
+        api = self.api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name="speech-api",
+            description="Speech API: text-to-speech to S3 URLs and speech-to-text.",
+            binary_media_types=[
+                "audio/*",
+                "application/octet-stream",
+                "multipart/form-data",
+                "video/webm",
+                "video/mp4",
+            ],
+            # Keys come from the authorizer, which reads Authorization: Bearer or x-api-key.
+            api_key_source_type=apigw.ApiKeySourceType.AUTHORIZER if keyed else None,
+            cloud_watch_role=True,
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE_NAME,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                throttling_rate_limit=config.throttle_rate_limit,
+                throttling_burst_limit=config.throttle_burst_limit,
+            ),
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=apigw.Cors.ALL_ORIGINS,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=CORS_ALLOW_HEADERS,
+            ),
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+        )
+        self._cors_on_errors()
+        self.authorizer = self._authorizer() if keyed else None
+        self.body_validator = api.add_request_validator(
+            "BodyValidator", validate_request_body=True, validate_request_parameters=True
+        )
+        self.params_validator = api.add_request_validator(
+            "ParamsValidator", validate_request_body=False, validate_request_parameters=True
+        )
+        self.models = {
+            name: api.add_model(
+                name,
+                model_name=name,
+                content_type="application/json",
+                schema=request_schema(name),
+            )
+            for name in sorted(set(BODY_MODELS.values()))
+        }
+
+        api_fn = functions.api
+        for path in OPEN_ROUTES:
+            self._route("GET", path, self._lambda(api_fn), open_=True)
+        for path in OPEN_HEAD_ROUTES:
+            self._route("HEAD", path, self._lambda(api_fn), open_=True)
+        for parent in CATCH_ALL_PARENTS:
+            self._route("ANY", f"{parent.rstrip('/')}/{{proxy+}}", self._lambda(api_fn))
+        for path in STT_ROUTES:
+            self._route(
+                "POST",
+                path,
+                self._lambda(functions.stt),
+                request_parameters={"method.request.querystring.language": False}
+                if path == "/stt"
+                else None,
+            )
+        for method, path in SPEECH_ROUTES:
+            integration = tts.speech_integration(method, path) or self._lambda(tts_function)
+            self._route(method, path, integration)
+        self._route("POST", "/uploads", self._lambda(api_fn))
+        self._route(
+            "GET",
+            "/transcripts/{id+}",
+            self._lambda(api_fn),
+            request_parameters={"method.request.path.id": True},
+        )
+
+        if keyed:
+            self._usage_plan()
+        acknowledge(
+            api,
+            {
+                "AwsSolutions-APIG2": "Bodies are validated by API Gateway models where JSON, and "
+                "by the app (audio is decoded, not schema-checked).",
+                "AwsSolutions-APIG3": "WAF is account policy; throttling and a usage plan bound "
+                "abuse here.",
+                "AwsSolutions-APIG4": "Callers authenticate with API keys (a usage plan, read by "
+                "the request authorizer from Authorization: Bearer or x-api-key); health, "
+                "readiness, docs, the playground and CORS preflight are open by design.",
+                "AwsSolutions-COG4": "No Cognito user pool: this is a service-to-service API "
+                "keyed by API keys.",
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs]": "The account-level role API Gateway "
+                "uses to write logs.",
+            },
+        )
+
+    def _lambda(self, fn: lambda_.Function) -> apigw.LambdaIntegration:
+        return apigw.LambdaIntegration(self.functions.target(fn))
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        integration: apigw.Integration,
+        *,
+        open_: bool = False,
+        request_parameters: dict[str, bool] | None = None,
+    ) -> apigw.Method:
+        resource = self.api.root if path == "/" else self.api.root.resource_for_path(path)
+        model = BODY_MODELS.get(path)
+        options: dict = {}
+        if model:
+            options["request_validator"] = self.body_validator
+            options["request_models"] = {"application/json": self.models[model]}
+        elif method != "ANY":
+            options["request_validator"] = self.params_validator
+        if request_parameters:
+            options["request_parameters"] = request_parameters
+        if self.authorizer is not None and not open_:
+            options["api_key_required"] = True
+            options["authorizer"] = self.authorizer
+        return resource.add_method(method, integration, **options)
+
+    def _authorizer(self) -> apigw.RequestAuthorizer:
+        """A small inline Python function (handlers/authorizer.py), not the model image."""
+        fn = lambda_.Function(
+            self,
+            "KeyAuthorizerFunction",
+            runtime=lambda_.Runtime.PYTHON_3_11,
+            handler="index.handler",
+            code=lambda_.Code.from_inline(AUTHORIZER_SOURCE.read_text()),
+            memory_size=128,
+            timeout=Duration.seconds(5),
+            description="speech-api: API key from Authorization: Bearer or x-api-key",
+            log_group=logs.LogGroup(
+                self,
+                "KeyAuthorizerLogs",
+                retention=logs.RetentionDays.ONE_MONTH,
+                removal_policy=RemovalPolicy.DESTROY,
+            ),
+        )
+        acknowledge(
+            fn,
+            {
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]": "The AWS-managed basic execution role only "
+                "allows writing this function's logs.",
+                "AwsSolutions-L1": "Python 3.11, the version the app and its tests run on; the "
+                "handler is standard-library only.",
+            },
+        )
+        self.authorizer_function = fn
+        # Identity sources are all required (a request missing one gets 401 without the
+        # function running), and either header may carry the key, so there are none; that is
+        # only allowed with caching off (TTL 0), which also keys nothing on a shared cache.
+        authorizer = apigw.RequestAuthorizer(
+            self,
+            "KeyAuthorizer",
+            handler=fn,
+            identity_sources=[],
+            results_cache_ttl=Duration.seconds(0),
+        )
+        authorizer.node.default_child.add_property_deletion_override("IdentitySource")
+        return authorizer
+
+    def _cors_on_errors(self) -> None:
+        """Gateway-made errors (401/403/429/5xx...) carry CORS headers and an OpenAI-style error
+        body, so a browser and the OpenAI SDK can read them like the app's own errors."""
+        body = (
+            '{"error": {"message": $context.error.messageString, '
+            '"type": "api_gateway_error", "code": "$context.error.responseType"}}'
+        )
+        for name, response_type in (
+            ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
+            ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
+        ):
+            self.api.add_gateway_response(
+                name,
+                type=response_type,
+                response_headers={
+                    "Access-Control-Allow-Origin": "'*'",
+                    "Access-Control-Allow-Headers": f"'{','.join(CORS_ALLOW_HEADERS)}'",
+                },
+                templates={"application/json": body},
+            )
+
+    def _usage_plan(self) -> None:
+        config = self.config
+        plan = self.api.add_usage_plan(
+            "UsagePlan",
+            name="speech-api",
+            throttle=apigw.ThrottleSettings(
+                rate_limit=config.throttle_rate_limit, burst_limit=config.throttle_burst_limit
+            ),
+            quota=apigw.QuotaSettings(limit=100_000, period=apigw.Period.DAY),
+        )
+        plan.add_api_stage(stage=self.api.deployment_stage)
+        key = self.api.add_api_key("DefaultKey", api_key_name="speech-api-default")
+        plan.add_api_key(key)
+        cdk.CfnOutput(cdk.Stack.of(self), "ApiKeyId", value=key.key_id)
+
+    @property
+    def url(self) -> str:
+        return self.api.url

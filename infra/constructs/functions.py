@@ -1,0 +1,173 @@
+"""The Lambda functions that run the app: one container image (Dockerfile.lambda), a function
+per job with its own command, size and S3 grants.
+
+Stt serves transcription routes, Api the light routes (health, uploads, transcripts, docs,
+models, the playground), Worker turns uploads/ into transcripts/, and Tts (added by the TTS
+backend, see gpu.py) synthesizes speech. Whisper and TTS want memory (= CPU) and a warm model;
+the light routes need little.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import DeployConfig
+from infra.constructs.grants import grant_list_bucket, grant_objects
+from infra.constructs.storage import Storage
+from infra.layout import (
+    API_COMMAND,
+    PUBLIC_PREFIX,
+    REPO_ROOT,
+    TRANSCRIPTS_PREFIX,
+    UPLOADS_PREFIX,
+    WORKER_COMMAND,
+)
+from infra.nag import acknowledge
+
+# Which models a function loads during init when Lambda initializes it for provisioned
+# concurrency (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency): the same image serves
+# every function, so the app cannot tell from the code which engine this one needs.
+PRELOAD_MODELS = "PRELOAD_MODELS"
+
+
+class ImageFunctions(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: DeployConfig, storage: Storage
+    ):
+        super().__init__(scope, construct_id)
+        self.config = config
+        self.storage = storage
+        self.bucket = storage.bucket
+        self.env = {
+            "S3_BUCKET": self.bucket.bucket_name,
+            "PUBLIC_PREFIX": PUBLIC_PREFIX,
+            "UPLOADS_PREFIX": UPLOADS_PREFIX,
+            "TRANSCRIPTS_PREFIX": TRANSCRIPTS_PREFIX,
+            "POWERTOOLS_SERVICE_NAME": "speech-api",
+            "POWERTOOLS_METRICS_NAMESPACE": "SpeechAPI",
+            "LOG_LEVEL": "info",
+        }
+        if storage.via_cloudfront:
+            # Otherwise the app builds the bucket's own URL, the same as public_base_url.
+            self.env["PUBLIC_BASE_URL"] = storage.public_base_url
+        self.functions: dict[str, lambda_.Function] = {}
+        self._targets: dict[str, lambda_.IFunction] = {}
+
+        self.stt = self.add(
+            "Stt",
+            memory_mb=config.stt_memory_mb,
+            timeout=Duration.seconds(29),
+            reserved=config.stt_reserved_concurrency,
+            provisioned=True,
+            env={PRELOAD_MODELS: "stt"},
+        )
+        self.api = self.add("Api", memory_mb=config.api_memory_mb, timeout=Duration.seconds(10))
+        self.worker = self.add(
+            "Worker",
+            command=WORKER_COMMAND,
+            memory_mb=config.worker_memory_mb,
+            timeout=Duration.minutes(5),
+        )
+        self.tts: lambda_.Function | None = None
+
+        # STT needs no S3 at all (audio arrives in the request). The light API presigns
+        # uploads, reads transcripts and lists uploads/<id>. (pending); the worker reads
+        # uploads and writes transcripts. Every role that asks "does this key exist" needs
+        # ListBucket to get 404 rather than 403 for a missing key.
+        grant_objects(self.api, self.bucket, ["s3:PutObject"], UPLOADS_PREFIX, nag_scope=self.api)
+        grant_objects(
+            self.api, self.bucket, ["s3:GetObject"], TRANSCRIPTS_PREFIX, nag_scope=self.api
+        )
+        grant_list_bucket(self.api, self.bucket)
+        grant_objects(
+            self.worker, self.bucket, ["s3:GetObject"], UPLOADS_PREFIX, nag_scope=self.worker
+        )
+        grant_objects(
+            self.worker,
+            self.bucket,
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            TRANSCRIPTS_PREFIX,
+            nag_scope=self.worker,
+        )
+        grant_list_bucket(self.worker, self.bucket)
+
+    def add_tts(self, env: dict[str, str]) -> lambda_.Function:
+        self.tts = self.add(
+            "Tts",
+            memory_mb=self.config.tts_memory_mb,
+            timeout=Duration.seconds(29),
+            reserved=self.config.tts_reserved_concurrency,
+            provisioned=True,
+            env=env,
+        )
+        return self.tts
+
+    def add(
+        self,
+        name: str,
+        *,
+        command: str = API_COMMAND,
+        memory_mb: int,
+        timeout: Duration,
+        reserved: int = 0,
+        provisioned: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> lambda_.Function:
+        config = self.config
+        code = lambda_.DockerImageCode.from_image_asset(
+            str(REPO_ROOT),
+            file="Dockerfile.lambda",
+            build_args={
+                "STT_MODEL": config.stt_model,
+                "TTS_ENGINE": config.tts_engine,
+                "COQUI_MODEL": config.coqui_model,
+            },
+            cmd=[command],
+        )
+        log_group = logs.LogGroup(
+            self,
+            f"{name}Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        fn = lambda_.DockerImageFunction(
+            self,
+            f"{name}Function",
+            code=code,
+            memory_size=memory_mb,
+            timeout=timeout,
+            architecture=lambda_.Architecture.X86_64,
+            environment={**self.env, **(env or {})},
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            reserved_concurrent_executions=reserved or None,
+            ephemeral_storage_size=cdk.Size.mebibytes(1024),
+            description=f"speech-api {name.lower()} ({command})",
+        )
+        acknowledge(
+            fn,
+            {
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]": "The AWS-managed basic execution role only "
+                "allows writing this function's logs.",
+                "AwsSolutions-IAM5[Resource::*]": "X-Ray's PutTraceSegments/PutTelemetryRecords "
+                "support no resource-level permissions.",
+            },
+        )
+        self.functions[name] = fn
+        self._targets[name] = fn
+        if provisioned and config.provisioned_concurrency:
+            # API Gateway invokes the alias, whose instances Lambda initializes ahead of time
+            # (and whose init therefore may load models: see PRELOAD_MODELS).
+            self._targets[name] = fn.add_alias(
+                "live", provisioned_concurrent_executions=config.provisioned_concurrency
+            )
+        return fn
+
+    def target(self, fn: lambda_.Function) -> lambda_.IFunction:
+        """What API Gateway should invoke for `fn`: its provisioned alias, if any."""
+        return next(self._targets[name] for name, f in self.functions.items() if f is fn)

@@ -1,0 +1,74 @@
+"""uploads/ -> S3 notification -> SQS (with a dead-letter queue) -> the worker function."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as events
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import DeployConfig
+from infra.layout import UPLOADS_PREFIX
+from infra.nag import acknowledge
+
+MAX_RECEIVES = 3
+
+
+class UploadPipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeployConfig,
+        bucket: s3.Bucket,
+        worker: lambda_.Function,
+    ):
+        super().__init__(scope, construct_id)
+        self.dlq = sqs.Queue(
+            self,
+            "UploadsDeadLetter",
+            retention_period=Duration.days(14),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        acknowledge(self.dlq, {"AwsSolutions-SQS3": "This is the dead-letter queue."})
+        self.queue = sqs.Queue(
+            self,
+            "Uploads",
+            # At least 6x the worker's timeout (AWS's advice for Lambda event sources), so a
+            # message is never handed to a second worker while the first still runs.
+            visibility_timeout=Duration.seconds(6 * worker.timeout.to_seconds()),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=self.dlq),
+        )
+        bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.SqsDestination(self.queue),
+            s3.NotificationKeyFilter(prefix=UPLOADS_PREFIX),
+        )
+        stack = cdk.Stack.of(self)
+        for child in stack.node.children:  # the singleton custom resource CDK adds for this
+            if child.node.id.startswith("BucketNotificationsHandler"):
+                acknowledge(
+                    child,
+                    {
+                        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+                        "service-role/AWSLambdaBasicExecutionRole]": "CDK's own notification "
+                        "handler; the managed policy only allows writing its logs.",
+                    },
+                )
+        worker.add_event_source(
+            events.SqsEventSource(
+                self.queue,
+                batch_size=config.worker_batch_size,
+                max_batching_window=Duration.seconds(1),
+                max_concurrency=max(2, config.worker_max_concurrency),
+                report_batch_item_failures=True,
+            )
+        )

@@ -1,0 +1,24 @@
+"""Names the stack and the app agree on: the object layout in the one bucket, the stage, the
+image commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+PUBLIC_PREFIX = "public/"
+TTS_PREFIX = f"{PUBLIC_PREFIX}tts/"  # synthesized audio (the TTS cache)
+UPLOADS_PREFIX = "uploads/"
+TRANSCRIPTS_PREFIX = "transcripts/"
+
+# Not "v1": the app's OpenAI-compatible routes start with /v1, so an SDK's base_url is
+# <ApiUrl>v1 (https://<id>.execute-api.<region>.amazonaws.com/prod/v1), not .../v1/v1.
+STAGE_NAME = "prod"
+
+# Image commands (Dockerfile.lambda serves both; CDK sets one per function).
+API_COMMAND = "handlers.api.handler"
+WORKER_COMMAND = "handlers.transcribe_upload.handler"
+
+# The request authorizer: a small zip function, not the model image.
+AUTHORIZER_SOURCE = REPO_ROOT / "handlers" / "authorizer.py"
