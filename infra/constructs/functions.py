@@ -65,7 +65,13 @@ class ImageFunctions(Construct):
             provisioned=True,
             env={PRELOAD_MODELS: "stt"},
         )
-        self.api = self.add("Api", memory_mb=config.api_memory_mb, timeout=Duration.seconds(10))
+        # The light routes load no model: /ready there checks none (it would not fit in 512 MB).
+        self.api = self.add(
+            "Api",
+            memory_mb=config.api_memory_mb,
+            timeout=Duration.seconds(10),
+            env={PRELOAD_MODELS: "none"},
+        )
         self.worker = self.add(
             "Worker",
             command=WORKER_COMMAND,

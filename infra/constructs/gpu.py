@@ -215,7 +215,10 @@ class SageMakerGpuTts(TtsBackend):
         )
 
     def tts_function(self, functions: ImageFunctions) -> lambda_.Function:
-        fn = functions.add_tts({"TTS_SAGEMAKER_ENDPOINT": self.endpoint_name})
+        # It serves speech only (forwarded): /ready reports the endpoint, loads no local model.
+        fn = functions.add_tts(
+            {"TTS_SAGEMAKER_ENDPOINT": self.endpoint_name, PRELOAD_MODELS: "tts"}
+        )
         fn.add_to_role_policy(
             iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=[self.endpoint_arn])
         )

@@ -112,8 +112,12 @@ class Settings(BaseSettings):
 
     # Browsers on these origins (comma-separated; * for any) may call the API.
     cors_allow_origins: str = "*"
-    # Engines a Lambda environment loads during a provisioned-concurrency init (stt, tts).
+    # The engines this process serves (stt, tts, or none): /ready checks them, and a Lambda
+    # environment initialized for provisioned concurrency loads them before any request.
     preload_models: str = "stt,tts"
+
+    def served_engines(self) -> set[str]:
+        return {e.strip() for e in self.preload_models.split(",")} & {"stt", "tts"}
 
     # Backpressure: inference requests (STT, TTS) in flight at once; more get 429 at once.
     max_concurrent_requests: int = Field(16, ge=1)

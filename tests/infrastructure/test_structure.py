@@ -113,11 +113,12 @@ def test_functions_are_told_which_models_to_preload(synthesized, variant):
         )
         for name in ("Stt", "Api", "Worker")
     }
-    assert preload == {"Stt": "stt", "Api": None, "Worker": None}
+    # Api serves no model: its /ready checks none. The worker has no /ready and no init load.
+    assert preload == {"Stt": "stt", "Api": "none", "Worker": None}
     if variant != "ecs":
         tts = image_function(s, "TtsFunction")[1]["Environment"]["Variables"]
-        # SageMaker's TTS Lambda only forwards: no local model to load.
-        assert tts.get("PRELOAD_MODELS") == ("tts" if variant == "none" else None)
+        # SageMaker's TTS Lambda serves speech by forwarding: its /ready reports the endpoint.
+        assert tts.get("PRELOAD_MODELS") == "tts"
 
 
 def test_provisioned_concurrency_serves_stt_and_speech_from_warm_aliases(tmp_path):

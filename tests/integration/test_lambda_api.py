@@ -113,3 +113,15 @@ def test_cors_headers_on_success_and_on_errors(invoke, kind):
         status, response_headers, _ = invoke(kind, method, path, headers=headers, **kwargs)
         assert status == expected, path
         assert response_headers["access-control-allow-origin"] == "*", path
+
+
+def test_docs_behind_the_stage_ask_for_the_schema_under_the_stage(invoke):
+    # The browser is at https://<api>/prod/docs; the event's path is /docs.
+    response = handler(rest_api_event("GET", "/docs"), LocalLambdaContext())
+    assert response["statusCode"] == 200
+    assert "'/prod/openapi.json'" in response["body"] or '"/prod/openapi.json"' in response["body"]
+    schema = handler(rest_api_event("GET", "/openapi.json"), LocalLambdaContext())
+    assert json.loads(schema["body"])["servers"] == [{"url": "/prod"}]
+    # Routes still match: the stage is not part of the app's paths.
+    status, _, body = invoke("rest-v1", "GET", "/health")
+    assert status == 200 and body["status"] == "ok"

@@ -243,3 +243,17 @@ def test_api_key_guards_every_route_but_health(make_settings):
             assert r.json()["error"]["code"] == "invalid_api_key"
         assert c.get("/v1/models", headers={"Authorization": "Bearer k2"}).status_code == 401
         assert c.get("/v1/models", headers={"Authorization": "Bearer k1"}).status_code == 200
+
+
+def test_ready_checks_only_the_engines_this_process_serves(make_settings):
+    broken_tts = {"engine": "piper", "piper_voice": "/nonexistent/voice.onnx"}
+    stt_only = make_settings(preload_models="stt", tts=broken_tts)
+    with TestClient(create_app(stt_only)) as c:
+        r = c.get("/ready")
+        assert r.status_code == 200 and r.json()["engines"] == {"stt": "ready"}
+    with TestClient(create_app(make_settings(preload_models="none", tts=broken_tts))) as c:
+        r = c.get("/ready")
+        assert r.status_code == 200 and r.json() == {"status": "ready", "engines": {}}
+    with TestClient(create_app(make_settings(tts=broken_tts))) as c:
+        r = c.get("/ready")
+        assert r.status_code == 503 and "voice.onnx" in r.json()["engines"]["tts"]

@@ -57,6 +57,23 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK)
 
 
+class _StagePrefix:
+    """REST API URLs carry the stage (`/prod/docs`) while the event's path does not (`/docs`):
+    the prefix the client used becomes the ASGI root_path, so FastAPI's docs page asks for
+    `/prod/openapi.json`. A custom domain without the stage gets no prefix."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        event = scope.get("aws.event") or {}
+        outer = (event.get("requestContext") or {}).get("path") or ""
+        inner = event.get("path") or ""
+        if inner and outer.endswith(inner) and len(outer) > len(inner):
+            scope = {**scope, "root_path": outer[: -len(inner)]}
+        await self.app(scope, receive, send)
+
+
 class LambdaRuntime:
     """What one Lambda container builds once: settings, the service, the app, the worker."""
 
@@ -81,7 +98,8 @@ class LambdaRuntime:
 
         # Mangum decodes base64 bodies (isBase64Encoded) to the exact bytes /stt needs, for
         # REST (v1) and HTTP API (v2) events alike.
-        return Mangum(create_app(self.settings, self.service), lifespan="off")
+        app = _StagePrefix(create_app(self.settings, self.service))
+        return Mangum(app, lifespan="off")
 
     @cached_property
     def uploads(self) -> UploadService:
@@ -93,7 +111,7 @@ class LambdaRuntime:
         """Build the app and load the engines named by PRELOAD_MODELS now (init), not in the first
         request. Returns what loaded."""
         self.asgi  # noqa: B018  (builds the app)
-        wanted = {name.strip() for name in self.settings.preload_models.split(",")}
+        wanted = self.settings.served_engines()
         if "stt" in wanted:
             self.service.models.stt()
         if "tts" in wanted and not self.service.remote_tts:

@@ -37,12 +37,13 @@ async def health(settings: SettingsDep, service: SpeechDep) -> HealthResponse:
 
 
 @router.get("/ready", responses={503: {"model": ErrorResponse}})
-async def ready(service: SpeechDep) -> JSONResponse:
-    """Readiness: loads the configured engines (once) and reports each; 503 if any cannot
-    load. /health stays a cheap liveness check."""
+async def ready(settings: SettingsDep, service: SpeechDep) -> JSONResponse:
+    """Readiness: loads the engines this process serves (PRELOAD_MODELS; once) and reports
+    each; 503 if any cannot load. /health stays a cheap liveness check."""
     engines: dict[str, str] = {}
     loaders = {"stt": service.models.stt, "tts": service.models.tts}
-    if service.remote_tts:
+    loaders = {name: load for name, load in loaders.items() if name in settings.served_engines()}
+    if service.remote_tts and "tts" in loaders:
         engines["tts"] = "remote"
         del loaders["tts"]
     for name, load in loaders.items():
