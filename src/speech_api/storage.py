@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import quote
@@ -46,6 +47,27 @@ class ObjectStorage:
             ),
         )
 
+    def _unavailable(
+        self, exc: Exception, operation: str, key: str | None
+    ) -> StorageUnavailableError:
+        """A 503 for the caller; for a refusal, a log line that says which permission is
+        missing on which resource (the caller only learns that storage failed)."""
+        code = ""
+        if isinstance(getattr(exc, "response", None), dict):
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in _DENIED:
+            resource = f"arn:aws:s3:::{self.bucket}" + (f"/{key}" if key is not None else "")
+            logger.error(
+                "S3 denied %s: the role needs %s on %s%s",
+                operation,
+                _IAM_ACTIONS.get(operation, f"s3:{operation}"),
+                resource,
+                " (and s3:ListBucket on the bucket, or a missing key is 403 instead of 404)"
+                if operation in ("HeadObject", "GetObject")
+                else "",
+            )
+        return _unavailable_detail(exc)
+
     def public_url(self, key: str) -> str:
         path = quote(key, safe="/")
         if self._public_base_url:
@@ -63,9 +85,9 @@ class ObjectStorage:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc, "HeadObject", key) from exc
         except Exception as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc, "HeadObject", key) from exc
         return response.get("Metadata", {})
 
     def put(self, key: str, data: bytes, *, content_type: str, metadata: dict[str, str]) -> None:
@@ -80,7 +102,7 @@ class ObjectStorage:
                 CacheControl="public, max-age=31536000, immutable",
             )
         except Exception as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc, "PutObject", key) from exc
 
     def get(self, key: str, *, max_bytes: int) -> StoredObject | None:
         """The object's bytes (refused beyond ``max_bytes``), or None when it does not exist."""
@@ -101,17 +123,17 @@ class ObjectStorage:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc, "GetObject", key) from exc
         except PayloadTooLargeError:
             raise
         except Exception as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc, "GetObject", key) from exc
 
     def delete(self, key: str) -> None:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc, "DeleteObject", key) from exc
 
     def listed(self, key: str) -> bool:
         """Whether the key exists, asked by listing (s3:ListBucket), not by reading it: callers
@@ -120,7 +142,7 @@ class ObjectStorage:
         try:
             listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
         except Exception as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc, "ListObjectsV2", None) from exc
         return any(o["Key"] == key for o in listed.get("Contents", []))
 
     def presigned_post(
@@ -142,10 +164,22 @@ class ObjectStorage:
                 self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_s
             )
         except Exception as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc, "PutObject", key) from exc
 
 
-def _unavailable(exc: Exception) -> StorageUnavailableError:
+# The IAM action each call needs: what an AccessDenied means the role lacks.
+_IAM_ACTIONS = {
+    "HeadObject": "s3:GetObject",
+    "GetObject": "s3:GetObject",
+    "PutObject": "s3:PutObject",
+    "DeleteObject": "s3:DeleteObject",
+    "ListObjectsV2": "s3:ListBucket",
+}
+_DENIED = ("AccessDenied", "403", "Forbidden", "AllAccessDisabled")
+logger = logging.getLogger("speech_api.storage")
+
+
+def _unavailable_detail(exc: Exception) -> StorageUnavailableError:
     detail = type(exc).__name__
     response = getattr(exc, "response", None)
     if isinstance(response, dict) and response.get("Error", {}).get("Code"):

@@ -257,3 +257,38 @@ def test_ready_checks_only_the_engines_this_process_serves(make_settings):
     with TestClient(create_app(make_settings(tts=broken_tts))) as c:
         r = c.get("/ready")
         assert r.status_code == 503 and "voice.onnx" in r.json()["engines"]["tts"]
+
+
+def test_a_refused_s3_call_is_a_503_whose_log_names_the_missing_permission(
+    default_settings, s3_endpoint, storage, caplog
+):
+    """moto enforces no IAM for signed calls, but refuses anonymous reads of private objects:
+    a storage client without credentials stands in for a role that lacks a permission."""
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    from speech_api.service import SpeechService
+    from speech_api.storage import ObjectStorage
+
+    refused = ObjectStorage(default_settings)
+    refused.client = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=s3_endpoint,
+        config=Config(signature_version=UNSIGNED, s3={"addressing_style": "path"}),
+    )
+    service = SpeechService(default_settings, storage=refused)
+    storage.put("transcripts/meeting.wav.json", b"{}", content_type="application/json", metadata={})
+    with (
+        TestClient(create_app(default_settings, service)) as c,
+        caplog.at_level(logging.ERROR, logger="speech_api.storage"),
+    ):
+        r = c.get("/transcripts/meeting.wav")
+    assert r.status_code == 503 and r.json()["error"]["code"] == "storage_unavailable"
+    bucket = default_settings.s3.bucket
+    assert [rec.getMessage() for rec in caplog.records if rec.name == "speech_api.storage"] == [
+        f"S3 denied GetObject: the role needs s3:GetObject on arn:aws:s3:::{bucket}/"
+        "transcripts/meeting.wav.json (and s3:ListBucket on the bucket, or a missing key is "
+        "403 instead of 404)"
+    ]
