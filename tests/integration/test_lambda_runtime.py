@@ -15,15 +15,34 @@ from tests.conftest import TEST_BUCKET
 from tests.support.lambda_runtime import RuntimeAPI, start_runtime_client
 
 
-def test_runtime_client_serves_api_gateway_events(s3_endpoint, make_settings, tmp_path, capsys):
-    env = {
+def lambda_env(s3_endpoint: str, **extra: str) -> dict[str, str]:
+    """What the functions' environment holds, pointed at the test S3 and the small model."""
+    return {
         "STT_MODEL": "tiny.en",
         "S3_BUCKET": TEST_BUCKET,
         "S3_ENDPOINT_URL": s3_endpoint,
         "S3_ACCESS_KEY_ID": EMBEDDED_CREDENTIALS["access_key_id"],
         "S3_SECRET_ACCESS_KEY": EMBEDDED_CREDENTIALS["secret_access_key"],
-        "MODEL_CACHE_DIR": str(tmp_path / "cache"),
+        **extra,
     }
+
+
+def transcribe_clip(runtime) -> tuple[dict, float]:
+    """POST /stt with a dev clip through the runtime; checks the words, returns the response
+    and when it arrived."""
+    c = clip("arctic_aew_a0003.wav")
+    kind, stt, at = runtime.invoke(
+        rest_api_event(
+            "POST", "/stt", body=c.read(), binary=True, headers={"Content-Type": "audio/wav"}
+        )
+    )
+    assert kind == "response" and stt["statusCode"] == 200, stt
+    assert "the two men shook hands" in json.loads(stt["body"])["text"].lower()
+    return stt, at
+
+
+def test_runtime_client_serves_api_gateway_events(s3_endpoint, make_settings, tmp_path, capsys):
+    env = lambda_env(s3_endpoint, MODEL_CACHE_DIR=str(tmp_path / "cache"))
     with RuntimeAPI() as runtime:
         started = time.monotonic()
         proc = start_runtime_client("handlers.api.handler", runtime.address, env)
@@ -34,18 +53,7 @@ def test_runtime_client_serves_api_gateway_events(s3_endpoint, make_settings, tm
             # On-demand init loads nothing: engines load with the first request needing them.
             assert json.loads(health["body"])["loaded_models"] == []
 
-            c = clip("arctic_aew_a0003.wav")
-            kind, stt, t_stt = runtime.invoke(
-                rest_api_event(
-                    "POST",
-                    "/stt",
-                    body=c.read(),
-                    binary=True,
-                    headers={"Content-Type": "audio/wav"},
-                )
-            )
-            assert kind == "response" and stt["statusCode"] == 200, stt
-            assert "the two men shook hands" in json.loads(stt["body"])["text"].lower()
+            _, t_stt = transcribe_clip(runtime)
 
             kind, tts, t_tts = runtime.invoke(
                 rest_api_event(
@@ -97,16 +105,12 @@ def test_image_like_boot_read_only_code_no_home_hub_offline(s3_endpoint, make_se
         [*read_only(task), "touch", str(task / "x")], capture_output=True, text=True
     )
     assert probe.returncode != 0 and "Read-only" in probe.stderr, probe.stderr
-    env = {
-        "PYTHONPATH": str(task),  # the task root's copy, as the image lays it out
-        "STT_MODEL": "tiny.en",
-        "HF_HUB_OFFLINE": "1",
-        "EMBEDDED_S3": "false",
-        "S3_BUCKET": TEST_BUCKET,
-        "S3_ENDPOINT_URL": s3_endpoint,
-        "S3_ACCESS_KEY_ID": EMBEDDED_CREDENTIALS["access_key_id"],
-        "S3_SECRET_ACCESS_KEY": EMBEDDED_CREDENTIALS["secret_access_key"],
-    }
+    env = lambda_env(
+        s3_endpoint,
+        PYTHONPATH=str(task),  # the task root's copy, as the image lays it out
+        HF_HUB_OFFLINE="1",
+        EMBEDDED_S3="false",
+    )
     with RuntimeAPI() as runtime:
         proc = start_runtime_client(
             "handlers.api.handler",
@@ -117,18 +121,7 @@ def test_image_like_boot_read_only_code_no_home_hub_offline(s3_endpoint, make_se
             unset=("HOME", "MODEL_CACHE_DIR", "XDG_CACHE_HOME"),
         )
         try:
-            c = clip("arctic_aew_a0003.wav")
-            kind, stt, _ = runtime.invoke(
-                rest_api_event(
-                    "POST",
-                    "/stt",
-                    body=c.read(),
-                    binary=True,
-                    headers={"Content-Type": "audio/wav"},
-                )
-            )
-            assert kind == "response" and stt["statusCode"] == 200, stt
-            assert "the two men shook hands" in json.loads(stt["body"])["text"].lower()
+            transcribe_clip(runtime)
             kind, tts, _ = runtime.invoke(
                 rest_api_event(
                     "POST",
@@ -152,16 +145,12 @@ def test_image_like_boot_read_only_code_no_home_hub_offline(s3_endpoint, make_se
 def test_provisioned_concurrency_init_loads_models_before_the_first_request(
     s3_endpoint, tmp_path, capsys, preload, expected
 ):
-    env = {
-        "STT_MODEL": "tiny.en",
-        "PRELOAD_MODELS": preload,
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency",
-        "S3_BUCKET": TEST_BUCKET,
-        "S3_ENDPOINT_URL": s3_endpoint,
-        "S3_ACCESS_KEY_ID": EMBEDDED_CREDENTIALS["access_key_id"],
-        "S3_SECRET_ACCESS_KEY": EMBEDDED_CREDENTIALS["secret_access_key"],
-        "MODEL_CACHE_DIR": str(tmp_path / "cache"),
-    }
+    env = lambda_env(
+        s3_endpoint,
+        PRELOAD_MODELS=preload,
+        AWS_LAMBDA_INITIALIZATION_TYPE="provisioned-concurrency",
+        MODEL_CACHE_DIR=str(tmp_path / "cache"),
+    )
     with RuntimeAPI() as runtime:
         started = time.monotonic()
         proc = start_runtime_client("handlers.api.handler", runtime.address, env)
@@ -169,17 +158,7 @@ def test_provisioned_concurrency_init_loads_models_before_the_first_request(
             kind, health, t_health = runtime.invoke(rest_api_event("GET", "/health"))
             assert kind == "response" and health["statusCode"] == 200
             assert json.loads(health["body"])["loaded_models"] == expected
-            c = clip("arctic_aew_a0003.wav")
-            kind, stt, t_stt = runtime.invoke(
-                rest_api_event(
-                    "POST",
-                    "/stt",
-                    body=c.read(),
-                    binary=True,
-                    headers={"Content-Type": "audio/wav"},
-                )
-            )
-            assert kind == "response" and stt["statusCode"] == 200, stt
+            _, t_stt = transcribe_clip(runtime)
         finally:
             proc.kill()
             proc.communicate(timeout=10)
