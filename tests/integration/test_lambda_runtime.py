@@ -6,6 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from devkit.clips import clip
@@ -41,6 +42,22 @@ def transcribe_clip(runtime) -> tuple[dict, float]:
     return stt, at
 
 
+def synthesize_text(runtime, text: str) -> tuple[dict, float]:
+    """POST /tts through the runtime; checks that its public URL serves MP3 anonymously."""
+    kind, tts, at = runtime.invoke(
+        rest_api_event(
+            "POST",
+            "/tts",
+            body=json.dumps({"text": text}),
+            headers={"Content-Type": "application/json"},
+        )
+    )
+    assert kind == "response" and tts["statusCode"] == 200, tts
+    audio = httpx.get(json.loads(tts["body"])["url"])
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"
+    return tts, at
+
+
 def test_runtime_client_serves_api_gateway_events(s3_endpoint, make_settings, tmp_path, capsys):
     env = lambda_env(s3_endpoint, MODEL_CACHE_DIR=str(tmp_path / "cache"))
     with RuntimeAPI() as runtime:
@@ -55,15 +72,7 @@ def test_runtime_client_serves_api_gateway_events(s3_endpoint, make_settings, tm
 
             _, t_stt = transcribe_clip(runtime)
 
-            kind, tts, t_tts = runtime.invoke(
-                rest_api_event(
-                    "POST",
-                    "/tts",
-                    body=json.dumps({"text": "Cold start check."}),
-                    headers={"Content-Type": "application/json"},
-                )
-            )
-            assert kind == "response" and tts["statusCode"] == 200, tts
+            _, t_tts = synthesize_text(runtime, "Cold start check.")
 
             kind, bad, _ = runtime.invoke(
                 rest_api_event("POST", "/stt", body=b"\x00" * 100, binary=True)
@@ -94,8 +103,6 @@ def test_image_like_boot_read_only_code_no_home_hub_offline(s3_endpoint, make_se
     model hub; only /tmp writable. The handler still answers /stt and /tts."""
     import shutil
 
-    import httpx
-
     from tests.support.lambda_runtime import REPO
 
     task = tmp_path / "task"
@@ -122,17 +129,7 @@ def test_image_like_boot_read_only_code_no_home_hub_offline(s3_endpoint, make_se
         )
         try:
             transcribe_clip(runtime)
-            kind, tts, _ = runtime.invoke(
-                rest_api_event(
-                    "POST",
-                    "/tts",
-                    body=json.dumps({"text": "Read-only and offline."}),
-                    headers={"Content-Type": "application/json"},
-                )
-            )
-            assert kind == "response" and tts["statusCode"] == 200, tts
-            audio = httpx.get(json.loads(tts["body"])["url"])
-            assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"
+            synthesize_text(runtime, "Read-only and offline.")
         finally:
             proc.kill()
             output = proc.communicate(timeout=10)[0]
