@@ -162,8 +162,10 @@ def test_speed(client):
     fast = client.audio.speech.create(
         model="tts-1", voice="alloy", input="Slowly now.", response_format="wav", speed=2.0
     )
-    # 4x nominal; the pauses around the sentence do not scale with it.
-    assert decode(slow.content)[0] > 2.5 * decode(fast.content)[0]
+    # 4x nominal. Piper's duration noise (VITS) and pauses that do not scale make the measured
+    # ratio 2.4-3.0 run to run (2.43 in one CI run, 2.6-3.0 over 8 direct runs); a speed that
+    # is ignored gives about 1.0.
+    assert decode(slow.content)[0] > 2.0 * decode(fast.content)[0]
 
 
 def test_models_and_voices(client, server):
