@@ -61,7 +61,7 @@ class Recorder:
             )
         )
 
-    def before_call(self, params, context, **_) -> None:
+    def before_parameter_build(self, params, context, **_) -> None:
         context["speech_api_params"] = {
             k: params.get(k) for k in ("Bucket", "Key", "Prefix") if params.get(k)
         }
@@ -74,7 +74,7 @@ class Recorder:
     def install(self, session) -> None:
         import botocore.signers
 
-        session.events.register("before-parameter-build", self.before_call)
+        session.events.register("before-parameter-build", self.before_parameter_build)
         session.events.register("after-call", self.after_call)
         # A presigned POST makes no call here; in AWS the upload is a PutObject signed with
         # the presigning role's credentials.

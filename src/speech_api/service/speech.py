@@ -215,13 +215,10 @@ class SpeechService:
                 param="model",
                 code="model_not_found",
             )
-        voice = engine.default_voice if request.voice in OPENAI_VOICES else request.voice
-        if voice not in engine.voices():
-            raise UnknownVoiceError(
-                f"Unknown voice '{request.voice}'. Available: "
-                f"{', '.join([*OPENAI_VOICES, *engine.voices()])}.",
-                param="voice",
-            )
+        if request.voice in OPENAI_VOICES:
+            voice = engine.default_voice
+        else:
+            voice = self._checked_voice(engine, request.voice, aliases=OPENAI_VOICES)
         return self._stream(engine, text, voice, request.response_format, request.speed)
 
     def speak(
@@ -262,10 +259,10 @@ class SpeechService:
         return text
 
     @staticmethod
-    def _checked_voice(engine: TextToSpeech, voice: str) -> str:
+    def _checked_voice(engine: TextToSpeech, voice: str, *, aliases: tuple[str, ...] = ()) -> str:
         if voice not in engine.voices():
             raise UnknownVoiceError(
-                f"Unknown voice '{voice}'. Available: {', '.join(engine.voices())}.",
+                f"Unknown voice '{voice}'. Available: {', '.join([*aliases, *engine.voices()])}.",
                 param="voice",
             )
         return voice

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from speech_api.api.deps import SettingsDep, SpeechDep, offload
 from speech_api.api.routers.speech import stream_response
+from speech_api.api.routers.transcription import one_audio_file
 from speech_api.errors import InvalidRequestError
 from speech_api.formats import TranscriptFormat
 from speech_api.schemas import SpeechRequest
@@ -28,11 +29,8 @@ async def _audio_task(
     response_format: str,
     granularities: list[str] | None,
 ) -> Response:
-    # The form is parsed already; FastAPI would silently keep the last of several files.
-    if len((await request.form()).getlist("file")) > 1:
-        raise InvalidRequestError(
-            "Send one audio file per request.", param="file", code="too_many_files"
-        )
+    # FastAPI's `file` keeps the last of several; the parsed form (cached) shows them all.
+    file = one_audio_file(await request.form())
     granularities = granularities or []
     unknown = set(granularities) - {"word", "segment"}
     if unknown:

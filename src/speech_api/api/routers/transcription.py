@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
@@ -70,6 +71,13 @@ async def read_audio(request: Request) -> tuple[bytes, str | None]:
         raise InvalidRequestError(
             f"Malformed multipart body: {detail}", param="file", code="invalid_multipart"
         ) from exc
+    language = form.get("language")
+    return await one_audio_file(form).read(), language if isinstance(language, str) else None
+
+
+def one_audio_file(form: FormData) -> UploadFile:
+    """The multipart field `file`, sent once: every route refuses a second file rather than
+    keep one of them silently."""
     files = [f for f in form.getlist("file") if not isinstance(f, str)]
     if not files:
         raise InvalidRequestError(
@@ -79,5 +87,4 @@ async def read_audio(request: Request) -> tuple[bytes, str | None]:
         raise InvalidRequestError(
             "Send one audio file per request.", param="file", code="too_many_files"
         )
-    language = form.get("language")
-    return await files[0].read(), language if isinstance(language, str) else None
+    return files[0]
