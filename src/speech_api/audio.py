@@ -8,13 +8,20 @@ duration limit enforced while decoding. Output: PCM float32 encoded to wav/mp3/o
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass
 
 import av
 import numpy as np
 
 from speech_api.errors import AudioTooLongError, EmptyAudioError, UnsupportedAudioError
-from speech_api.formats import OUTPUT_FORMATS
+from speech_api.formats import (
+    DECODE_BASE_S,
+    DECODE_S_PER_AUDIO_S,
+    MAX_SOURCE_CHANNELS,
+    OUTPUT_FORMATS,
+    SOURCE_SAMPLE_RATES,
+)
 
 WHISPER_SAMPLE_RATE = 16_000
 
@@ -50,18 +57,105 @@ class DecodedAudio:
         return len(self.samples) / WHISPER_SAMPLE_RATE
 
 
-def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> DecodedAudio:
-    """Decode any supported audio to 16 kHz mono float32.
+class _DecodeBudget:
+    """Bounds what one decode may cost: wall time (checked each time FFmpeg reads input and
+    after each frame) and the source audio a header may make the decoder produce."""
 
-    Raises EmptyAudioError (no bytes or no samples), UnsupportedAudioError (not audio),
-    AudioTooLongError (stops decoding as soon as the limit is passed).
+    def __init__(self, max_seconds: float, param: str):
+        self.max_seconds = max_seconds
+        self.param = param
+        self.limit_s = DECODE_BASE_S + DECODE_S_PER_AUDIO_S * max_seconds
+        self.deadline = time.monotonic() + self.limit_s
+        self.source_s = 0.0
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise UnsupportedAudioError(
+                f"The file took longer than {self.limit_s:g} s to decode; it is not a "
+                "well-formed audio file.",
+                param=self.param,
+                code="decode_timeout",
+            )
+
+    def check_format(self, rate: int, channels: int) -> None:
+        low, high = SOURCE_SAMPLE_RATES
+        if rate and not low <= rate <= high:
+            raise UnsupportedAudioError(
+                f"The audio declares a sample rate of {rate} Hz; supported: {low}-{high} Hz.",
+                param=self.param,
+            )
+        if channels > MAX_SOURCE_CHANNELS:
+            raise UnsupportedAudioError(
+                f"The audio declares {channels} channels; at most {MAX_SOURCE_CHANNELS} "
+                "are supported.",
+                param=self.param,
+            )
+
+    def take_frame(self, samples: int, rate: int, channels: int) -> None:
+        """Account for a decoded frame before it is resampled: a frame's size comes from the
+        file, and resampling multiplies it by 16000 / its rate."""
+        self.check_format(rate, channels)
+        self.source_s += samples / (rate or WHISPER_SAMPLE_RATE)
+        if self.source_s > self.max_seconds:
+            raise AudioTooLongError(
+                f"The audio is longer than the limit of {self.max_seconds:g} seconds.",
+                param=self.param,
+            )
+        self.check_time()
+
+
+class _BudgetedInput(io.RawIOBase):
+    """The request's bytes as a file whose every read checks the time budget, so a demuxer
+    that loops over crafted input is stopped too (PyAV re-raises our error)."""
+
+    def __init__(self, data: bytes, budget: _DecodeBudget):
+        self._view = memoryview(data)
+        self._pos = 0
+        self._budget = budget
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        self._budget.check_time()
+        n = min(len(buffer), len(self._view) - self._pos)
+        buffer[:n] = self._view[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
+def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> DecodedAudio:
+    """Decode any supported audio to 16 kHz mono float32, within a budget.
+
+    Raises EmptyAudioError (no bytes or no samples), UnsupportedAudioError (not audio, an
+    implausible rate or channel count, or decoding past its time budget), AudioTooLongError
+    (checked on each decoded frame before it is resampled, so no header can make decoding
+    produce more than ``max_seconds`` of audio).
     """
     if not data:
         raise EmptyAudioError("The audio file is empty.", param=param)
+    budget = _DecodeBudget(max_seconds, param)
     try:
         container = av.open(
-            io.BytesIO(data), mode="r", options={"format_whitelist": _INPUT_FORMATS}
+            _BudgetedInput(data, budget),
+            mode="r",
+            # Probing reads at most 500 KB: some demuxers (ADTS) otherwise scan the whole body
+            # to estimate a duration, which for 20 MB of crafted frames is 2.5 s and 400 MB.
+            options={"format_whitelist": _INPUT_FORMATS, "probesize": "500000"},
         )
+    except UnsupportedAudioError:
+        raise
     except (av.FFmpegError, ValueError, OSError) as exc:
         if _is_empty_wav(data):  # FFmpeg cannot open a WAV whose data chunk holds nothing
             raise EmptyAudioError("The audio contains no samples.", param=param) from exc
@@ -75,6 +169,7 @@ def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> Dec
         if not container.streams.audio:
             raise UnsupportedAudioError("The file contains no audio stream.", param=param)
         stream = container.streams.audio[0]
+        budget.check_format(stream.rate or 0, stream.channels or 0)
         # Same conversion as faster_whisper.decode_audio (s16, then scaled), so transcripts
         # match the direct library call exactly.
         resampler = av.AudioResampler(format="s16", layout="mono", rate=WHISPER_SAMPLE_RATE)
@@ -96,6 +191,7 @@ def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> Dec
 
         try:
             for frame in container.decode(stream):
+                budget.take_frame(frame.samples, frame.sample_rate, len(frame.layout.channels))
                 frame.pts = None  # let the resampler count samples; broken pts must not matter
                 take(resampler.resample(frame))
         except (av.FFmpegError, ValueError, OSError) as exc:

@@ -122,7 +122,25 @@ class Settings(BaseSettings):
     # Backpressure: inference requests (STT, TTS) in flight at once; more get 429 at once.
     max_concurrent_requests: int = Field(16, ge=1)
 
+    # Backpressure for presigned-upload requests (light, but each is a thread and an S3 call).
+    max_concurrent_uploads: int = Field(32, ge=1)
+
+    # Slow clients: a request body gets BODY_TIMEOUT_S plus one second per MIN_BODY_RATE bytes
+    # received (a client trickling a byte a second is cut off after about 10 s, a 25 MB upload
+    # at 1 Mbit/s is not), else 408; a response the client stops reading for SEND_TIMEOUT_S is
+    # dropped. Inference slots are taken only once the body is complete.
+    body_timeout_s: float = Field(10.0, gt=0)
+    min_body_rate: int = Field(16 * 1024, ge=1)
+    send_timeout_s: float = Field(15.0, gt=0)
+    # Idle keep-alive connections close after this; at most MAX_CONNECTIONS are open at once
+    # (beyond that uvicorn answers 503 at once).
+    keep_alive_timeout_s: float = Field(5.0, gt=0)
+    max_connections: int = Field(256, ge=1)
+
     max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1)
+    # JSON bodies (/tts, /v1/audio/speech, /uploads, /invocations) are small: 4096 characters
+    # fit in 64 KB even when every one is a JSON-escaped emoji.
+    max_json_bytes: int = Field(64 * 1024, ge=1024)
     max_audio_seconds: float = Field(60.0, gt=0)
     max_text_chars: int = Field(MAX_TEXT_CHARS, ge=1, le=MAX_TEXT_CHARS)
 

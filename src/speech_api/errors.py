@@ -70,6 +70,11 @@ class AudioTooLongError(InvalidRequestError):
     code = "audio_too_long"
 
 
+class RequestTimeoutError(InvalidRequestError):
+    status_code = 408
+    code = "request_timeout"
+
+
 class UnsupportedAudioError(InvalidRequestError):
     status_code = 415
     code = "unsupported_audio"

@@ -12,6 +12,16 @@ from typing import Literal
 # The longest text one request may speak (OpenAI's limit too). MAX_TEXT_CHARS may lower it.
 MAX_TEXT_CHARS = 4096
 
+# What decoded input may declare. Real recordings run from 8 kHz telephony to 192 kHz studio
+# masters with at most 7.1 channels; beyond that a header is lying, and believing it is how a
+# tiny file makes the resampler allocate gigabytes (a 1 Hz WAV resampled to 16 kHz).
+SOURCE_SAMPLE_RATES = (4_000, 192_000)
+MAX_SOURCE_CHANNELS = 8
+# Decoding may take this long plus a share of the audio's length limit (normal clips decode
+# at 100x real time or more here); past it the file is refused, not decoded to the end.
+DECODE_BASE_S = 2.0
+DECODE_S_PER_AUDIO_S = 0.1
+
 
 @dataclass(frozen=True)
 class OutputFormat:

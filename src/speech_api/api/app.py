@@ -10,7 +10,7 @@ from speech_api import __version__
 from speech_api.api.errors import install_error_handlers
 from speech_api.api.middleware import (
     APIKeyMiddleware,
-    BodySizeLimitMiddleware,
+    BodyLimitMiddleware,
     ConcurrencyLimitMiddleware,
     RequestLogMiddleware,
 )
@@ -44,12 +44,28 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     app.state.settings = settings
     app.state.service = service
     app.state.uploads = UploadService(settings, service)
-    # Added innermost first. A request meets: CORS, the request log, the body limit (so nothing
-    # further out reads an unbounded body), the API key, then backpressure.
-    app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
+    # Added innermost first. A request meets: CORS, the request log, the body limits (so
+    # nothing further in reads an unbounded or endless body), the API key, then backpressure.
+    app.add_middleware(
+        ConcurrencyLimitMiddleware,
+        limit=settings.max_concurrent_requests,
+        send_timeout_s=settings.send_timeout_s,
+    )
+    app.add_middleware(
+        ConcurrencyLimitMiddleware,
+        limit=settings.max_concurrent_uploads,
+        paths=("/uploads",),
+        send_timeout_s=settings.send_timeout_s,
+    )
     if settings.api_key:
         app.add_middleware(APIKeyMiddleware, api_key=settings.api_key)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_upload_bytes,
+        max_json_bytes=settings.max_json_bytes,
+        timeout_s=settings.body_timeout_s,
+        min_rate=settings.min_body_rate,
+    )
     app.add_middleware(RequestLogMiddleware)
     # Outermost: every answer, errors from the middleware included, carries CORS headers, and
     # preflight requests need no API key.
@@ -65,3 +81,12 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     for module in (system, speech, transcription, openai, uploads):
         app.include_router(module.router)
     return app
+
+
+def server_options(settings: Settings) -> dict:
+    """Uvicorn's own limits for this app: idle keep-alive connections close, and past
+    MAX_CONNECTIONS open connections new ones get 503 at once."""
+    return {
+        "timeout_keep_alive": settings.keep_alive_timeout_s,
+        "limit_concurrency": settings.max_connections,
+    }

@@ -1,79 +1,127 @@
-"""ASGI middleware: body limit, API key, backpressure and the request log. Their errors are
+"""ASGI middleware: body limits, API key, backpressure and the request log. Their errors are
 domain errors, sent by the one error builder."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import re
+import tempfile
 import time
 import uuid
 
 from speech_api.api.errors import send_error
-from speech_api.errors import AuthenticationError, PayloadTooLargeError, TooManyRequestsError
+from speech_api.errors import (
+    AuthenticationError,
+    PayloadTooLargeError,
+    RequestTimeoutError,
+    SpeechAPIError,
+    TooManyRequestsError,
+)
 
 # Routes that never need the API key: liveness/readiness probes, SageMaker's health check,
 # and the playground page (it asks the user for the key itself).
 OPEN_PATHS = frozenset({"/health", "/ready", "/ping", "/"})
 
 
-class BodySizeLimitMiddleware:
-    """413 for bodies over ``max_bytes``: at once when Content-Length says so, otherwise as
-    soon as the streamed (e.g. chunked) body passes the limit, having read no more than that."""
+# Routes whose body is audio (multipart or raw); every other body is a small JSON document.
+AUDIO_PATHS = ("/stt", "/v1/audio/transcriptions", "/v1/audio/translations")
 
-    def __init__(self, app, max_bytes: int):
+
+class BodyLimitMiddleware:
+    """Bounds what reading a request body may cost.
+
+    Size: audio routes take up to ``max_bytes``, every other route ``max_json_bytes``; 413 at
+    once when Content-Length says so, otherwise as soon as the streamed (e.g. chunked) body
+    passes the limit, having read no more than that. Time: the body gets ``timeout_s`` plus one
+    second per ``min_rate`` bytes received, so a client that trickles bytes gets 408 instead of
+    holding the connection for as long as it likes."""
+
+    def __init__(
+        self,
+        app,
+        max_bytes: int,
+        max_json_bytes: int,
+        timeout_s: float = 10.0,
+        min_rate: int = 16 * 1024,
+    ):
         self.app = app
         self.max_bytes = max_bytes
+        self.max_json_bytes = max_json_bytes
+        self.timeout_s = timeout_s
+        self.min_rate = min_rate
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        audio = scope["path"].startswith(AUDIO_PATHS)
+        limit = self.max_bytes if audio else self.max_json_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(send, self._too_large(limit, audio))
             return
 
         received = 0
-        exceeded = False
+        failure: SpeechAPIError | None = None
+        body_done = False
         started = False
+        begun = time.monotonic()
 
         async def limited_receive():
-            nonlocal received, exceeded
-            if exceeded:
-                raise self._error()
-            message = await receive()
+            nonlocal received, failure, body_done
+            if failure is not None:
+                raise failure
+            if body_done:  # only a disconnect is left to wait for: no deadline
+                return await receive()
+            allowed = begun + self.timeout_s + received / self.min_rate - time.monotonic()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(allowed, 0.001))
+            except TimeoutError:
+                failure = RequestTimeoutError(
+                    "The request body arrived too slowly; send it at once (at least "
+                    f"{self.min_rate // 1024} KB/s after the first {self.timeout_s:g} s).",
+                    param="file" if audio else None,
+                )
+                raise failure from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    exceeded = True
-                    raise self._error()
+                body_done = not message.get("more_body", False)
+                if received > limit:
+                    failure = self._too_large(limit, audio)
+                    raise failure
             return message
 
         async def guarded_send(message):
             nonlocal started
-            if exceeded:
-                return  # our 413 replaces whatever the app made of the aborted read
+            if failure is not None:
+                return  # our error replaces whatever the app made of the aborted read
             started = True
             await send(message)
 
         try:
             await self.app(scope, limited_receive, guarded_send)
-        except PayloadTooLargeError:
-            if not exceeded:
+        except SpeechAPIError as exc:
+            if exc is not failure:
                 raise
-        if exceeded and not started:
-            await self._reject(send)
+        if failure is not None and not started:
+            await self._reject(send, failure)
 
-    def _error(self) -> PayloadTooLargeError:
+    def _too_large(self, limit: int, audio: bool) -> PayloadTooLargeError:
+        if not audio:
+            return PayloadTooLargeError(
+                f"The request body is larger than the limit of {limit} bytes for JSON.",
+                code="payload_too_large",
+            )
         return PayloadTooLargeError(
-            f"The request body is larger than the limit of {self.max_bytes} bytes. Send "
+            f"The request body is larger than the limit of {limit} bytes. Send "
             "larger files with POST /uploads (a presigned upload straight to storage).",
             param="file",
         )
 
-    async def _reject(self, send) -> None:
-        await send_error(send, self._error(), {"Connection": "close"})
+    async def _reject(self, send, error: SpeechAPIError) -> None:
+        await send_error(send, error, {"Connection": "close"})
 
 
 class APIKeyMiddleware:
@@ -111,35 +159,89 @@ async def _drain(receive) -> None:
 
 
 class ConcurrencyLimitMiddleware:
-    """Backpressure for the inference routes: beyond ``limit`` requests in flight, answer 429
-    with Retry-After at once instead of queueing until memory or the gateway timeout runs out.
-    Light routes (health, uploads, transcripts) are never refused."""
+    """Backpressure: beyond ``limit`` requests in flight on ``paths``, answer 429 with
+    Retry-After at once instead of queueing until memory or the gateway timeout runs out.
+
+    A slot is taken only once the request body has arrived in full (it is read first, spooled
+    to disk past 1 MB), so slow uploads cannot hold slots; and a response the client stops
+    reading for ``send_timeout_s`` is abandoned, which frees its slot."""
 
     HEAVY = ("/stt", "/tts", "/invocations", "/v1/audio/")
 
-    def __init__(self, app, limit: int):
+    def __init__(self, app, limit: int, paths=HEAVY, send_timeout_s: float = 15.0):
         self.app = app
         self.limit = limit
+        self.paths = tuple(paths)
+        self.send_timeout_s = send_timeout_s
         self.in_flight = 0
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not scope["path"].startswith(self.HEAVY):
+        if scope["type"] != "http" or not scope["path"].startswith(self.paths):
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.limit:
-            await _drain(receive)
-            await send_error(
-                send,
-                TooManyRequestsError(
-                    f"The server is busy ({self.limit} requests in progress). Retry shortly."
-                ),
-            )
-            return
-        self.in_flight += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.in_flight -= 1
+        with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as body:
+            last = await _read_body(receive, body)
+            if last["type"] == "http.disconnect":
+                return  # the client left before its body was complete: nobody to answer
+            if self.in_flight >= self.limit:
+                await send_error(
+                    send,
+                    TooManyRequestsError(
+                        f"The server is busy ({self.limit} requests in progress). Retry shortly."
+                    ),
+                )
+                return
+            self.in_flight += 1
+            try:
+                await self.app(scope, _replay(body, last, receive), self._timed(send))
+            except _ClientNotReading:
+                access_log.info("dropped a response its client stopped reading")
+            finally:
+                self.in_flight -= 1
+
+    def _timed(self, send):
+        async def timed_send(message):
+            try:
+                await asyncio.wait_for(send(message), timeout=self.send_timeout_s)
+            except TimeoutError:
+                raise _ClientNotReading from None
+
+        return timed_send
+
+
+class _ClientNotReading(Exception):
+    """Raised out of the app when the client has not taken response bytes for too long."""
+
+
+async def _read_body(receive, body) -> dict:
+    """Read the whole request body into ``body``; the last message (the end of the body, or
+    a disconnect) is returned to be replayed."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return message
+        body.write(message.get("body", b""))
+        if not message.get("more_body"):
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _replay(body, last: dict, receive, chunk: int = 256 * 1024):
+    """A receive() that hands the spooled body out again, then the real channel (which
+    reports the client's disconnect while a response streams)."""
+    body.seek(0)
+    done = False
+
+    async def replayed():
+        nonlocal done
+        if done:
+            return await receive()
+        data = body.read(chunk)
+        if data:
+            return {"type": "http.request", "body": data, "more_body": True}
+        done = True
+        return last
+
+    return replayed
 
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -41,6 +41,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     _limit_malloc_arenas()
 
     from speech_api.api import create_app
+    from speech_api.api.app import server_options
     from speech_api.runtime.local import (
         LocalQueueWorker,
         needs_embedded_s3,
@@ -97,11 +98,16 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
             port=port,
             workers=settings.workers,
             log_level=settings.log_level,
+            **server_options(settings),
         )
         return
     try:
         uvicorn.run(
-            create_app(settings, service), host=host, port=port, log_level=settings.log_level
+            create_app(settings, service),
+            host=host,
+            port=port,
+            log_level=settings.log_level,
+            **server_options(settings),
         )
     finally:
         if worker:
