@@ -43,3 +43,32 @@ def encode(
         for p in stream.encode(None):
             out.mux(p)
     return buf.getvalue()
+
+
+def wav_with_header(
+    *, rate: int, channels: int = 1, bits: int = 16, block_align: int = 2, data_bytes: int
+) -> bytes:
+    """A PCM WAV whose header says what the caller wants, true or not (decoder bombs)."""
+    import struct
+
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * block_align, block_align, bits)
+    data = bytes((i * 37) & 0xFF for i in range(data_bytes))
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", data_bytes) + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def decoder_bombs() -> dict[str, bytes]:
+    """Small files whose headers make an unguarded decoder allocate or work far beyond their
+    size: each was measured at 0.4-2 GB or seconds of CPU before decoding had a budget."""
+    return {
+        # 1 Hz: one 32000-sample frame resampled to 16 kHz is 512 M samples (1-2 GB).
+        "wav_1hz_block_align_65535": wav_with_header(rate=1, block_align=65535, data_bytes=64000),
+        "wav_8hz": wav_with_header(rate=8, data_bytes=64000),
+        "wav_64_channels": wav_with_header(
+            rate=16000, channels=64, block_align=128, data_bytes=64000
+        ),
+        # ADTS frame headers with no payload: the demuxer scanned the whole body to estimate a
+        # duration (2.5 s and 400 MB for 20 MB).
+        "adts_empty_frames": b"\xff\xf1\x50\x80\x00\xff\xfc" * (20_000_000 // 7),
+    }

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from speech_api.config import TTSSettings
+from speech_api.config import TTSSettings, usable_cores
 from speech_api.engines.base import Speech
 from speech_api.errors import UnknownVoiceError
 
@@ -52,6 +52,7 @@ class PiperEngine:
         self.model = self.default_voice
         self._loaded: dict[str, object] = {}
         self._load_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(settings.max_concurrent or usable_cores())
         # Import onnxruntime now, not at app import: it is the heavy part of the cold start.
         self._load(self.default_voice)
 
@@ -88,7 +89,13 @@ class PiperEngine:
         piper_voice = self._load(self._check(voice))
         # Piper's length_scale is a duration multiplier: faster speech means shorter phonemes.
         config = SynthesisConfig(length_scale=piper_voice.config.length_scale / speed)
-        for chunk in piper_voice.synthesize(text, syn_config=config):  # one per sentence
+        sentences = piper_voice.synthesize(text, syn_config=config)  # one chunk per sentence
+        while True:
+            # A slot per sentence, not per request: a stream waiting on its client holds none.
+            with self._slots:
+                chunk = next(sentences, None)
+            if chunk is None:
+                return
             yield Speech(
                 samples=chunk.audio_float_array.astype(np.float32, copy=False),
                 sample_rate=chunk.sample_rate,

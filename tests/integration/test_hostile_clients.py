@@ -1,0 +1,248 @@
+"""Hostile input against a running `speech-api serve` process: decoder bombs, slow bodies,
+clients that stop reading, oversized JSON and bursts of concurrent synthesis. Each test
+measures the server's own memory or time, and checks it still serves afterwards."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from devkit.clips import clip
+from devkit.wer import corpus_wer
+from speech_api.runtime.local import EMBEDDED_CREDENTIALS
+from tests.conftest import TEST_BUCKET
+from tests.support.audio_files import decoder_bombs
+from tests.support.server_process import ServerProcess
+
+SLOTS = 2
+
+
+def server_env(s3_endpoint, model_cache_dir) -> dict[str, str]:
+    return {
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "S3_BUCKET": TEST_BUCKET,
+        "S3_ACCESS_KEY_ID": EMBEDDED_CREDENTIALS["access_key_id"],
+        "S3_SECRET_ACCESS_KEY": EMBEDDED_CREDENTIALS["secret_access_key"],
+        "MODEL_CACHE_DIR": str(model_cache_dir),
+    }
+
+
+@pytest.fixture(scope="module")
+def server(s3_endpoint, model_cache_dir, tmp_path_factory):
+    env = {
+        **server_env(s3_endpoint, model_cache_dir),
+        "MAX_CONCURRENT_REQUESTS": str(SLOTS),
+        "BODY_TIMEOUT_S": "2",
+        "SEND_TIMEOUT_S": "2",
+    }
+    with ServerProcess(env, cwd=tmp_path_factory.mktemp("serve")) as proc:
+        yield proc
+
+
+def transcribe(base_url: str, name: str) -> httpx.Response:
+    return httpx.post(
+        f"{base_url}/stt",
+        content=clip(name).read(),
+        params={"language": "en"},
+        headers={"content-type": "audio/wav"},
+        timeout=120,
+    )
+
+
+def assert_still_transcribes(base_url: str) -> None:
+    c = clip("arctic_a0007.wav")
+    r = transcribe(base_url, c.file)
+    assert r.status_code == 200, r.text
+    assert corpus_wer([c.text], [r.json()["text"]]) <= 0.2
+
+
+def test_decoder_bombs_are_refused_fast_with_flat_memory(server):
+    bombs = decoder_bombs()
+    server.reset_peak()
+    before = server.rss_mb()
+
+    def post(item):
+        name, data = item
+        started = time.monotonic()
+        r = httpx.post(
+            f"{server.base_url}/stt",
+            content=data,
+            headers={"content-type": "audio/wav"},
+            timeout=60,
+        )
+        return name, r, time.monotonic() - started
+
+    # Four of each at once: 16 bombs in flight, as many as the slots would let through.
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(post, [*bombs.items()] * 4))
+    for name, r, elapsed in results:
+        if r.status_code == 429:  # a busy slot: refused before decoding, also fine
+            continue
+        assert r.status_code == 415, (name, r.text)
+        assert r.json()["error"]["code"] == "unsupported_audio", name
+        assert r.json()["error"]["param"] == "file"
+        assert elapsed < 5, (name, elapsed)
+    assert sum(r.status_code == 415 for _, r, _ in results) >= len(bombs)
+    # Unguarded, one 64 KB WAV at 1 Hz cost 1-2 GB; the 20 MB bodies themselves are read in.
+    assert server.peak_rss_mb() - before < 400, (before, server.peak_rss_mb())
+    assert_still_transcribes(server.base_url)
+
+
+def _slow_body(base_url: str, path: str, stop: threading.Event, result: list) -> None:
+    """Send headers promising 100 kB, then a byte every half second until told to stop."""
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: audio/wav\r\n"
+            "Content-Length: 100000\r\n\r\n".encode()
+        )
+        sock.settimeout(0.5)
+        started = time.monotonic()
+        answer = b""
+        while not stop.is_set() and time.monotonic() - started < 30:
+            try:
+                sock.sendall(b"R")
+                answer += sock.recv(4096)
+                if answer:
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        result.append((answer.split(b"\r\n", 1)[0], answer, time.monotonic() - started))
+
+
+def test_slow_bodies_hold_no_slot_and_are_cut_off(server):
+    stop = threading.Event()
+    results: list = []
+    slow = [
+        threading.Thread(target=_slow_body, args=(server.base_url, "/stt", stop, results))
+        for _ in range(4 * SLOTS)
+    ]
+    for t in slow:
+        t.start()
+    time.sleep(0.5)
+    try:
+        # Four times as many trickling clients as slots, and a real request still gets one.
+        started = time.monotonic()
+        r = transcribe(server.base_url, "arctic_a0008.wav")
+        assert r.status_code == 200, r.text
+        assert time.monotonic() - started < 30
+    finally:
+        for t in slow:
+            t.join(timeout=40)
+        stop.set()
+    # Each trickler got 408 once its time was up (2 s plus a second per 16 KB: about 2 s).
+    assert len(results) == 4 * SLOTS
+    for status, answer, elapsed in results:
+        assert status == b"HTTP/1.1 408 Request Timeout", answer
+        assert b'"code":"request_timeout"' in answer.replace(b" ", b"")
+        assert elapsed < 10
+
+
+def _never_read(base_url: str, text: str, sockets: list) -> None:
+    host, port = base_url.removeprefix("http://").split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    body = '{"model": "tts-1", "voice": "alloy", "response_format": "pcm", "input": "%s"}' % text
+    sock.sendall(
+        f"POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}".encode()
+    )
+    sockets.append(sock)  # kept open, never read
+
+
+def test_clients_that_stop_reading_a_stream_release_their_slots(server):
+    # Minutes of raw PCM: far more than the socket buffers hold, so the server must wait.
+    text = " ".join(f"Sentence number {i} is read aloud to nobody at all." for i in range(60))
+    sockets: list = []
+    try:
+        for _ in range(SLOTS):
+            _never_read(server.base_url, text, sockets)
+        time.sleep(1)
+        # While the streams are stuck, the slots are taken ...
+        busy = httpx.post(f"{server.base_url}/tts", json={"text": "Are you busy?"}, timeout=60)
+        assert busy.status_code == 429, busy.text
+        # ... and SEND_TIMEOUT_S after each stream stalls, they are free again.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            r = httpx.post(f"{server.base_url}/tts", json={"text": "Free again?"}, timeout=60)
+            if r.status_code != 429:
+                break
+            time.sleep(1)
+        assert r.status_code == 200, r.text
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_large_json_bodies_are_refused_without_stalling_the_server(server):
+    big = '{"text": "' + "a" * (23 * 1024 * 1024) + '"}'
+
+    def post_big():
+        return httpx.post(
+            f"{server.base_url}/tts",
+            content=big,
+            headers={"content-type": "application/json"},
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(5) as pool:
+        bigs = [pool.submit(post_big) for _ in range(4)]
+        started = time.monotonic()
+        health = httpx.get(f"{server.base_url}/health", timeout=10)
+        health_s = time.monotonic() - started
+        answers = [f.result() for f in bigs]
+    assert health.status_code == 200 and health_s < 1.0
+    for r in answers:
+        assert r.status_code == 413
+        assert r.json()["error"]["code"] == "payload_too_large"
+        assert "65536 bytes for JSON" in r.json()["error"]["message"]
+
+    # Chunked (no Content-Length): refused once 64 KB have arrived, not after 23 MB.
+    def chunks():
+        for _ in range(1000):
+            yield b'{"text": "' + b"a" * 65536
+
+    r = httpx.post(
+        f"{server.base_url}/v1/audio/speech",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+        timeout=60,
+    )
+    assert r.status_code == 413 and "for JSON" in r.json()["error"]["message"]
+    # Audio routes keep the 25 MB limit: a 1 MB clip is not a JSON body.
+    assert_still_transcribes(server.base_url)
+
+
+def test_bursts_of_concurrent_synthesis_keep_memory_bounded(s3_endpoint, model_cache_dir, tmp_path):
+    texts = [
+        f"Burst request number {i} is spoken now, in a sentence long enough to matter. "
+        * (1 + i % 4)
+        for i in range(16)
+    ]
+
+    # All 16 are let in (the default backpressure); the engine bounds how many synthesize.
+    with ServerProcess(server_env(s3_endpoint, model_cache_dir), cwd=tmp_path) as server:
+
+        def speak(text):
+            return httpx.post(f"{server.base_url}/tts", json={"text": text}, timeout=300)
+
+        def burst(tag: str) -> None:
+            with ThreadPoolExecutor(16) as pool:
+                answers = list(pool.map(speak, [t + tag for t in texts]))
+            assert [r.status_code for r in answers] == [200] * 16
+
+        burst("warm-up")
+        settled = server.rss_mb()
+        for n in range(3):
+            burst(f"round {n}")
+        # Unbounded, three bursts of 16 took RSS from 0.45 to 5.5 GB.
+        assert server.rss_mb() < settled * 1.25, (settled, server.rss_mb())
