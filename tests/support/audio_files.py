@@ -69,6 +69,6 @@ def decoder_bombs() -> dict[str, bytes]:
             rate=16000, channels=64, block_align=128, data_bytes=64000
         ),
         # ADTS frame headers with no payload: the demuxer scanned the whole body to estimate a
-        # duration (2.5 s and 400 MB for 20 MB).
-        "adts_empty_frames": b"\xff\xf1\x50\x80\x00\xff\xfc" * (20_000_000 // 7),
+        # duration (2.5 s and 400 MB for 20 MB; 1 s and 160 MB for these 8 MB).
+        "adts_empty_frames": b"\xff\xf1\x50\x80\x00\xff\xfc" * (8_000_000 // 7),
     }
