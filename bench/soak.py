@@ -1,8 +1,19 @@
 """`make soak`: a bounded load run on loopback against `speech-api serve` (embedded S3 and
-upload worker), mixing /stt, /tts (misses and hits), uploads and /health for a fixed time.
-Passes when no request failed and RSS grew by at most 10 %.
+upload worker), in phases:
 
-    python bench/soak.py [--seconds 180] [--clients 4]
+1. warm-up: the mixed load (/stt, /tts misses and hits, uploads, /health) and one burst of
+   16 concurrent /tts + /stt (first use of every thread's scratch buffers is start-up);
+2. mixed: `--clients` clients for `--seconds`; RSS is first measured here;
+3. concurrent: 16 clients at once, TTS misses and STT, for `--burst-seconds`;
+4. hostile: decoder bombs, bodies sent a byte at a time, oversized JSON and clients that never
+   read a streamed response, while one ordinary client keeps working; every hostile request
+   must get its expected refusal (415, 408, 413 or a dropped stream) and the ordinary one 200;
+5. mixed again, 30 s; RSS is measured last here.
+
+Passes when no request failed unexpectedly and RSS (the median of the samples of phase 5
+against that of the first 30 s of phase 2, sampled every 2 s) grew by at most 10 %.
+
+    python bench/soak.py [--seconds 120] [--clients 4] [--burst-seconds 60]
 """
 
 from __future__ import annotations
@@ -12,7 +23,9 @@ import asyncio
 import itertools
 import json
 import random
+import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,7 +37,7 @@ sys.path.insert(0, str(REPO))
 from bench.run import ENGLISH, Server, ours, rss_mb, summary  # noqa: E402
 
 
-async def soak(url: str, seconds: float, clients: int, pid: int | None = None) -> dict:
+async def soak(url: str, seconds: float, clients: int) -> dict:
     latencies: dict[str, list[float]] = {}
     errors: dict[str, int] = {}
     counter = itertools.count()
@@ -102,73 +115,240 @@ async def soak(url: str, seconds: float, clients: int, pid: int | None = None) -
                 else:
                     await timed("GET /health", api.get("/health"))
 
-    rss_samples: list[float] = []
-
-    async def sample_rss() -> None:
-        while pid and time.monotonic() < deadline:
-            rss_samples.append(rss_mb(pid))
-            await asyncio.sleep(10)
-
-    await asyncio.gather(sample_rss(), *(client(i) for i in range(clients)))
+    await asyncio.gather(*(client(i) for i in range(clients)))
     return {
-        "rss_samples_mb": rss_samples,
         "routes": {k: summary(v) for k, v in sorted(latencies.items())},
         "requests": sum(len(v) for v in latencies.values()),
         "errors": errors,
     }
 
 
+CONCURRENT = 16
+
+
+async def concurrent(url: str, seconds: float) -> dict:
+    """CONCURRENT clients at once, half synthesizing new text, half transcribing."""
+    latencies: dict[str, list[float]] = {}
+    errors: dict[str, int] = {}
+    deadline = time.monotonic() + seconds
+    counter = itertools.count()
+
+    async def one(i: int) -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=300) as api:
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                if i % 2:
+                    route = "burst /tts miss"
+                    text = f"Concurrent request {next(counter)} is spoken while others are too."
+                    r = await api.post("/tts", json={"text": text})
+                else:
+                    route = "burst /stt"
+                    clip = ENGLISH[i % len(ENGLISH)]
+                    r = await api.post(
+                        "/stt",
+                        content=clip.read(),
+                        params={"language": clip.language},
+                        headers={"content-type": "audio/wav"},
+                    )
+                latencies.setdefault(route, []).append(time.perf_counter() - started)
+                if r.status_code != 200:
+                    key = f"{route} {r.status_code}"
+                    errors[key] = errors.get(key, 0) + 1
+
+    await asyncio.gather(*(one(i) for i in range(CONCURRENT)))
+    return {"routes": {k: summary(v) for k, v in latencies.items()}, "errors": errors}
+
+
+async def hostile(url: str, seconds: float) -> dict:
+    """Attackers and careless clients, each expecting its refusal, beside one ordinary client."""
+    from tests.support.audio_files import decoder_bombs
+
+    outcomes: dict[str, int] = {}
+    errors: dict[str, int] = {}
+    latencies: dict[str, list[float]] = {}
+    deadline = time.monotonic() + seconds
+    host, port = url.removeprefix("http://").split(":")
+
+    def note(kind: str, ok: bool, what: str) -> None:
+        key = f"{kind}: {what}"
+        (outcomes if ok else errors)[key] = (outcomes if ok else errors).get(key, 0) + 1
+
+    async def bombs() -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as api:
+            while time.monotonic() < deadline:
+                for name, data in decoder_bombs().items():
+                    r = await api.post("/stt", content=data, headers={"content-type": "audio/wav"})
+                    note("bomb", r.status_code in (415, 429), f"{name} {r.status_code}")
+
+    async def trickle() -> None:
+        while time.monotonic() < deadline:
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(
+                b"POST /stt HTTP/1.1\r\nHost: x\r\nContent-Type: audio/wav\r\n"
+                b"Content-Length: 100000\r\n\r\n"
+            )
+            answer = b""
+            while not answer:
+                writer.write(b"R")
+                try:
+                    answer = await asyncio.wait_for(reader.read(64), timeout=1)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    break
+            writer.close()
+            status = answer[:12].decode(errors="replace")
+            note("slow body", answer.startswith(b"HTTP/1.1 408"), status)
+
+    async def big_json() -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as api:
+            body = '{"text": "' + "a" * (8 * 1024 * 1024) + '"}'
+            while time.monotonic() < deadline:
+                r = await api.post(
+                    "/tts", content=body, headers={"content-type": "application/json"}
+                )
+                note("big JSON", r.status_code == 413, str(r.status_code))
+                await asyncio.sleep(0.5)
+
+    async def never_read() -> None:
+        text = " ".join(f"Sentence {i} is read aloud to nobody at all." for i in range(60))
+        body = json.dumps(
+            {"model": "tts-1", "input": text, "voice": "alloy", "response_format": "pcm"}
+        )
+        while time.monotonic() < deadline:
+            _reader, writer = await asyncio.open_connection(host, int(port))
+            writer.transport.set_write_buffer_limits(0)
+            writer.write(
+                f"POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                f"\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode()
+            )
+            await asyncio.sleep(min(20, max(0, deadline - time.monotonic())))
+            writer.close()
+            note("never reads", True, "closed")
+
+    async def ordinary() -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=120) as api:
+            while time.monotonic() < deadline:
+                clip = ENGLISH[0]
+                started = time.perf_counter()
+                r = await api.post(
+                    "/stt", content=clip.read(), headers={"content-type": "audio/wav"}
+                )
+                latencies.setdefault("ordinary /stt", []).append(time.perf_counter() - started)
+                # 429 is the documented answer while hostile requests hold the slots.
+                note("ordinary /stt", r.status_code in (200, 429), str(r.status_code))
+                started = time.perf_counter()
+                r = await api.get("/health")
+                latencies.setdefault("ordinary /health", []).append(time.perf_counter() - started)
+                note("ordinary /health", r.status_code == 200, str(r.status_code))
+
+    await asyncio.gather(bombs(), trickle(), trickle(), big_json(), never_read(), ordinary())
+    return {
+        "outcomes": outcomes,
+        "errors": errors,
+        "routes": {k: summary(v) for k, v in latencies.items()},
+    }
+
+
+class RSSSampler:
+    """RSS every `every` seconds in the background, labelled by phase."""
+
+    def __init__(self, pid: int, every: float = 2.0):
+        self.pid = pid
+        self.every = every
+        self.phase = "warm-up"
+        self.samples: list[tuple[str, float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._started = time.monotonic()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.samples.append(
+                (self.phase, round(time.monotonic() - self._started, 1), rss_mb(self.pid))
+            )
+
+    def __enter__(self) -> RSSSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def median(self, phase: str, first_s: float | None = None) -> float:
+        values = [(t, v) for p, t, v in self.samples if p == phase]
+        if first_s is not None and values:
+            values = [(t, v) for t, v in values if t <= values[0][0] + first_s]
+        return statistics.median(v for _, v in values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=180)
+    parser.add_argument("--seconds", type=float, default=120, help="mixed-load phase")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--burst-seconds", type=float, default=60)
+    parser.add_argument("--hostile-seconds", type=float, default=45)
     parser.add_argument("--model", default="base")
-    parser.add_argument(
-        "--warmup",
-        type=float,
-        default=45,
-        help="seconds of the same load before RSS is first measured",
-    )
+    parser.add_argument("--warmup", type=float, default=45)
     args = parser.parse_args()
 
     server: Server = ours(args.model)
+    phases: dict[str, dict] = {}
     try:
-        # Warm up with the same mix first: every worker thread's first inference allocates its
-        # own scratch buffers, which is start-up, not growth.
-        warmup = asyncio.run(soak(server.url, args.warmup, args.clients))
-        if warmup["errors"]:
-            print(f"warm-up errors: {warmup['errors']}")
-        rss_start = server.rss()
-        result = asyncio.run(soak(server.url, args.seconds, args.clients, server.proc.pid))
-        rss_end = server.rss()
+        with RSSSampler(server.proc.pid) as rss:
+            phases["warm-up"] = asyncio.run(soak(server.url, args.warmup, args.clients))
+            phases["warm-up burst"] = asyncio.run(concurrent(server.url, 20))
+            rss.phase = "mixed"
+            phases["mixed"] = asyncio.run(soak(server.url, args.seconds, args.clients))
+            rss.phase = "concurrent"
+            phases["concurrent"] = asyncio.run(concurrent(server.url, args.burst_seconds))
+            rss.phase = "hostile"
+            phases["hostile"] = asyncio.run(hostile(server.url, args.hostile_seconds))
+            rss.phase = "final"
+            phases["final"] = asyncio.run(soak(server.url, 30, args.clients))
     finally:
         server.stop()
-    result.update(
-        {
-            "seconds": args.seconds,
-            "clients": args.clients,
-            "rss_start_mb": rss_start,
-            "rss_end_mb": rss_end,
-            "rss_growth_pct": round(100 * (rss_end - rss_start) / rss_start, 2),
-        }
-    )
+    rss_start = rss.median("mixed", first_s=30)
+    rss_end = rss.median("final")
+    growth = round(100 * (rss_end - rss_start) / rss_start, 2)
+    peak = max(v for _, _, v in rss.samples)
+    errors = {
+        f"{phase}: {k}": n
+        for phase, result in phases.items()
+        if not phase.startswith("warm-up")
+        for k, n in result["errors"].items()
+    }
+    result = {
+        "phases": phases,
+        "rss_samples_mb": rss.samples,
+        "rss_start_mb": rss_start,
+        "rss_end_mb": rss_end,
+        "rss_peak_mb": peak,
+        "rss_growth_pct": growth,
+        "errors": errors,
+    }
     (REPO / "bench" / "soak.json").write_text(json.dumps(result, indent=2))
-    print(f"RSS every 10 s: {result['rss_samples_mb']}")
+    for phase, data in phases.items():
+        requests = sum(s["n"] for s in data["routes"].values())
+        print(f"\n{phase}: {requests} timed requests, unexpected errors {data['errors'] or 0}")
+        for route, s in sorted(data["routes"].items()):
+            print(
+                f"  {route:<22} n={s['n']:<5} p50 {s['p50'] * 1000:7.0f} ms  "
+                f"p95 {s['p95'] * 1000:7.0f} ms  p99 {s['p99'] * 1000:7.0f} ms"
+            )
+        if "outcomes" in data:
+            for what, n in sorted(data["outcomes"].items()):
+                print(f"  {what:<40} x{n}")
     print(
-        f"\nsoak: {result['requests']} requests in {args.seconds:.0f} s with {args.clients} "
-        f"clients, errors {sum(result['errors'].values())}, RSS {rss_start} -> {rss_end} MB "
-        f"({result['rss_growth_pct']:+.1f} %)"
+        f"\nRSS (median) {rss_start:.0f} MB at the start of the mixed phase -> {rss_end:.0f} MB "
+        f"at the end ({growth:+.1f} %), peak {peak:.0f} MB; samples in bench/soak.json"
     )
-    for route, s in result["routes"].items():
-        print(
-            f"  {route:<22} n={s['n']:<5} p50 {s['p50'] * 1000:7.0f} ms  "
-            f"p95 {s['p95'] * 1000:7.0f} ms  p99 {s['p99'] * 1000:7.0f} ms"
-        )
-    failed = bool(result["errors"]) or result["rss_growth_pct"] > 10
+    failed = bool(errors) or growth > 10
     if failed:
-        print(f"FAILED: errors {result['errors']}, RSS growth {result['rss_growth_pct']} %")
+        print(f"FAILED: unexpected errors {errors}, RSS growth {growth} %")
     sys.exit(1 if failed else 0)
 
 
