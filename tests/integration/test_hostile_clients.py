@@ -251,3 +251,58 @@ def test_bursts_of_concurrent_synthesis_keep_memory_bounded(s3_endpoint, model_c
             burst(f"round {n}")
         # Unbounded, three bursts of 16 took RSS from 0.45 to 5.5 GB.
         assert server.rss_mb() < settled * 1.25, (settled, server.rss_mb())
+
+
+def test_upload_forms_have_their_own_concurrency_bound(make_settings):
+    """A client holding an /uploads response (not reading it) holds one of
+    MAX_CONCURRENT_UPLOADS; the next is refused at once, inference routes are unaffected."""
+    import asyncio
+
+    from speech_api.api import create_app
+
+    app = create_app(make_settings(max_concurrent_uploads=1))
+    body = json.dumps({"filename": "a.wav", "content_type": "audio/wav"}).encode()
+
+    async def call(path: str, hold: asyncio.Event | None = None) -> list[dict]:
+        sent: list[dict] = []
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive():
+            if messages:
+                return messages.pop()
+            await asyncio.Event().wait()  # no disconnect
+
+        async def send(message):
+            sent.append(message)
+            if hold is not None and message["type"] == "http.response.start":
+                await hold.wait()  # a client that does not read
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "headers": [(b"content-type", b"application/json"), (b"host", b"x")],
+            "scheme": "http",
+            "server": ("x", 80),
+            "client": ("127.0.0.1", 1),
+            "http_version": "1.1",
+            "root_path": "",
+        }
+        await app(scope, receive, send)
+        return sent
+
+    async def scenario():
+        hold = asyncio.Event()
+        held = asyncio.create_task(call("/uploads", hold))
+        await asyncio.sleep(0.5)
+        second = await call("/uploads")
+        hold.set()
+        first = await held
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    assert first[0]["status"] == 200
+    assert second[0]["status"] == 429
+    assert json.loads(second[1]["body"])["error"]["code"] == "too_many_requests"

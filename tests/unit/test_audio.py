@@ -14,7 +14,7 @@ from speech_api.audio import (
     encode_audio,
 )
 from speech_api.errors import AudioTooLongError, EmptyAudioError, UnsupportedAudioError
-from tests.support.audio_files import encode, tone
+from tests.support.audio_files import encode, tone, wav_with_header
 
 
 def encode_with(codec: str, container: str, seconds: float, rate: int, layout="mono") -> bytes:
@@ -138,3 +138,38 @@ def test_encoded_output_decodes_back_to_the_stated_rate_and_duration(fmt):
 def test_tempo_change_scales_duration(speed):
     out = change_tempo(tone(2.0), 22050, speed)
     assert len(out) / 22050 == pytest.approx(2.0 / speed, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ({"rate": 1, "block_align": 65535}, "sample rate of 1 Hz"),
+        ({"rate": 2_000_000}, "sample rate of 2000000 Hz"),
+        ({"rate": 16000, "channels": 64, "block_align": 128}, "64 channels"),
+    ],
+)
+def test_implausible_headers_are_refused_before_decoding(header, message):
+    data = wav_with_header(data_bytes=64000, **header)
+    with pytest.raises(UnsupportedAudioError, match=message) as raised:
+        decode_audio(data, max_seconds=60)
+    assert raised.value.status_code == 415
+
+
+def test_a_frame_is_counted_before_it_is_resampled():
+    # 4 kHz is a plausible rate; 64000 bytes of it are 8 s. With a 5 s limit the first frame
+    # already passes it, and it is refused without resampling it.
+    data = wav_with_header(rate=4000, data_bytes=64000)
+    with pytest.raises(AudioTooLongError):
+        decode_audio(data, max_seconds=5)
+
+
+def test_decoding_past_its_time_budget_is_stopped(monkeypatch):
+    import speech_api.audio as audio
+
+    # No time at all: the first read FFmpeg makes through our file object raises, and PyAV
+    # hands that error back rather than FFmpeg's.
+    monkeypatch.setattr(audio, "DECODE_BASE_S", -1.0)
+    monkeypatch.setattr(audio, "DECODE_S_PER_AUDIO_S", 0.0)
+    with pytest.raises(UnsupportedAudioError) as raised:
+        decode_audio(clip("arctic_a0007.wav").read(), max_seconds=60)
+    assert raised.value.code == "decode_timeout"
