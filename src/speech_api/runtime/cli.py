@@ -124,25 +124,36 @@ def _start_embedded(settings: Settings):
     import errno
 
     from speech_api.runtime.local import start_embedded_s3, with_embedded_s3
+    from speech_api.runtime.local_access import AccessGate
     from speech_api.runtime.local_state import DataDir, ObjectMirror
 
     data = DataDir(settings.data_dir)
+    credentials = data.credentials()
     mirror = ObjectMirror(data.s3_dir(), [settings.s3.bucket])
+    gate = partial(
+        AccessGate,
+        access_key_id=credentials["access_key_id"],
+        secret_access_key=credentials["secret_access_key"],
+        bucket=settings.s3.bucket,
+        public_prefix=settings.public_prefix,
+        # The file plus the form's fields.
+        max_form_bytes=settings.max_upload_bytes + 64 * 1024,
+    )
     notes = []
     restored = mirror.restore(settings.aws_region)
     if restored:
         notes.append(f"{restored} object(s) restored")
     try:
-        embedded = start_embedded_s3(port=settings.embedded_s3_port, mirror=mirror)
+        embedded = start_embedded_s3(port=settings.embedded_s3_port, mirror=mirror, gate=gate)
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
-        embedded = start_embedded_s3(port=0, mirror=mirror)
+        embedded = start_embedded_s3(port=0, mirror=mirror, gate=gate)
         notes.append(
             f"port {settings.embedded_s3_port} is taken: URLs from this run will not work "
             "after a restart (set EMBEDDED_S3_PORT)"
         )
-    return embedded, with_embedded_s3(settings, embedded.endpoint_url, data.credentials()), notes
+    return embedded, with_embedded_s3(settings, embedded.endpoint_url, credentials), notes
 
 
 class _Remote:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import SecretStr
@@ -66,13 +67,17 @@ def needs_embedded_s3(settings: Settings) -> bool:
 
 
 def start_embedded_s3(
-    host: str = "127.0.0.1", port: int = 0, mirror: ObjectMirror | None = None
+    host: str = "127.0.0.1",
+    port: int = 0,
+    mirror: ObjectMirror | None = None,
+    gate: Callable | None = None,
 ) -> EmbeddedS3:
-    """moto's server (S3 and SQS) on ``host:port``; with ``mirror``, objects are written to
-    disk before each write is acknowledged. Raises OSError when the port is taken."""
+    """moto's server (S3 and SQS) on ``host:port``. With ``mirror``, objects are written to
+    disk before each write is acknowledged; ``gate`` wraps moto's WSGI app (access control).
+    Raises OSError when the port is taken."""
     # werkzeug logs every S3 request to stdout; the API's own access log is enough.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = _MotoServer(host, port, mirror)
+    server = _MotoServer(host, port, mirror, gate)
     return EmbeddedS3(server=server, endpoint_url=server.endpoint_url, mirror=mirror)
 
 
@@ -80,7 +85,7 @@ class _MotoServer:
     """What moto's ThreadedMotoServer does, with our WSGI wrapper around its app, and bind
     errors raised to the caller (ThreadedMotoServer's thread would swallow them and hang)."""
 
-    def __init__(self, host: str, port: int, mirror: ObjectMirror | None):
+    def __init__(self, host: str, port: int, mirror: ObjectMirror | None, gate: Callable | None):
         import threading
 
         from moto.moto_server.werkzeug_app import (
@@ -91,10 +96,14 @@ class _MotoServer:
         from werkzeug.serving import make_server
 
         app = DomainDispatcherApplication(create_backend_app)
+        if gate:
+            app = gate(app)
+        if mirror:
+            app = mirror.wsgi(app)
         self._server = make_server(
             host,
             port,
-            mirror.wsgi(app) if mirror else app,
+            app,
             threaded=True,
             request_handler=MotoRequestHandler,
         )
