@@ -206,3 +206,62 @@ def test_the_tts_cache_serves_no_object_it_did_not_write(serve):
     assert httpx.get(answer.json()["url"]).content.startswith(b"RIFF") and (
         httpx.get(answer.json()["url"]).content != b"RIFF planted"
     )
+
+
+def test_the_embedded_s3_enforces_signatures_policy_and_form_conditions(serve):
+    serve.start()
+    s3_url = f"http://127.0.0.1:{serve.s3_port}/speech-api"
+    tts = httpx.post(f"{serve.base}/tts", json={"text": "Only this is public."}, timeout=60)
+    form = httpx.post(
+        f"{serve.base}/uploads", json={"filename": "a.wav", "content_type": "audio/wav"}
+    ).json()["upload"]
+    wav = clip("arctic_a0007.wav").read()
+
+    def denied(response: httpx.Response, why: str) -> None:
+        assert response.status_code == 403, response.text
+        assert "<Code>AccessDenied</Code>" in response.text and why in response.text
+
+    # The bucket policy: anonymous reads of public/ only; no listing, no writes.
+    assert httpx.get(tts.json()["url"]).status_code == 200
+    denied(httpx.get(f"{s3_url}?list-type=2"), "only to read objects under the public prefix")
+    denied(httpx.put(f"{s3_url}/public/tts/x.mp3", content=b"x"), "only to read")
+
+    # A made-up signature, or another key, gets nothing.
+    forged = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=f"http://127.0.0.1:{serve.s3_port}",
+        aws_access_key_id="embedded",
+        aws_secret_access_key="embedded",
+    )
+    with pytest.raises(forged.exceptions.ClientError, match="AccessDenied"):
+        forged.list_objects_v2(Bucket="speech-api")
+    with pytest.raises(forged.exceptions.ClientError, match="AccessDenied"):
+        forged.put_object(Bucket="speech-api", Key="public/tts/poison.mp3", Body=b"x")
+    fake_auth = (
+        "AWS4-HMAC-SHA256 Credential={}/20260101/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host, Signature=" + "0" * 64
+    )
+    key_id = json.loads((serve.workdir / "data" / "credentials.json").read_text())["access_key_id"]
+    denied(
+        httpx.get(
+            f"{s3_url}?list-type=2",
+            headers={"Authorization": fake_auth.format(key_id), "x-amz-date": "20260101T000000Z"},
+        ),
+        "signature does not match",
+    )
+    # The server's own key works (the API and the worker use it).
+    assert serve.s3().list_objects_v2(Bucket="speech-api")["KeyCount"] >= 1
+
+    # The presigned form: its conditions hold.
+    def post(fields: dict, data: bytes = wav, content_type: str = "audio/wav"):
+        files = {"file": ("a.wav", data, content_type)}
+        return httpx.post(form["url"], data=fields, files=files, timeout=30)
+
+    fields = form["fields"]
+    denied(post({**fields, "key": "public/tts/poison.mp3"}), "key must be")
+    denied(post({**fields, "Content-Type": "text/html"}), "content-type must be")
+    denied(post({**fields, "x-amz-meta-language": "xx"}), "not covered by the policy")
+    denied(post(fields, data=b""), "the policy allows 1-")
+    denied(post({**fields, "policy": fields["policy"][:-4] + "AAA="}), "no valid policy")
+    assert post(fields).status_code == 204
