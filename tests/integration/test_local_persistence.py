@@ -139,6 +139,10 @@ def test_objects_transcripts_and_queued_work_survive_kill_9(serve):
     # worker cannot have transcribed 17 s of audio yet.
     lost_clip = clip("ls_1221-135766-0001.wav")
     lost_url = upload(serve.base, "in-flight.wav", "audio/wav", lost_clip.read())
+    # A form handed out before the crash, used after it (the API may restart in between).
+    early = httpx.post(
+        f"{serve.base}/uploads", json={"filename": "later.wav", "content_type": "audio/wav"}
+    ).json()
     serve.crash()
 
     banner = serve.start()
@@ -156,6 +160,14 @@ def test_objects_transcripts_and_queued_work_survive_kill_9(serve):
     assert transcript(done_url)["text"] == done["text"]
     lost = transcript(lost_url)
     assert corpus_wer([lost_clip.text], [lost["text"]]) <= 0.15, lost["text"]
+
+    sent = httpx.post(
+        early["upload"]["url"],
+        data=early["upload"]["fields"],
+        files={"file": ("later.wav", done_clip.read(), "audio/wav")},
+    )
+    assert sent.status_code == 204, sent.text
+    assert transcript(serve.base + early["transcript_url"])["text"] == done["text"]
 
     # Still private after the restart: the bucket policy is back (an anonymous read of an
     # upload is refused).

@@ -36,12 +36,10 @@ def public_read_policy(bucket: str, public_prefix: str) -> dict:
     }
 
 
-# What the embedded S3 does not enforce, printed by `serve` (and in the README): it is a
-# development store on loopback, not a security boundary.
+# What the embedded S3 enforces and what it does not, printed by `serve` (and in the README).
 EMBEDDED_S3_CAVEATS = (
-    "not enforced: signatures (any credentials work), IAM, presigned form conditions;",
-    "anyone on this machine can read, list and write the bucket (the TTS cache checks its",
-    "own signature, so a foreign object under public/ is re-synthesized, not served)",
+    "enforced: signatures by the key in DATA_DIR, anonymous read of the public prefix only,",
+    "upload form policies; not enforced: per-role IAM, payload hashes, presigned URLs (refused)",
 )
 
 
