@@ -16,6 +16,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -105,9 +106,19 @@ class Server:
 
 
 def ours(model: str, **env) -> Server:
+    # A fresh data directory and any free S3 port: figures must not depend on what earlier
+    # runs left in the embedded S3 (`serve` keeps its objects in DATA_DIR).
+    data_dir = tempfile.mkdtemp(prefix="speech-api-bench-")
     return Server(
         [sys.executable, "-m", "speech_api", "serve"],
-        {"PORT": "{port}", "STT_MODEL": model, "LOG_LEVEL": "warning", **env},
+        {
+            "PORT": "{port}",
+            "STT_MODEL": model,
+            "LOG_LEVEL": "warning",
+            "DATA_DIR": data_dir,
+            "EMBEDDED_S3_PORT": "0",
+            **env,
+        },
     )
 
 

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from speech_api.formats import MAX_TEXT_CHARS, AudioFormat
@@ -74,6 +74,11 @@ class TTSSettings(_Group):
     sagemaker_endpoint: str | None = None
     # The SageMaker runtime's URL when it is not AWS's default (a VPC endpoint, an emulator).
     sagemaker_endpoint_url: str | None = None
+    # When set, cached audio under the public prefix is signed with it (HMAC over key, ETag
+    # and what the response reports), and a cache hit is trusted only if the signature holds:
+    # an object someone else wrote there is synthesized again and overwritten. The embedded
+    # S3 sets one (kept in DATA_DIR); on AWS only the TTS role may write there.
+    cache_secret: SecretStr | None = Field(None, repr=False)
 
 
 class S3Settings(_Group):
@@ -109,6 +114,11 @@ class Settings(BaseSettings):
     aws_access_key_id: str | None = None
     aws_profile: str | None = None
     embedded_s3: Literal["auto"] | bool = "auto"
+    # The embedded S3's port: fixed, so URLs handed out before a restart keep working (0: any
+    # free port). When it is taken, `serve` says so and uses a free one.
+    embedded_s3_port: int = Field(8001, ge=0, le=65535)
+    # Where the embedded S3 keeps its objects and credentials, so they survive a crash.
+    data_dir: Path = Path(".data")
     public_prefix: str = "public/"
     public_base_url: str | None = None
 
@@ -157,7 +167,7 @@ class Settings(BaseSettings):
 
     model_cache_dir: Path = Field(default_factory=default_cache_dir)
 
-    @field_validator("model_cache_dir")
+    @field_validator("model_cache_dir", "data_dir")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser()

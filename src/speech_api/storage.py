@@ -18,6 +18,12 @@ class StoredObject:
     metadata: dict[str, str]
 
 
+@dataclass(frozen=True)
+class ObjectInfo:
+    etag: str
+    metadata: dict[str, str]
+
+
 class ObjectStorage:
     def __init__(self, settings: Settings):
         self._s3 = settings.s3
@@ -78,6 +84,12 @@ class ObjectStorage:
 
     def head(self, key: str) -> dict[str, str] | None:
         """The object's user metadata, or None when it does not exist."""
+        found = self.stat(key)
+        return None if found is None else found.metadata
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        """The object's ETag and user metadata (one HeadObject), or None when it does not
+        exist."""
         from botocore.exceptions import ClientError
 
         try:
@@ -88,7 +100,9 @@ class ObjectStorage:
             raise self._unavailable(exc, "HeadObject", key) from exc
         except Exception as exc:
             raise self._unavailable(exc, "HeadObject", key) from exc
-        return response.get("Metadata", {})
+        return ObjectInfo(
+            etag=response.get("ETag", "").strip('"'), metadata=response.get("Metadata", {})
+        )
 
     def put(self, key: str, data: bytes, *, content_type: str, metadata: dict[str, str]) -> None:
         # A single PutObject is atomic: readers see the whole object or none of it.
@@ -144,6 +158,19 @@ class ObjectStorage:
         except Exception as exc:
             raise self._unavailable(exc, "ListObjectsV2", None) from exc
         return any(o["Key"] == key for o in listed.get("Contents", []))
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under the prefix (ListObjectsV2, all pages)."""
+        found: list[str] = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            for page in pages:
+                found.extend(o["Key"] for o in page.get("Contents", []))
+        except Exception as exc:
+            raise self._unavailable(exc, "ListObjectsV2", None) from exc
+        return found
 
     def presigned_post(
         self,

@@ -37,7 +37,14 @@ def served(tmp_path):
         for k, v in os.environ.items()
         if not k.startswith(("AWS_", "S3_", "STT_", "TTS_", "PUBLIC_"))
     }
-    env.update({"PORT": str(port), "MODEL_CACHE_DIR": str(tmp_path / "cache")})
+    env.update(
+        {
+            "PORT": str(port),
+            "EMBEDDED_S3_PORT": str(free_port()),
+            "DATA_DIR": str(tmp_path / "data"),
+            "MODEL_CACHE_DIR": str(tmp_path / "cache"),
+        }
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "speech_api", "serve"],
         cwd=tmp_path,
@@ -99,3 +106,5 @@ def test_serve_prints_where_everything_is(served):
     assert f"Speech API     {base}" in out
     assert f"{base}/docs" in out
     assert re.search(r"S3 \(embedded\)\s+http://127\.0\.0\.1:\d+", out)
+    assert re.search(r"Data\s+/\S+/data  \(objects and credentials\)", out)
+    assert "not enforced:" in out

@@ -43,21 +43,24 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     from speech_api.api import create_app
     from speech_api.api.app import server_options
     from speech_api.runtime.local import (
+        EMBEDDED_S3_CAVEATS,
         LocalQueueWorker,
         needs_embedded_s3,
         prepare_bucket,
         prepare_upload_queue,
-        start_embedded_s3,
-        with_embedded_s3,
+        requeue_unfinished,
     )
     from speech_api.service import SpeechService, UploadService
 
     host = host or settings.host
     port = settings.port if port is None else port
     embedded = worker = None
+    notes: list[str] = []
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     if needs_embedded_s3(settings):
-        embedded = start_embedded_s3(host="127.0.0.1")
-        settings = with_embedded_s3(settings, embedded.endpoint_url)
+        embedded, settings, notes = _start_embedded(settings)
     service = SpeechService(settings)
     if embedded:
         prepare_bucket(settings)
@@ -67,12 +70,14 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         from speech_api.runtime.aws_lambda import process_upload_batch
 
         uploads = UploadService(settings, service)
+        # SQS lives in memory: what was queued, in flight or dead-lettered before a crash is
+        # queued again from the objects themselves.
+        requeued = requeue_unfinished(settings, queue, uploads.unfinished_uploads())
+        if requeued:
+            notes.append(f"{requeued} upload(s) without a transcript queued again")
         handler = partial(process_upload_batch, uploads=uploads)
         worker = LocalQueueWorker(settings, queue, handler).start()
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(f"Speech API     http://{shown}:{port}")
     print(f"Swagger UI     http://{shown}:{port}/docs")
@@ -82,6 +87,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
             f"anonymous read on '{settings.public_prefix}' only"
         )
         print(f"Upload worker  {settings.uploads_prefix} -> SQS -> {settings.transcripts_prefix}")
+        print(f"Data           {settings.data_dir.resolve()}  (objects and credentials)")
+        for note in [*notes, *EMBEDDED_S3_CAVEATS]:
+            print(f"               {note}")
     else:
         print(f"S3             {settings.s3.endpoint_url or 'AWS'}  bucket '{settings.s3.bucket}'")
     if settings.workers > 1:
@@ -114,6 +122,44 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
             worker.stop()
         if embedded:
             embedded.stop()
+
+
+def _start_embedded(settings: Settings):
+    """The embedded S3 on its fixed port with its objects restored from DATA_DIR. Returns it,
+    the settings pointing at it, and lines for the banner."""
+    import errno
+
+    from speech_api.runtime.local import start_embedded_s3, with_embedded_s3
+    from speech_api.runtime.local_access import AccessGate
+    from speech_api.runtime.local_state import DataDir, ObjectMirror
+
+    data = DataDir(settings.data_dir)
+    credentials = data.credentials()
+    mirror = ObjectMirror(data.s3_dir(), [settings.s3.bucket])
+    gate = partial(
+        AccessGate,
+        access_key_id=credentials["access_key_id"],
+        secret_access_key=credentials["secret_access_key"],
+        bucket=settings.s3.bucket,
+        public_prefix=settings.public_prefix,
+        # The file plus the form's fields.
+        max_form_bytes=settings.max_upload_bytes + 64 * 1024,
+    )
+    notes = []
+    restored = mirror.restore(settings.aws_region)
+    if restored:
+        notes.append(f"{restored} object(s) restored")
+    try:
+        embedded = start_embedded_s3(port=settings.embedded_s3_port, mirror=mirror, gate=gate)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        embedded = start_embedded_s3(port=0, mirror=mirror, gate=gate)
+        notes.append(
+            f"port {settings.embedded_s3_port} is taken: URLs from this run will not work "
+            "after a restart (set EMBEDDED_S3_PORT)"
+        )
+    return embedded, with_embedded_s3(settings, embedded.endpoint_url, credentials), notes
 
 
 class _Remote:

@@ -1,16 +1,21 @@
 """The embedded default: moto's S3 server in-process, so `make serve` needs no AWS account.
 
 The bucket gets the same policy the CDK stack deploys: anonymous read on the public prefix
-only, so returned URLs play in a browser while every other key stays private.
+only, so returned URLs play in a browser while every other key stays private. With a data
+directory its objects are kept on disk (``local_state``) and survive a crash.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import SecretStr
+
 from speech_api.config import S3Settings, Settings
+from speech_api.runtime.local_state import ObjectMirror
 
 # moto accepts any credentials; these only keep botocore from looking for real ones.
 EMBEDDED_CREDENTIALS = {"access_key_id": "embedded", "secret_access_key": "embedded"}
@@ -31,10 +36,18 @@ def public_read_policy(bucket: str, public_prefix: str) -> dict:
     }
 
 
+# What the embedded S3 enforces and what it does not, printed by `serve` (and in the README).
+EMBEDDED_S3_CAVEATS = (
+    "enforced: signatures by the key in DATA_DIR, anonymous read of the public prefix only,",
+    "upload form policies; not enforced: per-role IAM, payload hashes, presigned URLs (refused)",
+)
+
+
 @dataclass
 class EmbeddedS3:
     server: object
     endpoint_url: str
+    mirror: ObjectMirror | None = None
 
     def stop(self) -> None:
         self.server.stop()
@@ -51,15 +64,57 @@ def needs_embedded_s3(settings: Settings) -> bool:
     )
 
 
-def start_embedded_s3(host: str = "127.0.0.1", port: int = 0) -> EmbeddedS3:
-    from moto.server import ThreadedMotoServer
-
+def start_embedded_s3(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    mirror: ObjectMirror | None = None,
+    gate: Callable | None = None,
+) -> EmbeddedS3:
+    """moto's server (S3 and SQS) on ``host:port``. With ``mirror``, objects are written to
+    disk before each write is acknowledged; ``gate`` wraps moto's WSGI app (access control).
+    Raises OSError when the port is taken."""
     # werkzeug logs every S3 request to stdout; the API's own access log is enough.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
-    bound_host, bound_port = server.get_host_and_port()
-    return EmbeddedS3(server=server, endpoint_url=f"http://{bound_host}:{bound_port}")
+    server = _MotoServer(host, port, mirror, gate)
+    return EmbeddedS3(server=server, endpoint_url=server.endpoint_url, mirror=mirror)
+
+
+class _MotoServer:
+    """What moto's ThreadedMotoServer does, with our WSGI wrapper around its app, and bind
+    errors raised to the caller (ThreadedMotoServer's thread would swallow them and hang)."""
+
+    def __init__(self, host: str, port: int, mirror: ObjectMirror | None, gate: Callable | None):
+        import threading
+
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        app = DomainDispatcherApplication(create_backend_app)
+        if gate:
+            app = gate(app)
+        if mirror:
+            app = mirror.wsgi(app)
+        self._server = make_server(
+            host,
+            port,
+            app,
+            threaded=True,
+            request_handler=MotoRequestHandler,
+        )
+        bound_host, bound_port = self._server.server_address[:2]
+        self.endpoint_url = f"http://{bound_host}:{bound_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="embedded-s3", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
 
 
 def prepare_bucket(settings: Settings) -> None:
@@ -82,11 +137,20 @@ def prepare_bucket(settings: Settings) -> None:
     )
 
 
-def with_embedded_s3(settings: Settings, endpoint_url: str) -> Settings:
-    s3 = S3Settings(
-        **{**settings.s3.model_dump(), "endpoint_url": endpoint_url, **EMBEDDED_CREDENTIALS}
-    )
-    return settings.model_copy(update={"s3": s3})
+def with_embedded_s3(
+    settings: Settings, endpoint_url: str, credentials: dict[str, str] | None = None
+) -> Settings:
+    """Settings pointing at the embedded S3. ``credentials`` (from the data directory) also
+    give the TTS cache its signing secret unless TTS_CACHE_SECRET is set."""
+    keys = EMBEDDED_CREDENTIALS
+    update = {}
+    if credentials:
+        keys = {k: credentials[k] for k in ("access_key_id", "secret_access_key")}
+        if settings.tts.cache_secret is None:
+            secret = SecretStr(credentials["cache_secret"])
+            update["tts"] = settings.tts.model_copy(update={"cache_secret": secret})
+    s3 = S3Settings(**{**settings.s3.model_dump(), "endpoint_url": endpoint_url, **keys})
+    return settings.model_copy(update={"s3": s3, **update})
 
 
 UPLOAD_QUEUE = "speech-api-uploads"  # its dead-letter queue: "speech-api-uploads-dlq"
@@ -248,6 +312,23 @@ class LocalQueueWorker:
             except Exception:  # the worker must outlive any one bad poll (e.g. S3 hiccup)
                 log.exception("upload worker poll failed")
                 self._stop.wait(1.0)
+
+
+def requeue_unfinished(settings: Settings, queue: UploadQueue, keys: list[str]) -> int:
+    """Queue the S3 notification again for each upload key (the uploads that have neither a
+    transcript nor an error record): SQS lives in memory, so after a crash this is how work
+    that was queued, in flight or dead-lettered is picked up again."""
+    from urllib.parse import quote_plus
+
+    sqs = _client("sqs", settings)
+    for key in keys:
+        record = {
+            "eventSource": "aws:s3",
+            "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": settings.s3.bucket}, "object": {"key": quote_plus(key)}},
+        }
+        sqs.send_message(QueueUrl=queue.url, MessageBody=json.dumps({"Records": [record]}))
+    return len(keys)
 
 
 def redrive_dead_letters(settings: Settings, dlq_url: str, queue_url: str) -> int:

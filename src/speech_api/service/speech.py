@@ -5,6 +5,7 @@ routes, the upload worker, the CLI) calls this one class."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import unicodedata
 from collections.abc import Iterator
@@ -175,31 +176,50 @@ class SpeechService:
             "voice": voice,
         }
 
-        existing = self.storage.head(key)
-        if existing is not None and "duration-s" in existing:
+        existing = self.storage.stat(key)
+        if existing is not None and self._trusted(key, existing.etag, existing.metadata):
             return TTSResponse(
                 **common,
-                duration_s=float(existing["duration-s"]),
-                sample_rate=int(existing["sample-rate"]),
+                duration_s=float(existing.metadata["duration-s"]),
+                sample_rate=int(existing.metadata["sample-rate"]),
                 cached=True,
             )
 
         speech = _spoken(engine.synthesize, text, voice=voice, speed=request.speed)
         encoded = encode_audio(speech.samples, speech.sample_rate, fmt)
-        self.storage.put(
-            key,
-            encoded.data,
-            content_type=encoded.content_type,
-            metadata={
-                "duration-s": f"{encoded.duration_s}",
-                "sample-rate": f"{encoded.sample_rate}",
-                "engine": engine.engine,
-                "voice": voice,
-            },
-        )
+        metadata = {
+            "duration-s": f"{encoded.duration_s}",
+            "sample-rate": f"{encoded.sample_rate}",
+            "engine": engine.engine,
+            "voice": voice,
+        }
+        # A single PutObject's ETag is the MD5 of its bytes: signing it binds the signature
+        # to exactly these bytes.
+        etag = hashlib.md5(encoded.data, usedforsecurity=False).hexdigest()
+        if (signature := self._cache_signature(key, etag, metadata)) is not None:
+            metadata["signature"] = signature
+        self.storage.put(key, encoded.data, content_type=encoded.content_type, metadata=metadata)
         return TTSResponse(
             **common, duration_s=encoded.duration_s, sample_rate=encoded.sample_rate, cached=False
         )
+
+    def _cache_signature(self, key: str, etag: str, metadata: dict[str, str]) -> str | None:
+        secret = self.settings.tts.cache_secret
+        if secret is None:
+            return None
+        signed = "\n".join([key, etag, metadata["duration-s"], metadata["sample-rate"]])
+        return hmac.new(
+            secret.get_secret_value().encode(), signed.encode(), hashlib.sha256
+        ).hexdigest()
+
+    def _trusted(self, key: str, etag: str, metadata: dict[str, str]) -> bool:
+        """Whether a stored object is audio this service wrote: with a cache secret, its
+        signature must match its ETag and the figures we would report; otherwise (AWS, where
+        only the TTS role may write there) its metadata must be ours."""
+        if "duration-s" not in metadata or "sample-rate" not in metadata:
+            return False
+        expected = self._cache_signature(key, etag, metadata)
+        return expected is None or hmac.compare_digest(expected, metadata.get("signature", ""))
 
     def speech(self, request: SpeechRequest) -> SpeechStream:
         """OpenAI's speech request: audio streamed back (from the GPU endpoint, whole)."""

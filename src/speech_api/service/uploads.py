@@ -158,6 +158,22 @@ class UploadService:
             return PendingTranscript(id=upload_id)
         raise NotFoundError(f"No upload with id '{upload_id}'.", param="id")
 
+    def unfinished_uploads(self) -> list[str]:
+        """Upload keys that have neither a transcript nor an error record: work that is queued,
+        in flight, or was lost with a queue that lives in memory (the embedded default)."""
+        prefix = self.settings.uploads_prefix
+        records = set(self.storage.keys(self.settings.transcripts_prefix))
+        return [
+            key
+            for key in self.storage.keys(prefix)
+            if not key.endswith("/")
+            and not {
+                self.transcript_key(transcript_id_for_key(key, prefix), suffix)
+                for suffix in (".json", ".error.json")
+            }
+            & records
+        ]
+
     # --- worker side ----------------------------------------------------------------------
 
     def handle_notification(self, body: str) -> list[str]:

@@ -1,0 +1,279 @@
+"""The local default survives a crash: `speech-api serve` is killed with SIGKILL and started
+again on the same DATA_DIR. TTS URLs handed out before still play anonymously, transcripts
+still answer, and an upload whose message was in flight gets its transcript after the restart.
+Also: the TTS cache serves no object it did not write."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+
+from devkit.clips import clip
+from devkit.wer import corpus_wer
+from tests.integration.test_serve import free_port
+
+
+class Serve:
+    """`speech-api serve` in ``workdir`` with fixed API and S3 ports, restartable."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.port, self.s3_port = free_port(), free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.runs = 0
+
+    def start(self) -> str:
+        """Start and wait for /health; returns the banner (the output before it was up)."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AWS_", "S3_", "STT_", "TTS_", "PUBLIC_", "DATA_", "EMBEDDED_"))
+        }
+        env |= {
+            "PORT": str(self.port),
+            "EMBEDDED_S3_PORT": str(self.s3_port),
+            "DATA_DIR": str(self.workdir / "data"),
+            "MODEL_CACHE_DIR": str(self.workdir / "cache"),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.runs += 1
+        self.log = self.workdir / f"serve-{self.runs}.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "speech_api", "serve"],
+            cwd=self.workdir,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()
+            try:
+                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
+                    return self.log.read_text()
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError(f"server did not start: {self.log.read_text()}")
+
+    def crash(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.crash()
+
+    def s3(self):
+        """A client with the credentials the server keeps in DATA_DIR."""
+        creds = json.loads((self.workdir / "data" / "credentials.json").read_text())
+        return boto3.client(
+            "s3",
+            region_name="us-east-1",
+            endpoint_url=f"http://127.0.0.1:{self.s3_port}",
+            aws_access_key_id=creds["access_key_id"],
+            aws_secret_access_key=creds["secret_access_key"],
+        )
+
+
+@pytest.fixture
+def serve(tmp_path):
+    server = Serve(tmp_path)
+    yield server
+    server.stop()
+
+
+def upload(base: str, name: str, content_type: str, data: bytes) -> str:
+    """The presigned-form flow of the README; returns the transcript URL."""
+    form = httpx.post(
+        f"{base}/uploads", json={"filename": name, "content_type": content_type, "language": "en"}
+    ).json()
+    sent = httpx.post(
+        form["upload"]["url"],
+        data=form["upload"]["fields"],
+        files={"file": (name, data, content_type)},
+        timeout=30,
+    )
+    assert sent.status_code == 204, sent.text
+    return base + form["transcript_url"]
+
+
+def transcript(url: str, timeout_s: float = 90) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        r = httpx.get(url)
+        if r.status_code != 202:
+            assert r.status_code == 200, r.text
+            return r.json()
+        time.sleep(0.25)
+    raise AssertionError(f"no transcript at {url} after {timeout_s} s")
+
+
+def test_objects_transcripts_and_queued_work_survive_kill_9(serve):
+    banner = serve.start()
+    assert f"S3 (embedded)  http://127.0.0.1:{serve.s3_port}" in banner
+    assert f"Data           {serve.workdir / 'data'}" in banner
+
+    text = "The quick brown fox jumps over the lazy dog."
+    tts = httpx.post(f"{serve.base}/tts", json={"text": text}, timeout=60).json()
+    assert tts["cached"] is False
+    audio = httpx.get(tts["url"]).content  # anonymous
+
+    done_clip = clip("arctic_a0007.wav")
+    done_url = upload(serve.base, "done.wav", "audio/wav", done_clip.read())
+    done = transcript(done_url)
+    assert "superlative degree" in done["text"].lower()
+
+    # Acknowledged by S3 a moment before the crash: its notification is in memory, and the
+    # worker cannot have transcribed 17 s of audio yet.
+    lost_clip = clip("ls_1221-135766-0001.wav")
+    lost_url = upload(serve.base, "in-flight.wav", "audio/wav", lost_clip.read())
+    # A form handed out before the crash, used after it (the API may restart in between).
+    early = httpx.post(
+        f"{serve.base}/uploads", json={"filename": "later.wav", "content_type": "audio/wav"}
+    ).json()
+    serve.crash()
+
+    banner = serve.start()
+    assert "1 upload(s) without a transcript queued again" in banner, banner
+    assert "object(s) restored" in banner
+
+    # The URL handed out before the crash plays, anonymously, the same bytes.
+    again = httpx.get(tts["url"])
+    assert again.status_code == 200 and again.headers["content-type"] == "audio/mpeg"
+    assert again.content == audio
+    cached = httpx.post(f"{serve.base}/tts", json={"text": text}, timeout=60).json()
+    assert cached["cached"] is True and cached["url"] == tts["url"]
+
+    # The finished transcript still answers; the lost one arrives.
+    assert transcript(done_url)["text"] == done["text"]
+    lost = transcript(lost_url)
+    assert corpus_wer([lost_clip.text], [lost["text"]]) <= 0.15, lost["text"]
+
+    sent = httpx.post(
+        early["upload"]["url"],
+        data=early["upload"]["fields"],
+        files={"file": ("later.wav", done_clip.read(), "audio/wav")},
+    )
+    assert sent.status_code == 204, sent.text
+    assert transcript(serve.base + early["transcript_url"])["text"] == done["text"]
+
+    # Still private after the restart: the bucket policy is back (an anonymous read of an
+    # upload is refused).
+    upload_id = done_url.rsplit("/transcripts/", 1)[1]
+    private = f"http://127.0.0.1:{serve.s3_port}/speech-api/uploads/{upload_id}"
+    assert httpx.get(private).status_code == 403
+
+
+def test_the_tts_cache_serves_no_object_it_did_not_write(serve):
+    serve.start()
+    s3 = serve.s3()
+    text = "Poisoned caches are not served."
+    first = httpx.post(f"{serve.base}/tts", json={"text": text}, timeout=60).json()
+    key = first["key"]
+    genuine = s3.head_object(Bucket="speech-api", Key=key)
+
+    # Someone with access to the store replaces the audio, copying our metadata (signature
+    # included) onto their bytes.
+    s3.put_object(
+        Bucket="speech-api",
+        Key=key,
+        Body=b"not the audio you asked for",
+        ContentType="audio/mpeg",
+        Metadata=genuine["Metadata"],
+    )
+    again = httpx.post(f"{serve.base}/tts", json={"text": text}, timeout=60).json()
+    assert again["cached"] is False and again["key"] == key
+    served = httpx.get(again["url"])
+    assert served.content != b"not the audio you asked for"
+    stt = httpx.post(f"{serve.base}/stt", files={"file": ("a.mp3", served.content)}, timeout=60)
+    assert corpus_wer([text], [stt.json()["text"]]) <= 0.2, stt.json()["text"]
+    # ... and what it wrote back is trusted again.
+    assert httpx.post(f"{serve.base}/tts", json={"text": text}, timeout=60).json()["cached"]
+
+    # An object with plausible metadata but no signature.
+    other = "A text nobody has asked for yet."
+    planted = httpx.post(f"{serve.base}/tts", json={"text": other, "format": "wav"}, timeout=60)
+    planted_key = planted.json()["key"]
+    s3.put_object(
+        Bucket="speech-api",
+        Key=planted_key,
+        Body=b"RIFF planted",
+        ContentType="audio/wav",
+        Metadata={"duration-s": "1.0", "sample-rate": "22050", "engine": "piper"},
+    )
+    answer = httpx.post(f"{serve.base}/tts", json={"text": other, "format": "wav"}, timeout=60)
+    assert answer.json()["cached"] is False
+    assert httpx.get(answer.json()["url"]).content.startswith(b"RIFF") and (
+        httpx.get(answer.json()["url"]).content != b"RIFF planted"
+    )
+
+
+def test_the_embedded_s3_enforces_signatures_policy_and_form_conditions(serve):
+    serve.start()
+    s3_url = f"http://127.0.0.1:{serve.s3_port}/speech-api"
+    tts = httpx.post(f"{serve.base}/tts", json={"text": "Only this is public."}, timeout=60)
+    form = httpx.post(
+        f"{serve.base}/uploads", json={"filename": "a.wav", "content_type": "audio/wav"}
+    ).json()["upload"]
+    wav = clip("arctic_a0007.wav").read()
+
+    def denied(response: httpx.Response, why: str) -> None:
+        assert response.status_code == 403, response.text
+        assert "<Code>AccessDenied</Code>" in response.text and why in response.text
+
+    # The bucket policy: anonymous reads of public/ only; no listing, no writes.
+    assert httpx.get(tts.json()["url"]).status_code == 200
+    denied(httpx.get(f"{s3_url}?list-type=2"), "only to read objects under the public prefix")
+    denied(httpx.put(f"{s3_url}/public/tts/x.mp3", content=b"x"), "only to read")
+
+    # A made-up signature, or another key, gets nothing.
+    forged = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=f"http://127.0.0.1:{serve.s3_port}",
+        aws_access_key_id="embedded",
+        aws_secret_access_key="embedded",
+    )
+    with pytest.raises(forged.exceptions.ClientError, match="AccessDenied"):
+        forged.list_objects_v2(Bucket="speech-api")
+    with pytest.raises(forged.exceptions.ClientError, match="AccessDenied"):
+        forged.put_object(Bucket="speech-api", Key="public/tts/poison.mp3", Body=b"x")
+    fake_auth = (
+        "AWS4-HMAC-SHA256 Credential={}/20260101/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host, Signature=" + "0" * 64
+    )
+    key_id = json.loads((serve.workdir / "data" / "credentials.json").read_text())["access_key_id"]
+    denied(
+        httpx.get(
+            f"{s3_url}?list-type=2",
+            headers={"Authorization": fake_auth.format(key_id), "x-amz-date": "20260101T000000Z"},
+        ),
+        "signature does not match",
+    )
+    # The server's own key works (the API and the worker use it).
+    assert serve.s3().list_objects_v2(Bucket="speech-api")["KeyCount"] >= 1
+
+    # The presigned form: its conditions hold.
+    def post(fields: dict, data: bytes = wav, content_type: str = "audio/wav"):
+        files = {"file": ("a.wav", data, content_type)}
+        return httpx.post(form["url"], data=fields, files=files, timeout=30)
+
+    fields = form["fields"]
+    denied(post({**fields, "key": "public/tts/poison.mp3"}), "key must be")
+    denied(post({**fields, "Content-Type": "text/html"}), "content-type must be")
+    denied(post({**fields, "x-amz-meta-language": "xx"}), "not covered by the policy")
+    denied(post(fields, data=b""), "the policy allows 1-")
+    denied(post({**fields, "policy": fields["policy"][:-4] + "AAA="}), "no valid policy")
+    assert post(fields).status_code == 204
