@@ -1,7 +1,16 @@
 """The service layer: what the API does, with no HTTP in it."""
 
-from speech_api.service.speech import SpeechService, SpeechStream, TranscriptionOptions
-from speech_api.service.transcripts import render_transcript, transcription_response
+from speech_api.service.speech import (
+    SpeechService,
+    SpeechStream,
+    TranscriptionOptions,
+    speech_events,
+)
+from speech_api.service.transcripts import (
+    render_transcript,
+    transcript_events,
+    transcription_response,
+)
 from speech_api.service.uploads import UploadService
 
 __all__ = [
@@ -10,5 +19,7 @@ __all__ = [
     "TranscriptionOptions",
     "UploadService",
     "render_transcript",
+    "speech_events",
+    "transcript_events",
     "transcription_response",
 ]
