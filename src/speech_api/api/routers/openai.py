@@ -44,12 +44,21 @@ def _refuse_unknown_fields(form: FormData, allowed: set[str]) -> None:
     """OpenAI parameters this service does not implement (known_speaker_names[],
     keywords, ...) and misspelt ones alike: a 400 naming the field, not a silent drop."""
     for name in form:
-        if name not in allowed:
+        if name in allowed:
+            continue
+        # The SDK sends objects and arrays as `name[key]`, `name[]`: name the parameter.
+        param = name.split("[", 1)[0]
+        if param in allowed:
             raise InvalidRequestError(
-                f"'{name}' is not supported by this endpoint.",
-                param=name,
-                code="unsupported_parameter",
+                f"{param} takes a single value here, not '{name}'.",
+                param=param,
+                code="invalid_value",
             )
+        raise InvalidRequestError(
+            f"'{param}' is not supported by this endpoint.",
+            param=param,
+            code="unsupported_parameter",
+        )
 
 
 def _listed(form: FormData, name: str) -> list[str]:
