@@ -62,7 +62,7 @@ def test_streamed_and_whole_transcripts_agree(client):
         whole = client.audio.transcriptions.create(model="whisper-1", file=f)
     with open(CLIP.path, "rb") as f:
         stream = client.audio.transcriptions.create(model="whisper-1", file=f, stream=True)
-        done = [e for e in stream if e.type == "transcript.text.done"][0]
+        done = next(e for e in stream if e.type == "transcript.text.done")
     assert done.text == whole.text
 
 
@@ -88,7 +88,7 @@ def test_json_has_duration_usage_and_logprobs(client):
     assert result.usage.type == "duration"
     assert result.usage.seconds == math.ceil(clip("arctic_a0008.wav").duration_s)
     words = [lp.token.strip(".,").lower() for lp in result.logprobs]
-    assert ["your", "letter", "came"] == words[words.index("your") :][:3]
+    assert words[words.index("your") :][:3] == ["your", "letter", "came"]
     assert all(-20 < lp.logprob <= 0 for lp in result.logprobs)
     assert bytes(int(b) for b in result.logprobs[0].bytes).decode() == result.logprobs[0].token
 

@@ -84,6 +84,7 @@ async def read_audio(request: Request) -> tuple[bytes, dict[str, str]]:
         raise InvalidRequestError(
             f"Malformed multipart body: {detail}", param="file", code="invalid_multipart"
         ) from exc
+    audio = one_audio_file(form)
     for name in form:
         if name not in _STT_FORM_FIELDS:
             raise InvalidRequestError(
@@ -92,7 +93,7 @@ async def read_audio(request: Request) -> tuple[bytes, dict[str, str]]:
                 code="unsupported_parameter",
             )
     fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
-    return await one_audio_file(form).read(), fields
+    return await audio.read(), fields
 
 
 def one_audio_file(form: FormData) -> UploadFile:
