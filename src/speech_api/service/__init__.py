@@ -7,6 +7,7 @@ from speech_api.service.speech import (
     speech_events,
 )
 from speech_api.service.transcripts import (
+    collect_transcript,
     render_transcript,
     transcript_events,
     transcription_response,
@@ -18,6 +19,7 @@ __all__ = [
     "SpeechStream",
     "TranscriptionOptions",
     "UploadService",
+    "collect_transcript",
     "render_transcript",
     "speech_events",
     "transcript_events",
