@@ -102,10 +102,15 @@ def test_remote_transcribe_and_synthesize(keyed_server, tmp_path):
 def run_on_a_terminal(*args: str, env: dict) -> tuple[int, str]:
     """Run the CLI with stderr on a pseudo-terminal (as a person sees it); return its exit
     code and what the terminal showed."""
+    import fcntl
     import pty
+    import struct
+    import termios
     import threading
 
     master, slave = pty.openpty()
+    # A terminal has a size (a fresh pty reports 0 x 0 columns).
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("STT_", "TTS_"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "speech_api", *args],
