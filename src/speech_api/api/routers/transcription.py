@@ -44,7 +44,9 @@ async def stt(
     service: SpeechDep,
     language: str | None = Query(None, description="ISO 639-1 code; detected if absent"),
     response_format: str | None = Query(
-        None, description="json (this schema, default), text, srt, vtt or verbose_json"
+        None,
+        description="json (this schema, default), text, srt, vtt or verbose_json",
+        json_schema_extra={"enum": list(TRANSCRIPT_FORMATS)},
     ),
 ):
     """Transcribe a clip: multipart field `file`, or the raw audio as the body. `language`
