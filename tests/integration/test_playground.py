@@ -112,6 +112,7 @@ def options_of(driver, select_id: str) -> list[str]:
 
 
 def test_pickers_come_from_the_api_and_nothing_is_missing(browser, live_url):
+    browser.get_log("browser")  # drop what earlier tests logged
     browser.get(live_url + "/")
     wait(browser, lambda d: len(options_of(d, "tts-voice")) > 1 or None)
     voices = options_of(browser, "tts-voice")
