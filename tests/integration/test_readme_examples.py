@@ -53,6 +53,15 @@ def curl_scripts() -> list[tuple[int, str]]:
     ]
 
 
+def local_python() -> list[tuple[int, str]]:
+    """The Python blocks for a local server (the deployment section's need a stack)."""
+    return [(n, code) for n, code in blocks("python") if "127.0.0.1:8000" in code]
+
+
+def ids(cases: list[tuple[int, str]]) -> list[str]:
+    return [f"README.md:{n}" for n, _ in cases]
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, model_cache_dir):
     work = tmp_path_factory.mktemp("readme")
@@ -90,7 +99,7 @@ def localize(code: str, base: str) -> str:
     return code.replace("localhost:8000", base).replace("127.0.0.1:8000", base)
 
 
-@pytest.mark.parametrize("start,code", curl_scripts(), ids=lambda v: str(v)[:30])
+@pytest.mark.parametrize("start,code", curl_scripts(), ids=ids(curl_scripts()))
 def test_curl_examples(served, start, code):
     work, base = served
     # -f: an HTTP error fails the command (as written they print the error body).
@@ -101,7 +110,7 @@ def test_curl_examples(served, start, code):
     assert result.returncode == 0, f"README line {start}:\n{result.stdout}\n{result.stderr}"
 
 
-@pytest.mark.parametrize("start,code", blocks("python"), ids=lambda v: str(v)[:30])
+@pytest.mark.parametrize("start,code", local_python(), ids=ids(local_python()))
 def test_python_examples(served, start, code):
     work, base = served
     result = subprocess.run(
