@@ -61,9 +61,14 @@ def test_streamed_and_whole_transcripts_agree(client):
     with open(CLIP.path, "rb") as f:
         whole = client.audio.transcriptions.create(model="whisper-1", file=f)
     with open(CLIP.path, "rb") as f:
-        stream = client.audio.transcriptions.create(model="whisper-1", file=f, stream=True)
-        done = next(e for e in stream if e.type == "transcript.text.done")
-    assert done.text == whole.text
+        verbose = client.audio.transcriptions.create(
+            model="whisper-1", file=f, response_format="verbose_json"
+        )
+    with open(CLIP.path, "rb") as f:
+        events = list(client.audio.transcriptions.create(model="whisper-1", file=f, stream=True))
+    assert events[-1].text == whole.text
+    # One delta per decoded segment: the stream follows the decoder.
+    assert [e.delta.strip() for e in events[:-1]] == [s.text for s in verbose.segments if s.text]
 
 
 def test_stream_with_logprobs_gives_one_per_word(client):
