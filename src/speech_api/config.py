@@ -61,6 +61,27 @@ class TTSSettings(_Group):
     # Sentences synthesized at once per engine (0: one per usable core). onnxruntime gives each
     # concurrent run its own buffers: 16 at once took RSS from 0.2 to 4 GB for no more speed.
     max_concurrent: int = Field(0, ge=0)
+    # Names callers may use for a voice, `alias=voice,...` (OpenAI's names: alloy, marin, ...).
+    # An OpenAI name not listed plays the default voice. A target that is not installed is
+    # refused with a 400 naming it, never replaced by another voice.
+    voice_aliases: str = ""
+    # The voice the alias `es` plays, for Spanish text (a Piper voice name; production images
+    # install it at build time). Empty: no Spanish alias.
+    spanish_voice: str = "es_ES-davefx-medium"
+
+    @field_validator("voice_aliases")
+    @classmethod
+    def _alias_pairs(cls, value: str) -> str:
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            name, sep, voice = pair.partition("=")
+            if not (sep and name.strip() and voice.strip()):
+                raise ValueError(f"'{pair}' is not alias=voice")
+        return value
+
+    def voice_alias_map(self) -> dict[str, str]:
+        pairs = (p.partition("=") for p in self.voice_aliases.split(",") if p.strip())
+        return {name.strip(): voice.strip() for name, _, voice in pairs}
+
     # Coqui: a model name resolved by Coqui's model manager, or local checkpoint + config.
     coqui_model: str = "tts_models/en/ljspeech/tacotron2-DDC"
     coqui_model_path: Path | None = None

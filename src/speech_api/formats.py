@@ -99,3 +99,40 @@ ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th
 uk ur uz vi yi yo zh yue
 """
 WHISPER_LANGUAGES = frozenset(_WHISPER_CODES.split())
+
+# Names OpenAI clients send. Each transcription model means the configured STT model (or, for
+# gpt-4o-*, the same Whisper model: clients pick those names, we answer with what we run); each
+# speech model means the configured TTS engine. Dated snapshots (NAME-YYYY-MM-DD) are aliases
+# of their family. Diarization models are not served (no speaker labels here).
+OPENAI_STT_MODELS = ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
+OPENAI_TTS_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+# Snapshots the SDK names today, listed by /v1/models; other dated names resolve too.
+OPENAI_DATED_MODELS = (
+    "gpt-4o-mini-transcribe-2025-12-15",
+    "gpt-4o-mini-tts-2025-03-20",
+    "gpt-4o-mini-tts-2025-12-15",
+    "tts-1-1106",
+    "tts-1-hd-1106",
+)
+# OpenAI's built-in voice names; each plays the voice TTS_VOICE_ALIASES maps it to (default:
+# the configured default voice).
+OPENAI_VOICES = (
+    "alloy",
+    "ash",
+    "ballad",
+    "cedar",
+    "coral",
+    "echo",
+    "fable",
+    "marin",
+    "nova",
+    "onyx",
+    "sage",
+    "shimmer",
+    "verse",
+)
+# The streaming encodings of `/v1/audio/speech` (`stream_format`).
+SPEECH_STREAM_FORMATS = ("audio", "sse")
+SpeechStreamFormat = Literal[SPEECH_STREAM_FORMATS]  # type: ignore[valid-type]
+# `include[]` values of `/v1/audio/transcriptions` that are honoured (with response_format json).
+TRANSCRIPTION_INCLUDES = ("logprobs",)

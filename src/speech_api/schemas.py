@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from speech_api.formats import MAX_TEXT_CHARS, AudioFormat, SpeechFormat
+from speech_api.formats import MAX_TEXT_CHARS, AudioFormat, SpeechFormat, SpeechStreamFormat
 
 SpeechText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)
@@ -28,17 +28,27 @@ class TTSRequest(BaseModel):
 
 
 class SpeechRequest(BaseModel):
-    """OpenAI's `audio.speech.create` body."""
+    """OpenAI's `audio.speech.create` body. A field OpenAI has and this service cannot honour
+    is a 400 naming it, never dropped silently."""
 
-    model_config = ConfigDict(extra="ignore")  # OpenAI adds fields over time
+    model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(description="tts-1, tts-1-hd, gpt-4o-mini-tts or the engine name")
+    model: str = Field(
+        description="tts-1, tts-1-hd, gpt-4o-mini-tts (dated snapshots too) or the engine name"
+    )
     input: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
-    voice: str
+    voice: str = Field(description="An installed voice, or an alias (OpenAI's names, `es`)")
     response_format: SpeechFormat = "mp3"
     # strict: a JSON number only (true or "2" are not speeds), as on /tts.
     speed: float = Field(1.0, ge=0.25, le=4.0, allow_inf_nan=False, strict=True)
-    instructions: str | None = Field(None, description="Accepted and ignored")
+    stream_format: SpeechStreamFormat = Field(
+        "audio", description="audio: the encoded bytes; sse: speech.audio.delta events"
+    )
+    instructions: str | None = Field(
+        None,
+        description="Style instructions: refused (400) when not empty; no engine here "
+        "can follow them",
+    )
 
 
 class TTSResponse(BaseModel):

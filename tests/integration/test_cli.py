@@ -97,3 +97,117 @@ def test_remote_transcribe_and_synthesize(keyed_server, tmp_path):
 
     wrong = run_cli("synthesize", "x", "--url", "--base-url", keyed_server, "--api-key", "no")
     assert wrong.returncode != 0 and "401" in wrong.stderr
+
+
+def run_on_a_terminal(*args: str, env: dict) -> tuple[int, str]:
+    """Run the CLI with stderr on a pseudo-terminal (as a person sees it); return its exit
+    code and what the terminal showed."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+
+    master, slave = pty.openpty()
+    # A terminal has a size (a fresh pty reports 0 x 0 columns).
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("STT_", "TTS_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "speech_api", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        env={**full_env, **env},
+    )
+    os.close(slave)
+    shown = bytearray()
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal closed with the process
+                return
+            if not chunk:
+                return
+            shown.extend(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    code = proc.wait(timeout=300)
+    reader.join(timeout=10)
+    os.close(master)
+    return code, shown.decode(errors="replace")
+
+
+def test_progress_and_what_was_written_on_a_terminal_quiet_when_piped(tmp_path, model_cache_dir):
+    env = {"STT_MODEL": "tiny.en", "MODEL_CACHE_DIR": str(model_cache_dir)}
+    paths = [str(c.path) for c in CLIPS[:2]]
+    code, shown = run_on_a_terminal("transcribe", *paths, "-o", str(tmp_path / "tty"), env=env)
+    assert code == 0, shown
+    assert "transcribing" in shown and "2/2" in shown  # the bar over files
+    for c in CLIPS[:2]:
+        assert f"wrote {tmp_path / 'tty' / c.path.stem}.txt" in shown
+    assert "2 of 2 file(s) transcribed" in shown
+
+    piped = run_cli("transcribe", *paths, "-o", str(tmp_path / "piped"), env=env)
+    assert piped.returncode == 0 and piped.stderr == ""
+    assert len(list((tmp_path / "piped").iterdir())) == 2
+
+
+def test_model_translate_and_word_timestamps(tmp_path, model_cache_dir):
+    env = {"STT_MODEL": "tiny.en", "MODEL_CACHE_DIR": str(model_cache_dir)}
+    spanish = clip("pico_es_arenas.wav")
+    result = run_cli(
+        "transcribe", str(spanish.path), "--model", "base", "--translate", "-o", "-", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sand" in result.stdout.lower() and "arenas" not in result.stdout.lower()
+
+    result = run_cli(
+        "transcribe",
+        str(CLIPS[0].path),
+        "--format",
+        "verbose_json",
+        "--word-timestamps",
+        "--language",
+        "en",
+        "-o",
+        "-",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    words = json.loads(result.stdout)["words"]
+    assert {"superlative", "degree"} <= {w["word"].strip(".,").lower() for w in words}
+    assert all(w["end"] >= w["start"] for w in words)
+
+    refused = run_cli("transcribe", str(CLIPS[0].path), "--word-timestamps", "-o", "-", env=env)
+    assert refused.returncode != 0
+    assert refused.stderr.strip() == "--word-timestamps needs --format verbose_json"
+
+
+def test_synthesize_url_without_a_bucket_refuses_in_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "speech_api", "synthesize", "Hello.", "--url"],
+        capture_output=True,
+        text=True,
+        env={**env, "EMBEDDED_S3": "auto"},
+        cwd=tmp_path,  # no .env here
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "NoCredentialsError" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "--base-url" in result.stderr and "S3_ENDPOINT_URL" in result.stderr
+
+
+def test_voices_and_models_commands(keyed_server):
+    local = run_cli("voices", env={"TTS_SPANISH_VOICE": "es_ES-davefx-medium"})
+    assert local.returncode == 0, local.stderr
+    lines = local.stdout.splitlines()
+    assert "en_US-joe-medium  (default)" in lines and "marin -> en_US-joe-medium" in lines
+    assert "es -> es_ES-davefx-medium  (not installed)" in lines
+
+    models = run_cli("models", "--base-url", keyed_server, "--api-key", "cli-key")
+    assert models.returncode == 0, models.stderr
+    assert {"whisper-1", "gpt-4o-transcribe", "tiny.en", "tts-1"} <= set(models.stdout.split())

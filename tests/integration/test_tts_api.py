@@ -108,7 +108,12 @@ def test_coqui_speed_is_applied(coqui_client):
 
 
 def test_coqui_unknown_voice_lists_the_available_one(coqui_client):
-    r = coqui_client.post("/tts", json={"text": "Hello.", "voice": "alloy"})
+    r = coqui_client.post("/tts", json={"text": "Hello.", "voice": "darth"})
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "unknown_voice"
     assert "default" in r.json()["error"]["message"]
+
+
+def test_openai_voice_names_play_the_coqui_default_voice(coqui_client):
+    r = coqui_client.post("/tts", json={"text": "Hello.", "voice": "alloy", "format": "wav"})
+    assert r.status_code == 200 and r.json()["voice"] == "default"

@@ -48,6 +48,20 @@ class Transcript:
         return [w for s in self.segments for w in s.words]
 
 
+@dataclass
+class TranscriptStream:
+    """A transcript as the decoder produces it: what is known before decoding (language,
+    duration), then the segments, each decoded when the iterator is advanced (blocking model
+    work: advance it off the event loop)."""
+
+    language: str
+    language_probability: float
+    duration_s: float
+    segments: Iterator[TranscriptSegment]
+    task: str = "transcribe"
+    model: str = ""
+
+
 @dataclass(frozen=True)
 class Speech:
     samples: np.ndarray  # mono float32 in [-1, 1]
@@ -68,6 +82,19 @@ class SpeechToText(Protocol):
         temperature: float | None = None,
         word_timestamps: bool = False,
     ) -> Transcript: ...
+
+    def transcribe_stream(
+        self,
+        samples: np.ndarray,
+        *,
+        language: str | None,
+        task: str = "transcribe",
+        prompt: str | None = None,
+        temperature: float | None = None,
+        word_timestamps: bool = False,
+    ) -> TranscriptStream:
+        """The same transcript, segment by segment as the decoder produces them."""
+        ...
 
 
 class TextToSpeech(Protocol):

@@ -54,10 +54,13 @@ class ModelManager:
         self._failures: dict[str, str] = {}
 
     def stt_names(self) -> list[str]:
-        """The configured model first, then EXTRA_MODELS callers may pick by name."""
+        """The configured model first, then STT_EXTRA_MODELS, then the bundled models that
+        are installed: callers may pick any of them by name (each loads on first use)."""
+        from speech_api.engines.whisper import installed_models
+
         stt = self._settings.stt
         extra = [m.strip() for m in stt.extra_models.split(",") if m.strip()]
-        return list(dict.fromkeys([stt.model, *extra]))
+        return list(dict.fromkeys([stt.model, *extra, *installed_models()]))
 
     def _stt_key(self, name: str) -> tuple:
         return ("stt", self._settings.stt.model_copy(update={"model": name}), self._cache_dir)

@@ -7,6 +7,7 @@ the Hugging Face hub (production images do that at build time).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from speech_api.config import STTSettings
-from speech_api.engines.base import Transcript, TranscriptSegment, WordTiming
+from speech_api.engines.base import Transcript, TranscriptSegment, TranscriptStream, WordTiming
 from speech_api.errors import UnsupportedLanguageError
 
 # Model name -> (packages holding it, in the order their parts are joined).
@@ -77,6 +78,16 @@ def _join_split_model(packages: tuple[str, ...], target: Path) -> Path | None:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def installed_models() -> list[str]:
+    """Bundled model names whose packages are installed (selectable without configuration)."""
+    packages = {name: (pkg,) for name, pkg in _BUNDLED_DIR.items()} | _BUNDLED_SPLIT
+    return [
+        name
+        for name, pkgs in packages.items()
+        if all(importlib.util.find_spec(p) is not None for p in pkgs)
+    ]
 
 
 def resolve_model(name: str, cache_dir: Path) -> str:
@@ -191,3 +202,69 @@ class WhisperEngine:
             task=task,
             model=self.name,
         )
+
+    def transcribe_stream(
+        self,
+        samples: np.ndarray,
+        *,
+        language: str | None,
+        task: str = "transcribe",
+        prompt: str | None = None,
+        temperature: float | None = None,
+        word_timestamps: bool = False,
+    ) -> TranscriptStream:
+        """Like `transcribe`, but the segments are decoded as the iterator is advanced
+        (faster-whisper's own generator), so a client can show text before the end."""
+        if language is not None and language not in self.languages:
+            hint = "" if self.multilingual else f" The model '{self.name}' is English-only."
+            raise UnsupportedLanguageError(
+                f"Language '{language}' is not supported.{hint}", param="language"
+            )
+        if task == "translate" and not self.multilingual:
+            raise UnsupportedLanguageError(
+                f"The model '{self.name}' is English-only and cannot translate.",
+                param="model",
+                code="translation_unsupported",
+            )
+        options = {} if temperature is None else {"temperature": temperature}
+        segments, info = self._model.transcribe(
+            samples,
+            language=language or (None if self.multilingual else "en"),
+            task=task,
+            beam_size=self._settings.beam_size,
+            vad_filter=self._settings.vad_filter,
+            initial_prompt=prompt or None,
+            word_timestamps=word_timestamps,
+            **options,
+        )
+        duration = float(info.duration)
+        return TranscriptStream(
+            language=info.language,
+            language_probability=round(float(info.language_probability), 4),
+            duration_s=round(duration, 3),
+            segments=(_segment(s, duration) for s in segments),
+            task=task,
+            model=self.name,
+        )
+
+
+def _segment(s, duration: float) -> TranscriptSegment:
+    # No segment may end after the audio does (Whisper can overshoot on short audio).
+    return TranscriptSegment(
+        start=round(min(s.start, duration), 3),
+        end=round(min(s.end, duration), 3),
+        text=s.text.strip(),
+        id=s.id,
+        seek=s.seek,
+        tokens=tuple(s.tokens),
+        temperature=float(s.temperature or 0.0),
+        avg_logprob=float(s.avg_logprob),
+        compression_ratio=float(s.compression_ratio),
+        no_speech_prob=float(s.no_speech_prob),
+        words=tuple(
+            WordTiming(
+                w.word.strip(), round(w.start, 3), round(w.end, 3), round(float(w.probability), 4)
+            )
+            for w in (s.words or [])
+        ),
+    )

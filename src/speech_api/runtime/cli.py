@@ -6,6 +6,8 @@ local engines or against a running server (`--base-url`, `--api-key`).
     speech-api transcribe talk.flac -o - --format text      # to stdout
     speech-api synthesize "Hello there." -o hello.mp3
     speech-api synthesize "Hello there." --url --base-url http://127.0.0.1:8000
+    speech-api voices                                       # what --voice accepts
+    speech-api models                                       # what --model accepts
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 from speech_api.config import Settings
+from speech_api.errors import SpeechAPIError
 from speech_api.formats import OUTPUT_FORMATS, TRANSCRIPT_FORMATS
 
 
@@ -179,6 +182,23 @@ class _Remote:
         return response
 
 
+# Files at least this long also get a progress bar over their audio seconds.
+_LONG_AUDIO_S = 20.0
+
+
+def _interactive() -> bool:
+    """Progress and "wrote ..." lines only for a person at a terminal; piped, the CLI is
+    quiet except for errors."""
+    return sys.stderr.isatty()
+
+
+def _say(message: str) -> None:
+    if _interactive():
+        from tqdm import tqdm
+
+        tqdm.write(message, file=sys.stderr)
+
+
 def transcribe(
     settings: Settings,
     files: list[Path],
@@ -187,48 +207,83 @@ def transcribe(
     language: str | None,
     base_url: str | None,
     api_key: str | None,
+    *,
+    model: str | None = None,
+    translate: bool = False,
+    word_timestamps: bool = False,
 ) -> int:
     from tqdm import tqdm
 
+    if word_timestamps and fmt != "verbose_json":
+        raise SystemExit("--word-timestamps needs --format verbose_json")
+    interactive = _interactive()
     if base_url:
         remote = _Remote(base_url, api_key)
 
         def run(path: Path) -> str:
-            params = {"response_format": fmt if fmt != "text" else "text"}
-            if language:
-                params["language"] = language
             with open(path, "rb") as fh:
-                r = remote.check(
-                    remote.http.post("/stt", params=params, files={"file": (path.name, fh)})
-                )
+                if fmt == "json" and not (model or translate):
+                    # The API's own JSON (language, segments), as the local engines give.
+                    params = {"language": language} if language else {}
+                    r = remote.http.post("/stt", params=params, files={"file": (path.name, fh)})
+                else:
+                    data: dict = {"model": model or "whisper-1", "response_format": fmt}
+                    if language and not translate:
+                        data["language"] = language
+                    if word_timestamps:
+                        data["timestamp_granularities[]"] = ["word", "segment"]
+                    route = "translations" if translate else "transcriptions"
+                    r = remote.http.post(
+                        f"/v1/audio/{route}", data=data, files={"file": (path.name, fh)}
+                    )
+            remote.check(r)
             return r.text if fmt in ("text", "srt", "vtt") else json.dumps(r.json(), indent=2)
     else:
         from speech_api.service import (
             SpeechService,
             TranscriptionOptions,
+            collect_transcript,
             render_transcript,
             transcription_response,
         )
 
         service = SpeechService(settings)
-        options = TranscriptionOptions(language=language)
+        options = TranscriptionOptions(
+            task="translate" if translate else "transcribe",
+            model=model,
+            language=language,
+            word_timestamps=word_timestamps,
+        )
 
         def run(path: Path) -> str:
-            result = service.transcribe(path.read_bytes(), options)
+            stream = service.transcribe_stream(path.read_bytes(), options)
+            with tqdm(
+                total=round(stream.duration_s, 1),
+                desc=path.name,
+                unit="s",
+                leave=False,
+                file=sys.stderr,
+                disable=not interactive or stream.duration_s < _LONG_AUDIO_S,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio",
+            ) as seconds:
+                result = collect_transcript(
+                    stream, lambda seg: seconds.update(max(0.0, seg.end - seconds.n))
+                )
             if fmt == "json":
                 return transcription_response(result).model_dump_json(indent=2)
-            return render_transcript(result, fmt).body
+            return render_transcript(result, fmt, words=word_timestamps).body
 
     failures = 0
-    for path in tqdm(files, desc="transcribing", unit="file", disable=None, file=sys.stderr):
+    bar = tqdm(files, desc="transcribing", unit="file", disable=not interactive, file=sys.stderr)
+    for path in bar:
         try:
             text = run(path)
         except SystemExit as exc:
-            print(f"{path}: {exc}", file=sys.stderr)
+            bar.write(f"{path}: {exc}", file=sys.stderr)
             failures += 1
             continue
         except Exception as exc:  # one bad file must not stop a batch
-            print(f"{path}: {getattr(exc, 'message', exc)}", file=sys.stderr)
+            bar.write(f"{path}: {getattr(exc, 'message', exc)}", file=sys.stderr)
             failures += 1
             continue
         if output == "-":
@@ -236,7 +291,14 @@ def transcribe(
         else:
             folder = Path(output) if output else path.parent
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{path.stem}.{TRANSCRIPT_FORMATS[fmt]}").write_text(text, encoding="utf-8")
+            target = folder / f"{path.stem}.{TRANSCRIPT_FORMATS[fmt]}"
+            target.write_text(text, encoding="utf-8")
+            _say(f"wrote {target}")
+    bar.close()
+    done = len(files) - failures
+    _say(
+        f"{done} of {len(files)} file(s) transcribed" + (f", {failures} failed" if failures else "")
+    )
     return 1 if failures else 0
 
 
@@ -254,6 +316,8 @@ def synthesize(
     if output is None and not want_url:
         raise SystemExit("give -o FILE or --url")
     fmt = fmt or (output.suffix.lstrip(".") if output and output.suffix else "mp3")
+    if fmt not in OUTPUT_FORMATS:
+        raise SystemExit(f"unknown format '{fmt}': use --format ({', '.join(OUTPUT_FORMATS)})")
     if base_url:
         remote = _Remote(base_url, api_key)
         if want_url:
@@ -275,7 +339,20 @@ def synthesize(
             output.write_bytes(
                 remote.check(remote.http.post("/v1/audio/speech", json=body)).content
             )
+            _say(f"wrote {output} ({output.stat().st_size // 1024} KB)")
         return 0
+
+    if want_url:
+        from speech_api.runtime.local import needs_embedded_s3
+
+        # `serve` starts an S3 of its own when nothing is configured; a URL into one that
+        # stops when this command exits would be dead at once.
+        if needs_embedded_s3(settings):
+            raise SystemExit(
+                "--url stores the audio in a bucket and prints its URL: configure one "
+                "(S3_ENDPOINT_URL, or AWS credentials / AWS_PROFILE) or pass --base-url "
+                "of a running server (make serve)."
+            )
 
     from speech_api.schemas import TTSRequest
     from speech_api.service import SpeechService
@@ -286,6 +363,37 @@ def synthesize(
     if output:
         speech = service.speak(text, voice=voice, fmt=fmt, speed=speed)
         output.write_bytes(b"".join(speech.chunks))
+        _say(f"wrote {output} ({output.stat().st_size // 1024} KB)")
+    return 0
+
+
+def list_voices(settings: Settings, base_url: str | None, api_key: str | None) -> int:
+    if base_url:
+        remote = _Remote(base_url, api_key)
+        voices = remote.check(remote.http.get("/v1/audio/voices")).json()
+    else:
+        from speech_api.service import SpeechService
+
+        voices = SpeechService(settings).voices()
+    for name in voices["voices"]:
+        print(f"{name}  (default)" if name == voices["default"] else name)
+    for alias, voice in voices["aliases"].items():
+        print(f"{alias} -> {voice}")
+    for alias, voice in voices.get("unavailable", {}).items():
+        print(f"{alias} -> {voice}  (not installed)")
+    return 0
+
+
+def list_models(settings: Settings, base_url: str | None, api_key: str | None) -> int:
+    if base_url:
+        remote = _Remote(base_url, api_key)
+        ids = [m["id"] for m in remote.check(remote.http.get("/v1/models")).json()["data"]]
+    else:
+        from speech_api.service import SpeechService
+
+        ids = SpeechService(settings).model_ids()
+    for model_id in ids:
+        print(model_id)
     return 0
 
 
@@ -309,6 +417,11 @@ def main(argv: list[str] | None = None) -> None:
         "-o", "--output", help="a folder, or - for stdout; default: next to each file"
     )
     p_stt.add_argument("--language", help="ISO 639-1 code; detected when absent")
+    p_stt.add_argument("--model", help="a model from `speech-api models`; default: STT_MODEL")
+    p_stt.add_argument("--translate", action="store_true", help="to English text")
+    p_stt.add_argument(
+        "--word-timestamps", action="store_true", help="word timings (with --format verbose_json)"
+    )
 
     p_tts = sub.add_parser("synthesize", parents=[remote], help="text to audio")
     p_tts.add_argument("text")
@@ -317,6 +430,9 @@ def main(argv: list[str] | None = None) -> None:
     p_tts.add_argument("--format", choices=list(OUTPUT_FORMATS))
     p_tts.add_argument("--voice")
     p_tts.add_argument("--speed", type=float, default=1.0)
+
+    sub.add_parser("voices", parents=[remote], help="the voices and their aliases")
+    sub.add_parser("models", parents=[remote], help="the model names requests may use")
 
     p_redrive = sub.add_parser(
         "redrive", help="move failed upload messages from the dead-letter queue back"
@@ -334,9 +450,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.command == "serve":
         serve(settings, args.host, args.port)
-    elif args.command == "transcribe":
-        sys.exit(
-            transcribe(
+        return
+    try:
+        if args.command == "transcribe":
+            code = transcribe(
                 settings,
                 args.files,
                 args.format,
@@ -344,11 +461,16 @@ def main(argv: list[str] | None = None) -> None:
                 args.language,
                 args.base_url,
                 args.api_key,
+                model=args.model,
+                translate=args.translate,
+                word_timestamps=args.word_timestamps,
             )
-        )
-    else:
-        sys.exit(
-            synthesize(
+        elif args.command == "voices":
+            code = list_voices(settings, args.base_url, args.api_key)
+        elif args.command == "models":
+            code = list_models(settings, args.base_url, args.api_key)
+        else:
+            code = synthesize(
                 settings,
                 args.text,
                 args.output,
@@ -359,7 +481,17 @@ def main(argv: list[str] | None = None) -> None:
                 args.base_url,
                 args.api_key,
             )
-        )
+    except SpeechAPIError as exc:  # bad input, storage or model trouble: one line, no trace
+        raise SystemExit(f"error: {exc.message}") from None
+    except httpx_errors() as exc:
+        raise SystemExit(f"error: cannot reach the server: {exc}") from None
+    sys.exit(code)
+
+
+def httpx_errors() -> tuple[type[Exception], ...]:
+    import httpx
+
+    return (httpx.TransportError,)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,17 @@
 """The service layer: what the API does, with no HTTP in it."""
 
-from speech_api.service.speech import SpeechService, SpeechStream, TranscriptionOptions
-from speech_api.service.transcripts import render_transcript, transcription_response
+from speech_api.service.speech import (
+    SpeechService,
+    SpeechStream,
+    TranscriptionOptions,
+    speech_events,
+)
+from speech_api.service.transcripts import (
+    collect_transcript,
+    render_transcript,
+    transcript_events,
+    transcription_response,
+)
 from speech_api.service.uploads import UploadService
 
 __all__ = [
@@ -9,6 +19,9 @@ __all__ = [
     "SpeechStream",
     "TranscriptionOptions",
     "UploadService",
+    "collect_transcript",
     "render_transcript",
+    "speech_events",
+    "transcript_events",
     "transcription_response",
 ]

@@ -4,9 +4,11 @@ routes, the upload worker, the CLI) calls this one class."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,32 +16,36 @@ from functools import cached_property
 
 from speech_api.audio import StreamEncoder, decode_audio, encode_audio
 from speech_api.config import Settings
-from speech_api.engines import ModelManager, Speech, SpeechToText, TextToSpeech, Transcript
+from speech_api.engines import (
+    ModelManager,
+    Speech,
+    SpeechToText,
+    TextToSpeech,
+    Transcript,
+    TranscriptStream,
+)
 from speech_api.errors import EmptyAudioError, InvalidRequestError, UnknownVoiceError
-from speech_api.formats import OUTPUT_FORMATS
+from speech_api.formats import (
+    OPENAI_DATED_MODELS,
+    OPENAI_STT_MODELS,
+    OPENAI_TTS_MODELS,
+    OPENAI_VOICES,
+    OUTPUT_FORMATS,
+)
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
 from speech_api.storage import ObjectStorage
 
 # Bump when the synthesis pipeline changes audibly, so cached objects are not reused.
 _TTS_CACHE_VERSION = 1
 
-# Names OpenAI clients send. Whisper's maps to the configured STT model; each voice plays the
-# configured default voice; the TTS model names all mean the configured engine.
-WHISPER_ALIAS = "whisper-1"
-OPENAI_VOICES = (
-    "alloy",
-    "ash",
-    "ballad",
-    "coral",
-    "echo",
-    "fable",
-    "nova",
-    "onyx",
-    "sage",
-    "shimmer",
-    "verse",
-)
-OPENAI_TTS_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+WHISPER_ALIAS = OPENAI_STT_MODELS[0]
+_DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})$")
+
+
+def openai_model(name: str, family: tuple[str, ...]) -> bool:
+    """Whether `name` is one of OpenAI's model names in `family`, or a dated snapshot of one
+    (gpt-4o-mini-tts-2025-03-20, tts-1-1106)."""
+    return name in family or _DATED.sub("", name) in family
 
 
 @dataclass(frozen=True)
@@ -104,35 +110,79 @@ class SpeechService:
 
     # --- speech to text ---------------------------------------------------------------------
 
+    def stt_models(self) -> list[str]:
+        """Every name a transcription request may use: OpenAI's (aliases of the default
+        model), then the configured and installed models."""
+        return [*OPENAI_STT_MODELS, *self.models.stt_names()]
+
+    def tts_models(self) -> list[str]:
+        return [*OPENAI_TTS_MODELS, self.settings.tts.engine]
+
+    def model_ids(self) -> list[str]:
+        """What /v1/models lists; each one resolves."""
+        return list(dict.fromkeys([*self.stt_models(), *self.tts_models(), *OPENAI_DATED_MODELS]))
+
+    def has_model(self, name: str) -> bool:
+        """Whether a request may name this model (listed, or a dated OpenAI snapshot)."""
+        return (
+            name in self.model_ids()
+            or openai_model(name, OPENAI_STT_MODELS)
+            or openai_model(name, OPENAI_TTS_MODELS)
+        )
+
     def stt_engine(self, model: str | None = None) -> SpeechToText:
-        """The engine for a model name callers may use: a configured name, or whisper-1 (or
-        nothing) for the default."""
-        if model in (None, "", WHISPER_ALIAS):
+        """The engine for a model name callers may use: a configured or installed name, or
+        one of OpenAI's (or nothing) for the default."""
+        if not model or openai_model(model, OPENAI_STT_MODELS):
             return self.models.stt()
         available = self.models.stt_names()
         if model not in available:
             raise InvalidRequestError(
-                f"Unknown model '{model}'. Available: {', '.join([WHISPER_ALIAS, *available])}.",
+                f"Unknown model '{model}'. Available: {', '.join(self.stt_models())}.",
                 param="model",
                 code="model_not_found",
             )
         return self.models.stt(model)
 
+    def _check_tts_model(self, model: str) -> None:
+        if model == self.settings.tts.engine or openai_model(model, OPENAI_TTS_MODELS):
+            return
+        raise InvalidRequestError(
+            f"Unknown model '{model}'. Available: {', '.join(self.tts_models())}.",
+            param="model",
+            code="model_not_found",
+        )
+
     def transcribe(
         self, data: bytes, options: TranscriptionOptions = TranscriptionOptions()
     ) -> Transcript:
+        engine, samples = self._stt_input(data, options)
+        return engine.transcribe(samples, **self._stt_kwargs(options))
+
+    def transcribe_stream(
+        self, data: bytes, options: TranscriptionOptions = TranscriptionOptions()
+    ) -> TranscriptStream:
+        """Decoding starts here (language detection included, so its errors are still clean
+        4xx); each segment is decoded as the returned iterator is advanced."""
+        engine, samples = self._stt_input(data, options)
+        return engine.transcribe_stream(samples, **self._stt_kwargs(options))
+
+    def _stt_input(self, data: bytes, options: TranscriptionOptions):
         if not data:
             raise EmptyAudioError("The request contains no audio.", param="file")
         engine = self.stt_engine(options.model)
         audio = decode_audio(data, max_seconds=self.settings.max_audio_seconds)
-        return engine.transcribe(
-            audio.samples,
-            language=normalize_language(options.language),
-            task=options.task,
-            prompt=options.prompt,
-            temperature=options.temperature,
-            word_timestamps=options.word_timestamps,
-        )
+        return engine, audio.samples
+
+    @staticmethod
+    def _stt_kwargs(options: TranscriptionOptions) -> dict:
+        return {
+            "language": normalize_language(options.language),
+            "task": options.task,
+            "prompt": options.prompt,
+            "temperature": options.temperature,
+            "word_timestamps": options.word_timestamps,
+        }
 
     # --- text to speech ---------------------------------------------------------------------
 
@@ -157,7 +207,7 @@ class SpeechService:
             return self._sagemaker.synthesize(request)
         fmt = request.format or self.settings.tts.default_format
         engine = self.tts_engine()
-        voice = self._checked_voice(engine, request.voice or engine.default_voice)
+        voice = self.resolve_voice(engine, request.voice)
         key = tts_object_key(
             self.settings.public_prefix,
             text=text,
@@ -223,22 +273,20 @@ class SpeechService:
 
     def speech(self, request: SpeechRequest) -> SpeechStream:
         """OpenAI's speech request: audio streamed back (from the GPU endpoint, whole)."""
+        if request.instructions and request.instructions.strip():
+            raise InvalidRequestError(
+                "instructions is not supported: the speech engines here cannot follow style "
+                "instructions. Leave it out.",
+                param="instructions",
+                code="unsupported_parameter",
+            )
         text = self._checked_text(request.input)
         if self.remote_tts:
             data, media_type, rate = self._sagemaker.speech(request)
             return SpeechStream(media_type, rate or 0, iter([data]))
+        self._check_tts_model(request.model)
         engine = self.tts_engine()
-        known_models = {*OPENAI_TTS_MODELS, engine.engine, engine.model}
-        if request.model not in known_models:
-            raise InvalidRequestError(
-                f"Unknown model '{request.model}'. Available: {', '.join(sorted(known_models))}.",
-                param="model",
-                code="model_not_found",
-            )
-        if request.voice in OPENAI_VOICES:
-            voice = engine.default_voice
-        else:
-            voice = self._checked_voice(engine, request.voice, aliases=OPENAI_VOICES)
+        voice = self.resolve_voice(engine, request.voice)
         return self._stream(engine, text, voice, request.response_format, request.speed)
 
     def speak(
@@ -247,8 +295,7 @@ class SpeechService:
         """Speech in any output format with the local engine (the CLI's `-o FILE`)."""
         text = self._checked_text(text)
         engine = self.tts_engine()
-        voice = self._checked_voice(engine, voice or engine.default_voice)
-        return self._stream(engine, text, voice, fmt, speed)
+        return self._stream(engine, text, self.resolve_voice(engine, voice), fmt, speed)
 
     def _stream(
         self, engine: TextToSpeech, text: str, voice: str, fmt: str, speed: float
@@ -278,14 +325,63 @@ class SpeechService:
             )
         return text
 
-    @staticmethod
-    def _checked_voice(engine: TextToSpeech, voice: str, *, aliases: tuple[str, ...] = ()) -> str:
-        if voice not in engine.voices():
+    def voice_aliases(self, engine: TextToSpeech) -> dict[str, str]:
+        """Alias -> voice, as configured: OpenAI's names play the default voice unless
+        TTS_VOICE_ALIASES says otherwise; `es` plays TTS_SPANISH_VOICE."""
+        tts = self.settings.tts
+        table = dict.fromkeys(OPENAI_VOICES, engine.default_voice)
+        if tts.spanish_voice:
+            table["es"] = tts.spanish_voice
+        table.update(tts.voice_alias_map())
+        return table
+
+    def voices(self) -> dict:
+        """What `GET /v1/audio/voices` shows: the installed voices, the aliases that play one
+        of them, and the configured aliases whose voice is not installed."""
+        engine = self.tts_engine()
+        installed = engine.voices()
+        table = self.voice_aliases(engine)
+        return {
+            "voices": installed,
+            "default": engine.default_voice,
+            "aliases": {a: v for a, v in table.items() if v in installed},
+            "unavailable": {a: v for a, v in table.items() if v not in installed},
+        }
+
+    def resolve_voice(self, engine: TextToSpeech, voice: str | None) -> str:
+        """An installed voice for a requested name (a voice, an alias, or None for the
+        default). A missing voice is a 400 naming what is there; never a substitute."""
+        installed = engine.voices()
+        if not voice:
+            return engine.default_voice
+        if voice in installed:
+            return voice
+        table = self.voice_aliases(engine)
+        if voice in table:
+            if table[voice] in installed:
+                return table[voice]
             raise UnknownVoiceError(
-                f"Unknown voice '{voice}'. Available: {', '.join([*aliases, *engine.voices()])}.",
+                f"Voice '{voice}' is configured as '{table[voice]}', which is not installed. "
+                f"Installed: {', '.join(installed)}.",
                 param="voice",
+                code="voice_not_installed",
             )
-        return voice
+        usable = [*installed, *(a for a, v in table.items() if v in installed)]
+        raise UnknownVoiceError(
+            f"Unknown voice '{voice}'. Available: {', '.join(usable)}.", param="voice"
+        )
+
+
+def speech_events(stream: SpeechStream) -> Iterator[dict]:
+    """OpenAI's `stream_format=sse`: a `speech.audio.delta` (base64) per encoded chunk, then
+    `speech.audio.done`. Its usage is in tokens, which nothing here counts: zeros."""
+    for chunk in stream.chunks:
+        if chunk:
+            yield {"type": "speech.audio.delta", "audio": base64.b64encode(chunk).decode("ascii")}
+    yield {
+        "type": "speech.audio.done",
+        "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0},
+    }
 
 
 def normalize_language(language: str | None) -> str | None:

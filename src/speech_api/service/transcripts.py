@@ -4,9 +4,11 @@ response, the CLI writes it to a file, the upload worker stores it."""
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from speech_api.engines import Transcript
+from speech_api.engines import Transcript, TranscriptStream, WordTiming
 from speech_api.schemas import Segment, TranscriptionResponse
 from speech_api.subtitles import to_srt, to_vtt
 
@@ -29,11 +31,53 @@ def transcription_response(result: Transcript) -> TranscriptionResponse:
     )
 
 
+def collect_transcript(stream: TranscriptStream, on_segment=None) -> Transcript:
+    """The whole transcript of a stream, calling `on_segment(segment)` as each is decoded (the
+    CLI's progress over audio seconds)."""
+    segments = []
+    for segment in stream.segments:
+        segments.append(segment)
+        if on_segment is not None:
+            on_segment(segment)
+    return Transcript(
+        text=" ".join(s.text for s in segments if s.text),
+        language=stream.language,
+        language_probability=stream.language_probability,
+        duration_s=stream.duration_s,
+        segments=segments,
+        task=stream.task,
+        model=stream.model,
+    )
+
+
+def usage(duration_s: float) -> dict:
+    """OpenAI's usage for duration-billed models: whole seconds of audio, rounded up."""
+    return {"type": "duration", "seconds": math.ceil(round(duration_s, 3))}
+
+
+def logprobs(words) -> list[dict]:
+    """OpenAI's `logprobs`, one entry per word: faster-whisper reports each word's probability
+    (the mean over its tokens) rather than per-token values, so a token here is a word."""
+    return [
+        {
+            "token": w.word,
+            "logprob": round(math.log(max(w.probability, 1e-10)), 4),
+            "bytes": list(w.word.encode("utf-8")),
+        }
+        for w in words
+    ]
+
+
 def render_transcript(
-    result: Transcript, fmt: str, *, words: bool = False, segments: bool = True
+    result: Transcript,
+    fmt: str,
+    *,
+    words: bool = False,
+    segments: bool = True,
+    with_logprobs: bool = False,
 ) -> RenderedTranscript:
-    """OpenAI's renderings: text, srt, vtt, json ({"text"}) and verbose_json (segments with
-    decoder details, and words when asked for)."""
+    """OpenAI's renderings: text, srt, vtt, json ({"text", "usage"}, and "logprobs" when
+    asked for) and verbose_json (segments with decoder details, words when asked for)."""
     if fmt == "text":
         return RenderedTranscript(result.text + "\n", "text/plain")
     if fmt == "srt":
@@ -41,8 +85,11 @@ def render_transcript(
     if fmt == "vtt":
         return RenderedTranscript(to_vtt(result.segments), "text/vtt")
     if fmt == "json":
-        return RenderedTranscript(json.dumps({"text": result.text}), "application/json")
-    body: dict = {
+        body: dict = {"text": result.text, "usage": usage(result.duration_s)}
+        if with_logprobs:
+            body["logprobs"] = logprobs(result.words)
+        return RenderedTranscript(json.dumps(body), "application/json")
+    body = {
         "task": result.task,
         "language": result.language,
         "duration": result.duration_s,
@@ -66,4 +113,31 @@ def render_transcript(
         ]
     if words:
         body["words"] = [{"word": w.word, "start": w.start, "end": w.end} for w in result.words]
+    body["usage"] = usage(result.duration_s)
     return RenderedTranscript(json.dumps(body), "application/json")
+
+
+def transcript_events(stream: TranscriptStream, *, with_logprobs: bool = False) -> Iterator[dict]:
+    """OpenAI's streamed transcription: a `transcript.text.delta` per decoded segment (the
+    deltas concatenate to the final text), then `transcript.text.done` with the text and
+    usage. Advancing it decodes: run it off the event loop."""
+    texts: list[str] = []
+    words: list[WordTiming] = []
+    for segment in stream.segments:
+        if not segment.text:
+            continue
+        delta = segment.text if not texts else " " + segment.text
+        texts.append(segment.text)
+        words.extend(segment.words)
+        event: dict = {"type": "transcript.text.delta", "delta": delta}
+        if with_logprobs:
+            event["logprobs"] = logprobs(segment.words)
+        yield event
+    done: dict = {
+        "type": "transcript.text.done",
+        "text": " ".join(texts),
+        "usage": usage(stream.duration_s),
+    }
+    if with_logprobs:
+        done["logprobs"] = logprobs(words)
+    yield done

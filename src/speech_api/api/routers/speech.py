@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,11 +12,12 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
 from speech_api.api.deps import SpeechDep, offload
-from speech_api.errors import InvalidRequestError
+from speech_api.errors import InvalidRequestError, SpeechAPIError
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
 from speech_api.service import SpeechStream
 
 router = APIRouter(tags=["speech"])
+log = logging.getLogger(__name__)
 
 
 @router.post("/tts", response_model=TTSResponse)
@@ -32,6 +35,35 @@ async def _chunks(stream: SpeechStream) -> AsyncIterator[bytes]:
 def stream_response(stream: SpeechStream) -> StreamingResponse:
     headers = {"X-Sample-Rate": str(stream.sample_rate)}
     return StreamingResponse(_chunks(stream), media_type=stream.media_type, headers=headers)
+
+
+def _sse(data: dict) -> bytes:
+    return f"data: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+async def _events(events: Iterator[dict]) -> AsyncIterator[bytes]:
+    # Each event is model work (a decoded segment, a synthesized sentence): off the loop. A
+    # failure after the 200 went out can only be an event: OpenAI's `{"error": ...}`, which
+    # its SDK raises as APIError.
+    while True:
+        try:
+            event = await offload(next, events, None)
+        except SpeechAPIError as exc:
+            yield _sse({"error": exc.to_dict()})
+            return
+        except Exception:
+            log.exception("streamed response failed")
+            yield _sse({"error": SpeechAPIError("The stream failed.").to_dict()})
+            return
+        if event is None:
+            return
+        yield _sse(event)
+
+
+def sse_response(events: Iterator[dict]) -> StreamingResponse:
+    """Server-sent events, one `data:` line of JSON each, as OpenAI streams them."""
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(_events(events), media_type="text/event-stream", headers=headers)
 
 
 @router.post("/invocations", include_in_schema=False)

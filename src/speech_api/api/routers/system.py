@@ -18,9 +18,12 @@ _PLAYGROUND = (files("speech_api.api") / "static" / "index.html").read_text(enco
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def playground() -> HTMLResponse:
-    """A small page to try both directions in a browser (no build step, no CDN)."""
-    return HTMLResponse(_PLAYGROUND)
+def playground(settings: SettingsDep) -> HTMLResponse:
+    """A small page to try both directions in a browser (no build step, no CDN). It warns
+    before the audio limit, so it is told the limit."""
+    return HTMLResponse(
+        _PLAYGROUND.replace("__MAX_AUDIO_SECONDS__", f"{settings.max_audio_seconds:g}")
+    )
 
 
 # HEAD too: load balancers and uptime probes often ask with HEAD.

@@ -10,7 +10,7 @@ from starlette.formparsers import MultiPartException
 
 from speech_api.api.deps import SpeechDep, offload
 from speech_api.errors import InvalidRequestError
-from speech_api.formats import TranscriptFormat
+from speech_api.formats import TRANSCRIPT_FORMATS
 from speech_api.schemas import TranscriptionResponse
 from speech_api.service import TranscriptionOptions, render_transcript, transcription_response
 
@@ -27,6 +27,7 @@ _STT_BODY = {
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
                         "language": {"type": "string", "example": "en"},
+                        "response_format": {"type": "string", "enum": list(TRANSCRIPT_FORMATS)},
                     },
                 }
             },
@@ -42,26 +43,40 @@ async def stt(
     request: Request,
     service: SpeechDep,
     language: str | None = Query(None, description="ISO 639-1 code; detected if absent"),
-    response_format: TranscriptFormat = Query(
-        "json", description="json (this schema), text, srt, vtt or verbose_json"
+    response_format: str | None = Query(
+        None,
+        description="json (this schema, default), text, srt, vtt or verbose_json",
+        json_schema_extra={"enum": list(TRANSCRIPT_FORMATS)},
     ),
 ):
-    """Transcribe a clip: multipart field `file`, or the raw audio as the body."""
-    data, form_language = await read_audio(request)
-    options = TranscriptionOptions(language=form_language or language)
+    """Transcribe a clip: multipart field `file`, or the raw audio as the body. `language`
+    and `response_format` come as query parameters or form fields (the form wins)."""
+    data, form = await read_audio(request)
+    fmt = form.get("response_format") or response_format or "json"
+    if fmt not in TRANSCRIPT_FORMATS:
+        raise InvalidRequestError(
+            f"response_format must be one of {', '.join(TRANSCRIPT_FORMATS)}, not '{fmt}'.",
+            param="response_format",
+            code="invalid_value",
+        )
+    options = TranscriptionOptions(language=form.get("language") or language)
     result = await offload(service.transcribe, data, options)
-    if response_format == "json":
+    if fmt == "json":
         return transcription_response(result)
-    rendered = render_transcript(result, response_format)
+    rendered = render_transcript(result, fmt)
     return Response(rendered.body, media_type=rendered.media_type)
 
 
-async def read_audio(request: Request) -> tuple[bytes, str | None]:
-    """The audio bytes and an optional form `language`. Content types are only a hint to
-    tell multipart from a raw body; the bytes themselves decide what the audio is."""
+_STT_FORM_FIELDS = ("file", "language", "response_format")
+
+
+async def read_audio(request: Request) -> tuple[bytes, dict[str, str]]:
+    """The audio bytes and the form's text fields (`language`, `response_format`). Content
+    types are only a hint to tell multipart from a raw body; the bytes decide what the audio
+    is. An unknown form field is refused, not ignored."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
-        return await request.body(), None
+        return await request.body(), {}
     try:
         # Files are bounded by the body limit; text fields (language) are small.
         form = await request.form(max_files=2, max_fields=20, max_part_size=64 * 1024)
@@ -71,8 +86,16 @@ async def read_audio(request: Request) -> tuple[bytes, str | None]:
         raise InvalidRequestError(
             f"Malformed multipart body: {detail}", param="file", code="invalid_multipart"
         ) from exc
-    language = form.get("language")
-    return await one_audio_file(form).read(), language if isinstance(language, str) else None
+    audio = one_audio_file(form)
+    for name in form:
+        if name not in _STT_FORM_FIELDS:
+            raise InvalidRequestError(
+                f"'{name}' is not a field of /stt (it takes {', '.join(_STT_FORM_FIELDS)}).",
+                param=name,
+                code="unsupported_parameter",
+            )
+    fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
+    return await audio.read(), fields
 
 
 def one_audio_file(form: FormData) -> UploadFile:

