@@ -49,6 +49,17 @@ class Transcript:
 
 
 @dataclass(frozen=True)
+class SegmentStream:
+    """A transcript as it is decoded: what is known up front, then its segments (each step
+    may be blocking model work: iterate off the event loop)."""
+
+    language: str
+    language_probability: float
+    duration_s: float
+    segments: Iterator[TranscriptSegment]
+
+
+@dataclass(frozen=True)
 class Speech:
     samples: np.ndarray  # mono float32 in [-1, 1]
     sample_rate: int
