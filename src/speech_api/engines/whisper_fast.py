@@ -209,13 +209,33 @@ class FastWhisper:
             with self._cond:
                 while not self._queue:
                     self._cond.wait()
-                # Whoever is waiting now goes in one batch, shortest clips first so that
-                # similar lengths share the padding.
-                self._queue.sort(key=lambda j: j.frames)
-                batch = self._queue[: self.batch_size]
-                del self._queue[: self.batch_size]
+                batch = self._take_batch()
             self.stats.batches.append(len(batch))
             self._run_isolated(batch)
+
+    # A batch is padded to its longest clip: clips join the oldest waiting one only while the
+    # padded frames stay within this factor of the frames they need (encoder work is linear in
+    # frames, so a 3 s clip padded to 17 s would cost more than batching saves).
+    max_padding = 1.5
+
+    def _take_batch(self) -> list[_Job]:
+        """The oldest waiting clip (so none starves), with the waiting clips closest to it in
+        length. Called under the lock."""
+        first = self._queue[0]
+        rest = sorted(self._queue[1:], key=lambda j: abs(j.frames - first.frames))
+        batch, need, longest = [first], first.frames + self.margin_frames, first.frames
+        for job in rest:
+            if len(batch) >= self.batch_size:
+                break
+            new_longest = max(longest, job.frames)
+            new_need = need + job.frames + self.margin_frames
+            if (len(batch) + 1) * (new_longest + self.margin_frames) > self.max_padding * new_need:
+                continue
+            batch.append(job)
+            need, longest = new_need, new_longest
+        taken = {id(j) for j in batch}
+        self._queue[:] = [j for j in self._queue if id(j) not in taken]
+        return batch
 
     def _run_isolated(self, batch: list[_Job]) -> None:
         """Run a batch; if it fails as a whole, run its clips one by one, so that one bad
