@@ -13,6 +13,9 @@ Two things the library does not do:
   decoded together as one batch (padded to the longest). A clip that arrives when the model is
   idle starts at once: nobody waits for company.
 
+Language detection uses the trimmed encoding too, unless its top language scores at or below
+the library's detection threshold (0.5): then the full window decides, as in the library.
+
 Everything else (VAD, prompt, language detection, translation, word timestamps, temperature
 fallback) is faster-whisper's own code, called on the trimmed encoding; clips it cannot take
 (longer than one window, a sampling temperature) go straight to `WhisperModel.transcribe`.
@@ -52,6 +55,7 @@ _DEFAULTS = {
 COMPRESSION_RATIO_THRESHOLD = _DEFAULTS["compression_ratio_threshold"]
 LOG_PROB_THRESHOLD = _DEFAULTS["log_prob_threshold"]
 NO_SPEECH_THRESHOLD = _DEFAULTS["no_speech_threshold"]
+LANGUAGE_THRESHOLD = _DEFAULTS["language_detection_threshold"]
 # Guard: real speech stays far below this (English ~3-5 tokens/s, Spanish ~6-8); a repetition
 # loop fills the 448-token budget on a few seconds of audio.
 MAX_TOKENS_PER_SECOND = 20.0
@@ -92,6 +96,7 @@ class Stats:
     """Counters for logs, tests and the bench: how many clips took which path."""
 
     trimmed: int = 0
+    full_window_language: int = 0  # detections redone on the full window
     fallbacks: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     batches: list[int] = field(default_factory=list)  # sizes of batches run, most recent last
 
@@ -272,9 +277,17 @@ class FastWhisper:
         for i, job in enumerate(jobs):
             if job.request.language is not None:
                 languages.append((job.request.language, 1.0))
-            else:
-                token, probability = detected[i][0]
-                languages.append((token[2:-2], float(probability)))
+                continue
+            token, probability = detected[i][0]
+            if probability <= LANGUAGE_THRESHOLD:
+                # Unsure on the trimmed encoding (a short clip can swing to another language):
+                # ask the full window, as the library does.
+                self.stats.full_window_language += 1
+                full = np.zeros((1, mel.shape[1], self.window), dtype=np.float32)
+                full[0, :, : job.frames] = job.features
+                view = ctranslate2.StorageView.from_array(full)
+                token, probability = model.model.detect_language(model.model.encode(view))[0][0]
+            languages.append((token[2:-2], float(probability)))
 
         tokenizers = [
             Tokenizer(
