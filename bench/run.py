@@ -11,7 +11,7 @@ BENCH_ARGS for `make bench`:
   --stt-only       only the STT figures (latency and WER vs direct per model, English and
                    Spanish; 1 and 8 clients vs sequential direct; 1 client with and without
                    batching; faster-whisper-server): the issue-11 acceptance in about 7 minutes
-  --rounds N       timing rounds per clip (default 3, 1 with --quick)
+  --rounds N       timing rounds per clip (default 3; 2 with --stt-only, 1 with --quick)
   --quick          fewer rounds and requests, for a smoke run
 
     make bench BENCH_ARGS="--stt-only --models base,tiny.en"
@@ -539,7 +539,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=0, help="timing rounds per clip")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
     args = parser.parse_args()
-    rounds = args.rounds or (1 if args.quick else 3)
+    rounds = args.rounds or (1 if args.quick else 2 if args.stt_only else 3)
     requests = 8 if args.quick else (24 if args.stt_only else 40)
     models = list(dict.fromkeys([args.model, *filter(None, args.models.split(","))]))
     levels = [1, 8] if args.stt_only else [1, 2, 4, 8]
@@ -572,6 +572,8 @@ def main() -> None:
     prepare_bucket(with_embedded_s3(Settings(_env_file=None), s3.endpoint_url))
 
     def step(name):
+        # What is measured so far is kept even if a later step fails.
+        RESULTS.write_text(json.dumps(results, indent=2))
         print(f"[{time.perf_counter() - t0:6.1f}s] {name}", file=sys.stderr, flush=True)
 
     try:

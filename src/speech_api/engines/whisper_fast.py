@@ -26,7 +26,7 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -98,7 +98,8 @@ class Stats:
     trimmed: int = 0
     full_window_language: int = 0  # detections redone on the full window
     fallbacks: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    batches: list[int] = field(default_factory=list)  # sizes of batches run, most recent last
+    # Sizes of the latest batches run (bounded: a server runs for months).
+    batches: deque[int] = field(default_factory=lambda: deque(maxlen=1000))
 
     def fallback(self, reason: str) -> None:
         self.fallbacks[reason] += 1
@@ -166,6 +167,12 @@ class FastWhisper:
         except _Fallback as exc:
             self.stats.fallback(exc.reason)
             log.info("full-window decode: %s", exc)
+            return self._stock(samples, request)
+        except Exception:
+            # The library's own path is the reference: a clip the fast path fails on gets it
+            # (and if the clip itself is at fault, that path raises the error for it).
+            self.stats.fallback("error")
+            log.warning("trimmed decode failed; full-window decode instead", exc_info=True)
             return self._stock(samples, request)
         self.stats.trimmed += 1
         segments: Iterable[Segment] = decoded.segments
