@@ -222,6 +222,7 @@ def batching_latency(batched: Server, unbatched: Server, rounds: int) -> dict:
     return {
         "on": summary(per_clip["on"]),
         "off": summary(per_clip["off"]),
+        "per_clip": {k: dict(zip(t, per_clip[k], strict=True)) for k, t in times.items()},
         "ratio_p50": round(pct(per_clip["on"], 0.5) / pct(per_clip["off"], 0.5), 3),
     }
 
