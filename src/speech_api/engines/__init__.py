@@ -7,6 +7,7 @@ from speech_api.engines.base import (
     TextToSpeech,
     Transcript,
     TranscriptSegment,
+    TranscriptStream,
     WordTiming,
 )
 from speech_api.engines.manager import ModelManager
@@ -18,5 +19,6 @@ __all__ = [
     "TextToSpeech",
     "Transcript",
     "TranscriptSegment",
+    "TranscriptStream",
     "WordTiming",
 ]

@@ -48,15 +48,18 @@ class Transcript:
         return [w for s in self.segments for w in s.words]
 
 
-@dataclass(frozen=True)
-class SegmentStream:
-    """A transcript as it is decoded: what is known up front, then its segments (each step
-    may be blocking model work: iterate off the event loop)."""
+@dataclass
+class TranscriptStream:
+    """A transcript as the decoder produces it: what is known before decoding (language,
+    duration), then the segments, each decoded when the iterator is advanced (blocking model
+    work: advance it off the event loop)."""
 
     language: str
     language_probability: float
     duration_s: float
     segments: Iterator[TranscriptSegment]
+    task: str = "transcribe"
+    model: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,19 @@ class SpeechToText(Protocol):
         temperature: float | None = None,
         word_timestamps: bool = False,
     ) -> Transcript: ...
+
+    def transcribe_stream(
+        self,
+        samples: np.ndarray,
+        *,
+        language: str | None,
+        task: str = "transcribe",
+        prompt: str | None = None,
+        temperature: float | None = None,
+        word_timestamps: bool = False,
+    ) -> TranscriptStream:
+        """The same transcript, segment by segment as the decoder produces them."""
+        ...
 
 
 class TextToSpeech(Protocol):

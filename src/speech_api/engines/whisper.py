@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from speech_api.config import STTSettings
-from speech_api.engines.base import SegmentStream, Transcript, TranscriptSegment, WordTiming
+from speech_api.engines.base import Transcript, TranscriptSegment, TranscriptStream, WordTiming
 from speech_api.engines.whisper_fast import DecodeRequest, FastWhisper
 from speech_api.errors import UnsupportedLanguageError
 
@@ -129,7 +129,7 @@ class WhisperEngine:
             batch_size=settings.batch_size,
         )
 
-    def segments(
+    def transcribe_stream(
         self,
         samples: np.ndarray,
         *,
@@ -138,7 +138,7 @@ class WhisperEngine:
         prompt: str | None = None,
         temperature: float | None = None,
         word_timestamps: bool = False,
-    ) -> SegmentStream:
+    ) -> TranscriptStream:
         """The transcript segment by segment, as `transcribe` makes it (trimmed and batched
         where it can be). Short clips are decoded before this returns; longer ones as the
         segments are consumed: iterate in a worker thread."""
@@ -154,11 +154,13 @@ class WhisperEngine:
             ),
         )
         duration = float(info.duration)
-        return SegmentStream(
+        return TranscriptStream(
             language=info.language,
             language_probability=round(float(info.language_probability), 4),
             duration_s=round(duration, 3),
             segments=(_segment(s, duration) for s in segments),
+            task=task,
+            model=self.name,
         )
 
     def transcribe(
@@ -171,7 +173,7 @@ class WhisperEngine:
         temperature: float | None = None,
         word_timestamps: bool = False,
     ) -> Transcript:
-        stream = self.segments(
+        stream = self.transcribe_stream(
             samples,
             language=language,
             task=task,
