@@ -6,11 +6,12 @@ peer servers, in one run on this machine. Writes bench/results.json and prints a
 
 BENCH_ARGS for `make bench`:
   --model M        the model of the full run (concurrency, peers, memory, workers); default base
-  --models A,B     STT latency and WER against the direct library call for each of these too
-                   (the first is the main model); default: --model alone
+  --models A,B     STT latency and WER against the direct library call for these models as
+                   well as --model (which alone gets the concurrency and peer figures)
   --stt-only       only the STT figures (latency and WER vs direct per model, English and
                    Spanish; 1 and 8 clients vs sequential direct; 1 client with and without
-                   batching; faster-whisper-server): the issue-11 acceptance in about 7 minutes
+                   batching; faster-whisper-server): the issue-11 acceptance in about 5 minutes
+                   on 2 cores, plus the peers' one-time install into bench/.peers
   --rounds N       timing rounds per clip (default 3; 2 with --stt-only, 1 with --quick)
   --quick          fewer rounds and requests, for a smoke run
 
