@@ -1,7 +1,21 @@
 """`make bench`: speed and memory of the API, side by side with the direct library call and with
 peer servers, in one run on this machine. Writes bench/results.json and prints a table.
 
-    python bench/run.py [--quick] [--model base]
+    python bench/run.py [--quick] [--model base] [--models base,tiny.en] [--stt-only]
+                        [--rounds N]
+
+BENCH_ARGS for `make bench`:
+  --model M        the model of the full run (concurrency, peers, memory, workers); default base
+  --models A,B     STT latency and WER against the direct library call for these models as
+                   well as --model (which alone gets the concurrency and peer figures)
+  --stt-only       only the STT figures (latency and WER vs direct per model, English and
+                   Spanish; 1 and 8 clients vs sequential direct; 1 client with and without
+                   batching; faster-whisper-server): the issue-11 acceptance in about 5 minutes
+                   on 2 cores, plus the peers' one-time install into bench/.peers
+  --rounds N       timing rounds per clip (default 3; 2 with --stt-only, 1 with --quick)
+  --quick          fewer rounds and requests, for a smoke run
+
+    make bench BENCH_ARGS="--stt-only --models base,tiny.en"
 
 Every figure is a median (p50) and p95 over repeated runs; ratios are taken within this run.
 """
@@ -30,10 +44,12 @@ sys.path.insert(0, str(REPO))
 
 from devkit.clips import load_clips  # noqa: E402
 from devkit.texts import SENTENCES as EVERYDAY  # noqa: E402
+from devkit.wer import corpus_wer  # noqa: E402
 
 RESULTS = REPO / "bench" / "results.json"
 PEERS_VENV = REPO / "bench" / ".peers"
 ENGLISH = [c for c in load_clips() if c.language == "en"]
+SPANISH = [c for c in load_clips() if c.language == "es"]
 SENTENCES = EVERYDAY[:5]
 
 
@@ -123,37 +139,62 @@ def ours(model: str, **env) -> Server:
 
 
 def post_clip(client: httpx.Client, path: str, clip, **data) -> float:
+    return post_clip_text(client, path, clip, **data)[0]
+
+
+def post_clip_text(client: httpx.Client, path: str, clip, **data) -> tuple[float, str]:
     started = time.perf_counter()
     r = client.post(path, files={"file": (clip.file, clip.read())}, data=data)
     elapsed = time.perf_counter() - started
     r.raise_for_status()
-    return elapsed
+    return elapsed, r.json()["text"]
 
 
 # --- 1. STT: through HTTP vs the direct library call ------------------------------------
 
 
-def stt_overhead(server: Server, model_dir: str, rounds: int) -> dict:
+def stt_overhead(server: Server, model_dir: str, rounds: int, multilingual: bool) -> dict:
+    """/stt and the direct `WhisperModel.transcribe` call (same model dir, int8, beam 5, VAD,
+    language given), alternating clip by clip; per-clip medians; WER of both, English and
+    (multilingual models) Spanish."""
     from faster_whisper import WhisperModel
 
     direct_model = WhisperModel(model_dir, device="cpu", compute_type="int8")
+
+    def direct(clip) -> tuple[float, str]:
+        started = time.perf_counter()
+        segments, _ = direct_model.transcribe(
+            str(clip.path), beam_size=5, vad_filter=True, language=clip.language
+        )
+        text = " ".join(s.text.strip() for s in segments)
+        return time.perf_counter() - started, text
+
     http_times, direct_times = {c.file: [] for c in ENGLISH}, {c.file: [] for c in ENGLISH}
+    texts: dict[str, dict[str, str]] = {"http": {}, "direct": {}}
     with httpx.Client(base_url=server.url, timeout=120) as client:
         post_clip(client, "/stt", ENGLISH[0], language="en")  # warm up both
-        list(
-            direct_model.transcribe(
-                str(ENGLISH[0].path), beam_size=5, vad_filter=True, language="en"
-            )[0]
-        )
-        for _ in range(rounds):
-            for c in ENGLISH:
-                http_times[c.file].append(post_clip(client, "/stt", c, language="en"))
-                started = time.perf_counter()
-                segments, _ = direct_model.transcribe(
-                    str(c.path), beam_size=5, vad_filter=True, language="en"
-                )
-                list(segments)
-                direct_times[c.file].append(time.perf_counter() - started)
+        direct(ENGLISH[0])
+        for r in range(rounds):
+            for i, c in enumerate(ENGLISH):
+                # Alternate which goes first, so both see the same machine state.
+                for kind in ("http", "direct") if (i + r) % 2 else ("direct", "http"):
+                    if kind == "http":
+                        elapsed, text = post_clip_text(client, "/stt", c, language="en")
+                        http_times[c.file].append(elapsed)
+                    else:
+                        elapsed, text = direct(c)
+                        direct_times[c.file].append(elapsed)
+                    texts[kind][c.file] = text
+        spanish = SPANISH if multilingual else []
+        for c in spanish:
+            texts["http"][c.file] = post_clip_text(client, "/stt", c, language="es")[1]
+            texts["direct"][c.file] = direct(c)[1]
+
+    def wer(kind: str, clips) -> float | None:
+        if not clips:
+            return None
+        return round(corpus_wer([c.text for c in clips], [texts[kind][c.file] for c in clips]), 4)
+
     per_clip_http = [statistics.median(v) for v in http_times.values()]
     per_clip_direct = [statistics.median(v) for v in direct_times.values()]
     audio = sum(c.duration_s for c in ENGLISH)
@@ -162,8 +203,39 @@ def stt_overhead(server: Server, model_dir: str, rounds: int) -> dict:
         "direct": summary(per_clip_direct),
         "ratio_p50": round(pct(per_clip_http, 0.5) / pct(per_clip_direct, 0.5), 3),
         "direct_sequential_throughput": round(audio / sum(per_clip_direct), 2),
+        "wer": {
+            "en": {"http": wer("http", ENGLISH), "direct": wer("direct", ENGLISH)},
+            "es": {"http": wer("http", spanish), "direct": wer("direct", spanish)},
+        },
         "clips": len(ENGLISH),
+        "spanish_clips": len(spanish),
         "rounds": rounds,
+    }
+
+
+def batching_latency(batched: Server, unbatched: Server, rounds: int) -> dict:
+    """One client at a time: /stt latency with batching on (the default) and off
+    (STT_BATCH_SIZE=1), requests alternating between the two servers."""
+    times: dict[str, dict[str, list[float]]] = {
+        "on": {c.file: [] for c in ENGLISH},
+        "off": {c.file: [] for c in ENGLISH},
+    }
+    with (
+        httpx.Client(base_url=batched.url, timeout=120) as on,
+        httpx.Client(base_url=unbatched.url, timeout=120) as off,
+    ):
+        post_clip(off, "/stt", ENGLISH[0], language="en")
+        for r in range(rounds):
+            for i, c in enumerate(ENGLISH):
+                order = (("on", on), ("off", off)) if (i + r) % 2 else (("off", off), ("on", on))
+                for name, client in order:
+                    times[name][c.file].append(post_clip(client, "/stt", c, language="en"))
+    per_clip = {k: [statistics.median(v) for v in t.values()] for k, t in times.items()}
+    return {
+        "on": summary(per_clip["on"]),
+        "off": summary(per_clip["off"]),
+        "per_clip": {k: dict(zip(t, per_clip[k], strict=True)) for k, t in times.items()},
+        "ratio_p50": round(pct(per_clip["on"], 0.5) / pct(per_clip["off"], 0.5), 3),
     }
 
 
@@ -475,10 +547,15 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--model", default="base")
+    parser.add_argument("--models", default="", help="more models for STT vs direct")
+    parser.add_argument("--stt-only", action="store_true", help="only the STT figures")
+    parser.add_argument("--rounds", type=int, default=0, help="timing rounds per clip")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
     args = parser.parse_args()
-    rounds = 1 if args.quick else 3
-    requests = 8 if args.quick else 40
+    rounds = args.rounds or (1 if args.quick else 2 if args.stt_only else 3)
+    requests = 8 if args.quick else (24 if args.stt_only else 40)
+    models = list(dict.fromkeys([args.model, *filter(None, args.models.split(","))]))
+    levels = [1, 8] if args.stt_only else [1, 2, 4, 8]
 
     from speech_api.config import (
         Settings,
@@ -487,7 +564,9 @@ def main() -> None:
     from speech_api.engines.whisper import resolve_model
     from speech_api.runtime.local import prepare_bucket, start_embedded_s3, with_embedded_s3
 
-    model_dir = resolve_model(args.model, Path.home() / ".cache" / "speech-api")
+    def model_dir(name: str) -> str:
+        return resolve_model(name, Path.home() / ".cache" / "speech-api")
+
     results: dict = {
         "machine": {
             "cpu": platform.processor() or platform.machine(),
@@ -496,7 +575,9 @@ def main() -> None:
             "python": platform.python_version(),
         },
         "model": args.model,
+        "models": models,
         "quick": args.quick,
+        "stt_only": args.stt_only,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     t0 = time.perf_counter()
@@ -504,57 +585,81 @@ def main() -> None:
     prepare_bucket(with_embedded_s3(Settings(_env_file=None), s3.endpoint_url))
 
     def step(name):
+        # What is measured so far is kept even if a later step fails.
+        RESULTS.write_text(json.dumps(results, indent=2))
         print(f"[{time.perf_counter() - t0:6.1f}s] {name}", file=sys.stderr, flush=True)
 
     try:
-        step("STT: HTTP vs direct")
+        results["stt_by_model"] = {}
+        for name in models[1:]:
+            step(f"STT: HTTP vs direct, {name}")
+            server = ours(name)
+            try:
+                results["stt_by_model"][name] = stt_overhead(
+                    server, model_dir(name), rounds, multilingual=not name.endswith(".en")
+                )
+            finally:
+                server.stop()
+        step(f"STT: HTTP vs direct, {args.model}")
         server = ours(args.model)
         try:
-            results["stt"] = stt_overhead(server, model_dir, rounds)
+            results["stt"] = stt_overhead(
+                server, model_dir(args.model), rounds, not args.model.endswith(".en")
+            )
+            results["stt_by_model"][args.model] = results["stt"]
             step("STT: concurrency")
-            results["stt_concurrency"] = stt_concurrency(server, [1, 2, 4, 8], requests)
-            step("TTS: piper")
-            results["tts_piper"] = tts_figures(server, "piper", rounds)
-            step("memory")
-            results["memory"] = memory(server, 200 if not args.quick else 40)
+            results["stt_concurrency"] = stt_concurrency(server, levels, requests)
+            step("STT: 1 client, batching on / off")
+            unbatched = ours(args.model, STT_BATCH_SIZE="1")
+            try:
+                results["stt_batching"] = batching_latency(server, unbatched, max(1, rounds - 1))
+            finally:
+                unbatched.stop()
+            if not args.stt_only:
+                step("TTS: piper")
+                results["tts_piper"] = tts_figures(server, "piper", rounds)
+                step("memory")
+                results["memory"] = memory(server, 200 if not args.quick else 40)
         finally:
             server.stop()
 
-        step("TTS: coqui (full-size Tacotron2-DDC + HiFiGAN, random weights)")
-        from devkit.coqui_model import build_random_tacotron2_ddc
+        if not args.stt_only:
+            step("TTS: coqui (full-size Tacotron2-DDC + HiFiGAN, random weights)")
+            from devkit.coqui_model import build_random_tacotron2_ddc
 
-        files = build_random_tacotron2_ddc(REPO / "bench" / ".coqui", full_vocoder=True)
-        coqui = ours(
-            args.model,
-            TTS_ENGINE="coqui",
-            TTS_COQUI_MODEL_PATH=str(files.model_path),
-            TTS_COQUI_CONFIG_PATH=str(files.config_path),
-            TTS_COQUI_VOCODER_PATH=str(files.vocoder_path),
-            TTS_COQUI_VOCODER_CONFIG_PATH=str(files.vocoder_config_path),
-            TTS_COQUI_MAX_DECODER_STEPS="400",
-        )
-        try:
-            results["tts_coqui"] = tts_figures(coqui, "coqui", 1)
-            results["tts_coqui"]["rss_mb"] = coqui.rss()
-        finally:
-            coqui.stop()
+            files = build_random_tacotron2_ddc(REPO / "bench" / ".coqui", full_vocoder=True)
+            coqui = ours(
+                args.model,
+                TTS_ENGINE="coqui",
+                TTS_COQUI_MODEL_PATH=str(files.model_path),
+                TTS_COQUI_CONFIG_PATH=str(files.config_path),
+                TTS_COQUI_VOCODER_PATH=str(files.vocoder_path),
+                TTS_COQUI_VOCODER_CONFIG_PATH=str(files.vocoder_config_path),
+                TTS_COQUI_MAX_DECODER_STEPS="400",
+            )
+            try:
+                results["tts_coqui"] = tts_figures(coqui, "coqui", 1)
+                results["tts_coqui"]["rss_mb"] = coqui.rss()
+            finally:
+                coqui.stop()
 
-        step("cold start")
-        results["cold_start"] = {m: cold_start(m, s3.endpoint_url) for m in ("tiny.en", "base")}
+            step("cold start")
+            results["cold_start"] = {m: cold_start(m, s3.endpoint_url) for m in ("tiny.en", "base")}
 
         step("peers")
         python = ensure_peers()
-        results["peer_stt"] = peer_stt(python, model_dir, rounds)
-        server = ours(args.model)
-        try:
-            results["peer_tts"] = peer_tts(python, server.url, 2 * rounds)
-        finally:
-            server.stop()
+        results["peer_stt"] = peer_stt(python, model_dir(args.model), rounds)
+        if not args.stt_only:
+            server = ours(args.model)
+            try:
+                results["peer_tts"] = peer_tts(python, server.url, 2 * rounds)
+            finally:
+                server.stop()
 
-        step("workers")
-        results["workers"] = [
-            workers(args.model, s3.endpoint_url, n, requests // 2) for n in (1, 2)
-        ]
+            step("workers")
+            results["workers"] = [
+                workers(args.model, s3.endpoint_url, n, requests // 2) for n in (1, 2)
+            ]
     finally:
         s3.stop()
     results["elapsed_s"] = round(time.perf_counter() - t0, 1)
@@ -566,36 +671,66 @@ def print_table(r: dict) -> None:
     ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
     stt, peer = r["stt"], r["peer_stt"]["latency"]
     conc = r["stt_concurrency"]
-    rows = [
+    pct_ = lambda w: "-" if w is None else f"{100 * w:.1f} %"  # noqa: E731
+    rows = []
+    for model, m in r["stt_by_model"].items():
+        rows.append(
+            (
+                f"STT {model}: p50 per clip, /stt / direct library",
+                f"{ms(m['http']['p50'])} / {ms(m['direct']['p50'])}",
+                f"ratio {m['ratio_p50']:.2f} (target <= 0.70)",
+            )
+        )
+        for lang in ("en", "es"):
+            w = m["wer"][lang]
+            if w["http"] is None:
+                continue
+            gap = 100 * (w["http"] - w["direct"])
+            rows.append(
+                (
+                    f"STT {model}: WER {lang}, /stt / direct library",
+                    f"{pct_(w['http'])} / {pct_(w['direct'])}",
+                    f"{gap:+.1f} points (target <= +0.3)",
+                )
+            )
+    rows.append(
         (
-            "STT p50 per clip, HTTP / direct library",
-            f"{ms(stt['http']['p50'])} / {ms(stt['direct']['p50'])}",
-            f"ratio {stt['ratio_p50']:.2f} (target <= 1.10)",
-        ),
-        (
-            "STT p50, ours / faster-whisper-server",
+            f"STT {r['model']} p50, ours / faster-whisper-server",
             f"{ms(stt['http']['p50'])} / {ms(peer['p50'])}",
             f"ratio {stt['http']['p50'] / peer['p50']:.2f} (target <= 1.00)",
-        ),
-    ]
+        )
+    )
+    direct_tput = stt["direct_sequential_throughput"]
     for level, f in conc.items():
         rows.append(
             (
                 f"STT {level} clients: throughput, p50/p95, errors",
-                f"{f['throughput_audio_s_per_s']} audio-s/s",
+                f"{f['throughput_audio_s_per_s']} audio-s/s"
+                f" ({f['throughput_audio_s_per_s'] / direct_tput:.2f}x)",
                 f"{ms(f['latency']['p50'])}/{ms(f['latency']['p95'])}, {f['errors']} errors",
             )
         )
     rows.append(
         (
             "  sequential direct throughput",
-            f"{stt['direct_sequential_throughput']} audio-s/s",
-            "target: 8 clients >= this",
+            f"{direct_tput} audio-s/s",
+            "target: 8 clients >= 1.5x this, 0 errors",
+        )
+    )
+    b = r["stt_batching"]
+    rows.append(
+        (
+            "STT 1 client p50, batching on / off",
+            f"{ms(b['on']['p50'])} / {ms(b['off']['p50'])}",
+            f"ratio {b['ratio_p50']:.2f} (target <= 1.00, noise ~±5 %)",
         )
     )
     rows.append(
         ("/health p99 with 8 in flight", ms(conc["8"]["health_latency"]["p99"]), "target <= 50 ms")
     )
+    if r.get("stt_only"):
+        _print_rows(r, rows)
+        return
     for key in ("tts_piper", "tts_coqui"):
         t = r[key]
         rows.append(
@@ -655,13 +790,17 @@ def print_table(r: dict) -> None:
                 f"{w['rss_mb']} MB",
             )
         )
+    _print_rows(r, rows)
+
+
+def _print_rows(r: dict, rows: list[tuple[str, str, str]]) -> None:
     width = max(len(a) for a, _, _ in rows)
     print(
         f"\nmodel {r['model']}, {r['machine']['cores']} cores, {r['machine']['memory_gb']} GB,"
         f" Python {r['machine']['python']}, {r['elapsed_s']} s\n"
     )
     for a, b, c in rows:
-        print(f"{a:<{width}}  {b:<28} {c}")
+        print(f"{a:<{width}}  {b:<32} {c}")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,13 @@ class STTSettings(_Group):
     extra_models: str = ""
     beam_size: int = Field(5, ge=1, le=10)
     vad_filter: bool = True
+    # Encode a clip that fits one 30 s window as its audio plus a margin instead of the whole
+    # padded window; a result that looks wrong is decoded again over the full window.
+    trim_context: bool = True
+    context_margin_s: float = Field(2.0, ge=0.0, le=30.0)
+    # Clips waiting while the model is busy are decoded together, up to this many (1 = off).
+    # A clip that finds the model idle never waits.
+    batch_size: int = Field(8, ge=1, le=64)
 
 
 class TTSSettings(_Group):

@@ -7,7 +7,6 @@ the Hugging Face hub (production images do that at build time).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ import numpy as np
 
 from speech_api.config import STTSettings
 from speech_api.engines.base import Transcript, TranscriptSegment, TranscriptStream, WordTiming
+from speech_api.engines.whisper_fast import DecodeRequest, FastWhisper
 from speech_api.errors import UnsupportedLanguageError
 
 # Model name -> (packages holding it, in the order their parts are joined).
@@ -80,16 +80,6 @@ def _join_split_model(packages: tuple[str, ...], target: Path) -> Path | None:
     return target
 
 
-def installed_models() -> list[str]:
-    """Bundled model names whose packages are installed (selectable without configuration)."""
-    packages = {name: (pkg,) for name, pkg in _BUNDLED_DIR.items()} | _BUNDLED_SPLIT
-    return [
-        name
-        for name, pkgs in packages.items()
-        if all(importlib.util.find_spec(p) is not None for p in pkgs)
-    ]
-
-
 def resolve_model(name: str, cache_dir: Path) -> str:
     """A local directory for bundled names, the name itself for hub downloads."""
     if Path(name).expanduser().is_dir():
@@ -130,77 +120,13 @@ class WhisperEngine:
         )
         self.multilingual = bool(self._model.model.is_multilingual)
         self.languages = frozenset(_LANGUAGE_CODES) if self.multilingual else frozenset({"en"})
-
-    def transcribe(
-        self,
-        samples: np.ndarray,
-        *,
-        language: str | None,
-        task: str = "transcribe",
-        prompt: str | None = None,
-        temperature: float | None = None,
-        word_timestamps: bool = False,
-    ) -> Transcript:
-        if language is not None and language not in self.languages:
-            hint = "" if self.multilingual else f" The model '{self.name}' is English-only."
-            raise UnsupportedLanguageError(
-                f"Language '{language}' is not supported.{hint}", param="language"
-            )
-        if task == "translate" and not self.multilingual:
-            raise UnsupportedLanguageError(
-                f"The model '{self.name}' is English-only and cannot translate.",
-                param="model",
-                code="translation_unsupported",
-            )
-        options = {}
-        if temperature is not None:
-            options["temperature"] = temperature
-        segments, info = self._model.transcribe(
-            samples,
-            language=language or (None if self.multilingual else "en"),
-            task=task,
-            beam_size=self._settings.beam_size,
-            vad_filter=self._settings.vad_filter,
-            initial_prompt=prompt or None,
-            word_timestamps=word_timestamps,
-            **options,
-        )
-        # The generator does the decoding; consume it here, inside the worker thread.
-        # Whisper can place a last timestamp past the end of short or truncated audio; no
-        # segment may end after the audio does.
-        duration = float(info.duration)
-        parts = [
-            TranscriptSegment(
-                start=round(min(s.start, duration), 3),
-                end=round(min(s.end, duration), 3),
-                text=s.text.strip(),
-                id=s.id,
-                seek=s.seek,
-                tokens=tuple(s.tokens),
-                temperature=float(s.temperature or 0.0),
-                avg_logprob=float(s.avg_logprob),
-                compression_ratio=float(s.compression_ratio),
-                no_speech_prob=float(s.no_speech_prob),
-                words=tuple(
-                    WordTiming(
-                        w.word.strip(),
-                        round(w.start, 3),
-                        round(w.end, 3),
-                        round(float(w.probability), 4),
-                    )
-                    for w in (s.words or [])
-                ),
-            )
-            for s in segments
-        ]
-        return Transcript(
-            text=" ".join(p.text for p in parts if p.text),
-            language=info.language,
-            language_probability=round(float(info.language_probability), 4),
-            duration_s=round(float(info.duration), 3),
-            segments=parts,
-            task=task,
-            model=self.name,
+        self.decoder = FastWhisper(
+            self._model,
+            beam_size=settings.beam_size,
+            vad_filter=settings.vad_filter,
+            trim=settings.trim_context,
+            margin_s=settings.context_margin_s,
+            batch_size=settings.batch_size,
         )
 
     def transcribe_stream(
@@ -213,29 +139,19 @@ class WhisperEngine:
         temperature: float | None = None,
         word_timestamps: bool = False,
     ) -> TranscriptStream:
-        """Like `transcribe`, but the segments are decoded as the iterator is advanced
-        (faster-whisper's own generator), so a client can show text before the end."""
-        if language is not None and language not in self.languages:
-            hint = "" if self.multilingual else f" The model '{self.name}' is English-only."
-            raise UnsupportedLanguageError(
-                f"Language '{language}' is not supported.{hint}", param="language"
-            )
-        if task == "translate" and not self.multilingual:
-            raise UnsupportedLanguageError(
-                f"The model '{self.name}' is English-only and cannot translate.",
-                param="model",
-                code="translation_unsupported",
-            )
-        options = {} if temperature is None else {"temperature": temperature}
-        segments, info = self._model.transcribe(
+        """The transcript segment by segment, as `transcribe` makes it (trimmed and batched
+        where it can be). Short clips are decoded before this returns; longer ones as the
+        segments are consumed: iterate in a worker thread."""
+        self._check(language, task)
+        segments, info = self.decoder.transcribe(
             samples,
-            language=language or (None if self.multilingual else "en"),
-            task=task,
-            beam_size=self._settings.beam_size,
-            vad_filter=self._settings.vad_filter,
-            initial_prompt=prompt or None,
-            word_timestamps=word_timestamps,
-            **options,
+            DecodeRequest(
+                language=language or (None if self.multilingual else "en"),
+                task=task,
+                prompt=prompt or None,
+                temperature=temperature,
+                word_timestamps=word_timestamps,
+            ),
         )
         duration = float(info.duration)
         return TranscriptStream(
@@ -247,9 +163,53 @@ class WhisperEngine:
             model=self.name,
         )
 
+    def transcribe(
+        self,
+        samples: np.ndarray,
+        *,
+        language: str | None,
+        task: str = "transcribe",
+        prompt: str | None = None,
+        temperature: float | None = None,
+        word_timestamps: bool = False,
+    ) -> Transcript:
+        stream = self.transcribe_stream(
+            samples,
+            language=language,
+            task=task,
+            prompt=prompt,
+            temperature=temperature,
+            word_timestamps=word_timestamps,
+        )
+        # The generator does the decoding; consume it here, inside the worker thread.
+        parts = list(stream.segments)
+        return Transcript(
+            text=" ".join(p.text for p in parts if p.text),
+            language=stream.language,
+            language_probability=stream.language_probability,
+            duration_s=stream.duration_s,
+            segments=parts,
+            task=task,
+            model=self.name,
+        )
+
+    def _check(self, language: str | None, task: str) -> None:
+        if language is not None and language not in self.languages:
+            hint = "" if self.multilingual else f" The model '{self.name}' is English-only."
+            raise UnsupportedLanguageError(
+                f"Language '{language}' is not supported.{hint}", param="language"
+            )
+        if task == "translate" and not self.multilingual:
+            raise UnsupportedLanguageError(
+                f"The model '{self.name}' is English-only and cannot translate.",
+                param="model",
+                code="translation_unsupported",
+            )
+
 
 def _segment(s, duration: float) -> TranscriptSegment:
-    # No segment may end after the audio does (Whisper can overshoot on short audio).
+    """Whisper can place a last timestamp past the end of short or truncated audio; no segment
+    may end after the audio does."""
     return TranscriptSegment(
         start=round(min(s.start, duration), 3),
         end=round(min(s.end, duration), 3),
@@ -263,7 +223,10 @@ def _segment(s, duration: float) -> TranscriptSegment:
         no_speech_prob=float(s.no_speech_prob),
         words=tuple(
             WordTiming(
-                w.word.strip(), round(w.start, 3), round(w.end, 3), round(float(w.probability), 4)
+                w.word.strip(),
+                round(w.start, 3),
+                round(w.end, 3),
+                round(float(w.probability), 4),
             )
             for w in (s.words or [])
         ),
