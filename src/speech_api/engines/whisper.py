@@ -7,6 +7,7 @@ the Hugging Face hub (production images do that at build time).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -78,6 +79,16 @@ def _join_split_model(packages: tuple[str, ...], target: Path) -> Path | None:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def installed_models() -> list[str]:
+    """Bundled model names whose packages are installed (selectable without configuration)."""
+    packages = {name: (pkg,) for name, pkg in _BUNDLED_DIR.items()} | _BUNDLED_SPLIT
+    return [
+        name
+        for name, pkgs in packages.items()
+        if all(importlib.util.find_spec(p) is not None for p in pkgs)
+    ]
 
 
 def resolve_model(name: str, cache_dir: Path) -> str:
