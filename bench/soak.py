@@ -1,8 +1,9 @@
 """`make soak`: a bounded load run on loopback against `speech-api serve` (embedded S3 and
 upload worker), in phases:
 
-1. warm-up: the mixed load (/stt, /tts misses and hits, uploads, /health) and one burst of
-   16 concurrent /tts + /stt (first use of every thread's scratch buffers is start-up);
+1. warm-up: the mixed load (/stt, /tts misses and hits, uploads, /health), then 16 concurrent
+   /tts + /stt clients for `--burst-seconds` (the first peak load allocates the working set:
+   every thread's scratch buffers, every batch size; that is start-up, not growth);
 2. mixed: `--clients` clients for `--seconds`; RSS is first measured here;
 3. concurrent: 16 clients at once, TTS misses and STT, for `--burst-seconds`;
 4. hostile: decoder bombs, bodies sent a byte at a time, oversized JSON and clients that never
@@ -304,7 +305,9 @@ def main() -> None:
     try:
         with RSSSampler(server.proc.pid) as rss:
             phases["warm-up"] = asyncio.run(soak(server.url, args.warmup, args.clients))
-            phases["warm-up burst"] = asyncio.run(concurrent(server.url, 20))
+            # As long as the concurrent phase: the first 16-way load sets the working set (every
+            # batch size, every thread's buffers); growth is what comes after it.
+            phases["warm-up burst"] = asyncio.run(concurrent(server.url, args.burst_seconds))
             rss.phase = "mixed"
             phases["mixed"] = asyncio.run(soak(server.url, args.seconds, args.clients))
             rss.phase = "concurrent"
