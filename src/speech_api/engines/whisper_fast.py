@@ -360,6 +360,8 @@ class FastWhisper:
             raise _Fallback("compression ratio", f"{compression_ratio:.2f}")
         if avg_logprob < LOG_PROB_THRESHOLD:
             raise _Fallback("average log-probability", f"{avg_logprob:.2f}")
+        if _repeats_a_phrase(text):
+            raise _Fallback("a repeated phrase", text)
         duration = job.frames / model.frames_per_second
         text_tokens = [t for t in tokens if t < tokenizer.eot]
         if len(text_tokens) > MAX_TOKENS_PER_SECOND * max(duration, 1.0):
@@ -410,6 +412,20 @@ class FastWhisper:
                 )
             )
         return _Decoded(segments, language[0], language[1])
+
+
+def _repeats_a_phrase(text: str, min_words: int = 3) -> bool:
+    """The same run of ``min_words`` or more words twice in a row: the short-loop failure of a
+    trimmed window (a 2 s clip read as its sentence twice, with a plausible compression ratio
+    and rate). Real speech that does this is rare, and costs only a full-window decode."""
+    words = ["".join(c for c in w.lower() if c.isalnum()) for w in text.split()]
+    words = [w for w in words if w]
+    n = len(words)
+    for size in range(min_words, n // 2 + 1):
+        for start in range(n - 2 * size + 1):
+            if words[start : start + size] == words[start + size : start + 2 * size]:
+                return True
+    return False
 
 
 def _rows(rows: np.ndarray, members: list[int]) -> ctranslate2.StorageView:
