@@ -61,6 +61,24 @@ class TranscriptStream:
     task: str = "transcribe"
     model: str = ""
 
+    def collect(self, on_segment=None) -> Transcript:
+        """Decode to the end: the whole transcript, calling `on_segment(segment)` as each is
+        decoded (the CLI's progress over audio seconds)."""
+        segments = []
+        for segment in self.segments:
+            segments.append(segment)
+            if on_segment is not None:
+                on_segment(segment)
+        return Transcript(
+            text=" ".join(s.text for s in segments if s.text),
+            language=self.language,
+            language_probability=self.language_probability,
+            duration_s=self.duration_s,
+            segments=segments,
+            task=self.task,
+            model=self.model,
+        )
+
 
 @dataclass(frozen=True)
 class Speech:

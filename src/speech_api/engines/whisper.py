@@ -184,25 +184,15 @@ class WhisperEngine:
         temperature: float | None = None,
         word_timestamps: bool = False,
     ) -> Transcript:
-        stream = self.transcribe_stream(
+        # The generator does the decoding; consume it here, inside the worker thread.
+        return self.transcribe_stream(
             samples,
             language=language,
             task=task,
             prompt=prompt,
             temperature=temperature,
             word_timestamps=word_timestamps,
-        )
-        # The generator does the decoding; consume it here, inside the worker thread.
-        parts = list(stream.segments)
-        return Transcript(
-            text=" ".join(p.text for p in parts if p.text),
-            language=stream.language,
-            language_probability=stream.language_probability,
-            duration_s=stream.duration_s,
-            segments=parts,
-            task=task,
-            model=self.name,
-        )
+        ).collect()
 
     def _check(self, language: str | None, task: str) -> None:
         if language is not None and language not in self.languages:

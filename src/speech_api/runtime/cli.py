@@ -242,7 +242,6 @@ def transcribe(
         from speech_api.service import (
             SpeechService,
             TranscriptionOptions,
-            collect_transcript,
             render_transcript,
             transcription_response,
         )
@@ -266,9 +265,7 @@ def transcribe(
                 disable=not interactive or stream.duration_s < _LONG_AUDIO_S,
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio",
             ) as seconds:
-                result = collect_transcript(
-                    stream, lambda seg: seconds.update(max(0.0, seg.end - seconds.n))
-                )
+                result = stream.collect(lambda seg: seconds.update(max(0.0, seg.end - seconds.n)))
             if fmt == "json":
                 return transcription_response(result).model_dump_json(indent=2)
             return render_transcript(result, fmt, words=word_timestamps).body

@@ -7,7 +7,6 @@ from speech_api.service.speech import (
     speech_events,
 )
 from speech_api.service.transcripts import (
-    collect_transcript,
     render_transcript,
     transcript_events,
     transcription_response,
@@ -19,7 +18,6 @@ __all__ = [
     "SpeechStream",
     "TranscriptionOptions",
     "UploadService",
-    "collect_transcript",
     "render_transcript",
     "speech_events",
     "transcript_events",

@@ -31,25 +31,6 @@ def transcription_response(result: Transcript) -> TranscriptionResponse:
     )
 
 
-def collect_transcript(stream: TranscriptStream, on_segment=None) -> Transcript:
-    """The whole transcript of a stream, calling `on_segment(segment)` as each is decoded (the
-    CLI's progress over audio seconds)."""
-    segments = []
-    for segment in stream.segments:
-        segments.append(segment)
-        if on_segment is not None:
-            on_segment(segment)
-    return Transcript(
-        text=" ".join(s.text for s in segments if s.text),
-        language=stream.language,
-        language_probability=stream.language_probability,
-        duration_s=stream.duration_s,
-        segments=segments,
-        task=stream.task,
-        model=stream.model,
-    )
-
-
 def usage(duration_s: float) -> dict:
     """OpenAI's usage for duration-billed models: whole seconds of audio, rounded up."""
     return {"type": "duration", "seconds": math.ceil(round(duration_s, 3))}
