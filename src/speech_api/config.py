@@ -191,6 +191,14 @@ class Settings(BaseSettings):
     # fit in 64 KB even when every one is a JSON-escaped emoji.
     max_json_bytes: int = Field(64 * 1024, ge=1024)
     max_audio_seconds: float = Field(60.0, gt=0)
+    # The upload worker and `speech-api transcribe` take recordings up to this long (4 h by
+    # default; the CDK stack sets what its worker's timeout allows), and objects up to
+    # MAX_LONG_UPLOAD_BYTES (presigned upload forms allow that size too).
+    long_audio_max_seconds: float = Field(4 * 3600.0, gt=0)
+    max_long_upload_bytes: int = Field(2 * 1024**3, ge=1)
+    # Where the worker moves the message of a file that failed MAX_WORKER_ATTEMPTS times (the
+    # CDK stack sets it to its dead-letter queue). Unset: SQS's redrive policy moves it.
+    uploads_dead_letter_url: str | None = None
     max_text_chars: int = Field(MAX_TEXT_CHARS, ge=1, le=MAX_TEXT_CHARS)
 
     model_cache_dir: Path = Field(default_factory=default_cache_dir)

@@ -136,3 +136,29 @@ SPEECH_STREAM_FORMATS = ("audio", "sse")
 SpeechStreamFormat = Literal[SPEECH_STREAM_FORMATS]  # type: ignore[valid-type]
 # `include[]` values of `/v1/audio/transcriptions` that are honoured (with response_format json).
 TRANSCRIPTION_INCLUDES = ("logprobs",)
+
+# --- Long recordings: the upload worker and `speech-api transcribe` --------------------------
+# Synchronous /stt keeps MAX_AUDIO_SECONDS (API Gateway's 29 s); the asynchronous paths take
+# any length up to a limit derived from the time the worker has.
+#
+# Seconds of worker time per second of audio, with Whisper `base` int8 on 2 CPU cores (the
+# long-form figure of `make bench`, rounded up: see the README's Performance section). Lambda
+# gives a function about one vCPU per 1,769 MB, so a worker of at least 3,538 MB runs at this
+# rate or faster.
+LONG_AUDIO_RTF = 0.12
+# A recording is accepted when its estimated time, this fixed allowance (cold start: image,
+# model load; download and decoding) included, fills at most this share of the time left.
+LONG_AUDIO_OVERHEAD_S = 60.0
+LONG_AUDIO_TIME_SHARE = 0.75
+# A worker that dies mid-file (timeout, out of memory, killed) is retried; after this many
+# attempts the file gets its .error.json and its message goes to the dead-letter queue.
+MAX_WORKER_ATTEMPTS = 3
+# Progress records (transcripts/<id>.progress.json) are rewritten at most this often.
+PROGRESS_INTERVAL_S = 10.0
+
+
+def long_audio_limit_s(time_s: float, rtf: float = LONG_AUDIO_RTF) -> int:
+    """The longest recording (seconds of audio) a worker with ``time_s`` seconds can finish,
+    with margin: what the CDK stack sets as LONG_AUDIO_MAX_SECONDS from the worker's timeout,
+    and what a running worker checks against the time its invocation has left."""
+    return max(0, int((time_s - LONG_AUDIO_OVERHEAD_S) * LONG_AUDIO_TIME_SHARE / rtf))
