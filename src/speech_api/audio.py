@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import av
 import numpy as np
@@ -105,12 +108,11 @@ class _DecodeBudget:
 
 
 class _BudgetedInput(io.RawIOBase):
-    """The request's bytes as a file whose every read checks the time budget, so a demuxer
-    that loops over crafted input is stopped too (PyAV re-raises our error)."""
+    """The input as a file whose every read checks the time budget, so a demuxer that loops
+    over crafted input is stopped too (PyAV re-raises our error)."""
 
-    def __init__(self, data: bytes, budget: _DecodeBudget):
-        self._view = memoryview(data)
-        self._pos = 0
+    def __init__(self, source: io.BufferedIOBase | io.RawIOBase, budget: _DecodeBudget):
+        self._source = source
         self._budget = budget
 
     def readable(self) -> bool:
@@ -121,18 +123,13 @@ class _BudgetedInput(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         self._budget.check_time()
-        n = min(len(buffer), len(self._view) - self._pos)
-        buffer[:n] = self._view[self._pos : self._pos + n]
-        self._pos += n
-        return n
+        return self._source.readinto(buffer) or 0
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
+        return self._source.seek(offset, whence)
 
     def tell(self) -> int:
-        return self._pos
+        return self._source.tell()
 
 
 def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> DecodedAudio:
@@ -145,10 +142,108 @@ def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> Dec
     """
     if not data:
         raise EmptyAudioError("The audio file is empty.", param=param)
+    chunks: list[np.ndarray] = []
+    source_rate, source_channels = _decode(
+        io.BytesIO(data), chunks.append, max_seconds=max_seconds, param=param
+    )
+    samples = np.concatenate(chunks).astype(np.float32) / 32768.0
+    return DecodedAudio(
+        samples=samples, source_sample_rate=source_rate, source_channels=source_channels
+    )
+
+
+class AudioSource(Protocol):
+    """16 kHz mono audio read a stretch at a time (long recordings are not held in memory)."""
+
+    @property
+    def samples(self) -> int: ...
+
+    def read(self, start: int, end: int) -> np.ndarray:
+        """float32 samples [start, end)."""
+        ...
+
+
+class ArrayAudio:
+    def __init__(self, samples: np.ndarray):
+        self._samples = samples
+
+    @property
+    def samples(self) -> int:
+        return int(self._samples.shape[0])
+
+    def read(self, start: int, end: int) -> np.ndarray:
+        return self._samples[start:end]
+
+
+class PcmFile:
+    """Decoded audio kept on disk as 16-bit PCM (32,000 bytes per second) and mapped, not
+    loaded: reading a stretch touches only its pages."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._map = np.memmap(path, dtype=np.int16, mode="r") if path.stat().st_size else None
+
+    @property
+    def samples(self) -> int:
+        return 0 if self._map is None else int(self._map.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples / WHISPER_SAMPLE_RATE
+
+    def read(self, start: int, end: int) -> np.ndarray:
+        if self._map is None:
+            return np.zeros(0, dtype=np.float32)
+        return self._map[start:end].astype(np.float32) / 32768.0
+
+
+def decode_file(source: Path, target: Path, *, max_seconds: float, param: str = "file") -> PcmFile:
+    """Decode an audio file of any length to 16 kHz mono PCM in ``target``, with the same
+    checks as `decode_audio` (memory stays flat: frames go to disk as they are decoded).
+    A container that declares a duration over ``max_seconds`` is refused before decoding."""
+    if source.stat().st_size == 0:
+        raise EmptyAudioError("The audio file is empty.", param=param)
+    with open(source, "rb") as raw, open(target, "wb") as out:
+        _decode(
+            raw,
+            lambda chunk: out.write(chunk.tobytes()),
+            max_seconds=max_seconds,
+            param=param,
+            refuse_declared=True,
+        )
+    return PcmFile(target)
+
+
+def _too_long(seconds: float, max_seconds: float, param: str) -> AudioTooLongError:
+    return AudioTooLongError(
+        f"The audio is {_clock(seconds)} long; the limit here is {_clock(max_seconds)} "
+        f"({max_seconds:g} seconds).",
+        param=param,
+    )
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
+
+
+def _decode(
+    raw,
+    sink: Callable[[np.ndarray], object],
+    *,
+    max_seconds: float,
+    param: str,
+    refuse_declared: bool = False,
+) -> tuple[int, int]:
+    """Decode ``raw`` (a seekable binary file) to 16 kHz mono int16 arrays handed to ``sink``;
+    returns the source's sample rate and channels."""
     budget = _DecodeBudget(max_seconds, param)
     try:
         container = av.open(
-            _BudgetedInput(data, budget),
+            _BudgetedInput(raw, budget),
             mode="r",
             # Probing reads at most 500 KB: some demuxers (ADTS) otherwise scan the whole body
             # to estimate a duration, which for 20 MB of crafted frames is 2.5 s and 400 MB.
@@ -157,7 +252,8 @@ def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> Dec
     except UnsupportedAudioError:
         raise
     except (av.FFmpegError, ValueError, OSError) as exc:
-        if _is_empty_wav(data):  # FFmpeg cannot open a WAV whose data chunk holds nothing
+        raw.seek(0)
+        if _is_empty_wav(raw.read(64 * 1024)):  # FFmpeg cannot open a WAV with no samples
             raise EmptyAudioError("The audio contains no samples.", param=param) from exc
         raise UnsupportedAudioError(
             "The file could not be decoded as audio. Supported: wav, flac, mp3, ogg/opus, "
@@ -170,24 +266,28 @@ def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> Dec
             raise UnsupportedAudioError("The file contains no audio stream.", param=param)
         stream = container.streams.audio[0]
         budget.check_format(stream.rate or 0, stream.channels or 0)
+        declared = (container.duration or 0) / av.time_base
+        if refuse_declared and declared > max_seconds:
+            # Long recordings: refuse up front what the header says is too long, rather than
+            # after decoding it (decoding counts the real length as well: headers can lie).
+            raise _too_long(declared, max_seconds, param)
         # Same conversion as faster_whisper.decode_audio (s16, then scaled), so transcripts
         # match the direct library call exactly.
         resampler = av.AudioResampler(format="s16", layout="mono", rate=WHISPER_SAMPLE_RATE)
         max_samples = int(max_seconds * WHISPER_SAMPLE_RATE)
-        chunks: list[np.ndarray] = []
         total = 0
 
         def take(frames) -> None:
             nonlocal total
             for out in frames:
                 arr = out.to_ndarray().reshape(-1)
-                chunks.append(arr)
                 total += arr.shape[0]
-            if total > max_samples:
-                raise AudioTooLongError(
-                    f"The audio is longer than the limit of {max_seconds:g} seconds.",
-                    param=param,
-                )
+                if total > max_samples:
+                    raise AudioTooLongError(
+                        f"The audio is longer than the limit of {max_seconds:g} seconds.",
+                        param=param,
+                    )
+                sink(arr)
 
         try:
             for frame in container.decode(stream):
@@ -204,12 +304,7 @@ def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> Dec
 
         if total == 0:
             raise EmptyAudioError("The audio contains no samples.", param=param)
-        samples = np.concatenate(chunks).astype(np.float32) / 32768.0
-        return DecodedAudio(
-            samples=samples,
-            source_sample_rate=stream.rate or 0,
-            source_channels=stream.channels or 0,
-        )
+        return stream.rate or 0, stream.channels or 0
 
 
 def _is_empty_wav(data: bytes) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -125,6 +125,18 @@ class StoredTranscript(TranscriptionResponse):
     created_at: str
 
 
+class TranscriptProgress(BaseModel):
+    audio_s_done: float
+    # Known once the recording is decoded (before its first word is transcribed).
+    audio_s_total: float | None = None
+
+
 class PendingTranscript(BaseModel):
+    """An upload not transcribed yet: `pending` while it waits for the worker, `processing`
+    with its progress (updated every few seconds) while the worker runs."""
+
     id: str
-    status: str = "pending"
+    status: Literal["pending", "processing"] = "pending"
+    progress: TranscriptProgress | None = None
+    attempt: int | None = None
+    updated_at: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from urllib.parse import quote
 
 from speech_api.config import Settings
@@ -143,6 +144,36 @@ class ObjectStorage:
         except Exception as exc:
             raise self._unavailable(exc, "GetObject", key) from exc
 
+    def download(self, key: str, target: Path, *, max_bytes: int) -> ObjectInfo | None:
+        """Stream the object into ``target`` (memory stays flat however large it is), refused
+        beyond ``max_bytes``; its ETag and metadata, or None when it does not exist."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            body = response["Body"]
+            if response["ContentLength"] > max_bytes:
+                body.close()
+                raise PayloadTooLargeError(
+                    f"The object is {response['ContentLength']} bytes; the limit is "
+                    f"{max_bytes} bytes (MAX_LONG_UPLOAD_BYTES).",
+                    param="file",
+                )
+            with open(target, "wb") as out:
+                for chunk in body.iter_chunks(1024 * 1024):
+                    out.write(chunk)
+            return ObjectInfo(
+                etag=response.get("ETag", "").strip('"'), metadata=response.get("Metadata", {})
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise self._unavailable(exc, "GetObject", key) from exc
+        except PayloadTooLargeError:
+            raise
+        except Exception as exc:
+            raise self._unavailable(exc, "GetObject", key) from exc
+
     def delete(self, key: str) -> None:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=key)
@@ -212,3 +243,17 @@ def _unavailable_detail(exc: Exception) -> StorageUnavailableError:
     if isinstance(response, dict) and response.get("Error", {}).get("Code"):
         detail = response["Error"]["Code"]
     return StorageUnavailableError(f"Object storage is unavailable ({detail}). Try again shortly.")
+
+
+def aws_client(service: str, settings: Settings):
+    """A client for another AWS service (SQS) where S3 is: the embedded server locally (its
+    endpoint and keys), AWS's own endpoint and the role's credentials on AWS."""
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=settings.aws_region,
+        endpoint_url=settings.s3.endpoint_url,
+        aws_access_key_id=settings.s3.access_key_id,
+        aws_secret_access_key=settings.s3.secret_access_key,
+    )

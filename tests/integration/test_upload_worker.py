@@ -57,6 +57,12 @@ def test_batch_with_good_bad_duplicate_and_test_event(process_settings, storage,
     assert transcript["created_at"].endswith("Z")
     txt = storage.get(f"transcripts/{upload_id}.txt", max_bytes=10**6).data.decode()
     assert txt.strip() == transcript["text"]
+    # Subtitles beside them: the same words, timed.
+    srt = storage.get(f"transcripts/{upload_id}.srt", max_bytes=10**6).data.decode()
+    vtt = storage.get(f"transcripts/{upload_id}.vtt", max_bytes=10**6).data.decode()
+    assert srt.startswith("1\n00:00:00,") and "gregson across the table" in srt.lower()
+    assert vtt.startswith("WEBVTT\n\n00:00:00.") and "gregson across the table" in vtt.lower()
+    assert storage.head(f"transcripts/{upload_id}.progress.json") is None  # done: no progress
 
     bad_id = bad["s3"]["object"]["key"].removeprefix("uploads/")
     error = read_json(storage, f"transcripts/{bad_id}.error.json")
@@ -67,7 +73,9 @@ def test_batch_with_good_bad_duplicate_and_test_event(process_settings, storage,
     versions = storage.client.list_objects_v2(Bucket=TEST_BUCKET, Prefix=f"transcripts/{upload_id}")
     assert sorted(o["Key"] for o in versions["Contents"]) == [
         f"transcripts/{upload_id}.json",
+        f"transcripts/{upload_id}.srt",
         f"transcripts/{upload_id}.txt",
+        f"transcripts/{upload_id}.vtt",
     ]
     before = storage.client.head_object(Bucket=TEST_BUCKET, Key=f"transcripts/{upload_id}.json")[
         "LastModified"
@@ -92,16 +100,30 @@ def test_language_metadata_from_the_upload_is_used(process_settings, storage, up
     )
 
 
-def test_too_long_audio_is_a_permanent_failure(process_settings, make_settings, storage, upload):
-    process_settings(make_settings(max_audio_seconds=5))
+def test_audio_over_the_long_audio_limit_is_a_permanent_failure(
+    process_settings, make_settings, storage, upload
+):
+    process_settings(make_settings(long_audio_max_seconds=5))
     event = upload("long.flac", clip("jfk_inaugural.flac").read())
     assert handler(sqs_batch([{"Records": [event]}]), LocalLambdaContext()) == {
         "batchItemFailures": []
     }
     upload_id = event["s3"]["object"]["key"].removeprefix("uploads/")
-    assert read_json(storage, f"transcripts/{upload_id}.error.json")["error"]["code"] == (
-        "audio_too_long"
-    )
+    error = read_json(storage, f"transcripts/{upload_id}.error.json")["error"]
+    assert error["code"] == "audio_too_long"
+    assert error["message"] == "The audio is 11 s long; the limit here is 5 s (5 seconds)."
+    assert storage.head(f"transcripts/{upload_id}.progress.json") is None
+
+
+def test_the_sync_limit_does_not_apply_to_uploads(process_settings, make_settings, storage, upload):
+    """MAX_AUDIO_SECONDS is /stt's (API Gateway's 29 s); the worker takes longer files."""
+    process_settings(make_settings(max_audio_seconds=5))
+    event = upload("long.flac", clip("jfk_inaugural.flac").read())
+    handler(sqs_batch([{"Records": [event]}]), LocalLambdaContext())
+    upload_id = event["s3"]["object"]["key"].removeprefix("uploads/")
+    assert "ask not what your country" in read_json(
+        storage, f"transcripts/{upload_id}.json"
+    )["text"].lower()
 
 
 def test_s3_outage_reports_the_item_for_retry(process_settings, make_settings):

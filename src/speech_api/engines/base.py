@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from speech_api.audio import AudioSource
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,21 @@ class SpeechToText(Protocol):
         word_timestamps: bool = False,
     ) -> TranscriptStream:
         """The same transcript, segment by segment as the decoder produces them."""
+        ...
+
+    def transcribe_long(
+        self,
+        audio: AudioSource,
+        *,
+        language: str | None,
+        task: str = "transcribe",
+        prompt: str | None = None,
+        temperature: float | None = None,
+        word_timestamps: bool = False,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> TranscriptStream:
+        """A recording of any length, read a stretch at a time; `on_progress(seconds done)`
+        is called as the decoding advances."""
         ...
 
 

@@ -11,14 +11,17 @@ import importlib.util
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from importlib import import_module
 from pathlib import Path
 
 import numpy as np
 
+from speech_api.audio import AudioSource
 from speech_api.config import STTSettings
 from speech_api.engines.base import Transcript, TranscriptSegment, TranscriptStream, WordTiming
-from speech_api.engines.whisper_fast import DecodeRequest, FastWhisper
+from speech_api.engines.long_form import LongFormTranscriber
+from speech_api.engines.whisper_fast import SAMPLE_RATE, DecodeRequest, FastWhisper
 from speech_api.errors import UnsupportedLanguageError
 
 # Model name -> (packages holding it, in the order their parts are joined).
@@ -139,6 +142,7 @@ class WhisperEngine:
             margin_s=settings.context_margin_s,
             batch_size=settings.batch_size,
         )
+        self.long_form = LongFormTranscriber(self.decoder)
 
     def transcribe_stream(
         self,
@@ -168,6 +172,42 @@ class WhisperEngine:
         return TranscriptStream(
             language=info.language,
             language_probability=round(float(info.language_probability), 4),
+            duration_s=round(duration, 3),
+            segments=(_segment(s, duration) for s in segments),
+            task=task,
+            model=self.name,
+        )
+
+    def transcribe_long(
+        self,
+        audio: AudioSource,
+        *,
+        language: str | None,
+        task: str = "transcribe",
+        prompt: str | None = None,
+        temperature: float | None = None,
+        word_timestamps: bool = False,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> TranscriptStream:
+        """A recording of any length (see `long_form`): the first stretch is decoded before
+        this returns, the rest as the segments are consumed, calling `on_progress(seconds
+        done)` as each stretch of audio is finished."""
+        self._check(language, task)
+        duration = audio.samples / SAMPLE_RATE
+        detected, probability, segments = self.long_form.transcribe(
+            audio,
+            DecodeRequest(
+                language=language or (None if self.multilingual else "en"),
+                task=task,
+                prompt=prompt or None,
+                temperature=temperature,
+                word_timestamps=word_timestamps,
+            ),
+            on_progress,
+        )
+        return TranscriptStream(
+            language=detected,
+            language_probability=round(probability, 4),
             duration_s=round(duration, 3),
             segments=(_segment(s, duration) for s in segments),
             task=task,

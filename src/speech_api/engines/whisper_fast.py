@@ -146,10 +146,24 @@ class FastWhisper:
     ) -> tuple[Iterable[Segment], TranscriptionInfo]:
         """Same contract as `WhisperModel.transcribe` with this engine's options: segments
         (lazy on the stock path) and the clip's info."""
-        duration = samples.shape[0] / SAMPLE_RATE
-        fast = self.trim or self.batch_size > 1
-        if not fast or (request.temperature or 0.0) > 0:
-            return self._stock(samples, request)
+        return self.transcribe_many([samples], request)[0]
+
+    def transcribe_many(
+        self, clips: list[np.ndarray], request: DecodeRequest
+    ) -> list[tuple[Iterable[Segment], TranscriptionInfo]]:
+        """`transcribe` for several clips at once: they are queued together, so they share
+        batches (the long-form path hands over a recording's chunks this way)."""
+        fast = (self.trim or self.batch_size > 1) and (request.temperature or 0.0) <= 0
+        prepared = [self._prepare(samples, request) if fast else None for samples in clips]
+        self._submit([p[0] for p in prepared if p is not None])
+        return [
+            self._stock(samples, request) if p is None else self._complete(samples, request, *p)
+            for samples, p in zip(clips, prepared, strict=True)
+        ]
+
+    def _prepare(self, samples: np.ndarray, request: DecodeRequest):
+        """(job, VAD speech chunks, seconds after VAD) for a clip the trimmed path can take;
+        None for one it cannot (longer than one window after VAD, or no audio)."""
         speech_chunks = None
         audio = samples
         if self.vad_filter:
@@ -159,9 +173,10 @@ class FastWhisper:
         features = self.model.feature_extractor(audio)
         frames = features.shape[-1] - 1
         if frames <= 0 or frames > self.window:
-            return self._stock(samples, request)
-        job = _Job(request, features[:, :frames], frames)
-        self._submit(job)
+            return None
+        return _Job(request, features[:, :frames], frames), speech_chunks, audio.shape[0]
+
+    def _complete(self, samples, request, job: _Job, speech_chunks, speech_samples: int):
         try:
             decoded: _Decoded = job.future.result()
         except _Fallback as exc:
@@ -181,8 +196,8 @@ class FastWhisper:
         info = TranscriptionInfo(
             language=decoded.language,
             language_probability=decoded.language_probability,
-            duration=duration,
-            duration_after_vad=audio.shape[0] / SAMPLE_RATE,
+            duration=samples.shape[0] / SAMPLE_RATE,
+            duration_after_vad=speech_samples / SAMPLE_RATE,
             transcription_options=None,
             vad_options=None,
             all_language_probs=None,
@@ -206,14 +221,16 @@ class FastWhisper:
 
     # --- batching ---------------------------------------------------------------------------
 
-    def _submit(self, job: _Job) -> None:
+    def _submit(self, jobs: list[_Job]) -> None:
+        if not jobs:
+            return
         with self._cond:
             if self._worker is None:
                 self._worker = threading.Thread(
                     target=self._loop, name="whisper-batches", daemon=True
                 )
                 self._worker.start()
-            self._queue.append(job)
+            self._queue.extend(jobs)
             self._cond.notify()
 
     def _loop(self) -> None:

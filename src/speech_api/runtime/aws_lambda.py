@@ -148,16 +148,40 @@ _batch = BatchProcessor(event_type=EventType.SQS)
 def process_upload_batch(event: dict, context, uploads: UploadService) -> dict:
     """SQS batch of S3 notifications -> transcripts. A failing record (S3 down, model not
     loadable) is reported in batchItemFailures so SQS retries it alone; bad audio is recorded
-    as transcripts/<id>.error.json and counts as done."""
+    as transcripts/<id>.error.json and counts as done. A file that failed MAX_WORKER_ATTEMPTS
+    times has its .error.json written and its message moved to the dead-letter queue."""
+    from speech_api.service.uploads import MoveToDeadLetters
+
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    time_left_s = (lambda: remaining() / 1000) if callable(remaining) else None
 
     def record_handler(record: SQSRecord) -> None:
-        written = uploads.handle_notification(record.body)
+        try:
+            written = uploads.handle_notification(record.body, time_left_s)
+        except MoveToDeadLetters:
+            if not send_to_dead_letters(uploads.settings, record.body):
+                raise  # no queue configured: SQS's redrive policy moves it after its retries
+            metrics.add_metric(name="UploadsDeadLettered", unit=MetricUnit.Count, value=1)
+            return
         if written:
             metrics.add_metric(name="TranscriptsWritten", unit=MetricUnit.Count, value=len(written))
 
     return process_partial_response(
         event=event, record_handler=record_handler, processor=_batch, context=context
     )
+
+
+def send_to_dead_letters(settings: Settings, body: str) -> bool:
+    """Put a message on UPLOADS_DEAD_LETTER_URL (its source queue then deletes it, as the
+    record succeeded). False when no dead-letter queue is configured."""
+    if not settings.uploads_dead_letter_url:
+        return False
+    from speech_api.storage import aws_client
+
+    aws_client("sqs", settings).send_message(
+        QueueUrl=settings.uploads_dead_letter_url, MessageBody=body
+    )
+    return True
 
 
 def handle_upload_batch(event: dict, context) -> dict:

@@ -72,7 +72,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         # the same SQS events, sharing the API's loaded models.
         from speech_api.runtime.aws_lambda import process_upload_batch
 
-        uploads = UploadService(settings, service)
+        # A file that fails MAX_WORKER_ATTEMPTS times is moved to the dead-letter queue.
+        dead_letters = {"uploads_dead_letter_url": queue.dlq_url}
+        uploads = UploadService(settings.model_copy(update=dead_letters), service)
         # SQS lives in memory: what was queued, in flight or dead-lettered before a crash is
         # queued again from the objects themselves.
         requeued = requeue_unfinished(settings, queue, uploads.unfinished_uploads())

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from speech_api.config import S3Settings, Settings
+from speech_api.formats import MAX_WORKER_ATTEMPTS
 from speech_api.runtime.local_state import ObjectMirror
 
 # moto accepts any credentials; these only keep botocore from looking for real ones.
@@ -154,6 +155,10 @@ def with_embedded_s3(
 
 
 UPLOAD_QUEUE = "speech-api-uploads"  # its dead-letter queue: "speech-api-uploads-dlq"
+# The worker counts its own attempts and moves a file's message to the dead-letter queue
+# after MAX_WORKER_ATTEMPTS; SQS's redrive is the backstop, so it allows more receives (the
+# delivery that gives up must still arrive).
+MAX_RECEIVES = MAX_WORKER_ATTEMPTS + 2
 
 
 @dataclass
@@ -164,23 +169,17 @@ class UploadQueue:
 
 
 def _client(service: str, settings: Settings):
-    import boto3
+    from speech_api.storage import aws_client
 
-    return boto3.client(
-        service,
-        region_name=settings.aws_region,
-        endpoint_url=settings.s3.endpoint_url,
-        aws_access_key_id=settings.s3.access_key_id,
-        aws_secret_access_key=settings.s3.secret_access_key,
-    )
+    return aws_client(service, settings)
 
 
 def prepare_upload_queue(
     settings: Settings,
     *,
     name: str = UPLOAD_QUEUE,
-    max_receive_count: int = 3,
-    visibility_timeout_s: int = 120,
+    max_receive_count: int = MAX_RECEIVES,
+    visibility_timeout_s: int = 3600,
 ) -> UploadQueue:
     """What the CDK stack deploys, on the embedded server: a queue with a dead-letter queue,
     and the bucket notifying it of every object created under the uploads prefix."""

@@ -9,12 +9,15 @@ import hashlib
 import hmac
 import json
 import re
+import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
-from speech_api.audio import StreamEncoder, decode_audio, encode_audio
+from speech_api.audio import StreamEncoder, decode_audio, decode_file, encode_audio
 from speech_api.config import Settings
 from speech_api.engines import (
     ModelManager,
@@ -166,6 +169,27 @@ class SpeechService:
         4xx); each segment is decoded as the returned iterator is advanced."""
         engine, samples = self._stt_input(data, options)
         return engine.transcribe_stream(samples, **self._stt_kwargs(options))
+
+    @contextmanager
+    def transcribe_recording(
+        self,
+        source: Path,
+        options: TranscriptionOptions = TranscriptionOptions(),
+        *,
+        max_seconds: float | None = None,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> Iterator[TranscriptStream]:
+        """A recording file of any length up to ``max_seconds`` (default: the long-audio
+        limit), the asynchronous paths' way in (upload worker, CLI). The file is decoded to
+        16 kHz PCM in a temporary folder first (its length is then known, and memory stays
+        flat); the stream decodes as it is consumed, inside this context."""
+        engine = self.stt_engine(options.model)
+        limit = self.settings.long_audio_max_seconds if max_seconds is None else max_seconds
+        with tempfile.TemporaryDirectory(prefix="speech-api-") as work:
+            audio = decode_file(source, Path(work) / "audio.pcm", max_seconds=limit)
+            yield engine.transcribe_long(
+                audio, **self._stt_kwargs(options), on_progress=on_progress
+            )
 
     def _stt_input(self, data: bytes, options: TranscriptionOptions):
         if not data:

@@ -7,34 +7,53 @@ import hashlib
 import json
 import logging
 import mimetypes
+import tempfile
+import time
 import unicodedata
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import unquote_plus
 
 from speech_api.config import Settings
 from speech_api.errors import (
     InvalidRequestError,
     NotFoundError,
-    PayloadTooLargeError,
     ServiceUnavailableError,
     SpeechAPIError,
     TranscriptionFailedError,
     UnsupportedLanguageError,
 )
-from speech_api.formats import UPLOAD_TYPES, WHISPER_LANGUAGES
+from speech_api.formats import (
+    MAX_WORKER_ATTEMPTS,
+    PROGRESS_INTERVAL_S,
+    TRANSCRIPT_FORMATS,
+    UPLOAD_TYPES,
+    WHISPER_LANGUAGES,
+    long_audio_limit_s,
+)
 from speech_api.schemas import PendingTranscript, PresignedForm, StoredTranscript, UploadResponse
 from speech_api.service.speech import SpeechService, TranscriptionOptions, normalize_language
-from speech_api.service.transcripts import transcription_response
+from speech_api.service.transcripts import render_transcript, transcription_response
 
 logger = logging.getLogger("speech_api.uploads")
 
 _MAX_ID_CHARS = 512
+_PROGRESS = ".progress.json"
+_OUTPUT_SUFFIXES = (".json", ".txt", ".srt", ".vtt")
+
+TimeLeft = Callable[[], float]
 
 
-# A transcript's records are <id>.json, <id>.txt and <id>.error.json: an id ending in ".error"
-# would name another id's error record, so no id may.
-_RESERVED_SUFFIX = ".error"
+class MoveToDeadLetters(Exception):
+    """The file failed MAX_WORKER_ATTEMPTS times; its .error.json is written. The message
+    goes to the dead-letter queue (the runtime sends it there)."""
+
+
+# A transcript's records are <id>.json, .txt, .srt, .vtt, .error.json and .progress.json: an
+# id ending in ".error" or ".progress" would name another id's record, so no id may.
+_RESERVED_SUFFIXES = (".error", ".progress")
 
 
 def is_valid_upload_id(upload_id: str) -> bool:
@@ -46,7 +65,7 @@ def is_valid_upload_id(upload_id: str) -> bool:
         return False
     if any(ord(ch) < 32 or ord(ch) == 127 or ch == "\\" for ch in upload_id):
         return False
-    if upload_id.endswith(_RESERVED_SUFFIX):
+    if upload_id.endswith(_RESERVED_SUFFIXES):
         return False
     return all(segment not in ("", ".", "..") for segment in upload_id.split("/"))
 
@@ -117,7 +136,7 @@ class UploadService:
         form = self.storage.presigned_post(
             key,
             content_type=content_type,
-            max_bytes=self.settings.max_upload_bytes,
+            max_bytes=self.settings.max_long_upload_bytes,
             expires_s=self.settings.upload_url_expires_s,
             metadata=metadata,
         )
@@ -154,6 +173,12 @@ class UploadService:
                 code=code,
                 error_type=error.get("type"),
             )
+        running = self.storage.get(self.transcript_key(upload_id, _PROGRESS), max_bytes=limit)
+        if running is not None:
+            try:
+                return PendingTranscript.model_validate_json(running.data)
+            except ValueError as exc:
+                raise _unreadable(upload_id) from exc
         if self.storage.listed(f"{self.settings.uploads_prefix}{upload_id}"):
             return PendingTranscript(id=upload_id)
         raise NotFoundError(f"No upload with id '{upload_id}'.", param="id")
@@ -176,9 +201,11 @@ class UploadService:
 
     # --- worker side ----------------------------------------------------------------------
 
-    def handle_notification(self, body: str) -> list[str]:
+    def handle_notification(self, body: str, time_left_s: TimeLeft | None = None) -> list[str]:
         """Process one SQS message body holding an S3 notification. Returns the transcript ids
-        written. Raises ServiceUnavailableError for failures worth retrying."""
+        written. Raises ServiceUnavailableError for failures worth retrying, and
+        MoveToDeadLetters for a file that has failed MAX_WORKER_ATTEMPTS times.
+        ``time_left_s()`` is how long this invocation may still run (None: no limit)."""
         try:
             message = json.loads(body)
         except json.JSONDecodeError:
@@ -194,55 +221,86 @@ class UploadService:
             key = unquote_plus(obj.get("key", ""))  # S3 event keys arrive URL-encoded
             if not key.startswith(self.settings.uploads_prefix) or key.endswith("/"):
                 continue
-            result = self.transcribe_object(key)
+            result = self.transcribe_object(key, time_left_s)
             if result is not None:
                 written.append(result)
         return written
 
-    def transcribe_object(self, key: str) -> str | None:
-        """Transcribe one uploaded object into transcripts/<id>.json and .txt. Idempotent per
-        object version (ETag): a duplicate delivery finds the transcript and does nothing."""
+    def transcribe_object(self, key: str, time_left_s: TimeLeft | None = None) -> str | None:
+        """Transcribe one uploaded object into transcripts/<id>.json, .txt, .srt and .vtt.
+        Idempotent per object version (ETag): a duplicate delivery finds the transcript and
+        does nothing. While it runs, transcripts/<id>.progress.json says how far it got; an
+        attempt that dies leaves that record behind, and the attempt after the last allowed
+        one records the failure instead of trying again."""
         upload_id = transcript_id_for_key(key, self.settings.uploads_prefix)
-        try:
-            obj = self.storage.get(key, max_bytes=self.settings.max_upload_bytes)
-        except PayloadTooLargeError as exc:
-            self._record_failure(upload_id, key, "", exc)
-            return None
-        if obj is None:
+        current = self.storage.stat(key)
+        if current is None:
             logger.info("upload %s is gone; nothing to do", key)
             return None
         for suffix in (".json", ".error.json"):
             existing = self.storage.head(self.transcript_key(upload_id, suffix))
-            if existing is not None and existing.get("etag") == obj.etag:
-                logger.info("transcript for %s (etag %s) exists; skipping", key, obj.etag)
+            if existing is not None and existing.get("etag") == current.etag:
+                logger.info("transcript for %s (etag %s) exists; skipping", key, current.etag)
                 return None
 
+        run = _Attempt(self, upload_id, key, current.etag)
+        if run.number > MAX_WORKER_ATTEMPTS:
+            self._record_failure(upload_id, key, current.etag, run.give_up_error())
+            raise MoveToDeadLetters(f"{key}: failed {MAX_WORKER_ATTEMPTS} times")
+        run.save()
         try:
-            transcript = self.service.transcribe(
-                obj.data, TranscriptionOptions(language=obj.metadata.get("language"))
-            )
-            result = transcription_response(transcript)
-        except ServiceUnavailableError:
+            return self._transcribe(upload_id, key, run, time_left_s)
+        except ServiceUnavailableError as exc:
+            if run.number >= MAX_WORKER_ATTEMPTS:
+                self._record_failure(upload_id, key, current.etag, run.give_up_error(exc))
+                raise MoveToDeadLetters(f"{key}: {exc.code}, {run.number} times") from exc
+            run.save(last_error=exc)
             raise  # transient (storage, model load): let SQS retry
         except SpeechAPIError as exc:
-            self._record_failure(upload_id, key, obj.etag, exc)
+            self._record_failure(upload_id, key, run.etag, exc)
             return None
 
-        marker = {"etag": obj.etag}
+    def _transcribe(
+        self, upload_id: str, key: str, run: _Attempt, time_left_s: TimeLeft | None
+    ) -> str | None:
+        limit = self.settings.long_audio_max_seconds
+        if time_left_s is not None:
+            # What this invocation can still finish, with margin: refused now, not half-way.
+            limit = min(limit, long_audio_limit_s(time_left_s()))
+        with tempfile.TemporaryDirectory(prefix="speech-api-upload-") as work:
+            source = Path(work) / "upload"
+            obj = self.storage.download(key, source, max_bytes=self.settings.max_long_upload_bytes)
+            if obj is None:
+                logger.info("upload %s is gone; nothing to do", key)
+                run.delete()
+                return None
+            if obj.etag != run.etag:  # replaced since we looked: the new version's turn
+                run = _Attempt(self, upload_id, key, obj.etag)
+                run.save()
+            options = TranscriptionOptions(language=obj.metadata.get("language"))
+            with self.service.transcribe_recording(
+                source, options, max_seconds=limit, on_progress=run.progress
+            ) as stream:
+                run.start(stream.duration_s)
+                transcript = stream.collect()
+
+        marker = {"etag": run.etag}
         document = {
-            **result.model_dump(),
+            **transcription_response(transcript).model_dump(),
             "id": upload_id,
             "source_key": key,
-            "etag": obj.etag,
+            "etag": run.etag,
             "created_at": _now(),
         }
-        # The .txt first: the .json is what marks the transcript as done.
-        self.storage.put(
-            self.transcript_key(upload_id, ".txt"),
-            (result.text + "\n").encode("utf-8"),
-            content_type="text/plain; charset=utf-8",
-            metadata=marker,
-        )
+        # The renderings first: the .json is what marks the transcript as done.
+        for fmt in ("text", "srt", "vtt"):
+            rendered = render_transcript(transcript, fmt)
+            self.storage.put(
+                self.transcript_key(upload_id, "." + TRANSCRIPT_FORMATS[fmt]),
+                rendered.body.encode("utf-8"),
+                content_type=f"{rendered.media_type}; charset=utf-8",
+                metadata=marker,
+            )
         self.storage.put(
             self.transcript_key(upload_id),
             json.dumps(document).encode("utf-8"),
@@ -251,6 +309,7 @@ class UploadService:
         )
         # A newer version succeeded where an older one failed: the old error no longer holds.
         self.storage.delete(self.transcript_key(upload_id, ".error.json"))
+        run.delete()
         return upload_id
 
     def _record_failure(self, upload_id: str, key: str, etag: str, exc: SpeechAPIError) -> None:
@@ -268,9 +327,95 @@ class UploadService:
             content_type="application/json",
             metadata={"etag": etag},
         )
-        for suffix in (".json", ".txt"):  # a transcript of an older version no longer holds
+        for suffix in (*_OUTPUT_SUFFIXES, _PROGRESS):  # older versions' results no longer hold
             self.storage.delete(self.transcript_key(upload_id, suffix))
         logger.info("upload %s failed permanently: %s", key, exc.code)
+
+
+class _Attempt:
+    """One worker attempt at one object version, and its record in S3
+    (transcripts/<id>.progress.json): which attempt this is, how far it got, and the error of
+    an attempt that failed in a way worth retrying. An attempt that dies (timeout, out of
+    memory, killed) leaves the record as it was: the next one counts it."""
+
+    def __init__(self, uploads: UploadService, upload_id: str, key: str, etag: str):
+        self.uploads = uploads
+        self.key = uploads.transcript_key(upload_id, _PROGRESS)
+        self.upload_id, self.source_key, self.etag = upload_id, key, etag
+        previous = self._load()
+        self.previous = previous if previous.get("etag") == etag else {}
+        self.number = int(self.previous.get("attempt", 0)) + 1
+        self.total_s: float | None = None
+        self.done_s = 0.0
+        self._saved_at = 0.0
+
+    def _load(self) -> dict:
+        found = self.uploads.storage.get(self.key, max_bytes=64 * 1024)
+        if found is None:
+            return {}
+        try:
+            record = json.loads(found.data)
+        except ValueError:
+            return {}
+        return record if isinstance(record, dict) else {}
+
+    def give_up_error(self, exc: SpeechAPIError | None = None) -> TranscriptionFailedError:
+        attempts = max(self.number - (exc is None), 1)
+        if exc is not None:
+            reason = f"{exc.message} ({exc.code})"
+        elif last := self.previous.get("last_error"):
+            reason = f"{last.get('message')} ({last.get('code')})"
+        else:
+            progress = self.previous.get("progress") or {}
+            where = (
+                f" (the last one at {progress.get('audio_s_done', 0):.0f} of "
+                f"{progress['audio_s_total']:.0f} s of audio)"
+                if progress.get("audio_s_total")
+                else " (the last one before the audio was decoded)"
+            )
+            reason = (
+                "each attempt stopped before finishing" + where + ": the worker ran out of "
+                "time or memory, or was stopped. Split the recording, or give the worker "
+                "more memory (LONG_AUDIO_MAX_SECONDS sets the longest file it accepts)"
+            )
+        return TranscriptionFailedError(
+            f"Transcription failed {attempts} times: {reason}.",
+            param="file",
+            code="worker_failed",
+        )
+
+    def start(self, total_s: float) -> None:
+        self.total_s = total_s
+        self.save()
+
+    def progress(self, done_s: float) -> None:
+        """Called as the transcription advances; written at most every PROGRESS_INTERVAL_S."""
+        self.done_s = done_s
+        if time.monotonic() - self._saved_at >= PROGRESS_INTERVAL_S:
+            self.save()
+
+    def save(self, last_error: SpeechAPIError | None = None) -> None:
+        record: dict = {
+            "id": self.upload_id,
+            "status": "processing",
+            "source_key": self.source_key,
+            "etag": self.etag,
+            "attempt": self.number,
+            "progress": {"audio_s_done": round(self.done_s, 1), "audio_s_total": self.total_s},
+            "updated_at": _now(),
+        }
+        if last_error is not None:
+            record["last_error"] = last_error.to_dict()
+        self.uploads.storage.put(
+            self.key,
+            json.dumps(record).encode("utf-8"),
+            content_type="application/json",
+            metadata={"etag": self.etag},
+        )
+        self._saved_at = time.monotonic()
+
+    def delete(self) -> None:
+        self.uploads.storage.delete(self.key)
 
 
 def _unreadable(upload_id: str) -> TranscriptionFailedError:

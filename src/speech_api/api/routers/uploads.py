@@ -41,5 +41,5 @@ async def create_upload(body: UploadRequest, uploads: UploadsDep) -> UploadRespo
 async def get_transcript(upload_id: str, uploads: UploadsDep):
     result = await offload(uploads.get_transcript, upload_id)
     if isinstance(result, PendingTranscript):
-        return JSONResponse(result.model_dump(), status_code=202)
+        return JSONResponse(result.model_dump(exclude_none=True), status_code=202)
     return result
