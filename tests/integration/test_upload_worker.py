@@ -121,9 +121,10 @@ def test_the_sync_limit_does_not_apply_to_uploads(process_settings, make_setting
     event = upload("long.flac", clip("jfk_inaugural.flac").read())
     handler(sqs_batch([{"Records": [event]}]), LocalLambdaContext())
     upload_id = event["s3"]["object"]["key"].removeprefix("uploads/")
-    assert "ask not what your country" in read_json(
-        storage, f"transcripts/{upload_id}.json"
-    )["text"].lower()
+    assert (
+        "ask not what your country"
+        in read_json(storage, f"transcripts/{upload_id}.json")["text"].lower()
+    )
 
 
 def test_s3_outage_reports_the_item_for_retry(process_settings, make_settings):
