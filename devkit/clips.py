@@ -51,3 +51,57 @@ def load_clips() -> list[Clip]:
 
 def clip(name: str) -> Clip:
     return next(c for c in load_clips() if c.file == name)
+
+
+@dataclass(frozen=True)
+class JoinedRecording:
+    """Dev clips joined into one long recording (a meeting-length test file), with the
+    joined references and where each clip starts and ends."""
+
+    samples: object  # float32 numpy array, 16 kHz mono
+    clips: list[Clip]
+    spans: list[tuple[float, float]]
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / 16_000
+
+    @property
+    def reference(self) -> str:
+        return " ".join(c.text for c in self.clips)
+
+    def flac(self) -> bytes:
+        from speech_api.audio import encode_audio
+
+        return encode_audio(self.samples, 16_000, "flac").data
+
+
+def joined_recording(
+    min_s: float = 300.0, gap_s: float = 0.5, language: str = "en", seed: int = 1
+) -> JoinedRecording:
+    """The clips of one language, shuffled (seed 1: the order whose abrupt changes made
+    Whisper's own long-form paths skip whole sentences), repeated as needed and joined with
+    ``gap_s`` of silence until the recording is at least ``min_s`` long."""
+    import random
+
+    import numpy as np
+
+    from speech_api.audio import decode_audio
+
+    pool = [c for c in load_clips() if c.language == language]
+    order: list[Clip] = []
+    while sum(c.duration_s + gap_s for c in order) < min_s:
+        batch = list(pool)
+        random.Random(seed + len(order)).shuffle(batch)
+        order += batch
+    gap = np.zeros(int(gap_s * 16_000), dtype=np.float32)
+    parts, clips, spans, t = [], [], [], 0.0
+    for c in order:
+        samples = decode_audio(c.read(), max_seconds=60).samples
+        spans.append((t, t + len(samples) / 16_000))
+        parts += [samples, gap]
+        clips.append(c)
+        t += len(samples) / 16_000 + gap_s
+        if t >= min_s:
+            break
+    return JoinedRecording(np.concatenate(parts), clips, spans)

@@ -11,21 +11,7 @@ import pytest
 
 from devkit.clips import clip
 from devkit.events import rest_api_event
-from speech_api.runtime.local import EMBEDDED_CREDENTIALS
-from tests.conftest import TEST_BUCKET
-from tests.support.lambda_runtime import RuntimeAPI, start_runtime_client
-
-
-def lambda_env(s3_endpoint: str, **extra: str) -> dict[str, str]:
-    """What the functions' environment holds, pointed at the test S3 and the small model."""
-    return {
-        "STT_MODEL": "tiny.en",
-        "S3_BUCKET": TEST_BUCKET,
-        "S3_ENDPOINT_URL": s3_endpoint,
-        "S3_ACCESS_KEY_ID": EMBEDDED_CREDENTIALS["access_key_id"],
-        "S3_SECRET_ACCESS_KEY": EMBEDDED_CREDENTIALS["secret_access_key"],
-        **extra,
-    }
+from tests.support.lambda_runtime import RuntimeAPI, lambda_env, start_runtime_client
 
 
 def transcribe_clip(runtime) -> tuple[dict, float]:

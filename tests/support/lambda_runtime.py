@@ -138,3 +138,18 @@ def start_runtime_client(
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def lambda_env(s3_endpoint: str, **extra: str) -> dict[str, str]:
+    """What the functions' environment holds, pointed at the test S3 and the small model."""
+    from speech_api.runtime.local import EMBEDDED_CREDENTIALS
+    from tests.conftest import TEST_BUCKET
+
+    return {
+        "STT_MODEL": "tiny.en",
+        "S3_BUCKET": TEST_BUCKET,
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "S3_ACCESS_KEY_ID": EMBEDDED_CREDENTIALS["access_key_id"],
+        "S3_SECRET_ACCESS_KEY": EMBEDDED_CREDENTIALS["secret_access_key"],
+        **extra,
+    }

@@ -177,19 +177,26 @@ class SpeechService:
         options: TranscriptionOptions = TranscriptionOptions(),
         *,
         max_seconds: float | None = None,
-        on_progress: Callable[[float], None] | None = None,
+        on_progress: Callable[[float, float], None] | None = None,
     ) -> Iterator[TranscriptStream]:
         """A recording file of any length up to ``max_seconds`` (default: the long-audio
         limit), the asynchronous paths' way in (upload worker, CLI). The file is decoded to
         16 kHz PCM in a temporary folder first (its length is then known, and memory stays
-        flat); the stream decodes as it is consumed, inside this context."""
+        flat); the stream decodes as it is consumed, inside this context.
+        ``on_progress(seconds done, seconds in all)`` is called once the length is known, then
+        as each stretch of audio is transcribed."""
         engine = self.stt_engine(options.model)
         limit = self.settings.long_audio_max_seconds if max_seconds is None else max_seconds
         with tempfile.TemporaryDirectory(prefix="speech-api-") as work:
             audio = decode_file(source, Path(work) / "audio.pcm", max_seconds=limit)
-            yield engine.transcribe_long(
-                audio, **self._stt_kwargs(options), on_progress=on_progress
-            )
+            report = None
+            if on_progress is not None:
+                on_progress(0.0, round(audio.duration_s, 3))
+
+                def report(done_s: float) -> None:
+                    on_progress(round(done_s, 3), round(audio.duration_s, 3))
+
+            yield engine.transcribe_long(audio, **self._stt_kwargs(options), on_progress=report)
 
     def _stt_input(self, data: bytes, options: TranscriptionOptions):
         if not data:

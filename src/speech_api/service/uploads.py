@@ -281,7 +281,6 @@ class UploadService:
             with self.service.transcribe_recording(
                 source, options, max_seconds=limit, on_progress=run.progress
             ) as stream:
-                run.start(stream.duration_s)
                 transcript = stream.collect()
 
         marker = {"etag": run.etag}
@@ -384,14 +383,12 @@ class _Attempt:
             code="worker_failed",
         )
 
-    def start(self, total_s: float) -> None:
-        self.total_s = total_s
-        self.save()
-
-    def progress(self, done_s: float) -> None:
-        """Called as the transcription advances; written at most every PROGRESS_INTERVAL_S."""
-        self.done_s = done_s
-        if time.monotonic() - self._saved_at >= PROGRESS_INTERVAL_S:
+    def progress(self, done_s: float, total_s: float) -> None:
+        """Called as the transcription advances: written when the length becomes known, then
+        at most every PROGRESS_INTERVAL_S."""
+        first = self.total_s is None
+        self.done_s, self.total_s = done_s, total_s
+        if first or time.monotonic() - self._saved_at >= PROGRESS_INTERVAL_S:
             self.save()
 
     def save(self, last_error: SpeechAPIError | None = None) -> None:

@@ -1,0 +1,259 @@
+"""Recordings longer than /stt's minute, through the upload worker and the service: as
+accurate as their clips one by one, with progress while they run, and a worker that dies
+mid-file is retried, then given up on with a reason and a dead-lettered message."""
+
+import json
+import signal
+import threading
+import time
+import uuid
+
+import pytest
+
+from devkit.clips import joined_recording
+from devkit.events import s3_object_created, s3_test_event, sqs_batch
+from devkit.lambda_context import LocalLambdaContext
+from devkit.wer import corpus_wer
+from handlers.transcribe_upload import handler
+from speech_api.formats import MAX_WORKER_ATTEMPTS, long_audio_limit_s
+from speech_api.service import SpeechService, UploadService
+from speech_api.storage import ObjectStorage, aws_client
+from tests.conftest import TEST_BUCKET
+from tests.support.lambda_runtime import RuntimeAPI, lambda_env, start_runtime_client
+
+
+@pytest.fixture(scope="module")
+def five_minutes():
+    return joined_recording(min_s=300)
+
+
+@pytest.fixture(scope="module")
+def two_and_a_half_minutes():
+    return joined_recording(min_s=150, seed=7)
+
+
+@pytest.fixture(scope="module")
+def service(default_settings):
+    return SpeechService(default_settings)
+
+
+def put_upload(storage, name: str, data: bytes) -> dict:
+    key = f"uploads/{uuid.uuid4().hex[:8]}/{name}"
+    storage.put(key, data, content_type="audio/flac", metadata={})
+    etag = storage.client.head_object(Bucket=TEST_BUCKET, Key=key)["ETag"].strip('"')
+    return s3_object_created(TEST_BUCKET, key, etag=etag, size=len(data))
+
+
+def read_json(storage, key):
+    found = storage.get(key, max_bytes=10**6)
+    return None if found is None else json.loads(found.data)
+
+
+def test_a_five_minute_recording_is_as_accurate_as_its_clips_one_by_one(
+    service, five_minutes, tmp_path
+):
+    path = tmp_path / "meeting.flac"
+    path.write_bytes(five_minutes.flac())
+    with service.transcribe_recording(path) as stream:  # language detected, not given
+        assert stream.language == "en"
+        assert stream.duration_s == pytest.approx(five_minutes.duration_s, abs=0.01)
+        transcript = stream.collect()
+
+    one_by_one = {c.file: service.transcribe(c.read()).text for c in set(five_minutes.clips)}
+    clip_wer = corpus_wer(
+        [five_minutes.reference], [" ".join(one_by_one[c.file] for c in five_minutes.clips)]
+    )
+    long_wer = corpus_wer([five_minutes.reference], [transcript.text])
+    assert long_wer <= 1.3 * clip_wer, f"long {long_wer:.3f} vs clip by clip {clip_wer:.3f}"
+    # No stretch skipped: every clip has words over it, on the recording's own clock.
+    for (start, end), c in zip(five_minutes.spans, five_minutes.clips, strict=True):
+        assert any(s.text and s.start < end and s.end > start for s in transcript.segments), (
+            f"nothing transcribed over {c.file} at {start:.1f}-{end:.1f} s"
+        )
+    assert transcript.segments[-1].end <= five_minutes.duration_s
+
+
+def test_the_worker_reports_progress_in_audio_seconds_then_writes_subtitles(
+    process_settings, storage, two_and_a_half_minutes, monkeypatch
+):
+    settings = process_settings()
+    uploads = UploadService(settings, SpeechService(settings))
+    monkeypatch.setattr("speech_api.service.uploads.PROGRESS_INTERVAL_S", 0.0)
+    event = put_upload(storage, "call.flac", two_and_a_half_minutes.flac())
+    upload_id = event["s3"]["object"]["key"].removeprefix("uploads/")
+    progress_key = f"transcripts/{upload_id}.progress.json"
+    seen = []  # (record written, what GET /transcripts/{id} answered right after)
+    original_put = ObjectStorage.put
+
+    def spy(self, key, data, **kwargs):
+        original_put(self, key, data, **kwargs)
+        if key == progress_key:
+            seen.append((json.loads(data), uploads.get_transcript(upload_id)))
+
+    monkeypatch.setattr(ObjectStorage, "put", spy)
+    assert handler(sqs_batch([{"Records": [event]}]), LocalLambdaContext()) == {
+        "batchItemFailures": []
+    }
+
+    total = two_and_a_half_minutes.duration_s
+    records = [r for r, _ in seen]
+    assert records[0]["progress"] == {"audio_s_done": 0.0, "audio_s_total": None}
+    assert records[1]["progress"]["audio_s_total"] == pytest.approx(total, abs=0.01)
+    done = [r["progress"]["audio_s_done"] for r in records]
+    assert done == sorted(done) and 100 < done[-1] <= total
+    # Per stretch of audio (120 s), not per segment: 2 stretches, plus the two at the start.
+    assert len(records) <= 4
+    assert {r["status"] for r in records} == {"processing"} and records[-1]["attempt"] == 1
+    answered = seen[-1][1]
+    assert answered.status == "processing" and answered.progress.audio_s_done == done[-1]
+
+    transcript = read_json(storage, f"transcripts/{upload_id}.json")
+    assert transcript["duration_s"] == pytest.approx(total, abs=0.01)
+    assert storage.head(progress_key) is None
+    srt = storage.get(f"transcripts/{upload_id}.srt", max_bytes=10**6).data.decode()
+    vtt = storage.get(f"transcripts/{upload_id}.vtt", max_bytes=10**6).data.decode()
+    last_srt = [line for line in srt.splitlines() if " --> " in line][-1]
+    last_vtt = [line for line in vtt.splitlines() if " --> " in line][-1]
+    assert last_srt.startswith("00:02:") and "," in last_srt
+    assert last_vtt.startswith("00:02:") and last_vtt.count(".") == 2
+
+
+def test_a_recording_that_cannot_finish_in_the_time_left_is_refused_up_front(
+    process_settings, storage, five_minutes
+):
+    process_settings()
+    event = put_upload(storage, "long.flac", five_minutes.flac())
+    upload_id = event["s3"]["object"]["key"].removeprefix("uploads/")
+    context = LocalLambdaContext(timeout_ms=90_000)  # an invocation with 90 s left
+    started = time.monotonic()
+    assert handler(sqs_batch([{"Records": [event]}]), context) == {"batchItemFailures": []}
+    assert time.monotonic() - started < 20  # refused before transcribing, not timed out
+    error = read_json(storage, f"transcripts/{upload_id}.error.json")["error"]
+    limit, length = long_audio_limit_s(90), int(five_minutes.duration_s)
+    assert 60 < limit < length
+    assert error["code"] == "audio_too_long"
+    assert error["message"] == (
+        f"The audio is {length // 60} min {length % 60:02d} s long; the limit here is "
+        f"{limit // 60} min {limit % 60:02d} s ({limit} seconds)."
+    )
+    assert storage.head(f"transcripts/{upload_id}.json") is None
+
+
+@pytest.fixture
+def dead_letters(make_settings):
+    sqs = aws_client("sqs", make_settings())
+    url = sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    yield url
+    sqs.delete_queue(QueueUrl=url)
+
+
+def dead_lettered(settings, url: str) -> list[str]:
+    found = aws_client("sqs", settings).receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    return [m["Body"] for m in found.get("Messages", [])]
+
+
+def test_a_worker_killed_mid_file_is_retried_then_given_up_with_a_reason(
+    s3_endpoint,
+    process_settings,
+    make_settings,
+    storage,
+    two_and_a_half_minutes,
+    dead_letters,
+    tmp_path,
+):
+    event = put_upload(storage, "killer.flac", two_and_a_half_minutes.flac())
+    upload_id = event["s3"]["object"]["key"].removeprefix("uploads/")
+    progress_key = f"transcripts/{upload_id}.progress.json"
+    batch = sqs_batch([{"Records": [event]}])
+    env = lambda_env(s3_endpoint, MODEL_CACHE_DIR=str(tmp_path / "cache"))
+
+    for attempt in range(1, MAX_WORKER_ATTEMPTS + 1):
+        # The real runtime client, killed (as Lambda does at its timeout or out of memory)
+        # once the recording is decoded and transcription has started.
+        with RuntimeAPI() as runtime:
+            proc = start_runtime_client("handlers.transcribe_upload.handler", runtime.address, env)
+            try:
+                threading.Thread(target=runtime.invoke, args=(batch, 300), daemon=True).start()
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:
+                    record = read_json(storage, progress_key) or {}
+                    if record.get("attempt") == attempt and record["progress"]["audio_s_total"]:
+                        break
+                    assert proc.poll() is None, proc.stdout.read()
+                    time.sleep(0.2)
+                else:
+                    pytest.fail(f"attempt {attempt} never started transcribing")
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(10)
+            finally:
+                proc.kill()
+        assert storage.head(f"transcripts/{upload_id}.json") is None  # no "done" marker
+        assert storage.head(f"transcripts/{upload_id}.error.json") is None
+
+    # The next delivery gives up: the reason on record, the message in the dead-letter queue.
+    settings = process_settings(make_settings(uploads_dead_letter_url=dead_letters))
+    assert handler(batch, LocalLambdaContext()) == {"batchItemFailures": []}
+    error = read_json(storage, f"transcripts/{upload_id}.error.json")["error"]
+    assert error["code"] == "worker_failed"
+    assert error["message"].startswith(
+        f"Transcription failed {MAX_WORKER_ATTEMPTS} times: each attempt stopped before "
+        "finishing (the last one at "
+    )
+    assert "ran out of time or memory" in error["message"]
+    assert storage.head(progress_key) is None
+    assert dead_lettered(settings, dead_letters) == [batch["Records"][0]["body"]]
+
+
+def test_a_failure_worth_retrying_is_recorded_after_the_last_attempt(
+    process_settings, make_settings, storage, dead_letters
+):
+    settings = process_settings(
+        make_settings(stt={"model": "./no-such-model"}, uploads_dead_letter_url=dead_letters)
+    )
+    event = put_upload(storage, "clip.flac", joined_recording(min_s=5).flac())
+    upload_id = event["s3"]["object"]["key"].removeprefix("uploads/")
+    # With a second record that succeeds, as a failed record alone fails the whole batch.
+    batch = sqs_batch([{"Records": [event]}, s3_test_event(TEST_BUCKET)])
+    failed = {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]}
+    for _ in range(MAX_WORKER_ATTEMPTS - 1):
+        assert handler(batch, LocalLambdaContext()) == failed  # SQS retries it
+        record = read_json(storage, f"transcripts/{upload_id}.progress.json")
+        assert record["last_error"]["code"] == "model_unavailable"
+    assert handler(batch, LocalLambdaContext()) == {"batchItemFailures": []}
+    error = read_json(storage, f"transcripts/{upload_id}.error.json")["error"]
+    assert error["code"] == "worker_failed"
+    assert error["message"].startswith(f"Transcription failed {MAX_WORKER_ATTEMPTS} times: ")
+    assert "(model_unavailable)" in error["message"]
+    assert dead_lettered(settings, dead_letters) == [batch["Records"][0]["body"]]
+
+
+def test_transcript_status_codes_pending_then_processing_with_progress(client, storage):
+    upload_id = f"{uuid.uuid4().hex[:8]}/talk.mp3"
+    storage.put(f"uploads/{upload_id}", b"x", content_type="audio/mpeg", metadata={})
+    assert client.get(f"/transcripts/{upload_id}").json() == {
+        "id": upload_id,
+        "status": "pending",
+    }
+    record = {
+        "id": upload_id,
+        "status": "processing",
+        "etag": "e",
+        "attempt": 2,
+        "progress": {"audio_s_done": 120.0, "audio_s_total": 3600.5},
+        "updated_at": "2026-11-26T01:00:00Z",
+    }
+    storage.put(
+        f"transcripts/{upload_id}.progress.json",
+        json.dumps(record).encode(),
+        content_type="application/json",
+        metadata={},
+    )
+    response = client.get(f"/transcripts/{upload_id}")
+    assert response.status_code == 202
+    assert response.json() == {
+        "id": upload_id,
+        "status": "processing",
+        "progress": {"audio_s_done": 120.0, "audio_s_total": 3600.5},
+        "attempt": 2,
+        "updated_at": "2026-11-26T01:00:00Z",
+    }
