@@ -19,7 +19,7 @@ router = APIRouter(tags=["uploads"])
 
 @router.post("/uploads", response_model=UploadResponse)
 async def create_upload(body: UploadRequest, uploads: UploadsDep) -> UploadResponse:
-    """A presigned form to upload a file (up to MAX_UPLOAD_BYTES) straight to S3 under
+    """A presigned form to upload a file (up to MAX_LONG_UPLOAD_BYTES) straight to S3 under
     uploads/; its transcript appears at `transcript_url`."""
     return await offload(
         uploads.create_upload,
