@@ -7,6 +7,31 @@ from typing import Literal, get_args, get_origin, get_type_hints
 
 from constructs import Construct
 
+from speech_api.config import Settings
+from speech_api.formats import long_audio_limit_s
+
+# Lambda's limits: a function runs at most 900 s, and /tmp holds 512 to 10,240 MB
+# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html,
+# https://docs.aws.amazon.com/lambda/latest/dg/API_EphemeralStorage.html).
+LAMBDA_MAX_TIMEOUT_S = 900
+LAMBDA_MAX_EPHEMERAL_MB = 10_240
+# The worker decodes a recording to 16 kHz mono int16 PCM in /tmp: 32,000 bytes per second.
+PCM_BYTES_PER_S = 16_000 * 2
+# Room in /tmp for the model cache (HOME=/tmp), beside the download and the decoded PCM.
+MODEL_CACHE_MB = 512
+MIB = 1024 * 1024
+
+
+def worker_ephemeral_mb(timeout_s: int) -> int:
+    """/tmp the worker needs: the largest upload it accepts (MAX_LONG_UPLOAD_BYTES, the app's
+    default), the PCM of the longest recording its timeout allows, and the model cache;
+    rounded up to 512 MB, within Lambda's limits."""
+    source = Settings.model_fields["max_long_upload_bytes"].default
+    pcm = PCM_BYTES_PER_S * long_audio_limit_s(timeout_s)
+    needed = (source + pcm) / MIB + MODEL_CACHE_MB
+    return min(LAMBDA_MAX_EPHEMERAL_MB, max(512, -(-int(needed) // 512) * 512))
+
+
 GpuTts = Literal["none", "sagemaker", "ecs"]
 TtsEngine = Literal["coqui", "piper"]
 # bucket-policy: anonymous GetObject on public/* (needs account-level Block Public Access to
@@ -28,12 +53,20 @@ class DeployConfig:
     stt_memory_mb: int = 3008
     tts_memory_mb: int = 3008
     api_memory_mb: int = 512
-    worker_memory_mb: int = 3008
+    # Lambda gives a function CPU in proportion to memory, one vCPU per 1,769 MB
+    # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html); LONG_AUDIO_RTF
+    # was measured on 2 cores, so the worker needs >= 3,538 MB to run at it. 4096 (~2.3 vCPUs)
+    # leaves headroom for the decoder running beside Whisper.
+    worker_memory_mb: int = 4096
+    # Lambda's maximum: the longest recording accepted is long_audio_limit_s(this).
+    worker_timeout_s: int = LAMBDA_MAX_TIMEOUT_S
+    worker_ephemeral_mb: int = 0  # 0: derived from worker_timeout_s (worker_ephemeral_mb())
     stt_reserved_concurrency: int = 0  # 0: unreserved
     tts_reserved_concurrency: int = 0
     provisioned_concurrency: int = 0  # for the STT and TTS functions
     worker_max_concurrency: int = 5
-    worker_batch_size: int = 5
+    # One recording per invocation: a batch of long files would share one timeout.
+    worker_batch_size: int = 1
     throttle_rate_limit: int = 50
     throttle_burst_limit: int = 100
     gpu_instance_type: str = ""  # default per variant below
@@ -41,6 +74,10 @@ class DeployConfig:
     # NVIDIA driver 580 / CUDA 13.0: runs Dockerfile.gpu's CUDA 12.8 (needs driver >= 570).
     sagemaker_inference_ami: str = "al2023-ami-sagemaker-inference-gpu-4-1"
     alarm_email: str = ""  # subscribed to the alarm topic when set
+
+    @property
+    def worker_storage_mb(self) -> int:
+        return self.worker_ephemeral_mb or worker_ephemeral_mb(self.worker_timeout_s)
 
     @property
     def sagemaker_instance_type(self) -> str:
@@ -69,6 +106,11 @@ class DeployConfig:
         if legacy_cloudfront and values.setdefault("public_access", "cloudfront") != "cloudfront":
             raise ValueError("cloudfront=true contradicts public_access; set one of them")
         config = cls(**values)
+        if not 1 <= config.worker_timeout_s <= LAMBDA_MAX_TIMEOUT_S:
+            raise ValueError(
+                f"worker_timeout_s must be 1 to {LAMBDA_MAX_TIMEOUT_S} (Lambda's maximum), "
+                f"not {config.worker_timeout_s}"
+            )
         # Every Literal-typed option is checked against its own type, so a choice is listed once.
         for name, hint in get_type_hints(cls).items():
             allowed = get_args(hint) if get_origin(hint) is Literal else ()

@@ -27,6 +27,7 @@ from infra.layout import (
     WORKER_COMMAND,
 )
 from infra.nag import acknowledge
+from speech_api.formats import long_audio_limit_s
 
 # Which models a function loads during init when Lambda initializes it for provisioned
 # concurrency (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency): the same image serves
@@ -72,11 +73,14 @@ class ImageFunctions(Construct):
             timeout=Duration.seconds(10),
             env={PRELOAD_MODELS: "none"},
         )
+        # Long recordings: the worker refuses up front what its timeout cannot finish.
         self.worker = self.add(
             "Worker",
             command=WORKER_COMMAND,
             memory_mb=config.worker_memory_mb,
-            timeout=Duration.minutes(5),
+            timeout=Duration.seconds(config.worker_timeout_s),
+            ephemeral_mb=config.worker_storage_mb,
+            env={"LONG_AUDIO_MAX_SECONDS": str(long_audio_limit_s(config.worker_timeout_s))},
         )
         self.tts: lambda_.Function | None = None
 
@@ -122,6 +126,7 @@ class ImageFunctions(Construct):
         reserved: int = 0,
         provisioned: bool = False,
         env: dict[str, str] | None = None,
+        ephemeral_mb: int = 1024,
     ) -> lambda_.Function:
         config = self.config
         code = lambda_.DockerImageCode.from_image_asset(
@@ -151,7 +156,7 @@ class ImageFunctions(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             reserved_concurrent_executions=reserved or None,
-            ephemeral_storage_size=cdk.Size.mebibytes(1024),
+            ephemeral_storage_size=cdk.Size.mebibytes(ephemeral_mb),
             description=f"speech-api {name.lower()} ({command})",
         )
         acknowledge(

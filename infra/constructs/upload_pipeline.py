@@ -14,8 +14,15 @@ from constructs import Construct
 from infra.config import DeployConfig
 from infra.layout import UPLOADS_PREFIX
 from infra.nag import acknowledge
+from speech_api.formats import MAX_WORKER_ATTEMPTS
 
-MAX_RECEIVES = 3
+# SQS moves a message to the dead-letter queue after this many receives. The worker counts its
+# own attempts per file (a Lambda killed by its timeout or out of memory cannot report one) and,
+# on the delivery after MAX_WORKER_ATTEMPTS failed ones, writes the .error.json and moves the
+# message itself; so SQS must allow that delivery plus one receive that never reached the code
+# (a throttled invoke). AWS advises at least 5 "to avoid sending messages to the dead letter
+# queue due to throttling" (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html).
+MAX_RECEIVES = max(5, MAX_WORKER_ATTEMPTS + 2)
 
 
 class UploadPipeline(Construct):
@@ -40,8 +47,11 @@ class UploadPipeline(Construct):
         self.queue = sqs.Queue(
             self,
             "Uploads",
-            # At least 6x the worker's timeout (AWS's advice for Lambda event sources), so a
-            # message is never handed to a second worker while the first still runs.
+            # At least 6x the worker's timeout: AWS's advice for SQS event sources, so that Lambda
+            # can retry a throttled invoke (https://docs.aws.amazon.com/lambda/latest/dg/
+            # services-sqs-configure.html), and a message is never handed to a second worker
+            # while the first still runs. 900 s -> 90 min (SQS allows 12 h). A failed attempt
+            # is retried when this runs out.
             visibility_timeout=Duration.seconds(6 * worker.timeout.to_seconds()),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
@@ -67,8 +77,13 @@ class UploadPipeline(Construct):
             events.SqsEventSource(
                 self.queue,
                 batch_size=config.worker_batch_size,
-                max_batching_window=Duration.seconds(1),
+                # Waiting to fill a batch only helps when a batch holds more than one file.
+                max_batching_window=(Duration.seconds(1) if config.worker_batch_size > 1 else None),
                 max_concurrency=max(2, config.worker_max_concurrency),
                 report_batch_item_failures=True,
             )
         )
+        # The worker's give-up delivery sends the message here itself: it may send to this queue
+        # (and read its attributes), nothing more.
+        worker.add_environment("UPLOADS_DEAD_LETTER_URL", self.dlq.queue_url)
+        self.dlq.grant_send_messages(worker)

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from infra.config import worker_ephemeral_mb
+from speech_api.config import Settings
+from speech_api.formats import MAX_WORKER_ATTEMPTS, long_audio_limit_s
 from tests.infrastructure.conftest import VARIANTS, synth
 
 
@@ -103,14 +106,67 @@ def test_uploads_notify_the_queue_and_the_worker_consumes_it(synthesized):
 
     mapping = next(iter(s.resources("AWS::Lambda::EventSourceMapping").values()))["Properties"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["BatchSize"] == 5 and mapping["ScalingConfig"]["MaximumConcurrency"] == 5
+    # One long recording per invocation (a batch would share one timeout), so no batching wait.
+    assert mapping["BatchSize"] == 1 and mapping["ScalingConfig"]["MaximumConcurrency"] == 5
+    assert "MaximumBatchingWindowInSeconds" not in mapping
     assert mapping["FunctionName"]["Ref"].startswith("WorkerFunction")
 
     queues = s.resources("AWS::SQS::Queue")
     uploads = next(v["Properties"] for k, v in queues.items() if k.startswith("Uploads4"))
     worker = function(s, "WorkerFunction")
-    assert uploads["VisibilityTimeout"] > worker["Timeout"]
-    assert uploads["RedrivePolicy"]["maxReceiveCount"] == 3
+    # AWS's advice for SQS event sources: visibility >= 6x the function's timeout, and
+    # maxReceiveCount >= 5. The worker gives up (and dead-letters the message itself) on the
+    # delivery after MAX_WORKER_ATTEMPTS failed attempts, so SQS must still deliver that one.
+    assert uploads["VisibilityTimeout"] >= 6 * worker["Timeout"]
+    max_receives = uploads["RedrivePolicy"]["maxReceiveCount"]
+    assert max_receives >= 5 and max_receives > MAX_WORKER_ATTEMPTS + 1
+    dlq = next(k for k in queues if k.startswith("UploadsDeadLetter"))
+    assert uploads["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": [dlq, "Arn"]}
+
+
+def test_the_worker_is_sized_for_long_recordings(synthesized):
+    s = synthesized["none"]
+    worker = function(s, "WorkerFunction")
+    # Lambda's maximum timeout; CPU follows memory (1 vCPU per 1,769 MB) and LONG_AUDIO_RTF
+    # was measured on 2 cores.
+    assert worker["Timeout"] == 900
+    assert worker["MemorySize"] >= 2 * 1769
+    limit = long_audio_limit_s(900)
+    env = worker["Environment"]["Variables"]
+    assert env["LONG_AUDIO_MAX_SECONDS"] == str(limit)
+    # /tmp: the largest upload, the 16 kHz int16 PCM of the longest recording, the model cache.
+    largest_upload = Settings.model_fields["max_long_upload_bytes"].default  # 2 GiB
+    needed_mb = (largest_upload + 32_000 * limit) / 2**20 + 512
+    storage = worker["EphemeralStorage"]["Size"]
+    assert needed_mb <= storage <= min(10_240, needed_mb + 512)
+    assert storage == worker_ephemeral_mb(900)
+    # The other functions keep 1 GB.
+    others = [fn for k, fn in image_functions(s).items() if not k.startswith("WorkerFunction")]
+    assert others and all(fn["EphemeralStorage"]["Size"] == 1024 for fn in others)
+    for fn in others:
+        assert "LONG_AUDIO_MAX_SECONDS" not in fn["Environment"]["Variables"]
+        assert "UPLOADS_DEAD_LETTER_URL" not in fn["Environment"]["Variables"]
+
+    # The worker moves a file's message to the dead-letter queue itself after its last attempt.
+    dlq = next(k for k in s.resources("AWS::SQS::Queue") if k.startswith("UploadsDeadLetter"))
+    assert env["UPLOADS_DEAD_LETTER_URL"] == {"Ref": dlq}
+    sends = [
+        st
+        for st in role_statements(s, "WorkerFunction")
+        if "sqs:SendMessage" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+    ]
+    assert [st["Resource"] for st in sends] == [{"Fn::GetAtt": [dlq, "Arn"]}]
+    uploads = next(k for k in s.resources("AWS::SQS::Queue") if k.startswith("Uploads4"))
+    assert not any(flat({"Fn::GetAtt": [uploads, "Arn"]}) in flat(st) for st in sends)
+
+
+def test_worker_sizing_follows_the_context(tmp_path):
+    from infra.config import DeployConfig
+
+    assert DeployConfig(worker_timeout_s=300).worker_storage_mb == worker_ephemeral_mb(300)
+    assert DeployConfig(worker_ephemeral_mb=4096).worker_storage_mb == 4096
+    with pytest.raises(ValueError, match="worker_timeout_s must be 1 to 900"):
+        synth(tmp_path, worker_timeout_s=901)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -123,7 +179,7 @@ def test_functions_are_sized_and_commanded_separately(synthesized, variant):
     assert api["MemorySize"] == 512 and api["Timeout"] == 10
     worker = function(s, "WorkerFunction")
     assert worker["ImageConfig"]["Command"] == ["handlers.transcribe_upload.handler"]
-    assert worker["Timeout"] == 300
+    assert worker["Timeout"] == 900
     for fn in image_functions(s).values():
         env = fn["Environment"]["Variables"]
         assert env["PUBLIC_PREFIX"] == "public/" and env["UPLOADS_PREFIX"] == "uploads/"
