@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -211,3 +212,21 @@ def test_voices_and_models_commands(keyed_server):
     models = run_cli("models", "--base-url", keyed_server, "--api-key", "cli-key")
     assert models.returncode == 0, models.stderr
     assert {"whisper-1", "gpt-4o-transcribe", "tiny.en", "tts-1"} <= set(models.stdout.split())
+
+
+def test_a_long_recording_shows_progress_in_audio_seconds(tmp_path, model_cache_dir):
+    """Past /stt's minute: a 2.5-minute recording, a bar over its seconds, subtitles to the end."""
+    from devkit.clips import joined_recording
+
+    recording = joined_recording(min_s=150, seed=7)
+    path = tmp_path / "meeting.flac"
+    path.write_bytes(recording.flac())
+    env = {"STT_MODEL": "tiny.en", "MODEL_CACHE_DIR": str(model_cache_dir)}
+    code, shown = run_on_a_terminal("transcribe", str(path), "--format", "vtt", env=env)
+    assert code == 0, shown
+    total = round(recording.duration_s)
+    shown_done = {int(n) for n in re.findall(rf"meeting\.flac:.*?(\d+)/{total} s audio", shown)}
+    assert 0 in shown_done and max(shown_done) > 60  # it moved, in seconds of audio
+    assert f"wrote {tmp_path / 'meeting.vtt'}" in shown
+    cues = [line for line in (tmp_path / "meeting.vtt").read_text().splitlines() if "-->" in line]
+    assert cues[-1].startswith("00:02:")

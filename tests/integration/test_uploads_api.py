@@ -99,7 +99,7 @@ def test_presigned_policy_limits_size_type_and_key(flow):
     body = api.post("/uploads", json={"filename": "x.flac", "content_type": "audio/flac"}).json()
     policy = json.loads(base64.b64decode(body["upload"]["fields"]["policy"]))
     conditions = policy["conditions"]
-    # The worker takes long recordings: the form allows MAX_LONG_UPLOAD_BYTES, not the /stt body limit.
+    # The worker takes long recordings: forms allow MAX_LONG_UPLOAD_BYTES, not /stt's limit.
     assert ["content-length-range", 1, settings.max_long_upload_bytes] in conditions
     assert {"Content-Type": "audio/flac"} in conditions
     assert {"key": body["key"]} in conditions

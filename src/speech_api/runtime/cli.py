@@ -257,17 +257,30 @@ def transcribe(
         )
 
         def run(path: Path) -> str:
-            stream = service.transcribe_stream(path.read_bytes(), options)
-            with tqdm(
-                total=round(stream.duration_s, 1),
-                desc=path.name,
-                unit="s",
-                leave=False,
-                file=sys.stderr,
-                disable=not interactive or stream.duration_s < _LONG_AUDIO_S,
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio",
-            ) as seconds:
-                result = stream.collect(lambda seg: seconds.update(max(0.0, seg.end - seconds.n)))
+            # Any length up to LONG_AUDIO_MAX_SECONDS: decoded to a temporary PCM file, then
+            # transcribed a stretch at a time, the bar advancing in seconds of audio.
+            seconds = None
+
+            def progress(done_s: float, total_s: float) -> None:
+                nonlocal seconds
+                if seconds is None:
+                    seconds = tqdm(
+                        total=round(total_s, 1),
+                        desc=path.name,
+                        unit="s",
+                        leave=False,
+                        file=sys.stderr,
+                        disable=not interactive or total_s < _LONG_AUDIO_S,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio",
+                    )
+                seconds.update(max(0.0, min(done_s, total_s) - seconds.n))
+
+            try:
+                with service.transcribe_recording(path, options, on_progress=progress) as stream:
+                    result = stream.collect(lambda seg: progress(seg.end, stream.duration_s))
+            finally:
+                if seconds is not None:
+                    seconds.close()
             if fmt == "json":
                 return transcription_response(result).model_dump_json(indent=2)
             return render_transcript(result, fmt, words=word_timestamps).body
