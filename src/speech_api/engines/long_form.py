@@ -43,7 +43,7 @@ class LongFormOptions:
     # Longest chunk handed to the decoder (seconds of audio, pauses included).
     chunk_s: float = 15.0
     # Audio read and voice-detected at once: bounds memory, sets the progress granularity.
-    block_s: float = 120.0
+    block_s: float = 240.0
     # Pauses this long or longer may separate chunks.
     min_silence_ms: int = 300
     speech_pad_ms: int = 200
@@ -81,6 +81,7 @@ class LongFormTranscriber:
     ) -> tuple[str, float, Iterator[Segment]]:
         """(language, its probability, segments). The first block is decoded before this
         returns (the language comes from it); the rest as the segments are consumed."""
+        request = dataclasses.replace(request, chunked=True)
         blocks = self._blocks(audio)
         first = next(blocks, None)
         if first is None:  # no speech at all
@@ -95,7 +96,7 @@ class LongFormTranscriber:
             )
             language, probability = info.language, float(info.language_probability)
             request = dataclasses.replace(request, language=language)
-            head = self._checked(audio, chunks[0], list(segments), request)
+            head = self._place(audio, chunks[:1], [list(segments)], request)
             chunks = chunks[1:]
         head += self._decode(audio, chunks, request)
         if on_progress is not None:
@@ -160,37 +161,43 @@ class LongFormTranscriber:
     # --- decoding ---------------------------------------------------------------------------
 
     def _decode(self, audio: AudioSource, chunks: list[_Chunk], request) -> list[Segment]:
+        """The chunks' segments on the recording's clock, in order, with any speech the
+        decoder skipped decoded on its own and put in its place. All chunks are queued at
+        once (they share batches), and so are all skipped stretches."""
         if not chunks:
             return []
         self.stats.chunks += len(chunks)
         results = self.decoder.transcribe_many(
             [audio.read(c.start, c.end) for c in chunks], request
         )
-        out: list[Segment] = []
-        for chunk, (segments, _) in zip(chunks, results, strict=True):
-            out += self._checked(audio, chunk, list(segments), request)
-        return out
+        return self._place(audio, chunks, [list(segments) for segments, _ in results], request)
 
-    def _checked(self, audio, chunk: _Chunk, segments: list[Segment], request) -> list[Segment]:
-        """The chunk's segments on the recording's clock, with any speech the decoder skipped
-        decoded on its own and put in its place."""
-        placed = [_shifted(s, chunk.start / SAMPLE_RATE) for s in segments]
-        gaps = self._uncovered(chunk, placed)
-        if not gaps:
-            return placed
-        self.stats.redecoded += len(gaps)
-        results = self.decoder.transcribe_many([audio.read(a, b) for a, b in gaps], request)
-        for (a, _), (found, _) in zip(gaps, results, strict=True):
-            recovered = [_shifted(s, a / SAMPLE_RATE) for s in found if s.text.strip()]
-            self.stats.recovered_words += sum(len(s.text.split()) for s in recovered)
-            if recovered:
-                log.info(
-                    "recovered %.1f s of skipped speech at %.1f s: %r",
-                    recovered[-1].end - recovered[0].start,
-                    a / SAMPLE_RATE,
-                    " ".join(s.text.strip() for s in recovered)[:80],
-                )
-            placed += recovered
+    def _place(self, audio, chunks: list[_Chunk], decoded: list[list[Segment]], request):
+        placed = [
+            _shifted(s, chunk.start / SAMPLE_RATE)
+            for chunk, segments in zip(chunks, decoded, strict=True)
+            for s in segments
+        ]
+        gaps = [
+            gap
+            for chunk, segments in zip(chunks, decoded, strict=True)
+            for gap in self._uncovered(
+                chunk, [_shifted(s, chunk.start / SAMPLE_RATE) for s in segments]
+            )
+        ]
+        if gaps:
+            self.stats.redecoded += len(gaps)
+            results = self.decoder.transcribe_many([audio.read(a, b) for a, b in gaps], request)
+            for (a, _), (found, _) in zip(gaps, results, strict=True):
+                recovered = [_shifted(s, a / SAMPLE_RATE) for s in found if s.text.strip()]
+                self.stats.recovered_words += sum(len(s.text.split()) for s in recovered)
+                if recovered:
+                    log.info(
+                        "recovered skipped speech at %.1f s: %r",
+                        a / SAMPLE_RATE,
+                        " ".join(s.text.strip() for s in recovered)[:80],
+                    )
+                placed += recovered
         return sorted(placed, key=lambda s: s.start)
 
     def _uncovered(self, chunk: _Chunk, segments: list[Segment]) -> list[tuple[int, int]]:

@@ -72,6 +72,11 @@ class DecodeRequest:
     prompt: str | None = None
     temperature: float | None = None
     word_timestamps: bool = False
+    # The long-form path checks each chunk's result against its voice activity and decodes
+    # skipped speech again: there, a decode that stops early is kept (the rest is found and
+    # decoded on its own) and a last timestamp past the audio is clamped to its end, instead
+    # of sending the chunk through the full window.
+    chunked: bool = False
 
 
 @dataclass
@@ -394,10 +399,14 @@ class FastWhisper:
             segment_duration=duration,
             seek=0,
         )
-        if seek < job.frames:
-            raise _Fallback("decode stopped before the end of the audio")
-        if any(s["end"] > duration + END_TOLERANCE_S for s in current):
-            raise _Fallback("a timestamp past the end of the audio")
+        if job.request.chunked:
+            for s in current:
+                s["start"], s["end"] = min(s["start"], duration), min(s["end"], duration)
+        else:
+            if seek < job.frames:
+                raise _Fallback("decode stopped before the end of the audio")
+            if any(s["end"] > duration + END_TOLERANCE_S for s in current):
+                raise _Fallback("a timestamp past the end of the audio")
         if job.request.word_timestamps:
             model.add_word_timestamps(
                 [current],
