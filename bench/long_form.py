@@ -1,6 +1,6 @@
 """Long-form transcription: RTF and WER on one long recording built from the dev clips.
 
-    python bench/long_form.py [--model base] [--minutes 5] [--json out.json]
+    python bench/long_form.py [--model base] [--minutes 5] [--hours 2] [--json out.json]
 
 Side by side, on the same recording (the English clips shuffled and joined with 0.5 s gaps)
 and the same model (int8, beam 5, this machine's cores):
@@ -10,12 +10,17 @@ and the same model (int8, beam 5, this machine's cores):
 * library, batched: faster-whisper's `BatchedInferencePipeline` (batch 8);
 * ours: `SpeechService.transcribe_recording` on the recording as a FLAC file, as the upload
   worker and the CLI run it (decoding to PCM included).
+
+Then memory: the peak RSS of a process transcribing a ``--hours`` long WAV (quiet noise with a
+clip every 5 minutes), ours (`speech-api transcribe`) vs `WhisperModel.transcribe(path)`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from devkit.clips import joined_recording  # noqa: E402
+from devkit.clips import joined_recording, write_sparse_recording  # noqa: E402
 from devkit.wer import corpus_wer  # noqa: E402
 
 
@@ -121,6 +126,55 @@ def run(model: str, minutes: float, cache_dir: Path) -> dict:
     }
 
 
+_OURS = """
+import resource, sys
+from speech_api.runtime.cli import main
+try:
+    main(["transcribe", sys.argv[1], "--format", "srt", "-o", sys.argv[2]])
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print("peak_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+_LIBRARY = """
+import resource, sys
+from faster_whisper import WhisperModel
+from speech_api.engines.whisper import resolve_model
+from speech_api.config import default_cache_dir
+model = WhisperModel(resolve_model(sys.argv[3], default_cache_dir()), device="cpu",
+                     compute_type="int8")
+segments, _ = model.transcribe(sys.argv[1], beam_size=5, vad_filter=True)
+list(segments)
+print("peak_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+
+def memory(model: str, hours: float) -> dict:
+    """Peak RSS and wall time of one process transcribing an ``hours``-long WAV."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STT_", "TTS_"))}
+    env.update(STT_MODEL=model, PYTHONPATH=f"{ROOT / 'src'}:{ROOT}")
+    out: dict = {"hours": hours}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.wav"
+        write_sparse_recording(path, hours)
+        out["file_mb"] = round(path.stat().st_size / 2**20)
+        for name, script in (("ours", _OURS), ("library", _LIBRARY)):
+            started = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-c", script, str(path), tmp, model],
+                capture_output=True,
+                text=True,
+                env=env,
+            )
+            if done.returncode:
+                raise RuntimeError(f"{name}: {done.stderr[-1000:]}")
+            out[name] = {
+                "peak_rss_mb": round(int(done.stderr.split("peak_kb")[-1]) / 1024),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+            print(f"  {hours:g} h file, {name}: {out[name]}", file=sys.stderr)
+    return out
+
+
 def print_table(result: dict) -> None:
     print(
         f"\nLong-form: {result['recording_s']:.0f} s recording of {result['clips']} joined "
@@ -137,17 +191,26 @@ def print_table(result: dict) -> None:
         f"({ours['recovered_words']} words recovered); WER {result['wer_ratio_vs_clips']}x "
         "clip by clip"
     )
+    if mem := result.get("memory"):
+        print(
+            f"{mem['hours']:g} h WAV ({mem['file_mb']} MB): peak RSS ours "
+            f"{mem['ours']['peak_rss_mb']} MB in {mem['ours']['seconds']:.0f} s, library "
+            f"{mem['library']['peak_rss_mb']} MB in {mem['library']['seconds']:.0f} s"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="base")
     parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--hours", type=float, default=2.0, help="memory run; 0 skips it")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     from speech_api.config import default_cache_dir
 
     result = run(args.model, args.minutes, default_cache_dir())
+    if args.hours:
+        result["memory"] = memory(args.model, args.hours)
     print_table(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

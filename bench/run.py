@@ -2,7 +2,7 @@
 peer servers, in one run on this machine. Writes bench/results.json and prints a table.
 
     python bench/run.py [--quick] [--model base] [--models base,tiny.en] [--stt-only]
-                        [--rounds N]
+                        [--rounds N] [--long-form-only]
 
 BENCH_ARGS for `make bench`:
   --model M        the model of the full run (concurrency, peers, memory, workers); default base
@@ -14,6 +14,9 @@ BENCH_ARGS for `make bench`:
                    on 2 cores, plus the peers' one-time install into bench/.peers
   --rounds N       timing rounds per clip (default 3; 2 with --stt-only, 1 with --quick)
   --quick          fewer rounds and requests, for a smoke run
+  --long-form-only only the long-recording figures (about 4 minutes): a 5-minute recording of
+                   joined dev clips, RTF and WER of ours vs the library's sequential and batched
+                   long-form vs the clips one by one; a 2 h WAV's peak memory, ours vs library
 
     make bench BENCH_ARGS="--stt-only --models base,tiny.en"
 
@@ -551,6 +554,9 @@ def main() -> None:
     parser.add_argument("--stt-only", action="store_true", help="only the STT figures")
     parser.add_argument("--rounds", type=int, default=0, help="timing rounds per clip")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
+    parser.add_argument(
+        "--long-form-only", action="store_true", help="only the long-recording figures"
+    )
     args = parser.parse_args()
     rounds = args.rounds or (1 if args.quick else 2 if args.stt_only else 3)
     requests = 8 if args.quick else (24 if args.stt_only else 40)
@@ -590,6 +596,24 @@ def main() -> None:
         print(f"[{time.perf_counter() - t0:6.1f}s] {name}", file=sys.stderr, flush=True)
 
     try:
+        # Long recordings (the upload worker's path): RTF and WER vs the library's sequential
+        # and batched long-form, and a 2 h file's peak memory (bench/long_form.py).
+        if not args.stt_only:
+            step("long-form")
+            from bench.long_form import memory as long_form_memory
+            from bench.long_form import run as long_form
+
+            results["long_form"] = long_form(
+                args.model, 2 if args.quick else 5, Path.home() / ".cache" / "speech-api"
+            )
+            hours = 0.5 if args.quick else 2
+            results["long_form"]["memory"] = long_form_memory(args.model, hours)
+        if args.long_form_only:
+            RESULTS.write_text(json.dumps(results, indent=2))
+            from bench.long_form import print_table as print_long_form
+
+            print_long_form(results["long_form"])
+            return
         results["stt_by_model"] = {}
         for name in models[1:]:
             step(f"STT: HTTP vs direct, {name}")
@@ -668,6 +692,10 @@ def main() -> None:
 
 
 def print_table(r: dict) -> None:
+    if "long_form" in r:
+        from bench.long_form import print_table as print_long_form
+
+        print_long_form(r["long_form"])
     ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
     stt, peer = r["stt"], r["peer_stt"]["latency"]
     conc = r["stt_concurrency"]
