@@ -176,25 +176,30 @@ class ArrayAudio:
 
 
 class PcmFile:
-    """Decoded audio kept on disk as 16-bit PCM (32,000 bytes per second) and mapped, not
-    loaded: reading a stretch touches only its pages."""
+    """Decoded audio kept on disk as 16-bit PCM (32,000 bytes per second); each read loads
+    only its stretch (read, not memory-mapped: mapped pages would count in the process's
+    memory for as long as the kernel keeps them)."""
 
     def __init__(self, path: Path):
         self.path = path
-        self._map = np.memmap(path, dtype=np.int16, mode="r") if path.stat().st_size else None
+        self._samples = path.stat().st_size // 2
 
     @property
     def samples(self) -> int:
-        return 0 if self._map is None else int(self._map.shape[0])
+        return self._samples
 
     @property
     def duration_s(self) -> float:
         return self.samples / WHISPER_SAMPLE_RATE
 
     def read(self, start: int, end: int) -> np.ndarray:
-        if self._map is None:
+        start, end = max(0, start), min(end, self._samples)
+        if end <= start:
             return np.zeros(0, dtype=np.float32)
-        return self._map[start:end].astype(np.float32) / 32768.0
+        with open(self.path, "rb") as fh:
+            fh.seek(start * 2)
+            pcm = np.fromfile(fh, dtype=np.int16, count=end - start)
+        return pcm.astype(np.float32) / 32768.0
 
 
 def decode_file(source: Path, target: Path, *, max_seconds: float, param: str = "file") -> PcmFile:

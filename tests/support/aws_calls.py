@@ -21,6 +21,7 @@ ENTRY_POINTS = {
     ("uploads.py", "create_upload"): "Api",
     ("uploads.py", "get_transcript"): "Api",
     ("uploads.py", "transcribe_object"): "Worker",
+    ("aws_lambda.py", "send_to_dead_letters"): "Worker",
 }
 # Keys are recorded by prefix: ids and hashes vary, the prefix is what IAM grants.
 PREFIXES = ("public/tts/", "uploads/", "transcripts/")
@@ -28,7 +29,7 @@ PREFIXES = ("public/tts/", "uploads/", "transcripts/")
 
 def _function() -> str | None:
     for frame in traceback.extract_stack():  # outermost first: the entry point decides
-        if "/speech_api/service/" in frame.filename:
+        if "/speech_api/" in frame.filename:
             function = ENTRY_POINTS.get((Path(frame.filename).name, frame.name))
             if function is not None:
                 return function

@@ -218,6 +218,7 @@ def transcribe(
 
     if word_timestamps and fmt != "verbose_json":
         raise SystemExit("--word-timestamps needs --format verbose_json")
+    _limit_malloc_arenas()  # hours of audio pass through decoder threads
     interactive = _interactive()
     if base_url:
         remote = _Remote(base_url, api_key)
