@@ -230,3 +230,89 @@ def test_a_long_recording_shows_progress_in_audio_seconds(tmp_path, model_cache_
     assert f"wrote {tmp_path / 'meeting.vtt'}" in shown
     cues = [line for line in (tmp_path / "meeting.vtt").read_text().splitlines() if "-->" in line]
     assert cues[-1].startswith("00:02:")
+
+
+@pytest.fixture(scope="module")
+def upload_servers(make_settings):
+    """Keyed servers that run the upload worker (the Lambda handler behind SQS), as `make serve`
+    does: one with /stt's default minute, one whose /stt takes 5 s (a lower MAX_AUDIO_SECONDS,
+    as a deployment behind API Gateway has)."""
+    from devkit.lambda_context import with_context
+    from handlers.transcribe_upload import handler as transcribe_upload
+    from speech_api.runtime import aws_lambda
+    from speech_api.runtime.local import LocalQueueWorker, prepare_upload_queue
+
+    settings = make_settings(api_key="cli-key", stt={"model": "tiny.en"})
+    aws_lambda.configure(settings)
+    queue = prepare_upload_queue(settings)
+    worker = LocalQueueWorker(
+        settings, queue, with_context(transcribe_upload), retry_after_s=1
+    ).start()
+    strict = settings.model_copy(update={"max_audio_seconds": 5.0})
+    try:
+        with (
+            LiveServer(create_app(settings)) as server,
+            LiveServer(create_app(strict)) as strict_server,
+        ):
+            yield server.base_url, strict_server.base_url
+    finally:
+        worker.stop()
+        aws_lambda.configure()
+
+
+def words(text: str) -> list[str]:
+    return re.sub(r"[^a-z' ]", " ", text.lower()).split()
+
+
+def test_a_long_remote_recording_goes_through_the_upload_flow(upload_servers, tmp_path):
+    """Past /stt's minute: the CLI uploads the file, follows the worker's progress in seconds
+    of audio, then writes the subtitles from the stored transcript."""
+    from devkit.clips import joined_recording
+
+    recording = joined_recording(min_s=90, seed=7)
+    path = tmp_path / "meeting.flac"
+    path.write_bytes(recording.flac())
+    out = tmp_path / "subs"
+    remote = ["--base-url", upload_servers[0], "--api-key", "cli-key"]
+    code, shown = run_on_a_terminal(
+        "transcribe", str(path), "--format", "srt", "-o", str(out), *remote, env={}
+    )
+    assert code == 0, shown
+    assert "uploading (" in shown and ("queued" in shown or "processing" in shown)
+    total = round(recording.duration_s)
+    assert re.search(rf"meeting\.flac:.*?\d+/{total} s audio", shown), shown
+    assert f"wrote {out / 'meeting.srt'}" in shown
+
+    cues = list(srt.parse((out / "meeting.srt").read_text()))
+    assert cues[-1].start.total_seconds() > 60  # subtitles past /stt's minute
+    heard = " ".join(" ".join(words(c.content)) for c in cues)
+    first = " ".join(words(recording.clips[0].text)[4:14])  # chest ... overstrained eyes
+    assert first in heard, (first, heard)
+    assert len(set(words(recording.reference)) & set(heard.split())) > 30
+
+    # What the upload worker cannot give is refused before anything is uploaded.
+    refused = run_cli("transcribe", str(path), "--translate", "-o", "-", *remote)
+    assert refused.returncode == 1
+    assert "meeting.flac: 94 s, over /stt's 60 s" in refused.stderr
+    assert "--translate is not available" in refused.stderr
+    odd = tmp_path / "meeting.audio"
+    odd.write_bytes(path.read_bytes())
+    refused = run_cli("transcribe", str(odd), "-o", "-", *remote)
+    assert refused.returncode == 1 and "convert it" in refused.stderr
+
+
+def test_a_file_the_servers_stt_refuses_as_too_long_takes_the_upload_flow(upload_servers):
+    """Under the default minute, but over this server's MAX_AUDIO_SECONDS: /stt answers 413
+    and the file goes through the upload flow; piped, nothing but the transcript."""
+    jfk = clip("jfk_inaugural.flac")  # 11 s
+    sync = httpx.post(
+        f"{upload_servers[1]}/stt",
+        files={"file": ("jfk.flac", jfk.read())},
+        headers={"Authorization": "Bearer cli-key"},
+    )
+    assert sync.status_code == 413 and sync.json()["error"]["code"] == "audio_too_long"
+    remote = ["--base-url", upload_servers[1], "--api-key", "cli-key"]
+    result = run_cli("transcribe", str(jfk.path), "--format", "text", "-o", "-", *remote)
+    assert result.returncode == 0, result.stderr
+    assert "ask not what your country can do for you" in result.stdout.lower()
+    assert result.stderr == ""

@@ -172,7 +172,8 @@ class _Remote:
         import httpx
 
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=300)
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=300)
 
     def check(self, response):
         if response.status_code >= 400:
@@ -182,6 +183,222 @@ class _Remote:
                 message = response.text
             raise SystemExit(f"error {response.status_code}: {message}")
         return response
+
+
+# What the synchronous routes take by default (MAX_AUDIO_SECONDS, MAX_UPLOAD_BYTES): a longer or
+# larger file goes to a server's upload flow (POST /uploads) at once, without a refused /stt
+# first. A server with lower limits answers 413, and the file takes the same way.
+_SYNC_MAX_AUDIO_S = Settings.model_fields["max_audio_seconds"].default
+_SYNC_MAX_BYTES = Settings.model_fields["max_upload_bytes"].default
+_POLL_S = 2.0
+# While polling, answers worth waiting out (a restarting server, a gateway), for this long.
+_TRANSIENT = (429, 500, 502, 503, 504)
+_POLL_PATIENCE_S = 120.0
+_SECONDS_BAR = "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio"
+
+
+def _probed_duration_s(path: Path) -> float | None:
+    """The container's duration from its header (nothing is decoded); None when unknown."""
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            duration = container.duration
+    except Exception:  # not audio, or nothing PyAV can open: the server will say what
+        return None
+    return None if duration is None else duration / av.time_base
+
+
+def _size(n: int) -> str:
+    if n >= 10 * 1024**2:
+        return f"{n / 1024**2:.0f} MB"
+    return f"{n / 1024**2:.1f} MB" if n >= 1024**2 else f"{max(1, n // 1024)} KB"
+
+
+def _upload_content_type(path: Path) -> str:
+    """The content type POST /uploads accepts for this file, from its extension."""
+    import mimetypes
+
+    from speech_api.formats import UPLOAD_TYPES
+
+    guessed = mimetypes.guess_type(path.name)[0]
+    if guessed in UPLOAD_TYPES:
+        return guessed
+    extension = path.suffix.lower().lstrip(".")
+    for content_type, accepted in UPLOAD_TYPES.items():
+        if accepted == extension:
+            return content_type
+    names = ", ".join(f".{e}" for e in dict.fromkeys(UPLOAD_TYPES.values()))
+    raise SystemExit(
+        f"long remote files go through the server's upload flow, which takes {names} files; "
+        f"'{path.suffix or path.name}' is none of them: convert it (e.g. to .flac) first"
+    )
+
+
+class _CountedReads:
+    """A binary file whose reads advance a bar of bytes sent (httpx streams a multipart file
+    part in chunks from the file itself: nothing is read whole into memory)."""
+
+    def __init__(self, fh, bar):
+        self.fh, self.bar = fh, bar
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fh.read(size)
+        self.bar.update(len(data))
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if offset == 0 and whence == 0:
+            self.bar.reset()
+        return self.fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+    def fileno(self) -> int:
+        return self.fh.fileno()
+
+
+def _long_refusal(fmt: str, model: str | None, translate: bool, word_timestamps: bool):
+    """What a long remote file cannot have: the upload worker transcribes with the server's
+    model and stores segments, not verbose_json's decoder details or word timings."""
+    if translate:
+        return "--translate"
+    if word_timestamps:
+        return "--word-timestamps"
+    if fmt == "verbose_json":
+        return "--format verbose_json"
+    if model:
+        from speech_api.formats import OPENAI_STT_MODELS
+        from speech_api.service.speech import openai_model
+
+        if not openai_model(model, OPENAI_STT_MODELS):  # whisper-1 & co: the server's model
+            return f"--model {model}"
+    return None
+
+
+def _transcribe_long(
+    remote: _Remote,
+    path: Path,
+    fmt: str,
+    language: str | None,
+    *,
+    why: str,
+    refused: str | None,
+    interactive: bool,
+) -> str:
+    """A file too long or too large for /stt, through the upload flow: POST /uploads, the file
+    to storage with the presigned form, then GET /transcripts/<id> until it is done."""
+    import time
+
+    import httpx
+    from tqdm import tqdm
+
+    if refused:
+        raise SystemExit(
+            f"{why}: long remote files are transcribed by the server's upload worker, with "
+            f"its model, as json, text, srt or vtt; {refused} is not available for them "
+            "(drop it, or transcribe locally without --base-url)"
+        )
+    body = {"filename": path.name, "content_type": _upload_content_type(path)}
+    if language:
+        body["language"] = language
+    created = remote.check(remote.http.post("/uploads", json=body)).json()
+    form = created["upload"]
+    size = path.stat().st_size
+    _say(f"{path.name}: {why}; uploading ({_size(size)})...")
+    sent = tqdm(
+        total=size,
+        desc=f"uploading {path.name}",
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        leave=False,
+        file=sys.stderr,
+        disable=not interactive,
+    )
+    try:
+        with open(path, "rb") as fh:
+            # The storage's own form, not the API: no API key goes with it.
+            stored = httpx.post(
+                form["url"],
+                data=form["fields"],
+                files={"file": (path.name, _CountedReads(fh, sent), body["content_type"])},
+                timeout=300,
+            )
+    finally:
+        sent.close()
+    if stored.status_code >= 300:
+        import re
+
+        found = re.search(r"<Message>(.*?)</Message>", stored.text, re.S)
+        detail = found.group(1) if found else stored.text[:200]
+        raise SystemExit(f"error {stored.status_code} from storage: {detail}")
+
+    url = created["transcript_url"]
+    _say(f"{path.name}: uploaded; its transcript will be at {remote.base_url}{url}")
+    seconds = None
+    said = None
+    misses = 0
+    try:
+        while True:
+            try:
+                r = remote.http.get(url)
+                trouble = f"error {r.status_code}" if r.status_code in _TRANSIENT else None
+            except httpx.TransportError as exc:
+                trouble = f"cannot reach the server: {exc}"
+            if trouble:
+                # Hours of work go on on the server: a restart or a blip is waited out.
+                misses += 1
+                if misses * _POLL_S > _POLL_PATIENCE_S:
+                    raise SystemExit(f"{trouble}; the transcript will be at {remote.base_url}{url}")
+                time.sleep(_POLL_S)
+                continue
+            misses = 0
+            if r.status_code != 202:
+                break
+            state = r.json()
+            progress = state.get("progress") or {}
+            total = progress.get("audio_s_total")
+            if state.get("status") == "processing" and total:
+                if seconds is None:
+                    seconds = tqdm(
+                        total=round(total, 1),
+                        desc=path.name,
+                        unit="s",
+                        leave=False,
+                        file=sys.stderr,
+                        disable=not interactive or total < _LONG_AUDIO_S,
+                        bar_format=_SECONDS_BAR,
+                    )
+                seconds.n = max(0.0, min(progress.get("audio_s_done", 0.0), seconds.total))
+                seconds.refresh()
+            note = state.get("status", "pending")
+            if note == "pending":
+                note = "queued"
+            elif (state.get("attempt") or 1) > 1:
+                note = f"processing, attempt {state['attempt']}"
+            if note != said:
+                _say(f"{path.name}: {note}")
+                said = note
+            time.sleep(_POLL_S)
+        remote.check(r)  # 422: the stored reason it failed
+        if seconds is not None:
+            seconds.n = seconds.total
+            seconds.refresh()
+    finally:
+        if seconds is not None:
+            seconds.close()
+    transcript = r.json()
+    if fmt == "json":
+        return json.dumps(transcript, indent=2)
+    if fmt == "text":
+        return transcript["text"] + "\n"
+    from speech_api.engines.base import TranscriptSegment
+    from speech_api.subtitles import to_srt, to_vtt
+
+    segments = [TranscriptSegment(s["start"], s["end"], s["text"]) for s in transcript["segments"]]
+    return (to_srt if fmt == "srt" else to_vtt)(segments)
 
 
 # Files at least this long also get a progress bar over their audio seconds.
@@ -223,22 +440,57 @@ def transcribe(
     if base_url:
         remote = _Remote(base_url, api_key)
 
+        refused = _long_refusal(fmt, model, translate, word_timestamps)
+
         def run(path: Path) -> str:
+            size, duration = path.stat().st_size, _probed_duration_s(path)
+            # The body is the file plus the form's few hundred bytes.
+            too_large = size + 64 * 1024 > _SYNC_MAX_BYTES
+            if too_large or (duration or 0) > _SYNC_MAX_AUDIO_S:
+                why = (
+                    f"{_size(size)}, over /stt's {_size(_SYNC_MAX_BYTES)}"
+                    if too_large
+                    else f"{duration:.0f} s, over /stt's {_SYNC_MAX_AUDIO_S:.0f} s"
+                )
+                return _transcribe_long(
+                    remote,
+                    path,
+                    fmt,
+                    language,
+                    why=why,
+                    refused=refused,
+                    interactive=interactive,
+                )
             with open(path, "rb") as fh:
                 if fmt == "json" and not (model or translate):
                     # The API's own JSON (language, segments), as the local engines give.
+                    route = "/stt"
                     params = {"language": language} if language else {}
-                    r = remote.http.post("/stt", params=params, files={"file": (path.name, fh)})
+                    r = remote.http.post(route, params=params, files={"file": (path.name, fh)})
                 else:
                     data: dict = {"model": model or "whisper-1", "response_format": fmt}
                     if language and not translate:
                         data["language"] = language
                     if word_timestamps:
                         data["timestamp_granularities[]"] = ["word", "segment"]
-                    route = "translations" if translate else "transcriptions"
-                    r = remote.http.post(
-                        f"/v1/audio/{route}", data=data, files={"file": (path.name, fh)}
-                    )
+                    route = "/v1/audio/" + ("translations" if translate else "transcriptions")
+                    r = remote.http.post(route, data=data, files={"file": (path.name, fh)})
+            if r.status_code == 413:
+                # Too long or too large for this server's synchronous routes (its limits may
+                # be lower than the defaults, a gateway's too): the upload flow takes it.
+                try:
+                    why = f"refused by {route}: " + r.json()["error"]["message"].rstrip(".")
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    why = f"too long or too large for {route}"
+                return _transcribe_long(
+                    remote,
+                    path,
+                    fmt,
+                    language,
+                    why=why,
+                    refused=refused,
+                    interactive=interactive,
+                )
             remote.check(r)
             return r.text if fmt in ("text", "srt", "vtt") else json.dumps(r.json(), indent=2)
     else:
@@ -272,7 +524,7 @@ def transcribe(
                         leave=False,
                         file=sys.stderr,
                         disable=not interactive or total_s < _LONG_AUDIO_S,
-                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio",
+                        bar_format=_SECONDS_BAR,
                     )
                 seconds.update(max(0.0, min(done_s, total_s) - seconds.n))
 
