@@ -66,6 +66,9 @@ TRANSCRIPT_FORMATS: dict[str, str] = {
     "verbose_json": "json",
 }
 TranscriptFormat = Literal[tuple(TRANSCRIPT_FORMATS)]  # type: ignore[valid-type]
+# What the upload worker stores beside transcripts/<id>.json (and GET /transcripts/{id} serves).
+STORED_TRANSCRIPT_FORMATS = ("json", "text", "srt", "vtt")
+StoredTranscriptFormat = Literal[STORED_TRANSCRIPT_FORMATS]  # type: ignore[valid-type]
 
 # Content types a presigned upload may declare, and the extension its key gets.
 UPLOAD_TYPES: dict[str, str] = {

@@ -78,7 +78,7 @@ def test_a_five_minute_recording_is_as_accurate_as_its_clips_one_by_one(
 
 
 def test_the_worker_reports_progress_in_audio_seconds_then_writes_subtitles(
-    process_settings, storage, two_and_a_half_minutes, monkeypatch
+    process_settings, storage, client, two_and_a_half_minutes, monkeypatch
 ):
     settings = process_settings()
     uploads = UploadService(settings, SpeechService(settings))
@@ -120,6 +120,15 @@ def test_the_worker_reports_progress_in_audio_seconds_then_writes_subtitles(
     last_vtt = [line for line in vtt.splitlines() if " --> " in line][-1]
     assert last_srt.startswith("00:02:") and "," in last_srt
     assert last_vtt.startswith("00:02:") and last_vtt.count(".") == 2
+    # The API serves each of them too.
+    for fmt, stored, media_type in (("srt", srt, "application/x-subrip"), ("vtt", vtt, "text/vtt")):
+        served = client.get(f"/transcripts/{upload_id}", params={"format": fmt})
+        assert served.status_code == 200 and served.text == stored
+        assert served.headers["content-type"] == f"{media_type}; charset=utf-8"
+    text = client.get(f"/transcripts/{upload_id}", params={"format": "text"})
+    assert text.text == transcript["text"] + "\n"
+    wrong = client.get(f"/transcripts/{upload_id}", params={"format": "docx"})
+    assert wrong.status_code == 422 and wrong.json()["error"]["param"] == "format"
 
 
 def test_a_recording_that_cannot_finish_in_the_time_left_is_refused_up_front(

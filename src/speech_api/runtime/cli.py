@@ -147,8 +147,10 @@ def _start_embedded(settings: Settings):
         secret_access_key=credentials["secret_access_key"],
         bucket=settings.s3.bucket,
         public_prefix=settings.public_prefix,
-        # The file plus the form's fields.
-        max_form_bytes=settings.max_upload_bytes + 64 * 1024,
+        # The file plus the form's fields: upload forms allow long recordings. (The embedded
+        # server holds a form in memory while it stores it: locally, a 1 GB upload takes
+        # about 2 GB for a moment.)
+        max_form_bytes=settings.max_long_upload_bytes + 64 * 1024,
     )
     notes = []
     restored = mirror.restore(settings.aws_region)

@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from speech_api.engines import Transcript, TranscriptStream, WordTiming
+from speech_api.engines import Transcript, TranscriptSegment, TranscriptStream, WordTiming
 from speech_api.schemas import Segment, TranscriptionResponse
 from speech_api.subtitles import to_srt, to_vtt
 
@@ -122,3 +122,14 @@ def transcript_events(stream: TranscriptStream, *, with_logprobs: bool = False) 
     if with_logprobs:
         done["logprobs"] = logprobs(words)
     yield done
+
+
+def render_stored(stored: TranscriptionResponse, fmt: str) -> RenderedTranscript:
+    """A stored transcript (the worker's JSON) as text, srt or vtt: the same renderings the
+    worker writes beside it."""
+    if fmt == "text":
+        return RenderedTranscript(stored.text + "\n", "text/plain; charset=utf-8")
+    segments = [TranscriptSegment(start=s.start, end=s.end, text=s.text) for s in stored.segments]
+    if fmt == "srt":
+        return RenderedTranscript(to_srt(segments), "application/x-subrip; charset=utf-8")
+    return RenderedTranscript(to_vtt(segments), "text/vtt; charset=utf-8")

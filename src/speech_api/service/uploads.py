@@ -153,14 +153,17 @@ class UploadService:
         TranscriptionFailedError (with the stored reason) or NotFoundError."""
         if not is_valid_upload_id(upload_id):
             raise InvalidRequestError("Invalid transcript id.", param="id", code="invalid_id")
-        limit = 1024 * 1024
+        # Hours of speech: about 250 KB of JSON per hour (Lambda answers up to 6 MB).
+        limit = 5 * 1024 * 1024
         done = self.storage.get(self.transcript_key(upload_id), max_bytes=limit)
         if done is not None:
             try:
                 return StoredTranscript.model_validate_json(done.data)
             except ValueError as exc:  # written by hand into transcripts/, not by the worker
                 raise _unreadable(upload_id) from exc
-        failed = self.storage.get(self.transcript_key(upload_id, ".error.json"), max_bytes=limit)
+        failed = self.storage.get(
+            self.transcript_key(upload_id, ".error.json"), max_bytes=64 * 1024
+        )
         if failed is not None:
             try:
                 error = json.loads(failed.data)["error"]
@@ -173,7 +176,7 @@ class UploadService:
                 code=code,
                 error_type=error.get("type"),
             )
-        running = self.storage.get(self.transcript_key(upload_id, _PROGRESS), max_bytes=limit)
+        running = self.storage.get(self.transcript_key(upload_id, _PROGRESS), max_bytes=64 * 1024)
         if running is not None:
             try:
                 return PendingTranscript.model_validate_json(running.data)

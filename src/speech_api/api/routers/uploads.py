@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from speech_api.api.deps import UploadsDep, offload
+from speech_api.formats import StoredTranscriptFormat
 from speech_api.schemas import (
     ErrorResponse,
     PendingTranscript,
@@ -13,6 +14,7 @@ from speech_api.schemas import (
     UploadRequest,
     UploadResponse,
 )
+from speech_api.service.transcripts import render_stored
 
 router = APIRouter(tags=["uploads"])
 
@@ -38,8 +40,16 @@ async def create_upload(body: UploadRequest, uploads: UploadsDep) -> UploadRespo
         422: {"model": ErrorResponse, "description": "Transcription failed"},
     },
 )
-async def get_transcript(upload_id: str, uploads: UploadsDep):
+async def get_transcript(
+    upload_id: str, uploads: UploadsDep, format: StoredTranscriptFormat = "json"
+):
+    """The transcript when done (`format`: json, or text, srt, vtt as the files stored
+    beside it), 202 while pending or processing (with progress in seconds of audio), 422 with
+    the reason when it failed."""
     result = await offload(uploads.get_transcript, upload_id)
     if isinstance(result, PendingTranscript):
         return JSONResponse(result.model_dump(exclude_none=True), status_code=202)
+    if format != "json":
+        rendered = render_stored(result, format)
+        return Response(rendered.body, media_type=rendered.media_type)
     return result
