@@ -144,10 +144,10 @@ TRANSCRIPTION_INCLUDES = ("logprobs",)
 # Synchronous /stt keeps MAX_AUDIO_SECONDS (API Gateway's 29 s); the asynchronous paths take
 # any length up to a limit derived from the time the worker has.
 #
-# Seconds of worker time per second of audio, with Whisper `base` int8 on 2 CPU cores (the
-# long-form figure of `make bench`, rounded up: see the README's Performance section). Lambda
-# gives a function about one vCPU per 1,769 MB, so a worker of at least 3,538 MB runs at this
-# rate or faster.
+# Seconds of worker time per second of audio, with Whisper `base` int8 on 2 CPU cores: `make
+# bench` measured 0.057 on joined dev clips (README, Performance); this leaves about a 2x
+# margin for speech-dense audio and full-window fallbacks. Lambda gives a function about one
+# vCPU per 1,769 MB, so a worker of at least 3,538 MB runs at this rate or faster.
 LONG_AUDIO_RTF = 0.12
 # A recording is accepted when its estimated time, this fixed allowance (cold start: image,
 # model load; download and decoding) included, fills at most this share of the time left.
