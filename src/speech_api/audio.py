@@ -209,14 +209,22 @@ def decode_file(source: Path, target: Path, *, max_seconds: float, param: str = 
     if source.stat().st_size == 0:
         raise EmptyAudioError("The audio file is empty.", param=param)
     with open(source, "rb") as raw, open(target, "wb") as out:
-        _decode(
-            raw,
-            lambda chunk: out.write(chunk.tobytes()),
-            max_seconds=max_seconds,
-            param=param,
-            refuse_declared=True,
-        )
+
+        def write(chunk: np.ndarray) -> None:
+            try:
+                out.write(chunk.tobytes())
+            except OSError as exc:  # disk full: not the input's fault, never "truncated input"
+                raise _SinkError from exc
+
+        try:
+            _decode(raw, write, max_seconds=max_seconds, param=param, refuse_declared=True)
+        except _SinkError as exc:
+            raise exc.__cause__ from None
     return PcmFile(target)
+
+
+class _SinkError(Exception):
+    """Writing decoded audio failed (kept apart from the decoder's own errors)."""
 
 
 def _too_long(seconds: float, max_seconds: float, param: str) -> AudioTooLongError:

@@ -109,6 +109,8 @@ def test_stt_answers_each_audio_case(http, case):
 @pytest.mark.parametrize("case", AUDIO_CASES, ids=[c[0] for c in AUDIO_CASES])
 def test_upload_worker_answers_each_audio_case(process_settings, storage, case):
     name, data, status, expected = case
+    if expected == "audio_too_long":  # /stt's minute; the worker takes long recordings
+        status, expected = 200, None
     process_settings()
     key = f"uploads/bad-audio/{uuid.uuid4().hex[:8]}.wav"
     storage.put(key, data, content_type="audio/wav", metadata={})
@@ -122,6 +124,7 @@ def test_upload_worker_answers_each_audio_case(process_settings, storage, case):
         transcript = json.loads(storage.get(base + ".json", max_bytes=10**6).data)
         if expected:
             assert expected in transcript["text"].lower()
+        assert storage.head(base + ".srt") is not None and storage.head(base + ".vtt") is not None
     else:
         error = json.loads(storage.get(base + ".error.json", max_bytes=10**6).data)
         assert error["error"]["code"] == expected, name

@@ -239,6 +239,52 @@ def test_a_failure_worth_retrying_is_recorded_after_the_last_attempt(
     assert "(model_unavailable)" in error["message"]
     assert dead_lettered(settings, dead_letters) == [batch["Records"][0]["body"]]
 
+    # The cause fixed, the message replayed from the dead-letter queue: transcribed this time.
+    process_settings(make_settings(uploads_dead_letter_url=dead_letters))
+    assert handler(batch, LocalLambdaContext()) == {"batchItemFailures": []}
+    assert read_json(storage, f"transcripts/{upload_id}.json")["duration_s"] > 4
+    assert storage.head(f"transcripts/{upload_id}.error.json") is None
+
+
+def test_a_recording_without_speech_gives_an_empty_transcript(service, tmp_path):
+    from speech_api.audio import encode_audio
+    from tests.support.audio_files import noise
+
+    path = tmp_path / "room-tone.flac"
+    path.write_bytes(encode_audio(noise(150, level=0.002), 16_000, "flac").data)
+    with service.transcribe_recording(path) as stream:  # no language given: detected
+        transcript = stream.collect()
+    assert transcript.text == "" and transcript.segments == []
+    assert transcript.duration_s == pytest.approx(150, abs=0.01)
+
+
+def test_results_for_a_version_replaced_mid_transcription_are_dropped(
+    process_settings, storage, monkeypatch
+):
+    """The old version's worker must not overwrite what the new version's worker writes."""
+    process_settings()
+    event = put_upload(storage, "take-1.flac", joined_recording(min_s=20).flac())
+    key = event["s3"]["object"]["key"]
+    upload_id = key.removeprefix("uploads/")
+    original_put = ObjectStorage.put
+
+    def replace_upload_once_started(self, put_key, data, **kwargs):
+        original_put(self, put_key, data, **kwargs)
+        record = json.loads(data) if put_key.endswith(".progress.json") else {}
+        if (record.get("progress") or {}).get("audio_s_total"):
+            monkeypatch.setattr(ObjectStorage, "put", original_put)
+            original_put(
+                self, key, joined_recording(min_s=5).flac(), content_type="audio/flac", metadata={}
+            )
+
+    monkeypatch.setattr(ObjectStorage, "put", replace_upload_once_started)
+    assert handler(sqs_batch([{"Records": [event]}]), LocalLambdaContext()) == {
+        "batchItemFailures": []
+    }
+    assert storage.head(f"transcripts/{upload_id}.json") is None
+    assert storage.head(f"transcripts/{upload_id}.srt") is None
+    assert storage.head(f"transcripts/{upload_id}.progress.json") is None
+
 
 def test_transcript_status_codes_pending_then_processing_with_progress(client, storage):
     upload_id = f"{uuid.uuid4().hex[:8]}/talk.mp3"

@@ -133,3 +133,38 @@ def test_a_recording_decodes_to_pcm_on_disk_read_a_stretch_at_a_time(tmp_path, r
     assert np.abs(stretch - recording.samples[SR : 3 * SR]).max() < 2 / 32768
     assert pcm.read(pcm.samples - 10, pcm.samples + 100).shape == (10,)
     assert pcm.read(pcm.samples, pcm.samples + 5).shape == (0,)
+
+
+def test_recovered_speech_that_repeats_its_neighbours_is_dropped():
+    from speech_api.engines.long_form import _repeats_neighbours
+
+    placed = [
+        segment(0.0, 4.0, "The cut on his chest is still dripping blood."),
+        segment(6.0, 9.0, "Gad, your letter came."),
+    ]
+    # Coarse timestamps: the last words of the first segment looked uncovered.
+    assert _repeats_neighbours(segment(4.5, 5.5, " still dripping blood"), placed)
+    assert _repeats_neighbours(segment(5.0, 6.2, "Gad, your"), placed)
+    # Words nobody said yet are kept.
+    assert not _repeats_neighbours(segment(4.5, 5.5, "Yes, exactly."), placed)
+    assert _repeats_neighbours(segment(4.5, 5.5, " ... "), placed)  # nothing to add
+
+
+def test_a_requests_clip_goes_before_a_recordings_chunks():
+    """`/stt` and the upload worker share a model under `make serve`: a recording queues a
+    block of chunks at once, and a request's clip must not wait behind all of them."""
+    from speech_api.engines.whisper_fast import DecodeRequest, FastWhisper, _Job
+
+    fast = object.__new__(FastWhisper)
+    fast.margin_frames, fast.batch_size, fast.max_padding = 200, 2, 1.5
+    chunk = DecodeRequest(language="en", chunked=True)
+    clip = DecodeRequest(language="en")
+    fast._queue = [_Job(chunk, np.zeros((80, 1400)), 1400) for _ in range(6)]
+    fast._queue.append(_Job(clip, np.zeros((80, 500)), 500))
+    taken = fast._take_batch()
+    assert taken[0].request is clip
+    assert len(fast._queue) == 7 - len(taken)
+    # With no request waiting, the recording's chunks go oldest first.
+    chunks = [_Job(chunk, np.zeros((80, 1400)), 1400) for _ in range(3)]
+    fast._queue = list(chunks)
+    assert fast._take_batch()[0] is chunks[0]

@@ -24,6 +24,7 @@ So here:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,7 +34,12 @@ from faster_whisper.transcribe import Segment
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from speech_api.audio import AudioSource
-from speech_api.engines.whisper_fast import SAMPLE_RATE, DecodeRequest, FastWhisper
+from speech_api.engines.whisper_fast import (
+    LANGUAGE_THRESHOLD,
+    SAMPLE_RATE,
+    DecodeRequest,
+    FastWhisper,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,8 @@ class LongFormOptions:
     min_uncovered_s: float = 1.0
     # A segment covers its timestamps widened by this much (Whisper's timestamps are coarse).
     coverage_slack_s: float = 0.5
+    # Speech the language is detected on (in 30 s windows, until one is sure).
+    language_s: float = 90.0
 
 
 @dataclass
@@ -79,37 +87,53 @@ class LongFormTranscriber:
         request: DecodeRequest,
         on_progress: Callable[[float], None] | None = None,
     ) -> tuple[str, float, Iterator[Segment]]:
-        """(language, its probability, segments). The first block is decoded before this
-        returns (the language comes from it); the rest as the segments are consumed."""
+        """(language, its probability, segments). The language is known when this returns
+        (given, or detected on the first stretches of speech); the segments are decoded as
+        they are consumed, a block at a time, calling `on_progress(seconds done)`."""
         request = dataclasses.replace(request, chunked=True)
         blocks = self._blocks(audio)
-        first = next(blocks, None)
-        if first is None:  # no speech at all
-            return request.language or "en", 0.0 if request.language is None else 1.0, iter(())
+        planned: list[tuple[list[_Chunk], float]] = []  # blocks read to detect the language
         language, probability = request.language, 1.0
-        head: list[Segment] = []
-        chunks, done_s = first
         if language is None:
-            # One language per recording, detected on its first chunk.
-            segments, info = self.decoder.transcribe(
-                audio.read(chunks[0].start, chunks[0].end), request
-            )
-            language, probability = info.language, float(info.language_probability)
+            language, probability = self._detect_language(audio, blocks, planned)
             request = dataclasses.replace(request, language=language)
-            head = self._place(audio, chunks[:1], [list(segments)], request)
-            chunks = chunks[1:]
-        head += self._decode(audio, chunks, request)
-        if on_progress is not None:
-            on_progress(done_s)
 
         def segments() -> Iterator[Segment]:
-            yield from head
-            for block_chunks, block_done_s in blocks:
-                yield from self._decode(audio, block_chunks, request)
+            for chunks, done_s in itertools.chain(planned, blocks):
+                yield from self._decode(audio, chunks, request)
                 if on_progress is not None:
-                    on_progress(block_done_s)
+                    on_progress(done_s)
 
         return language, probability, _numbered(segments())
+
+    def _detect_language(self, audio, blocks, planned: list) -> tuple[str, float]:
+        """One language per recording, as the library does, but from speech: up to
+        `language_s` of it (a music or noise intro is not what the recording is in), each
+        30 s window tried until one is sure, else the majority. The blocks read for this are
+        appended to ``planned``."""
+        wanted = int(self.options.language_s * SAMPLE_RATE)
+        speech: list[np.ndarray] = []
+        gathered = 0
+        for block in blocks:
+            planned.append(block)
+            for chunk in block[0]:
+                take = min(chunk.end - chunk.start, wanted - gathered)
+                speech.append(audio.read(chunk.start, chunk.start + take))
+                gathered += take
+                if gathered >= wanted:
+                    break
+            if gathered >= wanted:
+                break
+        if not speech:  # no speech at all: what the first window sounds like
+            speech = [audio.read(0, 30 * SAMPLE_RATE)]
+        samples = np.concatenate(speech)
+        window = 30 * SAMPLE_RATE
+        language, probability, _ = self.decoder.model.detect_language(
+            audio=samples,
+            language_detection_segments=max(1, -(-len(samples) // window)),
+            language_detection_threshold=LANGUAGE_THRESHOLD,
+        )
+        return language, float(probability)
 
     # --- planning ---------------------------------------------------------------------------
 
@@ -178,9 +202,12 @@ class LongFormTranscriber:
             for chunk, segments in zip(chunks, decoded, strict=True)
             for s in segments
         ]
+        # A chunk the decoder found no words in at all (even on the full window it falls
+        # back to) is music or noise to it: decoding its pieces again would only cost time.
         gaps = [
             gap
             for chunk, segments in zip(chunks, decoded, strict=True)
+            if any(s.text.strip() for s in segments)
             for gap in self._uncovered(
                 chunk, [_shifted(s, chunk.start / SAMPLE_RATE) for s in segments]
             )
@@ -189,7 +216,11 @@ class LongFormTranscriber:
             self.stats.redecoded += len(gaps)
             results = self.decoder.transcribe_many([audio.read(a, b) for a, b in gaps], request)
             for (a, _), (found, _) in zip(gaps, results, strict=True):
-                recovered = [_shifted(s, a / SAMPLE_RATE) for s in found if s.text.strip()]
+                recovered = [
+                    s
+                    for s in (_shifted(s, a / SAMPLE_RATE) for s in found)
+                    if s.text.strip() and not _repeats_neighbours(s, placed)
+                ]
                 self.stats.recovered_words += sum(len(s.text.split()) for s in recovered)
                 if recovered:
                     log.info(
@@ -238,3 +269,20 @@ def _shifted(segment: Segment, offset_s: float) -> Segment:
 def _numbered(segments: Iterator[Segment]) -> Iterator[Segment]:
     for i, segment in enumerate(segments, start=1):
         yield dataclasses.replace(segment, id=i)
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in ("".join(c for c in t.lower() if c.isalnum()) for t in text.split()) if w]
+
+
+def _repeats_neighbours(recovered: Segment, placed: list[Segment]) -> bool:
+    """Whether a recovered stretch only repeats what the segments around it already say
+    (their timestamps ended early, so their last words looked uncovered)."""
+    words = _words(recovered.text)
+    if not words:
+        return True
+    before = [s for s in placed if s.end <= recovered.start + 1.0]
+    after = [s for s in placed if s.start >= recovered.end - 1.0]
+    around = _words(" ".join(s.text for s in before[-1:] + after[:1]))
+    n = len(words)
+    return any(around[i : i + n] == words for i in range(len(around) - n + 1))

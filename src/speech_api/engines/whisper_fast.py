@@ -253,10 +253,14 @@ class FastWhisper:
     max_padding = 1.5
 
     def _take_batch(self) -> list[_Job]:
-        """The oldest waiting clip (so none starves), with the waiting clips closest to it in
-        length. Called under the lock."""
-        first = self._queue[0]
-        rest = sorted(self._queue[1:], key=lambda j: abs(j.frames - first.frames))
+        """The oldest waiting clip (so none starves; a request's clip before a recording's
+        chunks), with the waiting clips closest to it in length. Called under the lock."""
+        # A request's own clip goes before a long recording's chunks: a recording queues a
+        # block of them at once, and `/stt` must not wait behind minutes of someone's audio.
+        first = next((j for j in self._queue if not j.request.chunked), self._queue[0])
+        rest = sorted(
+            (j for j in self._queue if j is not first), key=lambda j: abs(j.frames - first.frames)
+        )
         batch, need, longest = [first], first.frames + self.margin_frames, first.frames
         for job in rest:
             if len(batch) >= self.batch_size:
@@ -400,8 +404,9 @@ class FastWhisper:
             seek=0,
         )
         if job.request.chunked:
-            for s in current:
-                s["start"], s["end"] = min(s["start"], duration), min(s["end"], duration)
+            for s in current:  # clamped, never emptied: a segment keeps its words
+                s["end"] = min(s["end"], duration)
+                s["start"] = min(s["start"], max(0.0, s["end"] - 0.02))
         else:
             if seek < job.frames:
                 raise _Fallback("decode stopped before the end of the audio")

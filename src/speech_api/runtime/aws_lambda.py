@@ -13,6 +13,7 @@ import warnings
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -174,13 +175,21 @@ def process_upload_batch(event: dict, context, uploads: UploadService) -> dict:
 def send_to_dead_letters(settings: Settings, body: str) -> bool:
     """Put a message on UPLOADS_DEAD_LETTER_URL (its source queue then deletes it, as the
     record succeeded). False when no dead-letter queue is configured."""
-    if not settings.uploads_dead_letter_url:
+    url = settings.uploads_dead_letter_url
+    if not url:
         return False
-    from speech_api.storage import aws_client
+    import boto3
 
-    aws_client("sqs", settings).send_message(
-        QueueUrl=settings.uploads_dead_letter_url, MessageBody=body
+    # The queue's URL names its endpoint (AWS's, or the embedded server's with its keys).
+    parts = urlsplit(url)
+    sqs = boto3.client(
+        "sqs",
+        region_name=settings.aws_region,
+        endpoint_url=f"{parts.scheme}://{parts.netloc}",
+        aws_access_key_id=settings.s3.access_key_id,
+        aws_secret_access_key=settings.s3.secret_access_key,
     )
+    sqs.send_message(QueueUrl=url, MessageBody=body)
     return True
 
 

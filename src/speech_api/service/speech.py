@@ -178,16 +178,18 @@ class SpeechService:
         *,
         max_seconds: float | None = None,
         on_progress: Callable[[float, float], None] | None = None,
+        work_dir: Path | None = None,
     ) -> Iterator[TranscriptStream]:
         """A recording file of any length up to ``max_seconds`` (default: the long-audio
         limit), the asynchronous paths' way in (upload worker, CLI). The file is decoded to
         16 kHz PCM in a temporary folder first (its length is then known, and memory stays
         flat); the stream decodes as it is consumed, inside this context.
         ``on_progress(seconds done, seconds in all)`` is called once the length is known, then
-        as each stretch of audio is transcribed."""
+        as each stretch of audio is transcribed. ``work_dir``: where the PCM goes (default:
+        the system's temporary folder)."""
         engine = self.stt_engine(options.model)
         limit = self.settings.long_audio_max_seconds if max_seconds is None else max_seconds
-        with tempfile.TemporaryDirectory(prefix="speech-api-") as work:
+        with tempfile.TemporaryDirectory(prefix="speech-api-", dir=work_dir) as work:
             audio = decode_file(source, Path(work) / "audio.pcm", max_seconds=limit)
             report = None
             if on_progress is not None:

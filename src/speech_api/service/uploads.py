@@ -7,13 +7,17 @@ import hashlib
 import json
 import logging
 import mimetypes
+import os
+import shutil
 import tempfile
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import unquote_plus
 
 from speech_api.config import Settings
@@ -41,6 +45,9 @@ logger = logging.getLogger("speech_api.uploads")
 
 _MAX_ID_CHARS = 512
 _PROGRESS = ".progress.json"
+# Metadata of an .error.json written on giving up (not for bad audio): a replay of the message
+# from the dead-letter queue transcribes again rather than finding the error and stopping.
+_GAVE_UP = "gave-up"
 _OUTPUT_SUFFIXES = (".json", ".txt", ".srt", ".vtt")
 
 TimeLeft = Callable[[], float]
@@ -242,26 +249,42 @@ class UploadService:
             return None
         for suffix in (".json", ".error.json"):
             existing = self.storage.head(self.transcript_key(upload_id, suffix))
-            if existing is not None and existing.get("etag") == current.etag:
+            # A record of giving up does not stop a replay from the dead-letter queue (the
+            # cause may be fixed): that delivery starts over.
+            if (
+                existing is not None
+                and existing.get("etag") == current.etag
+                and existing.get(_GAVE_UP) != "true"
+            ):
                 logger.info("transcript for %s (etag %s) exists; skipping", key, current.etag)
                 return None
 
         run = _Attempt(self, upload_id, key, current.etag)
         if run.number > MAX_WORKER_ATTEMPTS:
-            self._record_failure(upload_id, key, current.etag, run.give_up_error())
-            raise MoveToDeadLetters(f"{key}: failed {MAX_WORKER_ATTEMPTS} times")
+            self._give_up(run, run.give_up_error())
         run.save()
         try:
             return self._transcribe(upload_id, key, run, time_left_s)
-        except ServiceUnavailableError as exc:
-            if run.number >= MAX_WORKER_ATTEMPTS:
-                self._record_failure(upload_id, key, current.etag, run.give_up_error(exc))
-                raise MoveToDeadLetters(f"{key}: {exc.code}, {run.number} times") from exc
-            run.save(last_error=exc)
-            raise  # transient (storage, model load): let SQS retry
         except SpeechAPIError as exc:
-            self._record_failure(upload_id, key, run.etag, exc)
-            return None
+            if not isinstance(exc, ServiceUnavailableError):
+                self._record_failure(upload_id, key, run.etag, exc)  # bad audio stays bad
+                return None
+            error: SpeechAPIError = exc
+        except Exception as exc:  # a bug or the machine (disk full): say what, and retry
+            logger.exception("transcribing %s failed", key)
+            error = TranscriptionFailedError(
+                f"{type(exc).__name__}: {exc}"[:500], param="file", code="worker_error"
+            )
+        if run.number >= MAX_WORKER_ATTEMPTS:
+            self._give_up(run, run.give_up_error(error))
+        run.save(last_error=error)
+        raise error  # let SQS retry
+
+    def _give_up(self, run: _Attempt, error: TranscriptionFailedError) -> NoReturn:
+        self._record_failure(
+            run.upload_id, run.source_key, run.etag, error, metadata={_GAVE_UP: "true"}
+        )
+        raise MoveToDeadLetters(f"{run.source_key}: {error.message}")
 
     def _transcribe(
         self, upload_id: str, key: str, run: _Attempt, time_left_s: TimeLeft | None
@@ -270,22 +293,23 @@ class UploadService:
         if time_left_s is not None:
             # What this invocation can still finish, with margin: refused now, not half-way.
             limit = min(limit, long_audio_limit_s(time_left_s()))
-        with tempfile.TemporaryDirectory(prefix="speech-api-upload-") as work:
-            source = Path(work) / "upload"
+        with _work_dir() as work:
+            source = work / "upload"
             obj = self.storage.download(key, source, max_bytes=self.settings.max_long_upload_bytes)
-            if obj is None:
-                logger.info("upload %s is gone; nothing to do", key)
+            if obj is None or obj.etag != run.etag:
+                # Deleted, or replaced since we looked: the new version has its own event.
+                logger.info("upload %s is gone or replaced; nothing to do", key)
                 run.delete()
                 return None
-            if obj.etag != run.etag:  # replaced since we looked: the new version's turn
-                run = _Attempt(self, upload_id, key, obj.etag)
-                run.save()
             options = TranscriptionOptions(language=obj.metadata.get("language"))
             with self.service.transcribe_recording(
-                source, options, max_seconds=limit, on_progress=run.progress
+                source, options, max_seconds=limit, on_progress=run.progress, work_dir=work
             ) as stream:
                 transcript = stream.collect()
 
+        if not self._still_current(key, run.etag):
+            run.delete()
+            return None
         marker = {"etag": run.etag}
         document = {
             **transcription_response(transcript).model_dump(),
@@ -309,13 +333,36 @@ class UploadService:
             content_type="application/json",
             metadata=marker,
         )
-        # A newer version succeeded where an older one failed: the old error no longer holds.
-        self.storage.delete(self.transcript_key(upload_id, ".error.json"))
-        run.delete()
+        # Done. Tidying up may fail without undoing that: the transcript marks it as done, and
+        # an old error record or a progress record behind it is only read when it is absent.
+        try:
+            # A newer version succeeded where an older one failed: the old error is void.
+            self.storage.delete(self.transcript_key(upload_id, ".error.json"))
+            run.delete()
+        except ServiceUnavailableError:
+            logger.warning("transcript %s written; removing old records failed", upload_id)
         return upload_id
 
-    def _record_failure(self, upload_id: str, key: str, etag: str, exc: SpeechAPIError) -> None:
-        """Permanent failure (bad audio stays bad): record why and do not retry."""
+    def _still_current(self, key: str, etag: str) -> bool:
+        """Whether the upload is still the version we worked on: a worker that finishes on a
+        replaced version must not overwrite (or delete) the newer version's results."""
+        latest = self.storage.stat(key)
+        if latest is None or latest.etag != etag:
+            logger.info("upload %s changed while it was transcribed; results dropped", key)
+            return False
+        return True
+
+    def _record_failure(
+        self,
+        upload_id: str,
+        key: str,
+        etag: str,
+        exc: SpeechAPIError,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        """Permanent failure (bad audio stays bad), or giving up: record why, do not retry."""
+        if not self._still_current(key, etag):
+            return
         error = {
             "error": exc.to_dict(),
             "id": upload_id,
@@ -327,11 +374,34 @@ class UploadService:
             self.transcript_key(upload_id, ".error.json"),
             json.dumps(error).encode("utf-8"),
             content_type="application/json",
-            metadata={"etag": etag},
+            metadata={"etag": etag, **(metadata or {})},
         )
         for suffix in (*_OUTPUT_SUFFIXES, _PROGRESS):  # older versions' results no longer hold
             self.storage.delete(self.transcript_key(upload_id, suffix))
         logger.info("upload %s failed permanently: %s", key, exc.code)
+
+
+_WORK_PREFIX = "speech-api-work-"
+_cleared_stale_work = False
+
+
+@contextmanager
+def _work_dir() -> Iterator[Path]:
+    """A scratch folder for one file (its download, its decoded PCM), removed afterwards. An
+    attempt that is killed (a Lambda timeout) cannot remove its own, and Lambda keeps /tmp
+    for the next invocation in that environment: so the first use in a process clears what
+    earlier processes left."""
+    global _cleared_stale_work
+    root = Path(tempfile.gettempdir())
+    if not _cleared_stale_work:
+        for stale in root.glob(_WORK_PREFIX + "*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        _cleared_stale_work = True
+    work = Path(tempfile.mkdtemp(prefix=f"{_WORK_PREFIX}{os.getpid()}-", dir=root))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 class _Attempt:
@@ -362,6 +432,8 @@ class _Attempt:
         return record if isinstance(record, dict) else {}
 
     def give_up_error(self, exc: SpeechAPIError | None = None) -> TranscriptionFailedError:
+        """Why the file failed: this attempt's error, the last attempt's, or (attempts that
+        died without a word) where they stopped."""
         attempts = max(self.number - (exc is None), 1)
         if exc is not None:
             reason = f"{exc.message} ({exc.code})"
@@ -388,11 +460,15 @@ class _Attempt:
 
     def progress(self, done_s: float, total_s: float) -> None:
         """Called as the transcription advances: written when the length becomes known, then
-        at most every PROGRESS_INTERVAL_S."""
+        at most every PROGRESS_INTERVAL_S. Best effort: an S3 hiccup must not stop an hour of
+        decoding (the next report tries again)."""
         first = self.total_s is None
         self.done_s, self.total_s = done_s, total_s
         if first or time.monotonic() - self._saved_at >= PROGRESS_INTERVAL_S:
-            self.save()
+            try:
+                self.save()
+            except ServiceUnavailableError:
+                logger.warning("progress of %s not recorded", self.source_key)
 
     def save(self, last_error: SpeechAPIError | None = None) -> None:
         record: dict = {
