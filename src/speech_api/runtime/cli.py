@@ -193,6 +193,9 @@ class _Remote:
 _SYNC_MAX_AUDIO_S = Settings.model_fields["max_audio_seconds"].default
 _SYNC_MAX_BYTES = Settings.model_fields["max_upload_bytes"].default
 _POLL_S = 2.0
+# A transcript whose state (status, attempt, progress) does not change for this long is left
+# to poll later: a backlog, or a server without a running upload worker.
+_STALL_S = 30 * 60.0
 # While polling, answers worth waiting out (a restarting server, a gateway), for this long.
 _TRANSIENT = (429, 500, 502, 503, 504)
 _POLL_PATIENCE_S = 120.0
@@ -342,6 +345,7 @@ def _transcribe_long(
     seconds = None
     said = None
     misses = 0
+    seen, seen_at = None, time.monotonic()
     try:
         while True:
             try:
@@ -361,6 +365,15 @@ def _transcribe_long(
                 break
             state = r.json()
             progress = state.get("progress") or {}
+            now = (state.get("status"), state.get("attempt"), progress.get("audio_s_done"))
+            if now != seen:
+                seen, seen_at = now, time.monotonic()
+            elif time.monotonic() - seen_at > _STALL_S:
+                # Queued behind others, or no worker consumes the queue: stop waiting here.
+                raise SystemExit(
+                    f"no change for {_STALL_S // 60:.0f} minutes ({state.get('status')}); the "
+                    f"transcript will be at {remote.base_url}{url}"
+                )
             total = progress.get("audio_s_total")
             if state.get("status") == "processing" and total:
                 if seconds is None:
