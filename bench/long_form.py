@@ -126,17 +126,29 @@ def run(model: str, minutes: float, cache_dir: Path) -> dict:
     }
 
 
-_OURS = """
-import resource, sys
+# A process's own peak RSS. Not ru_maxrss: Linux carries the parent's peak at fork across
+# exec into the child's, so a child of a large process reports the parent's size.
+_PEAK = """
+def peak_kb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+"""
+_OURS = (
+    _PEAK
+    + """
+import sys
 from speech_api.runtime.cli import main
 try:
     main(["transcribe", sys.argv[1], "--format", "srt", "-o", sys.argv[2]])
 except SystemExit as exc:
     assert not exc.code, exc.code
-print("peak_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+print("peak_kb", peak_kb(), file=sys.stderr)
 """
-_LIBRARY = """
-import resource, sys
+)
+_LIBRARY = (
+    _PEAK
+    + """
+import sys
 from faster_whisper import WhisperModel
 from speech_api.engines.whisper import resolve_model
 from speech_api.config import default_cache_dir
@@ -144,8 +156,9 @@ model = WhisperModel(resolve_model(sys.argv[3], default_cache_dir()), device="cp
                      compute_type="int8")
 segments, _ = model.transcribe(sys.argv[1], beam_size=5, vad_filter=True)
 list(segments)
-print("peak_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+print("peak_kb", peak_kb(), file=sys.stderr)
 """
+)
 
 
 def memory(model: str, hours: float) -> dict:

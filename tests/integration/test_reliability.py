@@ -196,7 +196,9 @@ def test_api_restart_between_presign_and_upload_loses_nothing(make_settings, sto
         )
         assert sorted(o["Key"] for o in listed["Contents"]) == [
             f"transcripts/{form['id']}.json",
+            f"transcripts/{form['id']}.srt",
             f"transcripts/{form['id']}.txt",
+            f"transcripts/{form['id']}.vtt",
         ]
     finally:
         worker.stop()
