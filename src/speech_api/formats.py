@@ -145,7 +145,7 @@ TRANSCRIPTION_INCLUDES = ("logprobs",)
 # any length up to a limit derived from the time the worker has.
 #
 # Seconds of worker time per second of audio, with Whisper `base` int8 on 2 CPU cores: `make
-# bench` measured 0.057 on joined dev clips (README, Performance); this leaves about a 2x
+# bench` measured 0.056 on joined dev clips (README, Performance); this leaves about a 2x
 # margin for speech-dense audio and full-window fallbacks. Lambda gives a function about one
 # vCPU per 1,769 MB, so a worker of at least 3,538 MB runs at this rate or faster.
 LONG_AUDIO_RTF = 0.12
