@@ -98,9 +98,17 @@ class LongFormTranscriber:
             language, probability = self._detect_language(audio, blocks, planned)
             request = dataclasses.replace(request, language=language)
 
+        # A block's chunks go to the decoder a batch's worth at a time, so progress moves
+        # every few seconds of work rather than once a block.
+        group = max(1, self.decoder.batch_size)
+
         def segments() -> Iterator[Segment]:
             for chunks, done_s in itertools.chain(planned, blocks):
-                yield from self._decode(audio, chunks, request)
+                for i in range(0, len(chunks), group):
+                    part = chunks[i : i + group]
+                    yield from self._decode(audio, part, request)
+                    if on_progress is not None and i + group < len(chunks):
+                        on_progress(part[-1].end / SAMPLE_RATE)
                 if on_progress is not None:
                     on_progress(done_s)
 

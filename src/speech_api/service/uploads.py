@@ -1,5 +1,7 @@
 """The upload -> transcript flow: presigned uploads into ``uploads/``, the worker that turns each
-new object into ``transcripts/<id>.json`` and ``.txt``, and transcript lookup by id."""
+new object, of any length up to LONG_AUDIO_MAX_SECONDS, into ``transcripts/<id>.json``, ``.txt``,
+``.srt`` and ``.vtt`` (with its progress and attempts in ``.progress.json`` meanwhile), and
+transcript lookup by id."""
 
 from __future__ import annotations
 
