@@ -300,6 +300,18 @@ def test_transcript_status_codes_pending_then_processing_with_progress(client, s
         "id": upload_id,
         "status": "pending",
     }
+    decoding = {"id": upload_id, "status": "processing", "attempt": 1,
+                "progress": {"audio_s_done": 0.0, "audio_s_total": None}}  # fmt: skip
+    storage.put(
+        f"transcripts/{upload_id}.progress.json",
+        json.dumps(decoding).encode(),
+        content_type="application/json",
+        metadata={},
+    )
+    assert client.get(f"/transcripts/{upload_id}").json()["progress"] == {
+        "audio_s_done": 0.0,
+        "audio_s_total": None,  # not known until the recording is decoded
+    }
     record = {
         "id": upload_id,
         "status": "processing",
@@ -316,6 +328,7 @@ def test_transcript_status_codes_pending_then_processing_with_progress(client, s
     )
     response = client.get(f"/transcripts/{upload_id}")
     assert response.status_code == 202
+    assert response.json()["progress"] == {"audio_s_done": 120.0, "audio_s_total": 3600.5}
     assert response.json() == {
         "id": upload_id,
         "status": "processing",

@@ -48,7 +48,10 @@ async def get_transcript(
     the reason when it failed."""
     result = await offload(uploads.get_transcript, upload_id)
     if isinstance(result, PendingTranscript):
-        return JSONResponse(result.model_dump(exclude_none=True), status_code=202)
+        body = result.model_dump(exclude_none=True)
+        if result.progress is not None:  # audio_s_total stays, null until the audio is decoded
+            body["progress"] = result.progress.model_dump()
+        return JSONResponse(body, status_code=202)
     if format != "json":
         rendered = render_stored(result, format)
         return Response(rendered.body, media_type=rendered.media_type)
