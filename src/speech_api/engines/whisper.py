@@ -157,25 +157,10 @@ class WhisperEngine:
         """The transcript segment by segment, as `transcribe` makes it (trimmed and batched
         where it can be). Short clips are decoded before this returns; longer ones as the
         segments are consumed: iterate in a worker thread."""
-        self._check(language, task)
-        segments, info = self.decoder.transcribe(
-            samples,
-            DecodeRequest(
-                language=language or (None if self.multilingual else "en"),
-                task=task,
-                prompt=prompt or None,
-                temperature=temperature,
-                word_timestamps=word_timestamps,
-            ),
-        )
-        duration = float(info.duration)
-        return TranscriptStream(
-            language=info.language,
-            language_probability=round(float(info.language_probability), 4),
-            duration_s=round(duration, 3),
-            segments=(_segment(s, duration) for s in segments),
-            task=task,
-            model=self.name,
+        request = self._request(language, task, prompt, temperature, word_timestamps)
+        segments, info = self.decoder.transcribe(samples, request)
+        return self._stream(
+            info.language, float(info.language_probability), float(info.duration), segments, task
         )
 
     def transcribe_long(
@@ -189,24 +174,26 @@ class WhisperEngine:
         word_timestamps: bool = False,
         on_progress: Callable[[float], None] | None = None,
     ) -> TranscriptStream:
-        """A recording of any length (see `long_form`): the first stretch is decoded before
-        this returns, the rest as the segments are consumed, calling `on_progress(seconds
-        done)` as each stretch of audio is finished."""
+        """A recording of any length (see `long_form`): the language is known when this
+        returns; the segments are decoded as they are consumed, calling `on_progress(seconds
+        done)` as the decoding advances."""
+        request = self._request(language, task, prompt, temperature, word_timestamps)
+        detected, probability, segments = self.long_form.transcribe(audio, request, on_progress)
+        return self._stream(detected, probability, audio.samples / SAMPLE_RATE, segments, task)
+
+    def _request(self, language, task, prompt, temperature, word_timestamps) -> DecodeRequest:
         self._check(language, task)
-        duration = audio.samples / SAMPLE_RATE
-        detected, probability, segments = self.long_form.transcribe(
-            audio,
-            DecodeRequest(
-                language=language or (None if self.multilingual else "en"),
-                task=task,
-                prompt=prompt or None,
-                temperature=temperature,
-                word_timestamps=word_timestamps,
-            ),
-            on_progress,
+        return DecodeRequest(
+            language=language or (None if self.multilingual else "en"),
+            task=task,
+            prompt=prompt or None,
+            temperature=temperature,
+            word_timestamps=word_timestamps,
         )
+
+    def _stream(self, language, probability, duration, segments, task) -> TranscriptStream:
         return TranscriptStream(
-            language=detected,
+            language=language,
             language_probability=round(probability, 4),
             duration_s=round(duration, 3),
             segments=(_segment(s, duration) for s in segments),

@@ -377,15 +377,7 @@ def _transcribe_long(
             total = progress.get("audio_s_total")
             if state.get("status") == "processing" and total:
                 if seconds is None:
-                    seconds = tqdm(
-                        total=round(total, 1),
-                        desc=path.name,
-                        unit="s",
-                        leave=False,
-                        file=sys.stderr,
-                        disable=not interactive or total < _LONG_AUDIO_S,
-                        bar_format=_SECONDS_BAR,
-                    )
+                    seconds = _seconds_bar(path.name, total, interactive)
                 seconds.n = max(0.0, min(progress.get("audio_s_done", 0.0), seconds.total))
                 seconds.refresh()
             note = state.get("status", "pending")
@@ -418,6 +410,21 @@ def _transcribe_long(
 
 # Files at least this long also get a progress bar over their audio seconds.
 _LONG_AUDIO_S = 20.0
+
+
+def _seconds_bar(name: str, total_s: float, interactive: bool):
+    """A file's bar over its seconds of audio (shown for files of _LONG_AUDIO_S or more)."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=round(total_s, 1),
+        desc=name,
+        unit="s",
+        leave=False,
+        file=sys.stderr,
+        disable=not interactive or total_s < _LONG_AUDIO_S,
+        bar_format=_SECONDS_BAR,
+    )
 
 
 def _interactive() -> bool:
@@ -532,15 +539,7 @@ def transcribe(
             def progress(done_s: float, total_s: float) -> None:
                 nonlocal seconds
                 if seconds is None:
-                    seconds = tqdm(
-                        total=round(total_s, 1),
-                        desc=path.name,
-                        unit="s",
-                        leave=False,
-                        file=sys.stderr,
-                        disable=not interactive or total_s < _LONG_AUDIO_S,
-                        bar_format=_SECONDS_BAR,
-                    )
+                    seconds = _seconds_bar(path.name, total_s, interactive)
                 seconds.update(max(0.0, min(done_s, total_s) - seconds.n))
 
             try:
