@@ -1,5 +1,11 @@
-"""The Lambda functions that run the app: one container image (Dockerfile.lambda), a function
-per job with its own command, size and S3 grants.
+"""The Lambda functions that run the app: container images built from Dockerfile.lambda, a
+function per job with its own command, size and S3 grants.
+
+Two builds of that Dockerfile at most: the light one (TTS_ENGINE=piper, no torch) serves Stt,
+Api and Worker, which never load a TTS model, and Tts when the stack synthesizes with Piper or
+forwards to a GPU endpoint; a Coqui stack's Tts alone gets the build with torch and Coqui.
+Every image asset is built for the functions' architecture (a build on an ARM laptop would
+otherwise produce an image that cannot start on x86_64 Lambda).
 
 Stt serves transcription routes, Api the light routes (health, uploads, transcripts, docs,
 models, the playground), Worker turns uploads/ into transcripts/, and Tts (added by the TTS
@@ -11,11 +17,12 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import DeployConfig
+from infra.config import DeployConfig, TtsEngine
 from infra.constructs.grants import grant_list_bucket, grant_objects
 from infra.constructs.storage import Storage
 from infra.layout import (
@@ -33,6 +40,14 @@ from speech_api.formats import long_audio_limit_s
 # concurrency (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency): the same image serves
 # every function, so the app cannot tell from the code which engine this one needs.
 PRELOAD_MODELS = "PRELOAD_MODELS"
+# The functions' architecture, and the platform their images are built for (the same one).
+ARCHITECTURE = lambda_.Architecture.X86_64
+IMAGE_PLATFORM = {
+    lambda_.Architecture.X86_64.name: ecr_assets.Platform.LINUX_AMD64,
+    lambda_.Architecture.ARM_64.name: ecr_assets.Platform.LINUX_ARM64,
+}[ARCHITECTURE.name]
+# The build without torch: what every function runs but a Coqui stack's Tts.
+LIGHT_IMAGE_ENGINE: TtsEngine = "piper"
 
 
 class ImageFunctions(Construct):
@@ -51,6 +66,8 @@ class ImageFunctions(Construct):
             "POWERTOOLS_SERVICE_NAME": "speech-api",
             "POWERTOOLS_METRICS_NAMESPACE": "SpeechAPI",
             "LOG_LEVEL": "info",
+            # The stack's engine, whichever image a function runs (/v1/models lists its models).
+            "TTS_ENGINE": config.tts_engine,
         }
         if storage.via_cloudfront:
             # Otherwise the app builds the bucket's own URL, the same as public_base_url.
@@ -105,7 +122,9 @@ class ImageFunctions(Construct):
         )
         grant_list_bucket(self.worker, self.bucket)
 
-    def add_tts(self, env: dict[str, str]) -> lambda_.Function:
+    def add_tts(self, env: dict[str, str], *, image_engine: TtsEngine) -> lambda_.Function:
+        """The Tts function, from the build of `image_engine` (the stack's engine where it
+        synthesizes, the light build where it forwards)."""
         self.tts = self.add(
             "Tts",
             memory_mb=self.config.tts_memory_mb,
@@ -113,6 +132,7 @@ class ImageFunctions(Construct):
             reserved=self.config.tts_reserved_concurrency,
             provisioned=True,
             env=env,
+            image_engine=image_engine,
         )
         return self.tts
 
@@ -127,6 +147,7 @@ class ImageFunctions(Construct):
         provisioned: bool = False,
         env: dict[str, str] | None = None,
         ephemeral_mb: int = 1024,
+        image_engine: TtsEngine = LIGHT_IMAGE_ENGINE,
     ) -> lambda_.Function:
         config = self.config
         code = lambda_.DockerImageCode.from_image_asset(
@@ -134,10 +155,11 @@ class ImageFunctions(Construct):
             file="Dockerfile.lambda",
             build_args={
                 "STT_MODEL": config.stt_model,
-                "TTS_ENGINE": config.tts_engine,
+                "TTS_ENGINE": image_engine,
                 "COQUI_MODEL": config.coqui_model,
             },
             cmd=[command],
+            platform=IMAGE_PLATFORM,
         )
         log_group = logs.LogGroup(
             self,
@@ -151,7 +173,7 @@ class ImageFunctions(Construct):
             code=code,
             memory_size=memory_mb,
             timeout=timeout,
-            architecture=lambda_.Architecture.X86_64,
+            architecture=ARCHITECTURE,
             environment={**self.env, **(env or {})},
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,

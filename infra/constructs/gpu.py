@@ -27,7 +27,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.config import DeployConfig
-from infra.constructs.functions import PRELOAD_MODELS, ImageFunctions
+from infra.constructs.functions import LIGHT_IMAGE_ENGINE, PRELOAD_MODELS, ImageFunctions
 from infra.constructs.grants import grant_list_bucket, grant_objects
 from infra.layout import REPO_ROOT, TTS_PREFIX
 from infra.nag import acknowledge
@@ -105,7 +105,7 @@ class LambdaTts(TtsBackend):
     """No GPU: the TTS Lambda synthesizes on CPU."""
 
     def tts_function(self, functions: ImageFunctions) -> lambda_.Function:
-        fn = functions.add_tts({PRELOAD_MODELS: "tts"})
+        fn = functions.add_tts({PRELOAD_MODELS: "tts"}, image_engine=self.config.tts_engine)
         self.grant_tts_cache(fn, fn)
         return fn
 
@@ -216,8 +216,10 @@ class SageMakerGpuTts(TtsBackend):
 
     def tts_function(self, functions: ImageFunctions) -> lambda_.Function:
         # It serves speech only (forwarded): /ready reports the endpoint, loads no local model.
+        # It forwards synthesis: the light image, no torch or Coqui in it.
         fn = functions.add_tts(
-            {"TTS_SAGEMAKER_ENDPOINT": self.endpoint_name, PRELOAD_MODELS: "tts"}
+            {"TTS_SAGEMAKER_ENDPOINT": self.endpoint_name, PRELOAD_MODELS: "tts"},
+            image_engine=LIGHT_IMAGE_ENGINE,
         )
         fn.add_to_role_policy(
             iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=[self.endpoint_arn])
