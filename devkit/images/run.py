@@ -126,12 +126,20 @@ def start_in_image(
     workdir: str,
     read_only: bool,
     tmp_mb: int | None,
+    binds: dict[str, str] | None = None,
 ) -> Contained:
-    """Start `argv` inside the mounted image `root` with exactly `env`."""
+    """Start `argv` inside the mounted image `root` with exactly `env`; `binds` lays host
+    folders read-only over the image's (a zip function's code over /var/task)."""
     r = shlex.quote(str(root))
     steps = ["set -e", f"mount --bind {r} {r}"]
     if read_only:
         steps.append(f"mount -o remount,bind,ro {r}")
+    for host, inside in (binds or {}).items():
+        target = shlex.quote(f"{root}{inside}")
+        steps += [
+            f"mount --bind {shlex.quote(host)} {target}",
+            f"mount -o remount,bind,ro {target}",
+        ]
     size = f",size={tmp_mb}m" if tmp_mb else ""
     steps += [
         f"mount -t tmpfs -o mode=1777{size} tmpfs {r}/tmp",
