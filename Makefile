@@ -14,7 +14,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CDK := .cdk/node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install browser serve test bench soak lint format clean synth deploy destroy lock
+.PHONY: install browser serve test bench soak lint format clean synth deploy destroy lock \
+	buildah image image-test
 
 install: $(STAMP)
 
@@ -54,6 +55,21 @@ test: $(STAMP) $(BROWSER)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The images `cdk deploy` ships, built here with buildah (Debian packages, as root) and run the
+# way Lambda, SageMaker and ECS run them. IMAGE_ARGS="--only lambda:piper" builds one;
+# IMAGE_ENGINES=piper tests only that one. Cached outside the repo (IMAGE_CACHE).
+BUILDAH := /usr/bin/buildah
+buildah: $(BUILDAH)
+$(BUILDAH):
+	$(SUDO) apt-get install -y -q buildah debootstrap || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q buildah debootstrap; }
+
+image: $(STAMP) $(BUILDAH)
+	$(PY) -m devkit.images.build $(IMAGE_ARGS)
+
+image-test: image
+	IMAGE_TEST=1 $(PY) -m pytest tests/images -rA -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # Speed and memory vs the direct library call and peer servers (not part of `make test`).
 bench: $(STAMP)

@@ -160,9 +160,7 @@ def start_in_image(
             *(shlex.quote(a) for a in argv),
         ]
     )
-    steps.append(
-        f"exec chroot --userspec={uid}:{uid} {r} /bin/sh -c {shlex.quote(inner)}"
-    )
+    steps.append(f"exec chroot --userspec={uid}:{uid} {r} /bin/sh -c {shlex.quote(inner)}")
     started = time.monotonic()
     popen = subprocess.Popen(
         ["unshare", "--mount", "--pid", "--fork", "--propagation", "private", "sh", "-c",

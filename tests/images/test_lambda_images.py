@@ -73,8 +73,7 @@ def template_functions(engine: str, outdir: Path, s3_endpoint: str) -> list[Func
     synthesized = synth(outdir, gpu_tts="none", tts_engine=engine)
     manifest = json.loads(next(outdir.glob("*.assets.json")).read_text())
     engines_by_hash = {
-        h: d["source"]["dockerBuildArgs"]["TTS_ENGINE"]
-        for h, d in manifest["dockerImages"].items()
+        h: d["source"]["dockerBuildArgs"]["TTS_ENGINE"] for h, d in manifest["dockerImages"].items()
     }
     found = []
     for logical, resource in synthesized.resources("AWS::Lambda::Function").items():
@@ -158,6 +157,7 @@ def _events(fn: Function, storage) -> list[tuple[dict, callable]]:
 
         return [(tts("Hello from the image."), served), (tts("A second sentence."), served)]
     if fn.name == "Api":
+
         def health(r):
             assert r["statusCode"] == 200 and json.loads(r["body"])["status"] == "ok", r
 
@@ -190,7 +190,7 @@ def _events(fn: Function, storage) -> list[tuple[dict, callable]]:
         def upload_event():
             data = clip(CLIP).read()
             key = f"uploads/{uuid.uuid4().hex[:8]}/clip.wav"
-            storage.put(key, data, content_type="audio/wav")
+            storage.put(key, data, content_type="audio/wav", metadata={})
             etag = storage.client.head_object(Bucket=TEST_BUCKET, Key=key)["ETag"].strip('"')
             event = s3_object_created(TEST_BUCKET, key, etag=etag, size=len(data))
             return sqs_batch([{"Records": [event]}]), key.removeprefix("uploads/")
@@ -315,7 +315,8 @@ def test_function_answers_from_its_image_as_lambda_runs_it(
     for fn in chosen:
         tag = fn.image.split(":")[-1]
         result = run_function(fn, storage, tmp_path / tag, in_image=where == "image")
-        figures[f"{name} ({where if where != 'image' else tag + ' image'})"] = result
+        stack = "" if name != "Tts" else f", {tag} stack"
+        figures[f"{name} ({tag + ' image' if where == 'image' else 'host venv' + stack})"] = result
         # Lambda stops a function that exceeds its MemorySize.
         assert result["peak_rss"] < fn.memory_mb * 2**20, result
 
@@ -341,6 +342,6 @@ def test_image_fits_lambdas_limit_and_carries_torch_only_for_coqui(engine, figur
 def test_authorizer_code_in_the_template_is_the_handler_in_the_repo(functions):
     fn = next(fn for (n, _), fn in functions.items() if n == "Authorizer")
     repo = (Path(__file__).resolve().parents[2] / "handlers/authorizer.py").read_text()
-    assert hashlib.sha256(fn.inline_code.encode()).digest() == hashlib.sha256(
-        repo.encode()
-    ).digest()
+    assert (
+        hashlib.sha256(fn.inline_code.encode()).digest() == hashlib.sha256(repo.encode()).digest()
+    )

@@ -4,6 +4,7 @@ and a writable HOME; the GPU image suits SageMaker (root, `serve`, port 8080) an
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import tomllib
@@ -28,7 +29,11 @@ MANYLINUX_LEGACY = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux20
 
 
 def base_image(dockerfile: str) -> str:
-    return re.search(r"^FROM (\S+)", dockerfile, re.M).group(1)
+    """The FROM a deploy builds on: the BASE_IMAGE argument's default where FROM names it."""
+    image = re.search(r"^FROM (\S+)", dockerfile, re.M).group(1)
+    if image == "${BASE_IMAGE}":
+        image = re.search(r"^ARG BASE_IMAGE=(\S+)$", dockerfile, re.M).group(1)
+    return image
 
 
 def env(dockerfile: str) -> dict[str, str]:
@@ -123,3 +128,57 @@ def test_the_gpu_image_runs_as_root_for_sagemaker_and_has_the_ecs_user():
     variables = env(GPU)
     assert variables["PORT"] == "8080" and variables["HOST"] == "0.0.0.0"
     assert re.search(r"^EXPOSE 8080$", GPU, re.M)
+
+
+PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
+
+
+@pytest.mark.parametrize("variant", ["none", "sagemaker", "ecs"])
+def test_every_image_asset_is_built_for_the_architecture_that_runs_it(synthesized, variant):
+    s = synthesized[variant]
+    manifest = json.loads(next(s.outdir.glob("*.assets.json")).read_text())
+    images = manifest["dockerImages"]
+    assert images
+    platform_of = {h: d["source"].get("platform") for h, d in images.items()}
+    functions = [
+        f["Properties"]
+        for f in s.resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("PackageType") == "Image"
+    ]
+    assert functions
+    for props in functions:
+        asset = props["Code"]["ImageUri"]["Fn::Sub"].rsplit(":", 1)[1]
+        arch = (props.get("Architectures") or ["x86_64"])[0]
+        assert platform_of[asset] == PLATFORMS[arch], (props["ImageConfig"], platform_of[asset])
+    # The GPU image (SageMaker, ECS) runs on x86_64 GPU instances.
+    gpu = [d for d in images.values() if d["source"]["dockerFile"] == "Dockerfile.gpu"]
+    assert len(gpu) == (variant != "none")
+    assert all(d["source"]["platform"] == "linux/amd64" for d in gpu)
+
+
+@pytest.mark.parametrize("variant", ["none", "sagemaker"])
+def test_only_a_coqui_stacks_synthesizing_tts_function_gets_the_torch_build(synthesized, variant):
+    s = synthesized[variant]
+    manifest = json.loads(next(s.outdir.glob("*.assets.json")).read_text())
+    engine = {
+        h: d["source"]["dockerBuildArgs"]["TTS_ENGINE"]
+        for h, d in manifest["dockerImages"].items()
+        if d["source"]["dockerFile"] == "Dockerfile.lambda"
+    }
+    by_function = {}
+    for logical, f in s.resources("AWS::Lambda::Function").items():
+        if f["Properties"].get("PackageType") == "Image":
+            asset = f["Properties"]["Code"]["ImageUri"]["Fn::Sub"].rsplit(":", 1)[1]
+            by_function[re.match(r"[A-Z][a-z]+", logical)[0]] = engine[asset]
+    # cdk.json deploys Coqui; a SageMaker stack's Tts only forwards to the endpoint.
+    coqui_tts = "coqui" if variant == "none" else "piper"
+    assert by_function == {"Stt": "piper", "Api": "piper", "Worker": "piper", "Tts": coqui_tts}
+
+
+@pytest.mark.parametrize("dockerfile", [LAMBDA, GPU], ids=["lambda", "gpu"])
+def test_both_images_install_the_locked_versions(dockerfile):
+    installs = re.findall(r'pip install --no-cache-dir ([^;&]*?"\.\[[a-z,]+\]")', dockerfile)
+    assert installs, "no install of the project's extras"
+    for line in installs:
+        assert "-c requirements.lock" in line, line
+    assert re.search(r"^COPY .*requirements\.lock", dockerfile, re.M)
