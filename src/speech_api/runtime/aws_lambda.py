@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from speech_api.config import Settings
+from speech_api.runtime.malloc import tune_malloc
 
 if TYPE_CHECKING:  # imported on first use: the handler's import stays cheap (cold start)
     from speech_api.service import SpeechService, UploadService
@@ -127,6 +128,7 @@ def initialize() -> None:
     """Called once when the handler module is imported (Lambda's init phase). With provisioned
     concurrency, AWS initializes environments ahead of traffic, so models load then; on demand,
     init stays cheap and engines load on first use."""
+    tune_malloc()  # a warm environment serves invocation after invocation
     if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency":
         loaded = runtime.preload()
         logger.info("preloaded for provisioned concurrency", extra={"models": loaded})
