@@ -21,6 +21,10 @@ MAX_SOURCE_CHANNELS = 8
 # at 100x real time or more here); past it the file is refused, not decoded to the end.
 DECODE_BASE_S = 2.0
 DECODE_S_PER_AUDIO_S = 0.1
+# Memory one decode may allocate beyond its input (speech_api.decoder caps its process at this).
+# Real files need a few MB (a 4 h AAC track's MP4 index is about 20 MB); containers whose
+# tables declare tens of millions of entries ask FFmpeg for gigabytes on open.
+DECODE_MEMORY_MB = 128
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from devkit.clips import clip
 from devkit.wer import corpus_wer
 from speech_api.runtime.local import EMBEDDED_CREDENTIALS
 from tests.conftest import TEST_BUCKET
-from tests.support.audio_files import decoder_bombs
-from tests.support.server_process import ServerProcess
+from tests.support.audio_files import container_index_bombs, decoder_bombs
+from tests.support.server_process import PeakSampler, ServerProcess
 
 SLOTS = 2
 
@@ -93,6 +93,53 @@ def test_decoder_bombs_are_refused_fast_with_flat_memory(server):
     # Unguarded, one 64 KB WAV at 1 Hz cost 1-2 GB; the 20 MB bodies themselves are read in.
     assert server.peak_rss_mb() - before < 400, (before, server.peak_rss_mb())
     assert_still_transcribes(server.base_url)
+
+
+def test_container_index_bombs_are_refused_at_once_while_a_real_clip_transcribes(
+    s3_endpoint, model_cache_dir, tmp_path
+):
+    """10 KB MP4/MOV/3GP files whose sample tables declare 50 M samples: FFmpeg sizes its
+    index from them on open (+0.6 to +1.75 GB each, unguarded). Sixteen at once, beside a
+    real clip, with room for all of them (no 429)."""
+    env = {
+        **server_env(s3_endpoint, model_cache_dir),
+        "STT_MODEL": "tiny.en",
+        "PRELOAD_MODELS": "stt",
+        "MAX_CONCURRENT_REQUESTS": "32",
+    }
+    bombs = [*container_index_bombs().items()] * 4
+    assert len(bombs) == 16
+    with ServerProcess(env, cwd=tmp_path) as server:
+        assert_still_transcribes(server.base_url)  # warm: the model and the decoder helper
+        server.reset_peak()
+        before = server.rss_mb()
+
+        def post(item):
+            name, data = item
+            started = time.monotonic()
+            r = httpx.post(
+                f"{server.base_url}/stt",
+                content=data,
+                headers={"content-type": "audio/mp4"},
+                timeout=60,
+            )
+            return name, r, time.monotonic() - started
+
+        with PeakSampler(server) as family, ThreadPoolExecutor(17) as pool:
+            real = pool.submit(transcribe, server.base_url, "arctic_a0007.wav")
+            results = list(pool.map(post, bombs))
+            clip_answer = real.result()
+        for name, r, elapsed in results:
+            assert r.status_code == 415, (name, r.text)
+            assert r.json()["error"]["code"] in ("unsupported_audio", "decode_memory_limit"), name
+            assert r.json()["error"]["param"] == "file"
+            assert elapsed < 5, (name, elapsed)
+        assert clip_answer.status_code == 200, clip_answer.text
+        assert "superlative" in clip_answer.json()["text"].lower()
+        # The server's own peak, and the peak of the server with its decoding processes.
+        assert server.peak_rss_mb() - before < 300, (before, server.peak_rss_mb())
+        assert family.peak - family.start < 300, (family.start, family.peak)
+        assert_still_transcribes(server.base_url)
 
 
 def _slow_body(base_url: str, path: str, stop: threading.Event, result: list) -> None:

@@ -115,6 +115,9 @@ class LambdaRuntime:
         self.asgi  # noqa: B018  (builds the app)
         wanted = self.settings.served_engines()
         if "stt" in wanted:
+            from speech_api import decoder
+
+            decoder.prestart()
             self.service.models.stt()
         if "tts" in wanted and not self.service.remote_tts:
             self.service.models.tts()

@@ -29,6 +29,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     import uvicorn
 
     tune_malloc()
+    from speech_api import decoder
+
+    decoder.prestart()  # the decoding processes' parent, started before the models load
 
     from speech_api.api import create_app
     from speech_api.api.app import server_options
