@@ -11,6 +11,11 @@ from typing import Literal
 
 # The longest text one request may speak (OpenAI's limit too). MAX_TEXT_CHARS may lower it.
 MAX_TEXT_CHARS = 4096
+# The longest piece of text an engine synthesizes at once: longer sentences are cut at a clause
+# boundary or a space (engines/sentences.py). Piper's memory grows by about 1.2 MB per character
+# of a sentence (250 characters +0.29 GB, 1,000 +1.2 GB, measured here), Tacotron's attention
+# with it; 150 characters keep one sentence under about 200 MB and fit most sentences whole.
+MAX_SENTENCE_CHARS = 150
 
 # What decoded input may declare. Real recordings run from 8 kHz telephony to 192 kHz studio
 # masters with at most 7.1 channels; beyond that a header is lying, and believing it is how a

@@ -142,6 +142,38 @@ def test_container_index_bombs_are_refused_at_once_while_a_real_clip_transcribes
         assert_still_transcribes(server.base_url)
 
 
+# 600 characters and no full stop, comma or other place a sentence ends: one "sentence".
+ENDLESS_SENTENCE = ("and then the quick brown fox jumps over the lazy dog " * 12)[:600].strip()
+
+
+@pytest.mark.parametrize(
+    "path,body",
+    [
+        ("/tts", {"text": ENDLESS_SENTENCE, "format": "wav"}),
+        (
+            "/v1/audio/speech",
+            {
+                "model": "tts-1",
+                "voice": "alloy",
+                "input": ENDLESS_SENTENCE,
+                "response_format": "pcm",
+            },
+        ),
+    ],
+    ids=["stored", "streamed"],
+)
+def test_one_giant_sentence_is_spoken_in_bounded_pieces(server, path, body):
+    """Unbounded, Piper took 1.2 MB per character of a sentence: this one +0.7 GB, 2,048
+    characters +2.3 GB. Cut into pieces of at most MAX_SENTENCE_CHARS, it all gets spoken."""
+    server.reset_peak()
+    before = server.rss_mb()
+    r = httpx.post(f"{server.base_url}{path}", json=body, timeout=120)
+    assert r.status_code == 200, r.text
+    seconds = r.json()["duration_s"] if path == "/tts" else len(r.content) / 2 / 22050
+    assert seconds > 25  # every word spoken: about 0.05 s of speech per character
+    assert server.peak_rss_mb() - before < 300, (before, server.peak_rss_mb())
+
+
 def _slow_body(base_url: str, path: str, stop: threading.Event, result: list) -> None:
     """Send headers promising 100 kB, then a byte every half second until told to stop."""
     host, port = base_url.removeprefix("http://").split(":")
