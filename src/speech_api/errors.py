@@ -75,6 +75,12 @@ class RequestTimeoutError(InvalidRequestError):
     code = "request_timeout"
 
 
+class SpeechTooLongError(InvalidRequestError):
+    """Text whose synthesis would not finish within TTS_TIME_LIMIT_S."""
+
+    code = "speech_too_long"
+
+
 class UnsupportedAudioError(InvalidRequestError):
     status_code = 415
     code = "unsupported_audio"

@@ -174,6 +174,20 @@ def test_one_giant_sentence_is_spoken_in_bounded_pieces(server, path, body):
     assert server.peak_rss_mb() - before < 300, (before, server.peak_rss_mb())
 
 
+def test_speech_that_cannot_be_ready_in_time_is_refused_up_front(server):
+    text = ("Every word of this long text takes time to say, and slowly even more. " * 60)[:4096]
+    started = time.monotonic()
+    r = httpx.post(f"{server.base_url}/tts", json={"text": text, "speed": 0.25}, timeout=60)
+    assert time.monotonic() - started < 2  # refused before any synthesis
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert (error["code"], error["param"]) == ("speech_too_long", "text")
+    # It says what would have happened and what fits.
+    assert "about 819 s of speech at speed 0.25" in error["message"]
+    assert "Up to 1249 characters fit at speed 0.25" in error["message"]
+    assert httpx.get(f"{server.base_url}/health").status_code == 200
+
+
 def _slow_body(base_url: str, path: str, stop: threading.Event, result: list) -> None:
     """Send headers promising 100 kB, then a byte every half second until told to stop."""
     host, port = base_url.removeprefix("http://").split(":")

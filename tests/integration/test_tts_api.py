@@ -141,3 +141,12 @@ def test_coqui_is_never_handed_more_than_a_bounded_piece(coqui_client, monkeypat
     assert len(handed) >= 3 and all(len(t) <= MAX_SENTENCE_CHARS for t in handed)
     assert " ".join(handed) == sentence
 
+
+def test_coqui_text_that_would_outlast_the_gateway_is_refused_up_front(coqui_client):
+    text = ("A long text for a slow engine, said once and then again. " * 80)[:4096]
+    r = coqui_client.post("/tts", json={"text": text})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert (error["code"], error["param"]) == ("speech_too_long", "text")
+    # Coqui's time does not depend on speed (it stretches its output): 961 at any speed.
+    assert "with coqui" in error["message"] and "Up to 961 characters fit" in error["message"]

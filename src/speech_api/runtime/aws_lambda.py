@@ -47,7 +47,11 @@ LAMBDA_MAX_BODY_BYTES = 4_500_000
 
 
 def lambda_settings(settings: Settings) -> Settings:
-    update: dict = {"max_upload_bytes": min(settings.max_upload_bytes, LAMBDA_MAX_BODY_BYTES)}
+    update: dict = {
+        "max_upload_bytes": min(settings.max_upload_bytes, LAMBDA_MAX_BODY_BYTES),
+        # The proxy integration returns one response: streamed speech arrives whole.
+        "streamed_responses": False,
+    }
     if not ("model_cache_dir" in settings.model_fields_set or _writable(settings.model_cache_dir)):
         update["model_cache_dir"] = LAMBDA_CACHE_DIR
     return settings.model_copy(update=update)
