@@ -126,3 +126,11 @@ class StorageUnavailableError(ServiceUnavailableError):
 class ModelUnavailableError(ServiceUnavailableError):
     code = "model_unavailable"
     retry_after_s = 30
+
+
+class WorkerOutOfTimeError(ServiceUnavailableError):
+    """An upload worker invocation without time left for this recording: the recording is not
+    at fault, so it is retried (a later delivery starts with the whole timeout) and the
+    attempt is not counted against MAX_WORKER_ATTEMPTS."""
+
+    code = "worker_time_left"

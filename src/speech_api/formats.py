@@ -199,8 +199,27 @@ MAX_WORKER_ATTEMPTS = 3
 PROGRESS_INTERVAL_S = 10.0
 
 
+# A running worker checks a decoded recording against the time its invocation has left; by
+# then the cold start, the download and the decoding are behind it, and what remains besides
+# transcribing (loading the model on first use, writing four objects) takes this long.
+WORKER_FINISH_S = 10.0
+
+
 def long_audio_limit_s(time_s: float, rtf: float = LONG_AUDIO_RTF) -> int:
     """The longest recording (seconds of audio) a worker with ``time_s`` seconds can finish,
-    with margin: what the CDK stack sets as LONG_AUDIO_MAX_SECONDS from the worker's timeout,
-    and what a running worker checks against the time its invocation has left."""
+    with margin, cold start, download and decoding included: what the CDK stack sets as
+    LONG_AUDIO_MAX_SECONDS from the worker's timeout."""
     return max(0, int((time_s - LONG_AUDIO_OVERHEAD_S) * LONG_AUDIO_TIME_SHARE / rtf))
+
+
+def worker_audio_limit_s(time_left_s: float, rtf: float = LONG_AUDIO_RTF) -> int:
+    """The longest decoded recording a running worker can still transcribe in ``time_left_s``
+    (no fixed allowance for work already done: a 10 s clip fits in an invocation with 60 s
+    left). A longer one waits for a delivery with more time, which is not a failure."""
+    return max(0, int((time_left_s - WORKER_FINISH_S) * LONG_AUDIO_TIME_SHARE / rtf))
+
+
+def min_worker_timeout_s(rtf: float = LONG_AUDIO_RTF, audio_s: float = 60.0) -> int:
+    """The shortest worker timeout that accepts ``audio_s`` of audio (default: a minute, what
+    /stt takes; the upload path exists for what it does not): shorter fails at synth."""
+    return int(-(-(audio_s * rtf / LONG_AUDIO_TIME_SHARE + LONG_AUDIO_OVERHEAD_S) // 1))

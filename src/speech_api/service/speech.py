@@ -186,6 +186,7 @@ class SpeechService:
         max_seconds: float | None = None,
         on_progress: Callable[[float, float], None] | None = None,
         work_dir: Path | None = None,
+        check_length: Callable[[float], None] | None = None,
     ) -> Iterator[TranscriptStream]:
         """A recording file of any length up to ``max_seconds`` (default: the long-audio
         limit), the asynchronous paths' way in (upload worker, CLI). The file is decoded to
@@ -193,11 +194,14 @@ class SpeechService:
         flat); the stream decodes as it is consumed, inside this context.
         ``on_progress(seconds done, seconds in all)`` is called once the length is known, then
         as each stretch of audio is transcribed. ``work_dir``: where the PCM goes (default:
-        the system's temporary folder)."""
+        the system's temporary folder). ``check_length(seconds)`` may refuse the decoded
+        recording (by raising) before any of it is transcribed."""
         engine = self.stt_engine(options.model)
         limit = self.settings.long_audio_max_seconds if max_seconds is None else max_seconds
         with tempfile.TemporaryDirectory(prefix="speech-api-", dir=work_dir) as work:
             audio = decode_file(source, Path(work) / "audio.pcm", max_seconds=limit)
+            if check_length is not None:
+                check_length(audio.duration_s)
             report = None
             if on_progress is not None:
                 on_progress(0.0, round(audio.duration_s, 3))
