@@ -142,3 +142,19 @@ def test_speech_the_gateway_could_not_wait_for_is_refused_before_any_work(invoke
     assert status == 400, body
     assert (body["error"]["code"], body["error"]["param"]) == ("speech_too_long", "text")
     assert "Up to 2499 characters fit at speed 0.5" in body["error"]["message"]
+
+
+def test_a_body_marked_base64_that_is_not_is_a_400_not_an_invocation_error(
+    invoke, process_settings
+):
+    event = rest_api_event(
+        "POST",
+        "/stt",
+        headers={"Content-Type": "audio/wav", "Origin": "https://x.example"},
+        body=b"RIFF",
+        binary=True,
+    )
+    response = handler({**event, "body": "!!!not base64!!!"}, LocalLambdaContext())
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["code"] == "invalid_body"
+    assert response["headers"]["access-control-allow-origin"] == "*"

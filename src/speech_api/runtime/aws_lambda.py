@@ -8,6 +8,9 @@ only serves /tts never loads Whisper, because engines load when a request first 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import os
 import warnings
 from functools import cached_property
@@ -25,6 +28,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from speech_api.config import Settings
+from speech_api.errors import InvalidRequestError, SpeechAPIError
 from speech_api.runtime.malloc import tune_malloc
 
 if TYPE_CHECKING:  # imported on first use: the handler's import stays cheap (cold start)
@@ -149,7 +153,37 @@ def configure(settings: Settings | None = None) -> LambdaRuntime:
 
 
 def handle_api_event(event: dict, context) -> dict:
+    if event.get("isBase64Encoded") and event.get("body"):
+        try:
+            base64.b64decode(event["body"], validate=True)
+        except (binascii.Error, ValueError):
+            # API Gateway always encodes correctly; a direct invoke may not, and the adapter
+            # would raise (an invocation error, a 502 at the gateway).
+            return _error_event(
+                event,
+                InvalidRequestError(
+                    "The event's body is marked base64-encoded but is not valid base64.",
+                    code="invalid_body",
+                ),
+            )
     return runtime.asgi(event, context)
+
+
+def _error_event(event: dict, exc: SpeechAPIError) -> dict:
+    """An error as a proxy response, outside the app: the same JSON and CORS headers."""
+    headers = {"content-type": "application/json"}
+    allowed = [o.strip() for o in runtime.settings.cors_allow_origins.split(",") if o.strip()]
+    origin = {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("origin")
+    if "*" in allowed:
+        headers["access-control-allow-origin"] = "*"
+    elif origin in allowed:
+        headers["access-control-allow-origin"] = origin
+    return {
+        "statusCode": exc.status_code,
+        "headers": headers,
+        "body": json.dumps({"error": exc.to_dict()}),
+        "isBase64Encoded": False,
+    }
 
 
 _batch = BatchProcessor(event_type=EventType.SQS)

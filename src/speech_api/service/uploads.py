@@ -224,14 +224,22 @@ class UploadService:
         except json.JSONDecodeError:
             logger.warning("ignoring a message that is not JSON")
             return []
-        if message.get("Event") == "s3:TestEvent":
+        if isinstance(message, dict) and message.get("Event") == "s3:TestEvent":
+            return []
+        records = message.get("Records", []) if isinstance(message, dict) else []
+        if not isinstance(records, list):
+            logger.warning("ignoring a message whose Records is not a list")
             return []
         written = []
-        for record in message.get("Records", []):
+        for record in records:
+            # Not an S3 notification's shape: nothing to retry, nothing to transcribe.
+            if not isinstance(record, dict) or not isinstance(record.get("s3"), dict):
+                logger.warning("ignoring a record that is not an S3 notification")
+                continue
             if not str(record.get("eventName", "")).startswith("ObjectCreated"):
                 continue
-            obj = record.get("s3", {}).get("object", {})
-            key = unquote_plus(obj.get("key", ""))  # S3 event keys arrive URL-encoded
+            obj = record["s3"].get("object")
+            key = unquote_plus(str(obj.get("key", ""))) if isinstance(obj, dict) else ""
             if not key.startswith(self.settings.uploads_prefix) or key.endswith("/"):
                 continue
             result = self.transcribe_object(key, time_left_s)
