@@ -118,7 +118,6 @@ class _Helper:
             theirs.close()
         return ours
 
-
     def prestart(self) -> None:
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
