@@ -22,13 +22,14 @@ from pathlib import Path
 from speech_api.config import Settings
 from speech_api.errors import SpeechAPIError
 from speech_api.formats import OUTPUT_FORMATS, TRANSCRIPT_FORMATS
-from speech_api.runtime.malloc import tune_malloc
+from speech_api.runtime.malloc import start_trimming, tune_malloc
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     tune_malloc()
+    start_trimming()
     from speech_api import decoder
 
     decoder.prestart()  # the decoding processes' parent, started before the models load

@@ -5,30 +5,54 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import threading
 
-_M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
-# Buffers from this size up are mmapped, and unmapped (given back) when freed.
-MMAP_THRESHOLD_BYTES = 1024 * 1024
+# How often a server gives free heap memory back to the OS.
+TRIM_INTERVAL_S = 5.0
+
+
+def _libc():
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
+    try:
+        libc = ctypes.CDLL(name)
+        libc.malloc_trim  # noqa: B018  (glibc only)
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        return None
+    return libc
 
 
 def tune_malloc(arenas: int = 2) -> None:
-    """Two things glibc does by default that make a server's RSS grow in steps:
-
-    - it gives busy threads their own arenas (up to 8 per core) and rarely returns their
-      memory: two arenas keep RSS flat at no measurable cost here (MALLOC_ARENA_MAX=2);
-    - its mmap threshold is dynamic: freeing an mmapped block raises the threshold to that
-      block's size, up to 32 MiB. Loading a Whisper model frees such a block, so from then on
-      every buffer under 32 MB (features, encoder outputs, decoded audio, Piper's tensors)
-      is carved from the arenas, and what a burst of concurrent requests leaves there stays
-      resident: a short `make soak` kept +29 % RSS after its 16-client phase (918 -> 1189 MB,
-      flat from then on). With the threshold fixed (which turns the dynamic one off), buffers
-      of 1 MB and more are mapped and unmapped, and RSS falls back after each burst: the same
-      run started at 558 MB and had no plateau.
-    """
-    name = ctypes.util.find_library("c")
-    if name:
-        with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
-            libc = ctypes.CDLL(name)
+    """glibc gives busy threads their own arenas (up to 8 per core) and rarely returns their
+    memory; two arenas keep RSS flat at no measurable cost here (MALLOC_ARENA_MAX=2)."""
+    libc = _libc()
+    if libc is not None:
+        with contextlib.suppress(OSError, AttributeError):
             libc.mallopt(_M_ARENA_MAX, arenas)
-            libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
+def start_trimming(interval_s: float = TRIM_INTERVAL_S) -> None:
+    """Give free heap memory back to the OS every few seconds (malloc_trim).
+
+    Loading a Whisper model frees a block over 32 MB, which raises glibc's dynamic mmap
+    threshold to its 32 MiB maximum: from then on every buffer under 32 MB (features, encoder
+    outputs, decoded audio, Piper's tensors) is carved from the arenas, and what a burst of
+    concurrent requests leaves there, between chunks still in use, stays resident (`make
+    soak`: +29 % after its 16-client phase, flat from then on). Free chunks in the middle of a
+    heap are only returned by malloc_trim. Fixing the threshold instead (1 MB) returned the
+    memory too, but made every large tensor a fresh mmap with its page faults: 16 concurrent
+    transcriptions took 3x as long.
+    """
+    libc = _libc()
+    if libc is None:
+        return
+
+    def trim() -> None:
+        while True:
+            stop.wait(interval_s)
+            libc.malloc_trim(0)
+
+    stop = threading.Event()
+    threading.Thread(target=trim, name="malloc-trim", daemon=True).start()
