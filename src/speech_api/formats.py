@@ -14,8 +14,9 @@ MAX_TEXT_CHARS = 4096
 # The longest piece of text an engine synthesizes at once: longer sentences are cut at a clause
 # boundary or a space (engines/sentences.py). Piper's memory grows by about 1.2 MB per character
 # of a sentence (250 characters +0.29 GB, 1,000 +1.2 GB, measured here), Tacotron's attention
-# with it; 150 characters keep one sentence under about 200 MB and fit most sentences whole.
-MAX_SENTENCE_CHARS = 150
+# with it. At 150 a served process still peaked +306 MB on one long /tts (freed pieces are not
+# all reused by the next); 100 keeps it well under that and most sentences whole.
+MAX_SENTENCE_CHARS = 100
 
 # --- How long speech takes to make, per engine ------------------------------------------
 # A request whose synthesis cannot finish within TTS_TIME_LIMIT_S is refused before any work

@@ -31,10 +31,11 @@ def test_no_punctuation_cuts_at_spaces_and_one_endless_word_at_the_limit():
     assert all(len(p) <= MAX_SENTENCE_CHARS for p in pieces)
     assert " ".join(pieces) == words
     blob = "x" * 1000
-    assert list(bounded_sentences(blob)) == [blob[i : i + 150] for i in range(0, 1000, 150)]
+    step = MAX_SENTENCE_CHARS
+    assert list(bounded_sentences(blob)) == [blob[i : i + step] for i in range(0, 1000, step)]
 
 
-@pytest.mark.parametrize("limit", [20, 150])
+@pytest.mark.parametrize("limit", [20, MAX_SENTENCE_CHARS])
 def test_every_piece_respects_the_limit_whatever_the_text(limit):
     text = "Wait — what? " + "a, b; c: d \u2013 e " * 60 + "longwordwithoutanyspaces" * 10
     pieces = list(bounded_sentences(text, limit))
