@@ -8,7 +8,7 @@ from typing import Literal, get_args, get_origin, get_type_hints
 from constructs import Construct
 
 from speech_api.config import Settings
-from speech_api.formats import long_audio_limit_s
+from speech_api.formats import long_audio_limit_s, min_worker_timeout_s
 
 # Lambda's limits: a function runs at most 900 s, and /tmp holds 512 to 10,240 MB
 # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html,
@@ -110,6 +110,15 @@ class DeployConfig:
             raise ValueError(
                 f"worker_timeout_s must be 1 to {LAMBDA_MAX_TIMEOUT_S} (Lambda's maximum), "
                 f"not {config.worker_timeout_s}"
+            )
+        if config.worker_timeout_s < min_worker_timeout_s():
+            # Deployed, every upload would be refused (or never finish): say so now.
+            raise ValueError(
+                f"worker_timeout_s={config.worker_timeout_s} leaves the upload worker no time "
+                f"to transcribe: it accepts recordings up to "
+                f"{long_audio_limit_s(config.worker_timeout_s)} s (60 s go to cold start, "
+                "download and decoding, the rest at LONG_AUDIO_RTF); at least "
+                f"{min_worker_timeout_s()} s takes a minute of audio"
             )
         # Every Literal-typed option is checked against its own type, so a choice is listed once.
         for name, hint in get_type_hints(cls).items():

@@ -17,6 +17,7 @@ from typing import Protocol
 import av
 import numpy as np
 
+from speech_api.decoder import run_decode
 from speech_api.errors import AudioTooLongError, EmptyAudioError, UnsupportedAudioError
 from speech_api.formats import (
     DECODE_BASE_S,
@@ -67,7 +68,7 @@ class _DecodeBudget:
     def __init__(self, max_seconds: float, param: str):
         self.max_seconds = max_seconds
         self.param = param
-        self.limit_s = DECODE_BASE_S + DECODE_S_PER_AUDIO_S * max_seconds
+        self.limit_s = decode_time_limit_s(max_seconds)
         self.deadline = time.monotonic() + self.limit_s
         self.source_s = 0.0
 
@@ -133,23 +134,36 @@ class _BudgetedInput(io.RawIOBase):
 
 
 def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> DecodedAudio:
-    """Decode any supported audio to 16 kHz mono float32, within a budget.
+    """Decode any supported audio to 16 kHz mono float32, within a budget, in a child process
+    with a memory cap (`speech_api.decoder`).
 
     Raises EmptyAudioError (no bytes or no samples), UnsupportedAudioError (not audio, an
-    implausible rate or channel count, or decoding past its time budget), AudioTooLongError
-    (checked on each decoded frame before it is resampled, so no header can make decoding
-    produce more than ``max_seconds`` of audio).
+    implausible rate or channel count, decoding past its time or memory budget),
+    AudioTooLongError (checked on each decoded frame before it is resampled, so no header can
+    make decoding produce more than ``max_seconds`` of audio).
     """
     if not data:
         raise EmptyAudioError("The audio file is empty.", param=param)
-    chunks: list[np.ndarray] = []
-    source_rate, source_channels = _decode(
-        io.BytesIO(data), chunks.append, max_seconds=max_seconds, param=param
+    reply, pcm = run_decode(
+        {"mode": "bytes", "max_seconds": max_seconds, "param": param},
+        data,
+        limit_s=decode_time_limit_s(max_seconds),
     )
-    samples = np.concatenate(chunks).astype(np.float32) / 32768.0
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
     return DecodedAudio(
-        samples=samples, source_sample_rate=source_rate, source_channels=source_channels
+        samples=samples, source_sample_rate=reply["rate"], source_channels=reply["channels"]
     )
+
+
+def decode_in_process(
+    data: bytes, sink: Callable[[np.ndarray], object], max_seconds: float, param: str
+) -> tuple[int, int]:
+    """`decode_audio`'s work, in this process (the decoding child runs it)."""
+    return _decode(io.BytesIO(data), sink, max_seconds=max_seconds, param=param)
+
+
+def decode_time_limit_s(max_seconds: float) -> float:
+    return DECODE_BASE_S + DECODE_S_PER_AUDIO_S * max_seconds
 
 
 class AudioSource(Protocol):
@@ -204,10 +218,29 @@ class PcmFile:
 
 def decode_file(source: Path, target: Path, *, max_seconds: float, param: str = "file") -> PcmFile:
     """Decode an audio file of any length to 16 kHz mono PCM in ``target``, with the same
-    checks as `decode_audio` (memory stays flat: frames go to disk as they are decoded).
-    A container that declares a duration over ``max_seconds`` is refused before decoding."""
+    checks as `decode_audio` (in a child process too; memory stays flat: frames go to disk as
+    they are decoded). A container that declares a duration over ``max_seconds`` is refused
+    before decoding."""
     if source.stat().st_size == 0:
         raise EmptyAudioError("The audio file is empty.", param=param)
+    run_decode(
+        {
+            "mode": "file",
+            "source": str(source),
+            "target": str(target),
+            "max_seconds": max_seconds,
+            "param": param,
+        },
+        b"",
+        limit_s=decode_time_limit_s(max_seconds),
+    )
+    return PcmFile(target)
+
+
+def decode_file_in_process(
+    source: Path, target: Path, max_seconds: float, param: str
+) -> tuple[int, int]:
+    """`decode_file`'s work, in this process (the decoding child runs it)."""
     with open(source, "rb") as raw, open(target, "wb") as out:
 
         def write(chunk: np.ndarray) -> None:
@@ -217,10 +250,9 @@ def decode_file(source: Path, target: Path, *, max_seconds: float, param: str = 
                 raise _SinkError from exc
 
         try:
-            _decode(raw, write, max_seconds=max_seconds, param=param, refuse_declared=True)
+            return _decode(raw, write, max_seconds=max_seconds, param=param, refuse_declared=True)
         except _SinkError as exc:
             raise exc.__cause__ from None
-    return PcmFile(target)
 
 
 class _SinkError(Exception):
@@ -316,6 +348,15 @@ def _decode(
         take(resampler.resample(None))
 
         if total == 0:
+            if stream.frames or declared:
+                # It declares audio that none of its frames delivered: a broken index (or
+                # one too large for the decoder's memory cap, which FFmpeg drops silently).
+                raise UnsupportedAudioError(
+                    f"The file declares {stream.frames or round(declared, 3)} "
+                    f"{'frames' if stream.frames else 'seconds'} of audio, but none could be "
+                    "decoded: its index is broken or far larger than its audio.",
+                    param=param,
+                )
             raise EmptyAudioError("The audio contains no samples.", param=param)
         return stream.rate or 0, stream.channels or 0
 

@@ -98,6 +98,11 @@ class TTSSettings(_Group):
     coqui_max_decoder_steps: int = Field(2000, ge=10)
     coqui_threads: int = Field(1, ge=1, description="torch threads; 1 is as fast and steadier")
     coqui_device: Literal["auto", "cpu", "cuda"] = "auto"
+    # A synthesis that must finish before the answer (/tts; /v1/audio/speech where responses
+    # are not streamed, as on Lambda) gets this long, estimated from the text, the speed and
+    # the engine (formats.synthesis_estimate_s); longer is refused up front. 25 s: API
+    # Gateway's integration timeout is 29 s, less room for the rest of the request.
+    time_limit_s: float = Field(25.0, gt=0)
     # When set, /tts forwards to this SageMaker endpoint (a GPU container running this app).
     sagemaker_endpoint: str | None = None
     # The SageMaker runtime's URL when it is not AWS's default (a VPC endpoint, an emulator).
@@ -200,6 +205,10 @@ class Settings(BaseSettings):
     # CDK stack sets it to its dead-letter queue). Unset: SQS's redrive policy moves it.
     uploads_dead_letter_url: str | None = None
     max_text_chars: int = Field(MAX_TEXT_CHARS, ge=1, le=MAX_TEXT_CHARS)
+    # Whether responses reach the client as they are produced (Uvicorn) or only once complete
+    # (Lambda behind API Gateway, which sets this false): streamed speech then has to fit
+    # TTS_TIME_LIMIT_S too.
+    streamed_responses: bool = True
 
     model_cache_dir: Path = Field(default_factory=default_cache_dir)
 

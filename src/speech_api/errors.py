@@ -75,6 +75,12 @@ class RequestTimeoutError(InvalidRequestError):
     code = "request_timeout"
 
 
+class SpeechTooLongError(InvalidRequestError):
+    """Text whose synthesis would not finish within TTS_TIME_LIMIT_S."""
+
+    code = "speech_too_long"
+
+
 class UnsupportedAudioError(InvalidRequestError):
     status_code = 415
     code = "unsupported_audio"
@@ -120,3 +126,11 @@ class StorageUnavailableError(ServiceUnavailableError):
 class ModelUnavailableError(ServiceUnavailableError):
     code = "model_unavailable"
     retry_after_s = 30
+
+
+class WorkerOutOfTimeError(ServiceUnavailableError):
+    """An upload worker invocation without time left for this recording: the recording is not
+    at fault, so it is retried (a later delivery starts with the whole timeout) and the
+    attempt is not counted against MAX_WORKER_ATTEMPTS."""
+
+    code = "worker_time_left"

@@ -11,6 +11,42 @@ from typing import Literal
 
 # The longest text one request may speak (OpenAI's limit too). MAX_TEXT_CHARS may lower it.
 MAX_TEXT_CHARS = 4096
+# The longest piece of text an engine synthesizes at once: longer sentences are cut at a clause
+# boundary or a space (engines/sentences.py). Piper's memory grows by about 1.2 MB per character
+# of a sentence (250 characters +0.29 GB, 1,000 +1.2 GB, measured here), Tacotron's attention
+# with it. At 150 a served process still peaked +306 MB on one long /tts (freed pieces are not
+# all reused by the next); 100 keeps it well under that and most sentences whole.
+MAX_SENTENCE_CHARS = 100
+
+# --- How long speech takes to make, per engine ------------------------------------------
+# A request whose synthesis cannot finish within TTS_TIME_LIMIT_S is refused before any work
+# (400 speech_too_long) rather than answered by the gateway's 504 after the work was spent.
+# Seconds of speech per character of text at speed 1: Piper en_US-joe-medium made 205 s of
+# audio from 4,096 characters here (0.05); Tacotron2-DDC on LJSpeech speaks about 15
+# characters a second (0.065; the corpus's 24 h for 13,100 clips of ~100-character text).
+TTS_SPEECH_S_PER_CHAR = {"piper": 0.05, "coqui": 0.065}
+# Seconds of synthesis per second of speech, on 2 CPU cores (a 3,008 MB Lambda has about 1.7
+# vCPUs): Piper measured 0.03-0.1 (205 s of audio in 16 s at speed 1, 660 s in 63 s at 0.25);
+# Coqui Tacotron2-DDC + HiFiGAN 0.2-0.4 with one torch thread. The upper figures: a request is
+# refused when it might not finish, not only when it certainly would not.
+TTS_SYNTHESIS_RTF = {"piper": 0.1, "coqui": 0.4}
+
+
+def synthesis_estimate_s(engine: str, chars: int, speed: float) -> tuple[float, float]:
+    """(seconds of speech, seconds of synthesis) a text of ``chars`` characters takes. Piper
+    makes slower speech by synthesizing longer phonemes (its time follows the audio); Coqui
+    synthesizes at its own pace and stretches the result (its time does not depend on speed)."""
+    audio_s = chars * TTS_SPEECH_S_PER_CHAR.get(engine, 0.065) / speed
+    rtf = TTS_SYNTHESIS_RTF.get(engine, 0.4)
+    work_s = audio_s * rtf if engine == "piper" else chars * TTS_SPEECH_S_PER_CHAR[engine] * rtf
+    return audio_s, work_s
+
+
+def synthesis_chars_within(engine: str, speed: float, limit_s: float) -> int:
+    """The most characters whose synthesis fits in ``limit_s`` at ``speed``."""
+    _, per_char = synthesis_estimate_s(engine, 1, speed)
+    return int(limit_s / per_char)
+
 
 # What decoded input may declare. Real recordings run from 8 kHz telephony to 192 kHz studio
 # masters with at most 7.1 channels; beyond that a header is lying, and believing it is how a
@@ -21,6 +57,10 @@ MAX_SOURCE_CHANNELS = 8
 # at 100x real time or more here); past it the file is refused, not decoded to the end.
 DECODE_BASE_S = 2.0
 DECODE_S_PER_AUDIO_S = 0.1
+# Memory one decode may allocate beyond its input (speech_api.decoder caps its process at this).
+# Real files need a few MB (a 4 h AAC track's MP4 index is about 20 MB); containers whose
+# tables declare tens of millions of entries ask FFmpeg for gigabytes on open.
+DECODE_MEMORY_MB = 128
 
 
 @dataclass(frozen=True)
@@ -160,8 +200,27 @@ MAX_WORKER_ATTEMPTS = 3
 PROGRESS_INTERVAL_S = 10.0
 
 
+# A running worker checks a decoded recording against the time its invocation has left; by
+# then the cold start, the download and the decoding are behind it, and what remains besides
+# transcribing (loading the model on first use, writing four objects) takes this long.
+WORKER_FINISH_S = 10.0
+
+
 def long_audio_limit_s(time_s: float, rtf: float = LONG_AUDIO_RTF) -> int:
     """The longest recording (seconds of audio) a worker with ``time_s`` seconds can finish,
-    with margin: what the CDK stack sets as LONG_AUDIO_MAX_SECONDS from the worker's timeout,
-    and what a running worker checks against the time its invocation has left."""
+    with margin, cold start, download and decoding included: what the CDK stack sets as
+    LONG_AUDIO_MAX_SECONDS from the worker's timeout."""
     return max(0, int((time_s - LONG_AUDIO_OVERHEAD_S) * LONG_AUDIO_TIME_SHARE / rtf))
+
+
+def worker_audio_limit_s(time_left_s: float, rtf: float = LONG_AUDIO_RTF) -> int:
+    """The longest decoded recording a running worker can still transcribe in ``time_left_s``
+    (no fixed allowance for work already done: a 10 s clip fits in an invocation with 60 s
+    left). A longer one waits for a delivery with more time, which is not a failure."""
+    return max(0, int((time_left_s - WORKER_FINISH_S) * LONG_AUDIO_TIME_SHARE / rtf))
+
+
+def min_worker_timeout_s(rtf: float = LONG_AUDIO_RTF, audio_s: float = 60.0) -> int:
+    """The shortest worker timeout that accepts ``audio_s`` of audio (default: a minute, what
+    /stt takes; the upload path exists for what it does not): shorter fails at synth."""
+    return int(-(-(audio_s * rtf / LONG_AUDIO_TIME_SHARE + LONG_AUDIO_OVERHEAD_S) // 1))

@@ -167,6 +167,9 @@ def test_worker_sizing_follows_the_context(tmp_path):
     assert DeployConfig(worker_ephemeral_mb=4096).worker_storage_mb == 4096
     with pytest.raises(ValueError, match="worker_timeout_s must be 1 to 900"):
         synth(tmp_path, worker_timeout_s=901)
+    # A timeout that leaves no time to transcribe fails here, not at the first upload.
+    with pytest.raises(ValueError, match="worker_timeout_s=60 leaves the upload worker no time"):
+        synth(tmp_path, worker_timeout_s=60)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

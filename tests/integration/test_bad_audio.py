@@ -18,7 +18,7 @@ from devkit.events import s3_object_created, sqs_batch
 from devkit.lambda_context import LocalLambdaContext
 from handlers.transcribe_upload import handler as transcribe_upload
 from tests.conftest import TEST_BUCKET
-from tests.support.audio_files import encode, noise
+from tests.support.audio_files import container_index_bombs, encode, noise
 
 SPEECH = clip("arctic_a0007.wav")  # "And you always want to see it in the superlative degree."
 WORDS = "superlative degree"
@@ -86,6 +86,13 @@ AUDIO_CASES = [
     ("24-bit wav", speech_as(16000, "pcm_s24le"), 200, WORDS),
     ("float32 wav", speech_as(16000, "pcm_f32le"), 200, WORDS),
     ("61 s of audio", encode(noise(61), 16000), 413, "audio_too_long"),
+    # Sample tables declaring 50 M samples: FFmpeg's index for it is +1.75 GB, unguarded.
+    (
+        "m4a index bomb",
+        container_index_bombs()["m4a_stsz_stsc_50M"],
+        415,
+        "unsupported_audio",
+    ),
 ]
 
 

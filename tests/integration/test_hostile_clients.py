@@ -18,8 +18,8 @@ from devkit.clips import clip
 from devkit.wer import corpus_wer
 from speech_api.runtime.local import EMBEDDED_CREDENTIALS
 from tests.conftest import TEST_BUCKET
-from tests.support.audio_files import decoder_bombs
-from tests.support.server_process import ServerProcess
+from tests.support.audio_files import container_index_bombs, decoder_bombs
+from tests.support.server_process import PeakSampler, ServerProcess
 
 SLOTS = 2
 
@@ -93,6 +93,99 @@ def test_decoder_bombs_are_refused_fast_with_flat_memory(server):
     # Unguarded, one 64 KB WAV at 1 Hz cost 1-2 GB; the 20 MB bodies themselves are read in.
     assert server.peak_rss_mb() - before < 400, (before, server.peak_rss_mb())
     assert_still_transcribes(server.base_url)
+
+
+def test_container_index_bombs_are_refused_at_once_while_a_real_clip_transcribes(
+    s3_endpoint, model_cache_dir, tmp_path
+):
+    """10 KB MP4/MOV/3GP files whose sample tables declare 50 M samples: FFmpeg sizes its
+    index from them on open (+0.6 to +1.75 GB each, unguarded). Sixteen at once, beside a
+    real clip, with room for all of them (no 429)."""
+    env = {
+        **server_env(s3_endpoint, model_cache_dir),
+        "STT_MODEL": "tiny.en",
+        "PRELOAD_MODELS": "stt",
+        "MAX_CONCURRENT_REQUESTS": "32",
+    }
+    bombs = [*container_index_bombs().items()] * 4
+    assert len(bombs) == 16
+    with ServerProcess(env, cwd=tmp_path) as server:
+        assert_still_transcribes(server.base_url)  # warm: the model and the decoder helper
+        server.reset_peak()
+        before = server.rss_mb()
+
+        def post(item):
+            name, data = item
+            started = time.monotonic()
+            r = httpx.post(
+                f"{server.base_url}/stt",
+                content=data,
+                headers={"content-type": "audio/mp4"},
+                timeout=60,
+            )
+            return name, r, time.monotonic() - started
+
+        with PeakSampler(server) as family, ThreadPoolExecutor(17) as pool:
+            real = pool.submit(transcribe, server.base_url, "arctic_a0007.wav")
+            results = list(pool.map(post, bombs))
+            clip_answer = real.result()
+        for name, r, elapsed in results:
+            assert r.status_code == 415, (name, r.text)
+            assert r.json()["error"]["code"] in ("unsupported_audio", "decode_memory_limit"), name
+            assert r.json()["error"]["param"] == "file"
+            assert elapsed < 5, (name, elapsed)
+        assert clip_answer.status_code == 200, clip_answer.text
+        assert "superlative" in clip_answer.json()["text"].lower()
+        # The server's own peak, and the peak of the server with its decoding processes.
+        assert server.peak_rss_mb() - before < 300, (before, server.peak_rss_mb())
+        assert family.peak - family.start < 300, (family.start, family.peak)
+        assert_still_transcribes(server.base_url)
+
+
+# 600 characters and no full stop, comma or other place a sentence ends: one "sentence".
+ENDLESS_SENTENCE = ("and then the quick brown fox jumps over the lazy dog " * 12)[:600].strip()
+
+
+@pytest.mark.parametrize(
+    "path,body",
+    [
+        ("/tts", {"text": ENDLESS_SENTENCE, "format": "wav"}),
+        (
+            "/v1/audio/speech",
+            {
+                "model": "tts-1",
+                "voice": "alloy",
+                "input": ENDLESS_SENTENCE,
+                "response_format": "pcm",
+            },
+        ),
+    ],
+    ids=["stored", "streamed"],
+)
+def test_one_giant_sentence_is_spoken_in_bounded_pieces(server, path, body):
+    """Unbounded, Piper took 1.2 MB per character of a sentence: this one +0.7 GB, 2,048
+    characters +2.3 GB. Cut into pieces of at most MAX_SENTENCE_CHARS, it all gets spoken."""
+    server.reset_peak()
+    before = server.rss_mb()
+    r = httpx.post(f"{server.base_url}{path}", json=body, timeout=120)
+    assert r.status_code == 200, r.text
+    seconds = r.json()["duration_s"] if path == "/tts" else len(r.content) / 2 / 22050
+    assert seconds > 25  # every word spoken: about 0.05 s of speech per character
+    assert server.peak_rss_mb() - before < 300, (before, server.peak_rss_mb())
+
+
+def test_speech_that_cannot_be_ready_in_time_is_refused_up_front(server):
+    text = ("Every word of this long text takes time to say, and slowly even more. " * 60)[:4096]
+    started = time.monotonic()
+    r = httpx.post(f"{server.base_url}/tts", json={"text": text, "speed": 0.25}, timeout=60)
+    assert time.monotonic() - started < 2  # refused before any synthesis
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert (error["code"], error["param"]) == ("speech_too_long", "text")
+    # It says what would have happened and what fits.
+    assert "about 819 s of speech at speed 0.25" in error["message"]
+    assert "Up to 1249 characters fit at speed 0.25" in error["message"]
+    assert httpx.get(f"{server.base_url}/health").status_code == 200
 
 
 def _slow_body(base_url: str, path: str, stop: threading.Event, result: list) -> None:

@@ -125,3 +125,36 @@ def test_docs_behind_the_stage_ask_for_the_schema_under_the_stage(invoke):
     # Routes still match: the stage is not part of the app's paths.
     status, _, body = invoke("rest-v1", "GET", "/health")
     assert status == 200 and body["status"] == "ok"
+
+
+def test_speech_the_gateway_could_not_wait_for_is_refused_before_any_work(invoke):
+    # Through API Gateway the speech arrives whole, so it must be ready within 29 s; served
+    # by Uvicorn the same request streams sentence by sentence and is taken.
+    text = ("Read slowly, every word of this text takes its time. " * 80)[:4096]
+    request = {"model": "tts-1", "voice": "alloy", "input": text, "speed": 0.5}
+    status, _, body = invoke(
+        "rest-v1",
+        "POST",
+        "/v1/audio/speech",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps(request),
+    )
+    assert status == 400, body
+    assert (body["error"]["code"], body["error"]["param"]) == ("speech_too_long", "text")
+    assert "Up to 2499 characters fit at speed 0.5" in body["error"]["message"]
+
+
+def test_a_body_marked_base64_that_is_not_is_a_400_not_an_invocation_error(
+    invoke, process_settings
+):
+    event = rest_api_event(
+        "POST",
+        "/stt",
+        headers={"Content-Type": "audio/wav", "Origin": "https://x.example"},
+        body=b"RIFF",
+        binary=True,
+    )
+    response = handler({**event, "body": "!!!not base64!!!"}, LocalLambdaContext())
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["code"] == "invalid_body"
+    assert response["headers"]["access-control-allow-origin"] == "*"

@@ -117,3 +117,36 @@ def test_coqui_unknown_voice_lists_the_available_one(coqui_client):
 def test_openai_voice_names_play_the_coqui_default_voice(coqui_client):
     r = coqui_client.post("/tts", json={"text": "Hello.", "voice": "alloy", "format": "wav"})
     assert r.status_code == 200 and r.json()["voice"] == "default"
+
+
+@pytest.mark.parametrize("path", ["/tts", "/v1/audio/speech"])
+def test_coqui_is_never_handed_more_than_a_bounded_piece(coqui_client, monkeypatch, path):
+    from TTS.api import TTS
+
+    from speech_api.formats import MAX_SENTENCE_CHARS
+
+    handed: list[str] = []
+    real_tts = TTS.tts
+
+    def recording(self, text, **kwargs):  # the real engine, watched
+        handed.append(text)
+        return real_tts(self, text, **kwargs)
+
+    monkeypatch.setattr(TTS, "tts", recording)
+    sentence = " ".join(["and then the fox ran on"] * 18) + f" {uuid.uuid4().hex[:6]}."
+    assert len(sentence) > 2 * MAX_SENTENCE_CHARS
+    body = {"text": sentence} if path == "/tts" else {"model": "tts-1", "input": sentence}
+    r = coqui_client.post(path, json={**body, "voice": "alloy"})
+    assert r.status_code == 200, r.text
+    assert len(handed) >= 3 and all(len(t) <= MAX_SENTENCE_CHARS for t in handed)
+    assert " ".join(handed) == sentence
+
+
+def test_coqui_text_that_would_outlast_the_gateway_is_refused_up_front(coqui_client):
+    text = ("A long text for a slow engine, said once and then again. " * 80)[:4096]
+    r = coqui_client.post("/tts", json={"text": text})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert (error["code"], error["param"]) == ("speech_too_long", "text")
+    # Coqui's time does not depend on speed (it stretches its output): 961 at any speed.
+    assert "with coqui" in error["message"] and "Up to 961 characters fit" in error["message"]

@@ -193,3 +193,20 @@ def test_an_upload_cannot_name_another_uploads_error_record(process_settings, st
     assert read_json(storage, record)["error"]["code"] == "unsupported_audio"  # untouched
     listed = storage.client.list_objects_v2(Bucket=TEST_BUCKET, Prefix="transcripts/key-")
     assert any(o["Key"].endswith(".json") for o in listed.get("Contents", []))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"Records": "not a list"},
+        {"Records": ["not a record", 7, None]},
+        {"Records": [{"eventName": "ObjectCreated:Put", "s3": "not an object"}]},
+        {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"object": ["x"]}}]},
+        ["a", "JSON", "list"],
+    ],
+    ids=["records string", "records of scalars", "s3 string", "object list", "json list"],
+)
+def test_messages_that_are_not_s3_notifications_are_dropped_not_retried(process_settings, body):
+    # A malformed message fails the same way every time: retrying it only feeds the DLQ.
+    process_settings()
+    assert handler(sqs_batch([body]), LocalLambdaContext()) == {"batchItemFailures": []}

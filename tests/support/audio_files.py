@@ -72,3 +72,52 @@ def decoder_bombs() -> dict[str, bytes]:
         # duration (2.5 s and 400 MB for 20 MB; 1 s and 160 MB for these 8 MB).
         "adts_empty_frames": b"\xff\xf1\x50\x80\x00\xff\xfc" * (8_000_000 // 7),
     }
+
+
+def _mp4_boxes(data: bytes, start: int, end: int):
+    """(offset, type) of every box, descending into the containers that hold sample tables."""
+    import struct
+
+    i = start
+    while i + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[i : i + 8])
+        if size < 8:
+            return
+        yield i, kind
+        if kind in (b"moov", b"trak", b"mdia", b"minf", b"stbl"):
+            yield from _mp4_boxes(data, i + 8, i + size)
+        i += size
+
+
+def mp4_with_tables(tables: dict[bytes, bytes], *, brand: bytes | None = None) -> bytes:
+    """A real one-second AAC track in MP4 whose sample tables (stsz, stsc, stco, ...) are
+    overwritten in place: each value is the box's new body after its version and flags."""
+    data = bytearray(encode(tone(1.0, 16000), 16000, codec="aac", container="mp4"))
+    for offset, kind in list(_mp4_boxes(bytes(data), 0, len(data))):
+        if kind in tables:
+            body = tables[kind]
+            data[offset + 12 : offset + 12 + len(body)] = body
+        if kind == b"ftyp" and brand is not None:
+            data[offset + 8 : offset + 12] = brand
+    return bytes(data)
+
+
+def container_index_bombs() -> dict[str, bytes]:
+    """10 KB MP4/M4A/MOV files whose sample tables declare 50 M samples. FFmpeg builds its
+    index from them on open, before any frame is decoded: measured here, unguarded, +1.75 GB
+    (sample size and samples per chunk both declared) and +0.6 GB (sample size alone) of RSS
+    per file within a second or two."""
+    import struct
+
+    n = 50_000_000
+    per_chunk = {
+        b"stsz": struct.pack(">II", 200, n),  # every sample 200 bytes, 50 M of them
+        b"stsc": struct.pack(">IIII", 1, 1, n, 1),  # all of them in the first chunk
+        b"stco": struct.pack(">I", 1),
+    }
+    return {
+        "m4a_stsz_stsc_50M": mp4_with_tables(per_chunk),
+        "mov_stsz_stsc_50M": mp4_with_tables(per_chunk, brand=b"qt  "),
+        "3gp_stsz_stsc_50M": mp4_with_tables(per_chunk, brand=b"3gp4"),
+        "mp4_stsz_50M": mp4_with_tables({b"stsz": struct.pack(">II", 200, n)}),
+    }

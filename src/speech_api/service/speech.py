@@ -27,13 +27,20 @@ from speech_api.engines import (
     Transcript,
     TranscriptStream,
 )
-from speech_api.errors import EmptyAudioError, InvalidRequestError, UnknownVoiceError
+from speech_api.errors import (
+    EmptyAudioError,
+    InvalidRequestError,
+    SpeechTooLongError,
+    UnknownVoiceError,
+)
 from speech_api.formats import (
     OPENAI_DATED_MODELS,
     OPENAI_STT_MODELS,
     OPENAI_TTS_MODELS,
     OPENAI_VOICES,
     OUTPUT_FORMATS,
+    synthesis_chars_within,
+    synthesis_estimate_s,
 )
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
 from speech_api.storage import ObjectStorage
@@ -179,6 +186,7 @@ class SpeechService:
         max_seconds: float | None = None,
         on_progress: Callable[[float, float], None] | None = None,
         work_dir: Path | None = None,
+        check_length: Callable[[float], None] | None = None,
     ) -> Iterator[TranscriptStream]:
         """A recording file of any length up to ``max_seconds`` (default: the long-audio
         limit), the asynchronous paths' way in (upload worker, CLI). The file is decoded to
@@ -186,11 +194,14 @@ class SpeechService:
         flat); the stream decodes as it is consumed, inside this context.
         ``on_progress(seconds done, seconds in all)`` is called once the length is known, then
         as each stretch of audio is transcribed. ``work_dir``: where the PCM goes (default:
-        the system's temporary folder)."""
+        the system's temporary folder). ``check_length(seconds)`` may refuse the decoded
+        recording (by raising) before any of it is transcribed."""
         engine = self.stt_engine(options.model)
         limit = self.settings.long_audio_max_seconds if max_seconds is None else max_seconds
         with tempfile.TemporaryDirectory(prefix="speech-api-", dir=work_dir) as work:
             audio = decode_file(source, Path(work) / "audio.pcm", max_seconds=limit)
+            if check_length is not None:
+                check_length(audio.duration_s)
             report = None
             if on_progress is not None:
                 on_progress(0.0, round(audio.duration_s, 3))
@@ -240,6 +251,7 @@ class SpeechService:
             return self._sagemaker.synthesize(request)
         fmt = request.format or self.settings.tts.default_format
         engine = self.tts_engine()
+        self._check_time(engine.engine, text, request.speed, streamed=False)
         voice = self.resolve_voice(engine, request.voice)
         key = tts_object_key(
             self.settings.public_prefix,
@@ -319,6 +331,9 @@ class SpeechService:
             return SpeechStream(media_type, rate or 0, iter([data]))
         self._check_tts_model(request.model)
         engine = self.tts_engine()
+        self._check_time(
+            engine.engine, text, request.speed, streamed=self.settings.streamed_responses
+        )
         voice = self.resolve_voice(engine, request.voice)
         return self._stream(engine, text, voice, request.response_format, request.speed)
 
@@ -347,6 +362,25 @@ class SpeechService:
 
         media_type = OUTPUT_FORMATS[fmt].content_type
         return SpeechStream(media_type, encoder.sample_rate, chunks())
+
+    def _check_time(self, engine: str, text: str, speed: float, *, streamed: bool) -> None:
+        """Refuse, before any work, speech that would not be ready within TTS_TIME_LIMIT_S
+        (the gateway would answer 504 after the work was spent). A streamed answer starts
+        with its first sentence and has no such bound."""
+        limit = self.settings.tts.time_limit_s
+        audio_s, work_s = synthesis_estimate_s(engine, len(text), speed)
+        if streamed or work_s <= limit:
+            return
+        fits = synthesis_chars_within(engine, speed, limit)
+        raise SpeechTooLongError(
+            f"This text ({len(text)} characters, about {audio_s:.0f} s of speech at speed "
+            f"{speed:g}) would take about {work_s:.0f} s to synthesize with {engine}; here "
+            f"speech must be ready within {limit:g} s (TTS_TIME_LIMIT_S; API Gateway ends "
+            f"requests at 29 s). Up to {fits} characters fit at speed {speed:g}: split the "
+            "text into several requests"
+            + (", or use a faster speed." if engine == "piper" and speed < 1 else "."),
+            param="text",
+        )
 
     def _checked_text(self, text: str) -> str:
         text = speakable_text(text)

@@ -30,6 +30,7 @@ from speech_api.errors import (
     SpeechAPIError,
     TranscriptionFailedError,
     UnsupportedLanguageError,
+    WorkerOutOfTimeError,
 )
 from speech_api.formats import (
     MAX_WORKER_ATTEMPTS,
@@ -37,7 +38,7 @@ from speech_api.formats import (
     TRANSCRIPT_FORMATS,
     UPLOAD_TYPES,
     WHISPER_LANGUAGES,
-    long_audio_limit_s,
+    worker_audio_limit_s,
 )
 from speech_api.schemas import PendingTranscript, PresignedForm, StoredTranscript, UploadResponse
 from speech_api.service.speech import SpeechService, TranscriptionOptions, normalize_language
@@ -223,14 +224,22 @@ class UploadService:
         except json.JSONDecodeError:
             logger.warning("ignoring a message that is not JSON")
             return []
-        if message.get("Event") == "s3:TestEvent":
+        if isinstance(message, dict) and message.get("Event") == "s3:TestEvent":
+            return []
+        records = message.get("Records", []) if isinstance(message, dict) else []
+        if not isinstance(records, list):
+            logger.warning("ignoring a message whose Records is not a list")
             return []
         written = []
-        for record in message.get("Records", []):
+        for record in records:
+            # Not an S3 notification's shape: nothing to retry, nothing to transcribe.
+            if not isinstance(record, dict) or not isinstance(record.get("s3"), dict):
+                logger.warning("ignoring a record that is not an S3 notification")
+                continue
             if not str(record.get("eventName", "")).startswith("ObjectCreated"):
                 continue
-            obj = record.get("s3", {}).get("object", {})
-            key = unquote_plus(obj.get("key", ""))  # S3 event keys arrive URL-encoded
+            obj = record["s3"].get("object")
+            key = unquote_plus(str(obj.get("key", ""))) if isinstance(obj, dict) else ""
             if not key.startswith(self.settings.uploads_prefix) or key.endswith("/"):
                 continue
             result = self.transcribe_object(key, time_left_s)
@@ -267,6 +276,9 @@ class UploadService:
         run.save()
         try:
             return self._transcribe(upload_id, key, run, time_left_s)
+        except WorkerOutOfTimeError as exc:
+            run.save(last_error=exc, counted=False)  # not the file's fault: no attempt spent
+            raise  # let SQS deliver it again, to an invocation with its whole timeout
         except SpeechAPIError as exc:
             if not isinstance(exc, ServiceUnavailableError):
                 self._record_failure(upload_id, key, run.etag, exc)  # bad audio stays bad
@@ -291,10 +303,21 @@ class UploadService:
     def _transcribe(
         self, upload_id: str, key: str, run: _Attempt, time_left_s: TimeLeft | None
     ) -> str | None:
-        limit = self.settings.long_audio_max_seconds
-        if time_left_s is not None:
-            # What this invocation can still finish, with margin: refused now, not half-way.
-            limit = min(limit, long_audio_limit_s(time_left_s()))
+        limit = self.settings.long_audio_max_seconds  # longer is refused for good
+
+        def check_length(audio_s: float) -> None:
+            # What this invocation can still finish, with margin: refused now, not half-way,
+            # and not for good (a later delivery has the whole timeout).
+            left = time_left_s()
+            fits = worker_audio_limit_s(left)
+            if audio_s > fits:
+                raise WorkerOutOfTimeError(
+                    f"The recording is {audio_s:.0f} s long; this invocation had {left:.0f} s "
+                    f"left, enough for about {fits} s of audio. It is retried by a later "
+                    "delivery, which starts with the whole timeout.",
+                    param="file",
+                )
+
         with _work_dir() as work:
             source = work / "upload"
             obj = self.storage.download(key, source, max_bytes=self.settings.max_long_upload_bytes)
@@ -305,7 +328,12 @@ class UploadService:
                 return None
             options = TranscriptionOptions(language=obj.metadata.get("language"))
             with self.service.transcribe_recording(
-                source, options, max_seconds=limit, on_progress=run.progress, work_dir=work
+                source,
+                options,
+                max_seconds=limit,
+                on_progress=run.progress,
+                work_dir=work,
+                check_length=check_length if time_left_s is not None else None,
             ) as stream:
                 transcript = stream.collect()
 
@@ -472,13 +500,15 @@ class _Attempt:
             except ServiceUnavailableError:
                 logger.warning("progress of %s not recorded", self.source_key)
 
-    def save(self, last_error: SpeechAPIError | None = None) -> None:
+    def save(self, last_error: SpeechAPIError | None = None, counted: bool = True) -> None:
+        """Write the record; ``counted=False``: this attempt does not count (the next one
+        gets its number)."""
         record: dict = {
             "id": self.upload_id,
             "status": "processing",
             "source_key": self.source_key,
             "etag": self.etag,
-            "attempt": self.number,
+            "attempt": self.number if counted else self.number - 1,
             "progress": {"audio_s_done": round(self.done_s, 1), "audio_s_total": self.total_s},
             "updated_at": _now(),
         }
