@@ -17,8 +17,9 @@ CUDA_MIN_DRIVER = {"12.2": 535, "12.4": 550, "12.6": 560, "12.8": 570, "13.0": 5
 
 
 def gpu_cuda() -> str:
+    # The base a deploy builds on: the BASE_IMAGE argument's default (FROM ${BASE_IMAGE}).
     image = re.search(
-        r"^FROM nvidia/cuda:(\d+\.\d+)", (REPO_ROOT / "Dockerfile.gpu").read_text(), re.M
+        r"^ARG BASE_IMAGE=nvidia/cuda:(\d+\.\d+)", (REPO_ROOT / "Dockerfile.gpu").read_text(), re.M
     )
     return image.group(1)
 
