@@ -1,2 +1,3 @@
-"""Where the app runs: Lambda (aws_lambda), the embedded local default (local), the `speech-api`
-command (cli), and the image build step that fetches models (prefetch)."""
+"""Where the app runs: Lambda (aws_lambda), `speech-api serve` with the embedded local default
+around it (serve, local), the `speech-api` command's client side (cli), and the image build
+step that fetches models (prefetch)."""
