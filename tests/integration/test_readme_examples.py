@@ -147,29 +147,28 @@ def localize(code: str, base: str) -> str:
     return code.replace("localhost:8000", base).replace("127.0.0.1:8000", base)
 
 
+def run_example(
+    argv: list[str], work: Path, start: int, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """One example, run in the served folder: it must succeed, with no traceback."""
+    result = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"README line {start}:\n{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    return result
+
+
 @pytest.mark.parametrize("start,code", curl_scripts(), ids=ids(curl_scripts()))
 def test_curl_examples(served, start, code):
     work, base, _ = served
     # -f: an HTTP error fails the command (as written they print the error body).
     script = "set -euo pipefail\n" + localize(code, base).replace("curl -s ", "curl -sf ")
-    result = subprocess.run(
-        ["bash", "-c", script], cwd=work, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, f"README line {start}:\n{result.stdout}\n{result.stderr}"
+    run_example(["bash", "-c", script], work, start)
 
 
 @pytest.mark.parametrize("start,code", local_python(), ids=ids(local_python()))
 def test_python_examples(served, start, code):
     work, base, _ = served
-    result = subprocess.run(
-        [sys.executable, "-c", localize(code, base)],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, f"README line {start}:\n{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stderr
+    result = run_example([sys.executable, "-c", localize(code, base)], work, start)
     assert re.search(r"\w", result.stdout) or "print" not in code  # what it prints, it printed
 
 
@@ -183,14 +182,6 @@ def test_command_line_examples(served, start, line):
     checkout: it succeeds, and prints or writes something."""
     work, base, env = served
     before = outputs(work)
-    result = subprocess.run(
-        ["bash", "-c", "set -euo pipefail\n" + localize(line, base)],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, f"README line {start}:\n{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stderr
+    script = "set -euo pipefail\n" + localize(line, base)
+    result = run_example(["bash", "-c", script], work, start, env=env)
     assert re.search(r"\w", result.stdout) or outputs(work) != before, f"README line {start}"
