@@ -1,8 +1,10 @@
 """The Speech API stack, composed from one construct per capability (infra/constructs/):
 
 Storage         the audio bucket (+ access logs), public/ by bucket policy or CloudFront (OAC)
-Functions       the Lambda functions (one container image, a command and size per function)
-GpuTts          where speech is synthesized: TTS Lambda, SageMaker GPU endpoint or ECS GPU
+tts/            where speech is synthesized, one module per backend: the TTS Lambda on CPU, or
+                a GPU backend (construct GpuTts) on a SageMaker endpoint or ECS
+Functions       the Lambda functions (one container image, a command and size per function;
+                Tts when the TTS backend asks for one)
 UploadPipeline  uploads/ -> SQS (+ dead letters) -> worker -> transcripts/
 Api             API Gateway: routes, key authorizer, usage plan, request models, CORS
 Monitoring      alarms and a dashboard
@@ -18,10 +20,10 @@ from constructs import Construct
 
 from infra.config import DeployConfig
 from infra.constructs.api import SpeechApi
-from infra.constructs.functions import ImageFunctions
-from infra.constructs.gpu import TTS_BACKENDS
+from infra.constructs.functions import ImageFunctions, function_env
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage
+from infra.constructs.tts import TTS_BACKENDS
 from infra.constructs.upload_pipeline import UploadPipeline
 
 # Capability constructs that do not add a level to logical IDs, so the resources keep the IDs
@@ -43,15 +45,13 @@ class SpeechApiStack(cdk.Stack):
         self.config = config
 
         self.storage = Storage(self, "Storage", config=config)
-        self.functions = ImageFunctions(self, "Functions", config=config, storage=self.storage)
+        # The TTS backend first: the Tts function it asks for (if any) is one of the functions.
         self.tts = TTS_BACKENDS[config.gpu_tts](
-            self,
-            "GpuTts",
-            config=config,
-            bucket=self.storage.bucket,
-            env=self.functions.env,
+            self, config=config, bucket=self.storage.bucket, env=function_env(config, self.storage)
         )
-        tts_function = self.tts.tts_function(self.functions)
+        self.functions = ImageFunctions(
+            self, "Functions", config=config, storage=self.storage, tts=self.tts.function
+        )
         self.uploads = UploadPipeline(
             self,
             "UploadPipeline",
@@ -65,7 +65,6 @@ class SpeechApiStack(cdk.Stack):
             config=config,
             functions=self.functions,
             tts=self.tts,
-            tts_function=tts_function,
         )
         watched = dict(self.functions.functions)
         if self.api.authorizer is not None:

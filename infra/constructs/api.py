@@ -21,7 +21,7 @@ from constructs import Construct
 
 from infra.config import DeployConfig
 from infra.constructs.functions import ImageFunctions
-from infra.constructs.gpu import TtsBackend
+from infra.constructs.tts import TtsBackend
 from infra.layout import AUTHORIZER_SOURCE, STAGE_NAME
 from infra.nag import acknowledge
 from infra.request_models import request_schema
@@ -52,7 +52,6 @@ class SpeechApi(Construct):
         config: DeployConfig,
         functions: ImageFunctions,
         tts: TtsBackend,
-        tts_function: lambda_.Function | None,
     ):
         super().__init__(scope, construct_id)
         self.config = config
@@ -141,7 +140,10 @@ class SpeechApi(Construct):
                 else None,
             )
         for method, path in SPEECH_ROUTES:
-            integration = tts.speech_integration(method, path) or self._lambda(tts_function)
+            if tts.speech_integration is not None:
+                integration = tts.speech_integration(method, path)
+            else:
+                integration = self._lambda(functions.tts)
             self._route(method, path, integration)
         self._route("POST", "/uploads", self._lambda(api_fn))
         self._route(

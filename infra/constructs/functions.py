@@ -8,12 +8,15 @@ Every image asset is built for the functions' architecture (a build on an ARM la
 otherwise produce an image that cannot start on x86_64 Lambda).
 
 Stt serves transcription routes, Api the light routes (health, uploads, transcripts, docs,
-models, the playground), Worker turns uploads/ into transcripts/, and Tts (added by the TTS
-backend, see gpu.py) synthesizes speech. Whisper and TTS want memory (= CPU) and a warm model;
-the light routes need little.
+models, the playground), Worker turns uploads/ into transcripts/, and Tts (when the TTS backend
+asks for one, see tts/) synthesizes speech or forwards it. Whisper and TTS want memory (= CPU)
+and a warm model; the light routes need little.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import Duration, RemovalPolicy
@@ -50,28 +53,50 @@ IMAGE_PLATFORM = {
 LIGHT_IMAGE_ENGINE: TtsEngine = "piper"
 
 
+def function_env(config: DeployConfig, storage: Storage) -> dict[str, str]:
+    """The environment every function gets (and the GPU containers, which run the same app)."""
+    env = {
+        "S3_BUCKET": storage.bucket.bucket_name,
+        "PUBLIC_PREFIX": PUBLIC_PREFIX,
+        "UPLOADS_PREFIX": UPLOADS_PREFIX,
+        "TRANSCRIPTS_PREFIX": TRANSCRIPTS_PREFIX,
+        "POWERTOOLS_SERVICE_NAME": "speech-api",
+        "POWERTOOLS_METRICS_NAMESPACE": "SpeechAPI",
+        "LOG_LEVEL": "info",
+        # The stack's engine, whichever image a function runs (/v1/models lists its models).
+        "TTS_ENGINE": config.tts_engine,
+    }
+    if storage.via_cloudfront:
+        # Otherwise the app builds the bucket's own URL, the same as public_base_url.
+        env["PUBLIC_BASE_URL"] = storage.public_base_url
+    return env
+
+
+@dataclass(frozen=True)
+class TtsFunction:
+    """The Tts function a TTS backend asks for: its own environment, the build it runs (the
+    stack's engine where it synthesizes, the light build where it forwards) and its grants."""
+
+    env: dict[str, str]
+    image_engine: TtsEngine
+    grant: Callable[[lambda_.Function], None]
+
+
 class ImageFunctions(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: DeployConfig, storage: Storage
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeployConfig,
+        storage: Storage,
+        tts: TtsFunction | None,
     ):
         super().__init__(scope, construct_id)
         self.config = config
         self.storage = storage
         self.bucket = storage.bucket
-        self.env = {
-            "S3_BUCKET": self.bucket.bucket_name,
-            "PUBLIC_PREFIX": PUBLIC_PREFIX,
-            "UPLOADS_PREFIX": UPLOADS_PREFIX,
-            "TRANSCRIPTS_PREFIX": TRANSCRIPTS_PREFIX,
-            "POWERTOOLS_SERVICE_NAME": "speech-api",
-            "POWERTOOLS_METRICS_NAMESPACE": "SpeechAPI",
-            "LOG_LEVEL": "info",
-            # The stack's engine, whichever image a function runs (/v1/models lists its models).
-            "TTS_ENGINE": config.tts_engine,
-        }
-        if storage.via_cloudfront:
-            # Otherwise the app builds the bucket's own URL, the same as public_base_url.
-            self.env["PUBLIC_BASE_URL"] = storage.public_base_url
+        self.env = function_env(config, storage)
         self.functions: dict[str, lambda_.Function] = {}
         self._targets: dict[str, lambda_.IFunction] = {}
 
@@ -99,8 +124,6 @@ class ImageFunctions(Construct):
             ephemeral_mb=config.worker_storage_mb,
             env={"LONG_AUDIO_MAX_SECONDS": str(long_audio_limit_s(config.worker_timeout_s))},
         )
-        self.tts: lambda_.Function | None = None
-
         # STT needs no S3 at all (audio arrives in the request). The light API presigns
         # uploads, reads transcripts and lists uploads/<id>. (pending); the worker reads
         # uploads and writes transcripts. Every role that asks "does this key exist" needs
@@ -122,19 +145,18 @@ class ImageFunctions(Construct):
         )
         grant_list_bucket(self.worker, self.bucket)
 
-    def add_tts(self, env: dict[str, str], *, image_engine: TtsEngine) -> lambda_.Function:
-        """The Tts function, from the build of `image_engine` (the stack's engine where it
-        synthesizes, the light build where it forwards)."""
-        self.tts = self.add(
-            "Tts",
-            memory_mb=self.config.tts_memory_mb,
-            timeout=Duration.seconds(29),
-            reserved=self.config.tts_reserved_concurrency,
-            provisioned=True,
-            env=env,
-            image_engine=image_engine,
-        )
-        return self.tts
+        self.tts: lambda_.Function | None = None
+        if tts is not None:
+            self.tts = self.add(
+                "Tts",
+                memory_mb=config.tts_memory_mb,
+                timeout=Duration.seconds(29),
+                reserved=config.tts_reserved_concurrency,
+                provisioned=True,
+                env=tts.env,
+                image_engine=tts.image_engine,
+            )
+            tts.grant(self.tts)
 
     def add(
         self,

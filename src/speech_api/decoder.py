@@ -146,12 +146,7 @@ def run_decode(request: dict, payload: bytes, *, limit_s: float) -> tuple[dict, 
             reply, output = _recv_message(sock, deadline)
         except (EOFError, TimeoutError, ConnectionError) as exc:
             if time.monotonic() - started >= limit_s:
-                raise UnsupportedAudioError(
-                    f"The file took longer than {limit_s:g} s to decode; it is not a "
-                    "well-formed audio file.",
-                    param=param,
-                    code="decode_timeout",
-                ) from exc
+                raise UnsupportedAudioError.decode_timeout(limit_s, param=param) from exc
             raise UnsupportedAudioError(
                 "The decoder stopped on this file; it is not a well-formed audio file.",
                 param=param,

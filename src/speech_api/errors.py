@@ -69,6 +69,22 @@ class AudioTooLongError(InvalidRequestError):
     status_code = 413
     code = "audio_too_long"
 
+    @classmethod
+    def over(
+        cls, max_seconds: float, *, param: str | None, seconds: float | None = None
+    ) -> AudioTooLongError:
+        """Audio past ``max_seconds``: its length where known (what a header declares), else
+        only that it passed the limit (decoding stops there, so the rest is never counted)."""
+        if seconds is None:
+            return cls(
+                f"The audio is longer than the limit of {max_seconds:g} seconds.", param=param
+            )
+        return cls(
+            f"The audio is {_clock(seconds)} long; the limit here is {_clock(max_seconds)} "
+            f"({max_seconds:g} seconds).",
+            param=param,
+        )
+
 
 class RequestTimeoutError(InvalidRequestError):
     status_code = 408
@@ -84,6 +100,16 @@ class SpeechTooLongError(InvalidRequestError):
 class UnsupportedAudioError(InvalidRequestError):
     status_code = 415
     code = "unsupported_audio"
+
+    @classmethod
+    def decode_timeout(cls, limit_s: float, *, param: str | None) -> UnsupportedAudioError:
+        """Decoding past its time budget, whether the decoder noticed or its parent did."""
+        return cls(
+            f"The file took longer than {limit_s:g} s to decode; it is not a well-formed "
+            "audio file.",
+            param=param,
+            code="decode_timeout",
+        )
 
 
 class NotFoundError(InvalidRequestError):
@@ -134,3 +160,11 @@ class WorkerOutOfTimeError(ServiceUnavailableError):
     attempt is not counted against MAX_WORKER_ATTEMPTS."""
 
     code = "worker_time_left"
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"

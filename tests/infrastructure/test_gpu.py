@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from infra.constructs.gpu import SAGEMAKER_AMI_DRIVERS
+from infra.constructs.tts.sagemaker import SAGEMAKER_AMI_DRIVERS
 from infra.layout import REPO_ROOT
 from tests.infrastructure.conftest import synth
 

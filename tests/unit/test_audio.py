@@ -7,13 +7,14 @@ import pytest
 
 from devkit.clips import clip, load_clips
 from speech_api.audio import (
-    OUTPUT_FORMATS,
     WHISPER_SAMPLE_RATE,
     change_tempo,
     decode_audio,
+    decode_in_process,
     encode_audio,
 )
 from speech_api.errors import AudioTooLongError, EmptyAudioError, UnsupportedAudioError
+from speech_api.formats import OUTPUT_FORMATS
 from tests.support.audio_files import encode, tone, wav_with_header
 
 
@@ -164,13 +165,13 @@ def test_a_frame_is_counted_before_it_is_resampled():
 
 
 def test_decoding_past_its_time_budget_is_stopped(monkeypatch):
-    import speech_api.audio as audio
+    from speech_api.audio import budget
 
     # No time at all: the first read FFmpeg makes through our file object raises, and PyAV
     # hands that error back rather than FFmpeg's. (In this process: what the decoding child
     # runs; its settings cannot be patched from here.)
-    monkeypatch.setattr(audio, "DECODE_BASE_S", -1.0)
-    monkeypatch.setattr(audio, "DECODE_S_PER_AUDIO_S", 0.0)
+    monkeypatch.setattr(budget, "DECODE_BASE_S", -1.0)
+    monkeypatch.setattr(budget, "DECODE_S_PER_AUDIO_S", 0.0)
     with pytest.raises(UnsupportedAudioError) as raised:
-        audio.decode_in_process(clip("arctic_a0007.wav").read(), [].append, 60, "file")
+        decode_in_process(clip("arctic_a0007.wav").read(), [].append, 60, "file")
     assert raised.value.code == "decode_timeout"
