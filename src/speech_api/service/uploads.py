@@ -43,7 +43,7 @@ TimeLeft = Callable[[], float]
 
 
 class MoveToDeadLetters(Exception):
-    """The file failed MAX_WORKER_ATTEMPTS times; its .error.json is written. The message
+    """The file failed MAX_WORKER_ATTEMPTS times; its failure is recorded. The message
     goes to the dead-letter queue (the runtime sends it there)."""
 
 
@@ -82,7 +82,7 @@ class UploadService:
                 code="unsupported_filename",
             )
         upload_id = f"{uuid.uuid4().hex}.{extension}"
-        key = f"{self.settings.uploads_prefix}{upload_id}"
+        key = self.store.upload_key(upload_id)
         metadata = {"original-filename": _ascii(filename)[:200]}
         if (lang := normalize_language(language)) is not None:
             if lang not in WHISPER_LANGUAGES:
