@@ -1,6 +1,6 @@
-"""SQS (S3 ObjectCreated under uploads/) -> transcripts/<id>.json, .txt, .srt and .vtt, with
-transcripts/<id>.progress.json while it runs (recordings of any length up to
-LONG_AUDIO_MAX_SECONDS)."""
+"""SQS (S3 ObjectCreated under uploads/) -> the upload's transcript under transcripts/, with a
+progress record while it runs (recordings of any length up to LONG_AUDIO_MAX_SECONDS; the
+records: speech_api.service.transcript_store)."""
 
 from speech_api.runtime.aws_lambda import handle_upload_batch, logger, metrics, tracer
 

@@ -82,7 +82,7 @@ def test_the_worker_reports_progress_in_audio_seconds_then_writes_subtitles(
 ):
     settings = process_settings()
     uploads = UploadService(settings, SpeechService(settings))
-    monkeypatch.setattr("speech_api.service.uploads.PROGRESS_INTERVAL_S", 0.0)
+    monkeypatch.setattr("speech_api.service.transcript_store.PROGRESS_INTERVAL_S", 0.0)
     event = put_upload(storage, "call.flac", two_and_a_half_minutes.flac())
     upload_id = event["s3"]["object"]["key"].removeprefix("uploads/")
     progress_key = f"transcripts/{upload_id}.progress.json"

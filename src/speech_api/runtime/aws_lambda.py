@@ -16,7 +16,7 @@ import warnings
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.data_classes import SQSRecord
 
 from speech_api.config import Settings
 from speech_api.errors import InvalidRequestError, SpeechAPIError
@@ -192,16 +192,19 @@ _batch = BatchProcessor(event_type=EventType.SQS)
 def process_upload_batch(event: dict, context, uploads: UploadService) -> dict:
     """SQS batch of S3 notifications -> transcripts. A failing record (S3 down, model not
     loadable) is reported in batchItemFailures so SQS retries it alone; bad audio is recorded
-    as transcripts/<id>.error.json and counts as done. A file that failed MAX_WORKER_ATTEMPTS
-    times has its .error.json written and its message moved to the dead-letter queue."""
+    as a failed transcript and counts as done. A file that failed MAX_WORKER_ATTEMPTS times
+    has its failure recorded and its message moved to the dead-letter queue."""
     from speech_api.service.uploads import MoveToDeadLetters
 
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     time_left_s = (lambda: remaining() / 1000) if callable(remaining) else None
 
     def record_handler(record: SQSRecord) -> None:
+        written = []
         try:
-            written = uploads.handle_notification(record.body, time_left_s)
+            for key in created_keys(record):
+                if (upload_id := uploads.transcribe_object(key, time_left_s)) is not None:
+                    written.append(upload_id)
         except MoveToDeadLetters:
             if not send_to_dead_letters(uploads.settings, record.body):
                 raise  # no queue configured: SQS's redrive policy moves it after its retries
@@ -213,6 +216,30 @@ def process_upload_batch(event: dict, context, uploads: UploadService) -> dict:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=_batch, context=context
     )
+
+
+def created_keys(message: SQSRecord) -> list[str]:
+    """The keys of the objects created that the S3 notification in this SQS message names,
+    decoded as S3 encodes them in notifications ('+' for a space, %xx for the rest). None for
+    S3's test event (sent when the notification is configured), nor for a message that is not
+    an S3 notification: retrying that would fail the same way, so it is logged and dropped."""
+    try:
+        notification = message.decoded_nested_s3_event
+        if notification.get("Event") == "s3:TestEvent" or "Records" not in notification:
+            return []
+        if not isinstance(notification["Records"], list):
+            raise TypeError("Records is not a list")
+    except (ValueError, TypeError, AttributeError):
+        logger.warning("ignoring a message that is not an S3 notification")
+        return []
+    keys = []
+    for record in notification.records:
+        try:
+            if record.event_name.startswith("ObjectCreated"):
+                keys.append(unquote_plus(record.s3.get_object.key))
+        except (LookupError, TypeError, AttributeError):
+            logger.warning("ignoring a record that is not an S3 notification")
+    return keys
 
 
 def send_to_dead_letters(settings: Settings, body: str) -> bool:
