@@ -250,9 +250,24 @@ def _clear_stale_work(root: Path) -> None:
     """Once per process: an attempt that is killed (a Lambda timeout) cannot remove its
     folder, and Lambda keeps /tmp for the next invocation in that environment, so the first
     use in a process clears what earlier processes left. Per process, not per service: a
-    second service in the same process must not clear the first one's folder mid-file."""
+    second service in the same process must not clear the first one's folder mid-file, and
+    a folder of another live process (a second server or the CLI sharing this /tmp) is kept.
+    Our own pid on a folder means an earlier sandbox's process that had the same number."""
     for stale in root.glob(_WORK_PREFIX + "*"):
+        pid = stale.name.removeprefix(_WORK_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            continue
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def _ascii(text: str) -> str:
