@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import quote
 
 from speech_api.config import Settings
-from speech_api.errors import PayloadTooLargeError, StorageUnavailableError
+from speech_api.errors import PayloadTooLargeError, SpeechAPIError, StorageUnavailableError
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class ObjectStorage:
         try:
             response = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
                 return None
             raise self._unavailable(exc, "HeadObject", key) from exc
         except Exception as exc:
@@ -121,58 +123,61 @@ class ObjectStorage:
 
     def get(self, key: str, *, max_bytes: int) -> StoredObject | None:
         """The object's bytes (refused beyond ``max_bytes``), or None when it does not exist."""
-        from botocore.exceptions import ClientError
-
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-            if response["ContentLength"] > max_bytes:
-                response["Body"].close()
-                raise PayloadTooLargeError(
-                    f"The object is larger than the limit of {max_bytes} bytes.", param="file"
-                )
+        with self._reading(key) as response:
+            if response is None:
+                return None
+            self._within(
+                response, max_bytes, f"The object is larger than the limit of {max_bytes} bytes."
+            )
             return StoredObject(
                 data=response["Body"].read(),
                 etag=response.get("ETag", "").strip('"'),
                 metadata=response.get("Metadata", {}),
             )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise self._unavailable(exc, "GetObject", key) from exc
-        except PayloadTooLargeError:
-            raise
-        except Exception as exc:
-            raise self._unavailable(exc, "GetObject", key) from exc
 
     def download(self, key: str, target: Path, *, max_bytes: int) -> ObjectInfo | None:
         """Stream the object into ``target`` (memory stays flat however large it is), refused
         beyond ``max_bytes``; its ETag and metadata, or None when it does not exist."""
-        from botocore.exceptions import ClientError
-
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-            body = response["Body"]
-            if response["ContentLength"] > max_bytes:
-                body.close()
-                raise PayloadTooLargeError(
-                    f"The object is {response['ContentLength']} bytes; the limit is "
-                    f"{max_bytes} bytes (MAX_LONG_UPLOAD_BYTES).",
-                    param="file",
-                )
+        with self._reading(key) as response:
+            if response is None:
+                return None
+            self._within(
+                response,
+                max_bytes,
+                f"The object is {response['ContentLength']} bytes; the limit is "
+                f"{max_bytes} bytes (MAX_LONG_UPLOAD_BYTES).",
+            )
             with open(target, "wb") as out:
-                for chunk in body.iter_chunks(1024 * 1024):
+                for chunk in response["Body"].iter_chunks(1024 * 1024):
                     out.write(chunk)
             return ObjectInfo(
                 etag=response.get("ETag", "").strip('"'), metadata=response.get("Metadata", {})
             )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise self._unavailable(exc, "GetObject", key) from exc
-        except PayloadTooLargeError:
+
+    @contextmanager
+    def _reading(self, key: str) -> Iterator[dict | None]:
+        """GetObject's response (None when the object does not exist) for the caller to read;
+        whatever fails while it is read is a 503, except the caller's own refusals."""
+        from botocore.exceptions import ClientError
+
+        try:
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=key)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in _MISSING:
+                    raise
+                response = None
+            yield response
+        except SpeechAPIError:
             raise
         except Exception as exc:
             raise self._unavailable(exc, "GetObject", key) from exc
+
+    @staticmethod
+    def _within(response: dict, max_bytes: int, message: str) -> None:
+        if response["ContentLength"] > max_bytes:
+            response["Body"].close()
+            raise PayloadTooLargeError(message, param="file")
 
     def delete(self, key: str) -> None:
         try:
@@ -233,6 +238,7 @@ _IAM_ACTIONS = {
     "DeleteObject": "s3:DeleteObject",
     "ListObjectsV2": "s3:ListBucket",
 }
+_MISSING = ("404", "NoSuchKey", "NotFound")
 _DENIED = ("AccessDenied", "403", "Forbidden", "AllAccessDisabled")
 logger = logging.getLogger("speech_api.storage")
 

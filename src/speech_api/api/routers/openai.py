@@ -61,9 +61,16 @@ def _refuse_unknown_fields(form: FormData, allowed: set[str]) -> None:
         )
 
 
-def _listed(form: FormData, name: str) -> list[str]:
-    # The SDK sends arrays as `name[]`; curl users often write `name`. Both mean the same.
-    return [v for v in (*form.getlist(f"{name}[]"), *form.getlist(name)) if isinstance(v, str)]
+def _listed(form: FormData, name: str, *, allowed: tuple[str, ...]) -> list[str]:
+    """An array field's values, each one of ``allowed``. The SDK sends arrays as `name[]`;
+    curl users often write `name`. Both mean the same."""
+    values = [v for v in (*form.getlist(f"{name}[]"), *form.getlist(name)) if isinstance(v, str)]
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise InvalidRequestError(
+            f"{name}[] accepts {list(allowed)}, not {unknown}.", param=name, code="invalid_value"
+        )
+    return values
 
 
 async def _audio_task(
@@ -80,14 +87,7 @@ async def _audio_task(
     _refuse_unknown_fields(form, allowed)
     # FastAPI's `file` keeps the last of several; the parsed form (cached) shows them all.
     file = one_audio_file(form)
-    granularities = _listed(form, "timestamp_granularities")
-    unknown = set(granularities) - {"word", "segment"}
-    if unknown:
-        raise InvalidRequestError(
-            f"timestamp_granularities[] accepts 'word' and 'segment', not {sorted(unknown)}.",
-            param="timestamp_granularities",
-            code="invalid_value",
-        )
+    granularities = _listed(form, "timestamp_granularities", allowed=("word", "segment"))
     words = "word" in granularities
     if words and response_format != "verbose_json":
         raise InvalidRequestError(
@@ -95,14 +95,7 @@ async def _audio_task(
             param="timestamp_granularities",
             code="invalid_value",
         )
-    include = _listed(form, "include")
-    if set(include) - set(TRANSCRIPTION_INCLUDES):
-        raise InvalidRequestError(
-            f"include[] accepts {list(TRANSCRIPTION_INCLUDES)}, not "
-            f"{sorted(set(include) - set(TRANSCRIPTION_INCLUDES))}.",
-            param="include",
-            code="invalid_value",
-        )
+    include = _listed(form, "include", allowed=TRANSCRIPTION_INCLUDES)
     with_logprobs = "logprobs" in include
     if with_logprobs and response_format != "json":
         raise InvalidRequestError(
