@@ -38,9 +38,9 @@ def run(model: str, minutes: float, cache_dir: Path) -> dict:
 
     from speech_api.audio import decode_audio
     from speech_api.config import Settings
+    from speech_api.engines import TranscriptionOptions
     from speech_api.engines.whisper import resolve_model
     from speech_api.service import SpeechService
-    from speech_api.service.speech import TranscriptionOptions
 
     recording = joined_recording(min_s=minutes * 60)
     duration = recording.duration_s

@@ -6,6 +6,7 @@ the CLI's choices, the encoder and the upload validation all derive from these t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -157,6 +158,15 @@ OPENAI_DATED_MODELS = (
     "tts-1-1106",
     "tts-1-hd-1106",
 )
+_DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})$")
+
+
+def openai_model(name: str, family: tuple[str, ...]) -> bool:
+    """Whether `name` is one of OpenAI's model names in `family`, or a dated snapshot of one
+    (gpt-4o-mini-tts-2025-03-20, tts-1-1106)."""
+    return name in family or _DATED.sub("", name) in family
+
+
 # OpenAI's built-in voice names; each plays the voice TTS_VOICE_ALIASES maps it to (default:
 # the configured default voice).
 OPENAI_VOICES = (

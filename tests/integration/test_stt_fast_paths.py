@@ -16,6 +16,7 @@ from devkit.wer import corpus_wer
 from speech_api.audio import decode_audio
 from speech_api.config import STTSettings
 from speech_api.engines import ModelManager
+from speech_api.engines import TranscriptionOptions as Options
 from speech_api.engines.whisper import WhisperEngine
 
 ENGLISH = [c for c in load_clips() if c.language == "en"]
@@ -55,7 +56,9 @@ def assert_times_inside(transcript):
 def test_trimmed_context_keeps_english_wer_and_times_inside_the_audio(engines, model):
     engine = engines(model, batch_size=1)
     before = engine.decoder.stats.trimmed
-    results = [engine.transcribe(samples(c), language="en", word_timestamps=True) for c in ENGLISH]
+    results = [
+        engine.transcribe(samples(c), Options(language="en", word_timestamps=True)) for c in ENGLISH
+    ]
     wer = corpus_wer([c.text for c in ENGLISH], [r.text for r in results])
     stats = engine.decoder.stats
     print(f"\n{model} trimmed: WER {wer:.2%}, {stats.trimmed} trimmed, {dict(stats.fallbacks)}")
@@ -71,12 +74,12 @@ def test_trimmed_context_keeps_spanish_and_detects_it_as_the_library_does(engine
     engine = engines("base", batch_size=1)
     full = engines("base", trim_context=False, batch_size=1)
     before = engine.decoder.stats.trimmed
-    given = [engine.transcribe(samples(c), language="es") for c in SPANISH]
+    given = [engine.transcribe(samples(c), Options(language="es")) for c in SPANISH]
     assert corpus_wer([c.text for c in SPANISH], [r.text for r in given]) <= 0.20
-    detected = [engine.transcribe(samples(c), language=None) for c in SPANISH]
+    detected = [engine.transcribe(samples(c), Options()) for c in SPANISH]
     # The library itself hears one short clip as Greek (PLATFORM.md); the trimmed encoding
     # must detect what the full window detects.
-    library = [full.transcribe(samples(c), language=None).language for c in SPANISH]
+    library = [full.transcribe(samples(c), Options()).language for c in SPANISH]
     assert [r.language for r in detected] == library
     assert library.count("es") >= len(SPANISH) - 1
     assert engine.decoder.stats.trimmed - before >= 1.5 * len(SPANISH)
@@ -86,11 +89,11 @@ def test_translation_and_prompt_go_through_the_trimmed_path(engines):
     engine = engines("base", batch_size=1)
     before = engine.decoder.stats.trimmed
     spanish = next(c for c in SPANISH if c.file == "pico_es_arenas.wav")
-    translated = engine.transcribe(samples(spanish), language="es", task="translate")
+    translated = engine.transcribe(samples(spanish), Options(language="es", task="translate"))
     assert "sand" in translated.text.lower() and translated.task == "translate"
     english = clip("ls_2412-153948-0000.flac")
     prompted = engine.transcribe(
-        samples(english), language="en", prompt="Ulysses, antecedents.", temperature=0.0
+        samples(english), Options(language="en", prompt="Ulysses, antecedents.", temperature=0.0)
     )
     assert "antecedents" in prompted.text.lower()
     assert engine.decoder.stats.trimmed == before + 2
@@ -102,10 +105,10 @@ def test_a_real_repetition_loop_falls_back_to_the_full_window(engines):
     looping = clip("ls_1272-128104-0000.wav")
     engine = engines("base", context_margin_s=0.0, batch_size=1)
     full = engines("base", trim_context=False, batch_size=1)
-    result = engine.transcribe(samples(looping), language="en")
+    result = engine.transcribe(samples(looping), Options(language="en"))
     assert engine.decoder.stats.fallbacks["compression ratio"] == 1
     assert engine.decoder.stats.trimmed == 0
-    assert result.text == full.transcribe(samples(looping), language="en").text
+    assert result.text == full.transcribe(samples(looping), Options(language="en")).text
     assert corpus_wer([looping.text], [result.text]) <= 0.15
 
 
@@ -113,12 +116,13 @@ def test_the_same_clip_batched_and_alone_gives_the_same_text(engines):
     engine = engines("base")
     c = clip("lj_LJ001-0001.wav")
     audio = samples(c)
-    alone = engine.transcribe(audio, language="en", word_timestamps=True)
+    alone = engine.transcribe(audio, Options(language="en", word_timestamps=True))
     engine.decoder.stats.batches.clear()
     with ThreadPoolExecutor(4) as pool:
         together = list(
             pool.map(
-                lambda _: engine.transcribe(audio, language="en", word_timestamps=True), range(4)
+                lambda _: engine.transcribe(audio, Options(language="en", word_timestamps=True)),
+                range(4),
             )
         )
     assert max(engine.decoder.stats.batches) > 1, "the requests were never batched"
@@ -129,13 +133,14 @@ def test_the_same_clip_batched_and_alone_gives_the_same_text(engines):
 def test_a_failing_batch_is_retried_clip_by_clip_and_only_the_failing_clip_leaves_it(engines):
     engine = engines("base", batch_size=8)
     decoder = engine.decoder
-    real_run = decoder._run
+    queue = decoder.queue
+    real_run = queue.run
     entered, gate = threading.Event(), threading.Event()
 
     def run(jobs):
         entered.set()
         gate.wait(10)  # the first clip holds the model while the others queue up together
-        if any(j.request.prompt == "fail me" for j in jobs):
+        if any(j.options.prompt == "fail me" for j in jobs):
             raise RuntimeError("simulated inference failure")
         real_run(jobs)
 
@@ -145,20 +150,23 @@ def test_a_failing_batch_is_retried_clip_by_clip_and_only_the_failing_clip_leave
         clip("arctic_aew_a0001.wav"),
     )
     trimmed, errors = decoder.stats.trimmed, decoder.stats.fallbacks["error"]
-    decoder._run = run
+    queue.run = run
     try:
         with ThreadPoolExecutor(3) as pool:
-            held = pool.submit(engine.transcribe, samples(first), language="en")
+            english = Options(language="en")
+            held = pool.submit(engine.transcribe, samples(first), english)
             assert entered.wait(30)
-            failing = pool.submit(engine.transcribe, samples(bad), language="en", prompt="fail me")
-            other = pool.submit(engine.transcribe, samples(good), language="en")
-            while len(decoder._queue) < 2:
+            failing = pool.submit(
+                engine.transcribe, samples(bad), Options(language="en", prompt="fail me")
+            )
+            other = pool.submit(engine.transcribe, samples(good), english)
+            while len(queue.waiting) < 2:
                 threading.Event().wait(0.01)
             decoder.stats.batches.clear()
             gate.set()
             texts = [f.result().text for f in (held, failing, other)]
     finally:
-        del decoder._run
+        queue.run = real_run
     assert decoder.stats.batches[0] == 2, "the two queued clips did not share a batch"
     # The batch failed; its good clip was decoded alone (trimmed), the failing one went
     # through the library's full-window path, and every request got its transcript.
@@ -194,7 +202,7 @@ def test_an_unsure_detection_on_the_trimmed_encoding_asks_the_full_window(engine
     engine = engines("base", batch_size=1)
     before = engine.decoder.stats.full_window_language
     c = clip("arctic_aew_a0003.wav")
-    result = engine.transcribe(samples(c), language=None)
+    result = engine.transcribe(samples(c), Options())
     assert engine.decoder.stats.full_window_language == before + 1
     assert result.language == "en" and result.language_probability > 0.9
     assert corpus_wer([c.text], [result.text]) <= 0.1

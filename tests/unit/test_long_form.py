@@ -10,6 +10,7 @@ from faster_whisper.transcribe import Segment
 
 from devkit.clips import joined_recording
 from speech_api.audio import ArrayAudio, PcmFile, decode_file
+from speech_api.engines import TranscriptionOptions
 from speech_api.engines.long_form import LongFormOptions, LongFormTranscriber, _Chunk
 from speech_api.errors import AudioTooLongError
 
@@ -153,18 +154,18 @@ def test_recovered_speech_that_repeats_its_neighbours_is_dropped():
 def test_a_requests_clip_goes_before_a_recordings_chunks():
     """`/stt` and the upload worker share a model under `make serve`: a recording queues a
     block of chunks at once, and a request's clip must not wait behind all of them."""
-    from speech_api.engines.whisper_fast import DecodeRequest, FastWhisper, _Job
+    from speech_api.engines.whisper_queue import BatchQueue, Job
 
-    fast = object.__new__(FastWhisper)
-    fast.margin_frames, fast.batch_size, fast.max_padding = 200, 2, 1.5
-    chunk = DecodeRequest(language="en", chunked=True)
-    clip = DecodeRequest(language="en")
-    fast._queue = [_Job(chunk, np.zeros((80, 1400)), 1400) for _ in range(6)]
-    fast._queue.append(_Job(clip, np.zeros((80, 500)), 500))
-    taken = fast._take_batch()
-    assert taken[0].request is clip
-    assert len(fast._queue) == 7 - len(taken)
+    # Nothing is submitted, so no worker runs batches: the test takes them itself.
+    queue = BatchQueue(lambda jobs: None, batch_size=2, margin_frames=200, max_padding=1.5)
+    options = TranscriptionOptions(language="en")
+    queue.waiting = [Job(options, np.zeros((80, 1400)), 1400, chunked=True) for _ in range(6)]
+    clip = Job(options, np.zeros((80, 500)), 500)
+    queue.waiting.append(clip)
+    taken = queue.take_batch()
+    assert taken[0] is clip
+    assert len(queue.waiting) == 7 - len(taken)
     # With no request waiting, the recording's chunks go oldest first.
-    chunks = [_Job(chunk, np.zeros((80, 1400)), 1400) for _ in range(3)]
-    fast._queue = list(chunks)
-    assert fast._take_batch()[0] is chunks[0]
+    chunks = [Job(options, np.zeros((80, 1400)), 1400, chunked=True) for _ in range(3)]
+    queue.waiting = list(chunks)
+    assert queue.take_batch()[0] is chunks[0]

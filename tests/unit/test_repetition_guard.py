@@ -4,7 +4,7 @@ speech with a repeated word or two must not."""
 
 import pytest
 
-from speech_api.engines.whisper_fast import _repeats_a_phrase
+from speech_api.engines.whisper_guard import repeats_a_phrase
 
 
 @pytest.mark.parametrize(
@@ -16,7 +16,7 @@ from speech_api.engines.whisper_fast import _repeats_a_phrase
     ],
 )
 def test_a_sentence_read_twice_is_a_repetition(text):
-    assert _repeats_a_phrase(text)
+    assert repeats_a_phrase(text)
 
 
 @pytest.mark.parametrize(
@@ -30,4 +30,4 @@ def test_a_sentence_read_twice_is_a_repetition(text):
     ],
 )
 def test_ordinary_speech_is_not(text):
-    assert not _repeats_a_phrase(text)
+    assert not repeats_a_phrase(text)

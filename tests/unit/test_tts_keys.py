@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-from speech_api.service.speech import tts_object_key
+from speech_api.tts_cache import tts_object_key
 
 BASE = dict(
     text="Hello there.",
@@ -24,7 +24,7 @@ def test_identical_requests_share_a_key_across_processes():
     # Every Lambda container and server process must find the audio another one stored:
     # the key may not depend on anything process-local (hash seeds, dict order).
     code = (
-        "from speech_api.service.speech import tts_object_key;"
+        "from speech_api.tts_cache import tts_object_key;"
         f"print(tts_object_key('public/', **{BASE!r}))"
     )
     keys = {

@@ -3,9 +3,11 @@ model manager."""
 
 from speech_api.engines.base import (
     Speech,
+    SpeechStream,
     SpeechToText,
     TextToSpeech,
     Transcript,
+    TranscriptionOptions,
     TranscriptSegment,
     TranscriptStream,
     WordTiming,
@@ -15,10 +17,12 @@ from speech_api.engines.manager import ModelManager
 __all__ = [
     "ModelManager",
     "Speech",
+    "SpeechStream",
     "SpeechToText",
     "TextToSpeech",
     "Transcript",
     "TranscriptSegment",
     "TranscriptStream",
+    "TranscriptionOptions",
     "WordTiming",
 ]

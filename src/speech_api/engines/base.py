@@ -12,6 +12,31 @@ if TYPE_CHECKING:
     from speech_api.audio import AudioSource
 
 
+def normalize_language(language: str | None) -> str | None:
+    """A language code as engines take it: trimmed, lower case; blank means detect."""
+    if language is None:
+        return None
+    return language.strip().lower() or None
+
+
+@dataclass(frozen=True)
+class TranscriptionOptions:
+    """What one transcription asks for, passed unchanged from the route (or worker, or CLI)
+    to the decoder. A new option is a field here and its mapping in the engine adapter."""
+
+    task: str = "transcribe"  # or "translate" (to English)
+    model: str | None = None  # a configured model name or whisper-1; None: the default
+    language: str | None = None  # None: detected
+    prompt: str | None = None
+    temperature: float | None = None  # None: faster-whisper's fallback schedule
+    word_timestamps: bool = False
+
+    def __post_init__(self) -> None:
+        # Normalized once here, so no layer below has to ("" and " EN " arrive from forms).
+        object.__setattr__(self, "language", normalize_language(self.language))
+        object.__setattr__(self, "prompt", self.prompt or None)
+
+
 @dataclass(frozen=True)
 class WordTiming:
     word: str
@@ -89,30 +114,24 @@ class Speech:
     sample_rate: int
 
 
+@dataclass
+class SpeechStream:
+    """Encoded audio, produced sentence by sentence as the iterator is advanced (each step is
+    blocking model work: advance it off the event loop)."""
+
+    media_type: str
+    sample_rate: int
+    chunks: Iterator[bytes]
+
+
 class SpeechToText(Protocol):
     name: str
     multilingual: bool
 
-    def transcribe(
-        self,
-        samples: np.ndarray,
-        *,
-        language: str | None,
-        task: str = "transcribe",
-        prompt: str | None = None,
-        temperature: float | None = None,
-        word_timestamps: bool = False,
-    ) -> Transcript: ...
+    def transcribe(self, samples: np.ndarray, options: TranscriptionOptions) -> Transcript: ...
 
     def transcribe_stream(
-        self,
-        samples: np.ndarray,
-        *,
-        language: str | None,
-        task: str = "transcribe",
-        prompt: str | None = None,
-        temperature: float | None = None,
-        word_timestamps: bool = False,
+        self, samples: np.ndarray, options: TranscriptionOptions
     ) -> TranscriptStream:
         """The same transcript, segment by segment as the decoder produces them."""
         ...
@@ -120,12 +139,7 @@ class SpeechToText(Protocol):
     def transcribe_long(
         self,
         audio: AudioSource,
-        *,
-        language: str | None,
-        task: str = "transcribe",
-        prompt: str | None = None,
-        temperature: float | None = None,
-        word_timestamps: bool = False,
+        options: TranscriptionOptions,
         on_progress: Callable[[float], None] | None = None,
     ) -> TranscriptStream:
         """A recording of any length, read a stretch at a time; `on_progress(seconds done)`

@@ -34,12 +34,9 @@ from faster_whisper.transcribe import Segment
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from speech_api.audio import AudioSource
-from speech_api.engines.whisper_fast import (
-    LANGUAGE_THRESHOLD,
-    SAMPLE_RATE,
-    DecodeRequest,
-    FastWhisper,
-)
+from speech_api.engines.base import TranscriptionOptions
+from speech_api.engines.whisper_fast import SAMPLE_RATE, FastWhisper
+from speech_api.engines.whisper_guard import LANGUAGE_THRESHOLD
 
 log = logging.getLogger(__name__)
 
@@ -84,19 +81,18 @@ class LongFormTranscriber:
     def transcribe(
         self,
         audio: AudioSource,
-        request: DecodeRequest,
+        options: TranscriptionOptions,
         on_progress: Callable[[float], None] | None = None,
     ) -> tuple[str, float, Iterator[Segment]]:
         """(language, its probability, segments). The language is known when this returns
         (given, or detected on the first stretches of speech); the segments are decoded as
         they are consumed, a block at a time, calling `on_progress(seconds done)`."""
-        request = dataclasses.replace(request, chunked=True)
         blocks = self._blocks(audio)
         planned: list[tuple[list[_Chunk], float]] = []  # blocks read to detect the language
-        language, probability = request.language, 1.0
+        language, probability = options.language, 1.0
         if language is None:
             language, probability = self._detect_language(audio, blocks, planned)
-            request = dataclasses.replace(request, language=language)
+            options = dataclasses.replace(options, language=language)
 
         # A block's chunks go to the decoder a batch's worth at a time, so progress moves
         # every few seconds of work rather than once a block.
@@ -106,7 +102,7 @@ class LongFormTranscriber:
             for chunks, done_s in itertools.chain(planned, blocks):
                 for i in range(0, len(chunks), group):
                     part = chunks[i : i + group]
-                    yield from self._decode(audio, part, request)
+                    yield from self._decode(audio, part, options)
                     if on_progress is not None and i + group < len(chunks):
                         on_progress(part[-1].end / SAMPLE_RATE)
                 if on_progress is not None:
@@ -192,7 +188,7 @@ class LongFormTranscriber:
 
     # --- decoding ---------------------------------------------------------------------------
 
-    def _decode(self, audio: AudioSource, chunks: list[_Chunk], request) -> list[Segment]:
+    def _decode(self, audio: AudioSource, chunks: list[_Chunk], options) -> list[Segment]:
         """The chunks' segments on the recording's clock, in order, with any speech the
         decoder skipped decoded on its own and put in its place. All chunks are queued at
         once (they share batches), and so are all skipped stretches."""
@@ -200,11 +196,11 @@ class LongFormTranscriber:
             return []
         self.stats.chunks += len(chunks)
         results = self.decoder.transcribe_many(
-            [audio.read(c.start, c.end) for c in chunks], request
+            [audio.read(c.start, c.end) for c in chunks], options, chunked=True
         )
-        return self._place(audio, chunks, [list(segments) for segments, _ in results], request)
+        return self._place(audio, chunks, [list(segments) for segments, _ in results], options)
 
-    def _place(self, audio, chunks: list[_Chunk], decoded: list[list[Segment]], request):
+    def _place(self, audio, chunks: list[_Chunk], decoded: list[list[Segment]], options):
         placed = [
             _shifted(s, chunk.start / SAMPLE_RATE)
             for chunk, segments in zip(chunks, decoded, strict=True)
@@ -222,7 +218,9 @@ class LongFormTranscriber:
         ]
         if gaps:
             self.stats.redecoded += len(gaps)
-            results = self.decoder.transcribe_many([audio.read(a, b) for a, b in gaps], request)
+            results = self.decoder.transcribe_many(
+                [audio.read(a, b) for a, b in gaps], options, chunked=True
+            )
             for (a, _), (found, _) in zip(gaps, results, strict=True):
                 recovered = [
                     s

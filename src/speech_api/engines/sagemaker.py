@@ -1,5 +1,9 @@
 """Synthesis on a GPU endpoint: a SageMaker real-time endpoint running this same app, whose
-``POST /invocations`` takes either body (see ``speech_api.api.routers.speech``)."""
+``POST /invocations`` takes either body (see ``speech_api.api.routers.speech``).
+
+Not a `TextToSpeech` engine: the endpoint takes whole API requests and answers them (it stores
+`/tts` audio with its own role, and resolves voices against its own engine), so this adapter
+follows the service's `Synthesizer` protocol instead, as the local synthesis does."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import json
 from functools import cached_property
 
 from speech_api.config import Settings
+from speech_api.engines.base import SpeechStream
 from speech_api.errors import InvalidRequestError, ServiceUnavailableError
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
 
@@ -34,11 +39,11 @@ class SageMakerTTS:
         body, _ = self._invoke(request.model_dump_json(exclude_none=True), "application/json")
         return TTSResponse.model_validate_json(body)
 
-    def speech(self, request: SpeechRequest) -> tuple[bytes, str, int | None]:
-        """The whole audio of an OpenAI speech request: (bytes, content type, sample rate)."""
+    def speech(self, request: SpeechRequest) -> SpeechStream:
+        """An OpenAI speech request, answered whole by the endpoint: one chunk."""
         body, response = self._invoke(request.model_dump_json(exclude_none=True), "audio/*")
-        rate = response.get("CustomAttributes")
-        return body, response.get("ContentType", "application/octet-stream"), _int(rate)
+        media_type = response.get("ContentType", "application/octet-stream")
+        return SpeechStream(media_type, _int(response.get("CustomAttributes")) or 0, iter([body]))
 
     def _invoke(self, body: str, accept: str) -> tuple[bytes, dict]:
         from botocore.exceptions import BotoCoreError, ClientError

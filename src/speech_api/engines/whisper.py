@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from importlib import import_module
 from pathlib import Path
 
@@ -19,9 +20,15 @@ import numpy as np
 
 from speech_api.audio import AudioSource
 from speech_api.config import STTSettings
-from speech_api.engines.base import Transcript, TranscriptSegment, TranscriptStream, WordTiming
+from speech_api.engines.base import (
+    Transcript,
+    TranscriptionOptions,
+    TranscriptSegment,
+    TranscriptStream,
+    WordTiming,
+)
 from speech_api.engines.long_form import LongFormTranscriber
-from speech_api.engines.whisper_fast import SAMPLE_RATE, DecodeRequest, FastWhisper
+from speech_api.engines.whisper_fast import SAMPLE_RATE, FastWhisper
 from speech_api.errors import UnsupportedLanguageError
 
 # Model name -> (packages holding it, in the order their parts are joined).
@@ -144,52 +151,58 @@ class WhisperEngine:
         )
         self.long_form = LongFormTranscriber(self.decoder)
 
+    def transcribe(self, samples: np.ndarray, options: TranscriptionOptions) -> Transcript:
+        # The generator does the decoding; consume it here, inside the worker thread.
+        return self.transcribe_stream(samples, options).collect()
+
     def transcribe_stream(
-        self,
-        samples: np.ndarray,
-        *,
-        language: str | None,
-        task: str = "transcribe",
-        prompt: str | None = None,
-        temperature: float | None = None,
-        word_timestamps: bool = False,
+        self, samples: np.ndarray, options: TranscriptionOptions
     ) -> TranscriptStream:
         """The transcript segment by segment, as `transcribe` makes it (trimmed and batched
         where it can be). Short clips are decoded before this returns; longer ones as the
         segments are consumed: iterate in a worker thread."""
-        request = self._request(language, task, prompt, temperature, word_timestamps)
-        segments, info = self.decoder.transcribe(samples, request)
+        segments, info = self.decoder.transcribe(samples, self._checked(options))
         return self._stream(
-            info.language, float(info.language_probability), float(info.duration), segments, task
+            info.language,
+            float(info.language_probability),
+            float(info.duration),
+            segments,
+            options.task,
         )
 
     def transcribe_long(
         self,
         audio: AudioSource,
-        *,
-        language: str | None,
-        task: str = "transcribe",
-        prompt: str | None = None,
-        temperature: float | None = None,
-        word_timestamps: bool = False,
+        options: TranscriptionOptions,
         on_progress: Callable[[float], None] | None = None,
     ) -> TranscriptStream:
         """A recording of any length (see `long_form`): the language is known when this
         returns; the segments are decoded as they are consumed, calling `on_progress(seconds
         done)` as the decoding advances."""
-        request = self._request(language, task, prompt, temperature, word_timestamps)
-        detected, probability, segments = self.long_form.transcribe(audio, request, on_progress)
-        return self._stream(detected, probability, audio.samples / SAMPLE_RATE, segments, task)
-
-    def _request(self, language, task, prompt, temperature, word_timestamps) -> DecodeRequest:
-        self._check(language, task)
-        return DecodeRequest(
-            language=language or (None if self.multilingual else "en"),
-            task=task,
-            prompt=prompt or None,
-            temperature=temperature,
-            word_timestamps=word_timestamps,
+        detected, probability, segments = self.long_form.transcribe(
+            audio, self._checked(options), on_progress
         )
+        duration = audio.samples / SAMPLE_RATE
+        return self._stream(detected, probability, duration, segments, options.task)
+
+    def _checked(self, options: TranscriptionOptions) -> TranscriptionOptions:
+        """The options as the decoder takes them: refused when this model cannot do them; an
+        English-only model is told its language rather than left to detect it."""
+        language = options.language
+        if language is not None and language not in self.languages:
+            hint = "" if self.multilingual else f" The model '{self.name}' is English-only."
+            raise UnsupportedLanguageError(
+                f"Language '{language}' is not supported.{hint}", param="language"
+            )
+        if options.task == "translate" and not self.multilingual:
+            raise UnsupportedLanguageError(
+                f"The model '{self.name}' is English-only and cannot translate.",
+                param="model",
+                code="translation_unsupported",
+            )
+        if language is None and not self.multilingual:
+            return replace(options, language="en")
+        return options
 
     def _stream(self, language, probability, duration, segments, task) -> TranscriptStream:
         return TranscriptStream(
@@ -200,39 +213,6 @@ class WhisperEngine:
             task=task,
             model=self.name,
         )
-
-    def transcribe(
-        self,
-        samples: np.ndarray,
-        *,
-        language: str | None,
-        task: str = "transcribe",
-        prompt: str | None = None,
-        temperature: float | None = None,
-        word_timestamps: bool = False,
-    ) -> Transcript:
-        # The generator does the decoding; consume it here, inside the worker thread.
-        return self.transcribe_stream(
-            samples,
-            language=language,
-            task=task,
-            prompt=prompt,
-            temperature=temperature,
-            word_timestamps=word_timestamps,
-        ).collect()
-
-    def _check(self, language: str | None, task: str) -> None:
-        if language is not None and language not in self.languages:
-            hint = "" if self.multilingual else f" The model '{self.name}' is English-only."
-            raise UnsupportedLanguageError(
-                f"Language '{language}' is not supported.{hint}", param="language"
-            )
-        if task == "translate" and not self.multilingual:
-            raise UnsupportedLanguageError(
-                f"The model '{self.name}' is English-only and cannot translate.",
-                param="model",
-                code="translation_unsupported",
-            )
 
 
 def _segment(s, duration: float) -> TranscriptSegment:

@@ -1,0 +1,252 @@
+"""Text to speech: stored under a public URL (`/tts`) or streamed (`/v1/audio/speech`, the
+CLI), on this process's engine. `SpeechService` chooses at start-up between this and the GPU
+endpoint (`engines.sagemaker`), which follow one `Synthesizer` protocol."""
+
+from __future__ import annotations
+
+import base64
+import unicodedata
+from collections.abc import Iterator
+from typing import Protocol
+
+from speech_api.audio import StreamEncoder, encode_audio
+from speech_api.config import Settings
+from speech_api.engines import ModelManager, Speech, SpeechStream, TextToSpeech
+from speech_api.errors import InvalidRequestError, SpeechTooLongError, UnknownVoiceError
+from speech_api.formats import (
+    OPENAI_TTS_MODELS,
+    OPENAI_VOICES,
+    OUTPUT_FORMATS,
+    openai_model,
+    synthesis_chars_within,
+    synthesis_estimate_s,
+)
+from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
+from speech_api.tts_cache import TTSCache
+
+
+class Synthesizer(Protocol):
+    """Where speech is made: here (`LocalSynthesis`) or on the GPU endpoint (`SageMakerTTS`).
+    Requests arrive with their text already checked (`checked_text`)."""
+
+    def synthesize(self, request: TTSRequest) -> TTSResponse:
+        """Speak the text into the bucket's public prefix; its public URL."""
+        ...
+
+    def speech(self, request: SpeechRequest) -> SpeechStream:
+        """OpenAI's speech request: the encoded audio."""
+        ...
+
+
+def tts_model_names(settings: Settings) -> list[str]:
+    return [*OPENAI_TTS_MODELS, settings.tts.engine]
+
+
+class LocalSynthesis:
+    def __init__(self, settings: Settings, models: ModelManager, cache: TTSCache):
+        self.settings = settings
+        self.models = models
+        self.cache = cache
+
+    def engine(self) -> TextToSpeech:
+        return self.models.tts()
+
+    def synthesize(self, request: TTSRequest) -> TTSResponse:
+        """Content-addressed, so the same request is a cache hit."""
+        text = request.text
+        fmt = request.format or self.settings.tts.default_format
+        engine = self.engine()
+        self._check_time(engine.engine, text, request.speed, streamed=False)
+        voice = self.resolve_voice(engine, request.voice)
+        key = self.cache.key(
+            text=text,
+            engine=engine.engine,
+            voice=voice,
+            model=engine.model,
+            fmt=fmt,
+            speed=request.speed,
+        )
+        common = {
+            "url": self.cache.url(key),
+            "key": key,
+            "format": fmt,
+            "content_type": OUTPUT_FORMATS[fmt].content_type,
+            "engine": engine.engine,
+            "voice": voice,
+        }
+        if (cached := self.cache.get(key)) is not None:
+            return TTSResponse(
+                **common, duration_s=cached.duration_s, sample_rate=cached.sample_rate, cached=True
+            )
+        speech = _spoken(engine.synthesize, text, voice=voice, speed=request.speed)
+        encoded = encode_audio(speech.samples, speech.sample_rate, fmt)
+        self.cache.put(key, encoded, engine=engine.engine, voice=voice)
+        return TTSResponse(
+            **common, duration_s=encoded.duration_s, sample_rate=encoded.sample_rate, cached=False
+        )
+
+    def speech(self, request: SpeechRequest) -> SpeechStream:
+        if request.model != self.settings.tts.engine and not openai_model(
+            request.model, OPENAI_TTS_MODELS
+        ):
+            raise InvalidRequestError(
+                f"Unknown model '{request.model}'. Available: "
+                f"{', '.join(tts_model_names(self.settings))}.",
+                param="model",
+                code="model_not_found",
+            )
+        engine = self.engine()
+        streamed = self.settings.streamed_responses
+        self._check_time(engine.engine, request.input, request.speed, streamed=streamed)
+        voice = self.resolve_voice(engine, request.voice)
+        return self._stream(engine, request.input, voice, request.response_format, request.speed)
+
+    def speak(self, text: str, *, voice: str | None, fmt: str, speed: float) -> SpeechStream:
+        """Speech in any output format (the CLI's `-o FILE`), with no time limit."""
+        engine = self.engine()
+        return self._stream(engine, text, self.resolve_voice(engine, voice), fmt, speed)
+
+    def _stream(
+        self, engine: TextToSpeech, text: str, voice: str, fmt: str, speed: float
+    ) -> SpeechStream:
+        pieces = engine.stream(text, voice=voice, speed=speed)
+        # The first sentence is synthesized before answering, so the sample rate is known and
+        # a failure is still a clean error rather than a broken stream.
+        first = _spoken(next, pieces, None)
+        encoder = StreamEncoder(fmt, first.sample_rate)
+
+        def chunks() -> Iterator[bytes]:
+            yield encoder.feed(first.samples)
+            for piece in pieces:
+                yield encoder.feed(piece.samples)
+            yield encoder.close()
+
+        media_type = OUTPUT_FORMATS[fmt].content_type
+        return SpeechStream(media_type, encoder.sample_rate, chunks())
+
+    def _check_time(self, engine: str, text: str, speed: float, *, streamed: bool) -> None:
+        """Refuse, before any work, speech that would not be ready within TTS_TIME_LIMIT_S
+        (the gateway would answer 504 after the work was spent). A streamed answer starts
+        with its first sentence and has no such bound."""
+        limit = self.settings.tts.time_limit_s
+        audio_s, work_s = synthesis_estimate_s(engine, len(text), speed)
+        if streamed or work_s <= limit:
+            return
+        fits = synthesis_chars_within(engine, speed, limit)
+        raise SpeechTooLongError(
+            f"This text ({len(text)} characters, about {audio_s:.0f} s of speech at speed "
+            f"{speed:g}) would take about {work_s:.0f} s to synthesize with {engine}; here "
+            f"speech must be ready within {limit:g} s (TTS_TIME_LIMIT_S; API Gateway ends "
+            f"requests at 29 s). Up to {fits} characters fit at speed {speed:g}: split the "
+            "text into several requests"
+            + (", or use a faster speed." if engine == "piper" and speed < 1 else "."),
+            param="text",
+        )
+
+    def voice_aliases(self, engine: TextToSpeech) -> dict[str, str]:
+        """Alias -> voice, as configured: OpenAI's names play the default voice unless
+        TTS_VOICE_ALIASES says otherwise; `es` plays TTS_SPANISH_VOICE."""
+        tts = self.settings.tts
+        table = dict.fromkeys(OPENAI_VOICES, engine.default_voice)
+        if tts.spanish_voice:
+            table["es"] = tts.spanish_voice
+        table.update(tts.voice_alias_map())
+        return table
+
+    def voices(self) -> dict:
+        """What `GET /v1/audio/voices` shows: the installed voices, the aliases that play one
+        of them, and the configured aliases whose voice is not installed."""
+        engine = self.engine()
+        installed = engine.voices()
+        table = self.voice_aliases(engine)
+        return {
+            "voices": installed,
+            "default": engine.default_voice,
+            "aliases": {a: v for a, v in table.items() if v in installed},
+            "unavailable": {a: v for a, v in table.items() if v not in installed},
+        }
+
+    def resolve_voice(self, engine: TextToSpeech, voice: str | None) -> str:
+        """An installed voice for a requested name (a voice, an alias, or None for the
+        default). A missing voice is a 400 naming what is there; never a substitute."""
+        installed = engine.voices()
+        if not voice:
+            return engine.default_voice
+        if voice in installed:
+            return voice
+        table = self.voice_aliases(engine)
+        if voice in table:
+            if table[voice] in installed:
+                return table[voice]
+            raise UnknownVoiceError(
+                f"Voice '{voice}' is configured as '{table[voice]}', which is not installed. "
+                f"Installed: {', '.join(installed)}.",
+                param="voice",
+                code="voice_not_installed",
+            )
+        usable = [*installed, *(a for a, v in table.items() if v in installed)]
+        raise UnknownVoiceError(
+            f"Unknown voice '{voice}'. Available: {', '.join(usable)}.", param="voice"
+        )
+
+
+def checked_text(text: str, max_chars: int) -> str:
+    """Text as engines can take it (`speakable_text`), refused past ``max_chars``: checked
+    here, before the request goes to whichever synthesizer, local or remote."""
+    text = speakable_text(text)
+    if len(text) > max_chars:
+        raise InvalidRequestError(
+            f"text is longer than {max_chars} characters.", param="text", code="text_too_long"
+        )
+    return text
+
+
+def refuse_instructions(request: SpeechRequest) -> None:
+    if request.instructions and request.instructions.strip():
+        raise InvalidRequestError(
+            "instructions is not supported: the speech engines here cannot follow style "
+            "instructions. Leave it out.",
+            param="instructions",
+            code="unsupported_parameter",
+        )
+
+
+def speakable_text(text: str) -> str:
+    """Text as engines can take it: control characters (NUL, escape, ...) become spaces,
+    whitespace collapses. Raises when nothing is left to say."""
+    cleaned = " ".join(
+        "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).split()
+    )
+    if not cleaned:
+        raise InvalidRequestError("The text has nothing to speak.", param="text", code="no_speech")
+    return cleaned
+
+
+def speech_events(stream: SpeechStream) -> Iterator[dict]:
+    """OpenAI's `stream_format=sse`: a `speech.audio.delta` (base64) per encoded chunk, then
+    `speech.audio.done`. Its usage is in tokens, which nothing here counts: zeros."""
+    for chunk in stream.chunks:
+        if chunk:
+            yield {"type": "speech.audio.delta", "audio": base64.b64encode(chunk).decode("ascii")}
+    yield {
+        "type": "speech.audio.done",
+        "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0},
+    }
+
+
+def _spoken(synthesize, *args, **kwargs) -> Speech:
+    """Run a synthesis step; text the phonemizer refuses, or that yields no sound at all, is
+    the input's fault (400), not a server error."""
+    try:
+        speech = synthesize(*args, **kwargs)
+    except ValueError as exc:
+        raise InvalidRequestError(
+            f"The text could not be synthesized: {exc}", param="text", code="no_speech"
+        ) from exc
+    if speech is None or len(speech.samples) == 0:
+        raise InvalidRequestError(
+            "The text produced no speech (nothing pronounceable).",
+            param="text",
+            code="no_speech",
+        )
+    return speech

@@ -1,0 +1,96 @@
+"""Speech to text: a clip in memory (`/stt`, `/v1/audio/transcriptions`), whole or as its
+segments are decoded, or a recording file of any length (upload worker, CLI)."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from speech_api.audio import decode_audio, decode_file
+from speech_api.config import Settings
+from speech_api.engines import (
+    ModelManager,
+    SpeechToText,
+    Transcript,
+    TranscriptionOptions,
+    TranscriptStream,
+)
+from speech_api.errors import EmptyAudioError, InvalidRequestError
+from speech_api.formats import OPENAI_STT_MODELS, openai_model
+
+
+class Transcription:
+    def __init__(self, settings: Settings, models: ModelManager):
+        self.settings = settings
+        self.models = models
+
+    def model_names(self) -> list[str]:
+        """Every name a transcription request may use: OpenAI's (aliases of the default
+        model), then the configured and installed models."""
+        return [*OPENAI_STT_MODELS, *self.models.stt_names()]
+
+    def engine(self, model: str | None = None) -> SpeechToText:
+        """The engine for a model name callers may use: a configured or installed name, or
+        one of OpenAI's (or nothing) for the default."""
+        if not model or openai_model(model, OPENAI_STT_MODELS):
+            return self.models.stt()
+        if model not in self.models.stt_names():
+            raise InvalidRequestError(
+                f"Unknown model '{model}'. Available: {', '.join(self.model_names())}.",
+                param="model",
+                code="model_not_found",
+            )
+        return self.models.stt(model)
+
+    def transcribe(self, data: bytes, options: TranscriptionOptions) -> Transcript:
+        engine, samples = self._input(data, options)
+        return engine.transcribe(samples, options)
+
+    def transcribe_stream(self, data: bytes, options: TranscriptionOptions) -> TranscriptStream:
+        """Decoding starts here (language detection included, so its errors are still clean
+        4xx); each segment is decoded as the returned iterator is advanced."""
+        engine, samples = self._input(data, options)
+        return engine.transcribe_stream(samples, options)
+
+    @contextmanager
+    def transcribe_recording(
+        self,
+        source: Path,
+        options: TranscriptionOptions,
+        *,
+        max_seconds: float | None = None,
+        on_progress: Callable[[float, float], None] | None = None,
+        work_dir: Path | None = None,
+        check_length: Callable[[float], None] | None = None,
+    ) -> Iterator[TranscriptStream]:
+        """A recording file of any length up to ``max_seconds`` (default: the long-audio
+        limit), the asynchronous paths' way in (upload worker, CLI). The file is decoded to
+        16 kHz PCM in a temporary folder first (its length is then known, and memory stays
+        flat); the stream decodes as it is consumed, inside this context.
+        ``on_progress(seconds done, seconds in all)`` is called once the length is known, then
+        as each stretch of audio is transcribed. ``work_dir``: where the PCM goes (default:
+        the system's temporary folder). ``check_length(seconds)`` may refuse the decoded
+        recording (by raising) before any of it is transcribed."""
+        engine = self.engine(options.model)
+        limit = self.settings.long_audio_max_seconds if max_seconds is None else max_seconds
+        with tempfile.TemporaryDirectory(prefix="speech-api-", dir=work_dir) as work:
+            audio = decode_file(source, Path(work) / "audio.pcm", max_seconds=limit)
+            if check_length is not None:
+                check_length(audio.duration_s)
+            report = None
+            if on_progress is not None:
+                on_progress(0.0, round(audio.duration_s, 3))
+
+                def report(done_s: float) -> None:
+                    on_progress(round(done_s, 3), round(audio.duration_s, 3))
+
+            yield engine.transcribe_long(audio, options, on_progress=report)
+
+    def _input(self, data: bytes, options: TranscriptionOptions):
+        if not data:
+            raise EmptyAudioError("The request contains no audio.", param="file")
+        engine = self.engine(options.model)
+        audio = decode_audio(data, max_seconds=self.settings.max_audio_seconds)
+        return engine, audio.samples

@@ -1,0 +1,112 @@
+"""Synthesized audio kept in the bucket's public prefix, so the same `/tts` request is a cache
+hit: content-addressed keys, and a check that a stored object is audio this service wrote."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from speech_api.audio import EncodedAudio
+from speech_api.formats import OUTPUT_FORMATS
+from speech_api.storage import ObjectStorage
+
+# Bump when the synthesis pipeline changes audibly, so cached objects are not reused.
+_TTS_CACHE_VERSION = 1
+
+
+def tts_object_key(
+    prefix: str,
+    *,
+    text: str,
+    engine: str,
+    voice: str,
+    model: str,
+    fmt: str,
+    speed: float,
+) -> str:
+    """A content-addressed key: everything that changes the audio goes into the hash, and no
+    user text ever appears in the key itself."""
+    material = json.dumps(
+        {
+            "v": _TTS_CACHE_VERSION,
+            "text": text,
+            "engine": engine,
+            "voice": voice,
+            "model": model,
+            "format": fmt,
+            "speed": round(speed, 4),
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    digest = hashlib.sha256(material.encode("utf-8")).hexdigest()
+    return f"{prefix}tts/{digest}.{OUTPUT_FORMATS[fmt].extension}"
+
+
+@dataclass(frozen=True)
+class CachedSpeech:
+    duration_s: float
+    sample_rate: int
+
+
+class TTSCache:
+    """``secret`` (TTS_CACHE_SECRET) signs what is stored; without one (AWS, where only the
+    TTS role may write the prefix) an object with our metadata is trusted."""
+
+    def __init__(self, storage: ObjectStorage, *, prefix: str, secret: SecretStr | None):
+        self.storage = storage
+        self.prefix = prefix
+        self._secret = secret
+
+    def key(self, *, text: str, engine: str, voice: str, model: str, fmt: str, speed: float):
+        return tts_object_key(
+            self.prefix, text=text, engine=engine, voice=voice, model=model, fmt=fmt, speed=speed
+        )
+
+    def url(self, key: str) -> str:
+        return self.storage.public_url(key)
+
+    def get(self, key: str) -> CachedSpeech | None:
+        """The stored audio's figures, or None when it is missing or not trusted."""
+        existing = self.storage.stat(key)
+        if existing is None or not self._trusted(key, existing.etag, existing.metadata):
+            return None
+        return CachedSpeech(
+            duration_s=float(existing.metadata["duration-s"]),
+            sample_rate=int(existing.metadata["sample-rate"]),
+        )
+
+    def put(self, key: str, encoded: EncodedAudio, *, engine: str, voice: str) -> None:
+        metadata = {
+            "duration-s": f"{encoded.duration_s}",
+            "sample-rate": f"{encoded.sample_rate}",
+            "engine": engine,
+            "voice": voice,
+        }
+        # A single PutObject's ETag is the MD5 of its bytes: signing it binds the signature
+        # to exactly these bytes.
+        etag = hashlib.md5(encoded.data, usedforsecurity=False).hexdigest()
+        if (signature := self._signature(key, etag, metadata)) is not None:
+            metadata["signature"] = signature
+        self.storage.put(key, encoded.data, content_type=encoded.content_type, metadata=metadata)
+
+    def _signature(self, key: str, etag: str, metadata: dict[str, str]) -> str | None:
+        if self._secret is None:
+            return None
+        signed = "\n".join([key, etag, metadata["duration-s"], metadata["sample-rate"]])
+        return hmac.new(
+            self._secret.get_secret_value().encode(), signed.encode(), hashlib.sha256
+        ).hexdigest()
+
+    def _trusted(self, key: str, etag: str, metadata: dict[str, str]) -> bool:
+        """Whether a stored object is audio this service wrote: with a secret, its signature
+        must match its ETag and the figures we would report; otherwise its metadata must be
+        ours."""
+        if "duration-s" not in metadata or "sample-rate" not in metadata:
+            return False
+        expected = self._signature(key, etag, metadata)
+        return expected is None or hmac.compare_digest(expected, metadata.get("signature", ""))
