@@ -18,7 +18,6 @@ from speech_api.engines import (
     TranscriptionOptions,
     TranscriptStream,
 )
-from speech_api.engines.base import normalize_language
 from speech_api.formats import (
     OPENAI_DATED_MODELS,
     OPENAI_STT_MODELS,
@@ -37,8 +36,7 @@ from speech_api.service.transcription import Transcription
 from speech_api.storage import ObjectStorage
 from speech_api.tts_cache import TTSCache
 
-# Importers of the options and these helpers name this module (the upload worker, the CLI).
-__all__ = ["SpeechService", "TranscriptionOptions", "normalize_language", "openai_model"]
+__all__ = ["SpeechService"]
 
 WHISPER_ALIAS = OPENAI_STT_MODELS[0]
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from speech_api.config import Settings
+from speech_api.engines.base import TranscriptionOptions, normalize_language
 from speech_api.errors import (
     InvalidRequestError,
     ServiceUnavailableError,
@@ -34,7 +35,7 @@ from speech_api.formats import (
     worker_audio_limit_s,
 )
 from speech_api.schemas import PendingTranscript, PresignedForm, StoredTranscript, UploadResponse
-from speech_api.service.speech import SpeechService, TranscriptionOptions, normalize_language
+from speech_api.service.speech import SpeechService
 from speech_api.service.transcript_store import Attempt, TranscriptStore, is_valid_upload_id
 
 logger = logging.getLogger("speech_api.uploads")

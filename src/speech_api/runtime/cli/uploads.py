@@ -63,8 +63,7 @@ def _long_refusal(request: TranscribeRequest) -> str | None:
     if request.fmt == "verbose_json":
         return "--format verbose_json"
     if request.model:
-        from speech_api.formats import OPENAI_STT_MODELS
-        from speech_api.service.speech import openai_model
+        from speech_api.formats import OPENAI_STT_MODELS, openai_model
 
         # whisper-1 & co name the server's model.
         if not openai_model(request.model, OPENAI_STT_MODELS):
