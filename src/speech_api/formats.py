@@ -19,6 +19,11 @@ MAX_TEXT_CHARS = 4096
 # all reused by the next); 100 keeps it well under that and most sentences whole.
 MAX_SENTENCE_CHARS = 100
 
+# Vocabulary hints (`keywords[]` of /v1/audio/transcriptions): how many, and how long each.
+# What reaches Whisper is also bounded by its context (half of it, 223 tokens; checked there).
+MAX_KEYWORDS = 100
+MAX_KEYWORD_CHARS = 100
+
 # --- How long speech takes to make, per engine ------------------------------------------
 # A request whose synthesis cannot finish within TTS_TIME_LIMIT_S is refused before any work
 # (400 speech_too_long) rather than answered by the gateway's 504 after the work was spent.
@@ -148,7 +153,7 @@ WHISPER_LANGUAGES = frozenset(_WHISPER_CODES.split())
 # gpt-4o-*, the same Whisper model: clients pick those names, we answer with what we run); each
 # speech model means the configured TTS engine. Dated snapshots (NAME-YYYY-MM-DD) are aliases
 # of their family. Diarization models are not served (no speaker labels here).
-OPENAI_STT_MODELS = ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
+OPENAI_STT_MODELS = ("whisper-1", "gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
 OPENAI_TTS_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 # Snapshots the SDK names today, listed by /v1/models; other dated names resolve too.
 OPENAI_DATED_MODELS = (

@@ -56,7 +56,7 @@ def test_the_private_methods_take_the_arguments_the_trimmed_decoder_passes():
     )
     words = inspect.signature(WhisperModel.add_word_timestamps)
     words.bind(None, [[]], None, None, 1, "", "", last_speech_timestamp=0.0)
-    inspect.signature(WhisperModel.get_prompt).bind(None, None, [])
+    inspect.signature(WhisperModel.get_prompt).bind(None, None, [], hotwords=None)
     defaults = inspect.signature(WhisperModel.transcribe).parameters
     for name in (
         "compression_ratio_threshold",

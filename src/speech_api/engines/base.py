@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -30,11 +30,32 @@ class TranscriptionOptions:
     prompt: str | None = None
     temperature: float | None = None  # None: faster-whisper's fallback schedule
     word_timestamps: bool = False
+    # Words and names to expect (faster-whisper's hotwords: put before the prompt).
+    hotwords: str | None = None
+    # The languages the audio may be in: detection chooses among them (one: that language).
+    languages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Normalized once here, so no layer below has to ("" and " EN " arrive from forms).
         object.__setattr__(self, "language", normalize_language(self.language))
         object.__setattr__(self, "prompt", self.prompt or None)
+        object.__setattr__(self, "hotwords", (self.hotwords or "").strip() or None)
+        languages = (normalize_language(code) for code in self.languages)
+        object.__setattr__(self, "languages", tuple(dict.fromkeys(c for c in languages if c)))
+
+
+def pick_language(
+    ranked: Iterable[tuple[str, float]], allowed: tuple[str, ...]
+) -> tuple[str, float] | None:
+    """The most probable of ``ranked`` (language code, probability) within ``allowed`` (all
+    when empty), its probability renormalized over the allowed ones; None if none is ranked."""
+    ranked = list(ranked)
+    within = [(c, p) for c, p in ranked if not allowed or c in allowed]
+    if not within:
+        return None
+    best = max(within, key=lambda item: item[1])
+    total = sum(p for _, p in within) if allowed else 1.0
+    return best[0], (best[1] / total if total > 0 else best[1])
 
 
 @dataclass(frozen=True)

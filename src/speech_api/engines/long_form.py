@@ -34,7 +34,7 @@ from faster_whisper.transcribe import Segment
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from speech_api.audio import AudioSource
-from speech_api.engines.base import TranscriptionOptions
+from speech_api.engines.base import TranscriptionOptions, pick_language
 from speech_api.engines.whisper_fast import SAMPLE_RATE, FastWhisper
 from speech_api.engines.whisper_guard import LANGUAGE_THRESHOLD
 
@@ -91,7 +91,7 @@ class LongFormTranscriber:
         planned: list[tuple[list[_Chunk], float]] = []  # blocks read to detect the language
         language, probability = options.language, 1.0
         if language is None:
-            language, probability = self._detect_language(audio, blocks, planned)
+            language, probability = self._detect_language(audio, blocks, planned, options.languages)
             options = dataclasses.replace(options, language=language)
 
         # A block's chunks go to the decoder a batch's worth at a time, so progress moves
@@ -110,11 +110,13 @@ class LongFormTranscriber:
 
         return language, probability, _numbered(segments())
 
-    def _detect_language(self, audio, blocks, planned: list) -> tuple[str, float]:
+    def _detect_language(
+        self, audio, blocks, planned: list, allowed: tuple[str, ...]
+    ) -> tuple[str, float]:
         """One language per recording, as the library does, but from speech: up to
         `language_s` of it (a music or noise intro is not what the recording is in), each
-        30 s window tried until one is sure, else the majority. The blocks read for this are
-        appended to ``planned``."""
+        30 s window tried until one is sure, else the majority; only among ``allowed`` when
+        given. The blocks read for this are appended to ``planned``."""
         wanted = int(self.options.language_s * SAMPLE_RATE)
         speech: list[np.ndarray] = []
         gathered = 0
@@ -132,11 +134,13 @@ class LongFormTranscriber:
             speech = [audio.read(0, 30 * SAMPLE_RATE)]
         samples = np.concatenate(speech)
         window = 30 * SAMPLE_RATE
-        language, probability, _ = self.decoder.model.detect_language(
+        language, probability, ranked = self.decoder.model.detect_language(
             audio=samples,
             language_detection_segments=max(1, -(-len(samples) // window)),
             language_detection_threshold=LANGUAGE_THRESHOLD,
         )
+        if allowed:
+            language, probability = pick_language(ranked, allowed) or (language, probability)
         return language, float(probability)
 
     # --- planning ---------------------------------------------------------------------------

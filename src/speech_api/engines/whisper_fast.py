@@ -26,7 +26,7 @@ from faster_whisper import WhisperModel
 from faster_whisper.transcribe import Segment, TranscriptionInfo, restore_speech_timestamps
 from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
-from speech_api.engines.base import TranscriptionOptions
+from speech_api.engines.base import TranscriptionOptions, pick_language
 from speech_api.engines.whisper_batch import BatchDecoder, Decoded
 from speech_api.engines.whisper_guard import Fallback
 from speech_api.engines.whisper_queue import BatchQueue, Job, Stats
@@ -137,13 +137,20 @@ class FastWhisper:
         extra = {}
         if options.temperature is not None:
             extra["temperature"] = options.temperature
+        language = options.language
+        if language is None and options.languages:
+            # The library detects among all languages: rank them here, choose among those
+            # allowed, and tell it the choice.
+            _, _, ranked = self.model.detect_language(audio=samples)
+            language = (pick_language(ranked, options.languages) or ranked[0])[0]
         return self.model.transcribe(
             samples,
-            language=options.language,
+            language=language,
             task=options.task,
             beam_size=self.beam_size,
             vad_filter=self.vad_filter,
             initial_prompt=options.prompt,
+            hotwords=options.hotwords,
             word_timestamps=options.word_timestamps,
             **extra,
         )

@@ -15,7 +15,12 @@ from speech_api.api.deps import SpeechDep, offload
 from speech_api.api.routers.speech import sse_response, stream_response
 from speech_api.api.routers.transcription import one_audio_file
 from speech_api.errors import InvalidRequestError, NotFoundError
-from speech_api.formats import TRANSCRIPTION_INCLUDES, TranscriptFormat
+from speech_api.formats import (
+    MAX_KEYWORD_CHARS,
+    MAX_KEYWORDS,
+    TRANSCRIPTION_INCLUDES,
+    TranscriptFormat,
+)
 from speech_api.schemas import SpeechRequest
 from speech_api.service import (
     SpeechService,
@@ -37,6 +42,10 @@ _TRANSCRIPTION_FIELDS = _COMMON_FIELDS | {
     "timestamp_granularities",
     "timestamp_granularities[]",
     "chunking_strategy",
+    "keywords",
+    "keywords[]",
+    "languages",
+    "languages[]",
 }
 
 
@@ -61,11 +70,11 @@ def _refuse_unknown_fields(form: FormData, allowed: set[str]) -> None:
         )
 
 
-def _listed(form: FormData, name: str, *, allowed: tuple[str, ...]) -> list[str]:
-    """An array field's values, each one of ``allowed``. The SDK sends arrays as `name[]`;
-    curl users often write `name`. Both mean the same."""
+def _listed(form: FormData, name: str, *, allowed: tuple[str, ...] | None = None) -> list[str]:
+    """An array field's values, each one of ``allowed`` where given. The SDK sends arrays as
+    `name[]`; curl users often write `name`. Both mean the same."""
     values = [v for v in (*form.getlist(f"{name}[]"), *form.getlist(name)) if isinstance(v, str)]
-    unknown = sorted(set(values) - set(allowed))
+    unknown = sorted(set(values) - set(allowed)) if allowed is not None else []
     if unknown:
         raise InvalidRequestError(
             f"{name}[] accepts {list(allowed)}, not {unknown}.", param=name, code="invalid_value"
@@ -85,6 +94,7 @@ async def _audio_task(
 ) -> Response:
     form = await request.form()
     _refuse_unknown_fields(form, allowed)
+    options = _hints(form, options)
     # FastAPI's `file` keeps the last of several; the parsed form (cached) shows them all.
     file = one_audio_file(form)
     granularities = _listed(form, "timestamp_granularities", allowed=("word", "segment"))
@@ -132,6 +142,30 @@ async def _audio_task(
     return Response(rendered.body, media_type=rendered.media_type)
 
 
+def _hints(form: FormData, options: TranscriptionOptions) -> TranscriptionOptions:
+    """`keywords[]` (Whisper's hotwords: a list before the prompt) and `languages[]`
+    (detection chooses among them), as OpenAI's gpt-transcribe takes them."""
+    keywords = [k.strip() for k in _listed(form, "keywords") if k.strip()]
+    if len(keywords) > MAX_KEYWORDS:
+        raise InvalidRequestError(
+            f"keywords[] takes at most {MAX_KEYWORDS} entries, not {len(keywords)}.",
+            param="keywords",
+            code="too_many_keywords",
+        )
+    for keyword in keywords:
+        if len(keyword) > MAX_KEYWORD_CHARS:
+            raise InvalidRequestError(
+                f"Each of keywords[] may be at most {MAX_KEYWORD_CHARS} characters; one has "
+                f"{len(keyword)}.",
+                param="keywords",
+                code="string_too_long",
+            )
+    languages = tuple(_listed(form, "languages"))
+    if not keywords and not languages:
+        return options
+    return replace(options, hotwords=", ".join(keywords) or None, languages=languages)
+
+
 def _temperature(value: float) -> float | None:
     # 0 keeps faster-whisper's fallback schedule (OpenAI's behaviour for 0 too).
     return value if value > 0 else None
@@ -154,6 +188,14 @@ async def transcriptions(
     chunking_strategy: Annotated[str | None, Form(description="auto only")] = None,
     timestamp_granularities: Annotated[
         list[str] | None, Form(alias="timestamp_granularities[]")
+    ] = None,
+    keywords: Annotated[
+        list[str] | None,
+        Form(alias="keywords[]", description="Words and names to expect (Whisper hotwords)"),
+    ] = None,
+    languages: Annotated[
+        list[str] | None,
+        Form(alias="languages[]", description="Languages the audio may be in (ISO-639-1)"),
     ] = None,
 ):
     """OpenAI `audio.transcriptions.create`, streamed as events with `stream=true`."""
