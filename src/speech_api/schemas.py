@@ -25,6 +25,12 @@ class TTSRequest(BaseModel):
     speed: float = Field(
         1.0, ge=0.25, le=4.0, allow_inf_nan=False, strict=True, description="0.25..4.0"
     )
+    captions: bool = Field(
+        False,
+        strict=True,
+        description="Also time every word: `words` in the response, and SRT and WebVTT "
+        "captions stored beside the audio (Piper only).",
+    )
 
 
 class SpeechRequest(BaseModel):
@@ -51,6 +57,17 @@ class SpeechRequest(BaseModel):
     )
 
 
+class SpokenWord(BaseModel):
+    word: str = Field(description="The word as written in the text.")
+    start: float = Field(description="Seconds from the start of the audio.")
+    end: float
+
+
+class CaptionFiles(BaseModel):
+    srt: str
+    vtt: str
+
+
 class TTSResponse(BaseModel):
     url: str = Field(description="Public URL that serves the audio to an anonymous GET.")
     key: str
@@ -61,6 +78,12 @@ class TTSResponse(BaseModel):
     engine: str
     voice: str
     cached: bool = Field(description="True when identical audio already existed.")
+    words: list[SpokenWord] | None = Field(
+        None, description="With captions: each word of the text and when it is spoken."
+    )
+    captions: CaptionFiles | None = Field(
+        None, description="With captions: public URLs of the SRT and WebVTT files."
+    )
 
 
 class Segment(BaseModel):

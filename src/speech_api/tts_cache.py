@@ -16,6 +16,8 @@ from speech_api.storage import ObjectStorage
 
 # Bump when the synthesis pipeline changes audibly, so cached objects are not reused.
 _TTS_CACHE_VERSION = 1
+# Word timings of the longest text (4,096 characters) take well under this.
+_MAX_WORDS_BYTES = 1024 * 1024
 
 
 def tts_object_key(
@@ -81,18 +83,59 @@ class TTSCache:
         )
 
     def put(self, key: str, encoded: EncodedAudio, *, engine: str, voice: str) -> None:
+        extra = {"engine": engine, "voice": voice}
+        self._put(key, encoded.data, encoded.content_type, encoded, extra)
+
+    def caption_keys(self, key: str) -> dict[str, str]:
+        """Where the captions of the audio at ``key`` are kept: beside it, same stem."""
+        stem = key.rsplit(".", 1)[0]
+        return {"words": f"{stem}.words.json", "srt": f"{stem}.srt", "vtt": f"{stem}.vtt"}
+
+    def get_words(self, key: str) -> list[dict] | None:
+        """The word timings stored with the audio at ``key``, or None when missing or not
+        trusted (then the speech is made again, with them)."""
+        words_key = self.caption_keys(key)["words"]
+        stored = self.storage.get(words_key, max_bytes=_MAX_WORDS_BYTES)
+        if stored is None or not self._trusted(words_key, stored.etag, stored.metadata):
+            return None
+        try:
+            return json.loads(stored.data)["words"]
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def put_captions(
+        self, key: str, words: list[dict], *, srt: str, vtt: str, encoded: EncodedAudio
+    ) -> None:
+        """The word timings (JSON) and SRT/WebVTT captions of the audio at ``key``; written
+        before the audio, so audio that is found always has the captions it was made with."""
+        keys = self.caption_keys(key)
+        files = {
+            "words": (json.dumps({"words": words}).encode(), "application/json"),
+            "srt": (srt.encode(), "application/x-subrip; charset=utf-8"),
+            "vtt": (vtt.encode(), "text/vtt; charset=utf-8"),
+        }
+        for name, (data, content_type) in files.items():
+            self._put(keys[name], data, content_type, encoded, {})
+
+    def _put(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str,
+        encoded: EncodedAudio,
+        extra: dict[str, str],
+    ) -> None:
         metadata = {
             "duration-s": f"{encoded.duration_s}",
             "sample-rate": f"{encoded.sample_rate}",
-            "engine": engine,
-            "voice": voice,
+            **extra,
         }
         # A single PutObject's ETag is the MD5 of its bytes: signing it binds the signature
         # to exactly these bytes.
-        etag = hashlib.md5(encoded.data, usedforsecurity=False).hexdigest()
+        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
         if (signature := self._signature(key, etag, metadata)) is not None:
             metadata["signature"] = signature
-        self.storage.put(key, encoded.data, content_type=encoded.content_type, metadata=metadata)
+        self.storage.put(key, data, content_type=content_type, metadata=metadata)
 
     def _signature(self, key: str, etag: str, metadata: dict[str, str]) -> str | None:
         if self._secret is None:

@@ -10,16 +10,20 @@ import statistics
 from difflib import SequenceMatcher
 from itertools import pairwise
 
+import httpx
 import numpy as np
 import pytest
+import webvtt
 
 from speech_api.audio import change_tempo, decode_audio, encode_audio
 from speech_api.config import STTSettings
+from speech_api.engines.base import TranscriptionOptions, WordTiming
 from speech_api.engines.captions import captions_srt, captions_vtt, word_timings
 from speech_api.engines.piper_alignment import aligned_model
 from speech_api.engines.sentences import bounded_sentences
 from speech_api.engines.whisper import WhisperEngine
 
+ENGLISH_WORDS = TranscriptionOptions(language="en", word_timestamps=True)
 TEXT = (
     "The committee met on Tuesday morning, and the answer was 42. "
     "Nobody expected that! Still, the report was finished before the end of the week; "
@@ -51,9 +55,7 @@ def synthesize(voice, text):
 
 def heard_words(whisper, samples, rate):
     wav = encode_audio(samples, rate, "wav").data
-    transcript = whisper.transcribe(
-        decode_audio(wav, max_seconds=120).samples, language="en", word_timestamps=True
-    )
+    transcript = whisper.transcribe(decode_audio(wav, max_seconds=120).samples, ENGLISH_WORDS)
     return transcript.words
 
 
@@ -131,3 +133,68 @@ def test_the_aligned_voice_is_patched_once_into_the_cache(model_cache_dir):
     written = first.stat().st_mtime_ns
     assert aligned_model(model_path(), model_cache_dir) == first
     assert first.stat().st_mtime_ns == written
+
+
+# Through the API: POST /tts with captions, as a user calls it.
+
+
+def fetch_anonymously(url: str) -> httpx.Response:
+    return httpx.get(url, timeout=10)
+
+
+def test_tts_captions_time_the_words_of_the_audio_it_serves(client, whisper):
+    text = TEXT + " This sentence was added to make the request unique."
+    r = client.post("/tts", json={"text": text, "format": "wav", "captions": True})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["cached"] is False
+    words = [WordTiming(**w) for w in body["words"]]
+    assert [w.word for w in words] == text.split()
+
+    audio = fetch_anonymously(body["url"])
+    assert audio.status_code == 200
+    decoded = decode_audio(audio.content, max_seconds=120)
+    heard = whisper.transcribe(decoded.samples, ENGLISH_WORDS).words
+    diffs = start_differences(words, heard)
+    assert len(diffs) >= 0.8 * len(words)
+    assert statistics.median(diffs) < 0.150, (statistics.median(diffs), max(diffs))
+
+    stem = body["key"].rsplit(".", 1)[0]
+    vtt = fetch_anonymously(body["captions"]["vtt"])
+    srt_file = fetch_anonymously(body["captions"]["srt"])
+    assert body["captions"]["vtt"].endswith(f"{stem}.vtt")
+    assert vtt.status_code == 200 and vtt.headers["content-type"].startswith("text/vtt")
+    assert srt_file.status_code == 200
+    cues = list(webvtt.from_buffer(io.StringIO(vtt.text)))
+    assert " ".join(c.text for c in cues) == text
+    import srt
+
+    first = next(srt.parse(srt_file.text))
+    assert abs(first.start.total_seconds() - words[0].start) < 0.002
+
+    again = client.post("/tts", json={"text": text, "format": "wav", "captions": True}).json()
+    assert again["cached"] is True and again["url"] == body["url"]
+    assert again["words"] == body["words"]
+
+
+def test_audio_stored_without_captions_is_made_again_with_them(client):
+    text = "Captions come later for this one, a second request asks for them."
+    plain = client.post("/tts", json={"text": text}).json()
+    assert plain["words"] is None and plain["captions"] is None
+    timed = client.post("/tts", json={"text": text, "captions": True}).json()
+    assert timed["cached"] is False and timed["url"] == plain["url"]
+    assert [w["word"] for w in timed["words"]] == text.split()
+    assert timed["words"][-1]["end"] <= timed["duration_s"] + 0.05
+
+
+def test_captions_on_coqui_are_refused_by_name(coqui_client):
+    r = coqui_client.post("/tts", json={"text": "Hello there.", "captions": True})
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert (error["code"], error["param"]) == ("captions_unsupported", "captions")
+
+
+def test_captions_must_be_a_json_boolean(client):
+    r = client.post("/tts", json={"text": "Hello there.", "captions": "yes"})
+    assert r.status_code == 422
+    assert r.json()["error"]["param"] == "captions"

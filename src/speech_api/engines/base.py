@@ -133,6 +133,8 @@ class TranscriptStream:
 class Speech:
     samples: np.ndarray  # mono float32 in [-1, 1]
     sample_rate: int
+    # Where each word of the text is spoken (asked for with `words=True`), else empty.
+    words: tuple[WordTiming, ...] = ()
 
 
 @dataclass
@@ -173,9 +175,12 @@ class TextToSpeech(Protocol):
     model: str
     default_voice: str
 
+    # Whether `synthesize(words=True)` can time the words (captions).
+    captions: bool
+
     def voices(self) -> list[str]: ...
 
-    def synthesize(self, text: str, *, voice: str, speed: float) -> Speech: ...
+    def synthesize(self, text: str, *, voice: str, speed: float, words: bool = False) -> Speech: ...
 
     def stream(self, text: str, *, voice: str, speed: float) -> Iterator[Speech]:
         """The same speech, sentence by sentence, as each sentence is ready."""

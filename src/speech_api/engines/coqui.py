@@ -23,6 +23,9 @@ DEFAULT_VOICE = "default"
 
 class CoquiEngine:
     engine = "coqui"
+    # Tacotron's attention could time phonemes, but it blurs exactly where the audio goes
+    # wrong; not offered (see the README, "Captions").
+    captions = False
 
     def __init__(self, settings: TTSSettings):
         import torch
@@ -60,7 +63,9 @@ class CoquiEngine:
     def voices(self) -> list[str]:
         return self._speakers or [DEFAULT_VOICE]
 
-    def synthesize(self, text: str, *, voice: str, speed: float) -> Speech:
+    def synthesize(self, text: str, *, voice: str, speed: float, words: bool = False) -> Speech:
+        if words:
+            raise NotImplementedError("Coqui gives no word timings")
         pieces = list(self.stream(text, voice=voice, speed=speed))
         if not pieces:
             return Speech(samples=np.zeros(0, dtype=np.float32), sample_rate=self._rate)

@@ -93,7 +93,7 @@ class ModelManager:
                 return CoquiEngine(settings)
             from speech_api.engines.piper import PiperEngine
 
-            return PiperEngine(settings)
+            return PiperEngine(settings, self._cache_dir)
 
         return self._load(self._tts_key(), load, settings.engine)
 

@@ -7,6 +7,7 @@ file given as ``TTS_PIPER_VOICE``. Each voice loads once, on first use.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from importlib import import_module
@@ -16,6 +17,8 @@ import numpy as np
 
 from speech_api.config import TTSSettings, usable_cores
 from speech_api.engines.base import Speech
+from speech_api.engines.captions import word_timings
+from speech_api.engines.piper_alignment import aligned_model
 from speech_api.engines.sentences import bounded_sentences
 from speech_api.errors import UnknownVoiceError
 
@@ -41,8 +44,11 @@ def discover_voices(settings: TTSSettings) -> dict[str, Path]:
 
 class PiperEngine:
     engine = "piper"
+    captions = True
 
-    def __init__(self, settings: TTSSettings):
+    def __init__(self, settings: TTSSettings, cache_dir: Path | None = None):
+        # Where a voice patched to report phoneme durations is kept (captions only).
+        self._cache_dir = cache_dir
         self._voice_paths = discover_voices(settings)
         self.default_voice = Path(settings.piper_voice).name.removesuffix(".onnx")
         if self.default_voice not in self._voice_paths:
@@ -60,33 +66,67 @@ class PiperEngine:
     def voices(self) -> list[str]:
         return sorted(self._voice_paths)
 
-    def _load(self, voice: str):
-        """Each voice loads once, on first use."""
-        if voice in self._loaded:
-            return self._loaded[voice]
+    def _load(self, voice: str, *, aligned: bool = False):
+        """Each voice loads once, on first use; its copy that reports phoneme durations
+        (patched once into the model cache) only when words are asked for, so speech
+        without captions pays nothing for them."""
+        key = (voice, aligned)
+        if key in self._loaded:
+            return self._loaded[key]
         with self._load_lock:
-            if voice not in self._loaded:
-                self._loaded[voice] = _load_voice(self._voice_paths[voice])
-            return self._loaded[voice]
+            if key not in self._loaded:
+                path = self._voice_paths[voice]
+                if aligned and self._cache_dir is not None:
+                    path = aligned_model(path, self._cache_dir)
+                self._loaded[key] = _load_voice(path)
+            return self._loaded[key]
 
-    def synthesize(self, text: str, *, voice: str, speed: float) -> Speech:
-        pieces = list(self.stream(text, voice=voice, speed=speed))
+    def synthesize(self, text: str, *, voice: str, speed: float, words: bool = False) -> Speech:
+        pieces = list(self._pieces(text, voice=voice, speed=speed, aligned=words))
+        chunks = [chunk for _, piece_chunks in pieces for chunk in piece_chunks]
         rate = (
-            pieces[0].sample_rate if pieces else self._load(self._check(voice)).config.sample_rate
+            chunks[0].sample_rate if chunks else self._load(self._check(voice)).config.sample_rate
         )
         samples = (
-            np.concatenate([p.samples for p in pieces]) if pieces else np.zeros(0, dtype=np.float32)
+            np.concatenate([c.audio_float_array for c in chunks])
+            if chunks
+            else np.zeros(0, dtype=np.float32)
         )
-        return Speech(samples=samples.astype(np.float32, copy=False), sample_rate=rate)
+        timings = ()
+        if words:
+            timings = tuple(word_timings(pieces, self._load(voice, aligned=True).phonemize))
+        return Speech(
+            samples=samples.astype(np.float32, copy=False), sample_rate=rate, words=timings
+        )
 
     def stream(self, text: str, *, voice: str, speed: float) -> Iterator[Speech]:
+        for _, chunk in self._chunks(text, voice=voice, speed=speed):
+            yield Speech(
+                samples=chunk.audio_float_array.astype(np.float32, copy=False),
+                sample_rate=chunk.sample_rate,
+            )
+
+    def _pieces(
+        self, text: str, *, voice: str, speed: float, aligned: bool
+    ) -> Iterator[tuple[str, list]]:
+        """(piece of text, every chunk Piper made of it): what word timing maps."""
+        chunks = self._chunks(text, voice=voice, speed=speed, aligned=aligned)
+        for (_, piece), group in itertools.groupby(chunks, key=lambda item: item[0]):
+            yield piece, [chunk for _, chunk in group]
+
+    def _chunks(
+        self, text: str, *, voice: str, speed: float, aligned: bool = False
+    ) -> Iterator[tuple[int, object]]:
+        """(piece number, Piper's audio chunk): the text in pieces of at most
+        MAX_SENTENCE_CHARS, a chunk a sentence, each made when asked for."""
         from piper import SynthesisConfig
 
-        piper_voice = self._load(self._check(voice))
-        # Piper's length_scale is a duration multiplier: faster speech means shorter phonemes.
+        piper_voice = self._load(self._check(voice), aligned=aligned)
+        # Piper's length_scale is a duration multiplier: faster speech means shorter phonemes
+        # (so the alignments already count the samples at this speed).
         config = SynthesisConfig(length_scale=piper_voice.config.length_scale / speed)
-        for piece in bounded_sentences(text):  # no sentence past MAX_SENTENCE_CHARS
-            sentences = piper_voice.synthesize(piece, syn_config=config)  # a chunk a sentence
+        for number, piece in enumerate(bounded_sentences(text)):
+            sentences = piper_voice.synthesize(piece, syn_config=config, include_alignments=aligned)
             while True:
                 # A slot per sentence, not per request: a stream waiting on its client holds
                 # none.
@@ -94,10 +134,7 @@ class PiperEngine:
                     chunk = next(sentences, None)
                 if chunk is None:
                     break
-                yield Speech(
-                    samples=chunk.audio_float_array.astype(np.float32, copy=False),
-                    sample_rate=chunk.sample_rate,
-                )
+                yield (number, piece), chunk
 
     def _check(self, voice: str) -> str:
         if voice not in self._voice_paths:

@@ -12,6 +12,7 @@ from typing import Protocol
 from speech_api.audio import StreamEncoder, encode_audio
 from speech_api.config import Settings
 from speech_api.engines import ModelManager, Speech, SpeechStream, TextToSpeech
+from speech_api.engines.captions import captions_srt, captions_vtt
 from speech_api.errors import InvalidRequestError, SpeechTooLongError, UnknownVoiceError
 from speech_api.formats import (
     OPENAI_TTS_MODELS,
@@ -57,6 +58,8 @@ class LocalSynthesis:
         fmt = request.format or self.settings.tts.default_format
         engine = self.engine()
         self._check_time(engine.engine, text, request.speed, streamed=False)
+        if request.captions:
+            self._refuse_captions(engine)
         voice = self.resolve_voice(engine, request.voice)
         key = self.cache.key(
             text=text,
@@ -74,16 +77,57 @@ class LocalSynthesis:
             "engine": engine.engine,
             "voice": voice,
         }
-        if (cached := self.cache.get(key)) is not None:
+        if request.captions:
+            common["captions"] = {
+                name: self.cache.url(k)
+                for name, k in self.cache.caption_keys(key).items()
+                if name != "words"
+            }
+        cached = self.cache.get(key)
+        # Audio stored without captions is made again with them (Piper's speech varies a
+        # little from run to run: the words must be timed on the audio that is served).
+        words = self.cache.get_words(key) if cached and request.captions else None
+        if cached is not None and (words is not None or not request.captions):
             return TTSResponse(
-                **common, duration_s=cached.duration_s, sample_rate=cached.sample_rate, cached=True
+                **common,
+                duration_s=cached.duration_s,
+                sample_rate=cached.sample_rate,
+                cached=True,
+                words=words,
             )
-        speech = _spoken(engine.synthesize, text, voice=voice, speed=request.speed)
+        speech = _spoken(
+            engine.synthesize, text, voice=voice, speed=request.speed, words=request.captions
+        )
         encoded = encode_audio(speech.samples, speech.sample_rate, fmt)
+        if request.captions:
+            words = [
+                {"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3)}
+                for w in speech.words
+            ]
+            self.cache.put_captions(
+                key,
+                words,
+                srt=captions_srt(speech.words),
+                vtt=captions_vtt(speech.words),
+                encoded=encoded,
+            )
         self.cache.put(key, encoded, engine=engine.engine, voice=voice)
         return TTSResponse(
-            **common, duration_s=encoded.duration_s, sample_rate=encoded.sample_rate, cached=False
+            **common,
+            duration_s=encoded.duration_s,
+            sample_rate=encoded.sample_rate,
+            cached=False,
+            words=words,
         )
+
+    def _refuse_captions(self, engine: TextToSpeech) -> None:
+        if not engine.captions:
+            raise InvalidRequestError(
+                f"captions: the {engine.engine} engine cannot time the words it speaks "
+                "(Piper can: TTS_ENGINE=piper). Leave captions out.",
+                param="captions",
+                code="captions_unsupported",
+            )
 
     def speech(self, request: SpeechRequest) -> SpeechStream:
         if request.model != self.settings.tts.engine and not openai_model(
