@@ -6,6 +6,7 @@ tts/            where speech is synthesized, one module per backend: the TTS Lam
 Functions       the Lambda functions (one container image, a command and size per function;
                 Tts when the TTS backend asks for one)
 UploadPipeline  uploads/ -> SQS (+ dead letters) -> worker -> transcripts/
+Notifications   the SNS topic the worker tells when a transcript is done (or failed)
 Api             API Gateway: routes, key authorizer, usage plan, request models, CORS
 Monitoring      alarms and a dashboard
 """
@@ -22,6 +23,7 @@ from infra.config import DeployConfig
 from infra.constructs.api import SpeechApi
 from infra.constructs.functions import ImageFunctions, function_env
 from infra.constructs.monitoring import Monitoring
+from infra.constructs.notifications import TranscriptNotifications
 from infra.constructs.storage import Storage
 from infra.constructs.tts import TTS_BACKENDS
 from infra.constructs.upload_pipeline import UploadPipeline
@@ -59,6 +61,9 @@ class SpeechApiStack(cdk.Stack):
             bucket=self.storage.bucket,
             worker=self.functions.worker,
         )
+        self.notifications = TranscriptNotifications(
+            self, "Notifications", worker=self.functions.worker
+        )
         self.api = SpeechApi(
             self,
             "Api",
@@ -91,6 +96,13 @@ class SpeechApiStack(cdk.Stack):
         cdk.CfnOutput(self, "UploadQueueUrl", value=self.uploads.queue.queue_url)
         cdk.CfnOutput(self, "DeadLetterQueueUrl", value=self.uploads.dlq.queue_url)
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        cdk.CfnOutput(
+            self,
+            "TranscriptTopicArn",
+            value=self.notifications.topic.topic_arn,
+            description="SNS topic told when a transcript is done or failed (subscribe email "
+            "or SQS)",
+        )
 
     def _allocate_logical_id(self, cfn_element: cdk.CfnElement) -> str:
         owner = cfn_element.node.path

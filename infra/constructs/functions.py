@@ -65,6 +65,9 @@ def function_env(config: DeployConfig, storage: Storage) -> dict[str, str]:
         "LOG_LEVEL": "info",
         # The stack's engine, whichever image a function runs (/v1/models lists its models).
         "TTS_ENGINE": config.tts_engine,
+        # Callback URLs (POST /uploads) may not reach the function's own loopback (the
+        # Lambda runtime API listens there): https to public addresses only.
+        "CALLBACK_ALLOW_LOOPBACK": "false",
     }
     if storage.via_cloudfront:
         # Otherwise the app builds the bucket's own URL, the same as public_base_url.

@@ -204,6 +204,16 @@ class Settings(BaseSettings):
     # Where the worker moves the message of a file that failed MAX_WORKER_ATTEMPTS times (the
     # CDK stack sets it to its dead-letter queue). Unset: SQS's redrive policy moves it.
     uploads_dead_letter_url: str | None = None
+    # When an upload's transcript (or its failure) is written, the worker publishes a message
+    # to this SNS topic (the CDK stack sets its TranscriptTopicArn). Unset: no topic.
+    transcript_topic_arn: str | None = None
+    # Callback URLs given at POST /uploads: http to loopback (this machine) is allowed too,
+    # for developers (the CDK stack turns it off). Each attempt gets CALLBACK_TIMEOUT_S.
+    callback_allow_loopback: bool = True
+    callback_timeout_s: float = Field(5.0, gt=0, le=30)
+    # When set, callbacks carry X-Speech-API-Signature: t=<unix time>,v1=<HMAC-SHA256 of
+    # "<t>.<body>" with this secret, hex>.
+    callback_secret: SecretStr | None = Field(None, repr=False)
     max_text_chars: int = Field(MAX_TEXT_CHARS, ge=1, le=MAX_TEXT_CHARS)
     # Whether responses reach the client as they are produced (Uvicorn) or only once complete
     # (Lambda behind API Gateway, which sets this false): streamed speech then has to fit

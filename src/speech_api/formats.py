@@ -213,6 +213,10 @@ LONG_AUDIO_TIME_SHARE = 0.75
 MAX_WORKER_ATTEMPTS = 3
 # Progress records (transcripts/<id>.progress.json) are rewritten at most this often.
 PROGRESS_INTERVAL_S = 10.0
+# A callback URL travels as the upload's S3 user metadata, which holds 2 KB in all.
+MAX_CALLBACK_URL_CHARS = 1000
+# A callback is tried this many times (waiting 1 s, then 2 s), each within CALLBACK_TIMEOUT_S.
+CALLBACK_ATTEMPTS = 3
 
 
 # A running worker checks a decoded recording against the time its invocation has left; by

@@ -6,7 +6,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from speech_api.formats import MAX_TEXT_CHARS, AudioFormat, SpeechFormat, SpeechStreamFormat
+from speech_api.formats import (
+    MAX_CALLBACK_URL_CHARS,
+    MAX_TEXT_CHARS,
+    AudioFormat,
+    SpeechFormat,
+    SpeechStreamFormat,
+)
 
 SpeechText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)
@@ -126,6 +132,12 @@ class UploadRequest(BaseModel):
     filename: str = Field(max_length=255, description="The client's file name (informational).")
     content_type: str = Field(max_length=100, description="Audio MIME type, e.g. audio/wav.")
     language: str | None = Field(None, max_length=16, description="Language hint for Whisper.")
+    callback_url: str | None = Field(
+        None,
+        max_length=MAX_CALLBACK_URL_CHARS,
+        description="POSTed a JSON message when the transcript is done or has failed: https "
+        "to a public address (or http to localhost when the server allows it).",
+    )
 
 
 class PresignedForm(BaseModel):

@@ -251,9 +251,10 @@ def _unavailable_detail(exc: Exception) -> StorageUnavailableError:
     return StorageUnavailableError(f"Object storage is unavailable ({detail}). Try again shortly.")
 
 
-def aws_client(service: str, settings: Settings):
-    """A client for another AWS service (SQS) where S3 is: the embedded server locally (its
-    endpoint and keys), AWS's own endpoint and the role's credentials on AWS."""
+def aws_client(service: str, settings: Settings, config=None):
+    """A client for another AWS service (SQS, SNS) where S3 is: the embedded server locally
+    (its endpoint and keys), AWS's own endpoint and the role's credentials on AWS. ``config``:
+    botocore's Config (timeouts, retries)."""
     import boto3
 
     return boto3.client(
@@ -262,4 +263,5 @@ def aws_client(service: str, settings: Settings):
         endpoint_url=settings.s3.endpoint_url,
         aws_access_key_id=settings.s3.access_key_id,
         aws_secret_access_key=settings.s3.secret_access_key,
+        config=config,
     )

@@ -27,7 +27,7 @@ def queue_id(s, prefix: str) -> str:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_alarm_notifies_the_alarm_topic(synthesized, variant):
     s = synthesized[variant]
-    (topic,) = s.resources("AWS::SNS::Topic")
+    (topic,) = [k for k in s.resources("AWS::SNS::Topic") if k.startswith("MonitoringAlarm")]
     found = alarms(s)
     assert len(found) >= 11
     for name, alarm in found.items():
@@ -37,7 +37,11 @@ def test_every_alarm_notifies_the_alarm_topic(synthesized, variant):
         assert alarm["AlarmDescription"], name
     assert s.json["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": topic}
     # The topic only takes TLS.
-    (policy,) = s.resources("AWS::SNS::TopicPolicy").values()
+    (policy,) = [
+        p
+        for p in s.resources("AWS::SNS::TopicPolicy").values()
+        if {"Ref": topic} in p["Properties"]["Topics"]
+    ]
     assert "aws:SecureTransport" in json.dumps(policy)
 
 

@@ -138,6 +138,9 @@ BODIES = {
         {"filename": "a" * 256, "content_type": "audio/wav"},
         {"filename": "a.wav"},
         {"filename": "a.wav", "content_type": "audio/wav", "size": 3},
+        {"filename": "a.wav", "content_type": "audio/wav", "callback_url": "https://x.io/h"},
+        {"filename": "a.wav", "content_type": "audio/wav", "callback_url": None},
+        {"filename": "a.wav", "content_type": "audio/wav", "callback_url": "h" * 1001},
     ],
     "SpeechRequest": [
         {"model": "tts-1", "input": "Hi.", "voice": "alloy"},

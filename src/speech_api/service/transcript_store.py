@@ -158,7 +158,8 @@ class TranscriptStore:
 
     def save_transcript(
         self, upload_id: str, source_key: str, etag: str, transcript: Transcript
-    ) -> None:
+    ) -> dict:
+        """Write the transcript and its renderings; returns the document stored as .json."""
         marker = {"etag": etag}
         document = {
             **transcription_response(transcript).model_dump(),
@@ -185,6 +186,7 @@ class TranscriptStore:
             self.delete_progress(upload_id)
         except ServiceUnavailableError:
             logger.warning("transcript %s written; removing old records failed", upload_id)
+        return document
 
     def save_error(
         self,
@@ -194,9 +196,10 @@ class TranscriptStore:
         exc: SpeechAPIError,
         *,
         gave_up: bool = False,
-    ) -> None:
+    ) -> dict:
         """Record why the upload failed for good; results of older versions no longer hold.
-        ``gave_up``: the worker gave up (a replay may try again), not bad audio."""
+        ``gave_up``: the worker gave up (a replay may try again), not bad audio. Returns the
+        record stored as .error.json."""
         record = {
             "error": exc.to_dict(),
             "id": upload_id,
@@ -209,6 +212,7 @@ class TranscriptStore:
         for fmt in STORED_TRANSCRIPT_FORMATS:
             self.storage.delete(self._key(upload_id, _suffix(fmt)))
         self.delete_progress(upload_id)
+        return record
 
     def load_progress(self, upload_id: str) -> dict:
         """The progress record, or {} when there is none (or it is unreadable)."""

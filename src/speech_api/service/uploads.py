@@ -1,7 +1,8 @@
 """The upload -> transcript flow: presigned uploads into ``uploads/``, the worker that turns each
 new object, of any length up to LONG_AUDIO_MAX_SECONDS, into its transcript (the records and
-their layout: service/transcript_store.py), and transcript lookup by id. The queue's events are
-read at the runtime's edge (runtime/aws_lambda.py): the worker is handed object keys."""
+their layout: service/transcript_store.py) and says so (service/notify.py), and transcript
+lookup by id. The queue's events are read at the runtime's edge (runtime/aws_lambda.py): the
+worker is handed object keys."""
 
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ from speech_api.formats import (
     worker_audio_limit_s,
 )
 from speech_api.schemas import PendingTranscript, PresignedForm, StoredTranscript, UploadResponse
+from speech_api.service.notify import (
+    CALLBACK_METADATA,
+    Notifier,
+    transcript_message,
+    transcript_path,
+)
 from speech_api.service.speech import SpeechService
 from speech_api.service.transcript_store import Attempt, TranscriptStore, is_valid_upload_id
 
@@ -49,16 +56,24 @@ class MoveToDeadLetters(Exception):
 
 
 class UploadService:
-    def __init__(self, settings: Settings, service: SpeechService):
+    def __init__(
+        self, settings: Settings, service: SpeechService, notifier: Notifier | None = None
+    ):
         self.settings = settings
         self.service = service
         self.storage = service.storage
         self.store = TranscriptStore(settings, service.storage)
+        self.notifier = notifier or Notifier(settings)
 
     # --- API side -------------------------------------------------------------------------
 
     def create_upload(
-        self, *, filename: str, content_type: str, language: str | None = None
+        self,
+        *,
+        filename: str,
+        content_type: str,
+        language: str | None = None,
+        callback_url: str | None = None,
     ) -> UploadResponse:
         content_type = content_type.strip().lower()
         extension = UPLOAD_TYPES.get(content_type)
@@ -93,6 +108,9 @@ class UploadService:
                     param="language",
                 )
             metadata["language"] = lang
+        if callback_url is not None:
+            # In the form's signed policy: the uploader cannot change where it goes.
+            metadata[CALLBACK_METADATA] = self.notifier.check(callback_url)
         form = self.storage.presigned_post(
             key,
             content_type=content_type,
@@ -105,7 +123,7 @@ class UploadService:
             key=key,
             upload=PresignedForm(url=form["url"], fields=form["fields"]),
             expires_in=self.settings.upload_url_expires_s,
-            transcript_url=f"/transcripts/{upload_id}",
+            transcript_url=transcript_path(upload_id),
         )
 
     def get_transcript(self, upload_id: str) -> StoredTranscript | PendingTranscript:
@@ -144,17 +162,18 @@ class UploadService:
             return None
 
         run = Attempt(self.store, upload_id, key, current.etag)
+        callback = current.metadata.get(CALLBACK_METADATA)
         if run.number > MAX_WORKER_ATTEMPTS:
-            self._give_up(run, run.give_up_error())
+            self._give_up(run, run.give_up_error(), callback)
         run.save()
         try:
-            return self._transcribe(upload_id, key, run, time_left_s)
+            return self._transcribe(upload_id, key, run, time_left_s, callback)
         except WorkerOutOfTimeError as exc:
             run.save(last_error=exc, counted=False)  # not the file's fault: no attempt spent
             raise  # let SQS deliver it again, to an invocation with its whole timeout
         except SpeechAPIError as exc:
             if not isinstance(exc, ServiceUnavailableError):
-                self._record_failure(run, exc)  # bad audio stays bad
+                self._record_failure(run, exc, callback)  # bad audio stays bad
                 return None
             error: SpeechAPIError = exc
         except Exception as exc:  # a bug or the machine (disk full): say what, and retry
@@ -163,16 +182,23 @@ class UploadService:
                 f"{type(exc).__name__}: {exc}"[:500], param="file", code="worker_error"
             )
         if run.number >= MAX_WORKER_ATTEMPTS:
-            self._give_up(run, run.give_up_error(error))
+            self._give_up(run, run.give_up_error(error), callback)
         run.save(last_error=error)
         raise error  # let SQS retry
 
-    def _give_up(self, run: Attempt, error: TranscriptionFailedError) -> NoReturn:
-        self._record_failure(run, error, gave_up=True)
+    def _give_up(
+        self, run: Attempt, error: TranscriptionFailedError, callback: str | None
+    ) -> NoReturn:
+        self._record_failure(run, error, callback, gave_up=True)
         raise MoveToDeadLetters(f"{run.source_key}: {error.message}")
 
     def _transcribe(
-        self, upload_id: str, key: str, run: Attempt, time_left_s: TimeLeft | None
+        self,
+        upload_id: str,
+        key: str,
+        run: Attempt,
+        time_left_s: TimeLeft | None,
+        callback: str | None,
     ) -> str | None:
         limit = self.settings.long_audio_max_seconds  # longer is refused for good
 
@@ -211,7 +237,8 @@ class UploadService:
         if not self._still_current(key, run.etag):
             run.delete()
             return None
-        self.store.save_transcript(upload_id, key, run.etag, transcript)
+        document = self.store.save_transcript(upload_id, key, run.etag, transcript)
+        self.notifier.send(transcript_message(document), callback)
         return upload_id
 
     def _still_current(self, key: str, etag: str) -> bool:
@@ -223,12 +250,18 @@ class UploadService:
             return False
         return True
 
-    def _record_failure(self, run: Attempt, exc: SpeechAPIError, gave_up: bool = False) -> None:
-        """Permanent failure (bad audio stays bad), or giving up: record why, do not retry."""
+    def _record_failure(
+        self, run: Attempt, exc: SpeechAPIError, callback: str | None, gave_up: bool = False
+    ) -> None:
+        """Permanent failure (bad audio stays bad), or giving up: record why, do not retry,
+        and say so."""
         if not self._still_current(run.source_key, run.etag):
             return
-        self.store.save_error(run.upload_id, run.source_key, run.etag, exc, gave_up=gave_up)
+        record = self.store.save_error(
+            run.upload_id, run.source_key, run.etag, exc, gave_up=gave_up
+        )
         logger.info("upload %s failed permanently: %s", run.source_key, exc.code)
+        self.notifier.send(transcript_message(record), callback)
 
 
 _WORK_PREFIX = "speech-api-work-"

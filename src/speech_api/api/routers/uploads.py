@@ -22,12 +22,14 @@ router = APIRouter(tags=["uploads"])
 @router.post("/uploads", response_model=UploadResponse)
 async def create_upload(body: UploadRequest, uploads: UploadsDep) -> UploadResponse:
     """A presigned form to upload a file (up to MAX_LONG_UPLOAD_BYTES) straight to S3 under
-    uploads/; its transcript appears at `transcript_url`."""
+    uploads/; its transcript appears at `transcript_url`, and `callback_url` (optional) is
+    POSTed a message when it is done or has failed."""
     return await offload(
         uploads.create_upload,
         filename=body.filename,
         content_type=body.content_type,
         language=body.language,
+        callback_url=body.callback_url,
     )
 
 
