@@ -115,7 +115,10 @@ def test_verbose_json_and_translations_report_usage(client):
         ({"stream": True, "response_format": "srt"}, "stream"),
         ({"response_format": "diarized_json"}, "response_format"),
         ({"extra_body": {"known_speaker_names[]": ["ann"]}}, "known_speaker_names"),
-        ({"extra_body": {"keywords": "speech"}}, "keywords"),
+        (
+            {"extra_body": {"known_speaker_references[]": ["data:audio/wav;base64,AA=="]}},
+            "known_speaker_references",
+        ),
     ],
 )
 def test_parameters_not_honoured_are_a_400_naming_them(client, extra, param):
