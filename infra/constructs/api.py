@@ -4,7 +4,8 @@ either header, request models generated from the app's Pydantic bodies, CORS on 
 Routing (API Gateway prefers a literal path part over `{proxy+}`):
 - transcription (/stt, /v1/audio/transcriptions, /v1/audio/translations) -> Stt function
 - speech (/tts, /v1/audio/speech) and the voice list (/v1/audio/voices, which loads the TTS
-  engine: too big for the light function) -> the TTS backend (TTS function, or the GPU service)
+  engine: too big for the light function) -> the TTS backend (TTS function, or the GPU service),
+  through STREAM integrations: speech reaches the client sentence by sentence, past 29 s
 - everything else (/, /health, /ready, /docs, /openapi.json, /uploads, /transcripts/...,
   /v1/models, ...) -> Api function, through `{proxy+}` catch-alls at each level that has
   literal children, so no match depends on API Gateway backtracking.
@@ -20,7 +21,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import DeployConfig
-from infra.constructs.functions import ImageFunctions
+from infra.constructs.functions import STREAMED_TIMEOUT_S, ImageFunctions
 from infra.constructs.tts import TtsBackend
 from infra.layout import AUTHORIZER_SOURCE, STAGE_NAME
 from infra.nag import acknowledge
@@ -143,7 +144,7 @@ class SpeechApi(Construct):
             if tts.speech_integration is not None:
                 integration = tts.speech_integration(method, path)
             else:
-                integration = self._lambda(functions.tts)
+                integration = self._lambda(functions.tts, streamed=True)
             self._route(method, path, integration)
         self._route("POST", "/uploads", self._lambda(api_fn))
         self._route(
@@ -173,8 +174,17 @@ class SpeechApi(Construct):
             },
         )
 
-    def _lambda(self, fn: lambda_.Function) -> apigw.LambdaIntegration:
-        return apigw.LambdaIntegration(self.functions.target(fn))
+    def _lambda(self, fn: lambda_.Function, *, streamed: bool = False) -> apigw.LambdaIntegration:
+        if not streamed:
+            return apigw.LambdaIntegration(self.functions.target(fn))
+        # InvokeWithResponseStream: the response reaches the client as the function writes it
+        # (metadata, 8 NUL bytes, payload), for up to the timeout rather than 29 s. Every route
+        # to a streaming function must be STREAM: its output is not a buffered proxy response.
+        return apigw.LambdaIntegration(
+            self.functions.target(fn),
+            response_transfer_mode=apigw.ResponseTransferMode.STREAM,
+            timeout=Duration.seconds(STREAMED_TIMEOUT_S),
+        )
 
     def _route(
         self,

@@ -32,6 +32,8 @@ from infra.layout import (
     API_COMMAND,
     PUBLIC_PREFIX,
     REPO_ROOT,
+    STREAM_COMMAND,
+    STREAM_ENTRYPOINT,
     TRANSCRIPTS_PREFIX,
     UPLOADS_PREFIX,
     WORKER_COMMAND,
@@ -51,6 +53,12 @@ IMAGE_PLATFORM = {
 }[ARCHITECTURE.name]
 # The build without torch: what every function runs but a Coqui stack's Tts.
 LIGHT_IMAGE_ENGINE: TtsEngine = "piper"
+# How long streamed speech may take, for the Tts function and the STREAM integrations in front
+# of it (API Gateway allows up to 15 minutes when streaming, instead of 29 s:
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html).
+# 4,096 characters at Piper's slowest speed took 63 s here, Coqui's about 110 s (0.4 real-time
+# factor): 300 s covers them with a cold start.
+STREAMED_TIMEOUT_S = 300
 
 
 def function_env(config: DeployConfig, storage: Storage) -> dict[str, str]:
@@ -150,10 +158,13 @@ class ImageFunctions(Construct):
 
         self.tts: lambda_.Function | None = None
         if tts is not None:
+            # Behind STREAM integrations (see api.py): the streaming runtime, no 29 s limit.
             self.tts = self.add(
                 "Tts",
+                command=STREAM_COMMAND,
+                entrypoint=STREAM_ENTRYPOINT,
                 memory_mb=config.tts_memory_mb,
-                timeout=Duration.seconds(29),
+                timeout=Duration.seconds(STREAMED_TIMEOUT_S),
                 reserved=config.tts_reserved_concurrency,
                 provisioned=True,
                 env=tts.env,
@@ -166,6 +177,7 @@ class ImageFunctions(Construct):
         name: str,
         *,
         command: str = API_COMMAND,
+        entrypoint: list[str] | None = None,
         memory_mb: int,
         timeout: Duration,
         reserved: int = 0,
@@ -184,6 +196,7 @@ class ImageFunctions(Construct):
                 "COQUI_MODEL": config.coqui_model,
             },
             cmd=[command],
+            entrypoint=entrypoint,  # None: the image's (awslambdaric)
             platform=IMAGE_PLATFORM,
         )
         log_group = logs.LogGroup(

@@ -1,9 +1,10 @@
 """Each function of the synthesized template, run from its built image as Lambda runs it:
 read-only root, /tmp a tmpfs of the function's ephemeral size, uid 993, no HOME from the
 platform, the image's ENV with the template's environment over it (plus an S3 endpoint for the
-emulator), the image's ENTRYPOINT with the function's Command, and the Runtime API stand-in.
-Each answers a real event; cold and warm times, peak RSS and the bytes read from the image
-are recorded (and the same handler from the host virtualenv, for comparison)."""
+emulator), the image's ENTRYPOINT (or the function's EntryPoint: Tts streams) with the
+function's Command, and the Runtime API stand-in. Each answers a real event; cold and warm
+times, peak RSS and the bytes read from the image are recorded (and the same handler from the
+host virtualenv, for comparison)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from speech_api.runtime.local import EMBEDDED_CREDENTIALS
 from tests.conftest import TEST_BUCKET
 from tests.images.conftest import built_engines
 from tests.infrastructure.conftest import synth
-from tests.support.lambda_runtime import RuntimeAPI, start_runtime_client
+from tests.support.lambda_runtime import RuntimeAPI, Streamed, start_runtime_client
 
 ENGINES = built_engines()
 pytestmark = pytest.mark.skipif(not ENGINES, reason="no Lambda image built (make image)")
@@ -53,6 +54,7 @@ class Function:
     memory_mb: int
     ephemeral_mb: int
     inline_code: str | None = None  # a zip function's code (index.py)
+    entrypoint: list[str] | None = None  # ImageConfig.EntryPoint (None: the image's)
 
 
 def _resolve(value, s3_endpoint: str) -> str:
@@ -64,6 +66,8 @@ def _resolve(value, s3_endpoint: str) -> str:
         return TEST_BUCKET
     if "DeadLetter" in ref:
         return f"{s3_endpoint}/123456789012/speech-api-uploads-dlq"
+    if "TranscriptTopic" in ref:  # the worker publishes only after a transcript (not run here)
+        return "arn:aws:sns:us-east-1:123456789012:speech-api-transcripts"
     raise AssertionError(f"no stand-in for {ref}")
 
 
@@ -101,6 +105,7 @@ def template_functions(engine: str, outdir: Path, s3_endpoint: str) -> list[Func
                 Function(
                     name, lambda_image(image_engine), props["ImageConfig"]["Command"], env,
                     props["MemorySize"], ephemeral,
+                    entrypoint=props["ImageConfig"].get("EntryPoint"),
                 )
             )  # fmt: skip
         else:
@@ -242,7 +247,7 @@ def run_function(fn: Function, storage, tmp_path: Path, *, in_image: bool) -> di
                 before = resident_bytes(files)
                 proc = start_in_image(
                     root,
-                    [*cfg.entrypoint, *fn.command],
+                    [*(fn.entrypoint or cfg.entrypoint), *fn.command],
                     {**cfg.env, **fn.env, **lambda_env, "LAMBDA_TASK_ROOT": "/var/task"},
                     uid=LAMBDA_UID,
                     workdir=cfg.workdir,
@@ -266,9 +271,10 @@ def run_function(fn: Function, storage, tmp_path: Path, *, in_image: bool) -> di
                 (tmp_path / "index.py").write_text(fn.inline_code)
                 cwd = tmp_path
             started = time.monotonic()
-            popen = start_runtime_client(
-                handler, runtime.address, host_env, **({"cwd": cwd} if cwd else {})
-            )
+            extra: dict = {"cwd": cwd} if cwd else {}
+            if fn.entrypoint:  # ["python", "-m", module]: the host's Python runs the module
+                extra["entrypoint"] = tuple(fn.entrypoint[1:])
+            popen = start_runtime_client(handler, runtime.address, host_env, **extra)
             try:
                 figures.update(_invoke_all(runtime, started, events, None))
                 figures["peak_rss"] = _hwm(popen.pid)
@@ -297,6 +303,9 @@ def _invoke_all(runtime, started: float, events, stop) -> dict:
                 print(stop())
             raise
         assert kind == "response", payload
+        if isinstance(payload, Streamed):  # the streaming runtime (Tts): as API Gateway reads it
+            meta = payload.metadata
+            payload = {**meta, "body": payload.payload.decode()}
         check(payload)
         if i == 0:
             out["cold_s"] = at - started

@@ -23,6 +23,14 @@ OPEN = {("GET", "/"), ("GET", "/health"), ("HEAD", "/health"), ("GET", "/ready")
 # Routes the app may add: they must already reach the Api function.
 FUTURE = [("GET", "/v1/models/whisper-1"), ("DELETE", "/v1/files/abc"), ("GET", "/metrics")]
 API_COMMAND = ["handlers.api.handler"]
+# The Tts function sits behind STREAM integrations: the streaming runtime and handler.
+STREAM_IMAGE_CONFIG = {
+    "EntryPoint": ["python", "-m", "speech_api.runtime.lambda_stream"],
+    "Command": ["handlers.api.stream_handler"],
+}
+# API Gateway's limit for a buffered integration, and what speech may take when streamed.
+BUFFERED_LIMIT_MS = 29_000
+STREAMED_TIMEOUT_MS = 300_000
 
 
 def concrete(path: str) -> str:
@@ -64,7 +72,11 @@ def test_every_app_route_reaches_the_function_that_serves_it(synthesized, varian
         fn = gateway.function_of(route.method)
         if integration["Type"] != "AWS_PROXY" or fn is None or not fn.startswith(want):
             wrong.append(f"{method} {path}: reaches {fn}, not {want}")
-        elif functions[fn]["Properties"]["ImageConfig"]["Command"] != API_COMMAND:
+            continue
+        image = functions[fn]["Properties"]["ImageConfig"]
+        if want == "Tts" and image != STREAM_IMAGE_CONFIG:
+            wrong.append(f"{method} {path}: {fn} does not run the streaming handler")
+        elif want != "Tts" and (image["Command"] != API_COMMAND or "EntryPoint" in image):
             wrong.append(f"{method} {path}: {fn} does not run the API handler")
     assert not wrong, "\n".join(wrong)
 
@@ -184,3 +196,34 @@ def test_browsers_may_post_the_presigned_upload_form_to_the_bucket(synthesized, 
     (rule,) = audio["CorsConfiguration"]["CorsRules"]
     assert {"GET", "HEAD", "POST"} <= set(rule["AllowedMethods"])
     assert rule["AllowedOrigins"] == ["*"] and rule["AllowedHeaders"] == ["*"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_speech_routes_stream_and_the_rest_answer_whole(synthesized, variant):
+    """The speech routes' integrations stream (API Gateway's responseTransferMode STREAM; for a
+    Lambda proxy, InvokeWithResponseStream at the 2021-11-15 response-streaming-invocations
+    path) for longer than the buffered 29 s; every other route keeps a buffered integration."""
+    s = synthesized[variant]
+    gateway = Gateway(s.json)
+    functions = s.resources("AWS::Lambda::Function")
+    for method, template in app_operations():
+        route = gateway.resolve(method, concrete(template))
+        integration = route.method["Integration"]
+        uri = json.dumps(integration["Uri"])
+        if template not in SPEECH_PATHS:
+            assert integration.get("ResponseTransferMode", "BUFFERED") == "BUFFERED", template
+            assert "response-streaming-invocations" not in uri
+            assert integration.get("TimeoutInMillis", BUFFERED_LIMIT_MS) <= BUFFERED_LIMIT_MS
+            continue
+        assert integration["ResponseTransferMode"] == "STREAM", template
+        assert integration["TimeoutInMillis"] == STREAMED_TIMEOUT_MS > BUFFERED_LIMIT_MS
+        if variant == "ecs":
+            assert integration["Type"] == "HTTP_PROXY"  # Uvicorn streams; the gateway passes on
+            continue
+        assert integration["Type"] == "AWS_PROXY"
+        assert ":lambda:path/2021-11-15/functions/" in uri
+        assert uri.endswith('"/response-streaming-invocations"]]}'), uri
+        # The function may run as long as the integration waits.
+        fn = functions[gateway.function_of(route.method)]["Properties"]
+        assert fn["Timeout"] * 1000 >= STREAMED_TIMEOUT_MS
+        assert fn["ImageConfig"] == STREAM_IMAGE_CONFIG

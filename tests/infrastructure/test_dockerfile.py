@@ -32,14 +32,23 @@ def test_commands_name_existing_handlers(synthesized):
     import importlib
 
     commands = {re.search(r'CMD \["([\w.]+)"\]', DOCKERFILE).group(1)}
+    entrypoints = set()
     for s in synthesized.values():
         for fn in s.resources("AWS::Lambda::Function").values():
             if fn["Properties"].get("PackageType") == "Image":
                 commands |= set(fn["Properties"]["ImageConfig"]["Command"])
-    assert commands == {"handlers.api.handler", "handlers.transcribe_upload.handler"}
+                entrypoints.add(tuple(fn["Properties"]["ImageConfig"].get("EntryPoint", ())))
+    assert commands == {
+        "handlers.api.handler",
+        "handlers.api.stream_handler",
+        "handlers.transcribe_upload.handler",
+    }
     for command in commands:
         module, attr = command.rsplit(".", 1)
         assert callable(getattr(importlib.import_module(module), attr))
+    # The image's ENTRYPOINT (awslambdaric), or the streaming runtime that the Tts function runs.
+    assert entrypoints == {(), ("python", "-m", "speech_api.runtime.lambda_stream")}
+    assert callable(importlib.import_module("speech_api.runtime.lambda_stream").main)
 
 
 @pytest.mark.parametrize("engine", ["coqui", "piper"])
@@ -88,9 +97,11 @@ def task_root(tmp_path_factory) -> tuple[Path, Path]:
 
 def test_clean_image_environment_imports_both_handlers(task_root):
     python, task = task_root
-    # awslambdaric: the image's ENTRYPOINT (the Lambda runtime interface client).
+    # awslambdaric: the image's ENTRYPOINT (the Lambda runtime interface client); lambda_stream
+    # the Tts function's (with mangum, which it reads events with).
     code = (
         "import awslambdaric, handlers.api, handlers.transcribe_upload, speech_api; "
+        "import speech_api.runtime.lambda_stream, mangum.handlers; "
         "print(speech_api.__file__)"
     )
     out = subprocess.run([str(python), "-c", code], cwd=task, capture_output=True, text=True)

@@ -128,8 +128,9 @@ def test_docs_behind_the_stage_ask_for_the_schema_under_the_stage(invoke):
 
 
 def test_speech_the_gateway_could_not_wait_for_is_refused_before_any_work(invoke):
-    # Through API Gateway the speech arrives whole, so it must be ready within 29 s; served
-    # by Uvicorn the same request streams sentence by sentence and is taken.
+    # Answered whole (`handler`, awslambdaric: a BUFFERED integration) the speech must be ready
+    # within 29 s; streamed (Uvicorn, or the Tts function's streaming runtime behind STREAM
+    # integrations: test_lambda_stream.py) the same request is taken.
     text = ("Read slowly, every word of this text takes its time. " * 80)[:4096]
     request = {"model": "tts-1", "voice": "alloy", "input": text, "speed": 0.5}
     status, _, body = invoke(

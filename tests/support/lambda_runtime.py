@@ -1,6 +1,10 @@
 """A minimal Lambda Runtime API (the HTTP interface a Lambda image's bootstrap polls), so the
-real runtime client (`python -m awslambdaric handlers.x.handler`) can run here without Docker
-or the Runtime Interface Emulator."""
+real runtime client (`python -m awslambdaric handlers.x.handler`) and the streaming runtime
+(`python -m speech_api.runtime.lambda_stream ...`) can run here without Docker or the Runtime
+Interface Emulator. A response posted in Lambda's streaming mode
+(`Lambda-Runtime-Function-Response-Mode: streaming`, chunked, optional error trailers) is read
+chunk by chunk, each chunk's arrival time recorded, and split as API Gateway's STREAM
+integrations read it: JSON metadata, 8 NUL bytes, the payload."""
 
 from __future__ import annotations
 
@@ -12,17 +16,71 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = "/2018-06-01/runtime"
+DELIMITER = b"\0" * 8
+
+
+@dataclass
+class Streamed:
+    """A response posted in streaming mode, as received."""
+
+    headers: dict[str, str]  # the POST's own headers
+    chunks: list[tuple[float, bytes]]  # (monotonic arrival time, bytes), in order
+    trailers: dict[str, str] = field(default_factory=dict)
+    dispatched_at: float = 0.0  # when /next handed the event out
+
+    @property
+    def raw(self) -> bytes:
+        return b"".join(c for _, c in self.chunks)
+
+    @property
+    def metadata(self) -> dict:
+        """The JSON before the delimiter (what API Gateway turns into status and headers)."""
+        head, sep, _ = self.raw.partition(DELIMITER)
+        assert sep, "no 8-NUL delimiter after the metadata"
+        return json.loads(head)
+
+    @property
+    def payload(self) -> bytes:
+        return self.raw.partition(DELIMITER)[2]
+
+    def payload_times(self) -> list[float]:
+        """Arrival times of the chunks that carry payload bytes (after the delimiter)."""
+        seen, times, end = 0, [], len(self.raw) - len(self.payload)
+        for at, chunk in self.chunks:
+            seen += len(chunk)
+            if seen > end:
+                times.append(at)
+        return times
+
+
+def read_chunked(rfile) -> tuple[list[tuple[float, bytes]], dict[str, str]]:
+    """A chunked request body (RFC 9112 7.1), each chunk with its arrival time, and trailers."""
+    chunks = []
+    while True:
+        size = int(rfile.readline().split(b";")[0].strip(), 16)
+        if size == 0:
+            break
+        data = rfile.read(size)
+        chunks.append((time.monotonic(), data))
+        assert rfile.read(2) == b"\r\n"
+    trailers = {}
+    while (line := rfile.readline().rstrip(b"\r\n")) != b"":
+        name, _, value = line.decode().partition(":")
+        trailers[name.strip()] = value.strip()
+    return chunks, trailers
 
 
 class RuntimeAPI:
     def __init__(self):
         self._events: queue.Queue = queue.Queue()
-        self._results: dict[str, tuple[str, dict, float]] = {}
+        self._results: dict[str, tuple[str, dict | Streamed, float]] = {}
+        self._dispatched: dict[str, float] = {}
         self._cond = threading.Condition()
         self.init_error: dict | None = None
         api = self
@@ -36,6 +94,7 @@ class RuntimeAPI:
                     self.send_error(404)
                     return
                 request_id, event = api._events.get()  # blocks like the real API
+                api._dispatched[request_id] = time.monotonic()
                 body = json.dumps(event).encode()
                 self.send_response(200)
                 self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
@@ -55,9 +114,15 @@ class RuntimeAPI:
                 self.wfile.write(body)
 
             def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                payload = json.loads(self.rfile.read(length) or b"null")
                 parts = self.path.removeprefix(PREFIX).strip("/").split("/")
+                if self.headers.get("Lambda-Runtime-Function-Response-Mode") == "streaming":
+                    chunks, trailers = read_chunked(self.rfile)
+                    payload = Streamed(
+                        dict(self.headers), chunks, trailers, api._dispatched.get(parts[1], 0.0)
+                    )
+                else:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    payload = json.loads(self.rfile.read(length) or b"null")
                 if parts[:2] == ["init", "error"]:
                     api.init_error = payload
                 elif parts[0] == "invocation" and len(parts) == 3:
@@ -85,8 +150,9 @@ class RuntimeAPI:
         self._server.shutdown()
         self._server.server_close()
 
-    def invoke(self, event: dict, timeout_s: float = 120) -> tuple[str, dict, float]:
-        """Queue one event; wait for its ("response" | "error", payload, monotonic time)."""
+    def invoke(self, event: dict, timeout_s: float = 120) -> tuple[str, dict | Streamed, float]:
+        """Queue one event; wait for its ("response" | "error", payload, monotonic time); a
+        streamed response's payload is a `Streamed`."""
         request_id = str(uuid.uuid4())
         self._events.put((request_id, event))
         with self._cond:
@@ -108,10 +174,12 @@ def start_runtime_client(
     cwd: Path = REPO,
     prefix: list[str] | None = None,
     unset: tuple[str, ...] = (),
+    entrypoint: tuple[str, ...] = ("-m", "awslambdaric"),
 ) -> subprocess.Popen:
-    """Start the real Lambda runtime client on a handler, as the image's entry point does.
-    `prefix` wraps the command (e.g. to mount the code read-only); `unset` drops variables
-    Lambda does not set (HOME)."""
+    """Start the real Lambda runtime client on a handler, as the image's entry point does
+    (`entrypoint`: another runtime module, as a function's ImageConfig may name). `prefix`
+    wraps the command (e.g. to mount the code read-only); `unset` drops variables Lambda does
+    not set (HOME)."""
     base = {
         k: v
         for k, v in os.environ.items()
@@ -131,7 +199,7 @@ def start_runtime_client(
         }
     )
     return subprocess.Popen(
-        [*(prefix or []), sys.executable, "-m", "awslambdaric", handler],
+        [*(prefix or []), sys.executable, *entrypoint, handler],
         cwd=cwd,
         env=base,
         stdout=subprocess.PIPE,

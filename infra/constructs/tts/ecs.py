@@ -18,6 +18,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import DeployConfig
+from infra.constructs.functions import STREAMED_TIMEOUT_S
 from infra.constructs.tts.backend import (
     GPU_CONSTRUCT_ID,
     TtsBackend,
@@ -178,6 +179,8 @@ class EcsGpuService(Construct):
             options=apigw.IntegrationOptions(
                 connection_type=apigw.ConnectionType.VPC_LINK,
                 vpc_link=self.vpc_link,
-                timeout=Duration.seconds(29),
+                # Uvicorn streams speech as it is made; STREAM passes it on (up to 15 min).
+                response_transfer_mode=apigw.ResponseTransferMode.STREAM,
+                timeout=Duration.seconds(STREAMED_TIMEOUT_S),
             ),
         )

@@ -32,6 +32,7 @@ from speech_api.errors import InvalidRequestError, SpeechAPIError
 from speech_api.runtime.malloc import tune_malloc
 
 if TYPE_CHECKING:  # imported on first use: the handler's import stays cheap (cold start)
+    from speech_api.runtime.lambda_stream import StreamedResponse
     from speech_api.service import SpeechService, UploadService
 
 # A batch of only S3 test events emits no metric; that is normal, not worth a warning per batch.
@@ -50,11 +51,12 @@ LAMBDA_CACHE_DIR = Path("/tmp/speech-api")
 LAMBDA_MAX_BODY_BYTES = 4_500_000
 
 
-def lambda_settings(settings: Settings) -> Settings:
+def lambda_settings(settings: Settings, *, streamed: bool = False) -> Settings:
     update: dict = {
         "max_upload_bytes": min(settings.max_upload_bytes, LAMBDA_MAX_BODY_BYTES),
-        # The proxy integration returns one response: streamed speech arrives whole.
-        "streamed_responses": False,
+        # Under awslambdaric the proxy integration returns one response: streamed speech
+        # arrives whole. The streaming runtime (lambda_stream) passes it on as it is made.
+        "streamed_responses": streamed,
     }
     if not ("model_cache_dir" in settings.model_fields_set or _writable(settings.model_cache_dir)):
         update["model_cache_dir"] = LAMBDA_CACHE_DIR
@@ -85,14 +87,16 @@ class _StagePrefix:
 
 
 class LambdaRuntime:
-    """What one Lambda container builds once: settings, the service, the app, the worker."""
+    """What one Lambda container builds once: settings, the service, the app, the worker.
+    `streamed`: the container answers through the streaming runtime (lambda_stream)."""
 
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, *, streamed: bool = False):
         self._given = settings
+        self.streamed = streamed
 
     @cached_property
     def settings(self) -> Settings:
-        return lambda_settings(self._given or Settings())
+        return lambda_settings(self._given or Settings(), streamed=self.streamed)
 
     @cached_property
     def service(self) -> SpeechService:
@@ -101,15 +105,24 @@ class LambdaRuntime:
         return SpeechService(self.settings)
 
     @cached_property
+    def app(self):
+        from speech_api.api import create_app
+
+        return _StagePrefix(create_app(self.settings, self.service))
+
+    @cached_property
     def asgi(self):
         from mangum import Mangum
 
-        from speech_api.api import create_app
-
         # Mangum decodes base64 bodies (isBase64Encoded) to the exact bytes /stt needs, for
         # REST (v1) and HTTP API (v2) events alike.
-        app = _StagePrefix(create_app(self.settings, self.service))
-        return Mangum(app, lifespan="off")
+        return Mangum(self.app, lifespan="off")
+
+    @cached_property
+    def streamer(self):
+        from speech_api.runtime.lambda_stream import AsgiStreamer
+
+        return AsgiStreamer(self.app)
 
     @cached_property
     def uploads(self) -> UploadService:
@@ -120,7 +133,7 @@ class LambdaRuntime:
     def preload(self) -> list[str]:
         """Build the app and load the engines named by PRELOAD_MODELS now (init), not in the first
         request. Returns what loaded."""
-        self.asgi  # noqa: B018  (builds the app)
+        self.streamer if self.streamed else self.asgi  # noqa: B018  (builds the app)
         wanted = self.settings.served_engines()
         if "stt" in wanted:
             from speech_api import decoder
@@ -145,14 +158,29 @@ def initialize() -> None:
         logger.info("preloaded for provisioned concurrency", extra={"models": loaded})
 
 
-def configure(settings: Settings | None = None) -> LambdaRuntime:
+def configure(settings: Settings | None = None, *, streamed: bool = False) -> LambdaRuntime:
     """Start over with these settings (None: the environment's), as a new container would."""
     global runtime
-    runtime = LambdaRuntime(settings)
+    runtime = LambdaRuntime(settings, streamed=streamed)
     return runtime
 
 
 def handle_api_event(event: dict, context) -> dict:
+    """An API Gateway event -> one proxy response (awslambdaric, BUFFERED integrations)."""
+    return _invalid_body(event) or runtime.asgi(event, context)
+
+
+def stream_api_event(event: dict, context) -> StreamedResponse:
+    """An API Gateway event -> a response whose body is passed on as the app sends it (the
+    streaming runtime, STREAM integrations)."""
+    from speech_api.runtime.lambda_stream import StreamedResponse
+
+    if (refused := _invalid_body(event)) is not None:
+        return StreamedResponse.from_proxy(refused)
+    return runtime.streamer(event, context)
+
+
+def _invalid_body(event: dict) -> dict | None:
     if event.get("isBase64Encoded") and event.get("body"):
         try:
             base64.b64decode(event["body"], validate=True)
@@ -166,7 +194,7 @@ def handle_api_event(event: dict, context) -> dict:
                     code="invalid_body",
                 ),
             )
-    return runtime.asgi(event, context)
+    return None
 
 
 def _error_event(event: dict, exc: SpeechAPIError) -> dict:
