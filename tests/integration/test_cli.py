@@ -237,27 +237,16 @@ def upload_servers(make_settings):
     """Keyed servers that run the upload worker (the Lambda handler behind SQS), as `make serve`
     does: one with /stt's default minute, one whose /stt takes 5 s (a lower MAX_AUDIO_SECONDS,
     as a deployment behind API Gateway has)."""
-    from devkit.lambda_context import with_context
-    from handlers.transcribe_upload import handler as transcribe_upload
-    from speech_api.runtime import aws_lambda
-    from speech_api.runtime.local import LocalQueueWorker, prepare_upload_queue
+    from tests.support.upload_worker import running_upload_worker
 
     settings = make_settings(api_key="cli-key", stt={"model": "tiny.en"})
-    aws_lambda.configure(settings)
-    queue = prepare_upload_queue(settings)
-    worker = LocalQueueWorker(
-        settings, queue, with_context(transcribe_upload), retry_after_s=1
-    ).start()
     strict = settings.model_copy(update={"max_audio_seconds": 5.0})
-    try:
-        with (
-            LiveServer(create_app(settings)) as server,
-            LiveServer(create_app(strict)) as strict_server,
-        ):
-            yield server.base_url, strict_server.base_url
-    finally:
-        worker.stop()
-        aws_lambda.configure()
+    with (
+        running_upload_worker(settings),
+        LiveServer(create_app(settings)) as server,
+        LiveServer(create_app(strict)) as strict_server,
+    ):
+        yield server.base_url, strict_server.base_url
 
 
 def words(text: str) -> list[str]:

@@ -25,6 +25,7 @@ from speech_api.runtime.local import (
 )
 from tests.conftest import LiveServer
 from tests.support.slow_proxy import SlowProxy
+from tests.support.upload_worker import running_upload_worker
 
 
 def test_a_model_that_cannot_load_fails_only_what_needs_it(make_settings):
@@ -167,12 +168,7 @@ def test_failing_messages_reach_the_dlq_and_redrive_replays_them(make_settings, 
 
 def test_api_restart_between_presign_and_upload_loses_nothing(make_settings, storage):
     settings = make_settings()
-    aws_lambda.configure(settings)
-    queue = prepare_upload_queue(settings)
-    worker = LocalQueueWorker(
-        settings, queue, with_context(transcribe_upload), retry_after_s=1
-    ).start()
-    try:
+    with running_upload_worker(settings):
         with LiveServer(create_app(settings)) as first:
             form = httpx.post(
                 f"{first.base_url}/uploads", json={"filename": "a.wav", "content_type": "audio/wav"}
@@ -200,9 +196,6 @@ def test_api_restart_between_presign_and_upload_loses_nothing(make_settings, sto
             f"transcripts/{form['id']}.txt",
             f"transcripts/{form['id']}.vtt",
         ]
-    finally:
-        worker.stop()
-        aws_lambda.configure()
 
 
 def test_request_logs_carry_an_id_and_no_content_or_secrets(make_settings, caplog):

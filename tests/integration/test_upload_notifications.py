@@ -16,13 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devkit.clips import clip
-from devkit.lambda_context import with_context
-from handlers.transcribe_upload import handler as transcribe_upload
 from speech_api.api import create_app
-from speech_api.runtime.local import LocalQueueWorker, prepare_upload_queue
 from speech_api.storage import aws_client
 from tests.conftest import LiveServer
 from tests.support.callbacks import CallbackReceiver, TestCA
+from tests.support.upload_worker import running_upload_worker
 
 SECRET = "callback-test-secret"
 
@@ -31,8 +29,6 @@ SECRET = "callback-test-secret"
 def notified(make_settings):
     """`make serve`'s upload flow with a transcript topic, an SQS queue subscribed to it, and
     callbacks signed."""
-    from speech_api.runtime import aws_lambda
-
     probe = make_settings()
     sns, sqs = aws_client("sns", probe), aws_client("sqs", probe)
     topic = sns.create_topic(Name=f"transcripts-{uuid.uuid4().hex[:8]}")["TopicArn"]
@@ -40,18 +36,12 @@ def notified(make_settings):
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn["Attributes"]["QueueArn"])
     settings = make_settings(transcript_topic_arn=topic, callback_secret=SECRET)
-    aws_lambda.configure(settings)
-    queue = prepare_upload_queue(settings)
-    worker = LocalQueueWorker(
-        settings, queue, with_context(transcribe_upload), retry_after_s=1
-    ).start()
     with (
+        running_upload_worker(settings) as queue,
         LiveServer(create_app(settings)) as server,
         httpx.Client(base_url=server.base_url, timeout=60) as api,
     ):
         yield Flow(api, sqs, inbox, queue.url)
-    worker.stop()
-    aws_lambda.configure()
 
 
 class Flow:

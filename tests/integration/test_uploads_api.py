@@ -11,30 +11,20 @@ import httpx
 import pytest
 
 from devkit.clips import clip
-from devkit.lambda_context import with_context
-from handlers.transcribe_upload import handler as transcribe_upload
 from speech_api.api import create_app
-from speech_api.runtime.local import LocalQueueWorker, prepare_upload_queue
 from tests.conftest import LiveServer
+from tests.support.upload_worker import running_upload_worker
 
 
 @pytest.fixture(scope="module")
 def flow(make_settings):
-    from speech_api.runtime import aws_lambda
-
     settings = make_settings()
-    aws_lambda.configure(settings)
-    queue = prepare_upload_queue(settings)
-    worker = LocalQueueWorker(
-        settings, queue, with_context(transcribe_upload), retry_after_s=1
-    ).start()
     with (
+        running_upload_worker(settings),
         LiveServer(create_app(settings)) as server,
         httpx.Client(base_url=server.base_url, timeout=60) as api,
     ):
         yield api, settings
-    worker.stop()
-    aws_lambda.configure()
 
 
 def wait_for_transcript(api, url: str, timeout_s: float = 60) -> httpx.Response:
