@@ -57,7 +57,7 @@ class PiperEngine:
                 f"{', '.join(self.voices()) or 'none'}"
             )
         self.model = self.default_voice
-        self._loaded: dict[str, object] = {}
+        self._loaded: dict[tuple[str, bool], object] = {}  # (voice, aligned) -> PiperVoice
         self._load_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(settings.max_concurrent or usable_cores())
         # Import onnxruntime now, not at app import: it is the heavy part of the cold start.
@@ -116,8 +116,8 @@ class PiperEngine:
 
     def _chunks(
         self, text: str, *, voice: str, speed: float, aligned: bool = False
-    ) -> Iterator[tuple[int, object]]:
-        """(piece number, Piper's audio chunk): the text in pieces of at most
+    ) -> Iterator[tuple[tuple[int, str], object]]:
+        """((piece number, piece), Piper's audio chunk): the text in pieces of at most
         MAX_SENTENCE_CHARS, a chunk a sentence, each made when asked for."""
         from piper import SynthesisConfig
 
