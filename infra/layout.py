@@ -24,5 +24,9 @@ WORKER_COMMAND = "handlers.transcribe_upload.handler"
 STREAM_ENTRYPOINT = ["python", "-m", "speech_api.runtime.lambda_stream"]
 STREAM_COMMAND = "handlers.api.stream_handler"
 
+# The model name Dockerfile.lambda's ENV gives the image functions (the model is baked in there);
+# the zip Api function lists it under the same name.
+IMAGE_STT_MODEL = "/opt/models/stt"
+
 # The request authorizer: a small zip function, not the model image.
 AUTHORIZER_SOURCE = REPO_ROOT / "handlers" / "authorizer.py"

@@ -21,7 +21,7 @@ from constructs import Construct
 
 from infra.config import DeployConfig
 from infra.constructs.api import SpeechApi
-from infra.constructs.functions import ImageFunctions, function_env
+from infra.constructs.functions import Functions, function_env
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.notifications import TranscriptNotifications
 from infra.constructs.storage import Storage
@@ -51,7 +51,7 @@ class SpeechApiStack(cdk.Stack):
         self.tts = TTS_BACKENDS[config.gpu_tts](
             self, config=config, bucket=self.storage.bucket, env=function_env(config, self.storage)
         )
-        self.functions = ImageFunctions(
+        self.functions = Functions(
             self, "Functions", config=config, storage=self.storage, tts=self.tts.function
         )
         self.uploads = UploadPipeline(

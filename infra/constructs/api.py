@@ -21,7 +21,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import DeployConfig
-from infra.constructs.functions import STREAMED_TIMEOUT_S, ImageFunctions
+from infra.constructs.functions import STREAMED_TIMEOUT_S, Functions
 from infra.constructs.tts import TtsBackend
 from infra.layout import AUTHORIZER_SOURCE, STAGE_NAME
 from infra.nag import acknowledge
@@ -51,7 +51,7 @@ class SpeechApi(Construct):
         construct_id: str,
         *,
         config: DeployConfig,
-        functions: ImageFunctions,
+        functions: Functions,
         tts: TtsBackend,
     ):
         super().__init__(scope, construct_id)

@@ -1,8 +1,11 @@
-"""The Lambda functions that run the app: container images built from Dockerfile.lambda, a
-function per job with its own command, size and S3 grants.
+"""The Lambda functions that run the app, a function per job with its own command, size and S3
+grants: container images built from Dockerfile.lambda for the functions that load a model, a
+zip function on Lambda's Python runtime with the layer from layers/ for the one that does not.
 
-Two builds of that Dockerfile at most: the light one (TTS_ENGINE=piper, no torch) serves Stt,
-Api and Worker, which never load a TTS model, and Tts when the stack synthesizes with Piper or
+Api (the light routes) is a zip function: the app's code and the `light` layer (infra/constructs/
+packages.py), no model library, so it starts in well under a second.
+Two builds of the Dockerfile at most: the light one (TTS_ENGINE=piper, no torch) serves Stt
+and Worker, which never load a TTS model, and Tts when the stack synthesizes with Piper or
 forwards to a GPU endpoint; a Coqui stack's Tts alone gets the build with torch and Coqui.
 Every image asset is built for the functions' architecture (a build on an ARM laptop would
 otherwise produce an image that cannot start on x86_64 Lambda).
@@ -27,9 +30,11 @@ from constructs import Construct
 
 from infra.config import DeployConfig, TtsEngine
 from infra.constructs.grants import grant_list_bucket, grant_objects
+from infra.constructs.packages import ZIP_RUNTIME, LightLayer, function_code
 from infra.constructs.storage import Storage
 from infra.layout import (
     API_COMMAND,
+    IMAGE_STT_MODEL,
     PUBLIC_PREFIX,
     REPO_ROOT,
     STREAM_COMMAND,
@@ -59,6 +64,15 @@ LIGHT_IMAGE_ENGINE: TtsEngine = "piper"
 # 4,096 characters at Piper's slowest speed took 63 s here, Coqui's about 110 s (0.4 real-time
 # factor): 300 s covers them with a cold start.
 STREAMED_TIMEOUT_S = 300
+# What Dockerfile.lambda's ENV gives the image functions that the zip function needs too:
+# the Stt function's model name (listed by /v1/models, never loaded here), S3 from the
+# environment, not embedded, and a writable HOME and cache under /tmp.
+ZIP_ENV = {
+    "STT_MODEL": IMAGE_STT_MODEL,
+    "EMBEDDED_S3": "false",
+    "HOME": "/tmp",
+    "MODEL_CACHE_DIR": "/tmp/speech-api",
+}
 
 
 def function_env(config: DeployConfig, storage: Storage) -> dict[str, str]:
@@ -93,7 +107,7 @@ class TtsFunction:
     grant: Callable[[lambda_.Function], None]
 
 
-class ImageFunctions(Construct):
+class Functions(Construct):
     def __init__(
         self,
         scope: Construct,
@@ -110,6 +124,7 @@ class ImageFunctions(Construct):
         self.env = function_env(config, storage)
         self.functions: dict[str, lambda_.Function] = {}
         self._targets: dict[str, lambda_.IFunction] = {}
+        self.light_layer = LightLayer(self, "LightLayer", architecture=ARCHITECTURE).layer
 
         self.stt = self.add(
             "Stt",
@@ -124,7 +139,8 @@ class ImageFunctions(Construct):
             "Api",
             memory_mb=config.api_memory_mb,
             timeout=Duration.seconds(10),
-            env={PRELOAD_MODELS: "none"},
+            env={**ZIP_ENV, PRELOAD_MODELS: "none"},
+            zip_package=True,
         )
         # Long recordings: the worker refuses up front what its timeout cannot finish.
         self.worker = self.add(
@@ -185,40 +201,53 @@ class ImageFunctions(Construct):
         env: dict[str, str] | None = None,
         ephemeral_mb: int = 1024,
         image_engine: TtsEngine = LIGHT_IMAGE_ENGINE,
+        zip_package: bool = False,
     ) -> lambda_.Function:
+        """A function from the image (`command` its handler) or, with `zip_package`, a zip
+        function on ZIP_RUNTIME with the light layer (`command` its handler)."""
         config = self.config
-        code = lambda_.DockerImageCode.from_image_asset(
-            str(REPO_ROOT),
-            file="Dockerfile.lambda",
-            build_args={
-                "STT_MODEL": config.stt_model,
-                "TTS_ENGINE": image_engine,
-                "COQUI_MODEL": config.coqui_model,
-            },
-            cmd=[command],
-            entrypoint=entrypoint,  # None: the image's (awslambdaric)
-            platform=IMAGE_PLATFORM,
-        )
         log_group = logs.LogGroup(
             self,
             f"{name}Logs",
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=RemovalPolicy.DESTROY,
         )
-        fn = lambda_.DockerImageFunction(
-            self,
-            f"{name}Function",
-            code=code,
-            memory_size=memory_mb,
-            timeout=timeout,
-            architecture=ARCHITECTURE,
-            environment={**self.env, **(env or {})},
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=log_group,
-            reserved_concurrent_executions=reserved or None,
-            ephemeral_storage_size=cdk.Size.mebibytes(ephemeral_mb),
-            description=f"speech-api {name.lower()} ({command})",
-        )
+        common = {
+            "memory_size": memory_mb,
+            "timeout": timeout,
+            "architecture": ARCHITECTURE,
+            "environment": {**self.env, **(env or {})},
+            "tracing": lambda_.Tracing.ACTIVE,
+            "log_group": log_group,
+            "reserved_concurrent_executions": reserved or None,
+            "ephemeral_storage_size": cdk.Size.mebibytes(ephemeral_mb),
+            "description": f"speech-api {name.lower()} ({command})",
+        }
+        if zip_package:
+            assert entrypoint is None, "a zip function runs its runtime's own bootstrap"
+            fn = lambda_.Function(
+                self,
+                f"{name}Function",
+                runtime=ZIP_RUNTIME,
+                handler=command,
+                code=function_code(),
+                layers=[self.light_layer],
+                **common,
+            )
+        else:
+            code = lambda_.DockerImageCode.from_image_asset(
+                str(REPO_ROOT),
+                file="Dockerfile.lambda",
+                build_args={
+                    "STT_MODEL": config.stt_model,
+                    "TTS_ENGINE": image_engine,
+                    "COQUI_MODEL": config.coqui_model,
+                },
+                cmd=[command],
+                entrypoint=entrypoint,  # None: the image's (awslambdaric)
+                platform=IMAGE_PLATFORM,
+            )
+            fn = lambda_.DockerImageFunction(self, f"{name}Function", code=code, **common)
         acknowledge(
             fn,
             {
@@ -227,6 +256,14 @@ class ImageFunctions(Construct):
                 "allows writing this function's logs.",
                 "AwsSolutions-IAM5[Resource::*]": "X-Ray's PutTraceSegments/PutTelemetryRecords "
                 "support no resource-level permissions.",
+                **(
+                    {
+                        "AwsSolutions-L1": "Python 3.11, the version the app, its tests and "
+                        "requirements.lock are built for (and its layer, layers/build.py)."
+                    }
+                    if zip_package
+                    else {}
+                ),
             },
         )
         self.functions[name] = fn

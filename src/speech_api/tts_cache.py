@@ -7,12 +7,15 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from speech_api.audio import EncodedAudio
 from speech_api.formats import OUTPUT_FORMATS
 from speech_api.storage import ObjectStorage
+
+if TYPE_CHECKING:
+    from speech_api.audio import EncodedAudio
 
 # Bump when the synthesis pipeline changes audibly, so cached objects are not reused.
 _TTS_CACHE_VERSION = 1

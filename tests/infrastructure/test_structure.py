@@ -87,12 +87,12 @@ def test_the_gpu_type_is_looked_at_in_one_place():
 
 
 def test_tts_backends_return_what_the_stack_wires_rather_than_adding_functions():
-    """A backend says which Tts function it wants (or none); ImageFunctions creates it with the
+    """A backend says which Tts function it wants (or none); Functions creates it with the
     others, so no call order in the stack decides whether monitoring or routes see it."""
     backends = sorted((REPO_ROOT / "infra" / "constructs" / "tts").glob("*.py"))
     assert len(backends) >= 4, backends
     for p in backends:
-        assert "ImageFunctions" not in p.read_text(), p.name
+        assert "Functions" not in p.read_text(), p.name
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

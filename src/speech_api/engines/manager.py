@@ -56,7 +56,7 @@ class ModelManager:
     def stt_names(self) -> list[str]:
         """The configured model first, then STT_EXTRA_MODELS, then the bundled models that
         are installed: callers may pick any of them by name (each loads on first use)."""
-        from speech_api.engines.whisper import installed_models
+        from speech_api.engines.whisper_models import installed_models
 
         stt = self._settings.stt
         extra = [m.strip() for m in stt.extra_models.split(",") if m.strip()]

@@ -9,7 +9,6 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Protocol
 
-from speech_api.audio import StreamEncoder, encode_audio
 from speech_api.config import Settings
 from speech_api.engines import ModelManager, Speech, SpeechStream, TextToSpeech
 from speech_api.engines.captions import captions_srt, captions_vtt
@@ -98,6 +97,8 @@ class LocalSynthesis:
         speech = _spoken(
             engine.synthesize, text, voice=voice, speed=request.speed, words=request.captions
         )
+        from speech_api.audio import encode_audio  # PyAV: only where audio is made
+
         encoded = encode_audio(speech.samples, speech.sample_rate, fmt)
         if request.captions:
             words = [
@@ -157,6 +158,8 @@ class LocalSynthesis:
         # The first sentence is synthesized before answering, so the sample rate is known and
         # a failure is still a clean error rather than a broken stream.
         first = _spoken(next, pieces, None)
+        from speech_api.audio import StreamEncoder  # PyAV: only where audio is made
+
         encoder = StreamEncoder(fmt, first.sample_rate)
 
         def chunks() -> Iterator[bytes]:

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from speech_api.audio import decode_audio, decode_file
 from speech_api.config import Settings
 from speech_api.engines import (
     ModelManager,
@@ -75,6 +74,8 @@ class Transcription:
         recording (by raising) before any of it is transcribed."""
         engine = self.engine(options.model)
         limit = self.settings.long_audio_max_seconds if max_seconds is None else max_seconds
+        from speech_api.audio import decode_file  # PyAV: only where audio is read
+
         with tempfile.TemporaryDirectory(prefix="speech-api-", dir=work_dir) as work:
             audio = decode_file(source, Path(work) / "audio.pcm", max_seconds=limit)
             if check_length is not None:
@@ -91,6 +92,8 @@ class Transcription:
     def _input(self, data: bytes, options: TranscriptionOptions):
         if not data:
             raise EmptyAudioError("The request contains no audio.", param="file")
+        from speech_api.audio import decode_audio  # PyAV: only where audio is read
+
         engine = self.engine(options.model)
         audio = decode_audio(data, max_seconds=self.settings.max_audio_seconds)
         return engine, audio.samples
