@@ -96,18 +96,20 @@ def installed_distributions(site: Path) -> dict[str, str]:
     }
 
 
-def _pip_install(name: str, site: Path, architecture: str) -> None:
+def pip_install_for_lambda(requirements: list[str], site: Path, architecture: str) -> None:
+    """`pip install REQUIREMENTS --target SITE` as Lambda's Python runtime needs it, with the
+    lock's versions (`requirements`: pip arguments, e.g. ["-r", file] or package names)."""
     platforms = [arg for tag in platform_tags(architecture) for arg in ("--platform", tag)]
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--no-compile", "--target", str(site), "--implementation", "cp",
         "--python-version", PYTHON_VERSION, "--only-binary=:all:", *platforms,
-        "-c", str(LOCK), "-r", str(requirements_file(name)),
+        "-c", str(LOCK), *requirements,
     ]  # fmt: skip
     subprocess.run(command, check=True)
 
 
-def _check_pins(site: Path) -> None:
+def check_pins(site: Path) -> None:
     pins = pinned_versions()
     wrong = {
         dist: version
@@ -119,7 +121,7 @@ def _check_pins(site: Path) -> None:
         raise RuntimeError(f"the layer holds what requirements.lock does not pin: {listed}")
 
 
-def _compile(site: Path) -> None:
+def byte_compile(site: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode",
          "unchecked-hash", str(site)],
@@ -139,10 +141,10 @@ def build_layer(name: str, architecture: str = "x86_64") -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=CACHE))
     try:
         site = staging / "python"
-        _pip_install(name, site, architecture)
+        pip_install_for_lambda(["-r", str(requirements_file(name))], site, architecture)
         shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts: no use in a layer
-        _check_pins(site)
-        _compile(site)
+        check_pins(site)
+        byte_compile(site)
         try:
             staging.rename(target)
         except OSError:

@@ -20,7 +20,8 @@ import pytest
 
 from devkit.clips import clip
 from devkit.events import rest_api_event, s3_object_created, sqs_batch
-from devkit.images import CACHE, lambda_image
+from devkit.images import BASE_IMAGE, CACHE, lambda_image
+from devkit.images.base import image_exists
 from devkit.images.run import (
     LAMBDA_UID,
     compressed_size,
@@ -33,11 +34,13 @@ from devkit.images.run import (
     resident_bytes,
     start_in_image,
 )
-from speech_api.runtime.local import EMBEDDED_CREDENTIALS
+from devkit.zip_runtime import python_path, runtime_dir
+from infra.constructs.functions import LIGHT_IMAGE_ENGINE
 from tests.conftest import TEST_BUCKET
 from tests.images.conftest import built_engines
 from tests.infrastructure.conftest import synth
 from tests.support.lambda_runtime import RuntimeAPI, Streamed, start_runtime_client
+from tests.support.template import function_env, zip_asset
 
 ENGINES = built_engines()
 pytestmark = pytest.mark.skipif(not ENGINES, reason="no Lambda image built (make image)")
@@ -55,20 +58,13 @@ class Function:
     ephemeral_mb: int
     inline_code: str | None = None  # a zip function's code (index.py)
     entrypoint: list[str] | None = None  # ImageConfig.EntryPoint (None: the image's)
+    # A zip function: host folders -> where Lambda puts them (code: /var/task, layers: /opt).
+    zip_dirs: tuple[tuple[str, str], ...] = ()
+    label: str = ""  # how the figures name its package
 
-
-def _resolve(value, s3_endpoint: str) -> str:
-    """The template's value, with CloudFormation references stood in for."""
-    if isinstance(value, str):
-        return value
-    ref = json.dumps(value)
-    if "Audio" in ref:
-        return TEST_BUCKET
-    if "DeadLetter" in ref:
-        return f"{s3_endpoint}/123456789012/speech-api-uploads-dlq"
-    if "TranscriptTopic" in ref:  # the worker publishes only after a transcript (not run here)
-        return "arn:aws:sns:us-east-1:123456789012:speech-api-transcripts"
-    raise AssertionError(f"no stand-in for {ref}")
+    @property
+    def is_zip(self) -> bool:
+        return self.image == BASE_IMAGE
 
 
 def template_functions(engine: str, outdir: Path, s3_endpoint: str) -> list[Function]:
@@ -88,15 +84,7 @@ def template_functions(engine: str, outdir: Path, s3_endpoint: str) -> list[Func
         )
         if name is None:  # CDK's own deploy-time handlers (bucket notifications)
             continue
-        env = {
-            k: _resolve(v, s3_endpoint)
-            for k, v in props.get("Environment", {}).get("Variables", {}).items()
-        }
-        env.update(
-            S3_ENDPOINT_URL=s3_endpoint,
-            S3_ACCESS_KEY_ID=EMBEDDED_CREDENTIALS["access_key_id"],
-            S3_SECRET_ACCESS_KEY=EMBEDDED_CREDENTIALS["secret_access_key"],
-        )
+        env = function_env(props, s3_endpoint)
         ephemeral = props.get("EphemeralStorage", {}).get("Size", 512)
         if props.get("PackageType") == "Image":
             uri = props["Code"]["ImageUri"]["Fn::Sub"]
@@ -106,18 +94,38 @@ def template_functions(engine: str, outdir: Path, s3_endpoint: str) -> list[Func
                     name, lambda_image(image_engine), props["ImageConfig"]["Command"], env,
                     props["MemorySize"], ephemeral,
                     entrypoint=props["ImageConfig"].get("EntryPoint"),
+                    label=f"{image_engine} image",
                 )
             )  # fmt: skip
         else:
-            # A zip function on Lambda's python3.11 runtime: run with the light image's
-            # Python and runtime client, its code alone in /var/task.
+            # A zip function on Lambda's python3.11 runtime (devkit/zip_runtime.py): the base
+            # image's Python 3.11, the runtime client in /var/runtime, the code in /var/task,
+            # the layers in /opt.
             assert props["Runtime"] == "python3.11"
+            inline = props["Code"].get("ZipFile")
+            dirs = []
+            if inline is None:
+                dirs.append((str(zip_asset(outdir, props["Code"]["S3Key"])), "/var/task"))
+            for layer in props.get("Layers", []):
+                content = synthesized.json["Resources"][layer["Ref"]]["Properties"]["Content"]
+                dirs.append((str(zip_asset(outdir, content["S3Key"])), "/opt"))
+            layers = " + layer" if props.get("Layers") else ""
             found.append(
                 Function(
-                    "Authorizer", lambda_image("piper"), [props["Handler"]], env,
-                    props.get("MemorySize", 128), ephemeral, props["Code"]["ZipFile"],
+                    "Authorizer" if name == "KeyAuthorizer" else name, BASE_IMAGE,
+                    [props["Handler"]], env, props.get("MemorySize", 128), ephemeral, inline,
+                    zip_dirs=tuple(dirs), label=f"zip: python3.11{layers}",
                 )
             )  # fmt: skip
+            if name == "Api" and image_exists(lambda_image(LIGHT_IMAGE_ENGINE)):
+                # Before: the same handler from the light image, as the stack deployed it.
+                found.append(
+                    Function(
+                        name, lambda_image(LIGHT_IMAGE_ENGINE), [props["Handler"]], env,
+                        props["MemorySize"], ephemeral,
+                        label=f"{LIGHT_IMAGE_ENGINE} image, before",
+                    )
+                )  # fmt: skip
     return found
 
 
@@ -127,7 +135,7 @@ def functions(tmp_path_factory, default_settings) -> dict[tuple[str, str], Funct
     found = {}
     for engine in ENGINES:
         for fn in template_functions(engine, tmp_path_factory.mktemp(f"cdk-{engine}"), endpoint):
-            found.setdefault((fn.name, fn.image), fn)
+            found.setdefault((fn.name, fn.label), fn)
     return found
 
 
@@ -235,22 +243,35 @@ def run_function(fn: Function, storage, tmp_path: Path, *, in_image: bool) -> di
         lambda_env = lambda_variables(fn.name, fn.memory_mb, runtime.address, handler)
         if in_image:
             cfg = image_config(fn.image)
-            binds = {}
+            binds = dict(fn.zip_dirs)
             if fn.inline_code is not None:
                 code = tmp_path / "task"
                 code.mkdir(parents=True)
                 (code / "index.py").write_text(fn.inline_code)
                 binds[str(code)] = "/var/task"
+            argv = [*(fn.entrypoint or cfg.entrypoint), *fn.command]
+            env = {**cfg.env, **fn.env, **lambda_env, "LAMBDA_TASK_ROOT": "/var/task"}
+            workdir = cfg.workdir
+            if fn.is_zip:
+                binds[str(runtime_dir())] = "/var/runtime"
+                argv = ["python3", "-S", "-m", "awslambdaric", *fn.command]
+                env.update(
+                    LAMBDA_RUNTIME_DIR="/var/runtime",
+                    PYTHONPATH=python_path("/var/task", "/opt", "/var/runtime"),
+                )
+                workdir = "/var/task"
             with mounted(fn.image) as root:
-                files = image_files(root)
+                for inside in binds.values():
+                    (root / inside.lstrip("/")).mkdir(parents=True, exist_ok=True)
+                files = image_files(root) + [f for d in binds for f in image_files(Path(d))]
                 evict(files)
                 before = resident_bytes(files)
                 proc = start_in_image(
                     root,
-                    [*(fn.entrypoint or cfg.entrypoint), *fn.command],
-                    {**cfg.env, **fn.env, **lambda_env, "LAMBDA_TASK_ROOT": "/var/task"},
+                    argv,
+                    env,
                     uid=LAMBDA_UID,
-                    workdir=cfg.workdir,
+                    workdir=workdir,
                     read_only=True,
                     tmp_mb=fn.ephemeral_mb,
                     binds=binds,
@@ -321,11 +342,13 @@ def test_function_answers_from_its_image_as_lambda_runs_it(
 ):
     chosen = [fn for (n, _), fn in sorted(functions.items()) if n == name]
     assert chosen, f"the template has no {name} function"
+    if where == "host venv":  # one host run per package the stack deploys, not the "before"
+        chosen = [fn for fn in chosen if not fn.label.endswith("before")]
     for fn in chosen:
-        tag = fn.image.split(":")[-1]
+        tag = fn.label.replace(" ", "-").replace(":", "")
         result = run_function(fn, storage, tmp_path / tag, in_image=where == "image")
-        stack = "" if name != "Tts" else f", {tag} stack"
-        figures[f"{name} ({tag + ' image' if where == 'image' else 'host venv' + stack})"] = result
+        stack = "" if name != "Tts" else f", {fn.label.split()[0]} stack"
+        figures[f"{name} ({fn.label if where == 'image' else 'host venv' + stack})"] = result
         # Lambda stops a function that exceeds its MemorySize.
         assert result["peak_rss"] < fn.memory_mb * 2**20, result
 

@@ -73,7 +73,18 @@ def test_every_app_route_reaches_the_function_that_serves_it(synthesized, varian
         if integration["Type"] != "AWS_PROXY" or fn is None or not fn.startswith(want):
             wrong.append(f"{method} {path}: reaches {fn}, not {want}")
             continue
-        image = functions[fn]["Properties"]["ImageConfig"]
+        props = functions[fn]["Properties"]
+        if want == "Api":
+            # The light routes: a zip function with the light layer, no image.
+            layers = [ref["Ref"] for ref in props.get("Layers", [])]
+            if [props.get("Handler")] != API_COMMAND or not (
+                props.get("Runtime") == "python3.11"
+                and len(layers) == 1
+                and layers[0].startswith("LightLayer")
+            ):
+                wrong.append(f"{method} {path}: {fn} is not the zip API handler with its layer")
+            continue
+        image = props["ImageConfig"]
         if want == "Tts" and image != STREAM_IMAGE_CONFIG:
             wrong.append(f"{method} {path}: {fn} does not run the streaming handler")
         elif want != "Tts" and (image["Command"] != API_COMMAND or "EntryPoint" in image):

@@ -23,8 +23,17 @@ def image_functions(s) -> dict[str, dict]:
     }
 
 
+def app_functions(s) -> dict[str, dict]:
+    """The functions that run the app: from the image, and the zip Api function."""
+    return {
+        k: v["Properties"]
+        for k, v in s.resources("AWS::Lambda::Function").items()
+        if k.startswith(("Stt", "Api", "Worker", "Tts"))
+    }
+
+
 def function(s, prefix: str) -> dict:
-    return next(v for k, v in image_functions(s).items() if k.startswith(prefix))
+    return next(v for k, v in app_functions(s).items() if k.startswith(prefix))
 
 
 def role_statements(s, function_prefix: str) -> list[dict]:
@@ -47,8 +56,11 @@ def bucket_id(s) -> str:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_resource_counts(synthesized, variant):
     s = synthesized[variant]
-    expected_functions = {"none": 4, "sagemaker": 4, "ecs": 3}[variant]  # ecs: TTS on the GPU
+    # Stt, Worker and Tts from the image (ecs: TTS on the GPU), Api from the zip package.
+    expected_functions = {"none": 3, "sagemaker": 3, "ecs": 2}[variant]
     assert len(image_functions(s)) == expected_functions
+    assert len(app_functions(s)) == expected_functions + 1
+    s.template.resource_count_is("AWS::Lambda::LayerVersion", 1)
     s.template.resource_count_is("AWS::S3::Bucket", 2)  # audio + access logs
     s.template.resource_count_is("AWS::SQS::Queue", 2)  # uploads + dead letters
     s.template.resource_count_is("AWS::ApiGateway::RestApi", 1)
@@ -180,17 +192,23 @@ def test_functions_are_sized_and_commanded_separately(synthesized, variant):
     assert stt["MemorySize"] == 3008 and stt["Timeout"] == 29
     api = function(s, "ApiFunction")
     assert api["MemorySize"] == 512 and api["Timeout"] == 10
+    # The light routes: a zip function on Python 3.11 with the light layer, not an image.
+    assert "PackageType" not in api and "ImageConfig" not in api
+    assert api["Runtime"] == "python3.11" and api["Handler"] == "handlers.api.handler"
+    (layer,) = api["Layers"]
+    assert layer["Ref"] in s.resources("AWS::Lambda::LayerVersion")
+    assert api["Environment"]["Variables"]["EMBEDDED_S3"] == "false"
     worker = function(s, "WorkerFunction")
     assert worker["ImageConfig"]["Command"] == ["handlers.transcribe_upload.handler"]
     assert worker["Timeout"] == 900
-    for fn in image_functions(s).values():
+    for fn in app_functions(s).values():
         env = fn["Environment"]["Variables"]
         assert env["PUBLIC_PREFIX"] == "public/" and env["UPLOADS_PREFIX"] == "uploads/"
         assert "Ref" in env["S3_BUCKET"]
         assert fn["TracingConfig"]["Mode"] == "Active"
-    # Stt, Api and Worker share the light build; only a synthesizing Coqui Tts (cdk.json's
+    # Stt and Worker share the light build; only a synthesizing Coqui Tts (cdk.json's
     # engine, gpu_tts=none) has its own, with torch.
-    light = {flat(function(s, n)["Code"]) for n in ("SttFunction", "ApiFunction", "WorkerFunction")}
+    light = {flat(function(s, n)["Code"]) for n in ("SttFunction", "WorkerFunction")}
     assert len(light) == 1
     if variant != "ecs":
         tts_code = flat(function(s, "TtsFunction")["Code"])
