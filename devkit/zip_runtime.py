@@ -29,6 +29,7 @@ def runtime_dir(architecture: str = "x86_64") -> Path:
         return target
     layer_build.CACHE.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=layer_build.CACHE))
+    staging.chmod(0o755)  # mkdtemp makes it private; the function's user reads it
     try:
         layer_build.pip_install_for_lambda(RUNTIME_PACKAGES, staging, architecture)
         layer_build.byte_compile(staging)

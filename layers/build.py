@@ -139,6 +139,7 @@ def build_layer(name: str, architecture: str = "x86_64") -> Path:
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=CACHE))
+    staging.chmod(0o755)  # mkdtemp makes it private; the function's user reads it
     try:
         site = staging / "python"
         pip_install_for_lambda(["-r", str(requirements_file(name))], site, architecture)
