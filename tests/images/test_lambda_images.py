@@ -118,12 +118,13 @@ def template_functions(engine: str, outdir: Path, s3_endpoint: str) -> list[Func
                 )
             )  # fmt: skip
             if name == "Api" and image_exists(lambda_image(LIGHT_IMAGE_ENGINE)):
-                # Before: the same handler from the light image, as the stack deployed it.
+                # For comparison: the same handler from the light image, as the stack ran it
+                # before Api became a zip function.
                 found.append(
                     Function(
                         name, lambda_image(LIGHT_IMAGE_ENGINE), [props["Handler"]], env,
                         props["MemorySize"], ephemeral,
-                        label=f"{LIGHT_IMAGE_ENGINE} image, before",
+                        label=f"{LIGHT_IMAGE_ENGINE} image, for comparison",
                     )
                 )  # fmt: skip
     return found
@@ -343,7 +344,7 @@ def test_function_answers_from_its_image_as_lambda_runs_it(
     chosen = [fn for (n, _), fn in sorted(functions.items()) if n == name]
     assert chosen, f"the template has no {name} function"
     if where == "host venv":  # one host run per package the stack deploys, not the "before"
-        chosen = [fn for fn in chosen if not fn.label.endswith("before")]
+        chosen = [fn for fn in chosen if not fn.label.endswith("comparison")]
     for fn in chosen:
         tag = fn.label.replace(" ", "-").replace(":", "")
         result = run_function(fn, storage, tmp_path / tag, in_image=where == "image")
