@@ -2,7 +2,8 @@
 either header, request models generated from the app's Pydantic bodies, CORS on errors too.
 
 Routing (API Gateway prefers a literal path part over `{proxy+}`):
-- transcription (/stt, /v1/audio/transcriptions, /v1/audio/translations) -> Stt function
+- transcription (/stt, /v1/audio/transcriptions, /v1/audio/translations) -> Stt function,
+  through STREAM integrations: `stream=true` transcript deltas arrive as segments decode
 - speech (/tts, /v1/audio/speech) and the voice list (/v1/audio/voices, which loads the TTS
   engine: too big for the light function) -> the TTS backend (TTS function, or the GPU service),
   through STREAM integrations: speech reaches the client sentence by sentence, past 29 s
@@ -21,7 +22,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import DeployConfig
-from infra.constructs.functions import STREAMED_TIMEOUT_S, Functions
+from infra.constructs.functions import STREAMED_TIMEOUT_S, STT_TIMEOUT_S, Functions
 from infra.constructs.tts import TtsBackend
 from infra.layout import AUTHORIZER_SOURCE, STAGE_NAME
 from infra.nag import acknowledge
@@ -135,7 +136,7 @@ class SpeechApi(Construct):
             self._route(
                 "POST",
                 path,
-                self._lambda(functions.stt),
+                self._lambda(functions.stt, streamed=True, timeout_s=STT_TIMEOUT_S),
                 request_parameters={"method.request.querystring.language": False}
                 if path == "/stt"
                 else None,
@@ -174,16 +175,18 @@ class SpeechApi(Construct):
             },
         )
 
-    def _lambda(self, fn: lambda_.Function, *, streamed: bool = False) -> apigw.LambdaIntegration:
+    def _lambda(
+        self, fn: lambda_.Function, *, streamed: bool = False, timeout_s: int = STREAMED_TIMEOUT_S
+    ) -> apigw.LambdaIntegration:
         if not streamed:
             return apigw.LambdaIntegration(self.functions.target(fn))
         # InvokeWithResponseStream: the response reaches the client as the function writes it
-        # (metadata, 8 NUL bytes, payload), for up to the timeout rather than 29 s. Every route
-        # to a streaming function must be STREAM: its output is not a buffered proxy response.
+        # (metadata, 8 NUL bytes, payload), for up to the timeout (past 29 s if need be). Every
+        # route to a streaming function must be STREAM: its output is not a buffered response.
         return apigw.LambdaIntegration(
             self.functions.target(fn),
             response_transfer_mode=apigw.ResponseTransferMode.STREAM,
-            timeout=Duration.seconds(STREAMED_TIMEOUT_S),
+            timeout=Duration.seconds(timeout_s),
         )
 
     def _route(

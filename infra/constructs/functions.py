@@ -64,6 +64,9 @@ LIGHT_IMAGE_ENGINE: TtsEngine = "piper"
 # 4,096 characters at Piper's slowest speed took 63 s here, Coqui's about 110 s (0.4 real-time
 # factor): 300 s covers them with a cold start.
 STREAMED_TIMEOUT_S = 300
+# Transcription (clips up to MAX_AUDIO_SECONDS, 60 s: a few seconds of work even cold) streams
+# too, so `stream=true` deltas arrive as segments decode; its limit stays API Gateway's old one.
+STT_TIMEOUT_S = 29
 # What Dockerfile.lambda's ENV gives the image functions that the zip function needs too:
 # the Stt function's model name (listed by /v1/models, never loaded here), S3 from the
 # environment, not embedded, and a writable HOME and cache under /tmp.
@@ -126,10 +129,13 @@ class Functions(Construct):
         self._targets: dict[str, lambda_.IFunction] = {}
         self.light_layer = LightLayer(self, "LightLayer", architecture=ARCHITECTURE).layer
 
+        # Behind STREAM integrations (see api.py): the streaming runtime and handler.
         self.stt = self.add(
             "Stt",
+            command=STREAM_COMMAND,
+            entrypoint=STREAM_ENTRYPOINT,
             memory_mb=config.stt_memory_mb,
-            timeout=Duration.seconds(29),
+            timeout=Duration.seconds(STT_TIMEOUT_S),
             reserved=config.stt_reserved_concurrency,
             provisioned=True,
             env={PRELOAD_MODELS: "stt"},

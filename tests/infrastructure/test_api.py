@@ -23,7 +23,7 @@ OPEN = {("GET", "/"), ("GET", "/health"), ("HEAD", "/health"), ("GET", "/ready")
 # Routes the app may add: they must already reach the Api function.
 FUTURE = [("GET", "/v1/models/whisper-1"), ("DELETE", "/v1/files/abc"), ("GET", "/metrics")]
 API_COMMAND = ["handlers.api.handler"]
-# The Tts function sits behind STREAM integrations: the streaming runtime and handler.
+# The Tts and Stt functions sit behind STREAM integrations: the streaming runtime and handler.
 STREAM_IMAGE_CONFIG = {
     "EntryPoint": ["python", "-m", "speech_api.runtime.lambda_stream"],
     "Command": ["handlers.api.stream_handler"],
@@ -85,10 +85,8 @@ def test_every_app_route_reaches_the_function_that_serves_it(synthesized, varian
                 wrong.append(f"{method} {path}: {fn} is not the zip API handler with its layer")
             continue
         image = props["ImageConfig"]
-        if want == "Tts" and image != STREAM_IMAGE_CONFIG:
+        if image != STREAM_IMAGE_CONFIG:
             wrong.append(f"{method} {path}: {fn} does not run the streaming handler")
-        elif want != "Tts" and (image["Command"] != API_COMMAND or "EntryPoint" in image):
-            wrong.append(f"{method} {path}: {fn} does not run the API handler")
     assert not wrong, "\n".join(wrong)
 
 
@@ -210,10 +208,12 @@ def test_browsers_may_post_the_presigned_upload_form_to_the_bucket(synthesized, 
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_speech_routes_stream_and_the_rest_answer_whole(synthesized, variant):
-    """The speech routes' integrations stream (API Gateway's responseTransferMode STREAM; for a
-    Lambda proxy, InvokeWithResponseStream at the 2021-11-15 response-streaming-invocations
-    path) for longer than the buffered 29 s; every other route keeps a buffered integration."""
+def test_speech_and_transcription_routes_stream_and_the_rest_answer_whole(synthesized, variant):
+    """The speech and transcription routes' integrations stream (API Gateway's
+    responseTransferMode STREAM; for a Lambda proxy, InvokeWithResponseStream at the 2021-11-15
+    response-streaming-invocations path): speech for longer than the buffered 29 s,
+    transcription as segments decode (`stream=true`) within it; every other route (the light
+    ones) keeps a buffered integration."""
     s = synthesized[variant]
     gateway = Gateway(s.json)
     functions = s.resources("AWS::Lambda::Function")
@@ -221,20 +221,21 @@ def test_speech_routes_stream_and_the_rest_answer_whole(synthesized, variant):
         route = gateway.resolve(method, concrete(template))
         integration = route.method["Integration"]
         uri = json.dumps(integration["Uri"])
-        if template not in SPEECH_PATHS:
+        if template not in SPEECH_PATHS | STT_PATHS:
             assert integration.get("ResponseTransferMode", "BUFFERED") == "BUFFERED", template
             assert "response-streaming-invocations" not in uri
             assert integration.get("TimeoutInMillis", BUFFERED_LIMIT_MS) <= BUFFERED_LIMIT_MS
             continue
         assert integration["ResponseTransferMode"] == "STREAM", template
-        assert integration["TimeoutInMillis"] == STREAMED_TIMEOUT_MS > BUFFERED_LIMIT_MS
-        if variant == "ecs":
+        expected_ms = STREAMED_TIMEOUT_MS if template in SPEECH_PATHS else BUFFERED_LIMIT_MS
+        assert integration["TimeoutInMillis"] == expected_ms, template
+        if variant == "ecs" and template in SPEECH_PATHS:
             assert integration["Type"] == "HTTP_PROXY"  # Uvicorn streams; the gateway passes on
             continue
         assert integration["Type"] == "AWS_PROXY"
         assert ":lambda:path/2021-11-15/functions/" in uri
         assert uri.endswith('"/response-streaming-invocations"]]}'), uri
-        # The function may run as long as the integration waits.
+        # The function may run as long as the integration waits, on the streaming runtime.
         fn = functions[gateway.function_of(route.method)]["Properties"]
-        assert fn["Timeout"] * 1000 >= STREAMED_TIMEOUT_MS
+        assert fn["Timeout"] * 1000 >= expected_ms
         assert fn["ImageConfig"] == STREAM_IMAGE_CONFIG

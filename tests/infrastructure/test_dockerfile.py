@@ -38,6 +38,8 @@ def test_commands_name_existing_handlers(synthesized):
             if fn["Properties"].get("PackageType") == "Image":
                 commands |= set(fn["Properties"]["ImageConfig"]["Command"])
                 entrypoints.add(tuple(fn["Properties"]["ImageConfig"].get("EntryPoint", ())))
+            elif "ZipFile" not in fn["Properties"]["Code"]:  # the zip Api function's package
+                commands.add(fn["Properties"]["Handler"])
     assert commands == {
         "handlers.api.handler",
         "handlers.api.stream_handler",
@@ -46,7 +48,7 @@ def test_commands_name_existing_handlers(synthesized):
     for command in commands:
         module, attr = command.rsplit(".", 1)
         assert callable(getattr(importlib.import_module(module), attr))
-    # The image's ENTRYPOINT (awslambdaric), or the streaming runtime that the Tts function runs.
+    # The image's ENTRYPOINT (awslambdaric: Worker), or the streaming runtime (Stt, Tts).
     assert entrypoints == {(), ("python", "-m", "speech_api.runtime.lambda_stream")}
     assert callable(importlib.import_module("speech_api.runtime.lambda_stream").main)
 

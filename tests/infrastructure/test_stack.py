@@ -188,7 +188,11 @@ def test_worker_sizing_follows_the_context(tmp_path):
 def test_functions_are_sized_and_commanded_separately(synthesized, variant):
     s = synthesized[variant]
     stt = function(s, "SttFunction")
-    assert stt["ImageConfig"]["Command"] == ["handlers.api.handler"]
+    # Behind STREAM integrations: the streaming runtime and handler.
+    assert stt["ImageConfig"] == {
+        "EntryPoint": ["python", "-m", "speech_api.runtime.lambda_stream"],
+        "Command": ["handlers.api.stream_handler"],
+    }
     assert stt["MemorySize"] == 3008 and stt["Timeout"] == 29
     api = function(s, "ApiFunction")
     assert api["MemorySize"] == 512 and api["Timeout"] == 10

@@ -1,8 +1,9 @@
-"""The streaming runtime (speech_api.runtime.lambda_stream) serves the Tts function's routes as
-API Gateway's STREAM integrations need: each response posted to the Runtime API in Lambda's
-streaming mode (chunked), as JSON metadata, 8 NUL bytes and the payload, the audio passed on
-sentence by sentence as the real Piper engine makes it; errors before the first byte are the
-app's JSON errors in the metadata's status, errors after it go in the documented trailers."""
+"""The streaming runtime (speech_api.runtime.lambda_stream) serves the Tts and Stt functions'
+routes as API Gateway's STREAM integrations need: each response posted to the Runtime API in
+Lambda's streaming mode (chunked), as JSON metadata, 8 NUL bytes and the payload, the audio
+passed on sentence by sentence as the real Piper engine makes it, transcript deltas as Whisper
+decodes each segment; errors before the first byte are the app's JSON errors in the metadata's
+status, errors after it go in the documented trailers."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import threading
 import av
 import pytest
 
+from devkit.clips import clip
 from devkit.events import rest_api_event
 from speech_api.runtime.lambda_stream import (
     ERROR_BODY_TRAILER,
@@ -138,6 +140,52 @@ def test_speech_sse_events_arrive_as_they_are_made(stream_runtime, stored):
     assert times[0] - result.dispatched_at < (times[-1] - result.dispatched_at) / 2
     audio = b"".join(base64.b64decode(e["audio"]) for e in events[:-1])
     assert duration_s(audio) > 0.05 * len(TEXT) * 0.5
+
+
+def multipart_event(path: str, fields: dict[str, str], filename: str, data: bytes) -> dict:
+    boundary = "speech-api-test-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return rest_api_event(
+        "POST",
+        path,
+        body=b"".join(parts),
+        binary=True,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+
+def test_transcript_deltas_arrive_as_segments_decode(stream_runtime):
+    """`stream=true` through the Stt function's STREAM integration: each segment's delta is
+    its own chunk, sent before the clip is done, then the full text."""
+    recording = clip("ls_2412-153948-0000.flac")  # 11.7 s, several segments
+    event = multipart_event(
+        "/v1/audio/transcriptions",
+        {"model": "whisper-1", "stream": "true"},
+        recording.path.name,
+        recording.path.read_bytes(),
+    )
+    result = streamed(stream_runtime, event)
+    assert result.metadata["statusCode"] == 200, result.payload
+    assert result.metadata["headers"]["content-type"].startswith("text/event-stream")
+    lines = result.payload.decode().splitlines()
+    events = [json.loads(line[len("data: ") :]) for line in lines if line.startswith("data: ")]
+    types = [e["type"] for e in events]
+    assert types[-1] == "transcript.text.done" and set(types[:-1]) == {"transcript.text.delta"}
+    assert len(events) >= 3  # at least two segments' deltas, then the text
+    assert "".join(e["delta"] for e in events[:-1]) == events[-1]["text"]
+    assert "nothing of my antecedents" in events[-1]["text"].lower()
+    # The first delta was passed on before the last one was made (not one block at the end).
+    times = result.payload_times()
+    assert len(times) >= len(events) - 1 and times[0] < times[-1]
 
 
 def test_an_error_before_the_audio_is_the_apps_json_error_in_the_metadata(stream_runtime):

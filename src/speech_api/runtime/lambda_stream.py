@@ -1,5 +1,5 @@
 """A Lambda runtime that streams responses, for the functions behind API Gateway's STREAM
-integrations (the speech routes):
+integrations (the speech and transcription routes):
 
     python -m speech_api.runtime.lambda_stream handlers.api.stream_handler
 
