@@ -28,6 +28,7 @@ from speech_api.errors import InvalidRequestError, UnsupportedLanguageError
 
 __all__ = ["WhisperEngine", "installed_models", "resolve_model"]
 
+
 class WhisperEngine:
     def __init__(self, settings: STTSettings, cache_dir: Path):
         import ctranslate2
