@@ -24,16 +24,23 @@ RUNTIME_PACKAGES = ["awslambdaric"]  # the version requirements.lock pins
 def runtime_dir(architecture: str = "x86_64") -> Path:
     """The runtime client as Lambda's runtime carries it (built for Lambda's platform, once)."""
     key = layer_build.layer_key("light", architecture)[:12]
-    target = layer_build.CACHE / f"runtime-python{layer_build.PYTHON_VERSION}-{architecture}-{key}"
+    packages = "-".join(RUNTIME_PACKAGES)
+    target = layer_build.CACHE / (
+        f"runtime-python{layer_build.PYTHON_VERSION}-{architecture}-{packages}-{key}"
+    )
     if target.is_dir():
         return target
     layer_build.CACHE.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=layer_build.CACHE))
-    staging.chmod(0o755)  # mkdtemp makes it private; the function's user reads it
     try:
         layer_build.pip_install_for_lambda(RUNTIME_PACKAGES, staging, architecture)
-        layer_build.byte_compile(staging)
-        staging.rename(target)
+        layer_build.byte_compile(staging, "/var/runtime")
+        layer_build.make_readable(staging)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not target.is_dir():  # not another build finishing first
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

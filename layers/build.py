@@ -11,7 +11,9 @@ Why each step:
   `--platform` to older manylinux tags by itself, so every one is named.
 - Byte-compiled with unchecked hashes: /opt is read-only, so Python could not cache what it
   compiles, and CDK zips assets with a fixed timestamp (1980), which would make timestamp-based
-  .pyc files stale on every cold start.
+  .pyc files stale on every cold start. Only a Python 3.11 interpreter can write 3.11's
+  bytecode: built with another, the layer has none (a warning says so).
+- Every file readable by anyone: Lambda runs the function as its own user.
 - Every installed distribution must be one requirements.lock pins, at its version: the layer
   runs what the tests run.
 
@@ -72,7 +74,7 @@ def layer_key(name: str, architecture: str = "x86_64") -> str:
         requirements_file(name).read_bytes(),
         LOCK.read_bytes(),
         Path(__file__).read_bytes(),
-        f"{PYTHON_VERSION} {architecture}".encode(),
+        f"{PYTHON_VERSION} {architecture} compiled={can_byte_compile()}".encode(),
     ):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()[:32]
@@ -121,31 +123,54 @@ def check_pins(site: Path) -> None:
         raise RuntimeError(f"the layer holds what requirements.lock does not pin: {listed}")
 
 
-def byte_compile(site: Path) -> None:
+def can_byte_compile() -> bool:
+    """Bytecode is per Python version: only an interpreter of the runtime's version writes
+    what the runtime will use."""
+    return sys.version_info[:2] == tuple(map(int, PYTHON_VERSION.split(".")))
+
+
+def byte_compile(root: Path, inside: str) -> None:
+    """Compile every module under `root` as the runtime will see it at `inside` (the paths in
+    tracebacks; and the same bytes wherever this was built, so asset hashes do not depend on
+    the build folder). Without Python 3.11 here, nothing is compiled (the function then
+    compiles what it imports on every cold start): said on stderr, not silently."""
+    if not can_byte_compile():
+        print(
+            f"warning: Python {sys.version.split()[0]} cannot write Python {PYTHON_VERSION}'s "
+            f"bytecode; {root.name} ships without it (slower cold starts). Run `cdk synth` "
+            f"from a Python {PYTHON_VERSION} virtualenv to include it.",
+            file=sys.stderr,
+        )
+        return
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode",
-         "unchecked-hash", str(site)],
+         "unchecked-hash", "-s", str(root), "-p", inside, str(root)],
         check=True,
     )  # fmt: skip
 
 
+def make_readable(root: Path) -> None:
+    """Lambda runs the function as its own user: every file readable, every folder
+    searchable, whatever the builder's umask."""
+    for path in [root, *root.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | (0o555 if path.is_dir() else 0o444))
+
+
 def build_layer(name: str, architecture: str = "x86_64") -> Path:
     """The built layer's folder (with `python/` in it), from the cache or built now."""
-    if sys.version_info[:2] != tuple(map(int, PYTHON_VERSION.split("."))):
-        # compileall writes bytecode for the interpreter running it.
-        raise RuntimeError(f"build layers with Python {PYTHON_VERSION}, not {sys.version}")
     target = CACHE / f"{name}-{architecture}-{layer_key(name, architecture)}"
     if (target / "python").is_dir():
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=CACHE))
-    staging.chmod(0o755)  # mkdtemp makes it private; the function's user reads it
     try:
         site = staging / "python"
         pip_install_for_lambda(["-r", str(requirements_file(name))], site, architecture)
         shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts: no use in a layer
         check_pins(site)
-        byte_compile(site)
+        byte_compile(site, "/opt/python")
+        make_readable(staging)
         try:
             staging.rename(target)
         except OSError:

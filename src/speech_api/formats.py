@@ -112,6 +112,11 @@ TRANSCRIPT_FORMATS: dict[str, str] = {
     "verbose_json": "json",
 }
 TranscriptFormat = Literal[tuple(TRANSCRIPT_FORMATS)]  # type: ignore[valid-type]
+# SubRip's media type: text, though not text/*. Lambda responses carry it as text (Mangum's
+# text types), or API Gateway would hand clients the base64 of a binary-looking body.
+SRT_MEDIA_TYPE = "application/x-subrip"
+# Media types outside text/* and JSON that the app answers with, all text.
+TEXT_MEDIA_TYPES = (SRT_MEDIA_TYPE,)
 # What the upload worker stores beside transcripts/<id>.json (and GET /transcripts/{id} serves).
 STORED_TRANSCRIPT_FORMATS = ("json", "text", "srt", "vtt")
 StoredTranscriptFormat = Literal[STORED_TRANSCRIPT_FORMATS]  # type: ignore[valid-type]

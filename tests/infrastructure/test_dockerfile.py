@@ -34,11 +34,11 @@ def test_commands_name_existing_handlers(synthesized):
     commands = {re.search(r'CMD \["([\w.]+)"\]', DOCKERFILE).group(1)}
     entrypoints = set()
     for s in synthesized.values():
-        for fn in s.resources("AWS::Lambda::Function").values():
+        for logical, fn in s.resources("AWS::Lambda::Function").items():
             if fn["Properties"].get("PackageType") == "Image":
                 commands |= set(fn["Properties"]["ImageConfig"]["Command"])
                 entrypoints.add(tuple(fn["Properties"]["ImageConfig"].get("EntryPoint", ())))
-            elif "ZipFile" not in fn["Properties"]["Code"]:  # the zip Api function's package
+            elif logical.startswith("ApiFunction"):  # the zip function's package
                 commands.add(fn["Properties"]["Handler"])
     assert commands == {
         "handlers.api.handler",

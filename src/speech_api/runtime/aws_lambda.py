@@ -113,10 +113,17 @@ class LambdaRuntime:
     @cached_property
     def asgi(self):
         from mangum import Mangum
+        from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
+
+        from speech_api.formats import TEXT_MEDIA_TYPES
 
         # Mangum decodes base64 bodies (isBase64Encoded) to the exact bytes /stt needs, for
-        # REST (v1) and HTTP API (v2) events alike.
-        return Mangum(self.app, lifespan="off")
+        # REST (v1) and HTTP API (v2) events alike. It base64-encodes responses it does not
+        # know as text, which API Gateway passes on as base64 unless binaryMediaTypes lists
+        # them: SRT is text.
+        return Mangum(
+            self.app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, *TEXT_MEDIA_TYPES]
+        )
 
     @cached_property
     def streamer(self):

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from speech_api.engines import Transcript, TranscriptSegment, TranscriptStream, WordTiming
+from speech_api.formats import SRT_MEDIA_TYPE
 from speech_api.schemas import Segment, TranscriptionResponse
 from speech_api.subtitles import to_srt, to_vtt
 
@@ -62,7 +63,7 @@ def render_transcript(
     if fmt == "text":
         return RenderedTranscript(result.text + "\n", "text/plain")
     if fmt == "srt":
-        return RenderedTranscript(to_srt(result.segments), "application/x-subrip")
+        return RenderedTranscript(to_srt(result.segments), SRT_MEDIA_TYPE)
     if fmt == "vtt":
         return RenderedTranscript(to_vtt(result.segments), "text/vtt")
     if fmt == "json":
@@ -131,5 +132,5 @@ def render_stored(stored: TranscriptionResponse, fmt: str) -> RenderedTranscript
         return RenderedTranscript(stored.text + "\n", "text/plain; charset=utf-8")
     segments = [TranscriptSegment(start=s.start, end=s.end, text=s.text) for s in stored.segments]
     if fmt == "srt":
-        return RenderedTranscript(to_srt(segments), "application/x-subrip; charset=utf-8")
+        return RenderedTranscript(to_srt(segments), f"{SRT_MEDIA_TYPE}; charset=utf-8")
     return RenderedTranscript(to_vtt(segments), "text/vtt; charset=utf-8")
