@@ -200,3 +200,19 @@ def test_image_and_tests_install_the_same_pinned_versions():
     for requirement in declared:
         name = re.sub(r"[-_.]+", "-", re.split(r"[<>=\[ ]", requirement)[0]).lower()
         assert name in pins, f"{name} is not in requirements.lock"
+
+
+def test_the_zip_api_function_gets_what_the_image_env_gives_the_image_functions(synthesized):
+    """The zip Api function lists the Stt function's model under the name the image's ENV gives
+    it, and gets the image's run-time settings it needs (S3 not embedded, HOME and caches in
+    /tmp): drift would make /v1/models list a name Stt refuses."""
+    env_block = re.search(r"^ENV HOME=.*?(?=^\S|\Z)", DOCKERFILE, re.M | re.S).group(0)
+    image_env = dict(re.findall(r"(\w+)=(\S+?)\s*\\?$", env_block, re.M))
+    (api,) = [
+        v["Properties"]
+        for k, v in synthesized["none"].resources("AWS::Lambda::Function").items()
+        if k.startswith("ApiFunction")
+    ]
+    zip_env = api["Environment"]["Variables"]
+    for name in ("STT_MODEL", "EMBEDDED_S3", "HOME", "MODEL_CACHE_DIR"):
+        assert zip_env[name] == image_env[name], name
