@@ -678,11 +678,21 @@ def run() -> int:
         )
         aws_lambda.configure(settings)
 
+        # The handler each route's function runs in AWS: transcription (the Stt function, behind
+        # STREAM integrations) the streaming handler; the rest the buffered one, in a container
+        # that answers whole (where speech must fit the gateway's 29 s: the case below).
+        streamed_paths = ("/stt", "/v1/audio/transcriptions", "/v1/audio/translations")
+
         def invoke(event: dict) -> Outcome:
-            response = api_handler.handler(event, LocalLambdaContext())
-            status = response.get("statusCode", 0)
+            if str(event.get("path", "")).startswith(streamed_paths):
+                streamed = api_handler.stream_handler(event, LocalLambdaContext())
+                status, raw = streamed.status, b"".join(streamed.body)
+                body = raw.decode(errors="replace")
+            else:
+                response = api_handler.handler(event, LocalLambdaContext())
+                status, body = response.get("statusCode", 0), response.get("body") or "{}"
             try:
-                code = json.loads(response.get("body") or "{}").get("error", {}).get("code")
+                code = json.loads(body).get("error", {}).get("code")
             except ValueError:
                 code = None
             return Outcome(status, str(code), ok=status < 500 and (status < 400 or bool(code)))
