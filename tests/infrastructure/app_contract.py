@@ -7,8 +7,9 @@ from speech_api.api import create_app
 from speech_api.config import Settings
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
-# Served by the app but not in its OpenAPI schema: the playground and FastAPI's own docs.
-UNDOCUMENTED = [("GET", "/"), ("GET", "/docs"), ("GET", "/openapi.json")]
+# Served by the app but not in its OpenAPI schema: the playground, FastAPI's own docs, and
+# HEAD /health for probes.
+UNDOCUMENTED = [("GET", "/"), ("GET", "/docs"), ("GET", "/openapi.json"), ("HEAD", "/health")]
 
 
 def app_operations() -> list[tuple[str, str]]:
