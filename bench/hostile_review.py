@@ -586,6 +586,76 @@ def run() -> int:
             ),
         )
 
+        # --- vocabulary hints, callbacks, captions (keywords[], languages[], callback_url) --
+        def transcribe(fields: list[tuple[str, str]]) -> httpx.Response:
+            parts = [("model", None, b"whisper-1")] + [(k, None, v.encode()) for k, v in fields]
+            return api.post(
+                "/v1/audio/transcriptions",
+                content=multipart(b, [*parts, ("file", "a.wav", wav)]),
+                headers=mp,
+            )
+
+        case(
+            "hints: 101 keywords[] (one over the limit)",
+            lambda: judge(transcribe([("keywords[]", f"word{i}") for i in range(101)]), {400}),
+        )
+        case(
+            "hints: a keyword of 10,000 characters",
+            lambda: judge(transcribe([("keywords[]", "k" * 10_000)]), {400}),
+        )
+        case(
+            "hints: keywords[] with NUL and control characters",
+            lambda: judge(transcribe([("keywords[]", "two\x00men\x1b[31m")]), {200, 400}),
+        )
+        case(
+            "hints: 4,000 empty keywords[] fields",
+            lambda: judge(transcribe([("keywords[]", "")] * 4000), {400}),
+        )
+        case(
+            "hints: languages[] with an unknown code",
+            lambda: judge(transcribe([("languages[]", "xx")]), {400}),
+        )
+        case(  # the same code many times is one candidate language (no extra work)
+            "hints: languages[] with one code 120 times",
+            lambda: judge(transcribe([("languages[]", "en")] * 120), {200}, words="superlative"),
+        )
+
+        def upload(callback) -> httpx.Response:
+            body = {"filename": "a.wav", "content_type": "audio/wav", "callback_url": callback}
+            return api.post("/uploads", json=body)
+
+        for label, callback, expect in [
+            ("cloud metadata address", "http://169.254.169.254/latest/meta-data/", {400}),
+            ("private network", "https://10.0.0.5/hook", {400}),
+            ("file: scheme", "file:///etc/passwd", {400}),
+            ("gopher: scheme", "gopher://example.com:25/_HELO", {400}),
+            ("IPv6 link-local", "https://[fe80::1]/hook", {400}),
+            ("no host", "https:///hook", {400}),
+            ("5,000 characters", "https://example.com/" + "a" * 5_000, {422}),
+            (
+                "100,000 characters (over the JSON body limit)",
+                "https://e.com/" + "a" * 100_000,
+                {413},
+            ),
+            ("not a string", 12345, {422}),
+        ]:
+            case(
+                f"callback_url: {label}",
+                lambda callback=callback, expect=expect: judge(upload(callback), expect),
+            )
+        case(
+            "captions: a string instead of a boolean",
+            lambda: judge(tts({"text": "Hi.", "captions": "yes"}), {422}),
+        )
+        case(
+            "captions: text of punctuation only",
+            lambda: judge(tts({"text": "?! ... --- ;;", "captions": True}), {200, 400}),
+        )
+        case(
+            "captions: 500 one-letter words",
+            lambda: judge(tts({"text": " ".join(["a"] * 500) + ".", "captions": True}), {200}),
+        )
+
         # --- headers --------------------------------------------------------------------
         case(
             "headers: Content-Length -1",
