@@ -81,10 +81,13 @@ def layer_key(name: str, architecture: str = "x86_64") -> str:
 
 
 def pinned_versions() -> dict[str, str]:
+    """requirements.lock as {canonical name: version}; every line that is not a comment must
+    be `name==version` (what `make lock` writes)."""
     pins = {}
     for line in LOCK.read_text().splitlines():
-        if m := re.match(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)", line.strip()):
-            pins[canonical(m.group(1))] = m.group(2)
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[canonical(name)] = version
     return pins
 
 

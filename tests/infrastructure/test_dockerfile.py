@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from layers.build import canonical, pinned_versions
+
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = (REPO / "Dockerfile.lambda").read_text()
 
@@ -167,15 +169,6 @@ def test_piper_image_has_no_torch_and_still_imports_the_handlers_and_speaks(tmp_
     assert 1.0 < float(seconds) < 5 and heavy.strip() == "[]"
 
 
-def locked_versions() -> dict[str, str]:
-    pins = {}
-    for line in (REPO / "requirements.lock").read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, version = line.split("==")
-            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
-    return pins
-
-
 def test_image_and_tests_install_the_same_pinned_versions():
     from importlib.metadata import distributions
 
@@ -185,10 +178,8 @@ def test_image_and_tests_install_the_same_pinned_versions():
     assert "requirements.lock" in re.search(r"^COPY pyproject.toml .*$", DOCKERFILE, re.M)[0]
     # make: the same file constrains every install, so this venv holds exactly those versions.
     assert "-c $(LOCK)" in (REPO / "Makefile").read_text()
-    pins = locked_versions()
-    installed = {
-        re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower(): d.version for d in distributions()
-    }
+    pins = pinned_versions()
+    installed = {canonical(d.metadata["Name"]): d.version for d in distributions()}
     differing = {
         name: (pins[name], installed[name].split("+")[0])
         for name in pins
@@ -198,7 +189,7 @@ def test_image_and_tests_install_the_same_pinned_versions():
     # What the project declares is pinned (no floating dependency reaches the image).
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     for requirement in declared:
-        name = re.sub(r"[-_.]+", "-", re.split(r"[<>=\[ ]", requirement)[0]).lower()
+        name = canonical(re.split(r"[<>=\[ ]", requirement)[0])
         assert name in pins, f"{name} is not in requirements.lock"
 
 
