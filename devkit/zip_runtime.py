@@ -12,8 +12,6 @@ module the package lacks fails here as it would on Lambda.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from layers import build as layer_build
@@ -28,22 +26,12 @@ def runtime_dir(architecture: str = "x86_64") -> Path:
     target = layer_build.CACHE / (
         f"runtime-python{layer_build.PYTHON_VERSION}-{architecture}-{packages}-{key}"
     )
-    if target.is_dir():
-        return target
-    layer_build.CACHE.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=layer_build.CACHE))
-    try:
-        layer_build.pip_install_for_lambda(RUNTIME_PACKAGES, staging, architecture)
-        layer_build.byte_compile(staging, "/var/runtime")
-        layer_build.make_readable(staging)
-        try:
-            staging.rename(target)
-        except OSError:
-            if not target.is_dir():  # not another build finishing first
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+
+    def fill(folder: Path) -> None:
+        layer_build.pip_install_for_lambda(RUNTIME_PACKAGES, folder, architecture)
+        layer_build.byte_compile(folder, "/var/runtime")
+
+    return layer_build.cached_build(target, fill)
 
 
 def python_path(task: str, opt: str, runtime: str) -> str:

@@ -33,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -160,28 +161,38 @@ def make_readable(root: Path) -> None:
             path.chmod(path.stat().st_mode | (0o555 if path.is_dir() else 0o444))
 
 
-def build_layer(name: str, architecture: str = "x86_64") -> Path:
-    """The built layer's folder (with `python/` in it), from the cache or built now."""
-    target = CACHE / f"{name}-{architecture}-{layer_key(name, architecture)}"
-    if (target / "python").is_dir():
+def cached_build(target: Path, fill: Callable[[Path], None]) -> Path:
+    """`target` in the cache, filled by `fill(folder)` if it is not there yet: in a private
+    staging folder renamed into place when complete, so a crash or a concurrent build never
+    leaves a half-filled one (whichever build finishes first is kept)."""
+    if target.is_dir():
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=CACHE))
     try:
-        site = staging / "python"
-        pip_install_for_lambda(["-r", str(requirements_file(name))], site, architecture)
-        shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts: no use in a layer
-        check_pins(site)
-        byte_compile(site, "/opt/python")
+        fill(staging)
         make_readable(staging)
         try:
             staging.rename(target)
         except OSError:
-            if not (target / "python").is_dir():  # not another build finishing first
+            if not target.is_dir():  # not another build finishing first
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def build_layer(name: str, architecture: str = "x86_64") -> Path:
+    """The built layer's folder (with `python/` in it), from the cache or built now."""
+
+    def fill(folder: Path) -> None:
+        site = folder / "python"
+        pip_install_for_lambda(["-r", str(requirements_file(name))], site, architecture)
+        shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts: no use in a layer
+        check_pins(site)
+        byte_compile(site, "/opt/python")
+
+    return cached_build(CACHE / f"{name}-{architecture}-{layer_key(name, architecture)}", fill)
 
 
 def copy_tree(source: Path, dest: Path) -> None:
