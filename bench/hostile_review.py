@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.run import Server, free_port, ours  # noqa: E402
 from devkit.clips import clip  # noqa: E402
+from devkit.events import multipart  # noqa: E402
 from tests.support.audio_files import (  # noqa: E402
     encode,
     mp4_with_tables,
@@ -252,16 +253,6 @@ AUDIO_CASES: list[tuple[str, bytes, set[int], str | None]] = [
         None,
     ),
 ]
-
-
-def multipart(boundary: str, parts: list[tuple[str, str | None, bytes]]) -> bytes:
-    out = b""
-    for name, filename, data in parts:
-        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
-        out += (
-            f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
-        )
-    return out + f"--{boundary}--\r\n".encode()
 
 
 def run() -> int:

@@ -1,5 +1,6 @@
 """Lambda events in the shapes AWS documents: API Gateway REST proxy integration (payload 1.0),
-HTTP API (payload 2.0), and S3 notifications delivered through SQS."""
+HTTP API (payload 2.0), and S3 notifications delivered through SQS; and multipart form bodies
+for them (or any client) to carry."""
 
 from __future__ import annotations
 
@@ -7,6 +8,18 @@ import base64
 import json
 import uuid
 from urllib.parse import quote_plus, urlencode
+
+
+def multipart(boundary: str, parts: list[tuple[str, str | None, bytes]]) -> bytes:
+    """A multipart/form-data body: (name, filename or None for a plain field, data) per part,
+    exactly as given (a review may give malformed parts on purpose)."""
+    out = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        out += (
+            f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
+        )
+    return out + f"--{boundary}--\r\n".encode()
 
 
 def _body(body: bytes | str | None, binary: bool) -> tuple[str | None, bool]:

@@ -16,7 +16,7 @@ import av
 import pytest
 
 from devkit.clips import joined_recording
-from devkit.events import rest_api_event
+from devkit.events import multipart, rest_api_event
 from speech_api.runtime.lambda_stream import (
     ERROR_BODY_TRAILER,
     ERROR_TYPE_TRAILER,
@@ -144,20 +144,11 @@ def test_speech_sse_events_arrive_as_they_are_made(stream_runtime, stored):
 
 def multipart_event(path: str, fields: dict[str, str], filename: str, data: bytes) -> dict:
     boundary = "speech-api-test-boundary"
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-        for k, v in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-        f"Content-Type: application/octet-stream\r\n\r\n".encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
+    parts = [(k, None, v.encode()) for k, v in fields.items()] + [("file", filename, data)]
     return rest_api_event(
         "POST",
         path,
-        body=b"".join(parts),
+        body=multipart(boundary, parts),
         binary=True,
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
