@@ -35,6 +35,16 @@ class Synth:
     def resources(self, kind: str) -> dict[str, dict]:
         return {k: v for k, v in self.json["Resources"].items() if v["Type"] == kind}
 
+    def function_id(self, prefix: str) -> str:
+        """The logical ID of the one Lambda function whose ID starts with `prefix` (e.g.
+        "ApiFunction")."""
+        (logical,) = [k for k in self.resources("AWS::Lambda::Function") if k.startswith(prefix)]
+        return logical
+
+    def function(self, prefix: str) -> dict:
+        """That function's properties."""
+        return self.json["Resources"][self.function_id(prefix)]["Properties"]
+
 
 def synth(outdir: Path, **context) -> Synth:
     import aws_cdk as cdk

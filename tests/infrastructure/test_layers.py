@@ -31,8 +31,7 @@ UNZIPPED_LIMIT = 250 * 2**20
 @pytest.fixture(scope="module")
 def api_package(synthesized) -> dict:
     s = synthesized["none"]
-    (props,) = [v["Properties"] for k, v in s.resources("AWS::Lambda::Function").items()
-                if k.startswith("ApiFunction")]  # fmt: skip
+    props = s.function("ApiFunction")
     (layer_ref,) = props["Layers"]
     layer = s.json["Resources"][layer_ref["Ref"]]["Properties"]
     return {

@@ -32,12 +32,8 @@ def app_functions(s) -> dict[str, dict]:
     }
 
 
-def function(s, prefix: str) -> dict:
-    return next(v for k, v in app_functions(s).items() if k.startswith(prefix))
-
-
 def role_statements(s, function_prefix: str) -> list[dict]:
-    role = function(s, function_prefix)["Role"]["Fn::GetAtt"][0]
+    role = s.function(function_prefix)["Role"]["Fn::GetAtt"][0]
     statements = []
     for policy in s.resources("AWS::IAM::Policy").values():
         if {"Ref": role} in policy["Properties"]["Roles"]:
@@ -125,7 +121,7 @@ def test_uploads_notify_the_queue_and_the_worker_consumes_it(synthesized):
 
     queues = s.resources("AWS::SQS::Queue")
     uploads = next(v["Properties"] for k, v in queues.items() if k.startswith("Uploads4"))
-    worker = function(s, "WorkerFunction")
+    worker = s.function("WorkerFunction")
     # AWS's advice for SQS event sources: visibility >= 6x the function's timeout, and
     # maxReceiveCount >= 5. The worker gives up (and dead-letters the message itself) on the
     # delivery after MAX_WORKER_ATTEMPTS failed attempts, so SQS must still deliver that one.
@@ -138,7 +134,7 @@ def test_uploads_notify_the_queue_and_the_worker_consumes_it(synthesized):
 
 def test_the_worker_is_sized_for_long_recordings(synthesized):
     s = synthesized["none"]
-    worker = function(s, "WorkerFunction")
+    worker = s.function("WorkerFunction")
     # Lambda's maximum timeout; CPU follows memory (1 vCPU per 1,769 MB) and LONG_AUDIO_RTF
     # was measured on 2 cores.
     assert worker["Timeout"] == 900
@@ -187,14 +183,14 @@ def test_worker_sizing_follows_the_context(tmp_path):
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_functions_are_sized_and_commanded_separately(synthesized, variant):
     s = synthesized[variant]
-    stt = function(s, "SttFunction")
+    stt = s.function("SttFunction")
     # Behind STREAM integrations: the streaming runtime and handler.
     assert stt["ImageConfig"] == {
         "EntryPoint": ["python", "-m", "speech_api.runtime.lambda_stream"],
         "Command": ["handlers.api.stream_handler"],
     }
     assert stt["MemorySize"] == 3008 and stt["Timeout"] == 29
-    api = function(s, "ApiFunction")
+    api = s.function("ApiFunction")
     assert api["MemorySize"] == 512 and api["Timeout"] == 10
     # The light routes: a zip function on Python 3.11 with the light layer, not an image.
     assert "PackageType" not in api and "ImageConfig" not in api
@@ -202,7 +198,7 @@ def test_functions_are_sized_and_commanded_separately(synthesized, variant):
     (layer,) = api["Layers"]
     assert layer["Ref"] in s.resources("AWS::Lambda::LayerVersion")
     assert api["Environment"]["Variables"]["EMBEDDED_S3"] == "false"
-    worker = function(s, "WorkerFunction")
+    worker = s.function("WorkerFunction")
     assert worker["ImageConfig"]["Command"] == ["handlers.transcribe_upload.handler"]
     assert worker["Timeout"] == 900
     for fn in app_functions(s).values():
@@ -212,13 +208,13 @@ def test_functions_are_sized_and_commanded_separately(synthesized, variant):
         assert fn["TracingConfig"]["Mode"] == "Active"
     # Stt and Worker share the light build; only a synthesizing Coqui Tts (cdk.json's
     # engine, gpu_tts=none) has its own, with torch.
-    light = {flat(function(s, n)["Code"]) for n in ("SttFunction", "WorkerFunction")}
+    light = {flat(s.function(n)["Code"]) for n in ("SttFunction", "WorkerFunction")}
     assert len(light) == 1
     if variant != "ecs":
-        tts_code = flat(function(s, "TtsFunction")["Code"])
+        tts_code = flat(s.function("TtsFunction")["Code"])
         assert (tts_code in light) == (variant == "sagemaker")
     if variant == "sagemaker":
-        tts = function(s, "TtsFunction")
+        tts = s.function("TtsFunction")
         assert "Fn::GetAtt" in tts["Environment"]["Variables"]["TTS_SAGEMAKER_ENDPOINT"]
 
 

@@ -103,29 +103,19 @@ def test_synth_leaves_no_cdk_warning(synthesized, variant):
     assert not warnings, warnings
 
 
-def image_function(s, prefix: str) -> tuple[str, dict]:
-    return next(
-        (k, v["Properties"])
-        for k, v in s.resources("AWS::Lambda::Function").items()
-        if k.startswith(prefix)
-    )
-
-
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_functions_are_told_which_models_to_preload(synthesized, variant):
     """The app loads PRELOAD_MODELS during init when Lambda initializes an instance for
     provisioned concurrency; the same image serves every function, hence the variable."""
     s = synthesized[variant]
     preload = {
-        name: image_function(s, f"{name}Function")[1]["Environment"]["Variables"].get(
-            "PRELOAD_MODELS"
-        )
+        name: s.function(f"{name}Function")["Environment"]["Variables"].get("PRELOAD_MODELS")
         for name in ("Stt", "Api", "Worker")
     }
     # Api serves no model: its /ready checks none. The worker has no /ready and no init load.
     assert preload == {"Stt": "stt", "Api": "none", "Worker": None}
     if variant != "ecs":
-        tts = image_function(s, "TtsFunction")[1]["Environment"]["Variables"]
+        tts = s.function("TtsFunction")["Environment"]["Variables"]
         # SageMaker's TTS Lambda serves speech by forwarding: its /ready reports the endpoint.
         assert tts.get("PRELOAD_MODELS") == "tts"
 
@@ -136,8 +126,7 @@ def test_provisioned_concurrency_serves_stt_and_speech_from_warm_aliases(tmp_pat
         v["Properties"]["FunctionName"]["Ref"]: (k, v["Properties"])
         for k, v in s.resources("AWS::Lambda::Alias").items()
     }
-    stt, _ = image_function(s, "SttFunction")
-    tts, _ = image_function(s, "TtsFunction")
+    stt, tts = s.function_id("SttFunction"), s.function_id("TtsFunction")
     assert set(aliases) == {stt, tts}
     for _, props in aliases.values():
         assert props["Name"] == "live"
