@@ -6,11 +6,18 @@ a margin does not always suffice: every trimmed result is checked against the li
 fallback criteria (compression ratio, average log-probability), a no-speech verdict, a repeated
 phrase, too many tokens per second of audio, a timestamp past the audio's end, and a decode
 that did not finish in one window.
+
+A decode that goes wrong usually runs away: it repeats itself until the decoder's length limit
+(224 tokens, half of Whisper's 448-token context, as in the library). CTranslate2's `generate`
+has no per-step hook, so the stop is its `max_length`: every trimmed decode gets a token budget
+bounded by its clip's length (`token_budget`), and one that uses it all is judged at once
+(`check_budget`) instead of after 224 tokens.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 
 from faster_whisper import WhisperModel
 from faster_whisper.transcribe import get_compression_ratio
@@ -26,6 +33,13 @@ LANGUAGE_THRESHOLD = LIBRARY_DEFAULTS["language_detection_threshold"]
 # Real speech stays far below this (English ~3-5 tokens/s, Spanish ~6-8); a repetition loop
 # fills the 448-token budget on a few seconds of audio.
 MAX_TOKENS_PER_SECOND = 20.0
+# The token budget of a trimmed decode (text and timestamp tokens together): this many per second
+# of speech, plus a constant for a short clip's few words and the timestamps. Real speech needs
+# far fewer (measured on the dev clips and their harder variants: at most ~6/s in English, ~9/s
+# in Spanish, timestamps included; see docs/stt-latency.md); a runaway reaches the budget having
+# repeated itself once or twice, and stops there.
+BUDGET_TOKENS_PER_SECOND = 12.0
+BUDGET_EXTRA_TOKENS = 10
 # A segment may end this far past the audio (Whisper rounds to 20 ms and overshoots a little).
 END_TOLERANCE_S = 0.5
 
@@ -36,6 +50,28 @@ class Fallback(Exception):
     def __init__(self, reason: str, detail: str = ""):
         super().__init__(f"{reason} ({detail})" if detail else reason)
         self.reason = reason
+
+
+def token_budget(duration_s: float, cap: int) -> int:
+    """The most tokens a trimmed decode of ``duration_s`` seconds of speech may generate (text and
+    timestamps), at most ``cap`` (the library's own limit)."""
+    wanted = math.ceil(BUDGET_TOKENS_PER_SECOND * max(duration_s, 1.0)) + BUDGET_EXTRA_TOKENS
+    return max(1, min(cap, wanted))
+
+
+def generate_max_length(prompt_length: int, budget: int) -> int:
+    """CTranslate2's `max_length` for a Whisper `generate` that may produce ``budget`` tokens
+    after a prompt of ``prompt_length`` tokens. Its Whisper generates at most
+    ``min(max_length // 2, max_length - prompt_length + 1)`` tokens (read in its whisper.cc:
+    half the context, as OpenAI's `sample_len`); this inverts that."""
+    return max(2 * budget, prompt_length - 1 + budget)
+
+
+def check_budget(generated: int, budget: int) -> None:
+    """A decode that used its whole budget never found the end of the speech: a runaway (or
+    speech far denser than any measured), judged now rather than after the library's 224."""
+    if generated >= budget:
+        raise Fallback("token budget", f"{generated} tokens, the budget for this clip")
 
 
 def check_text(

@@ -39,6 +39,14 @@ class Stats:
     trimmed: int = 0
     full_window_language: int = 0  # detections redone on the full window
     fallbacks: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Trimmed decodes the guard rejected and that were decoded again with a wider margin, by
+    # the reason of the first rejection.
+    retried: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Windows decoded after a decode stopped before the end of its clip (the library's next
+    # window, trimmed).
+    continued: int = 0
+    # (tokens generated, budget) of the latest decodes stopped by their token budget.
+    budget_stops: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=1000))
     # Sizes of the latest batches run (bounded: a server runs for months).
     batches: deque[int] = field(default_factory=lambda: deque(maxlen=1000))
 
