@@ -2,7 +2,7 @@
 peer servers, in one run on this machine. Writes bench/results.json and prints a table.
 
     python bench/run.py [--quick] [--model base] [--models base,tiny.en] [--stt-only]
-                        [--rounds N] [--long-form-only]
+                        [--rounds N] [--long-form-only] [--tail-only] [--no-tail]
 
 BENCH_ARGS for `make bench`:
   --model M        the model of the full run (concurrency, peers, memory, workers); default base
@@ -17,6 +17,11 @@ BENCH_ARGS for `make bench`:
   --long-form-only only the long-recording figures (about 4 minutes): a 5-minute recording of
                    joined dev clips, RTF and WER of ours vs the library's sequential and batched
                    long-form vs the clips one by one; a 2 h WAV's peak memory, ours vs library
+  --tail-only      only the tail figures (bench/tail.py, issue 34): per model, the per-clip
+                   ratio /stt ÷ library over the dev clips and their harder variants, streamed
+                   and not, median/p95/max with the slowest clips named, and the same for the
+                   upload worker's chunks (about 15 minutes a model on 2 cores)
+  --no-tail        everything but the tail figures
 
     make bench BENCH_ARGS="--stt-only --models base,tiny.en"
 
@@ -557,6 +562,8 @@ def main() -> None:
     parser.add_argument(
         "--long-form-only", action="store_true", help="only the long-recording figures"
     )
+    parser.add_argument("--tail-only", action="store_true", help="only the STT tail figures")
+    parser.add_argument("--no-tail", action="store_true", help="skip the STT tail figures")
     args = parser.parse_args()
     rounds = args.rounds or (1 if args.quick else 2 if args.stt_only else 3)
     requests = 8 if args.quick else (24 if args.stt_only else 40)
@@ -596,6 +603,19 @@ def main() -> None:
         print(f"[{time.perf_counter() - t0:6.1f}s] {name}", file=sys.stderr, flush=True)
 
     try:
+        # Per-clip ratios to the library, the slowest named (bench/tail.py): the tail, not
+        # only the median.
+        if not args.no_tail and not args.long_form_only:
+            step("STT tail: per-clip ratio to the library")
+            from bench import tail
+
+            results["stt_tail"] = tail.run(
+                models, rounds=max(2, rounds), confirm=5 if args.quick else 20, minutes=3.0
+            )
+            if args.tail_only:
+                RESULTS.write_text(json.dumps(results, indent=2))
+                tail.print_table(results["stt_tail"])
+                return
         # Long recordings (the upload worker's path): RTF and WER vs the library's sequential
         # and batched long-form, and a 2 h file's peak memory (bench/long_form.py).
         if not args.stt_only:
@@ -696,6 +716,10 @@ def print_table(r: dict) -> None:
         from bench.long_form import print_table as print_long_form
 
         print_long_form(r["long_form"])
+    if "stt_tail" in r:
+        from bench.tail import print_table as print_tail
+
+        print_tail(r["stt_tail"])
     ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
     stt, peer = r["stt"], r["peer_stt"]["latency"]
     conc = r["stt_concurrency"]
