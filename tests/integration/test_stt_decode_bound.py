@@ -86,6 +86,29 @@ def test_a_runaway_decode_is_stopped_within_its_clips_budget_and_decoded_again(e
     assert corpus_wer([looping.text], [result.text]) <= 0.1
 
 
+def test_a_clip_whose_retry_runs_away_too_gets_the_full_window_after_two_bounded_tries(
+    engines,
+):
+    # The retry's margin narrowed to one frame, so that it loops as the first try does: each
+    # trimmed try stops at the clip's budget, and the library's full window decides.
+    looping = clip("ls_1272-128104-0000.wav")
+    engine = engines("base", context_margin_s=0.0, batch_size=1)
+    batches = engine.decoder.batches
+    stats = engine.decoder.stats
+    audio = samples(looping)
+    retry_margin, batches.retry_margin_frames = batches.retry_margin_frames, 1
+    try:
+        stats.budget_stops.clear()
+        fallbacks = stats.fallbacks["token budget"]
+        result = engine.transcribe(audio, ENGLISH)
+    finally:
+        batches.retry_margin_frames = retry_margin
+    assert list(stats.budget_stops) == [(79, 79), (79, 79)]
+    assert stats.fallbacks["token budget"] == fallbacks + 1
+    full = engines("base", trim_context=False, batch_size=1)
+    assert result.text == full.transcribe(audio, ENGLISH).text
+
+
 @pytest.mark.parametrize("prompt_text", ["", "Mr. Quilter, the middle classes, gospel, welcome."])
 @pytest.mark.parametrize("budget", [5, 17, 40])
 def test_the_max_length_given_to_ctranslate2_yields_exactly_the_budget(

@@ -33,6 +33,7 @@ from speech_api.engines.base import pick_language
 from speech_api.engines.whisper_guard import (
     LANGUAGE_THRESHOLD,
     LIBRARY_DEFAULTS,
+    NO_SPEECH,
     Fallback,
     check_budget,
     check_text,
@@ -111,17 +112,23 @@ class BatchDecoder:
                 [job for job, _, _ in again],
                 margin,
                 {id(job): _Carry(language) for job, _, language in again},
+                retry=True,
             )
         for job, exc, _ in rejected:
             job.future.set_exception(exc)
 
     def _decode(
-        self, jobs: list[Job], margin_frames: int, carries: dict[int, _Carry]
+        self,
+        jobs: list[Job],
+        margin_frames: int,
+        carries: dict[int, _Carry],
+        *,
+        retry: bool = False,
     ) -> list[tuple[Job, Fallback, tuple[str, float]]]:
         """One encode + generate of the jobs with this margin (and their continuations): each
         job's future is set to its result or its own error, except the guard's rejections,
         returned with the language used. ``carries`` holds, by job id, what a job's decode
-        starts from when it is not its clip's first."""
+        starts from when it is not its clip's first; ``retry``: the jobs' second try."""
         if not jobs:
             return []
         model = self.model
@@ -209,6 +216,7 @@ class BatchDecoder:
                     i,
                     budgets[i],
                     continues=windows < MAX_WINDOWS,
+                    retry=retry,
                 )
             except Fallback as exc:
                 rejected.append((job, exc, languages[i]))
@@ -236,11 +244,14 @@ class BatchDecoder:
             failed = {
                 id(rest): (exc, language)
                 for rest, exc, language in self._decode(
-                    [rest for _, _, rest in continued], margin_frames, carries
+                    [rest for _, _, rest in continued], margin_frames, carries, retry=retry
                 )
             }
             for job, decoded, rest in continued:
-                if id(rest) in failed:
+                if id(rest) in failed and failed[id(rest)][0].reason == NO_SPEECH:
+                    # The library skips a window with no speech in it: the clip ends here.
+                    job.future.set_result(decoded)
+                elif id(rest) in failed:
                     rejected.append((job, *failed[id(rest)]))
                 elif rest.future.exception() is not None:
                     job.future.set_exception(rest.future.exception())
@@ -281,7 +292,17 @@ class BatchDecoder:
         return languages
 
     def _finish(
-        self, job: Job, result, tokenizer, language, rows, index, budget, *, continues: bool
+        self,
+        job: Job,
+        result,
+        tokenizer,
+        language,
+        rows,
+        index,
+        budget,
+        *,
+        continues: bool,
+        retry: bool,
     ) -> tuple[Decoded, int | None]:
         """The library's per-window steps on one clip's decode, and the guard: the result, and
         the frame the decode stopped at when it stopped before the end and ``continues`` (the
@@ -320,6 +341,7 @@ class BatchDecoder:
             frames=job.frames,
             duration_s=duration,
             chunked=job.chunked,
+            clamp_late=retry,
         )
         words = job.options.word_timestamps
         if words:

@@ -40,6 +40,8 @@ MAX_TOKENS_PER_SECOND = 20.0
 # repeated itself once or twice, and stops there.
 BUDGET_TOKENS_PER_SECOND = 12.0
 BUDGET_EXTRA_TOKENS = 10
+# The reason given when the decoder hears no speech (the library skips such a window).
+NO_SPEECH = "no speech in the trimmed window"
 # A segment may end this far past the audio (Whisper rounds to 20 ms and overshoots a little).
 END_TOLERANCE_S = 0.5
 
@@ -80,7 +82,7 @@ def check_text(
     """Raise `Fallback` when the decoded text looks wrong; else its compression ratio."""
     compression_ratio = get_compression_ratio(text)
     if no_speech > NO_SPEECH_THRESHOLD and avg_logprob < LOG_PROB_THRESHOLD:
-        raise Fallback("no speech in the trimmed window")
+        raise Fallback(NO_SPEECH)
     if compression_ratio > COMPRESSION_RATIO_THRESHOLD:
         raise Fallback("compression ratio", f"{compression_ratio:.2f}")
     if avg_logprob < LOG_PROB_THRESHOLD:
@@ -93,11 +95,20 @@ def check_text(
 
 
 def check_timing(
-    segments: list[dict], *, seek: int, frames: int, duration_s: float, chunked: bool
+    segments: list[dict],
+    *,
+    seek: int,
+    frames: int,
+    duration_s: float,
+    chunked: bool,
+    clamp_late: bool = False,
 ) -> None:
     """A decode that stopped early or placed a timestamp past the audio falls back; a long
     recording's chunk keeps it, clamped (its skipped speech is found and decoded on its own,
-    see `long_form`). Segments are faster-whisper's dicts, changed in place."""
+    see `long_form`). With ``clamp_late`` (the retry, with 5 s of silence after the speech) a
+    last segment that ends in that silence is clamped too, as long as every segment starts
+    inside the audio: on the clips where the retry still does this, the library's full window
+    does the same and keeps it. Segments are faster-whisper's dicts, changed in place."""
     if chunked:
         for s in segments:  # clamped, never emptied: a segment keeps its words
             s["end"] = min(s["end"], duration_s)
@@ -105,8 +116,11 @@ def check_timing(
         return
     if seek < frames:
         raise Fallback("decode stopped before the end of the audio")
-    if any(s["end"] > duration_s + END_TOLERANCE_S for s in segments):
+    late = [s for s in segments if s["end"] > duration_s + END_TOLERANCE_S]
+    if late and not (clamp_late and all(s["start"] < duration_s for s in segments)):
         raise Fallback("a timestamp past the end of the audio")
+    for s in late:
+        s["end"] = duration_s
 
 
 def repeats_a_phrase(text: str, min_words: int = 3) -> bool:
