@@ -159,9 +159,9 @@ def test_a_runaway_does_not_hold_its_batch_mate_and_each_decode_keeps_its_budget
     mate_text = " ".join(s.text.strip() for s in jobs[1].future.result().segments)
     assert mate_text == library.transcribe(mate.samples, ENGLISH).text
     assert sum(stats.retried.values()) == retried + 1
-    # The retry (5 s of silence after the speech) ends cleanly.
+    # The retry (5 s of silence after the speech) ends cleanly: the words the clip has left.
     text = " ".join(s.text.strip() for s in jobs[0].future.result().segments)
-    assert text == "Not at this particular case, Tom."
+    assert corpus_wer(["not at this particular case tom"], [text]) == 0, text
 
 
 def test_a_decode_that_stops_half_way_is_continued_as_the_librarys_next_window(engines):
