@@ -2,6 +2,7 @@
 clip in twenty shows instead of hiding under the median.
 
     python bench/tail.py [--models base,tiny.en] [--rounds 3] [--confirm 20] [--minutes 3]
+                         [--limit N]
 
 Per model, over the English dev clips and their harder variants (`devkit/hard_clips.py`:
 Opus re-encodes, noise, music, reverb, speed, padding, clips cut mid-word, joined clips):
@@ -70,18 +71,21 @@ def load() -> float:
     return round(os.getloadavg()[0], 1)
 
 
-def tail_clips() -> list:
-    return [c for c in load_clips() if c.language == "en"] + hard_clips()
+def tail_clips(limit: int = 0) -> list:
+    """The English dev clips and the harder set (``limit``: the first N of each, for a smoke
+    run)."""
+    dev, hard = [c for c in load_clips() if c.language == "en"], hard_clips()
+    return dev[:limit] + hard[:limit] if limit else dev + hard
 
 
 # --- per clip, over HTTP --------------------------------------------------------------------
 
 
-def clip_ratios(url: str, model_dir: str, rounds: int, confirm: int) -> dict:
+def clip_ratios(url: str, model_dir: str, rounds: int, confirm: int, limit: int = 0) -> dict:
     from faster_whisper import WhisperModel
 
     direct_model = WhisperModel(model_dir, device="cpu", compute_type="int8")
-    clips = tail_clips()
+    clips = tail_clips(limit)
     times: dict[str, dict[str, list[float]]] = {c.file: {} for c in clips}
     texts: dict[str, dict[str, str]] = {"stt": {}, "direct": {}}
 
@@ -272,7 +276,7 @@ def chunk_ratios(model: str, cache_dir: Path, minutes: float, rounds: int) -> di
 # --- all of it ------------------------------------------------------------------------------
 
 
-def run(models: list[str], rounds: int, confirm: int, minutes: float) -> dict:
+def run(models: list[str], rounds: int, confirm: int, minutes: float, limit: int = 0) -> dict:
     from bench.run import ours as start_server
     from speech_api.config import default_cache_dir
     from speech_api.engines.whisper import resolve_model
@@ -283,7 +287,9 @@ def run(models: list[str], rounds: int, confirm: int, minutes: float) -> dict:
         print(f"[tail] {model}: clips over HTTP", file=sys.stderr, flush=True)
         server = start_server(model)
         try:
-            figures = clip_ratios(server.url, resolve_model(model, cache_dir), rounds, confirm)
+            figures = clip_ratios(
+                server.url, resolve_model(model, cache_dir), rounds, confirm, limit
+            )
         finally:
             server.stop()
         slow = {name for name, _ in figures["stt"]["slowest"] + figures["stream"]["slowest"]}
@@ -337,8 +343,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--confirm", type=int, default=20)
     parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--limit", type=int, default=0, help="first N clips of each set")
     args = parser.parse_args()
-    results = run(args.models.split(","), args.rounds, args.confirm, args.minutes)
+    results = run(args.models.split(","), args.rounds, args.confirm, args.minutes, args.limit)
     print_table(results)
 
 
