@@ -10,18 +10,21 @@ Opus re-encodes, noise, music, reverb, speed, padding, clips cut mid-word, joine
 * `/stt` and `WhisperModel.transcribe` (same model directory, int8, beam 5, VAD, language
   given, the same bytes) back to back, which goes first alternating;
 * `/v1/audio/transcriptions` with `stream=true`: the time to its last event;
-* every clip is timed once; the ``--confirm`` clips with the highest ratio (either kind) are
+* every clip is timed once; the ``--confirm`` clips with the highest ratio (any kind) are
   timed ``--rounds - 1`` more times and their medians kept (a tail is what is measured: the
   clips that matter get the repeats);
 * per-clip ratio, its median, p95 and maximum, the slowest clips named with the path they took
-  in our engine (trimmed, retried with a wider margin, continued, the library's full window);
-  WER of both sides on the clips that have a reference;
+  in our engine (trimmed, continued, retried with a wider margin, the library's full window),
+  and how many clips took each path; WER of both sides on the clips that have a reference;
 * the upload worker's chunks: a recording of joined dev clips cut as the long-form path cuts it,
   each chunk through the engine's chunked path and through `WhisperModel.transcribe` on its
   samples, back to back.
 
-The machine's load average is recorded with every figure: on a shared machine the ratios are
-provisional.
+Each call is timed twice: wall-clock, and CPU seconds (the server process's for `/stt`, this
+process's for the library call). On a shared machine the wall ratios swing with the load (the
+library's full-window encode suffers most from it: measured median ratios fall from ~0.5 to
+~0.2 under a load of 15 on 2 cores), while the CPU ratios stay close to what a quiet machine
+shows; both are reported, with the load average.
 """
 
 from __future__ import annotations
@@ -33,9 +36,11 @@ import os
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
@@ -45,6 +50,7 @@ from devkit.hard_clips import hard_clips  # noqa: E402
 from devkit.wer import corpus_wer  # noqa: E402
 
 RESULTS = ROOT / "bench" / "tail-results.json"
+KINDS = ("stt", "stream", "direct")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -78,37 +84,51 @@ def tail_clips(limit: int = 0) -> list:
     return dev[:limit] + hard[:limit] if limit else dev + hard
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server process and its children."""
+    proc = psutil.Process(pid)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
+
+
 # --- per clip, over HTTP --------------------------------------------------------------------
 
 
-def clip_ratios(url: str, model_dir: str, rounds: int, confirm: int, limit: int = 0) -> dict:
-    from faster_whisper import WhisperModel
+class ClipTimer:
+    """`/stt`, the streamed transcription and the library call on one clip, back to back,
+    each timed in wall and CPU seconds."""
 
-    direct_model = WhisperModel(model_dir, device="cpu", compute_type="int8")
-    clips = tail_clips(limit)
-    times: dict[str, dict[str, list[float]]] = {c.file: {} for c in clips}
-    texts: dict[str, dict[str, str]] = {"stt": {}, "direct": {}}
+    def __init__(self, client: httpx.Client, pid: int, model_dir: str):
+        from faster_whisper import WhisperModel
 
-    def direct(c) -> tuple[float, str]:
-        started = time.perf_counter()
-        segments, _ = direct_model.transcribe(
+        self.client = client
+        self.pid = pid
+        self.model = WhisperModel(model_dir, device="cpu", compute_type="int8")
+        self.wall: dict[str, dict[str, list[float]]] = {}
+        self.cpu: dict[str, dict[str, list[float]]] = {}
+        self.texts: dict[str, dict[str, str]] = {"stt": {}, "direct": {}}
+
+    def direct(self, c) -> str:
+        segments, _ = self.model.transcribe(
             io.BytesIO(c.read()), beam_size=5, vad_filter=True, language="en"
         )
-        text = " ".join(s.text.strip() for s in segments)
-        return time.perf_counter() - started, text
+        return " ".join(s.text.strip() for s in segments)
 
-    def stt(client: httpx.Client, c) -> tuple[float, str]:
-        started = time.perf_counter()
-        r = client.post("/stt", files={"file": (c.file, c.read())}, data={"language": "en"})
-        elapsed = time.perf_counter() - started
+    def stt(self, c) -> str:
+        r = self.client.post("/stt", files={"file": (c.file, c.read())}, data={"language": "en"})
         r.raise_for_status()
-        return elapsed, r.json()["text"]
+        return r.json()["text"]
 
-    def streamed(client: httpx.Client, c) -> tuple[float, str]:
-        """Time to the last event of a streamed transcription."""
-        started = time.perf_counter()
+    def stream(self, c) -> str:
+        """Consumed to its last event."""
         text = ""
-        with client.stream(
+        with self.client.stream(
             "POST",
             "/v1/audio/transcriptions",
             files={"file": (c.file, c.read())},
@@ -120,66 +140,84 @@ def clip_ratios(url: str, model_dir: str, rounds: int, confirm: int, limit: int 
                     event = json.loads(line[5:])
                     if event.get("type") == "transcript.text.done":
                         text = event["text"]
-        return time.perf_counter() - started, text
+        return text
 
-    def one_round(client: httpx.Client, c, r: int) -> None:
-        calls = {
-            "stt": lambda: stt(client, c),
-            "direct": lambda: direct(c),
-            "stream": lambda: streamed(client, c),
-        }
-        # Back to back; which goes first alternates, so both see the same machine state.
+    def round(self, c, r: int) -> None:
+        # Which goes first alternates, so both sides see the same machine state.
         for kind in ("stt", "direct", "stream") if r % 2 else ("direct", "stream", "stt"):
-            elapsed, text = calls[kind]()
-            times[c.file].setdefault(kind, []).append(elapsed)
-            if kind in texts:
-                texts[kind][c.file] = text
+            cpu = time.process_time if kind == "direct" else (lambda: server_cpu(self.pid))
+            started, used = time.perf_counter(), cpu()
+            text = getattr(self, kind)(c)
+            self.wall.setdefault(c.file, {}).setdefault(kind, []).append(
+                time.perf_counter() - started
+            )
+            self.cpu.setdefault(c.file, {}).setdefault(kind, []).append(cpu() - used)
+            if kind in self.texts:
+                self.texts[kind][c.file] = text
 
+    def ratio(self, name: str, kind: str, cpu: bool = False) -> float:
+        table = (self.cpu if cpu else self.wall)[name]
+        return statistics.median(table[kind]) / statistics.median(table["direct"])
+
+    def worst(self, name: str) -> float:
+        return max(self.ratio(name, k, cpu) for k in ("stt", "stream") for cpu in (False, True))
+
+
+def clip_ratios(
+    url: str, pid: int, model_dir: str, rounds: int, confirm: int, limit: int = 0
+) -> dict:
+    clips = tail_clips(limit)
     loads = [load()]
     with httpx.Client(base_url=url, timeout=300) as client:
-        one_round(client, clips[0], 0)  # warm up every path
-        times[clips[0].file].clear()
+        timer = ClipTimer(client, pid, model_dir)
+        timer.round(clips[0], 0)  # warm every path up
+        timer.wall.clear()
+        timer.cpu.clear()
         for i, c in enumerate(clips):
-            one_round(client, c, i)
+            timer.round(c, i)
         loads.append(load())
-
-        def ratio(c, kind: str) -> float:
-            t = times[c.file]
-            return statistics.median(t[kind]) / statistics.median(t["direct"])
-
-        worst = sorted(clips, key=lambda c: max(ratio(c, "stt"), ratio(c, "stream")))
-        for c in worst[-confirm:] if confirm else []:
+        for c in sorted(clips, key=lambda c: timer.worst(c.file))[-confirm:] if confirm else []:
             for r in range(1, rounds):
-                one_round(client, c, r)
+                timer.round(c, r)
         loads.append(load())
 
-    def med(c, kind):
-        return round(statistics.median(times[c.file][kind]), 3)
+    def med(name: str, kind: str, cpu: bool = False) -> float:
+        return round(statistics.median((timer.cpu if cpu else timer.wall)[name][kind]), 3)
 
     per_clip = {
         c.file: {
             "duration_s": c.duration_s,
-            "stt_s": med(c, "stt"),
-            "stream_s": med(c, "stream"),
-            "direct_s": med(c, "direct"),
-            "ratio": round(ratio(c, "stt"), 3),
-            "stream_ratio": round(ratio(c, "stream"), 3),
-            "rounds": len(times[c.file]["stt"]),
+            **{f"{k}_s": med(c.file, k) for k in KINDS},
+            **{f"{k}_cpu_s": med(c.file, k, True) for k in KINDS},
+            "ratio": round(timer.ratio(c.file, "stt"), 3),
+            "stream_ratio": round(timer.ratio(c.file, "stream"), 3),
+            "cpu_ratio": round(timer.ratio(c.file, "stt", True), 3),
+            "stream_cpu_ratio": round(timer.ratio(c.file, "stream", True), 3),
+            "rounds": len(timer.wall[c.file]["stt"]),
         }
         for c in clips
     }
-    referenced = [c for c in clips if c.text]
+
+    def summary(key: str, dev_only: bool = False) -> dict:
+        return ratio_summary(
+            {f: v[key] for f, v in per_clip.items() if not dev_only or ":" not in f}
+        )
 
     def wer(kind: str, subset) -> float:
-        return round(corpus_wer([c.text for c in subset], [texts[kind][c.file] for c in subset]), 4)
+        return round(
+            corpus_wer([c.text for c in subset], [timer.texts[kind][c.file] for c in subset]), 4
+        )
 
-    dev = [c for c in referenced if ":" not in c.file]
-    hard = [c for c in referenced if ":" in c.file]
+    dev = [c for c in clips if c.text and ":" not in c.file]
+    hard = [c for c in clips if c.text and ":" in c.file]
     return {
         "per_clip": per_clip,
-        "stt": ratio_summary({f: v["ratio"] for f, v in per_clip.items()}),
-        "stream": ratio_summary({f: v["stream_ratio"] for f, v in per_clip.items()}),
-        "stt_dev_only": ratio_summary({f: v["ratio"] for f, v in per_clip.items() if ":" not in f}),
+        "stt": summary("ratio"),
+        "stt_cpu": summary("cpu_ratio"),
+        "stt_dev_only": summary("ratio", dev_only=True),
+        "stt_cpu_dev_only": summary("cpu_ratio", dev_only=True),
+        "stream": summary("stream_ratio"),
+        "stream_cpu": summary("stream_cpu_ratio"),
         "wer": {
             "dev": {"stt": wer("stt", dev), "direct": wer("direct", dev)},
             "hard": {"stt": wer("stt", hard), "direct": wer("direct", hard)},
@@ -191,8 +229,8 @@ def clip_ratios(url: str, model_dir: str, rounds: int, confirm: int, limit: int 
     }
 
 
-def paths_taken(model: str, cache_dir: Path, files: list[str]) -> dict[str, str]:
-    """The path each named clip takes in our engine (in-process, one decode each)."""
+def paths_taken(model: str, cache_dir: Path, clips: list) -> dict[str, str]:
+    """The path each clip takes in our engine (in-process, one decode each)."""
     from speech_api.audio import decode_audio
     from speech_api.config import STTSettings
     from speech_api.engines import TranscriptionOptions
@@ -200,14 +238,13 @@ def paths_taken(model: str, cache_dir: Path, files: list[str]) -> dict[str, str]
 
     engine = WhisperEngine(STTSettings(model=model, batch_size=1), cache_dir)
     stats = engine.decoder.stats
-    by_name = {c.file: c for c in tail_clips()}
     out = {}
-    for name in files:
+    for c in clips:
         before = (dict(stats.retried), dict(stats.fallbacks), stats.continued)
-        audio = decode_audio(by_name[name].read(), max_seconds=120).samples
+        audio = decode_audio(c.read(), max_seconds=120).samples
         engine.transcribe(audio, TranscriptionOptions(language="en"))
-        retried = {k: v for k, v in stats.retried.items() if v != before[0].get(k, 0)}
-        library = {k: v for k, v in stats.fallbacks.items() if v != before[1].get(k, 0)}
+        retried = [k for k, v in stats.retried.items() if v != before[0].get(k, 0)]
+        library = [k for k, v in stats.fallbacks.items() if v != before[1].get(k, 0)]
         path = "trimmed"
         if stats.continued != before[2]:
             path += ", continued"
@@ -217,7 +254,7 @@ def paths_taken(model: str, cache_dir: Path, files: list[str]) -> dict[str, str]
             path = f"library full window ({', '.join(library)})" + (
                 f" after a retry ({', '.join(retried)})" if retried else ""
             )
-        out[name] = path
+        out[c.file] = path
     return out
 
 
@@ -239,35 +276,46 @@ def chunk_ratios(model: str, cache_dir: Path, minutes: float, rounds: int) -> di
     audio = ArrayAudio(recording.samples)
     chunks = [c for block, _ in engine.long_form._blocks(audio) for c in block]
     options = TranscriptionOptions(language="en")
-    ours: dict[str, list[float]] = {}
-    library: dict[str, list[float]] = {}
+
+    def ours(samples) -> None:
+        [(segments, _)] = engine.decoder.transcribe_many([samples], options, chunked=True)
+        list(segments)
+
+    def library(samples) -> None:
+        segments, _ = direct.transcribe(samples, beam_size=5, vad_filter=True, language="en")
+        list(segments)
+
+    wall: dict[str, dict[str, list[float]]] = {}
+    cpu: dict[str, dict[str, list[float]]] = {}
     loads = [load()]
     for r in range(rounds):
         for i, chunk in enumerate(chunks):
             name = f"chunk {i + 1} ({chunk.start / 16000:.0f}-{chunk.end / 16000:.0f} s)"
             samples = audio.read(chunk.start, chunk.end)
-            for kind in ("ours", "library") if (i + r) % 2 else ("library", "ours"):
-                started = time.perf_counter()
-                if kind == "ours":
-                    [(segments, _)] = engine.decoder.transcribe_many(
-                        [samples], options, chunked=True
-                    )
-                    list(segments)
-                    ours.setdefault(name, []).append(time.perf_counter() - started)
-                else:
-                    segments, _ = direct.transcribe(
-                        samples, beam_size=5, vad_filter=True, language="en"
-                    )
-                    list(segments)
-                    library.setdefault(name, []).append(time.perf_counter() - started)
+            for call in (ours, library) if (i + r) % 2 else (library, ours):
+                started, used = time.perf_counter(), time.process_time()
+                call(samples)
+                wall.setdefault(name, {}).setdefault(call.__name__, []).append(
+                    time.perf_counter() - started
+                )
+                cpu.setdefault(name, {}).setdefault(call.__name__, []).append(
+                    time.process_time() - used
+                )
         loads.append(load())
-    ratios = {n: statistics.median(ours[n]) / statistics.median(library[n]) for n in ours}
+
+    def ratios(table) -> dict[str, float]:
+        return {
+            n: statistics.median(t["ours"]) / statistics.median(t["library"])
+            for n, t in table.items()
+        }
+
     return {
         "recording_s": round(recording.duration_s, 1),
         "chunks": len(chunks),
-        "ratio": ratio_summary(ratios),
-        "ours_s": round(sum(statistics.median(v) for v in ours.values()), 2),
-        "library_s": round(sum(statistics.median(v) for v in library.values()), 2),
+        "ratio": ratio_summary(ratios(wall)),
+        "cpu_ratio": ratio_summary(ratios(cpu)),
+        "ours_s": round(sum(statistics.median(t["ours"]) for t in wall.values()), 2),
+        "library_s": round(sum(statistics.median(t["library"]) for t in wall.values()), 2),
         "rounds": rounds,
         "load_avg": loads,
     }
@@ -288,12 +336,15 @@ def run(models: list[str], rounds: int, confirm: int, minutes: float, limit: int
         server = start_server(model)
         try:
             figures = clip_ratios(
-                server.url, resolve_model(model, cache_dir), rounds, confirm, limit
+                server.url, server.proc.pid, resolve_model(model, cache_dir), rounds, confirm, limit
             )
         finally:
             server.stop()
-        slow = {name for name, _ in figures["stt"]["slowest"] + figures["stream"]["slowest"]}
-        figures["paths"] = paths_taken(model, cache_dir, sorted(slow))
+        print(f"[tail] {model}: the path of each clip", file=sys.stderr, flush=True)
+        figures["paths"] = paths_taken(model, cache_dir, tail_clips(limit))
+        figures["path_counts"] = dict(
+            Counter(p.split(" (")[0] for p in figures["paths"].values()).most_common()
+        )
         print(f"[tail] {model}: upload worker chunks", file=sys.stderr, flush=True)
         figures["chunks"] = chunk_ratios(model, cache_dir, minutes, rounds)
         results["models"][model] = figures
@@ -301,40 +352,48 @@ def run(models: list[str], rounds: int, confirm: int, minutes: float, limit: int
     return results
 
 
+ROWS = (
+    ("stt", "/stt, wall"),
+    ("stt_cpu", "/stt, CPU"),
+    ("stt_dev_only", "/stt, dev clips only, wall"),
+    ("stt_cpu_dev_only", "/stt, dev clips only, CPU"),
+    ("stream", "stream=true, to last event, wall"),
+    ("stream_cpu", "stream=true, to last event, CPU"),
+)
+
+
 def print_table(results: dict) -> None:
     for model, f in results["models"].items():
         print(f"\nSTT tail, Whisper {model} (int8, beam 5, VAD, en), {f['clips']} clips")
         print(f"  load average during the run: {f['load_avg']} on {results['cores']} cores")
         print(f"  {'per-clip ratio to the library':<40}{'median':>8}{'p95':>8}{'max':>8}  >1.2x")
-        for key, label in (
-            ("stt", "/stt"),
-            ("stt_dev_only", "/stt, dev clips only"),
-            ("stream", "stream=true, time to last event"),
-        ):
-            s = f[key]
+        chunks = f"upload worker chunks ({f['chunks']['chunks']})"
+        rows = [(label, f[key]) for key, label in ROWS] + [
+            (f"{chunks}, wall", f["chunks"]["ratio"]),
+            (f"{chunks}, CPU", f["chunks"]["cpu_ratio"]),
+        ]
+        for label, s in rows:
             print(
                 f"  {label:<40}{s['median']:>8.2f}{s['p95']:>8.2f}{s['max']:>8.2f}"
                 f"  {s['over_1_2']}/{s['n']}"
             )
-        c = f["chunks"]["ratio"]
-        print(
-            f"  {'upload worker chunks (' + str(f['chunks']['chunks']) + ')':<40}"
-            f"{c['median']:>8.2f}{c['p95']:>8.2f}{c['max']:>8.2f}  {c['over_1_2']}/{c['n']}"
-        )
         w = f["wer"]
         print(
             f"  WER /stt vs library: dev {100 * w['dev']['stt']:.1f} % vs "
             f"{100 * w['dev']['direct']:.1f} %, harder set {100 * w['hard']['stt']:.1f} % vs "
             f"{100 * w['hard']['direct']:.1f} %"
         )
-        print("  slowest clips (/stt ÷ library, seconds, path):")
-        for name, ratio in f["stt"]["slowest"]:
-            row = f["per_clip"][name]
-            print(
-                f"    {ratio:5.2f}x  {row['stt_s']:.2f} s / {row['direct_s']:.2f} s  {name}"
-                f"  [{f['paths'].get(name, '')}]"
-            )
-        print("  slowest chunks:", ", ".join(f"{n} {r:.2f}x" for n, r in c["slowest"][:3]))
+        print(f"  paths: {f['path_counts']}")
+        for key, unit in (("stt", ""), ("stt_cpu", "cpu_")):
+            print(f"  slowest clips by {'CPU' if unit else 'wall'} ratio (/stt, library, path):")
+            for name, ratio in f[key]["slowest"]:
+                row = f["per_clip"][name]
+                print(
+                    f"    {ratio:5.2f}x  {row[f'stt_{unit}s']:.2f} s / "
+                    f"{row[f'direct_{unit}s']:.2f} s  {name}  [{f['paths'].get(name, '')}]"
+                )
+        c = f["chunks"]["ratio"]
+        print("  slowest chunks (wall):", ", ".join(f"{n} {r:.2f}x" for n, r in c["slowest"][:3]))
 
 
 def main() -> None:
