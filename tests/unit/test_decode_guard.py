@@ -1,0 +1,64 @@
+"""The guard's budget and timing rules on their own (engines/whisper_guard.py): the budget grows
+with the clip and never passes the library's limit, a decode that uses it all is a runaway, and
+the retry keeps a last segment that ends in its silence while a segment starting past the audio
+still sends the clip on."""
+
+import pytest
+
+from speech_api.engines.whisper_guard import (
+    Fallback,
+    check_budget,
+    check_timing,
+    token_budget,
+)
+
+
+def test_the_budget_grows_with_the_clip_and_stops_at_the_librarys_limit():
+    assert token_budget(0.3, 224) == token_budget(1.0, 224) == 22
+    assert token_budget(5.67, 224) == 79
+    assert token_budget(10.6, 224) == 138
+    assert token_budget(30.0, 224) == 224
+    assert token_budget(10.6, 100) == 100  # a long prompt leaves less
+
+
+def test_a_decode_that_uses_its_whole_budget_is_a_runaway():
+    check_budget(78, 79)
+    with pytest.raises(Fallback) as caught:
+        check_budget(79, 79)
+    assert caught.value.reason == "token budget"
+
+
+def segments(*spans):
+    return [{"start": a, "end": b, "tokens": []} for a, b in spans]
+
+
+def test_a_timestamp_past_the_end_sends_the_first_try_on():
+    with pytest.raises(Fallback) as caught:
+        check_timing(
+            segments((0.0, 3.0), (3.0, 7.0)), seek=500, frames=500, duration_s=5.0, chunked=False
+        )
+    assert caught.value.reason == "a timestamp past the end of the audio"
+
+
+def test_the_retry_clamps_a_last_segment_that_ends_in_its_silence():
+    found = segments((0.0, 3.0), (3.0, 7.0))
+    check_timing(found, seek=500, frames=500, duration_s=5.0, chunked=False, clamp_late=True)
+    assert [(s["start"], s["end"]) for s in found] == [(0.0, 3.0), (3.0, 5.0)]
+
+
+def test_the_retry_still_refuses_a_segment_that_starts_past_the_audio():
+    with pytest.raises(Fallback):
+        check_timing(
+            segments((0.0, 4.8), (5.6, 7.0)),
+            seek=500,
+            frames=500,
+            duration_s=5.0,
+            chunked=False,
+            clamp_late=True,
+        )
+
+
+def test_an_early_stop_not_continued_sends_the_clip_on():
+    with pytest.raises(Fallback) as caught:
+        check_timing(segments((0.0, 3.0)), seek=300, frames=500, duration_s=5.0, chunked=False)
+    assert caught.value.reason == "decode stopped before the end of the audio"
