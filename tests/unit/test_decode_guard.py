@@ -1,7 +1,7 @@
 """The guard's budget and timing rules on their own (engines/whisper_guard.py): the budget grows
 with the clip and never passes the library's limit, a decode that uses it all is a runaway, and
 the retry keeps a last segment that ends in its silence while a segment starting past the audio
-still sends the clip on."""
+still sends the clip on, and a sentence echoed back is a repetition."""
 
 import pytest
 
@@ -9,6 +9,7 @@ from speech_api.engines.whisper_guard import (
     Fallback,
     check_budget,
     check_timing,
+    repeats_a_phrase,
     token_budget,
 )
 
@@ -62,3 +63,25 @@ def test_an_early_stop_not_continued_sends_the_clip_on():
     with pytest.raises(Fallback) as caught:
         check_timing(segments((0.0, 3.0)), seek=300, frames=500, duration_s=5.0, chunked=False)
     assert caught.value.reason == "decode stopped before the end of the audio"
+
+
+def test_a_sentence_echoed_with_a_word_between_is_a_repetition():
+    # Whisper base on a reverberant 4 s clip, the retry's margin not yet given.
+    echoed = (
+        "Not at this particular caddy's Tom, apologize to quit more. "
+        "Now that this particular caddy's Tom apologize to quit more."
+    )
+    assert repeats_a_phrase(echoed)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A phrase said twice in a longer stretch of speech: a speaker's own repetition.
+        "We hold these truths to be self-evident, and we hold these truths to be "
+        "worth the cost of defending them, whatever the cost, for all of us and our children.",
+        "The cat sat on the mat and then the dog sat on the mat.",
+    ],
+)
+def test_a_phrase_repeated_within_longer_speech_is_not(text):
+    assert not repeats_a_phrase(text)

@@ -123,10 +123,14 @@ def check_timing(
         s["end"] = duration_s
 
 
-def repeats_a_phrase(text: str, min_words: int = 3) -> bool:
+def repeats_a_phrase(text: str, min_words: int = 3, echo_words: int = 5) -> bool:
     """The same run of ``min_words`` or more words twice in a row: the short-loop failure of a
     trimmed window (a 2 s clip read as its sentence twice, with a plausible compression ratio
-    and rate). Real speech that does this is rare, and costs only a full-window decode."""
+    and rate). Or an echo: a run of ``echo_words`` or more said twice with a word or two between
+    (the sentence read again from its second word), the two covering half the text or more, as
+    on a reverberant 4 s clip that came back as "not at this particular case tom apologize to
+    quit more now that this particular case tom apologize to quit more". Real speech that does
+    either is rare, and costs only a second decode."""
     words = ["".join(c for c in w.lower() if c.isalnum()) for w in text.split()]
     words = [w for w in words if w]
     n = len(words)
@@ -134,4 +138,11 @@ def repeats_a_phrase(text: str, min_words: int = 3) -> bool:
         for start in range(n - 2 * size + 1):
             if words[start : start + size] == words[start + size : start + 2 * size]:
                 return True
+    for size in range(max(echo_words, -(-n // 4)), n // 2 + 1):
+        seen: dict[tuple[str, ...], int] = {}
+        for start in range(n - size + 1):
+            run = tuple(words[start : start + size])
+            if run in seen and start >= seen[run] + size:
+                return True
+            seen.setdefault(run, start)
     return False
