@@ -49,6 +49,9 @@ from speech_api.engines.whisper_queue import Job, Stats
 RETRY_MARGIN_FRAMES = 500
 # Windows one clip may take (the first and its continuations) before it goes to the library.
 MAX_WINDOWS = 4
+# A decode that stops this close to its clip's end has left nothing to say (less than a word):
+# the rest is not decoded as a window of its own.
+MIN_CONTINUATION_FRAMES = 20
 
 
 @dataclass
@@ -172,6 +175,7 @@ class BatchDecoder:
             token_budget(
                 j.frames / model.frames_per_second,
                 min(model.max_length // 2, model.max_length - len(prompt) + 1),
+                retry=retry,
             )
             for j, prompt in zip(jobs, prompts, strict=True)
         ]
@@ -334,10 +338,12 @@ class BatchDecoder:
             segment_duration=duration,
             seek=0,
         )
-        continued = continues and 0 < seek < job.frames and not job.chunked
+        # Stopped within a fifth of a second of the end: nothing is left to say.
+        near_end = job.frames - seek < MIN_CONTINUATION_FRAMES
+        continued = continues and seek > 0 and not near_end and not job.chunked
         check_timing(
             current,
-            seek=job.frames if continued else seek,
+            seek=job.frames if continued or near_end else seek,
             frames=job.frames,
             duration_s=duration,
             chunked=job.chunked,
@@ -380,7 +386,9 @@ class BatchDecoder:
                 )
             )
         decoded = Decoded(segments, language[0], language[1])
-        return decoded, (seek if continued and 0 < seek < job.frames else None)
+        if continued and 0 < seek <= job.frames - MIN_CONTINUATION_FRAMES:
+            return decoded, seek
+        return decoded, None
 
 
 def _joined(first: Decoded, rest: Decoded, stop: int, frames_per_second: float) -> Decoded:

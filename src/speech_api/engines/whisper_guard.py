@@ -34,11 +34,14 @@ LANGUAGE_THRESHOLD = LIBRARY_DEFAULTS["language_detection_threshold"]
 # fills the 448-token budget on a few seconds of audio.
 MAX_TOKENS_PER_SECOND = 20.0
 # The token budget of a trimmed decode (text and timestamp tokens together): this many per second
-# of speech, plus a constant for a short clip's few words and the timestamps. Real speech needs
-# far fewer (measured on the dev clips and their harder variants: at most ~6/s in English, ~9/s
-# in Spanish, timestamps included; see docs/stt-latency.md); a runaway reaches the budget having
-# repeated itself once or twice, and stops there.
-BUDGET_TOKENS_PER_SECOND = 12.0
+# of speech, plus a constant for a short clip's few words and its timestamps. Measured on the dev
+# clips and their 104 harder variants (docs/stt-latency.md), real speech took at most 5.5 tokens
+# a second in English and 4.8 in Spanish, timestamps included; a runaway reaches the budget
+# having repeated itself once, and stops there. The retry (a wider margin, which ends nearly
+# every runaway) gets the looser budget, so that speech denser than any measured (a language
+# Whisper's tokenizer splits finely) is decoded there rather than sent to the full window.
+BUDGET_TOKENS_PER_SECOND = 8.0
+RETRY_TOKENS_PER_SECOND = MAX_TOKENS_PER_SECOND
 BUDGET_EXTRA_TOKENS = 10
 # The reason given when the decoder hears no speech (the library skips such a window).
 NO_SPEECH = "no speech in the trimmed window"
@@ -54,10 +57,11 @@ class Fallback(Exception):
         self.reason = reason
 
 
-def token_budget(duration_s: float, cap: int) -> int:
+def token_budget(duration_s: float, cap: int, *, retry: bool = False) -> int:
     """The most tokens a trimmed decode of ``duration_s`` seconds of speech may generate (text and
-    timestamps), at most ``cap`` (the library's own limit)."""
-    wanted = math.ceil(BUDGET_TOKENS_PER_SECOND * max(duration_s, 1.0)) + BUDGET_EXTRA_TOKENS
+    timestamps), at most ``cap`` (the library's own limit); ``retry``: the second try's."""
+    rate = RETRY_TOKENS_PER_SECOND if retry else BUDGET_TOKENS_PER_SECOND
+    wanted = math.ceil(rate * max(duration_s, 1.0)) + BUDGET_EXTRA_TOKENS
     return max(1, min(cap, wanted))
 
 
