@@ -58,7 +58,7 @@ test: $(STAMP) $(BROWSER)
 	$(VENV)/bin/ruff format --check .
 	@# The documentation site: every page, link and anchor (strict), into a throwaway folder.
 	site=$$(mktemp -d) && trap 'rm -rf "$$site"' EXIT && \
-	  $(VENV)/bin/mkdocs build --strict --quiet --site-dir "$$site"
+	  $(VENV)/bin/mkdocs build --strict --site-dir "$$site"
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The documentation site (mkdocs-material, offline: no fonts or scripts fetched) into site/.
