@@ -54,21 +54,6 @@ def synthesis_chars_within(engine: str, speed: float, limit_s: float) -> int:
     return int(limit_s / per_char)
 
 
-# What decoded input may declare. Real recordings run from 8 kHz telephony to 192 kHz studio
-# masters with at most 7.1 channels; beyond that a header is lying, and believing it is how a
-# tiny file makes the resampler allocate gigabytes (a 1 Hz WAV resampled to 16 kHz).
-SOURCE_SAMPLE_RATES = (4_000, 192_000)
-MAX_SOURCE_CHANNELS = 8
-# Decoding may take this long plus a share of the audio's length limit (normal clips decode
-# at 100x real time or more here); past it the file is refused, not decoded to the end.
-DECODE_BASE_S = 2.0
-DECODE_S_PER_AUDIO_S = 0.1
-# Memory one decode may allocate beyond its input (speech_api.decoder caps its process at this).
-# Real files need a few MB (a 4 h AAC track's MP4 index is about 20 MB); containers whose
-# tables declare tens of millions of entries ask FFmpeg for gigabytes on open.
-DECODE_MEMORY_MB = 128
-
-
 @dataclass(frozen=True)
 class OutputFormat:
     name: str

@@ -143,9 +143,9 @@ class LambdaRuntime:
         self.streamer if self.streamed else self.asgi  # noqa: B018  (builds the app)
         wanted = self.settings.served_engines()
         if "stt" in wanted:
-            from speech_api import decoder
+            from speech_api.audio import sandbox
 
-            decoder.prestart()
+            sandbox.prestart()
             self.service.models.stt()
         if "tts" in wanted and not self.service.remote_tts:
             self.service.models.tts()

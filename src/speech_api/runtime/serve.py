@@ -16,9 +16,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
 
     tune_malloc()
     start_trimming()
-    from speech_api import decoder
+    from speech_api.audio import sandbox
 
-    decoder.prestart()  # the decoding processes' parent, started before the models load
+    sandbox.prestart()  # the decoding processes' parent, started before the models load
 
     from speech_api.api import create_app
     from speech_api.api.app import server_options
