@@ -567,8 +567,8 @@ def main() -> None:
         Settings,
         STTSettings,  # noqa: F401  (the package must be importable)
     )
-    from speech_api.engines.whisper import resolve_model
-    from speech_api.runtime.local import prepare_bucket, start_embedded_s3, with_embedded_s3
+    from speech_api.engines.stt.whisper_models import resolve_model
+    from speech_api.runtime.embedded.s3 import prepare_bucket, start_embedded_s3, with_embedded_s3
 
     def model_dir(name: str) -> str:
         return resolve_model(name, Path.home() / ".cache" / "speech-api")

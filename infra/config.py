@@ -8,7 +8,7 @@ from typing import Literal, get_args, get_origin, get_type_hints
 from constructs import Construct
 
 from speech_api.config import Settings
-from speech_api.formats import long_audio_limit_s, min_worker_timeout_s
+from speech_api.service.upload_limits import long_audio_limit_s, min_worker_timeout_s
 
 # Lambda's limits: a function runs at most 900 s, and /tmp holds 512 to 10,240 MB
 # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html,

@@ -44,7 +44,7 @@ from infra.layout import (
     WORKER_COMMAND,
 )
 from infra.nag import acknowledge
-from speech_api.formats import long_audio_limit_s
+from speech_api.service.upload_limits import long_audio_limit_s
 
 # Which models a function loads during init when Lambda initializes it for provisioned
 # concurrency (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency): the same image serves

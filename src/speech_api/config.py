@@ -15,7 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from speech_api.formats import MAX_TEXT_CHARS, AudioFormat
+from speech_api.formats import AudioFormat
+from speech_api.schemas import MAX_TEXT_CHARS
 
 
 def default_cache_dir() -> Path:
@@ -143,7 +144,7 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=32)
 
     aws_region: str = "us-east-1"
-    # Only consulted to decide whether `serve` needs the embedded S3 (see speech_api.local).
+    # Only consulted to decide whether `serve` needs the embedded S3 (see runtime/embedded/s3.py).
     aws_access_key_id: str | None = None
     aws_profile: str | None = None
     embedded_s3: Literal["auto"] | bool = "auto"

@@ -17,7 +17,7 @@ from speech_api.audio import decode_audio
 from speech_api.config import STTSettings
 from speech_api.engines import ModelManager
 from speech_api.engines import TranscriptionOptions as Options
-from speech_api.engines.whisper import WhisperEngine
+from speech_api.engines.stt.whisper_engine import WhisperEngine
 
 ENGLISH = [c for c in load_clips() if c.language == "en"]
 SPANISH = [c for c in load_clips() if c.language == "es"]

@@ -56,7 +56,7 @@ class ModelManager:
     def stt_names(self) -> list[str]:
         """The configured model first, then STT_EXTRA_MODELS, then the bundled models that
         are installed: callers may pick any of them by name (each loads on first use)."""
-        from speech_api.engines.whisper_models import installed_models
+        from speech_api.engines.stt.whisper_models import installed_models
 
         stt = self._settings.stt
         extra = [m.strip() for m in stt.extra_models.split(",") if m.strip()]
@@ -77,7 +77,7 @@ class ModelManager:
         key = self._stt_key(name)
 
         def load() -> SpeechToText:
-            from speech_api.engines.whisper import WhisperEngine
+            from speech_api.engines.stt.whisper_engine import WhisperEngine
 
             return WhisperEngine(key[1], self._cache_dir)
 
@@ -88,10 +88,10 @@ class ModelManager:
 
         def load() -> TextToSpeech:
             if settings.engine == "coqui":
-                from speech_api.engines.coqui import CoquiEngine
+                from speech_api.engines.tts.coqui import CoquiEngine
 
                 return CoquiEngine(settings)
-            from speech_api.engines.piper import PiperEngine
+            from speech_api.engines.tts.piper import PiperEngine
 
             return PiperEngine(settings, self._cache_dir)
 

@@ -16,7 +16,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from speech_api.engines.whisper import resolve_model
+from speech_api.engines.stt.whisper_models import resolve_model
 
 _STT_FILES = (
     "model.bin",
@@ -52,7 +52,7 @@ def prefetch_piper_voices(voices: list[str], dest: Path) -> Path:
     """Each voice into ``dest/voices`` as NAME.onnx + NAME.onnx.json: a local .onnx path is
     copied, a bundled voice is skipped (its package is installed), any other name is
     downloaded with Piper's own downloader."""
-    from speech_api.engines.piper import _BUNDLED_VOICES
+    from speech_api.engines.tts.piper import _BUNDLED_VOICES
 
     target = dest / "voices"
     target.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from speech_api.engines import (
     TranscriptionOptions,
     TranscriptStream,
 )
-from speech_api.formats import (
+from speech_api.openai_names import (
     OPENAI_DATED_MODELS,
     OPENAI_STT_MODELS,
     OPENAI_TTS_MODELS,
@@ -61,7 +61,7 @@ class SpeechService:
         # takes every such request whole.
         self.tts: Synthesizer = self.local_tts
         if self.remote_tts:
-            from speech_api.engines.sagemaker import SageMakerTTS
+            from speech_api.service.remote_synthesis import SageMakerTTS
 
             self.tts = SageMakerTTS(settings)
 

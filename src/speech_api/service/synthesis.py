@@ -1,6 +1,6 @@
 """Text to speech: stored under a public URL (`/tts`) or streamed (`/v1/audio/speech`, the
 CLI), on this process's engine. `SpeechService` chooses at start-up between this and the GPU
-endpoint (`engines.sagemaker`), which follow one `Synthesizer` protocol."""
+endpoint (`remote_synthesis`), which follow one `Synthesizer` protocol."""
 
 from __future__ import annotations
 
@@ -11,17 +11,11 @@ from typing import Protocol
 
 from speech_api.config import Settings
 from speech_api.engines import ModelManager, Speech, SpeechStream, TextToSpeech
-from speech_api.engines.captions import captions_srt, captions_vtt
 from speech_api.errors import InvalidRequestError, SpeechTooLongError, UnknownVoiceError
-from speech_api.formats import (
-    OPENAI_TTS_MODELS,
-    OPENAI_VOICES,
-    OUTPUT_FORMATS,
-    openai_model,
-    synthesis_chars_within,
-    synthesis_estimate_s,
-)
+from speech_api.formats import OUTPUT_FORMATS, synthesis_chars_within, synthesis_estimate_s
+from speech_api.openai_names import OPENAI_TTS_MODELS, OPENAI_VOICES, openai_model
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
+from speech_api.subtitles import captions_srt, captions_vtt
 from speech_api.tts_cache import TTSCache
 
 

@@ -17,7 +17,7 @@ from speech_api.engines import (
     TranscriptStream,
 )
 from speech_api.errors import EmptyAudioError, InvalidRequestError
-from speech_api.formats import OPENAI_STT_MODELS, openai_model
+from speech_api.openai_names import OPENAI_STT_MODELS, openai_model
 
 
 class Transcription:

@@ -15,13 +15,9 @@ from speech_api.api.deps import SpeechDep, offload
 from speech_api.api.routers.speech import sse_response, stream_response
 from speech_api.api.routers.transcription import one_audio_file
 from speech_api.errors import InvalidRequestError, NotFoundError
-from speech_api.formats import (
-    MAX_KEYWORD_CHARS,
-    MAX_KEYWORDS,
-    TRANSCRIPTION_INCLUDES,
-    TranscriptFormat,
-)
-from speech_api.schemas import SpeechRequest
+from speech_api.formats import TranscriptFormat
+from speech_api.openai_names import TRANSCRIPTION_INCLUDES
+from speech_api.schemas import MAX_KEYWORD_CHARS, MAX_KEYWORDS, SpeechRequest
 from speech_api.service import (
     SpeechService,
     TranscriptionOptions,

@@ -1,6 +1,6 @@
 """What the commands ask of the engines, wherever they run: one interface, with a local
-implementation (local.py: the engines in this process) and a remote one (remote.py: a running
-server, `--base-url`). The commands (commands.py) read files and write outputs around it."""
+implementation (local_engines.py: the engines in this process) and a remote one (remote.py: a
+running server, `--base-url`). The commands (commands.py) read files and write outputs around it."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ def backend(settings: Settings, base_url: str | None, api_key: str | None) -> Ba
         from speech_api.runtime.cli.remote import RemoteBackend
 
         return RemoteBackend(base_url, api_key, interactive=interactive())
-    from speech_api.runtime.cli.local import LocalBackend
+    from speech_api.runtime.cli.local_engines import LocalBackend
 
     return LocalBackend(settings, interactive=interactive())
 
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     settings = Settings()  # read once, passed in
     if args.command == "redrive":
-        from speech_api.runtime.local import redrive_dead_letters
+        from speech_api.runtime.upload_batches import redrive_dead_letters
 
         moved = redrive_dead_letters(settings, args.dlq_url, args.queue_url)
         print(f"moved {moved} message(s)")

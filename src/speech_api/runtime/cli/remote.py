@@ -1,5 +1,5 @@
 """The commands against a running server (`--base-url`, `--api-key`): its synchronous routes,
-and the upload flow (uploads.py) for a file too long or too large for them."""
+and the upload flow (remote_uploads.py) for a file too long or too large for them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 
 from speech_api.config import Settings
 from speech_api.runtime.cli.backend import SynthesizeRequest, TranscribeRequest
+from speech_api.runtime.cli.remote_uploads import transcribe_long
+from speech_api.runtime.cli.server import Server
 from speech_api.runtime.cli.terminal import size_text
 
 # What the synchronous routes take by default (MAX_AUDIO_SECONDS, MAX_UPLOAD_BYTES): a longer or
@@ -19,26 +21,10 @@ _SYNC_MAX_BYTES = Settings.model_fields["max_upload_bytes"].default
 
 class RemoteBackend:
     def __init__(self, base_url: str, api_key: str | None, *, interactive: bool):
-        import httpx
-
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=300)
-        self.interactive = interactive
-
-    def check(self, response):
-        """The response, or SystemExit with the API's error message."""
-        if response.status_code >= 400:
-            try:
-                message = response.json()["error"]["message"]
-            except (ValueError, KeyError, TypeError):
-                message = response.text
-            raise SystemExit(f"error {response.status_code}: {message}")
-        return response
+        self.server = Server(base_url, api_key, interactive=interactive)
+        self.http = self.server.http
 
     def transcribe(self, path: Path, request: TranscribeRequest) -> str:
-        from speech_api.runtime.cli.uploads import transcribe_long
-
         size, duration = path.stat().st_size, _probed_duration_s(path)
         # The body is the file plus the form's few hundred bytes.
         too_large = size + 64 * 1024 > _SYNC_MAX_BYTES
@@ -48,7 +34,7 @@ class RemoteBackend:
                 if too_large
                 else f"{duration:.0f} s, over /stt's {_SYNC_MAX_AUDIO_S:.0f} s"
             )
-            return transcribe_long(self, path, request, why=why)
+            return transcribe_long(self.server, path, request, why=why)
         route, response = self._post_sync(path, request)
         if response.status_code == 413:
             # Too long or too large for this server's synchronous routes (its limits may be
@@ -57,8 +43,8 @@ class RemoteBackend:
                 why = f"refused by {route}: " + response.json()["error"]["message"].rstrip(".")
             except (ValueError, KeyError, TypeError, AttributeError):
                 why = f"too long or too large for {route}"
-            return transcribe_long(self, path, request, why=why)
-        self.check(response)
+            return transcribe_long(self.server, path, request, why=why)
+        self.server.check(response)
         if request.fmt in ("text", "srt", "vtt"):
             return response.text
         return json.dumps(response.json(), indent=2)
@@ -87,7 +73,7 @@ class RemoteBackend:
             "response_format": request.fmt,
             "speed": request.speed,
         }
-        return self.check(self.http.post("/v1/audio/speech", json=body)).content
+        return self.server.check(self.http.post("/v1/audio/speech", json=body)).content
 
     def speech_url(self, request: SynthesizeRequest) -> str:
         body = {
@@ -96,13 +82,13 @@ class RemoteBackend:
             "speed": request.speed,
             **({"voice": request.voice} if request.voice else {}),
         }
-        return self.check(self.http.post("/tts", json=body)).json()["url"]
+        return self.server.check(self.http.post("/tts", json=body)).json()["url"]
 
     def voices(self) -> dict:
-        return self.check(self.http.get("/v1/audio/voices")).json()
+        return self.server.check(self.http.get("/v1/audio/voices")).json()
 
     def model_ids(self) -> list[str]:
-        return [m["id"] for m in self.check(self.http.get("/v1/models")).json()["data"]]
+        return [m["id"] for m in self.server.check(self.http.get("/v1/models")).json()["data"]]
 
 
 def _probed_duration_s(path: Path) -> float | None:

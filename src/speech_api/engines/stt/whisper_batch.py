@@ -18,13 +18,13 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import Segment, Word, get_suppressed_tokens
 
 from speech_api.engines.base import pick_language
-from speech_api.engines.whisper_guard import (
+from speech_api.engines.stt.whisper_guard import (
     LANGUAGE_THRESHOLD,
     LIBRARY_DEFAULTS,
     check_text,
     check_timing,
 )
-from speech_api.engines.whisper_queue import Job, Stats
+from speech_api.engines.stt.whisper_queue import Job, Stats
 
 
 @dataclass
