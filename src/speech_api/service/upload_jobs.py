@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from speech_api.config import Settings
-from speech_api.engines.base import TranscriptionOptions, normalize_language
-from speech_api.engines.stt.whisper_models import WHISPER_LANGUAGES
+from speech_api.engines import registry
+from speech_api.engines.base import normalize_language
 from speech_api.errors import (
     InvalidRequestError,
     ServiceUnavailableError,
@@ -41,6 +41,7 @@ from speech_api.service.notify import (
 )
 from speech_api.service.speech import SpeechService
 from speech_api.service.transcript_store import Attempt, TranscriptStore, is_valid_upload_id
+from speech_api.service.transcription_request import UPLOADS, TranscriptionRequest
 from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS, worker_audio_limit_s
 
 logger = logging.getLogger("speech_api.uploads")
@@ -70,9 +71,11 @@ class UploadService:
         *,
         filename: str,
         content_type: str,
-        language: str | None = None,
+        options: TranscriptionRequest | None = None,
         callback_url: str | None = None,
     ) -> UploadResponse:
+        """A presigned form for one file; ``options`` travel as the object's metadata, where
+        the worker reads them (a raw drop into uploads/ may carry them the same way)."""
         content_type = content_type.strip().lower()
         extension = UPLOAD_TYPES.get(content_type)
         if extension is None:
@@ -98,14 +101,18 @@ class UploadService:
         upload_id = f"{uuid.uuid4().hex}.{extension}"
         key = self.store.upload_key(upload_id)
         metadata = {"original-filename": _ascii(filename)[:200]}
-        if (lang := normalize_language(language)) is not None:
-            if lang not in WHISPER_LANGUAGES:
+        given = (options or TranscriptionRequest()).given()
+        if (lang := normalize_language(given.pop("language", None))) is not None:
+            # Checked here, where no model loads: the engine's own list (its spec).
+            if lang not in registry.stt_engine().languages:
                 raise UnsupportedLanguageError(
                     f"language '{_ascii(lang)}' is not a Whisper language code (ISO 639-1, "
                     "e.g. en, es, de).",
                     param="language",
                 )
             metadata["language"] = lang
+        for name, value in given.items():
+            metadata[name] = _ascii(",".join(value) if isinstance(value, list) else str(value))
         if callback_url is not None:
             # In the form's signed policy: the uploader cannot change where it goes.
             metadata[CALLBACK_METADATA] = self.notifier.check(callback_url)
@@ -221,7 +228,8 @@ class UploadService:
                 logger.info("upload %s is gone or replaced; nothing to do", key)
                 run.delete()
                 return None
-            options = TranscriptionOptions(language=obj.metadata.get("language"))
+            # The options the upload carries as its metadata (a raw drop's too).
+            options = _carried_options(obj.metadata).options()
             with self.service.transcribe_recording(
                 source,
                 options,
@@ -260,6 +268,18 @@ class UploadService:
         )
         logger.info("upload %s failed permanently: %s", run.source_key, exc.code)
         self.notifier.send(transcript_message(record), callback)
+
+
+def _carried_options(metadata: dict[str, str]) -> TranscriptionRequest:
+    """The options an upload carries as its metadata (as `create_upload` writes them: a list
+    comma-separated), validated as any entry point's."""
+    carried = {}
+    for name in TranscriptionRequest.taken_by(UPLOADS):
+        value = metadata.get(name)
+        if value is not None and TranscriptionRequest.is_list(name):
+            value = value.split(",")
+        carried[name] = value
+    return TranscriptionRequest.parse(carried, UPLOADS)
 
 
 _WORK_PREFIX = "speech-api-work-"
