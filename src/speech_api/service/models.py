@@ -12,7 +12,7 @@ from typing import TypeVar
 from speech_api.config import Settings
 from speech_api.engines import registry
 from speech_api.engines.base import SpeechToText, TextToSpeech
-from speech_api.engines.spec import EngineSpec
+from speech_api.engines.spec import EngineSpec, TextToSpeechSpec
 from speech_api.errors import ModelUnavailableError, SpeechAPIError
 
 T = TypeVar("T")
@@ -96,7 +96,7 @@ class ModelManager:
 
         return self._load(self._tts_key(), load, settings.engine, spec)
 
-    def tts_spec(self):
+    def tts_spec(self) -> TextToSpeechSpec:
         """The configured TTS engine's spec (what it can do, what it costs)."""
         return registry.tts_engine(self._settings.tts.engine)
 
