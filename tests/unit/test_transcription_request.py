@@ -168,3 +168,11 @@ def test_clips_share_a_batch_only_with_the_same_decoding_arguments():
     wider = whisper_arguments(TranscriptionOptions(), beam_size=8, vad_filter=True)
     assert batch_key(english) == batch_key(spanish)  # the prompt carries the language
     assert batch_key(english) != batch_key(wider)
+
+
+def test_post_uploads_publishes_every_option_an_upload_carries():
+    """POST /uploads' body (schemas.UploadRequest, whose schema the gateway checks) has a
+    field for each option the upload flow takes."""
+    from speech_api.schemas import UploadRequest
+
+    assert set(TranscriptionRequest.taken_by(UPLOADS)) <= set(UploadRequest.model_fields)

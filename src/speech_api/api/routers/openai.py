@@ -97,11 +97,13 @@ async def _audio_task(
     stream: bool = False,
     chunking_strategy: str | None = None,
 ) -> Response:
-    """``fields``: the options FastAPI read from the form (the rest are read here)."""
+    """``fields``: the options the route declared (FastAPI read and typed them); every other
+    option the entry point takes is read from the form here."""
     form = await request.form()
     _refuse_unknown_fields(form, allowed)
-    options = set(TranscriptionRequest.taken_by(entry_point))
-    fields = {**fields, **{n: _listed(form, n) for n in options if TranscriptionRequest.is_list(n)}}
+    taken = set(TranscriptionRequest.taken_by(entry_point)) - _SET_BY_THE_ROUTE
+    raw = {n: _listed(form, n) if TranscriptionRequest.is_list(n) else form.get(n) for n in taken}
+    fields = {**raw, **fields}
     # FastAPI's `file` keeps the last of several; the parsed form (cached) shows them all.
     file = one_audio_file(form)
     granularities = _listed(form, "timestamp_granularities", allowed=("word", "segment"))
