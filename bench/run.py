@@ -46,8 +46,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from devkit.clips import load_clips  # noqa: E402
+from devkit.stand_ins import server_env  # noqa: E402
 from devkit.texts import SENTENCES as EVERYDAY  # noqa: E402
 from devkit.wer import corpus_wer  # noqa: E402
+from speech_api.engines import registry  # noqa: E402
 
 RESULTS = REPO / "bench" / "results.json"
 PEERS_VENV = REPO / "bench" / ".peers"
@@ -567,8 +569,8 @@ def main() -> None:
         Settings,
         STTSettings,  # noqa: F401  (the package must be importable)
     )
-    from speech_api.engines.whisper import resolve_model
-    from speech_api.runtime.local import prepare_bucket, start_embedded_s3, with_embedded_s3
+    from speech_api.engines.stt.whisper_models import resolve_model
+    from speech_api.runtime.embedded.s3 import prepare_bucket, start_embedded_s3, with_embedded_s3
 
     def model_dir(name: str) -> str:
         return resolve_model(name, Path.home() / ".cache" / "speech-api")
@@ -640,32 +642,28 @@ def main() -> None:
             finally:
                 unbatched.stop()
             if not args.stt_only:
-                step("TTS: piper")
-                results["tts_piper"] = tts_figures(server, "piper", rounds)
+                default = registry.DEFAULT_TTS_ENGINE  # what the main server runs
+                step(f"TTS: {default}")
+                results[f"tts_{default}"] = tts_figures(server, default, rounds)
                 step("memory")
                 results["memory"] = memory(server, 200 if not args.quick else 40)
         finally:
             server.stop()
 
         if not args.stt_only:
-            step("TTS: coqui (full-size Tacotron2-DDC + HiFiGAN, random weights)")
-            from devkit.coqui_model import build_random_tacotron2_ddc
-
-            files = build_random_tacotron2_ddc(REPO / "bench" / ".coqui", full_vocoder=True)
-            coqui = ours(
-                args.model,
-                TTS_ENGINE="coqui",
-                TTS_COQUI_MODEL_PATH=str(files.model_path),
-                TTS_COQUI_CONFIG_PATH=str(files.config_path),
-                TTS_COQUI_VOCODER_PATH=str(files.vocoder_path),
-                TTS_COQUI_VOCODER_CONFIG_PATH=str(files.vocoder_config_path),
-                TTS_COQUI_MAX_DECODER_STEPS="400",
-            )
-            try:
-                results["tts_coqui"] = tts_figures(coqui, "coqui", 1)
-                results["tts_coqui"]["rss_mb"] = coqui.rss()
-            finally:
-                coqui.stop()
+            # Every other registered TTS engine, on a server of its own (with stand-in
+            # weights where the real ones cannot be downloaded here: devkit/stand_ins.py).
+            for spec in registry.TTS_ENGINES:
+                if spec.name == registry.DEFAULT_TTS_ENGINE:
+                    continue  # measured on the main server above
+                step(f"TTS: {spec.name}")
+                env = server_env(spec.name, REPO / "bench" / f".{spec.name}")
+                other = ours(args.model, **env)
+                try:
+                    results[f"tts_{spec.name}"] = tts_figures(other, spec.name, 1)
+                    results[f"tts_{spec.name}"]["rss_mb"] = other.rss()
+                finally:
+                    other.stop()
 
             step("cold start")
             results["cold_start"] = {m: cold_start(m, s3.endpoint_url) for m in ("tiny.en", "base")}
@@ -759,14 +757,14 @@ def print_table(r: dict) -> None:
     if r.get("stt_only"):
         _print_rows(r, rows)
         return
-    for key in ("tts_piper", "tts_coqui"):
+    for key in (f"tts_{name}" for name in registry.tts_names()):
         t = r[key]
         rows.append(
             (
                 f"TTS {t['engine']}: miss p50, RTF p50",
                 ms(t["miss"]["p50"]),
                 f"RTF {t['miss_rtf']['p50']:.3f}"
-                + (" (target <= 0.1)" if t["engine"] == "piper" else ""),
+                + (" (target <= 0.1)" if t["engine"] == registry.DEFAULT_TTS_ENGINE else ""),
             )
         )
         rows.append((f"TTS {t['engine']}: cache hit p50", ms(t["hit"]["p50"]), "target <= 30 ms"))
@@ -809,7 +807,9 @@ def print_table(r: dict) -> None:
             f"growth {m['growth_pct']} % over {m['requests']} (target <= 5 %)",
         )
     )
-    rows.append(("Coqui server RSS", f"{r['tts_coqui']['rss_mb']} MB", ""))
+    for name in registry.tts_names():
+        if "rss_mb" in r[f"tts_{name}"]:
+            rows.append((f"{name} server RSS", f"{r[f'tts_{name}']['rss_mb']} MB", ""))
     for w in r["workers"]:
         rows.append(
             (

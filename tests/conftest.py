@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from devkit.coqui_model import CoquiModelFiles, build_random_tacotron2_ddc
 from speech_api.api import create_app
 from speech_api.config import S3Settings, Settings, STTSettings, TTSSettings
-from speech_api.runtime.local import EMBEDDED_CREDENTIALS, prepare_bucket, start_embedded_s3
+from speech_api.runtime.embedded.s3 import EMBEDDED_CREDENTIALS, prepare_bucket, start_embedded_s3
 from speech_api.storage import ObjectStorage
 from tests.support.aws_calls import Recorder, load_contract
 

@@ -20,7 +20,7 @@ from devkit.images.run import (
     mounted,
     start_in_image,
 )
-from speech_api.runtime.local import EMBEDDED_CREDENTIALS
+from speech_api.runtime.embedded.s3 import EMBEDDED_CREDENTIALS
 from tests.conftest import TEST_BUCKET
 from tests.images.conftest import gpu_image_built
 

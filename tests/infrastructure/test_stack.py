@@ -11,7 +11,7 @@ import pytest
 
 from infra.config import worker_ephemeral_mb
 from speech_api.config import Settings
-from speech_api.formats import MAX_WORKER_ATTEMPTS, long_audio_limit_s
+from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS, long_audio_limit_s
 from tests.infrastructure.conftest import VARIANTS, synth
 
 

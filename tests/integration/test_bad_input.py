@@ -220,7 +220,7 @@ def test_storage_down_gives_503_with_retry_after_and_recovers(make_settings):
     from fastapi.testclient import TestClient
 
     from speech_api.api import create_app
-    from speech_api.runtime.local import prepare_bucket, start_embedded_s3
+    from speech_api.runtime.embedded.s3 import prepare_bucket, start_embedded_s3
 
     s3 = start_embedded_s3()
     settings = make_settings(

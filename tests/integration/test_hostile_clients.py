@@ -16,7 +16,7 @@ import pytest
 
 from devkit.clips import clip
 from devkit.wer import corpus_wer
-from speech_api.runtime.local import EMBEDDED_CREDENTIALS
+from speech_api.runtime.embedded.s3 import EMBEDDED_CREDENTIALS
 from tests.conftest import TEST_BUCKET
 from tests.support.audio_files import container_index_bombs, decoder_bombs
 from tests.support.server_process import PeakSampler, ServerProcess

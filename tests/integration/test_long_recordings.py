@@ -19,8 +19,8 @@ from devkit.events import s3_object_created, s3_test_event, sqs_batch
 from devkit.lambda_context import LocalLambdaContext
 from devkit.wer import corpus_wer
 from handlers.transcribe_upload import handler
-from speech_api.formats import MAX_WORKER_ATTEMPTS, worker_audio_limit_s
 from speech_api.service import SpeechService, UploadService
+from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS, worker_audio_limit_s
 from speech_api.storage import ObjectStorage, aws_client
 from tests.conftest import TEST_BUCKET
 from tests.support.lambda_runtime import RuntimeAPI, lambda_env, start_runtime_client

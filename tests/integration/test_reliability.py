@@ -16,13 +16,9 @@ from devkit.lambda_context import with_context
 from handlers.transcribe_upload import handler as transcribe_upload
 from speech_api.api import create_app
 from speech_api.runtime import aws_lambda
-from speech_api.runtime.local import (
-    LocalQueueWorker,
-    prepare_bucket,
-    prepare_upload_queue,
-    redrive_dead_letters,
-    start_embedded_s3,
-)
+from speech_api.runtime.embedded.s3 import prepare_bucket, start_embedded_s3
+from speech_api.runtime.embedded.sqs import LocalQueueWorker, prepare_upload_queue
+from speech_api.runtime.upload_batches import redrive_dead_letters
 from tests.conftest import LiveServer
 from tests.support.slow_proxy import SlowProxy
 from tests.support.upload_worker import running_upload_worker

@@ -15,9 +15,9 @@ from devkit.clips import clip, load_clips
 from devkit.wer import corpus_wer
 from speech_api.audio import decode_audio
 from speech_api.config import STTSettings
-from speech_api.engines import ModelManager
 from speech_api.engines import TranscriptionOptions as Options
-from speech_api.engines.whisper import WhisperEngine
+from speech_api.engines.stt.whisper_engine import WhisperEngine
+from speech_api.service.models import ModelManager
 
 ENGLISH = [c for c in load_clips() if c.language == "en"]
 SPANISH = [c for c in load_clips() if c.language == "es"]

@@ -123,7 +123,7 @@ def test_openai_voice_names_play_the_coqui_default_voice(coqui_client):
 def test_coqui_is_never_handed_more_than_a_bounded_piece(coqui_client, monkeypatch, path):
     from TTS.api import TTS
 
-    from speech_api.formats import MAX_SENTENCE_CHARS
+    from speech_api.engines.tts.sentences import MAX_SENTENCE_CHARS
 
     handed: list[str] = []
     real_tts = TTS.tts

@@ -18,10 +18,11 @@ import webvtt
 from speech_api.audio import change_tempo, decode_audio, encode_audio
 from speech_api.config import STTSettings
 from speech_api.engines.base import TranscriptionOptions, WordTiming
-from speech_api.engines.captions import captions_srt, captions_vtt, word_timings
-from speech_api.engines.piper_alignment import aligned_model
-from speech_api.engines.sentences import bounded_sentences
-from speech_api.engines.whisper import WhisperEngine
+from speech_api.engines.stt.whisper_engine import WhisperEngine
+from speech_api.engines.tts.piper_timing_model import aligned_model
+from speech_api.engines.tts.piper_word_timing import word_timings
+from speech_api.engines.tts.sentences import bounded_sentences
+from speech_api.subtitles import captions_srt, captions_vtt
 
 ENGLISH_WORDS = TranscriptionOptions(language="en", word_timestamps=True)
 TEXT = (

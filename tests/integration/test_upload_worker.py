@@ -11,7 +11,7 @@ from devkit.clips import clip
 from devkit.events import s3_object_created, s3_test_event, sqs_batch
 from devkit.lambda_context import LocalLambdaContext
 from handlers.transcribe_upload import handler
-from speech_api.runtime.local import prepare_bucket, start_embedded_s3
+from speech_api.runtime.embedded.s3 import prepare_bucket, start_embedded_s3
 from speech_api.storage import ObjectStorage
 from tests.conftest import TEST_BUCKET
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from speech_api.api import create_app
 from speech_api.config import TTSSettings
-from speech_api.runtime.prefetch import prefetch_piper_voices
+from speech_api.engines.tts.piper import prefetch_voices as prefetch_piper_voices
 
 SPANISH = "es_MX-test-medium"
 

@@ -210,7 +210,7 @@ def start_runtime_client(
 
 def lambda_env(s3_endpoint: str, **extra: str) -> dict[str, str]:
     """What the functions' environment holds, pointed at the test S3 and the small model."""
-    from speech_api.runtime.local import EMBEDDED_CREDENTIALS
+    from speech_api.runtime.embedded.s3 import EMBEDDED_CREDENTIALS
     from tests.conftest import TEST_BUCKET
 
     return {

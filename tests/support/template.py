@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from speech_api.runtime.local import EMBEDDED_CREDENTIALS
+from speech_api.runtime.embedded.s3 import EMBEDDED_CREDENTIALS
 from tests.conftest import TEST_BUCKET
 
 

@@ -10,7 +10,7 @@ from devkit.lambda_context import with_context
 from handlers.transcribe_upload import handler as transcribe_upload
 from speech_api.config import Settings
 from speech_api.runtime import aws_lambda
-from speech_api.runtime.local import LocalQueueWorker, UploadQueue, prepare_upload_queue
+from speech_api.runtime.embedded.sqs import LocalQueueWorker, UploadQueue, prepare_upload_queue
 
 
 @contextmanager

@@ -9,12 +9,8 @@ import numpy as np
 import pytest
 
 from speech_api.engines.base import WordTiming
-from speech_api.engines.captions import (
-    piece_word_timings,
-    word_cues,
-    word_timings,
-    written_words,
-)
+from speech_api.engines.tts.piper_word_timing import piece_word_timings, word_timings, written_words
+from speech_api.subtitles import word_cues
 
 RATE = 100
 

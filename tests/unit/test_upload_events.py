@@ -7,7 +7,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import SQSRecord
 
 from devkit.events import s3_object_created, s3_test_event, sqs_batch
-from speech_api.runtime.aws_lambda import created_keys
+from speech_api.runtime.upload_batches import created_keys
 
 BUCKET = "speech-api-test"
 

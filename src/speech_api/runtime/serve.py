@@ -16,17 +16,19 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
 
     tune_malloc()
     start_trimming()
-    from speech_api import decoder
+    from speech_api.audio import sandbox
 
-    decoder.prestart()  # the decoding processes' parent, started before the models load
+    sandbox.prestart()  # the decoding processes' parent, started before the models load
 
     from speech_api.api import create_app
     from speech_api.api.app import server_options
-    from speech_api.runtime.local import (
+    from speech_api.runtime.embedded.s3 import (
         EMBEDDED_S3_CAVEATS,
-        LocalQueueWorker,
         needs_embedded_s3,
         prepare_bucket,
+    )
+    from speech_api.runtime.embedded.sqs import (
+        LocalQueueWorker,
         prepare_upload_queue,
         requeue_unfinished,
     )
@@ -45,9 +47,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     if embedded:
         prepare_bucket(settings)
         queue = prepare_upload_queue(settings)
-        # The batch processing Lambda runs behind the S3 -> SQS event source mapping, fed
-        # the same SQS events, sharing the API's loaded models.
-        from speech_api.runtime.aws_lambda import process_upload_batch
+        # What the Worker function runs behind the S3 -> SQS event source mapping, fed the
+        # same SQS events, sharing the API's loaded models.
+        from speech_api.runtime.upload_batches import process_upload_batch
 
         # A file that fails MAX_WORKER_ATTEMPTS times is moved to the dead-letter queue.
         dead_letters = {"uploads_dead_letter_url": queue.dlq_url}
@@ -111,9 +113,9 @@ def _start_embedded(settings: Settings):
     the settings pointing at it, and lines for the banner."""
     import errno
 
-    from speech_api.runtime.local import start_embedded_s3, with_embedded_s3
-    from speech_api.runtime.local_access import AccessGate
-    from speech_api.runtime.local_state import DataDir, ObjectMirror
+    from speech_api.runtime.embedded.access import AccessGate
+    from speech_api.runtime.embedded.persistence import DataDir, ObjectMirror
+    from speech_api.runtime.embedded.s3 import start_embedded_s3, with_embedded_s3
 
     data = DataDir(settings.data_dir)
     credentials = data.credentials()

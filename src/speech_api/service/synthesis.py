@@ -1,6 +1,6 @@
 """Text to speech: stored under a public URL (`/tts`) or streamed (`/v1/audio/speech`, the
 CLI), on this process's engine. `SpeechService` chooses at start-up between this and the GPU
-endpoint (`engines.sagemaker`), which follow one `Synthesizer` protocol."""
+endpoint (`remote_synthesis`), which follow one `Synthesizer` protocol."""
 
 from __future__ import annotations
 
@@ -10,18 +10,13 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from speech_api.config import Settings
-from speech_api.engines import ModelManager, Speech, SpeechStream, TextToSpeech
-from speech_api.engines.captions import captions_srt, captions_vtt
+from speech_api.engines import Speech, SpeechStream, TextToSpeech, registry
 from speech_api.errors import InvalidRequestError, SpeechTooLongError, UnknownVoiceError
-from speech_api.formats import (
-    OPENAI_TTS_MODELS,
-    OPENAI_VOICES,
-    OUTPUT_FORMATS,
-    openai_model,
-    synthesis_chars_within,
-    synthesis_estimate_s,
-)
+from speech_api.formats import OUTPUT_FORMATS
+from speech_api.openai_names import OPENAI_TTS_MODELS, OPENAI_VOICES, openai_model
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
+from speech_api.service.models import ModelManager
+from speech_api.subtitles import captions_srt, captions_vtt
 from speech_api.tts_cache import TTSCache
 
 
@@ -56,9 +51,9 @@ class LocalSynthesis:
         text = request.text
         fmt = request.format or self.settings.tts.default_format
         engine = self.engine()
-        self._check_time(engine.engine, text, request.speed, streamed=False)
+        self._check_speech(text, request.speed, streamed=False)
         if request.captions:
-            self._refuse_captions(engine)
+            self._refuse_captions()
         voice = self.resolve_voice(engine, request.voice)
         key = self.cache.key(
             text=text,
@@ -83,8 +78,8 @@ class LocalSynthesis:
                 if name != "words"
             }
         cached = self.cache.get(key)
-        # Audio stored without captions is made again with them (Piper's speech varies a
-        # little from run to run: the words must be timed on the audio that is served).
+        # Audio stored without captions is made again with them (an engine that samples noise
+        # speaks a little differently each run: the words must be timed on the audio served).
         words = self.cache.get_words(key) if cached and request.captions else None
         if cached is not None and (words is not None or not request.captions):
             return TTSResponse(
@@ -121,11 +116,13 @@ class LocalSynthesis:
             words=words,
         )
 
-    def _refuse_captions(self, engine: TextToSpeech) -> None:
-        if not engine.captions:
+    def _refuse_captions(self) -> None:
+        spec = self.models.tts_spec()
+        if not spec.captions:
+            able = [e.name for e in registry.TTS_ENGINES if e.captions]
             raise InvalidRequestError(
-                f"captions: the {engine.engine} engine cannot time the words it speaks "
-                "(Piper can: TTS_ENGINE=piper). Leave captions out.",
+                f"captions: the {spec.name} engine cannot time the words it speaks "
+                f"({', '.join(able)} can: TTS_ENGINE={able[0]}). Leave captions out.",
                 param="captions",
                 code="captions_unsupported",
             )
@@ -142,7 +139,7 @@ class LocalSynthesis:
             )
         engine = self.engine()
         streamed = self.settings.streamed_responses
-        self._check_time(engine.engine, request.input, request.speed, streamed=streamed)
+        self._check_speech(request.input, request.speed, streamed=streamed)
         voice = self.resolve_voice(engine, request.voice)
         return self._stream(engine, request.input, voice, request.response_format, request.speed)
 
@@ -171,22 +168,30 @@ class LocalSynthesis:
         media_type = OUTPUT_FORMATS[fmt].content_type
         return SpeechStream(media_type, encoder.sample_rate, chunks())
 
-    def _check_time(self, engine: str, text: str, speed: float, *, streamed: bool) -> None:
-        """Refuse, before any work, speech that would not be ready within TTS_TIME_LIMIT_S
-        (the gateway would answer 504 after the work was spent). A streamed answer starts
-        with its first sentence and has no such bound."""
+    def _check_speech(self, text: str, speed: float, *, streamed: bool) -> None:
+        """Refuse, before any work, a speed the engine does not make, and speech that would
+        not be ready within TTS_TIME_LIMIT_S (the gateway would answer 504 after the work was
+        spent). A streamed answer starts with its first sentence and has no such bound."""
+        spec = self.models.tts_spec()
+        if not spec.speaks_at(speed):
+            low, high = spec.speeds
+            raise InvalidRequestError(
+                f"speed: the {spec.name} engine speaks at {low:g} to {high:g}, not {speed:g}.",
+                param="speed",
+                code="invalid_value",
+            )
         limit = self.settings.tts.time_limit_s
-        audio_s, work_s = synthesis_estimate_s(engine, len(text), speed)
+        audio_s, work_s = spec.cost.estimate_s(len(text), speed)
         if streamed or work_s <= limit:
             return
-        fits = synthesis_chars_within(engine, speed, limit)
+        fits = spec.cost.chars_within(speed, limit)
+        faster = spec.cost.work_follows_speed and speed < 1
         raise SpeechTooLongError(
             f"This text ({len(text)} characters, about {audio_s:.0f} s of speech at speed "
-            f"{speed:g}) would take about {work_s:.0f} s to synthesize with {engine}; here "
+            f"{speed:g}) would take about {work_s:.0f} s to synthesize with {spec.name}; here "
             f"speech must be ready within {limit:g} s (TTS_TIME_LIMIT_S; API Gateway ends "
             f"requests at 29 s). Up to {fits} characters fit at speed {speed:g}: split the "
-            "text into several requests"
-            + (", or use a faster speed." if engine == "piper" and speed < 1 else "."),
+            "text into several requests" + (", or use a faster speed." if faster else "."),
             param="text",
         )
 

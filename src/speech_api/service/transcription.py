@@ -10,14 +10,14 @@ from pathlib import Path
 
 from speech_api.config import Settings
 from speech_api.engines import (
-    ModelManager,
     SpeechToText,
     Transcript,
     TranscriptionOptions,
     TranscriptStream,
 )
 from speech_api.errors import EmptyAudioError, InvalidRequestError
-from speech_api.formats import OPENAI_STT_MODELS, openai_model
+from speech_api.openai_names import OPENAI_STT_MODELS, openai_model
+from speech_api.service.models import ModelManager
 
 
 class Transcription:
@@ -43,11 +43,15 @@ class Transcription:
             )
         return self.models.stt(model)
 
-    def transcribe(self, data: bytes, options: TranscriptionOptions) -> Transcript:
+    def transcribe(
+        self, data: bytes, options: TranscriptionOptions = TranscriptionOptions()
+    ) -> Transcript:
         engine, samples = self._input(data, options)
         return engine.transcribe(samples, options)
 
-    def transcribe_stream(self, data: bytes, options: TranscriptionOptions) -> TranscriptStream:
+    def transcribe_stream(
+        self, data: bytes, options: TranscriptionOptions = TranscriptionOptions()
+    ) -> TranscriptStream:
         """Decoding starts here (language detection included, so its errors are still clean
         4xx); each segment is decoded as the returned iterator is advanced."""
         engine, samples = self._input(data, options)
@@ -57,7 +61,7 @@ class Transcription:
     def transcribe_recording(
         self,
         source: Path,
-        options: TranscriptionOptions,
+        options: TranscriptionOptions = TranscriptionOptions(),
         *,
         max_seconds: float | None = None,
         on_progress: Callable[[float, float], None] | None = None,

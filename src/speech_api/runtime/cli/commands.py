@@ -21,6 +21,7 @@ from speech_api.errors import SpeechAPIError
 from speech_api.formats import OUTPUT_FORMATS, TRANSCRIPT_FORMATS
 from speech_api.runtime.cli.backend import Backend, SynthesizeRequest, TranscribeRequest
 from speech_api.runtime.cli.terminal import interactive, say
+from speech_api.service.transcription_request import CLI, TranscriptionRequest, cli_flags
 
 
 def backend(settings: Settings, base_url: str | None, api_key: str | None) -> Backend:
@@ -29,7 +30,7 @@ def backend(settings: Settings, base_url: str | None, api_key: str | None) -> Ba
         from speech_api.runtime.cli.remote import RemoteBackend
 
         return RemoteBackend(base_url, api_key, interactive=interactive())
-    from speech_api.runtime.cli.local import LocalBackend
+    from speech_api.runtime.cli.local_engines import LocalBackend
 
     return LocalBackend(settings, interactive=interactive())
 
@@ -126,12 +127,8 @@ def parser() -> argparse.ArgumentParser:
     p_stt.add_argument(
         "-o", "--output", help="a folder, or - for stdout; default: next to each file"
     )
-    p_stt.add_argument("--language", help="ISO 639-1 code; detected when absent")
-    p_stt.add_argument("--model", help="a model from `speech-api models`; default: STT_MODEL")
-    p_stt.add_argument("--translate", action="store_true", help="to English text")
-    p_stt.add_argument(
-        "--word-timestamps", action="store_true", help="word timings (with --format verbose_json)"
-    )
+    for flag, kwargs in cli_flags():  # --model, --language, --translate, --word-timestamps
+        p_stt.add_argument(flag, **kwargs)
 
     p_tts = sub.add_parser("synthesize", parents=[remote], help="text to audio")
     p_tts.add_argument("text")
@@ -156,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     settings = Settings()  # read once, passed in
     if args.command == "redrive":
-        from speech_api.runtime.local import redrive_dead_letters
+        from speech_api.runtime.upload_batches import redrive_dead_letters
 
         moved = redrive_dead_letters(settings, args.dlq_url, args.queue_url)
         print(f"moved {moved} message(s)")
@@ -183,12 +180,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         from speech_api.runtime.malloc import tune_malloc
 
         tune_malloc()  # hours of audio pass through decoder threads
+        options = {name: getattr(args, name) for name in TranscriptionRequest.taken_by(CLI)}
         request = TranscribeRequest(
-            fmt=args.format,
-            language=args.language,
-            model=args.model,
-            translate=args.translate,
-            word_timestamps=args.word_timestamps,
+            fmt=args.format, options=TranscriptionRequest.parse(options, CLI)
         )
         engines = backend(settings, args.base_url, args.api_key)
         return transcribe(engines, args.files, request, output=args.output)

@@ -7,13 +7,11 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from speech_api.runtime.cli.backend import TranscribeRequest
+from speech_api.runtime.cli.server import Server
 from speech_api.runtime.cli.terminal import say, seconds_bar, size_text
-
-if TYPE_CHECKING:
-    from speech_api.runtime.cli.remote import RemoteBackend
+from speech_api.service.transcription_request import UPLOADS, TranscriptionRequest
 
 _POLL_S = 2.0
 # A transcript whose state (status, attempt, progress) does not change for this long is left
@@ -24,9 +22,7 @@ _TRANSIENT = (429, 500, 502, 503, 504)
 _POLL_PATIENCE_S = 120.0
 
 
-def transcribe_long(
-    remote: RemoteBackend, path: Path, request: TranscribeRequest, *, why: str
-) -> str:
+def transcribe_long(server: Server, path: Path, request: TranscribeRequest, *, why: str) -> str:
     """The file's transcript in ``request.fmt``, by the server's upload worker. ``why``: the
     reason it takes this way, said first."""
     from speech_api.schemas import TranscriptionResponse
@@ -40,14 +36,14 @@ def transcribe_long(
             "(drop it, or transcribe locally without --base-url)"
         )
     body = {"filename": path.name, "content_type": _upload_content_type(path)}
-    if request.language:
-        body["language"] = request.language
-    created = remote.check(remote.http.post("/uploads", json=body)).json()
+    carried = TranscriptionRequest.taken_by(UPLOADS)  # what an upload takes, as JSON fields
+    body |= {name: value for name, value in request.options.given().items() if name in carried}
+    created = server.check(server.http.post("/uploads", json=body)).json()
     say(f"{path.name}: {why}; uploading ({size_text(path.stat().st_size)})...")
-    _store(created["upload"], path, body["content_type"], remote.interactive)
+    _store(created["upload"], path, body["content_type"], server.interactive)
     url = created["transcript_url"]
-    say(f"{path.name}: uploaded; its transcript will be at {remote.base_url}{url}")
-    transcript = _await_transcript(remote, url, path.name)
+    say(f"{path.name}: uploaded; its transcript will be at {server.base_url}{url}")
+    transcript = _await_transcript(server, url, path.name)
     if request.fmt == "json":
         return json.dumps(transcript, indent=2)
     return render_stored(TranscriptionResponse.model_validate(transcript), request.fmt).body
@@ -55,19 +51,22 @@ def transcribe_long(
 
 def _long_refusal(request: TranscribeRequest) -> str | None:
     """What a long remote file cannot have: the upload worker transcribes with the server's
-    model and stores segments, not verbose_json's decoder details or word timings."""
-    if request.translate:
-        return "--translate"
-    if request.word_timestamps:
-        return "--word-timestamps"
+    model and stores segments, not verbose_json's decoder details or word timings; options the
+    upload flow does not carry."""
+    given = request.options.given()
+    carried = TranscriptionRequest.taken_by(UPLOADS)
+    for name in given:
+        if name not in carried and name != "model":
+            return "--" + name.replace("_", "-")
     if request.fmt == "verbose_json":
         return "--format verbose_json"
-    if request.model:
-        from speech_api.formats import OPENAI_STT_MODELS, openai_model
+    model = given.get("model")
+    if model:
+        from speech_api.openai_names import OPENAI_STT_MODELS, openai_model
 
         # whisper-1 & co name the server's model.
-        if not openai_model(request.model, OPENAI_STT_MODELS):
-            return f"--model {request.model}"
+        if not openai_model(model, OPENAI_STT_MODELS):
+            return f"--model {model}"
     return None
 
 
@@ -149,7 +148,7 @@ def _store(form: dict, path: Path, content_type: str, interactive: bool) -> None
         raise SystemExit(f"error {stored.status_code} from storage: {detail}")
 
 
-def _await_transcript(remote: RemoteBackend, url: str, name: str) -> dict:
+def _await_transcript(server: Server, url: str, name: str) -> dict:
     """GET the transcript until it is done, saying its state and showing its progress in
     seconds of audio; the stored transcript's JSON."""
     import httpx
@@ -161,7 +160,7 @@ def _await_transcript(remote: RemoteBackend, url: str, name: str) -> dict:
     try:
         while True:
             try:
-                r = remote.http.get(url)
+                r = server.http.get(url)
                 trouble = f"error {r.status_code}" if r.status_code in _TRANSIENT else None
             except httpx.TransportError as exc:
                 trouble = f"cannot reach the server: {exc}"
@@ -169,7 +168,7 @@ def _await_transcript(remote: RemoteBackend, url: str, name: str) -> dict:
                 # Hours of work go on on the server: a restart or a blip is waited out.
                 misses += 1
                 if misses * _POLL_S > _POLL_PATIENCE_S:
-                    raise SystemExit(f"{trouble}; the transcript will be at {remote.base_url}{url}")
+                    raise SystemExit(f"{trouble}; the transcript will be at {server.base_url}{url}")
                 time.sleep(_POLL_S)
                 continue
             misses = 0
@@ -184,12 +183,12 @@ def _await_transcript(remote: RemoteBackend, url: str, name: str) -> dict:
                 # Queued behind others, or no worker consumes the queue: stop waiting here.
                 raise SystemExit(
                     f"no change for {_STALL_S // 60:.0f} minutes ({state.get('status')}); the "
-                    f"transcript will be at {remote.base_url}{url}"
+                    f"transcript will be at {server.base_url}{url}"
                 )
             total = progress.get("audio_s_total")
             if state.get("status") == "processing" and total:
                 if seconds is None:
-                    seconds = seconds_bar(name, total, remote.interactive)
+                    seconds = seconds_bar(name, total, server.interactive)
                 seconds.n = max(0.0, min(progress.get("audio_s_done", 0.0), seconds.total))
                 seconds.refresh()
             note = state.get("status", "pending")
@@ -201,7 +200,7 @@ def _await_transcript(remote: RemoteBackend, url: str, name: str) -> dict:
                 say(f"{name}: {note}")
                 said = note
             time.sleep(_POLL_S)
-        remote.check(r)  # 422: the stored reason it failed
+        server.check(r)  # 422: the stored reason it failed
         if seconds is not None:
             seconds.n = seconds.total
             seconds.refresh()

@@ -35,8 +35,8 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from speech_api.audio import AudioSource
 from speech_api.engines.base import TranscriptionOptions, pick_language
-from speech_api.engines.whisper_fast import SAMPLE_RATE, FastWhisper
-from speech_api.engines.whisper_guard import LANGUAGE_THRESHOLD
+from speech_api.engines.stt.whisper_fast import SAMPLE_RATE, FastWhisper
+from speech_api.engines.stt.whisper_guard import LANGUAGE_THRESHOLD
 
 log = logging.getLogger(__name__)
 

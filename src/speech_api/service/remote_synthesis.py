@@ -1,5 +1,5 @@
-"""Synthesis on a GPU endpoint: a SageMaker real-time endpoint running this same app, whose
-``POST /invocations`` takes either body (see ``speech_api.api.routers.speech``).
+"""The remote synthesis backend: a SageMaker real-time endpoint (on a GPU) running this same app,
+whose ``POST /invocations`` takes either body (see ``speech_api.api.routers.speech``).
 
 Not a `TextToSpeech` engine: the endpoint takes whole API requests and answers them (it stores
 `/tts` audio with its own role, and resolves voices against its own engine), so this adapter

@@ -1,6 +1,7 @@
-"""Which models this process has loaded, and loading them: once, on first use, under a lock per
-model. Only the load is serialized; inference runs without a global lock. A failed load is not
-kept, so the next request tries again (a transient error must not poison the process)."""
+"""Which models this process has loaded, and loading them through the engine registry: once, on
+first use, under a lock per model. Only the load is serialized; inference runs without a global
+lock. A failed load is not kept, so the next request tries again (a transient error must not
+poison the process)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from speech_api.config import Settings
+from speech_api.engines import registry
 from speech_api.engines.base import SpeechToText, TextToSpeech
+from speech_api.engines.spec import EngineSpec, TextToSpeechSpec
 from speech_api.errors import ModelUnavailableError, SpeechAPIError
 
 T = TypeVar("T")
@@ -56,11 +59,9 @@ class ModelManager:
     def stt_names(self) -> list[str]:
         """The configured model first, then STT_EXTRA_MODELS, then the bundled models that
         are installed: callers may pick any of them by name (each loads on first use)."""
-        from speech_api.engines.whisper_models import installed_models
-
         stt = self._settings.stt
         extra = [m.strip() for m in stt.extra_models.split(",") if m.strip()]
-        return list(dict.fromkeys([stt.model, *extra, *installed_models()]))
+        return list(dict.fromkeys([stt.model, *extra, *registry.stt_engine().installed_models()]))
 
     def _stt_key(self, name: str) -> tuple:
         return ("stt", self._settings.stt.model_copy(update={"model": name}), self._cache_dir)
@@ -75,27 +76,29 @@ class ModelManager:
     def stt(self, name: str | None = None) -> SpeechToText:
         name = name or self._settings.stt.model
         key = self._stt_key(name)
+        spec = registry.stt_engine()
 
         def load() -> SpeechToText:
-            from speech_api.engines.whisper import WhisperEngine
+            return spec.load(key[1], self._cache_dir)
 
-            return WhisperEngine(key[1], self._cache_dir)
-
-        return self._load(key, load, name)
+        return self._load(key, load, name, spec)
 
     def tts(self) -> TextToSpeech:
         settings = self._settings.tts
+        spec = self.tts_spec()
 
         def load() -> TextToSpeech:
-            if settings.engine == "coqui":
-                from speech_api.engines.coqui import CoquiEngine
+            return spec.load(
+                settings.engine_settings(),
+                cache_dir=self._cache_dir,
+                max_concurrent=settings.max_concurrent,
+            )
 
-                return CoquiEngine(settings)
-            from speech_api.engines.piper import PiperEngine
+        return self._load(self._tts_key(), load, settings.engine, spec)
 
-            return PiperEngine(settings, self._cache_dir)
-
-        return self._load(self._tts_key(), load, settings.engine)
+    def tts_spec(self) -> TextToSpeechSpec:
+        """The configured TTS engine's spec (what it can do, what it costs)."""
+        return registry.tts_engine(self._settings.tts.engine)
 
     def loaded(self) -> list[str]:
         names = [n for n in self.stt_names() if self._stt_key(n) in self._cache]
@@ -106,15 +109,18 @@ class ModelManager:
     def failures(self) -> dict[str, str]:
         return dict(self._failures)
 
-    def _load(self, key: Hashable, factory: Callable[[], T], what: str) -> T:
+    def _load(self, key: Hashable, factory: Callable[[], T], what: str, spec: EngineSpec) -> T:
         try:
             model = self._cache.get(key, factory)
         except SpeechAPIError as exc:
             self._failures[what] = exc.message
             raise
         except Exception as exc:  # any loader failure: missing files, bad weights, no network
+            hint = ""
+            if isinstance(exc, ImportError) and spec.extra:
+                hint = f" (the {spec.name} engine needs the [{spec.extra}] extra installed)"
             error = ModelUnavailableError(
-                f"The model '{what}' could not be loaded: {type(exc).__name__}: {exc}"
+                f"The model '{what}' could not be loaded: {type(exc).__name__}: {exc}{hint}"
             )
             self._failures[what] = error.message
             raise error from exc

@@ -1,8 +1,9 @@
-"""The upload -> transcript flow: presigned uploads into ``uploads/``, the worker that turns each
-new object, of any length up to LONG_AUDIO_MAX_SECONDS, into its transcript (the records and
-their layout: service/transcript_store.py) and says so (service/notify.py), and transcript
-lookup by id. The queue's events are read at the runtime's edge (runtime/aws_lambda.py): the
-worker is handed object keys."""
+"""Uploads as transcription jobs (`UploadService`): the presigned form that starts one (a file
+into ``uploads/``), the worker step that turns each new object, of any length up to
+LONG_AUDIO_MAX_SECONDS, into its transcript (the records and their layout:
+service/transcript_store.py) and says so (service/notify.py), and the lookup by id that
+reports it. The queue's events are read at the runtime's edge (runtime/upload_batches.py):
+the worker is handed object keys."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from speech_api.config import Settings
-from speech_api.engines.base import TranscriptionOptions, normalize_language
+from speech_api.engines import registry
+from speech_api.engines.base import normalize_language
 from speech_api.errors import (
     InvalidRequestError,
     ServiceUnavailableError,
@@ -29,12 +31,7 @@ from speech_api.errors import (
     UnsupportedLanguageError,
     WorkerOutOfTimeError,
 )
-from speech_api.formats import (
-    MAX_WORKER_ATTEMPTS,
-    UPLOAD_TYPES,
-    WHISPER_LANGUAGES,
-    worker_audio_limit_s,
-)
+from speech_api.formats import UPLOAD_TYPES
 from speech_api.schemas import PendingTranscript, PresignedForm, StoredTranscript, UploadResponse
 from speech_api.service.notify import (
     CALLBACK_METADATA,
@@ -44,6 +41,8 @@ from speech_api.service.notify import (
 )
 from speech_api.service.speech import SpeechService
 from speech_api.service.transcript_store import Attempt, TranscriptStore, is_valid_upload_id
+from speech_api.service.transcription_request import UPLOADS, TranscriptionRequest
+from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS, worker_audio_limit_s
 
 logger = logging.getLogger("speech_api.uploads")
 
@@ -72,9 +71,11 @@ class UploadService:
         *,
         filename: str,
         content_type: str,
-        language: str | None = None,
+        options: TranscriptionRequest | None = None,
         callback_url: str | None = None,
     ) -> UploadResponse:
+        """A presigned form for one file; ``options`` travel as the object's metadata, where
+        the worker reads them (a raw drop into uploads/ may carry them the same way)."""
         content_type = content_type.strip().lower()
         extension = UPLOAD_TYPES.get(content_type)
         if extension is None:
@@ -100,14 +101,18 @@ class UploadService:
         upload_id = f"{uuid.uuid4().hex}.{extension}"
         key = self.store.upload_key(upload_id)
         metadata = {"original-filename": _ascii(filename)[:200]}
-        if (lang := normalize_language(language)) is not None:
-            if lang not in WHISPER_LANGUAGES:
+        given = (options or TranscriptionRequest()).given()
+        if (lang := normalize_language(given.pop("language", None))) is not None:
+            # Checked here, where no model loads: the engine's own list (its spec).
+            if lang not in registry.stt_engine().languages:
                 raise UnsupportedLanguageError(
                     f"language '{_ascii(lang)}' is not a Whisper language code (ISO 639-1, "
                     "e.g. en, es, de).",
                     param="language",
                 )
             metadata["language"] = lang
+        for name, value in given.items():
+            metadata[name] = _ascii(",".join(value) if isinstance(value, list) else str(value))
         if callback_url is not None:
             # In the form's signed policy: the uploader cannot change where it goes.
             metadata[CALLBACK_METADATA] = self.notifier.check(callback_url)
@@ -223,7 +228,8 @@ class UploadService:
                 logger.info("upload %s is gone or replaced; nothing to do", key)
                 run.delete()
                 return None
-            options = TranscriptionOptions(language=obj.metadata.get("language"))
+            # The options the upload carries as its metadata (a raw drop's too).
+            options = _carried_options(obj.metadata).options()
             with self.service.transcribe_recording(
                 source,
                 options,
@@ -262,6 +268,18 @@ class UploadService:
         )
         logger.info("upload %s failed permanently: %s", run.source_key, exc.code)
         self.notifier.send(transcript_message(record), callback)
+
+
+def _carried_options(metadata: dict[str, str]) -> TranscriptionRequest:
+    """The options an upload carries as its metadata (as `create_upload` writes them: a list
+    comma-separated), validated as any entry point's."""
+    carried = {}
+    for name in TranscriptionRequest.taken_by(UPLOADS):
+        value = metadata.get(name)
+        if value is not None and TranscriptionRequest.is_list(name):
+            value = value.split(",")
+        carried[name] = value
+    return TranscriptionRequest.parse(carried, UPLOADS)
 
 
 _WORK_PREFIX = "speech-api-work-"

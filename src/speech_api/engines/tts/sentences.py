@@ -12,7 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from speech_api.formats import MAX_SENTENCE_CHARS
+# The longest piece of text an engine synthesizes at once: longer sentences are cut at a clause
+# boundary or a space (engines/sentences.py). Piper's memory grows by about 1.2 MB per character
+# of a sentence (250 characters +0.29 GB, 1,000 +1.2 GB, measured here), Tacotron's attention
+# with it. At 150 a served process still peaked +306 MB on one long /tts (freed pieces are not
+# all reused by the next); 100 keeps it well under that and most sentences whole.
+MAX_SENTENCE_CHARS = 100
 
 # A sentence ends at . ! ? and the ellipsis (and CJK full stops), with any closing quotes or
 # brackets. (\u escapes: the characters themselves look like ASCII punctuation.)

@@ -1,4 +1,5 @@
-"""Word timings for synthesized speech, from Piper's phoneme alignments, and captions.
+"""Word timings for synthesized speech, from Piper's phoneme alignments (what captions are
+made of: subtitles.py groups the timed words into cues).
 
 A Piper voice loaded with alignments reports how many audio samples each phoneme took. To
 time the words of the input text, each written word is phonemized on its own (the voice's
@@ -28,17 +29,10 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from speech_api.engines.base import TranscriptSegment, WordTiming
-from speech_api.subtitles import to_srt, to_vtt
+from speech_api.engines.base import WordTiming
 
 # The voice's phonemizer: text -> phonemes grouped by sentence (PiperVoice.phonemize).
 Phonemize = Callable[[str], Sequence[Sequence[str]]]
-
-# Cue limits: short enough to read while it is spoken.
-MAX_CUE_WORDS = 7
-MAX_CUE_S = 3.5
-_SENTENCE_END = (".", "!", "?", "\u2026", "\u3002", "\uff01", "\uff1f")
-_CLOSERS = "\"')]\u201d\u2019"
 
 
 class PhonemeSpan(Protocol):
@@ -226,39 +220,3 @@ def _align(spoken: Sequence[str], reference: Sequence[str]) -> list[tuple[int, i
         else:
             j -= 1
     return pairs[::-1]
-
-
-def word_cues(
-    words: Sequence[WordTiming], *, max_words: int = MAX_CUE_WORDS, max_s: float = MAX_CUE_S
-) -> list[TranscriptSegment]:
-    """Words grouped into caption cues: a cue ends after a sentence (of two words or
-    more), at ``max_words`` words, or before the word that would take it past ``max_s``
-    seconds (a single word longer than that, "1/2/2024", is a cue of its own)."""
-    cues: list[TranscriptSegment] = []
-    group: list[WordTiming] = []
-
-    def close() -> None:
-        if group:
-            text = " ".join(w.word for w in group)
-            cues.append(TranscriptSegment(start=group[0].start, end=group[-1].end, text=text))
-            group.clear()
-
-    for word in words:
-        if group and word.end - group[0].start > max_s:
-            close()
-        group.append(word)
-        # A sentence end closes the cue, unless the cue would be that one word ("Dr."
-        # before a name ends a sentence to the sentence splitter and to espeak alike).
-        sentence_end = word.word.rstrip(_CLOSERS).endswith(_SENTENCE_END) and len(group) > 1
-        if len(group) >= max_words or sentence_end:
-            close()
-    close()
-    return cues
-
-
-def captions_srt(words: Sequence[WordTiming]) -> str:
-    return to_srt(word_cues(words))
-
-
-def captions_vtt(words: Sequence[WordTiming]) -> str:
-    return to_vtt(word_cues(words))
