@@ -45,9 +45,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     if embedded:
         prepare_bucket(settings)
         queue = prepare_upload_queue(settings)
-        # The batch processing Lambda runs behind the S3 -> SQS event source mapping, fed
-        # the same SQS events, sharing the API's loaded models.
-        from speech_api.runtime.aws_lambda import process_upload_batch
+        # The worker Lambda's batch handling behind the S3 -> SQS event source mapping, fed
+        # the same SQS events, sharing the API's loaded models (no Lambda libraries needed).
+        from speech_api.runtime.local_batch import upload_batch_handler
 
         # A file that fails MAX_WORKER_ATTEMPTS times is moved to the dead-letter queue.
         dead_letters = {"uploads_dead_letter_url": queue.dlq_url}
@@ -57,7 +57,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         requeued = requeue_unfinished(settings, queue, uploads.unfinished_uploads())
         if requeued:
             notes.append(f"{requeued} upload(s) without a transcript queued again")
-        handler = partial(process_upload_batch, uploads=uploads)
+        handler = upload_batch_handler(uploads)
         worker = LocalQueueWorker(settings, queue, handler).start()
 
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
