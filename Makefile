@@ -31,7 +31,9 @@ install: $(STAMP)
 $(SERVE_STAMP): pyproject.toml $(LOCK)
 	@echo "== make serve: installing what serving needs into $(VENV) (the full set: make install)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) -e ".[models,local]"
+	@# --no-compile: Python compiles what serving imports when it first imports it, instead of
+	@# pip compiling every module of every package up front.
+	$(PIP) --no-compile -e ".[models,local]"
 	touch $@
 
 $(STAMP): pyproject.toml $(LOCK)
