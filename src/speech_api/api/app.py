@@ -14,7 +14,7 @@ from speech_api.api.middleware import (
     ConcurrencyLimitMiddleware,
     RequestLogMiddleware,
 )
-from speech_api.api.routers import openai, speech, system, transcription, uploads
+from speech_api.api.routers import docs, openai, speech, system, transcription, uploads
 from speech_api.config import Settings
 from speech_api.schemas import ErrorResponse
 from speech_api.service import SpeechService, UploadService
@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         version=__version__,
         description="Text-to-speech to a public S3 URL, and speech-to-text.",
         responses=_ERRORS,
+        # Swagger UI from this package (routers/docs.py), not a CDN; no ReDoc (CDN-only).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.service = service
@@ -78,7 +81,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         max_age=3600,
     )
     install_error_handlers(app)
-    for module in (system, speech, transcription, openai, uploads):
+    for module in (system, docs, speech, transcription, openai, uploads):
         app.include_router(module.router)
     return app
 
