@@ -112,6 +112,14 @@ class UnsupportedAudioError(InvalidRequestError):
         )
 
 
+class UnsupportedMediaTypeError(InvalidRequestError):
+    """A JSON route's body sent without `Content-Type: application/json` (curl's `-d` sends
+    application/x-www-form-urlencoded)."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class NotFoundError(InvalidRequestError):
     status_code = 404
     code = "not_found"
