@@ -100,11 +100,127 @@ def test_serve_starts_with_embedded_s3_and_round_trips(served):
 
 def test_serve_prints_where_everything_is(served):
     base, proc = served
+    assert httpx.get(f"{base}/v1/models").status_code == 200
     proc.terminate()
     proc.wait(timeout=20)
     out = proc.stdout.read()
-    assert f"Speech API     {base}" in out
+    assert f"Speech API     {base}\n" in out  # no API key: nothing said about one
+    assert f"Playground     {base}/\n" in out
     assert f"{base}/docs" in out
+    assert "speech to text: Whisper base; text to speech: Piper, voice en_US-joe-medium" in out
+    # One line per request: the app's access log, not uvicorn's as well.
+    assert len([line for line in out.splitlines() if "/v1/models" in line]) == 1, out
     assert re.search(r"S3 \(embedded\)\s+http://127\.0\.0\.1:\d+", out)
     assert re.search(r"Data\s+/\S+/data  \(objects and credentials\)", out)
     assert "not enforced:" in out
+
+
+def serve_process(cwd, **env) -> subprocess.Popen:
+    """`speech-api serve` as `make serve` starts it: the defaults (PORT, EMBEDDED_S3_PORT and
+    DATA_DIR unset) unless given."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "S3_", "STT_", "TTS_", "PUBLIC_"))
+        and k not in ("PORT", "EMBEDDED_S3_PORT", "DATA_DIR", "API_KEY")
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "speech_api", "serve"],
+        cwd=cwd,
+        env={**clean, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def banner_of(proc: subprocess.Popen, timeout_s: float = 90) -> str:
+    """The banner's lines, up to and including the data caveats (the last line it prints)."""
+    lines, deadline = [], time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"serve exited: {''.join(lines)}{proc.stderr.read()}")
+        lines.append(line)
+        if "not enforced:" in line:
+            return "".join(lines)
+    raise AssertionError("no banner")
+
+
+def field(banner: str, pattern: str) -> str:
+    match = re.search(pattern, banner)
+    assert match, banner
+    return match.group(1)
+
+
+def test_a_second_serve_beside_a_first_starts_on_its_own_ports_and_says_which(
+    tmp_path, model_cache_dir
+):
+    """Two `make serve` in one checkout: the second takes the next free ports and a data
+    directory of its own, says so, and both serve (audio from each plays from its own S3)."""
+    procs = []
+    try:
+        banners = []
+        for _ in range(2):
+            procs.append(serve_process(tmp_path, MODEL_CACHE_DIR=str(model_cache_dir)))
+            banners.append(banner_of(procs[-1]))
+        second = banners[1]
+        api = [field(b, r"Speech API     http://127\.0\.0\.1:(\d+)") for b in banners]
+        s3 = [field(b, r"S3 \(embedded\)  http://127\.0\.0\.1:(\d+)") for b in banners]
+        data = [field(b, r"Data           (\S+)") for b in banners]
+        assert api[0] != api[1] and s3[0] != s3[1] and len({*api, *s3}) == 4
+        assert data[0] == str(tmp_path / ".data")
+        assert data[1] == str(tmp_path / ".data" / f"port-{api[1]}")
+        # The second says why its ports and folder are not the defaults, and how to choose.
+        assert f"port 8000 is taken (the API on {api[1]}; set PORT to choose)" in second
+        assert f"(the embedded S3 on {s3[1]}; set EMBEDDED_S3_PORT to choose)" in second
+        assert f".data is in use by another server (pid {procs[0].pid}, port {api[0]})" in second
+        for port, s3_port in zip(api, s3, strict=True):
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    assert time.monotonic() < deadline, f"{base} did not start"
+                    time.sleep(0.2)
+            tts = httpx.post(f"{base}/tts", json={"text": "Side by side."}, timeout=60)
+            assert tts.status_code == 200, tts.text
+            assert tts.json()["url"].startswith(f"http://127.0.0.1:{s3_port}/")
+            assert httpx.get(tts.json()["url"]).status_code == 200
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.communicate(timeout=20)
+
+
+@pytest.mark.parametrize(
+    "variable,setting",
+    [("PORT", "the API"), ("EMBEDDED_S3_PORT", "the embedded S3"), ("DATA_DIR", None)],
+)
+def test_a_port_or_folder_given_and_taken_is_refused_before_the_banner(tmp_path, variable, setting):
+    """A taken PORT used to print the whole banner, pointing at someone else's server, then
+    fail with [Errno 98]; a taken EMBEDDED_S3_PORT exited from inside moto's server."""
+    from speech_api.runtime.claims import claim_data_dir
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {"PORT": str(free_port()), "EMBEDDED_S3_PORT": str(free_port())}
+        if variable == "DATA_DIR":
+            held = claim_data_dir(tmp_path / "held", explicit=True, port=1)
+            env["DATA_DIR"] = str(tmp_path / "held")
+        else:
+            env[variable] = str(taken.getsockname()[1])
+        proc = serve_process(tmp_path, **env)
+        out, err = proc.communicate(timeout=60)
+        if variable == "DATA_DIR":
+            held.release()
+    assert proc.returncode == 1
+    assert "Speech API" not in out and "Traceback" not in err
+    assert f"set {variable} to" in err
+    if setting:
+        assert f"Port {env[variable]} ({variable}, {setting}) is already in use" in err
+    else:
+        assert f"(pid {os.getpid()}, port 1)" in err
