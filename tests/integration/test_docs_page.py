@@ -1,0 +1,92 @@
+"""`/docs` in a real headless browser (Debian's Chromium through Selenium) that can reach
+nothing but this machine: Swagger UI renders the API's operations from the server's own
+files, with no CDN (FastAPI's default page is blank offline)."""
+
+from __future__ import annotations
+
+import shutil
+
+import httpx
+import pytest
+
+from speech_api.api import create_app
+from tests.conftest import LiveServer
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def offline_browser():
+    assert CHROMIUM and CHROMEDRIVER, "Chromium and chromedriver are needed: run `make browser`"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        # No name resolves but this machine's: a CDN is out of reach even where the network
+        # would allow it.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def wait(driver, condition, timeout=30):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+
+
+def rendered_operations(driver) -> list[str]:
+    return driver.execute_script(
+        "return [...document.querySelectorAll('.opblock-summary-path')]"
+        ".map(e => e.getAttribute('data-path'));"
+    )
+
+
+def test_docs_render_every_operation_with_no_network(offline_browser, live_url):
+    offline_browser.get(live_url + "/docs")
+    paths = wait(offline_browser, lambda d: rendered_operations(d) or None)
+    schema = httpx.get(live_url + "/openapi.json").json()
+    assert set(paths) == set(schema["paths"])
+    assert {"/tts", "/stt", "/v1/audio/transcriptions", "/uploads"} <= set(paths)
+    loaded = offline_browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name);"
+    )
+    assert loaded and all(url.startswith(live_url + "/") for url in loaded), loaded
+
+
+class Stage:
+    """What API Gateway and the Lambda runtime make of `/prod/docs`: the app sees the path
+    `/docs` under the root path `/prod` (runtime/aws_lambda.py's _StagePrefix)."""
+
+    def __init__(self, app, prefix: str = "/prod"):
+        self.app, self.prefix = app, prefix
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix + "/"):
+            path = scope["path"][len(self.prefix) :]
+            scope = {**scope, "path": path, "raw_path": path.encode(), "root_path": self.prefix}
+        await self.app(scope, receive, send)
+
+
+def test_docs_render_with_a_key_set_and_under_a_stage_prefix(offline_browser, make_settings):
+    """With API_KEY set the page, its files and the schema stay open (as behind the gateway);
+    under API Gateway's stage prefix the page asks for them under it."""
+    app = create_app(make_settings(api_key="sk-docs", preload_models="none"))
+    with LiveServer(Stage(app)) as server:
+        offline_browser.get(server.base_url + "/prod/docs")
+        paths = wait(offline_browser, lambda d: rendered_operations(d) or None)
+        loaded = offline_browser.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name);"
+        )
+    assert "/tts" in paths
+    assert all(url.startswith(server.base_url + "/prod/") for url in loaded), loaded
