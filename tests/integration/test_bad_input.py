@@ -264,3 +264,14 @@ def test_json_without_its_content_type_says_to_send_it(client, path, content_typ
     assert error["code"] == "unsupported_media_type"
     assert "Content-Type: application/json" in error["message"]
     assert (content_type or "no Content-Type") in error["message"]
+
+
+@pytest.mark.parametrize("path", ["/stt", "/v1/audio/transcriptions"])
+def test_audio_over_the_clip_limit_says_where_long_recordings_go(client, path):
+    form = {"model": "base"} if path.startswith("/v1/") else {}
+    r = client.post(path, files={"file": ("long.wav", wav_bytes(61))}, data=form)
+    assert r.status_code == 413, r.text
+    error = r.json()["error"]
+    assert (error["code"], error["param"]) == ("audio_too_long", "file")
+    assert error["message"].startswith("The audio is longer than the limit of 60 seconds.")
+    assert "POST /uploads" in error["message"] and "speech-api transcribe" in error["message"]

@@ -16,7 +16,7 @@ from speech_api.engines import (
     TranscriptionOptions,
     TranscriptStream,
 )
-from speech_api.errors import EmptyAudioError, InvalidRequestError
+from speech_api.errors import AudioTooLongError, EmptyAudioError, InvalidRequestError
 from speech_api.formats import OPENAI_STT_MODELS, openai_model
 
 
@@ -95,5 +95,8 @@ class Transcription:
         from speech_api.audio import decode_audio  # PyAV: only where audio is read
 
         engine = self.engine(options.model)
-        audio = decode_audio(data, max_seconds=self.settings.max_audio_seconds)
+        try:
+            audio = decode_audio(data, max_seconds=self.settings.max_audio_seconds)
+        except AudioTooLongError as exc:
+            raise exc.for_clips() from exc
         return engine, audio.samples
