@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         allow_origins=[o.strip() for o in settings.cors_allow_origins.split(",") if o.strip()],
         allow_methods=["GET", "POST", "HEAD", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "X-Api-Key", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "X-Sample-Rate", "Retry-After"],
+        expose_headers=["X-Request-ID", "X-Sample-Rate", "X-Voice", "Retry-After"],
         max_age=3600,
     )
     install_error_handlers(app)
