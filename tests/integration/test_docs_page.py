@@ -90,3 +90,34 @@ def test_docs_render_with_a_key_set_and_under_a_stage_prefix(offline_browser, ma
         )
     assert "/tts" in paths
     assert all(url.startswith(server.base_url + "/prod/") for url in loaded), loaded
+
+
+def test_with_a_key_try_it_out_sends_the_key_from_authorize(offline_browser, make_settings):
+    """Swagger UI's Authorize button takes the key (the schema says how it is sent), and
+    "Try it out" then gets 200 where it would get 401."""
+    from selenium.webdriver.common.by import By
+
+    app = create_app(make_settings(api_key="sk-docs", preload_models="none"))
+    with LiveServer(app) as server:
+        d = offline_browser
+        d.get(server.base_url + "/docs")
+        wait(d, lambda d: rendered_operations(d) or None)
+        d.find_element(By.CSS_SELECTOR, ".auth-wrapper .authorize").click()
+        box = wait(d, lambda d: d.find_element(By.CSS_SELECTOR, ".auth-container input"))
+        box.send_keys("sk-docs")
+        d.find_element(By.CSS_SELECTOR, ".auth-container .btn.modal-btn.auth").click()
+        d.find_element(By.CSS_SELECTOR, ".btn-done").click()
+        models = d.find_element(By.ID, "operations-openai-models_v1_models_get")
+        models.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+        wait(d, lambda d: models.find_element(By.CSS_SELECTOR, ".try-out__btn")).click()
+        wait(d, lambda d: models.find_element(By.CSS_SELECTOR, ".execute")).click()
+        status = wait(
+            d,
+            lambda d: (
+                models.find_element(
+                    By.CSS_SELECTOR, ".live-responses-table tr.response .response-col_status"
+                ).text
+                or None
+            ),
+        )
+    assert status.strip().startswith("200"), status

@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     )
     if settings.api_key:
         app.add_middleware(APIKeyMiddleware, api_key=settings.api_key)
+        document_api_key(app)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_upload_bytes,
@@ -84,6 +85,29 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     for module in (system, docs, speech, transcription, openai, uploads):
         app.include_router(module.router)
     return app
+
+
+def document_api_key(app: FastAPI) -> None:
+    """With API_KEY set, the schema says which operations need the key and how to send it,
+    so Swagger UI's Authorize button sends it from /docs."""
+    from speech_api.api.middleware import OPEN_PATHS
+
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+            }
+            for path, operations in schema["paths"].items():
+                if path not in OPEN_PATHS:
+                    for operation in operations.values():
+                        operation["security"] = [{"bearer": []}, {"apiKey": []}]
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def server_options(settings: Settings) -> dict:
