@@ -76,6 +76,8 @@ class Transcription:
         where there is nothing to check, or no multilingual model to check with."""
         if getattr(engine, "multilingual", True) or options.language or options.languages:
             return None
+        if options.task != "transcribe":  # translation: refused by the engine, saying why
+            return None
         checker = self._multilingual_engine()
         if checker is None:
             return None
