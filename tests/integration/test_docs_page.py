@@ -4,45 +4,23 @@ files, with no CDN (FastAPI's default page is blank offline)."""
 
 from __future__ import annotations
 
-import shutil
-
 import httpx
 import pytest
 
 from speech_api.api import create_app
 from tests.conftest import LiveServer
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
+from tests.support.browser import headless_chromium, wait
 
 
 @pytest.fixture(scope="module")
 def offline_browser():
-    assert CHROMIUM and CHROMEDRIVER, "Chromium and chromedriver are needed: run `make browser`"
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        # No name resolves but this machine's: a CDN is out of reach even where the network
-        # would allow it.
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    # No name resolves but this machine's: a CDN is out of reach even where the network would
+    # allow it.
+    driver = headless_chromium(
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
+    )
     yield driver
     driver.quit()
-
-
-def wait(driver, condition, timeout=30):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
 
 
 def rendered_operations(driver) -> list[str]:
