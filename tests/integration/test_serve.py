@@ -175,7 +175,7 @@ def test_a_second_serve_beside_a_first_starts_on_its_own_ports_and_says_which(
         # The second says why its ports and folder are not the defaults, and how to choose.
         assert f"port 8000 is taken (the API on {api[1]}; set PORT to choose)" in second
         assert f"(the embedded S3 on {s3[1]}; set EMBEDDED_S3_PORT to choose)" in second
-        assert f".data is in use by another server (pid {procs[0].pid}, port {api[0]})" in second
+        assert ".data is in use by another server: this one keeps its own" in second
         for port, s3_port in zip(api, s3, strict=True):
             base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 60
@@ -203,28 +203,28 @@ def test_a_second_serve_beside_a_first_starts_on_its_own_ports_and_says_which(
 def test_a_port_or_folder_given_and_taken_is_refused_before_the_banner(tmp_path, variable, setting):
     """A taken PORT used to print the whole banner, pointing at someone else's server, then
     fail with [Errno 98]; a taken EMBEDDED_S3_PORT exited from inside moto's server."""
-    from speech_api.runtime.claims import claim_data_dir
+    from speech_api.runtime.local_state import DataDir
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         env = {"PORT": str(free_port()), "EMBEDDED_S3_PORT": str(free_port())}
         if variable == "DATA_DIR":
-            held = claim_data_dir(tmp_path / "held", explicit=True, port=1)
+            held = DataDir(tmp_path / "held")  # as a running server holds it
             env["DATA_DIR"] = str(tmp_path / "held")
         else:
             env[variable] = str(taken.getsockname()[1])
         proc = serve_process(tmp_path, **env)
         out, err = proc.communicate(timeout=60)
         if variable == "DATA_DIR":
-            held.release()
+            del held  # lets go of the directory
     assert proc.returncode == 1
     assert "Speech API" not in out and "Traceback" not in err
     assert f"set {variable} to" in err
     if setting:
         assert f"Port {env[variable]} ({variable}, {setting}) is already in use" in err
     else:
-        assert f"(pid {os.getpid()}, port 1)" in err
+        assert f"DATA_DIR {tmp_path / 'held'} is in use by another speech-api serve" in err
 
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,6 @@ between the check and the start.
 from __future__ import annotations
 
 import errno
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,62 +80,35 @@ def claim_port(
     raise AssertionError("unreachable: port 0 always binds")
 
 
-@dataclass
-class DataDirClaim:
-    path: Path
-    note: str | None = None
-    _fd: int | None = None
+def claim_data_dir(path: Path, *, explicit: bool, port: int):
+    """The data directory, held for this server: (its DataDir, a note for the banner or None).
+    One server per data directory (the embedded S3 keeps its objects there, and two servers
+    would overwrite each other's): when another server holds the default one, this server
+    uses ``<path>/port-<port>``, its own for as long as it runs on that port, so its objects
+    and URLs survive its restarts too."""
+    from speech_api.runtime.local_state import DataDir, DataDirInUse
 
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-LOCK_FILE = ".serve.lock"
-
-
-def claim_data_dir(path: Path, *, explicit: bool, port: int) -> DataDirClaim:
-    """Lock ``path`` for this server (one server per data directory: the embedded S3 keeps
-    its objects there, and two servers would overwrite each other's). When another server
-    holds the default one, this server uses ``<path>/port-<port>``, its own for as long as it
-    runs on that port, so its objects and URLs survive its restarts too."""
-    claim = _lock(path, port)
-    if claim is not None:
-        return claim
-    holder = _holder(path)
-    if explicit:
-        raise ClaimError(
-            f"DATA_DIR {path.resolve()} is in use by another speech-api serve{holder}. "
-            "Stop that, or set DATA_DIR to another folder."
-        )
+    try:
+        return _held(DataDir(path)), None
+    except DataDirInUse:
+        if explicit:
+            raise ClaimError(
+                f"DATA_DIR {path.resolve()} is in use by another speech-api serve. Stop that, "
+                "or set DATA_DIR to another folder."
+            ) from None
     own = path / f"port-{port}"
-    claim = _lock(own, port)
-    if claim is None:
-        raise ClaimError(f"DATA_DIR {own.resolve()} is in use{_holder(own)}; set DATA_DIR.")
-    claim.note = f"{path} is in use by another server{holder}: this one keeps its own"
-    return claim
-
-
-def _lock(path: Path, port: int) -> DataDirClaim | None:
-    import fcntl
-
-    path.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()} {port}\n".encode())
-    return DataDirClaim(path, _fd=fd)
+        data = DataDir(own)
+    except DataDirInUse:
+        raise ClaimError(f"{own.resolve()} is in use too: set DATA_DIR.") from None
+    return _held(data), f"{path} is in use by another server: this one keeps its own"
 
 
-def _holder(path: Path) -> str:
-    """' (pid N, port P)' from the lock file of the server holding ``path``, if readable."""
-    try:
-        pid, port = (path / LOCK_FILE).read_text().split()[:2]
-    except (OSError, ValueError):
-        return ""
-    return f" (pid {pid}, port {port})"
+# The data directories this process holds: a DataDir lets go of its lock when it is collected,
+# and the server must hold it for as long as it runs.
+_HELD: list = []
+
+
+def _held(data):
+    _HELD.append(data)
+    return data

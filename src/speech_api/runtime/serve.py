@@ -160,7 +160,7 @@ def _start_embedded(settings: Settings, *, api_port: int):
     from speech_api.runtime.claims import claim_data_dir, claim_port
     from speech_api.runtime.local import start_embedded_s3, with_embedded_s3
     from speech_api.runtime.local_access import AccessGate
-    from speech_api.runtime.local_state import DataDir, ObjectMirror
+    from speech_api.runtime.local_state import ObjectMirror
 
     explicit = settings.model_fields_set
     s3_port = claim_port(
@@ -172,10 +172,11 @@ def _start_embedded(settings: Settings, *, api_port: int):
         avoid=(api_port,),
     )
     # Held for as long as this process lives (the system releases it, whatever ends it).
-    data_claim = claim_data_dir(settings.data_dir, explicit="data_dir" in explicit, port=api_port)
-    settings = settings.model_copy(update={"data_dir": data_claim.path})
-    notes = [n for n in (s3_port.note, data_claim.note) if n]
-    data = DataDir(settings.data_dir)
+    data, data_note = claim_data_dir(
+        settings.data_dir, explicit="data_dir" in explicit, port=api_port
+    )
+    settings = settings.model_copy(update={"data_dir": data.path})
+    notes = [n for n in (s3_port.note, data_note) if n]
     credentials = data.credentials()
     mirror = ObjectMirror(data.s3_dir(), [settings.s3.bucket])
     gate = partial(
