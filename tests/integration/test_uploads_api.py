@@ -111,7 +111,8 @@ def test_presigned_policy_limits_size_type_and_key(flow):
             "filename",
         ),
         # A field the schema requires: FastAPI's validation status, as every non-/v1 route.
-        ({"filename": "a.wav"}, 422, "missing", "content_type"),
+        # (content_type is not: it comes from the file name when absent.)
+        ({"content_type": "audio/wav"}, 422, "missing", "filename"),
         # What S3 could not store or serve back, or the worker could only fail on later.
         (
             {"filename": "a.wav", "content_type": "audio/wav", "language": "xx"},
