@@ -138,7 +138,11 @@ class UploadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     filename: str = Field(max_length=255, description="The client's file name (informational).")
-    content_type: str = Field(max_length=100, description="Audio MIME type, e.g. audio/wav.")
+    content_type: str | None = Field(
+        None,
+        max_length=100,
+        description="Audio MIME type, e.g. audio/wav; from the filename's extension when absent.",
+    )
     language: str | None = Field(None, max_length=16, description="Language hint for Whisper.")
     callback_url: str | None = Field(
         None,

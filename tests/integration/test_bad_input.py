@@ -241,3 +241,37 @@ def test_error_bodies_are_plain_json_objects(http):
     r = http.post("/tts", json={"text": ""})
     assert set(json.loads(r.content)) == {"error"}
     assert set(r.json()["error"]) == {"message", "type", "code", "param"}
+
+
+JSON_ROUTES = {
+    "/tts": {"text": "Hello."},
+    "/v1/audio/speech": {"model": "tts-1", "voice": "alloy", "input": "Hello."},
+    "/uploads": {"filename": "talk.wav"},
+}
+
+
+@pytest.mark.parametrize("path", JSON_ROUTES)
+@pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded", "text/plain"])
+def test_json_without_its_content_type_says_to_send_it(client, path, content_type):
+    """curl's -d sends application/x-www-form-urlencoded: the answer names the header to send
+    (not the parser's "Input should be a valid dictionary")."""
+    import json
+
+    headers = {"content-type": content_type} if content_type else {}
+    r = client.post(path, content=json.dumps(JSON_ROUTES[path]), headers=headers)
+    assert r.status_code == 415, r.text
+    error = r.json()["error"]
+    assert error["code"] == "unsupported_media_type"
+    assert "Content-Type: application/json" in error["message"]
+    assert (content_type or "no Content-Type") in error["message"]
+
+
+@pytest.mark.parametrize("path", ["/stt", "/v1/audio/transcriptions"])
+def test_audio_over_the_clip_limit_says_where_long_recordings_go(client, path):
+    form = {"model": "base"} if path.startswith("/v1/") else {}
+    r = client.post(path, files={"file": ("long.wav", wav_bytes(61))}, data=form)
+    assert r.status_code == 413, r.text
+    error = r.json()["error"]
+    assert (error["code"], error["param"]) == ("audio_too_long", "file")
+    assert error["message"].startswith("The audio is longer than the limit of 60 seconds.")
+    assert "POST /uploads" in error["message"] and "speech-api transcribe" in error["message"]

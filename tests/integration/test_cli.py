@@ -212,6 +212,10 @@ def test_voices_and_models_commands(keyed_server):
     models = run_cli("models", "--base-url", keyed_server, "--api-key", "cli-key")
     assert models.returncode == 0, models.stderr
     assert {"whisper-1", "gpt-4o-transcribe", "tiny.en", "tts-1"} <= set(models.stdout.split())
+    # Labelled: which names transcribe and which speak.
+    stt, _, tts = models.stdout.partition("text to speech")
+    assert stt.startswith("speech to text") and "  tiny.en\n" in stt and "tts-1" not in stt
+    assert "  tts-1\n" in tts and "tiny.en" not in tts and "whisper-1" not in tts
 
 
 def test_a_long_recording_shows_progress_in_audio_seconds(tmp_path, model_cache_dir):

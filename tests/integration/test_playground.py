@@ -3,7 +3,6 @@ synthesize and play from the public URL; upload a dev clip and read its transcri
 
 from __future__ import annotations
 
-import shutil
 import wave
 
 import httpx
@@ -14,39 +13,16 @@ from devkit.clips import clip
 from speech_api.api import create_app
 from speech_api.formats import OUTPUT_FORMATS
 from tests.conftest import LiveServer
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
+from tests.support.browser import headless_chromium, wait
 
 
 @pytest.fixture(scope="module")
 def browser():
-    # `make test` installs Chromium (see the Makefile); a machine without it cannot run this.
-    assert CHROMIUM and CHROMEDRIVER, "Chromium and chromedriver are needed: run `make browser`"
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--autoplay-policy=no-user-gesture-required",
-        "--mute-audio",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver = headless_chromium(
+        "--autoplay-policy=no-user-gesture-required", "--mute-audio", browser_log=True
+    )
     yield driver
     driver.quit()
-
-
-def wait(driver, condition, timeout=60):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
 
 
 def test_page_is_served_with_no_external_assets(http):

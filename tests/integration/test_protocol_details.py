@@ -42,6 +42,31 @@ def test_anything_but_the_key_is_refused(keyed, value):
     assert r.headers["www-authenticate"] == "Bearer"
 
 
+HEADER_CASES = [
+    {"x-api-key": KEY},
+    {"X-API-Key": KEY},
+    {"x-api-key": f"{KEY}x"},
+    {"x-api-key": ""},
+    {"Authorization": f"Bearer {KEY}", "x-api-key": "wrong"},
+    {"Authorization": "Bearer wrong", "x-api-key": KEY},  # Bearer first, as the authorizer
+    {"Authorization": "Bearer ", "x-api-key": KEY},  # an empty Bearer is no Bearer
+    {"Authorization": f"Basic {KEY}", "x-api-key": KEY},
+]
+
+
+@pytest.mark.parametrize("headers", HEADER_CASES, ids=lambda h: " + ".join(h))
+def test_the_key_is_taken_from_either_header_as_the_deployed_gateway_takes_it(keyed, headers):
+    """The gateway's authorizer (handlers/authorizer.py) hands API Gateway the key from
+    `Authorization: Bearer` or `x-api-key`; locally the same header wins, so a request that
+    works against `make serve` works against the stack (and the README's deployed examples,
+    which use both, work locally)."""
+    from handlers.authorizer import api_key
+
+    deployed = api_key({"headers": headers}) == KEY
+    r = keyed.get("/v1/models", headers=headers)
+    assert r.status_code == (200 if deployed else 401), r.text
+
+
 @pytest.mark.parametrize("path", ["/v1/audio/transcriptions", "/v1/audio/translations"])
 def test_two_files_are_refused_on_v1_as_on_stt(client, path):
     data = clip("arctic_aew_a0003.wav").read()

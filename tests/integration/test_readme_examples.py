@@ -32,6 +32,7 @@ FILES = {
     "clip.flac": "ls_2412-153948-0000.flac",
     "spanish.wav": "pico_es_arenas.wav",
     "meeting.flac": "lj_LJ001-0003.flac",
+    "team meeting.flac": "lj_LJ001-0003.flac",
     "a.wav": "arctic_a0007.wav",
     "b.mp3": "lj_LJ001-0004.mp3",
     "c.flac": "ls_2412-153948-0000.flac",
@@ -195,3 +196,33 @@ def test_command_line_examples(served, where, line):
     script = "set -euo pipefail\n" + localize(line, base)
     result = run_example(["bash", "-c", script], work, where, env=env)
     assert re.search(r"\w", result.stdout) or outputs(work) != before, where
+
+
+def upload_recipe() -> tuple[str, str, str]:
+    """(where, code, the file name it uploads) of the curl recipe for POST /uploads."""
+    ((where, code),) = [(w, c) for w, c in curl_scripts() if "upload.json" in c]
+    return where, code, re.search(r'"filename": "([^"]+)"', code).group(1)
+
+
+@pytest.mark.parametrize(
+    "name", ["team meeting.flac", "Zoë & co, take 2;final.flac", 'a "quoted" take.flac']
+)
+def test_the_upload_recipe_takes_the_names_real_recordings_have(served, name):
+    """Real recordings have spaces (and worse) in their names: the documented recipe, with
+    only the file name changed, uploads the file and gets its transcript."""
+    import json
+
+    work, base, _ = served
+    where, code, documented = upload_recipe()
+    shutil.copy(clip("lj_LJ001-0003.flac").path, work / name)
+    quoted = name.replace('"', '\\"')  # as it is written inside JSON and curl's quotes
+    script = localize(code, base).replace(documented, quoted)
+    assert f'"filename": "{quoted}"' in script, code
+    result = run_example(["bash", "-c", "set -euo pipefail\n" + script], work, where)
+    assert result.stdout.split()[0] == "204", result.stdout  # the form's upload
+    url = f"http://{base}" + json.loads((work / "upload.json").read_text())["transcript_url"]
+    deadline = time.monotonic() + 120
+    while (r := httpx.get(url)).status_code == 202:
+        assert time.monotonic() < deadline, r.text
+        time.sleep(0.5)
+    assert r.status_code == 200 and "chinese" in r.json()["text"].lower(), r.text

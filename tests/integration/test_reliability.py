@@ -216,18 +216,18 @@ def test_request_logs_carry_an_id_and_no_content_or_secrets(make_settings, caplo
     assert text not in logged and secret not in logged
 
 
-def test_api_key_guards_every_route_but_health(make_settings):
-    with TestClient(create_app(make_settings(api_key="k1"))) as c:
-        assert c.get("/health").status_code == 200
-        assert c.get("/").status_code == 200  # the page itself holds no secret
+def test_api_key_guards_every_route_but_health_the_page_and_the_docs(make_settings):
+    with TestClient(create_app(make_settings(api_key="k1", preload_models="none"))) as c:
+        # As deployed: probes, the page (it holds no secret) and the API's documentation.
+        for path in ["/health", "/ready", "/", "/docs", "/docs/swagger-ui.css", "/openapi.json"]:
+            assert c.get(path).status_code == 200, path
         for method, path in [
             ("POST", "/tts"),
             ("POST", "/stt"),
             ("POST", "/uploads"),
             ("GET", "/transcripts/x"),
             ("GET", "/v1/models"),
-            ("GET", "/docs"),
-            ("GET", "/openapi.json"),
+            ("GET", "/docs/other.js"),
         ]:
             r = c.request(method, path)
             assert r.status_code == 401, path

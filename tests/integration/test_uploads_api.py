@@ -111,7 +111,8 @@ def test_presigned_policy_limits_size_type_and_key(flow):
             "filename",
         ),
         # A field the schema requires: FastAPI's validation status, as every non-/v1 route.
-        ({"filename": "a.wav"}, 422, "missing", "content_type"),
+        # (content_type is not: it comes from the file name when absent.)
+        ({"content_type": "audio/wav"}, 422, "missing", "filename"),
         # What S3 could not store or serve back, or the worker could only fail on later.
         (
             {"filename": "a.wav", "content_type": "audio/wav", "language": "xx"},
@@ -207,3 +208,30 @@ def test_a_hand_written_record_is_never_a_500(flow, storage, suffix):
         "unreadable_transcript",
         "id",
     )
+
+
+@pytest.mark.parametrize(
+    "filename,content_type",
+    [("team meeting.flac", "audio/flac"), ("CALL.MP3", "audio/mpeg"), ("memo.m4a", "audio/mp4")],
+)
+def test_the_content_type_comes_from_the_filename_when_absent(flow, filename, content_type):
+    api, _ = flow
+    created = api.post("/uploads", json={"filename": filename})
+    assert created.status_code == 200, created.text
+    form = created.json()["upload"]
+    assert form["fields"]["Content-Type"] == content_type
+    if filename.endswith(".flac"):  # the form takes the file: it is transcribed
+        data = clip("lj_LJ001-0003.flac").read()
+        assert presigned_upload(form, data, filename).status_code in (200, 204)
+        done = wait_for_transcript(api, created.json()["transcript_url"])
+        assert done.status_code == 200 and done.json()["text"], done.text
+
+
+@pytest.mark.parametrize("filename", ["notes.txt", "recording", "clip.xyz"])
+def test_without_a_content_type_a_filename_that_names_no_audio_type_is_refused(flow, filename):
+    api, _ = flow
+    r = api.post("/uploads", json={"filename": filename})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert (error["code"], error["param"]) == ("unsupported_content_type", "content_type")
+    assert "Give content_type" in error["message"] and ".flac" in error["message"]

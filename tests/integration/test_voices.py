@@ -72,3 +72,32 @@ def test_the_spanish_alias_plays_the_configured_voice(client):
 def test_a_malformed_alias_setting_is_refused_at_startup():
     with pytest.raises(pydantic.ValidationError, match="'alloy' is not alias=voice"):
         TTSSettings(voice_aliases="nova=x,alloy")
+
+
+def test_openai_names_that_share_one_voice_say_so(tiny_client):
+    """The defaults: OpenAI's 13 names all play the bundled voice. The voice list says so,
+    and the speech says which voice spoke."""
+    notes = tiny_client.get("/v1/audio/voices").json()["notes"]
+    assert any(
+        "alloy" in n and "verse" in n and "all play the one voice en_US-joe-medium" in n
+        for n in notes
+    ), notes
+    r = tiny_client.post(
+        "/v1/audio/speech", json={"model": "tts-1", "voice": "nova", "input": "Which voice?"}
+    )
+    assert r.status_code == 200 and r.headers["x-voice"] == "en_US-joe-medium"
+    tts = tiny_client.post("/tts", json={"text": "Which voice?", "voice": "nova"})
+    assert tts.json()["voice"] == "en_US-joe-medium"
+
+
+def test_a_configured_voice_not_installed_says_how_to_install_it(tiny_client):
+    r = tiny_client.post(
+        "/v1/audio/speech", json={"model": "tts-1", "voice": "es", "input": "Hola."}
+    )
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert (error["code"], error["param"]) == ("voice_not_installed", "voice")
+    assert "python -m piper.download_voices es_ES-davefx-medium" in error["message"]
+    assert "TTS_PIPER_VOICES_DIR" in error["message"]
+    notes = tiny_client.get("/v1/audio/voices").json()["notes"]
+    assert any("piper.download_voices es_ES-davefx-medium" in n for n in notes), notes

@@ -14,7 +14,7 @@ from speech_api.api.middleware import (
     ConcurrencyLimitMiddleware,
     RequestLogMiddleware,
 )
-from speech_api.api.routers import openai, speech, system, transcription, uploads
+from speech_api.api.routers import docs, openai, speech, system, transcription, uploads
 from speech_api.config import Settings
 from speech_api.schemas import ErrorResponse
 from speech_api.service import SpeechService, UploadService
@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         version=__version__,
         description="Text-to-speech to a public S3 URL, and speech-to-text.",
         responses=_ERRORS,
+        # Swagger UI from this package (routers/docs.py), not a CDN; no ReDoc (CDN-only).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.service = service
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     )
     if settings.api_key:
         app.add_middleware(APIKeyMiddleware, api_key=settings.api_key)
+        document_api_key(app)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_upload_bytes,
@@ -74,13 +78,36 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         allow_origins=[o.strip() for o in settings.cors_allow_origins.split(",") if o.strip()],
         allow_methods=["GET", "POST", "HEAD", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "X-Api-Key", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "X-Sample-Rate", "Retry-After"],
+        expose_headers=["X-Request-ID", "X-Sample-Rate", "X-Voice", "Retry-After"],
         max_age=3600,
     )
     install_error_handlers(app)
-    for module in (system, speech, transcription, openai, uploads):
+    for module in (system, docs, speech, transcription, openai, uploads):
         app.include_router(module.router)
     return app
+
+
+def document_api_key(app: FastAPI) -> None:
+    """With API_KEY set, the schema says which operations need the key and how to send it,
+    so Swagger UI's Authorize button sends it from /docs."""
+    from speech_api.api.middleware import OPEN_PATHS
+
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+            }
+            for path, operations in schema["paths"].items():
+                if path not in OPEN_PATHS:
+                    for operation in operations.values():
+                        operation["security"] = [{"bearer": []}, {"apiKey": []}]
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def server_options(settings: Settings) -> dict:

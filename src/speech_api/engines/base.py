@@ -154,6 +154,7 @@ class SpeechStream:
     media_type: str
     sample_rate: int
     chunks: Iterator[bytes]
+    voice: str | None = None  # the voice that speaks (an alias resolved), when known
 
 
 class SpeechToText(Protocol):

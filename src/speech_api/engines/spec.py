@@ -33,6 +33,10 @@ class EngineSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    def summary(self) -> str:
+        """What a person needs to know of these settings in one phrase (serve's banner)."""
+        return ""
+
 
 @dataclass(frozen=True)
 class SynthesisCost:

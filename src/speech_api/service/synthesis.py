@@ -166,7 +166,7 @@ class LocalSynthesis:
             yield encoder.close()
 
         media_type = OUTPUT_FORMATS[fmt].content_type
-        return SpeechStream(media_type, encoder.sample_rate, chunks())
+        return SpeechStream(media_type, encoder.sample_rate, chunks(), voice=voice)
 
     def _check_speech(self, text: str, speed: float, *, streamed: bool) -> None:
         """Refuse, before any work, a speed the engine does not make, and speech that would
@@ -211,11 +211,16 @@ class LocalSynthesis:
         engine = self.engine()
         installed = engine.voices()
         table = self.voice_aliases(engine)
+        unavailable = {a: v for a, v in table.items() if v not in installed}
         return {
             "voices": installed,
             "default": engine.default_voice,
             "aliases": {a: v for a, v in table.items() if v in installed},
-            "unavailable": {a: v for a, v in table.items() if v not in installed},
+            "unavailable": unavailable,
+            "notes": [
+                *shared_voice_notes(table, installed),
+                *(install_hint(engine.engine, v) for v in dict.fromkeys(unavailable.values())),
+            ],
         }
 
     def resolve_voice(self, engine: TextToSpeech, voice: str | None) -> str:
@@ -232,7 +237,7 @@ class LocalSynthesis:
                 return table[voice]
             raise UnknownVoiceError(
                 f"Voice '{voice}' is configured as '{table[voice]}', which is not installed. "
-                f"Installed: {', '.join(installed)}.",
+                f"Installed: {', '.join(installed)}. {install_hint(engine.engine, table[voice])}",
                 param="voice",
                 code="voice_not_installed",
             )
@@ -240,6 +245,33 @@ class LocalSynthesis:
         raise UnknownVoiceError(
             f"Unknown voice '{voice}'. Available: {', '.join(usable)}.", param="voice"
         )
+
+
+def shared_voice_notes(table: dict[str, str], installed: list[str]) -> list[str]:
+    """Say so when OpenAI's voice names play one voice between them: a caller choosing
+    `nova` over `onyx` should not expect two different speakers."""
+    sharing: dict[str, list[str]] = {}
+    for alias in OPENAI_VOICES:
+        if table.get(alias) in installed:
+            sharing.setdefault(table[alias], []).append(alias)
+    return [
+        f"OpenAI's voice names {', '.join(names)} all play the one voice {voice}. "
+        "TTS_VOICE_ALIASES maps them to other installed voices (alias=voice,...)."
+        for voice, names in sharing.items()
+        if len(names) > 1
+    ]
+
+
+def install_hint(engine: str, voice: str) -> str:
+    """How to install a configured voice that is missing (the images do it at build time)."""
+    if engine != "piper":
+        return f"Install the voice {voice} for the {engine} engine, or change its alias."
+    return (
+        f"To install {voice}: `python -m piper.download_voices {voice} --data-dir voices` "
+        "(it downloads from the Piper voices' host), then restart with "
+        "TTS_PIPER_VOICES_DIR=voices. The deployed images install it at build time "
+        "(Dockerfile.lambda's PIPER_VOICES)."
+    )
 
 
 def checked_text(text: str, max_chars: int) -> str:

@@ -54,6 +54,16 @@ class MoveToDeadLetters(Exception):
     goes to the dead-letter queue (the runtime sends it there)."""
 
 
+def upload_type_of(filename: str) -> str | None:
+    """The accepted content type for a file name's extension (`talk.FLAC` -> audio/flac), or
+    None when the extension names no accepted audio type."""
+    guessed = mimetypes.guess_type(filename)[0]
+    if guessed in UPLOAD_TYPES:
+        return guessed
+    extension = filename.rpartition(".")[2].lower() if "." in filename else ""
+    return next((t for t, accepted in UPLOAD_TYPES.items() if accepted == extension), None)
+
+
 class UploadService:
     def __init__(
         self, settings: Settings, service: SpeechService, notifier: Notifier | None = None
@@ -70,12 +80,23 @@ class UploadService:
         self,
         *,
         filename: str,
-        content_type: str,
+        content_type: str | None = None,
         options: TranscriptionRequest | None = None,
         callback_url: str | None = None,
     ) -> UploadResponse:
         """A presigned form for one file; ``options`` travel as the object's metadata, where
-        the worker reads them (a raw drop into uploads/ may carry them the same way)."""
+        the worker reads them (a raw drop into uploads/ may carry them the same way). Without
+        ``content_type``, the filename's extension says it."""
+        if content_type is None:
+            content_type = upload_type_of(filename)
+            if content_type is None:
+                raise InvalidRequestError(
+                    f"content_type is missing and the filename '{_ascii(filename)[:100]}' does "
+                    "not say which audio type it is. Give content_type, or a filename ending in "
+                    f"{', '.join(f'.{e}' for e in dict.fromkeys(UPLOAD_TYPES.values()))}.",
+                    param="content_type",
+                    code="unsupported_content_type",
+                )
         content_type = content_type.strip().lower()
         extension = UPLOAD_TYPES.get(content_type)
         if extension is None:

@@ -43,6 +43,9 @@ class CoquiSettings(EngineSettings):
     threads: int = Field(1, ge=1, description="torch threads; 1 is as fast and steadier")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA if present")
 
+    def summary(self) -> str:
+        return f"model {self.model_path or self.model}"
+
 
 class CoquiEngine:
     engine = "coqui"

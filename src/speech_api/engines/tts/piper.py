@@ -41,6 +41,9 @@ class PiperSettings(EngineSettings):
     )
     voices_dir: Path | None = Field(None, description="a folder of NAME.onnx + NAME.onnx.json")
 
+    def summary(self) -> str:
+        return f"voice {self.voice}"
+
 
 def usable_cores() -> int:
     """CPU cores this process may run on (a container's or a Lambda's share, not the host's)."""

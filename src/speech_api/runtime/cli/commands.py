@@ -99,12 +99,31 @@ def list_voices(engines: Backend) -> int:
         print(f"{alias} -> {voice}")
     for alias, voice in voices.get("unavailable", {}).items():
         print(f"{alias} -> {voice}  (not installed)")
+    for note in voices.get("notes", []):
+        say(note)
     return 0
 
 
 def list_models(engines: Backend) -> int:
-    for model_id in engines.model_ids():
-        print(model_id)
+    """The model names, under what each is for: `transcribe --model` takes the first group,
+    /v1/audio/speech's `model` the second (all of which use the server's one TTS engine)."""
+    from speech_api.openai_names import OPENAI_STT_MODELS, OPENAI_TTS_MODELS, openai_model
+
+    ids = engines.model_ids()
+    tts = [m for m in ids if openai_model(m, OPENAI_TTS_MODELS) or m in ("piper", "coqui")]
+    groups = {
+        "speech to text (transcribe --model; /v1/audio/transcriptions)": [
+            m for m in ids if m not in tts
+        ],
+        "text to speech (/v1/audio/speech; each uses the server's TTS engine)": tts,
+    }
+    for title, names in groups.items():
+        print(f"{title}:")
+        for name in names:
+            alias = openai_model(name, OPENAI_STT_MODELS)
+            print(
+                f"  {name}  (OpenAI's name: the server's default model)" if alias else f"  {name}"
+            )
     return 0
 
 

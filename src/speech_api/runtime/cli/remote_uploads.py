@@ -72,17 +72,11 @@ def _long_refusal(request: TranscribeRequest) -> str | None:
 
 def _upload_content_type(path: Path) -> str:
     """The content type POST /uploads accepts for this file, from its extension."""
-    import mimetypes
-
     from speech_api.formats import UPLOAD_TYPES
+    from speech_api.service.upload_jobs import upload_type_of
 
-    guessed = mimetypes.guess_type(path.name)[0]
-    if guessed in UPLOAD_TYPES:
-        return guessed
-    extension = path.suffix.lower().lstrip(".")
-    for content_type, accepted in UPLOAD_TYPES.items():
-        if accepted == extension:
-            return content_type
+    if content_type := upload_type_of(path.name):
+        return content_type
     names = ", ".join(f".{e}" for e in dict.fromkeys(UPLOAD_TYPES.values()))
     raise SystemExit(
         f"long remote files go through the server's upload flow, which takes {names} files; "
