@@ -108,7 +108,7 @@ def test_serve_prints_where_everything_is(served):
     assert f"Speech API     {base}\n" in out  # no API key: nothing said about one
     assert f"Playground     {base}/\n" in out
     assert f"{base}/docs" in out
-    assert "speech to text: Whisper base; text to speech: Piper, voice en_US-joe-medium" in out
+    assert "speech to text: Whisper base; text to speech: piper, voice en_US-joe-medium" in out
     # One line per request: the app's access log, not uvicorn's as well.
     assert len([line for line in out.splitlines() if "/v1/models" in line]) == 1, out
     assert re.search(r"S3 \(embedded\)\s+http://127\.0\.0\.1:\d+", out)

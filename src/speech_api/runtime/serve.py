@@ -37,9 +37,9 @@ def _serve(settings: Settings, host: str, api) -> None:
 
     tune_malloc()
     start_trimming()
-    from speech_api import decoder
+    from speech_api.audio import sandbox
 
-    decoder.prestart()  # the decoding processes' parent, started before the models load
+    sandbox.prestart()  # the decoding processes' parent, started before the models load
 
     from speech_api.api import create_app
     from speech_api.api.app import server_options
@@ -146,7 +146,7 @@ def _models(settings: Settings) -> str:
     if tts.sagemaker_endpoint:
         speech = f"SageMaker endpoint {tts.sagemaker_endpoint}"
     else:
-        speech = " ".join(filter(None, (tts.engine, tts.engine_settings().summary())))
+        speech = ", ".join(filter(None, (tts.engine, tts.engine_settings().summary())))
     return f"speech to text: Whisper {settings.stt.model}; text to speech: {speech}"
 
 
