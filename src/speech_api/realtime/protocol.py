@@ -305,7 +305,9 @@ def _validation_error(exc: ValidationError, raw: dict, event_id: str | None) -> 
         "string_too_long": "above_max_length",
     }
     if kind in bounds:
-        number = "integer" if isinstance(first.get("input"), int) else "decimal"
+        # The bound's type is the field's (an int sent for a float field is still a decimal).
+        limits = (first.get("ctx") or {}).values()
+        number = "decimal" if any(isinstance(v, float) for v in limits) else "integer"
         prefix = "" if kind.endswith("too_long") else f"{number}_"
         return ProtocolError(
             f"Invalid value for '{param}': {first['msg']}.",

@@ -186,6 +186,7 @@ class Session:
                 self._utterance.probs.extend(_framed(probs, first))
             for turn in self._detector.feed(probs, first):
                 self._on_turn(turn, probs, first)
+            self._maybe_speculate()
             if self._utterance is None:
                 keep = self.config.turn_detection.prefix_padding_ms * RATE // 1000
                 self._buffer.drop_before(self._buffer.end - keep - FRAME)
@@ -337,7 +338,6 @@ class Session:
         elif turn.kind == "stop" and self._utterance is not None:
             end = min(turn.sample + self.limits.end_padding_ms * RATE // 1000, self._buffer.end)
             self._commit(self._utterance, end, stopped=True)
-        self._maybe_speculate()
 
     def _maybe_speculate(self) -> None:
         """Decode a paused turn before its pause has lasted long enough to end it."""
@@ -355,8 +355,10 @@ class Session:
         limit = int(self.limits.max_utterance_s * RATE)
         if u is None or self._buffer.end - u.start < limit:
             return
-        window = [(at, p) for at, p in u.probs if at >= u.start + limit - 3 * RATE]
-        cut = min(window, key=lambda item: item[1])[0] if window else u.start + limit
+        end = u.start + limit
+        window = [(at, p) for at, p in u.probs if end - 3 * RATE <= at and at + FRAME <= end]
+        # The quietest frame (the latest of equals: as much of the turn as fits).
+        cut = min(reversed(window), key=lambda item: item[1])[0] if window else end
         cut = min(max(cut, u.start + RATE), self._buffer.end)
         self._commit(u, cut, stopped=True)
         self._utterance = self._begin(cut)
