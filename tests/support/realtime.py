@@ -171,3 +171,50 @@ class Collector:
     def of(self, kind: str) -> list[tuple[float, dict]]:
         with self._cond:
             return [(t, e) for t, e in self.events if e["type"] == kind]
+
+
+def raw_websocket(ws_url: str, headers: dict[str, str] | None = None, rcvbuf: int = 4096):
+    """A WebSocket opened by hand on a socket with a small receive buffer, for clients that
+    never read: nothing on this side takes the server's events off the wire."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(ws_url)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.connect((url.hostname, url.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    lines = [
+        f"GET {url.path}?{url.query} HTTP/1.1",
+        f"Host: {url.hostname}:{url.port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+        *(f"{k}: {v}" for k, v in (headers or {}).items()),
+    ]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(1)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    return sock
+
+
+def text_frame(text: str) -> bytes:
+    """One masked client text frame."""
+    import os
+    import struct
+
+    payload = text.encode()
+    mask = os.urandom(4)
+    n = len(payload)
+    if n < 126:
+        header = struct.pack("!BB", 0x81, 0x80 | n)
+    elif n < 65536:
+        header = struct.pack("!BBH", 0x81, 0x80 | 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x81, 0x80 | 127, n)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return header + mask + masked

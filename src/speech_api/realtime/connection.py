@@ -4,9 +4,10 @@ machine, runs the decode work it asks for, and sends its events, within the sess
 Limits, each with its documented answer (docs/realtime.md):
 - not JSON, an unknown event, a binary frame, base64 that is not: an `error` event; the
   session goes on;
-- audio faster than real time: read at the pace decoding keeps up with (at most
-  `MAX_PENDING_FINALS` committed turns waiting; the socket is not read meanwhile, so TCP
-  holds the client back), a large append processed a second of audio at a time;
+- audio faster than real time: processed at the pace decoding keeps up with (at most
+  `MAX_PENDING_FINALS` committed turns waiting, a large append a second of audio at a
+  time); up to `MAX_BACKLOG_S` of audio waits in memory, and past that the socket is not
+  read, so TCP holds the client back;
 - a client that does not read its events for `SEND_TIMEOUT_S`, or lets `SEND_QUEUE` events
   pile up: the session ends (close 1008);
 - no event from the client for `idle_timeout_s`: `error` `idle_timeout`, close 1000;
@@ -55,8 +56,12 @@ from speech_api.realtime.vad import SileroStream
 
 log = logging.getLogger(__name__)
 
-# Committed turns a session may have waiting for their transcript before it stops reading.
+# Committed turns a session may have waiting for their transcript before it processes more.
 MAX_PENDING_FINALS = 4
+# Audio a session may have received and not yet processed, in seconds: past it, the socket
+# is not read (TCP holds the client back). Below it the socket is read at once, so the
+# client's keepalive pings are answered while its audio waits for the decoder.
+MAX_BACKLOG_S = 300.0
 # Events waiting to be sent, and how long one send may wait for the client to read.
 SEND_QUEUE = 1024
 SEND_TIMEOUT_S = 15.0
@@ -102,6 +107,9 @@ class LiveConnection:
         self.options = transcription_options(config.transcription, "session")
         self._engine = None
         self._out: asyncio.Queue[str | None] = asyncio.Queue(SEND_QUEUE)
+        self._inbox: asyncio.Queue = asyncio.Queue()
+        self._backlog = 0  # bytes of audio in the inbox
+        self._drained = asyncio.Event()
         self._pending: deque[tuple[Final, Any]] = deque()
         self._pending_changed = asyncio.Event()
         self._speculative: dict[tuple[str, int], Any] = {}
@@ -117,6 +125,7 @@ class LiveConnection:
         self._emit(self._session_event("session.created"))
         sender = asyncio.create_task(self._send_loop())
         finals = asyncio.create_task(self._final_loop())
+        processor = asyncio.create_task(self._process_loop())
         self._reader = asyncio.create_task(self._read_loop())
         why = "client_closed"
         try:
@@ -142,6 +151,7 @@ class LiveConnection:
             self._closed = True
             self.hub.scheduler.forget(self)
             finals.cancel()
+            processor.cancel()
             if self._reader and not self._reader.done():
                 self._reader.cancel()
         if self._end is not None:
@@ -172,7 +182,11 @@ class LiveConnection:
     async def _read_loop(self) -> None:
         idle = self.settings.idle_timeout_s
         while True:
-            await self._room()
+            fmt = self.decoder.format
+            limit = MAX_BACKLOG_S * fmt.sample_rate * fmt.bytes_per_sample
+            while self._backlog > limit:
+                self._drained.clear()
+                await self._drained.wait()
             try:
                 message = await asyncio.wait_for(self.ws.receive(), idle)
             except TimeoutError:
@@ -189,7 +203,7 @@ class LiveConnection:
             if message["type"] == "websocket.disconnect":
                 return
             if message.get("text") is not None:
-                await self._handle(message["text"])
+                self._receive(message["text"])
             elif message.get("bytes") is not None:
                 self._emit(
                     error_event(
@@ -201,13 +215,9 @@ class LiveConnection:
                     )
                 )
 
-    async def _room(self) -> None:
-        """Wait while too many committed turns are waiting for their transcript."""
-        while len(self._pending) >= MAX_PENDING_FINALS:
-            self._pending_changed.clear()
-            await self._pending_changed.wait()
-
-    async def _handle(self, text: str) -> None:
+    def _receive(self, text: str) -> None:
+        """Check one client event now (a malformed one is answered at once); queue it for
+        the processor, in order."""
         try:
             ev = parse_event(text)
         except ProtocolError as exc:
@@ -228,20 +238,41 @@ class LiveConnection:
                     )
                 )
                 return
-            await self._feed(raw)
-        elif isinstance(ev, Commit):
-            self.session.commit(ev.event_id)
-            self._flush()
-        elif isinstance(ev, Clear):
-            self.session.clear()
-            self._flush()
+            self._backlog += len(raw)
+            self._inbox.put_nowait(raw)
         else:
-            await self._update(ev)
+            self._inbox.put_nowait(ev)
+
+    async def _process_loop(self) -> None:
+        while True:
+            item = await self._inbox.get()
+            if isinstance(item, bytes):
+                try:
+                    await self._feed(item)
+                finally:
+                    self._backlog -= len(item)
+                    self._drained.set()
+            elif isinstance(item, Commit):
+                await self._room()
+                self.session.commit(item.event_id)
+                self._flush()
+            elif isinstance(item, Clear):
+                self.session.clear()
+                self._flush()
+            else:
+                await self._update(item)
+
+    async def _room(self) -> None:
+        """Wait while too many committed turns are waiting for their transcript."""
+        while len(self._pending) >= MAX_PENDING_FINALS:
+            self._pending_changed.clear()
+            await self._pending_changed.wait()
 
     async def _feed(self, raw: bytes) -> None:
         fmt = self.decoder.format
         step = int(SLICE_S * fmt.sample_rate) * fmt.bytes_per_sample
         for at in range(0, len(raw), step):
+            await self._room()
             piece = raw[at : at + step]
             if len(piece) > 4096:
                 samples, probs = await asyncio.to_thread(self._frontend, piece)
@@ -249,8 +280,6 @@ class LiveConnection:
                 samples, probs = self._frontend(piece)
             self.session.append(samples, probs)
             self._flush()
-            if at + step < len(raw):
-                await self._room()
 
     def _frontend(self, raw: bytes) -> tuple[np.ndarray, np.ndarray]:
         samples = self.decoder(raw)
