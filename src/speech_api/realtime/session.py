@@ -72,8 +72,9 @@ class Limits:
     partial_interval_s: float = 0.5
     # Audio kept after the pause begins, in the committed item (the rest is silence).
     end_padding_ms: int = 100
-    # How long a pause lasts before its turn is decoded speculatively.
-    speculate_after_ms: int = 200
+    # How long a pause lasts before its turn is decoded speculatively (at least
+    # end_padding_ms: the decode needs the audio up to the item's end).
+    speculate_after_ms: int = 100
 
 
 class _Buffer:
@@ -410,6 +411,8 @@ class Session:
         u = self._utterance
         if u is None or not self.partials or self._partial_in_flight:
             return
+        if self._detector is not None and self._detector.pause_at is not None:
+            return  # a pause: the CPU goes to the turn's final decode, which may be next
         heard = self._buffer.end - u.start
         if heard < self.limits.first_partial_s * RATE:
             return
