@@ -133,6 +133,10 @@ class RealtimeSettings(_Group):
     partial_interval_s: float = Field(0.5, gt=0)
     # A turn that goes on this long is cut at its quietest point and committed.
     max_utterance_s: float = Field(28.0, ge=5, le=29)
+    # Deployed: the session count goes to CloudWatch under this namespace (the service scales
+    # on it), with this value for its Service dimension. Unset: no metric.
+    metrics_namespace: str | None = None
+    metrics_service: str = "speech-api-realtime"
 
 
 class S3Settings(_Group):

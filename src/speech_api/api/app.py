@@ -15,6 +15,7 @@ from speech_api.api.middleware import (
     RequestLogMiddleware,
 )
 from speech_api.api.routers import openai, realtime, speech, system, transcription, uploads
+from speech_api.api.routers.realtime import live_hub
 from speech_api.config import Settings
 from speech_api.schemas import ErrorResponse
 from speech_api.service import SpeechService, UploadService
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     app.state.settings = settings
     app.state.service = service
     app.state.uploads = UploadService(settings, service)
+    app.state.realtime = live_hub(settings, service)
     # Added innermost first. A request meets: CORS, the request log, the body limits (so
     # nothing further in reads an unbounded or endless body), the API key, then backpressure.
     app.add_middleware(

@@ -19,6 +19,7 @@ class LiveHub:
     # Live figures for logs and tests: sessions refused at the limit, ended by each cause.
     refused: int = 0
     ended: dict[str, int] = field(default_factory=dict)
+    metrics: object = None  # realtime.metrics.SessionMetrics, when configured
 
     @property
     def max_sessions(self) -> int:

@@ -25,14 +25,21 @@ log = logging.getLogger(__name__)
 PATH = "/v1/realtime"
 
 
-def live_hub(app):
-    """The process's `LiveHub`, made on the first session."""
-    hub = getattr(app.state, "realtime", None)
-    if hub is None:
-        from speech_api.realtime.hub import LiveHub
+def live_hub(settings, service):
+    """What the app's live sessions share (made with the app; nothing starts until the first
+    session, but the session-count metric, when configured, which reports zero too)."""
+    from speech_api.realtime.hub import LiveHub
 
-        settings = app.state.settings
-        hub = app.state.realtime = LiveHub(settings, app.state.service, key_store(settings))
+    hub = LiveHub(settings, service, key_store(settings))
+    if settings.realtime.metrics_namespace:
+        from speech_api.realtime.metrics import SessionMetrics
+
+        hub.metrics = SessionMetrics(
+            hub,
+            settings.realtime.metrics_namespace,
+            settings.realtime.metrics_service,
+            settings.aws_region,
+        ).start()
     return hub
 
 
@@ -48,7 +55,7 @@ async def _deny(websocket: WebSocket, error: SpeechAPIError) -> None:
 
 @router.websocket(PATH)
 async def realtime(websocket: WebSocket) -> None:
-    hub = live_hub(websocket.app)
+    hub = websocket.app.state.realtime
     offered = list(websocket.scope.get("subprotocols") or [])
     if not await hub.keys.allows(presented_key(websocket.headers, offered)):
         await _deny(
