@@ -105,7 +105,6 @@ class LiveConnection:
         self.decoder = StreamDecoder(config.format)
         self.vad = SileroStream()
         self.options = transcription_options(config.transcription, "session")
-        self._engine = None
         self._out: asyncio.Queue[str | None] = asyncio.Queue(SEND_QUEUE)
         self._inbox: asyncio.Queue = asyncio.Queue()
         self._backlog = 0  # bytes of audio in the inbox
@@ -325,7 +324,6 @@ class LiveConnection:
             if code and languages is not None and code not in languages:
                 error = UnsupportedLanguageError(f"Language '{code}' is not supported.")
                 raise ProtocolError(error.message, code=error.code, param=f"{base}.{param}")
-        self._engine = engine
 
     def _session_event(self, kind: str) -> dict:
         return event(
@@ -348,7 +346,10 @@ class LiveConnection:
             if isinstance(item, Partial):
                 self._partial(item)
             elif isinstance(item, Speculate):
-                self._speculative = {item.key: self._final_future(item.audio)}
+                # One at a time: a turn with many short pauses must not start a decode at
+                # each (its commit then decodes afresh if the speculation missed).
+                if all(f.done() for f in self._speculative.values()):
+                    self._speculative = {item.key: self._final_future(item.audio)}
             elif isinstance(item, Final):
                 future = self._speculative.pop(item.key, None)
                 self._speculative.clear()
