@@ -221,3 +221,16 @@ def test_beta_sessions_announce_items_the_beta_way():
     created = next(e for e in events if e["type"] == "conversation.item.created")
     assert created["item"]["object"] == "realtime.item"
     assert created["item"]["content"] == [{"type": "input_audio", "transcript": None}]
+
+
+def test_a_failed_transcription_names_its_item_and_the_error():
+    session = Session(SessionConfig(turn_detection=None), partials=False)
+    feed(session, 1.0, speech=True)
+    session.commit()
+    _, (final,) = session.take()
+    error = {"type": "server_error", "code": "model_unavailable", "message": "x", "param": None}
+    session.final_failed(final, error)
+    (failed,), _ = session.take()
+    assert failed["type"] == "conversation.item.input_audio_transcription.failed"
+    assert failed["item_id"] == final.item_id and failed["content_index"] == 0
+    assert failed["error"] == error
