@@ -19,7 +19,7 @@ from speech_api.audio.pcm import PCMU, encode_stream
 from speech_api.runtime.cli.listen import Printer, realtime_url
 from tests.support.realtime import RealtimeServer, clip_audio
 
-LONG = clip("lj_LJ001-0001.wav")  # 9.7 s
+LONG = clip("ls_1221-135766-0001.wav")  # 16.7 s, one sentence
 SHORT = clip("lj_LJ001-0006.mp3")
 
 

@@ -22,7 +22,6 @@ import binascii
 import contextlib
 import json
 import logging
-import time
 from collections import deque
 from dataclasses import replace
 from typing import Any
@@ -65,9 +64,6 @@ MAX_BACKLOG_S = 300.0
 # Events waiting to be sent, and how long one send may wait for the client to read.
 SEND_QUEUE = 1024
 SEND_TIMEOUT_S = 15.0
-# A partial that waited this long for the CPU is skipped (its audio is stale; the next one
-# takes the newest).
-STALE_PARTIAL_S = 1.5
 # Input processed at once, in seconds of audio (a large append is taken in pieces, with
 # backpressure between them).
 SLICE_S = 1.0
@@ -365,12 +361,11 @@ class LiveConnection:
         return hub.scheduler.final(decode)
 
     def _partial(self, work: Partial) -> None:
-        options, queued = self.options, time.monotonic()
-        hub = self.hub
+        options, hub = self.options, self.hub
 
         def run() -> None:
             text = None
-            if not self._closed and time.monotonic() - queued < STALE_PARTIAL_S:
+            if not self._closed:
                 engine = hub.service.stt.engine(options.model)
                 decoder = PartialDecoder.for_engine(engine)
                 if decoder is not None:
