@@ -14,6 +14,8 @@ BENCH_ARGS for `make bench`:
                    on 2 cores, plus the peers' one-time install into bench/.peers
   --rounds N       timing rounds per clip (default 3; 2 with --stt-only, 1 with --quick)
   --quick          fewer rounds and requests, for a smoke run
+  --realtime-only  only the live transcription figures (bench/realtime.py, about 8 minutes):
+                   end of speech -> completed, first partial, WER vs /stt, sessions sustained
   --long-form-only only the long-recording figures (about 4 minutes): a 5-minute recording of
                    joined dev clips, RTF and WER of ours vs the library's sequential and batched
                    long-form vs the clips one by one; a 2 h WAV's peak memory, ours vs library
@@ -559,7 +561,17 @@ def main() -> None:
     parser.add_argument(
         "--long-form-only", action="store_true", help="only the long-recording figures"
     )
+    parser.add_argument(
+        "--realtime-only", action="store_true", help="only the live transcription figures"
+    )
     args = parser.parse_args()
+    if args.realtime_only:
+        from bench import realtime
+
+        live = realtime.run(args.model, args.quick)
+        realtime.RESULTS.write_text(json.dumps(live, indent=2))
+        realtime.print_table(live)
+        return
     rounds = args.rounds or (1 if args.quick else 2 if args.stt_only else 3)
     requests = 8 if args.quick else (24 if args.stt_only else 40)
     models = list(dict.fromkeys([args.model, *filter(None, args.models.split(","))]))
@@ -682,11 +694,21 @@ def main() -> None:
             results["workers"] = [
                 workers(args.model, s3.endpoint_url, n, requests // 2) for n in (1, 2)
             ]
+
+            # Live transcription over WebSocket (bench/realtime.py).
+            step("live transcription")
+            from bench import realtime
+
+            results["realtime"] = realtime.run(args.model, args.quick)
     finally:
         s3.stop()
     results["elapsed_s"] = round(time.perf_counter() - t0, 1)
     RESULTS.write_text(json.dumps(results, indent=2))
     print_table(results)
+    if "realtime" in results:
+        from bench import realtime
+
+        realtime.print_table(results["realtime"])
 
 
 def print_table(r: dict) -> None:

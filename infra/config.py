@@ -87,6 +87,13 @@ class DeployConfig:
     # NVIDIA driver 580 / CUDA 13.0: runs Dockerfile.gpu's CUDA 12.8 (needs driver >= 570).
     sagemaker_inference_ami: str = "al2023-ami-sagemaker-inference-gpu-4-1"
     alarm_email: str = ""  # subscribed to the alarm topic when set
+    # Live transcription (/v1/realtime, WebSocket) as an ECS Fargate service behind an ALB and
+    # CloudFront: wss:// on the CloudFront domain (infra/constructs/realtime.py). Off by default.
+    realtime: bool = False
+    realtime_cpu: int = 2048  # Fargate CPU units: 2 vCPU, what `make bench` measures on
+    realtime_memory_mb: int = 4096
+    realtime_sessions_per_task: int = 4  # REALTIME_MAX_SESSIONS of each task
+    realtime_max_tasks: int = 4
 
     @property
     def worker_storage_mb(self) -> int:

@@ -108,6 +108,7 @@ class SpeechApi(Construct):
             endpoint_types=[apigw.EndpointType.REGIONAL],
         )
         self._cors_on_errors()
+        self.usage_plan: apigw.UsagePlan | None = None
         self.authorizer = self._authorizer() if keyed else None
         self.body_validator = api.add_request_validator(
             "BodyValidator", validate_request_body=True, validate_request_parameters=True
@@ -287,6 +288,7 @@ class SpeechApi(Construct):
             quota=apigw.QuotaSettings(limit=100_000, period=apigw.Period.DAY),
         )
         plan.add_api_stage(stage=self.api.deployment_stage)
+        self.usage_plan = plan
         key = self.api.add_api_key("DefaultKey", api_key_name="speech-api-default")
         plan.add_api_key(key)
         cdk.CfnOutput(cdk.Stack.of(self), "ApiKeyId", value=key.key_id)

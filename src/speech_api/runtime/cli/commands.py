@@ -6,6 +6,8 @@ local engines or against a running server (`--base-url`, `--api-key`).
     speech-api transcribe talk.flac -o - --format text      # to stdout
     speech-api synthesize "Hello there." -o hello.mp3
     speech-api synthesize "Hello there." --url --base-url http://127.0.0.1:8000
+    speech-api listen talk.wav                              # live: partial, then final lines
+    arecord -f S16_LE -r 24000 -c 1 -t raw | speech-api listen -   # a microphone
     speech-api voices                                       # what --voice accepts
     speech-api models                                       # what --model accepts
 """
@@ -157,6 +159,27 @@ def parser() -> argparse.ArgumentParser:
     p_tts.add_argument("--voice")
     p_tts.add_argument("--speed", type=float, default=1.0)
 
+    p_listen = sub.add_parser(
+        "listen", parents=[remote], help="live transcription of a file or of audio on stdin"
+    )
+    p_listen.add_argument("source", help="an audio file, or - for raw audio on stdin")
+    p_listen.add_argument(
+        "--stdin-format",
+        choices=["pcm16", "pcmu", "pcma"],
+        default="pcm16",
+        help="what stdin carries: pcm16 (24 kHz mono s16le, the default), pcmu or pcma (8 kHz)",
+    )
+    p_listen.add_argument("--language", help="ISO 639-1 code; detected when absent")
+    p_listen.add_argument("--model", help="a model from `speech-api models`")
+    p_listen.add_argument(
+        "--speed", type=float, default=1.0, help="times real time (default 1; 0: as fast as taken)"
+    )
+    p_listen.add_argument(
+        "--no-vad", action="store_true", help="one turn for the whole input (no turn detection)"
+    )
+    p_listen.add_argument("--silence-ms", type=int, help="a pause this long ends a turn (500)")
+    p_listen.add_argument("--final-only", action="store_true", help="print final lines only")
+
     sub.add_parser("voices", parents=[remote], help="the voices and their aliases")
     sub.add_parser("models", parents=[remote], help="the model names requests may use")
 
@@ -216,8 +239,30 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         )
         engines = backend(settings, args.base_url, args.api_key)
         return synthesize(engines, request, output=args.output, want_url=args.url)
+    if args.command == "listen":
+        return listen(settings, args)
     engines = backend(settings, args.base_url, args.api_key)
     return list_voices(engines) if args.command == "voices" else list_models(engines)
+
+
+def listen(settings: Settings, args: argparse.Namespace) -> int:
+    """`listen`: against --base-url, or the app on a loopback port in this process."""
+    from speech_api.runtime.cli import listen as live
+
+    request = live.ListenRequest(
+        source=args.source,
+        stdin_format=args.stdin_format,
+        language=args.language,
+        model=args.model,
+        speed=args.speed,
+        vad=not args.no_vad,
+        silence_ms=args.silence_ms,
+        final_only=args.final_only,
+    )
+    if args.base_url:
+        return live.listen(live.realtime_url(args.base_url), args.api_key, request, settings)
+    with live.local_server(settings) as base_url:
+        return live.listen(live.realtime_url(base_url), settings.api_key, request, settings)
 
 
 def _httpx_errors() -> tuple[type[Exception], ...]:
