@@ -61,6 +61,14 @@ IMAGE_PLATFORM = {
 # The build without torch: what every function runs but the Tts of a stack whose engine needs
 # torch.
 LIGHT_IMAGE_ENGINE = registry.light_image_engine().name
+
+
+def image_build_args(config: DeployConfig, engine: str = LIGHT_IMAGE_ENGINE) -> dict[str, str]:
+    """Dockerfile.lambda's build arguments for the image carrying ``engine`` (the light one by
+    default): the same arguments make the same image asset, built and pushed once."""
+    return {"STT_MODEL": config.stt_model, "TTS_ENGINE": engine, **config.image_args}
+
+
 # How long streamed speech may take, for the Tts function and the STREAM integrations in front
 # of it (API Gateway allows up to 15 minutes when streaming, instead of 29 s:
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html).
@@ -247,11 +255,7 @@ class Functions(Construct):
             code = lambda_.DockerImageCode.from_image_asset(
                 str(REPO_ROOT),
                 file="Dockerfile.lambda",
-                build_args={
-                    "STT_MODEL": config.stt_model,
-                    "TTS_ENGINE": image_engine,
-                    **config.image_args,
-                },
+                build_args=image_build_args(config, image_engine),
                 cmd=[command],
                 entrypoint=entrypoint,  # None: the image's (awslambdaric)
                 platform=IMAGE_PLATFORM,

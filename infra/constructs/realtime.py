@@ -42,7 +42,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra.config import DeployConfig
-from infra.constructs.functions import IMAGE_PLATFORM, LIGHT_IMAGE_ENGINE
+from infra.constructs.functions import IMAGE_PLATFORM, image_build_args
 from infra.layout import REPO_ROOT
 from infra.nag import acknowledge
 from speech_api.config import RealtimeSettings
@@ -135,11 +135,7 @@ class LiveTranscription(Construct):
             image=ecs.ContainerImage.from_asset(
                 str(REPO_ROOT),
                 file="Dockerfile.lambda",
-                build_args={
-                    "STT_MODEL": config.stt_model,
-                    "TTS_ENGINE": LIGHT_IMAGE_ENGINE,
-                    "COQUI_MODEL": config.coqui_model,
-                },
+                build_args=image_build_args(config),
                 # The functions' platform (x86_64): the same build, one image asset.
                 platform=IMAGE_PLATFORM,
             ),

@@ -10,7 +10,7 @@ import pytest
 from devkit.clips import clip
 from devkit.wer import corpus_wer
 from speech_api.audio.pcm import to_pcm16
-from tests.integration.test_playground import CHROMEDRIVER, CHROMIUM, wait
+from tests.support.browser import headless_chromium, wait
 from tests.support.realtime import RealtimeServer, clip_audio
 
 CLIP = clip("ls_1221-135766-0001.wav")  # 16.7 s, one sentence
@@ -32,24 +32,12 @@ def microphone(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def browser(microphone):
-    assert CHROMIUM and CHROMEDRIVER, "Chromium and chromedriver are needed: run `make browser`"
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
+    driver = headless_chromium(
         "--autoplay-policy=no-user-gesture-required",
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-audio-capture={microphone}%noloop",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    )
     yield driver
     driver.quit()
 
