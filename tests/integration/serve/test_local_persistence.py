@@ -17,7 +17,7 @@ import pytest
 
 from devkit.clips import clip
 from devkit.wer import corpus_wer
-from tests.integration.test_serve import free_port
+from tests.integration.serve.test_serve import free_port
 
 
 class Serve:

@@ -20,7 +20,7 @@ import pytest
 
 from devkit.clips import clip
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 # The files the examples name, from the dev clips.
 FILES = {
     "clip.mp3": "lj_LJ001-0004.mp3",
