@@ -35,7 +35,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.run import ENGLISH, Server, ours, rss_mb, summary  # noqa: E402
+from bench.run import ENGLISH, ours, summary  # noqa: E402
+from devkit.server import ServerProcess, family_rss_mb  # noqa: E402
 
 
 async def soak(url: str, seconds: float, clients: int) -> dict:
@@ -270,7 +271,7 @@ class RSSSampler:
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             self.samples.append(
-                (self.phase, round(time.monotonic() - self._started, 1), rss_mb(self.pid))
+                (self.phase, round(time.monotonic() - self._started, 1), family_rss_mb(self.pid))
             )
 
     def __enter__(self) -> RSSSampler:
@@ -300,22 +301,22 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=45)
     args = parser.parse_args()
 
-    server: Server = ours(args.model)
+    server: ServerProcess = ours(args.model)
     phases: dict[str, dict] = {}
     try:
         with RSSSampler(server.proc.pid) as rss:
-            phases["warm-up"] = asyncio.run(soak(server.url, args.warmup, args.clients))
+            phases["warm-up"] = asyncio.run(soak(server.base_url, args.warmup, args.clients))
             # As long as the concurrent phase: the first 16-way load sets the working set (every
             # batch size, every thread's buffers); growth is what comes after it.
-            phases["warm-up burst"] = asyncio.run(concurrent(server.url, args.burst_seconds))
+            phases["warm-up burst"] = asyncio.run(concurrent(server.base_url, args.burst_seconds))
             rss.phase = "mixed"
-            phases["mixed"] = asyncio.run(soak(server.url, args.seconds, args.clients))
+            phases["mixed"] = asyncio.run(soak(server.base_url, args.seconds, args.clients))
             rss.phase = "concurrent"
-            phases["concurrent"] = asyncio.run(concurrent(server.url, args.burst_seconds))
+            phases["concurrent"] = asyncio.run(concurrent(server.base_url, args.burst_seconds))
             rss.phase = "hostile"
-            phases["hostile"] = asyncio.run(hostile(server.url, args.hostile_seconds))
+            phases["hostile"] = asyncio.run(hostile(server.base_url, args.hostile_seconds))
             rss.phase = "final"
-            phases["final"] = asyncio.run(soak(server.url, 30, args.clients))
+            phases["final"] = asyncio.run(soak(server.base_url, 30, args.clients))
     finally:
         server.stop()
     rss_start = rss.median("mixed", first_s=30)

@@ -11,9 +11,8 @@ import pytest
 import srt
 
 from devkit.clips import clip
-from speech_api.api import create_app
 from speech_api.formats import OUTPUT_FORMATS
-from tests.conftest import LiveServer
+from tests.support.live_server import API_KEY
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -49,8 +48,8 @@ def wait(driver, condition, timeout=60):
     return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
 
 
-def test_page_is_served_with_no_external_assets(http):
-    r = http.get("/")
+def test_page_is_served_with_no_external_assets(live_api):
+    r = live_api.get("/")
     assert r.status_code == 200 and "text/html" in r.headers["content-type"]
     assert "http://" not in r.text and "https://" not in r.text  # nothing from a CDN
 
@@ -211,12 +210,6 @@ def test_warns_before_sending_audio_over_the_limit(browser, live_url, tmp_path):
     assert "61 s" in warning and "at most 60 s" in warning
 
 
-@pytest.fixture(scope="module")
-def keyed_url(make_settings):
-    with LiveServer(create_app(make_settings(api_key="page-key"))) as server:
-        yield server.base_url
-
-
 def test_with_an_api_key_the_docs_link_leads_to_a_reference_that_works(browser, keyed_url):
     from selenium.webdriver.common.by import By
 
@@ -229,7 +222,7 @@ def test_with_an_api_key_the_docs_link_leads_to_a_reference_that_works(browser, 
     assert link.get_attribute("href").endswith("#reference")
 
     box = browser.find_element(By.ID, "api-key")
-    box.send_keys("page-key")
+    box.send_keys(API_KEY)
     browser.execute_script("arguments[0].dispatchEvent(new Event('change'))", box)
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#reference-list details") or None)
     paths = browser.find_element(By.ID, "reference-list").text

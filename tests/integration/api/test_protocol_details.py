@@ -15,37 +15,37 @@ KEY = "sk-protocol-test"
 
 
 @pytest.fixture(scope="module")
-def keyed(make_settings):
+def keyed_api(make_settings):
     with TestClient(create_app(make_settings(api_key=KEY))) as c:
         yield c
 
 
 @pytest.mark.parametrize("path", ["/health", "/ping"])
-def test_probes_may_use_head(client, path):
-    r = client.head(path)
+def test_probes_may_use_head(api, path):
+    r = api.head(path)
     assert r.status_code == 200 and r.content == b""
 
 
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
-def test_the_bearer_scheme_is_case_insensitive(keyed, scheme):
-    r = keyed.get("/v1/models", headers={"Authorization": f"{scheme} {KEY}"})
+def test_the_bearer_scheme_is_case_insensitive(keyed_api, scheme):
+    r = keyed_api.get("/v1/models", headers={"Authorization": f"{scheme} {KEY}"})
     assert r.status_code == 200
 
 
 @pytest.mark.parametrize(
     "value", [f"Bearer {KEY}x", f"Basic {KEY}", KEY, f"Bearer{KEY}", "Bearer ", ""]
 )
-def test_anything_but_the_key_is_refused(keyed, value):
-    r = keyed.get("/v1/models", headers={"Authorization": value} if value else {})
+def test_anything_but_the_key_is_refused(keyed_api, value):
+    r = keyed_api.get("/v1/models", headers={"Authorization": value} if value else {})
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "invalid_api_key"
     assert r.headers["www-authenticate"] == "Bearer"
 
 
 @pytest.mark.parametrize("path", ["/v1/audio/transcriptions", "/v1/audio/translations"])
-def test_two_files_are_refused_on_v1_as_on_stt(client, path):
+def test_two_files_are_refused_on_v1_as_on_stt(api, path):
     data = clip("arctic_aew_a0003.wav").read()
-    r = client.post(
+    r = api.post(
         path,
         data={"model": "whisper-1"},
         files=[("file", ("a.wav", data)), ("file", ("b.wav", data))],
@@ -55,8 +55,8 @@ def test_two_files_are_refused_on_v1_as_on_stt(client, path):
 
 
 @pytest.mark.parametrize("speed", ["2", True])
-def test_v1_speed_is_a_number_only(client, speed):
-    r = client.post(
+def test_v1_speed_is_a_number_only(api, speed):
+    r = api.post(
         "/v1/audio/speech",
         json={"model": "tts-1", "voice": "alloy", "input": "Hi.", "speed": speed},
     )
@@ -64,9 +64,9 @@ def test_v1_speed_is_a_number_only(client, speed):
     assert (r.json()["error"]["code"], r.json()["error"]["param"]) == ("float_type", "speed")
 
 
-def test_a_newline_in_the_path_cannot_forge_a_log_line(client, caplog):
+def test_a_newline_in_the_path_cannot_forge_a_log_line(api, caplog):
     with caplog.at_level(logging.INFO, logger="speech_api.access"):
-        client.get("/transcripts/x%0Astatus=200 forged=1")
+        api.get("/transcripts/x%0Astatus=200 forged=1")
     lines = [r.getMessage() for r in caplog.records if r.name == "speech_api.access"]
     assert lines and all("\n" not in line for line in lines)
     assert any("x\\nstatus=200 forged=1" in line for line in lines)

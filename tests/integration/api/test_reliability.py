@@ -23,7 +23,7 @@ from speech_api.runtime.local import (
     redrive_dead_letters,
     start_embedded_s3,
 )
-from tests.conftest import LiveServer
+from tests.support.live_server import LiveServer
 from tests.support.slow_proxy import SlowProxy
 from tests.support.upload_worker import running_upload_worker
 
@@ -49,8 +49,8 @@ def test_a_model_that_cannot_load_fails_only_what_needs_it(make_settings):
         assert c.get("/health").status_code == 200
 
 
-def test_ready_when_everything_loads(client):
-    r = client.get("/ready")
+def test_ready_when_everything_loads(api):
+    r = api.get("/ready")
     assert r.status_code == 200 and r.json() == {
         "status": "ready",
         "engines": {"stt": "ready", "tts": "ready"},

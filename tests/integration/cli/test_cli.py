@@ -15,7 +15,7 @@ import srt
 
 from devkit.clips import clip
 from speech_api.api import create_app
-from tests.conftest import LiveServer
+from tests.support.live_server import API_KEY, LiveServer
 
 CLIPS = [clip("arctic_a0007.wav"), clip("lj_LJ001-0004.mp3"), clip("ls_2412-153948-0000.flac")]
 
@@ -75,14 +75,8 @@ def test_synthesize_to_a_file(tmp_path):
     assert target.read_bytes()[:4] == b"fLaC"
 
 
-@pytest.fixture(scope="module")
-def keyed_server(make_settings):
-    with LiveServer(create_app(make_settings(api_key="cli-key"))) as server:
-        yield server.base_url
-
-
-def test_remote_transcribe_and_synthesize(keyed_server, tmp_path):
-    remote = ["--base-url", keyed_server, "--api-key", "cli-key"]
+def test_remote_transcribe_and_synthesize(keyed_url, tmp_path):
+    remote = ["--base-url", keyed_url, "--api-key", API_KEY]
     result = run_cli("transcribe", str(CLIPS[1].path), "--format", "json", "-o", "-", *remote)
     assert result.returncode == 0, result.stderr
     assert "printed book" in json.loads(result.stdout)["text"].lower()
@@ -96,7 +90,7 @@ def test_remote_transcribe_and_synthesize(keyed_server, tmp_path):
     assert run_cli("synthesize", "Bytes, please.", "-o", str(target), *remote).returncode == 0
     assert target.stat().st_size > 1000
 
-    wrong = run_cli("synthesize", "x", "--url", "--base-url", keyed_server, "--api-key", "no")
+    wrong = run_cli("synthesize", "x", "--url", "--base-url", keyed_url, "--api-key", "no")
     assert wrong.returncode != 0 and "401" in wrong.stderr
 
 
@@ -202,14 +196,14 @@ def test_synthesize_url_without_a_bucket_refuses_in_one_line(tmp_path):
     assert "--base-url" in result.stderr and "S3_ENDPOINT_URL" in result.stderr
 
 
-def test_voices_and_models_commands(keyed_server):
+def test_voices_and_models_commands(keyed_url):
     local = run_cli("voices", env={"TTS_SPANISH_VOICE": "es_ES-davefx-medium"})
     assert local.returncode == 0, local.stderr
     lines = local.stdout.splitlines()
     assert "en_US-joe-medium  (default)" in lines and "marin -> en_US-joe-medium" in lines
     assert "es -> es_ES-davefx-medium  (not installed)" in lines
 
-    models = run_cli("models", "--base-url", keyed_server, "--api-key", "cli-key")
+    models = run_cli("models", "--base-url", keyed_url, "--api-key", API_KEY)
     assert models.returncode == 0, models.stderr
     assert {"whisper-1", "gpt-4o-transcribe", "tiny.en", "tts-1"} <= set(models.stdout.split())
 
@@ -239,7 +233,7 @@ def upload_servers(make_settings):
     as a deployment behind API Gateway has)."""
     from tests.support.upload_worker import running_upload_worker
 
-    settings = make_settings(api_key="cli-key", stt={"model": "tiny.en"})
+    settings = make_settings(api_key=API_KEY, stt={"model": "tiny.en"})
     strict = settings.model_copy(update={"max_audio_seconds": 5.0})
     with (
         running_upload_worker(settings),
@@ -262,7 +256,7 @@ def test_a_long_remote_recording_goes_through_the_upload_flow(upload_servers, tm
     path = tmp_path / "meeting.flac"
     path.write_bytes(recording.flac())
     out = tmp_path / "subs"
-    remote = ["--base-url", upload_servers[0], "--api-key", "cli-key"]
+    remote = ["--base-url", upload_servers[0], "--api-key", API_KEY]
     code, shown = run_on_a_terminal(
         "transcribe", str(path), "--format", "srt", "-o", str(out), *remote, env={}
     )
@@ -297,10 +291,10 @@ def test_a_file_the_servers_stt_refuses_as_too_long_takes_the_upload_flow(upload
     sync = httpx.post(
         f"{upload_servers[1]}/stt",
         files={"file": ("jfk.flac", jfk.read())},
-        headers={"Authorization": "Bearer cli-key"},
+        headers={"Authorization": f"Bearer {API_KEY}"},
     )
     assert sync.status_code == 413 and sync.json()["error"]["code"] == "audio_too_long"
-    remote = ["--base-url", upload_servers[1], "--api-key", "cli-key"]
+    remote = ["--base-url", upload_servers[1], "--api-key", API_KEY]
     result = run_cli("transcribe", str(jfk.path), "--format", "text", "-o", "-", *remote)
     assert result.returncode == 0, result.stderr
     assert "ask not what your country can do for you" in result.stdout.lower()

@@ -17,8 +17,8 @@ from devkit.clips import clip
 from devkit.events import s3_object_created, sqs_batch
 from devkit.lambda_context import LocalLambdaContext
 from handlers.transcribe_upload import handler as transcribe_upload
-from tests.conftest import TEST_BUCKET
 from tests.support.audio_files import container_index_bombs, encode, noise
+from tests.support.s3 import TEST_BUCKET
 
 SPEECH = clip("arctic_a0007.wav")  # "And you always want to see it in the superlative degree."
 WORDS = "superlative degree"
@@ -97,9 +97,9 @@ AUDIO_CASES = [
 
 
 @pytest.mark.parametrize("case", AUDIO_CASES, ids=[c[0] for c in AUDIO_CASES])
-def test_stt_answers_each_audio_case(http, case):
+def test_stt_answers_each_audio_case(live_api, case):
     _, data, status, expected = case
-    r = http.post("/stt", content=data, headers={"content-type": "audio/wav"})
+    r = live_api.post("/stt", content=data, headers={"content-type": "audio/wav"})
     assert r.status_code == status, r.text
     if status == 200:
         body = r.json()
@@ -110,7 +110,7 @@ def test_stt_answers_each_audio_case(http, case):
         )
     else:
         assert (r.json()["error"]["code"], r.json()["error"]["param"]) == (expected, "file")
-    assert http.get("/health").status_code == 200
+    assert live_api.get("/health").status_code == 200
 
 
 @pytest.mark.parametrize("case", AUDIO_CASES, ids=[c[0] for c in AUDIO_CASES])
@@ -148,13 +148,13 @@ TEXT_CASES = [
 
 
 @pytest.mark.parametrize("case", TEXT_CASES, ids=[c[0] for c in TEXT_CASES])
-def test_unusual_text_is_spoken_or_refused_cleanly(http, case):
+def test_unusual_text_is_spoken_or_refused_cleanly(live_api, case):
     _, text, statuses = case
-    r = http.post("/tts", json={"text": text + f" {uuid.uuid4().hex[:4]}"}, timeout=300)
+    r = live_api.post("/tts", json={"text": text + f" {uuid.uuid4().hex[:4]}"}, timeout=300)
     assert r.status_code in statuses, r.text
     if r.status_code == 400:
         assert r.json()["error"]["code"] == "no_speech"
-    assert http.get("/health").status_code == 200
+    assert live_api.get("/health").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -188,27 +188,29 @@ def test_unusual_text_is_spoken_or_refused_cleanly(http, case):
         "number voice",
     ],
 )
-def test_more_malformed_tts_bodies(http, payload, status, code, param):
-    r = http.post("/tts", content=payload, headers={"content-type": "application/json"})
+def test_more_malformed_tts_bodies(live_api, payload, status, code, param):
+    r = live_api.post("/tts", content=payload, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
     assert (r.json()["error"]["code"], r.json()["error"]["param"]) == (code, param)
-    assert http.get("/health").status_code == 200
+    assert live_api.get("/health").status_code == 200
 
 
-def test_text_of_only_control_characters_has_nothing_to_speak(http):
-    r = http.post("/tts", json={"text": "\x00\x01\x02 \x1b"})
+def test_text_of_only_control_characters_has_nothing_to_speak(live_api):
+    r = live_api.post("/tts", json={"text": "\x00\x01\x02 \x1b"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "no_speech"
 
 
-def test_multipart_with_a_huge_text_field_is_refused(http):
-    r = http.post(
+def test_multipart_with_a_huge_text_field_is_refused(live_api):
+    r = live_api.post(
         "/stt", files={"file": ("a.wav", SPEECH.read())}, data={"language": "e" * 200_000}
     )
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "invalid_multipart"
-    assert http.get("/health").status_code == 200
+    assert live_api.get("/health").status_code == 200
 
 
-def test_the_same_audio_with_a_lying_content_type_and_name_still_works(http):
-    r = http.post("/stt", files={"file": ("picture.png", io.BytesIO(SPEECH.read()), "image/png")})
+def test_the_same_audio_with_a_lying_content_type_and_name_still_works(live_api):
+    r = live_api.post(
+        "/stt", files={"file": ("picture.png", io.BytesIO(SPEECH.read()), "image/png")}
+    )
     assert r.status_code == 200 and WORDS in r.json()["text"].lower()

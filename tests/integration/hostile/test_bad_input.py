@@ -74,15 +74,15 @@ STT_CASES = [
 
 
 @pytest.mark.parametrize("case", STT_CASES, ids=[c[0] for c in STT_CASES])
-def test_stt_bad_input(http, case):
+def test_stt_bad_input(live_api, case):
     _, kwargs, status, code, param = case
-    r = http.post("/stt", **kwargs)
+    r = live_api.post("/stt", **kwargs)
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == "application/json"
     error = r.json()["error"]
     assert (error["code"], error["param"]) == (code, param)
     assert error["message"] and error["type"] == "invalid_request_error"
-    assert http.get("/health").json()["status"] == "ok"
+    assert live_api.get("/health").json()["status"] == "ok"
 
 
 TTS_CASES = [
@@ -122,36 +122,36 @@ TTS_CASES = [
 
 
 @pytest.mark.parametrize("case", TTS_CASES, ids=[c[0] for c in TTS_CASES])
-def test_tts_bad_input(http, case):
+def test_tts_bad_input(live_api, case):
     _, kwargs, status, code, param = case
-    r = http.post("/tts", **kwargs)
+    r = live_api.post("/tts", **kwargs)
     assert r.status_code == status, r.text
     error = r.json()["error"]
     assert (error["code"], error["param"]) == (code, param)
     assert error["message"]
-    assert http.get("/health").json()["status"] == "ok"
+    assert live_api.get("/health").json()["status"] == "ok"
 
 
-def test_unknown_route_is_a_json_404(http):
-    r = http.get("/nope")
+def test_unknown_route_is_a_json_404(live_api):
+    r = live_api.get("/nope")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
 
 
-def test_valid_audio_with_a_wrong_content_type_still_works(http):
-    r = http.post("/stt", content=MP3, headers={"content-type": "image/png"})
+def test_valid_audio_with_a_wrong_content_type_still_works(live_api):
+    r = live_api.post("/stt", content=MP3, headers={"content-type": "image/png"})
     assert r.status_code == 200 and "printed book" in r.json()["text"].lower()
 
 
-def test_truncated_mp3_transcribes_what_is_there(http):
-    r = http.post("/stt", content=MP3[: len(MP3) // 2], headers={"content-type": "audio/mpeg"})
+def test_truncated_mp3_transcribes_what_is_there(live_api):
+    r = live_api.post("/stt", content=MP3[: len(MP3) // 2], headers={"content-type": "audio/mpeg"})
     assert r.status_code == 200, r.text
     assert "produced the block" in r.json()["text"].lower()
     assert "printed book" not in r.json()["text"].lower()
 
 
-def test_silence_gives_an_empty_transcript_not_invented_words(http):
+def test_silence_gives_an_empty_transcript_not_invented_words(live_api):
     silence = encode(np.zeros(48000, np.float32), 16000)
-    r = http.post("/stt", content=silence, headers=WAV)
+    r = live_api.post("/stt", content=silence, headers=WAV)
     assert r.status_code == 200
     assert r.json()["text"] == "" and r.json()["segments"] == []
     assert r.json()["duration_s"] == pytest.approx(3.0, abs=0.01)
@@ -171,7 +171,7 @@ def test_body_over_the_limit_is_refused_by_content_length(make_settings):
 
 def test_chunked_body_over_the_limit_is_refused_without_reading_it_all(make_settings):
     from speech_api.api import create_app
-    from tests.conftest import LiveServer
+    from tests.support.live_server import LiveServer
 
     sent = 0
 
@@ -194,7 +194,7 @@ def test_chunked_body_over_the_limit_is_refused_without_reading_it_all(make_sett
 
 def test_chunked_body_just_over_the_limit_gets_a_413_json_answer(make_settings):
     from speech_api.api import create_app
-    from tests.conftest import LiveServer
+    from tests.support.live_server import LiveServer
 
     limit = 1_000_000
     chunk = 10_000
@@ -237,7 +237,7 @@ def test_storage_down_gives_503_with_retry_after_and_recovers(make_settings):
         assert c.get("/health").status_code == 200
 
 
-def test_error_bodies_are_plain_json_objects(http):
-    r = http.post("/tts", json={"text": ""})
+def test_error_bodies_are_plain_json_objects(live_api):
+    r = live_api.post("/tts", json={"text": ""})
     assert set(json.loads(r.content)) == {"error"}
     assert set(r.json()["error"]) == {"message", "type", "code", "param"}

@@ -15,35 +15,39 @@ import httpx
 import pytest
 
 from devkit.clips import clip
+from devkit.server import ServerProcess, speech_api_serve
 from devkit.wer import corpus_wer
-from speech_api.runtime.local import EMBEDDED_CREDENTIALS
-from tests.conftest import TEST_BUCKET
 from tests.support.audio_files import container_index_bombs, decoder_bombs
-from tests.support.server_process import PeakSampler, ServerProcess
+from tests.support.peak_memory import PeakSampler
+from tests.support.s3 import s3_env
 
 SLOTS = 2
 
 
-def server_env(s3_endpoint, model_cache_dir) -> dict[str, str]:
-    return {
-        "S3_ENDPOINT_URL": s3_endpoint,
-        "S3_BUCKET": TEST_BUCKET,
-        "S3_ACCESS_KEY_ID": EMBEDDED_CREDENTIALS["access_key_id"],
-        "S3_SECRET_ACCESS_KEY": EMBEDDED_CREDENTIALS["secret_access_key"],
-        "MODEL_CACHE_DIR": str(model_cache_dir),
-    }
+def serve_on_test_s3(cwd, model_cache_dir, s3_endpoint, **env: str) -> ServerProcess:
+    """`speech-api serve` on the test S3, waited for until its models are loaded."""
+    return speech_api_serve(
+        cwd,
+        health="/ready",
+        LOG_LEVEL="warning",
+        MODEL_CACHE_DIR=str(model_cache_dir),
+        **s3_env(s3_endpoint),
+        **env,
+    )
 
 
 @pytest.fixture(scope="module")
-def server(make_settings, s3_endpoint, model_cache_dir, tmp_path_factory):
-    env = {
-        **server_env(s3_endpoint, model_cache_dir),
-        "MAX_CONCURRENT_REQUESTS": str(SLOTS),
-        "BODY_TIMEOUT_S": "2",
-        "SEND_TIMEOUT_S": "2",
-    }
-    with ServerProcess(env, cwd=tmp_path_factory.mktemp("serve")) as proc:
-        yield proc
+def limited_server(make_settings, s3_endpoint, model_cache_dir, tmp_path_factory):
+    """Two request slots, bodies and sends cut off after 2 s."""
+    with serve_on_test_s3(
+        tmp_path_factory.mktemp("serve"),
+        model_cache_dir,
+        s3_endpoint,
+        MAX_CONCURRENT_REQUESTS=str(SLOTS),
+        BODY_TIMEOUT_S="2",
+        SEND_TIMEOUT_S="2",
+    ) as server:
+        yield server
 
 
 def transcribe(base_url: str, name: str) -> httpx.Response:
@@ -63,16 +67,16 @@ def assert_still_transcribes(base_url: str) -> None:
     assert corpus_wer([c.text], [r.json()["text"]]) <= 0.2
 
 
-def test_decoder_bombs_are_refused_fast_with_flat_memory(server):
+def test_decoder_bombs_are_refused_fast_with_flat_memory(limited_server):
     bombs = decoder_bombs()
-    server.reset_peak()
-    before = server.rss_mb()
+    limited_server.reset_peak()
+    before = limited_server.rss_mb()
 
     def post(item):
         name, data = item
         started = time.monotonic()
         r = httpx.post(
-            f"{server.base_url}/stt",
+            f"{limited_server.base_url}/stt",
             content=data,
             headers={"content-type": "audio/wav"},
             timeout=60,
@@ -91,8 +95,8 @@ def test_decoder_bombs_are_refused_fast_with_flat_memory(server):
         assert elapsed < 5, (name, elapsed)
     assert sum(r.status_code == 415 for _, r, _ in results) >= len(bombs)
     # Unguarded, one 64 KB WAV at 1 Hz cost 1-2 GB; the 20 MB bodies themselves are read in.
-    assert server.peak_rss_mb() - before < 400, (before, server.peak_rss_mb())
-    assert_still_transcribes(server.base_url)
+    assert limited_server.peak_rss_mb() - before < 400, (before, limited_server.peak_rss_mb())
+    assert_still_transcribes(limited_server.base_url)
 
 
 def test_container_index_bombs_are_refused_at_once_while_a_real_clip_transcribes(
@@ -101,15 +105,16 @@ def test_container_index_bombs_are_refused_at_once_while_a_real_clip_transcribes
     """10 KB MP4/MOV/3GP files whose sample tables declare 50 M samples: FFmpeg sizes its
     index from them on open (+0.6 to +1.75 GB each, unguarded). Sixteen at once, beside a
     real clip, with room for all of them (no 429)."""
-    env = {
-        **server_env(s3_endpoint, model_cache_dir),
-        "STT_MODEL": "tiny.en",
-        "PRELOAD_MODELS": "stt",
-        "MAX_CONCURRENT_REQUESTS": "32",
-    }
     bombs = [*container_index_bombs().items()] * 4
     assert len(bombs) == 16
-    with ServerProcess(env, cwd=tmp_path) as server:
+    with serve_on_test_s3(
+        tmp_path,
+        model_cache_dir,
+        s3_endpoint,
+        STT_MODEL="tiny.en",
+        PRELOAD_MODELS="stt",
+        MAX_CONCURRENT_REQUESTS="32",
+    ) as server:
         assert_still_transcribes(server.base_url)  # warm: the model and the decoder helper
         server.reset_peak()
         before = server.rss_mb()
@@ -162,22 +167,22 @@ ENDLESS_SENTENCE = ("and then the quick brown fox jumps over the lazy dog " * 12
     ],
     ids=["stored", "streamed"],
 )
-def test_one_giant_sentence_is_spoken_in_bounded_pieces(server, path, body):
+def test_one_giant_sentence_is_spoken_in_bounded_pieces(limited_server, path, body):
     """Unbounded, Piper took 1.2 MB per character of a sentence: this one +0.7 GB, 2,048
     characters +2.3 GB. Cut into pieces of at most MAX_SENTENCE_CHARS, it all gets spoken."""
-    server.reset_peak()
-    before = server.rss_mb()
-    r = httpx.post(f"{server.base_url}{path}", json=body, timeout=120)
+    limited_server.reset_peak()
+    before = limited_server.rss_mb()
+    r = httpx.post(f"{limited_server.base_url}{path}", json=body, timeout=120)
     assert r.status_code == 200, r.text
     seconds = r.json()["duration_s"] if path == "/tts" else len(r.content) / 2 / 22050
     assert seconds > 25  # every word spoken: about 0.05 s of speech per character
-    assert server.peak_rss_mb() - before < 300, (before, server.peak_rss_mb())
+    assert limited_server.peak_rss_mb() - before < 300, (before, limited_server.peak_rss_mb())
 
 
-def test_speech_that_cannot_be_ready_in_time_is_refused_up_front(server):
+def test_speech_that_cannot_be_ready_in_time_is_refused_up_front(limited_server):
     text = ("Every word of this long text takes time to say, and slowly even more. " * 60)[:4096]
     started = time.monotonic()
-    r = httpx.post(f"{server.base_url}/tts", json={"text": text, "speed": 0.25}, timeout=60)
+    r = httpx.post(f"{limited_server.base_url}/tts", json={"text": text, "speed": 0.25}, timeout=60)
     assert time.monotonic() - started < 2  # refused before any synthesis
     assert r.status_code == 400, r.text
     error = r.json()["error"]
@@ -185,7 +190,7 @@ def test_speech_that_cannot_be_ready_in_time_is_refused_up_front(server):
     # It says what would have happened and what fits.
     assert "about 819 s of speech at speed 0.25" in error["message"]
     assert "Up to 1249 characters fit at speed 0.25" in error["message"]
-    assert httpx.get(f"{server.base_url}/health").status_code == 200
+    assert httpx.get(f"{limited_server.base_url}/health").status_code == 200
 
 
 def _slow_body(base_url: str, path: str, stop: threading.Event, result: list) -> None:
@@ -216,11 +221,11 @@ def _slow_body(base_url: str, path: str, stop: threading.Event, result: list) ->
         result.append((answer.split(b"\r\n", 1)[0], answer, time.monotonic() - started))
 
 
-def test_slow_bodies_hold_no_slot_and_are_cut_off(server):
+def test_slow_bodies_hold_no_slot_and_are_cut_off(limited_server):
     stop = threading.Event()
     results: list = []
     slow = [
-        threading.Thread(target=_slow_body, args=(server.base_url, "/stt", stop, results))
+        threading.Thread(target=_slow_body, args=(limited_server.base_url, "/stt", stop, results))
         for _ in range(4 * SLOTS)
     ]
     for t in slow:
@@ -229,7 +234,7 @@ def test_slow_bodies_hold_no_slot_and_are_cut_off(server):
     try:
         # Four times as many trickling clients as slots, and a real request still gets one.
         started = time.monotonic()
-        r = transcribe(server.base_url, "arctic_a0008.wav")
+        r = transcribe(limited_server.base_url, "arctic_a0008.wav")
         assert r.status_code == 200, r.text
         assert time.monotonic() - started < 30
     finally:
@@ -257,21 +262,25 @@ def _never_read(base_url: str, text: str, sockets: list) -> None:
     sockets.append(sock)  # kept open, never read
 
 
-def test_clients_that_stop_reading_a_stream_release_their_slots(server):
+def test_clients_that_stop_reading_a_stream_release_their_slots(limited_server):
     # Minutes of raw PCM: far more than the socket buffers hold, so the server must wait.
     text = " ".join(f"Sentence number {i} is read aloud to nobody at all." for i in range(60))
     sockets: list = []
     try:
         for _ in range(SLOTS):
-            _never_read(server.base_url, text, sockets)
+            _never_read(limited_server.base_url, text, sockets)
         time.sleep(1)
         # While the streams are stuck, the slots are taken ...
-        busy = httpx.post(f"{server.base_url}/tts", json={"text": "Are you busy?"}, timeout=60)
+        busy = httpx.post(
+            f"{limited_server.base_url}/tts", json={"text": "Are you busy?"}, timeout=60
+        )
         assert busy.status_code == 429, busy.text
         # ... and SEND_TIMEOUT_S after each stream stalls, they are free again.
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            r = httpx.post(f"{server.base_url}/tts", json={"text": "Free again?"}, timeout=60)
+            r = httpx.post(
+                f"{limited_server.base_url}/tts", json={"text": "Free again?"}, timeout=60
+            )
             if r.status_code != 429:
                 break
             time.sleep(1)
@@ -281,12 +290,12 @@ def test_clients_that_stop_reading_a_stream_release_their_slots(server):
             sock.close()
 
 
-def test_large_json_bodies_are_refused_without_stalling_the_server(server):
+def test_large_json_bodies_are_refused_without_stalling_the_server(limited_server):
     big = '{"text": "' + "a" * (23 * 1024 * 1024) + '"}'
 
     def post_big():
         return httpx.post(
-            f"{server.base_url}/tts",
+            f"{limited_server.base_url}/tts",
             content=big,
             headers={"content-type": "application/json"},
             timeout=60,
@@ -295,7 +304,7 @@ def test_large_json_bodies_are_refused_without_stalling_the_server(server):
     with ThreadPoolExecutor(5) as pool:
         bigs = [pool.submit(post_big) for _ in range(4)]
         started = time.monotonic()
-        health = httpx.get(f"{server.base_url}/health", timeout=10)
+        health = httpx.get(f"{limited_server.base_url}/health", timeout=10)
         health_s = time.monotonic() - started
         answers = [f.result() for f in bigs]
     assert health.status_code == 200 and health_s < 1.0
@@ -310,14 +319,14 @@ def test_large_json_bodies_are_refused_without_stalling_the_server(server):
             yield b'{"text": "' + b"a" * 65536
 
     r = httpx.post(
-        f"{server.base_url}/v1/audio/speech",
+        f"{limited_server.base_url}/v1/audio/speech",
         content=chunks(),
         headers={"content-type": "application/json"},
         timeout=60,
     )
     assert r.status_code == 413 and "for JSON" in r.json()["error"]["message"]
     # Audio routes keep the 25 MB limit: a 1 MB clip is not a JSON body.
-    assert_still_transcribes(server.base_url)
+    assert_still_transcribes(limited_server.base_url)
 
 
 def test_bursts_of_concurrent_synthesis_keep_memory_bounded(s3_endpoint, model_cache_dir, tmp_path):
@@ -328,7 +337,7 @@ def test_bursts_of_concurrent_synthesis_keep_memory_bounded(s3_endpoint, model_c
     ]
 
     # All 16 are let in (the default backpressure); the engine bounds how many synthesize.
-    with ServerProcess(server_env(s3_endpoint, model_cache_dir), cwd=tmp_path) as server:
+    with serve_on_test_s3(tmp_path, model_cache_dir, s3_endpoint) as server:
 
         def speak(text):
             return httpx.post(f"{server.base_url}/tts", json={"text": text}, timeout=300)

@@ -4,10 +4,6 @@ still answer, and an upload whose message was in flight gets its transcript afte
 Also: the TTS cache serves no object it did not write."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,64 +12,31 @@ import httpx
 import pytest
 
 from devkit.clips import clip
+from devkit.server import free_port, speech_api_serve
 from devkit.wer import corpus_wer
-from tests.integration.serve.test_serve import free_port
 
 
 class Serve:
-    """`speech-api serve` in ``workdir`` with fixed API and S3 ports, restartable."""
+    """`speech-api serve` in ``workdir`` on fixed API and S3 ports: started, killed and
+    started again on the same DATA_DIR."""
 
     def __init__(self, workdir: Path):
         self.workdir = workdir
-        self.port, self.s3_port = free_port(), free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-        self.runs = 0
+        self.s3_port = free_port()
+        self.process = speech_api_serve(
+            workdir,
+            EMBEDDED_S3_PORT=str(self.s3_port),
+            DATA_DIR=str(workdir / "data"),
+            MODEL_CACHE_DIR=str(workdir / "cache"),
+        )
+        self.base = self.process.base_url
 
     def start(self) -> str:
         """Start and wait for /health; returns the banner (the output before it was up)."""
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("AWS_", "S3_", "STT_", "TTS_", "PUBLIC_", "DATA_", "EMBEDDED_"))
-        }
-        env |= {
-            "PORT": str(self.port),
-            "EMBEDDED_S3_PORT": str(self.s3_port),
-            "DATA_DIR": str(self.workdir / "data"),
-            "MODEL_CACHE_DIR": str(self.workdir / "cache"),
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.runs += 1
-        self.log = self.workdir / f"serve-{self.runs}.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "speech_api", "serve"],
-            cwd=self.workdir,
-            env=env,
-            stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
-                    return self.log.read_text()
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError(f"server did not start: {self.log.read_text()}")
+        return self.process.start()
 
     def crash(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.crash()
+        self.process.crash()
 
     def s3(self):
         """A client with the credentials the server keeps in DATA_DIR."""
@@ -91,7 +54,7 @@ class Serve:
 def serve(tmp_path):
     server = Serve(tmp_path)
     yield server
-    server.stop()
+    server.process.stop()
 
 
 def upload(base: str, name: str, content_type: str, data: bytes) -> str:

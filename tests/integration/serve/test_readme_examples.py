@@ -9,16 +9,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from devkit.clips import clip
+from devkit.server import ServerProcess, clean_env
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 # The files the examples name, from the dev clips.
@@ -103,7 +101,7 @@ def new_users_shell(env: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, model_cache_dir):
+def served_checkout(tmp_path_factory, model_cache_dir):
     """A checkout-like folder (the example files, and `.venv/bin/speech-api`: the command
     `make install` put beside this test's interpreter) with the README's `serve` line running
     in it."""
@@ -114,33 +112,12 @@ def served(tmp_path_factory, model_cache_dir):
     assert installed.exists(), f"{installed} is missing: `make install` puts it there"
     (work / ".venv" / "bin").mkdir(parents=True)
     (work / ".venv" / "bin" / "speech-api").symlink_to(installed)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_", "STT_", "TTS_"))}
-    env.update(PORT=str(port), MODEL_CACHE_DIR=str(model_cache_dir), API_KEY="")
-    env = new_users_shell(env)
-    server = subprocess.Popen(
-        ["bash", "-c", f"exec {serve_line()}"],  # exec: the server is this process
-        cwd=work,  # no .env here: the defaults, as a new user has them
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    env = new_users_shell(
+        clean_env(MODEL_CACHE_DIR=str(model_cache_dir), API_KEY="", PORT="{port}")
     )
-    base = f"127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://{base}/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, server.stderr.read().decode()
-        assert time.monotonic() < deadline, "serve did not start"
-        time.sleep(0.2)
-    yield work, base, env
-    server.terminate()
-    server.wait(timeout=30)
+    # exec: the server is this process; no .env in `work`: the defaults, as a new user has them
+    with ServerProcess(["bash", "-c", f"exec {serve_line()}"], env, cwd=work) as server:
+        yield work, f"127.0.0.1:{server.port}", server.env
 
 
 def localize(code: str, base: str) -> str:
@@ -158,16 +135,16 @@ def run_example(
 
 
 @pytest.mark.parametrize("start,code", curl_scripts(), ids=ids(curl_scripts()))
-def test_curl_examples(served, start, code):
-    work, base, _ = served
+def test_curl_examples(served_checkout, start, code):
+    work, base, _ = served_checkout
     # -f: an HTTP error fails the command (as written they print the error body).
     script = "set -euo pipefail\n" + localize(code, base).replace("curl -s ", "curl -sf ")
     run_example(["bash", "-c", script], work, start)
 
 
 @pytest.mark.parametrize("start,code", local_python(), ids=ids(local_python()))
-def test_python_examples(served, start, code):
-    work, base, _ = served
+def test_python_examples(served_checkout, start, code):
+    work, base, _ = served_checkout
     result = run_example([sys.executable, "-c", localize(code, base)], work, start)
     assert re.search(r"\w", result.stdout) or "print" not in code  # what it prints, it printed
 
@@ -177,10 +154,10 @@ def outputs(folder: Path) -> dict[Path, int]:
 
 
 @pytest.mark.parametrize("start,line", client_lines(), ids=ids(client_lines()))
-def test_command_line_examples(served, start, line):
+def test_command_line_examples(served_checkout, start, line):
     """Each line as written (the server's port aside), in a new user's shell from the
     checkout: it succeeds, and prints or writes something."""
-    work, base, env = served
+    work, base, env = served_checkout
     before = outputs(work)
     script = "set -euo pipefail\n" + localize(line, base)
     result = run_example(["bash", "-c", script], work, start, env=env)

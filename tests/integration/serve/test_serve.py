@@ -1,17 +1,16 @@
 """`speech-api serve` (what `make serve` runs) on a fresh process: embedded S3, real models,
 URLs that play for anyone. Also: importing the app stays light."""
 
-import os
 import re
-import socket
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from devkit.clips import clip
+from devkit.server import ServerProcess, free_port, speech_api_serve
 from devkit.wer import corpus_wer
 
 HEAVY = ("ctranslate2", "onnxruntime", "torch", "faster_whisper", "piper", "TTS", "boto3")
@@ -23,55 +22,21 @@ def test_importing_the_app_loads_no_engine_or_aws_sdk():
     assert out.stdout.strip() == "[]"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def served(tmp_path):
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "S3_", "STT_", "TTS_", "PUBLIC_"))
-    }
-    env.update(
-        {
-            "PORT": str(port),
-            "EMBEDDED_S3_PORT": str(free_port()),
-            "DATA_DIR": str(tmp_path / "data"),
-            "MODEL_CACHE_DIR": str(tmp_path / "cache"),
-        }
+def fresh_server(tmp_path) -> Iterator[ServerProcess]:
+    """`speech-api serve` as a new user starts it: nothing configured, a new DATA_DIR."""
+    server = speech_api_serve(
+        tmp_path,
+        EMBEDDED_S3_PORT=str(free_port()),
+        DATA_DIR=str(tmp_path / "data"),
+        MODEL_CACHE_DIR=str(tmp_path / "cache"),
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "speech_api", "serve"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        base = f"http://127.0.0.1:{port}"
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("server did not start")
-        yield base, proc
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=20)
+    with server:
+        yield server
 
 
-def test_serve_starts_with_embedded_s3_and_round_trips(served):
-    base, _ = served
+def test_serve_starts_with_embedded_s3_and_round_trips(fresh_server):
+    base = fresh_server.base_url
     health = httpx.get(f"{base}/health").json()
     assert health["status"] == "ok" and health["loaded_models"] == []
 
@@ -98,11 +63,9 @@ def test_serve_starts_with_embedded_s3_and_round_trips(served):
     assert "superlative degree" in stt.json()["text"].lower()
 
 
-def test_serve_prints_where_everything_is(served):
-    base, proc = served
-    proc.terminate()
-    proc.wait(timeout=20)
-    out = proc.stdout.read()
+def test_serve_prints_where_everything_is(fresh_server):
+    base = fresh_server.base_url
+    out = fresh_server.stop()
     assert f"Speech API     {base}" in out
     assert f"{base}/docs" in out
     assert re.search(r"S3 \(embedded\)\s+http://127\.0\.0\.1:\d+", out)

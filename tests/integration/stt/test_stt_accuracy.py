@@ -12,10 +12,10 @@ ENGLISH = [c for c in load_clips() if c.language == "en"]
 SPANISH = [c for c in load_clips() if c.language == "es"]
 
 
-def transcribe_all(client, clips, **params):
+def transcribe_all(api, clips, **params):
     results = []
     for c in clips:
-        r = client.post("/stt", files={"file": (c.file, c.read())}, data=params)
+        r = api.post("/stt", files={"file": (c.file, c.read())}, data=params)
         assert r.status_code == 200, (c.file, r.text)
         results.append(r.json())
     return results
@@ -26,10 +26,10 @@ def test_clip_formats_cover_wav_flac_and_mp3():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fixture", ["client", "tiny_client"], ids=["base", "tiny.en"])
+@pytest.mark.parametrize("fixture", ["api", "tiny_api"], ids=["base", "tiny.en"])
 def test_english_corpus_wer_is_within_8_percent(fixture, request):
-    client = request.getfixturevalue(fixture)
-    results = transcribe_all(client, ENGLISH)
+    api = request.getfixturevalue(fixture)
+    results = transcribe_all(api, ENGLISH)
     wer = corpus_wer([c.text for c in ENGLISH], [r["text"] for r in results])
     print(f"\n{fixture}: English corpus WER {wer:.2%} over {len(ENGLISH)} clips")
     assert wer <= 0.08
@@ -41,32 +41,32 @@ def test_english_corpus_wer_is_within_8_percent(fixture, request):
 
 
 @pytest.mark.slow
-def test_spanish_with_language_es_comes_back_in_spanish(client):
-    results = transcribe_all(client, SPANISH, language="es")
+def test_spanish_with_language_es_comes_back_in_spanish(api):
+    results = transcribe_all(api, SPANISH, language="es")
     wer = corpus_wer([c.text for c in SPANISH], [r["text"] for r in results])
     print(f"\nbase: Spanish corpus WER {wer:.2%} over {len(SPANISH)} clips")
     assert all(r["language"] == "es" for r in results)
     assert wer <= 0.20
 
 
-def test_language_is_detected_with_its_probability_when_absent(client):
+def test_language_is_detected_with_its_probability_when_absent(api):
     english = next(c for c in ENGLISH if c.file == "arctic_a0007.wav")
-    body = transcribe_all(client, [english])[0]
+    body = transcribe_all(api, [english])[0]
     assert body["language"] == "en" and body["language_probability"] > 0.5
     assert body["model"] == "base"
 
 
-def test_raw_body_with_any_content_type_is_decoded_by_its_bytes(client):
+def test_raw_body_with_any_content_type_is_decoded_by_its_bytes(api):
     c = next(c for c in ENGLISH if c.file == "lj_LJ001-0004.mp3")
     # Declared as wav, actually mp3: the bytes decide.
-    r = client.post("/stt", content=c.read(), headers={"content-type": "audio/wav"})
+    r = api.post("/stt", content=c.read(), headers={"content-type": "audio/wav"})
     assert r.status_code == 200, r.text
     assert "printed book" in r.json()["text"].lower()
 
 
-def test_english_only_model_refuses_another_language(tiny_client):
+def test_english_only_model_refuses_another_language(tiny_api):
     c = ENGLISH[0]
-    r = tiny_client.post(
+    r = tiny_api.post(
         "/stt?language=es", content=c.read(), headers={"content-type": "application/octet-stream"}
     )
     assert r.status_code == 400
@@ -79,14 +79,14 @@ def test_english_only_model_refuses_another_language(tiny_client):
     assert "English-only" in r.json()["error"]["message"]
 
 
-def test_stt_subtitle_and_text_formats(client):
+def test_stt_subtitle_and_text_formats(api):
     import srt
 
     c = next(c for c in ENGLISH if c.file == "ls_2412-153948-0000.flac")
-    r = client.post("/stt?response_format=srt", files={"file": (c.file, c.read())})
+    r = api.post("/stt?response_format=srt", files={"file": (c.file, c.read())})
     assert r.status_code == 200
     cues = list(srt.parse(r.text))
     assert cues and "reader" in cues[0].content.lower()
     assert [q.start for q in cues] == sorted(q.start for q in cues)
-    r = client.post("/stt?response_format=text", files={"file": (c.file, c.read())})
+    r = api.post("/stt?response_format=text", files={"file": (c.file, c.read())})
     assert "the narrative would be tedious" in r.text.lower()

@@ -11,23 +11,23 @@ from fastapi.testclient import TestClient
 from speech_api.api import create_app
 from speech_api.audio import decode_audio
 from speech_api.service import SpeechService
-from tests.conftest import LiveServer
+from tests.support.live_server import LiveServer
 from tests.support.sagemaker import sagemaker_runtime
 
 SPEECH = {"model": "tts-1", "voice": "alloy"}
 
 
 @pytest.fixture(scope="module")
-def short_text_client(make_settings):
+def short_text_api(make_settings):
     with TestClient(create_app(make_settings(max_text_chars=50))) as c:
         yield c
 
 
-def test_openai_speech_honours_max_text_chars(short_text_client):
+def test_openai_speech_honours_max_text_chars(short_text_api):
     text = "A sentence of sixty characters, give or take a few letters."
     assert len(text) > 50
     for path, body in (("/v1/audio/speech", {**SPEECH, "input": text}), ("/tts", {"text": text})):
-        r = short_text_client.post(path, json=body)
+        r = short_text_api.post(path, json=body)
         assert r.status_code == 400, path
         assert r.json()["error"] == {
             "message": "text is longer than 50 characters.",
@@ -65,7 +65,7 @@ class RefusingPhonemizer:
 
 
 @pytest.fixture(scope="module")
-def refusing_client(make_settings):
+def refusing_api(make_settings):
     settings = make_settings()
     service = SpeechService(settings)
     real = service.models.tts()
@@ -75,21 +75,21 @@ def refusing_client(make_settings):
 
 
 @pytest.mark.parametrize("path,field", [("/v1/audio/speech", "input"), ("/tts", "text")])
-def test_text_the_engine_refuses_is_a_400_on_every_route(refusing_client, path, field):
+def test_text_the_engine_refuses_is_a_400_on_every_route(refusing_api, path, field):
     text = f"Say {RefusingPhonemizer.MARKER} please."
     body = {**SPEECH, field: text} if field == "input" else {field: text}
-    r = refusing_client.post(path, json=body)
+    r = refusing_api.post(path, json=body)
     assert r.status_code == 400, r.text
     error = r.json()["error"]
     assert (error["code"], error["param"]) == ("no_speech", "text")
     assert error["message"].startswith("The text could not be synthesized: no phonemes")
-    assert refusing_client.post(path, json={**body, field: "Fine."}).status_code == 200
+    assert refusing_api.post(path, json={**body, field: "Fine."}).status_code == 200
 
 
 @pytest.mark.parametrize("path,field", [("/v1/audio/speech", "input"), ("/tts", "text")])
-def test_nothing_pronounceable_is_no_speech_on_every_route(client, path, field):
+def test_nothing_pronounceable_is_no_speech_on_every_route(api, path, field):
     body = {**SPEECH, field: "..."} if field == "input" else {field: "..."}
-    r = client.post(path, json=body)
+    r = api.post(path, json=body)
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "no_speech"
 
@@ -113,9 +113,9 @@ def gpu_endpoint(make_settings):
 
 
 def test_openai_speech_is_forwarded_to_the_gpu_endpoint(gpu_endpoint):
-    client, calls = gpu_endpoint
+    front, calls = gpu_endpoint
     calls.clear()
-    r = client.post(
+    r = front.post(
         "/v1/audio/speech",
         json={**SPEECH, "input": "Forwarded to the GPU.", "response_format": "wav"},
     )
@@ -128,9 +128,9 @@ def test_openai_speech_is_forwarded_to_the_gpu_endpoint(gpu_endpoint):
 
 
 def test_tts_is_forwarded_to_the_gpu_endpoint_and_its_url_serves_audio(gpu_endpoint):
-    client, calls = gpu_endpoint
+    front, calls = gpu_endpoint
     calls.clear()
-    r = client.post("/tts", json={"text": "Stored by the GPU endpoint.", "format": "mp3"})
+    r = front.post("/tts", json={"text": "Stored by the GPU endpoint.", "format": "mp3"})
     assert r.status_code == 200, r.text
     assert [c["endpoint"] for c in calls] == ["speech-gpu"]
     audio = httpx.get(r.json()["url"])
@@ -138,8 +138,8 @@ def test_tts_is_forwarded_to_the_gpu_endpoint_and_its_url_serves_audio(gpu_endpo
 
 
 def test_the_gpu_endpoints_own_4xx_reaches_the_caller(gpu_endpoint):
-    client, _ = gpu_endpoint
-    r = client.post("/v1/audio/speech", json={**SPEECH, "voice": "nobody", "input": "Hi."})
+    front, _ = gpu_endpoint
+    r = front.post("/v1/audio/speech", json={**SPEECH, "voice": "nobody", "input": "Hi."})
     assert r.status_code == 400
     error = r.json()["error"]
     assert (error["code"], error["param"]) == ("unknown_voice", "voice")

@@ -8,13 +8,13 @@ from devkit.wer import corpus_wer
 
 
 @pytest.mark.slow
-def test_piper_speech_transcribes_back_to_its_text(client):
+def test_piper_speech_transcribes_back_to_its_text(api):
     hypotheses = []
     for sentence in SENTENCES:
-        tts = client.post("/tts", json={"text": sentence, "format": "mp3"})
+        tts = api.post("/tts", json={"text": sentence, "format": "mp3"})
         assert tts.status_code == 200, tts.text
         audio = httpx.get(tts.json()["url"], timeout=10).content
-        stt = client.post("/stt", files={"file": ("speech.mp3", audio)}, data={"language": "en"})
+        stt = api.post("/stt", files={"file": ("speech.mp3", audio)}, data={"language": "en"})
         assert stt.status_code == 200, stt.text
         hypotheses.append(stt.json()["text"])
     wer = corpus_wer(SENTENCES, hypotheses)

@@ -22,9 +22,9 @@ def decoded_duration_and_rate(data: bytes) -> tuple[float, int]:
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "wav", "ogg", "opus", "aac", "flac"])
-def test_piper_url_serves_audio_of_the_stated_duration(client, fmt):
+def test_piper_url_serves_audio_of_the_stated_duration(api, fmt):
     text = f"The quick brown fox jumps over the lazy dog, take {uuid.uuid4().hex[:6]}."
-    r = client.post("/tts", json={"text": text, "format": fmt})
+    r = api.post("/tts", json={"text": text, "format": fmt})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["engine"] == "piper" and body["voice"] == "en_US-joe-medium"
@@ -41,33 +41,33 @@ def test_piper_url_serves_audio_of_the_stated_duration(client, fmt):
     assert 1.5 < duration < 8
 
 
-def test_second_identical_request_is_cached_and_returns_the_same_url(client):
+def test_second_identical_request_is_cached_and_returns_the_same_url(api):
     payload = {"text": f"Cache me if you can, {uuid.uuid4().hex[:6]}.", "format": "wav"}
-    first = client.post("/tts", json=payload).json()
-    second = client.post("/tts", json=payload).json()
+    first = api.post("/tts", json=payload).json()
+    second = api.post("/tts", json=payload).json()
     assert first["cached"] is False and second["cached"] is True
     assert second["url"] == first["url"]
     assert second["duration_s"] == first["duration_s"]
     assert second["sample_rate"] == first["sample_rate"]
 
 
-def test_default_format_is_mp3(client):
-    body = client.post("/tts", json={"text": f"Default {uuid.uuid4().hex[:6]}."}).json()
+def test_default_format_is_mp3(api):
+    body = api.post("/tts", json={"text": f"Default {uuid.uuid4().hex[:6]}."}).json()
     assert body["format"] == "mp3" and body["content_type"] == "audio/mpeg"
 
 
-def test_speed_changes_the_duration(client):
+def test_speed_changes_the_duration(api):
     text = f"Speaking at different speeds, run {uuid.uuid4().hex[:6]}."
-    normal = client.post("/tts", json={"text": text, "format": "wav"}).json()
-    fast = client.post("/tts", json={"text": text, "format": "wav", "speed": 2.0}).json()
-    slow = client.post("/tts", json={"text": text, "format": "wav", "speed": 0.5}).json()
+    normal = api.post("/tts", json={"text": text, "format": "wav"}).json()
+    fast = api.post("/tts", json={"text": text, "format": "wav", "speed": 2.0}).json()
+    slow = api.post("/tts", json={"text": text, "format": "wav", "speed": 0.5}).json()
     assert fast["key"] != normal["key"] != slow["key"]
     assert fast["duration_s"] < normal["duration_s"] * 0.7
     assert slow["duration_s"] > normal["duration_s"] * 1.5
 
 
-def test_pcm_is_stored_raw_with_its_rate(client):
-    body = client.post("/tts", json={"text": f"Raw {uuid.uuid4().hex[:6]}.", "format": "pcm"})
+def test_pcm_is_stored_raw_with_its_rate(api):
+    body = api.post("/tts", json={"text": f"Raw {uuid.uuid4().hex[:6]}.", "format": "pcm"})
     body = body.json()
     audio = fetch_anonymously(body["url"])
     assert audio.status_code == 200 and body["content_type"] == "audio/pcm"
@@ -85,9 +85,9 @@ def test_private_keys_in_the_same_bucket_are_refused_to_anonymous_readers(storag
     assert fetch_anonymously(storage.public_url("public/tts/visible.txt")).status_code == 200
 
 
-def test_coqui_loads_a_saved_model_and_serves_its_audio(coqui_client):
+def test_coqui_loads_a_saved_model_and_serves_its_audio(coqui_api):
     text = f"Coqui speaks through the same path, {uuid.uuid4().hex[:6]}."
-    r = coqui_client.post("/tts", json={"text": text, "format": "wav"})
+    r = coqui_api.post("/tts", json={"text": text, "format": "wav"})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["engine"] == "coqui" and body["voice"] == "default"
@@ -96,31 +96,31 @@ def test_coqui_loads_a_saved_model_and_serves_its_audio(coqui_client):
     duration, rate = decoded_duration_and_rate(audio.content)
     assert rate == body["sample_rate"] == 22050
     assert duration == pytest.approx(body["duration_s"], abs=0.02) and duration > 0
-    again = coqui_client.post("/tts", json={"text": text, "format": "wav"}).json()
+    again = coqui_api.post("/tts", json={"text": text, "format": "wav"}).json()
     assert again["cached"] is True and again["url"] == body["url"]
 
 
-def test_coqui_speed_is_applied(coqui_client):
+def test_coqui_speed_is_applied(coqui_api):
     text = f"Tempo for Coqui {uuid.uuid4().hex[:6]}."
-    normal = coqui_client.post("/tts", json={"text": text, "format": "wav"}).json()
-    fast = coqui_client.post("/tts", json={"text": text, "format": "wav", "speed": 2.0}).json()
+    normal = coqui_api.post("/tts", json={"text": text, "format": "wav"}).json()
+    fast = coqui_api.post("/tts", json={"text": text, "format": "wav", "speed": 2.0}).json()
     assert fast["duration_s"] == pytest.approx(normal["duration_s"] / 2, rel=0.1)
 
 
-def test_coqui_unknown_voice_lists_the_available_one(coqui_client):
-    r = coqui_client.post("/tts", json={"text": "Hello.", "voice": "darth"})
+def test_coqui_unknown_voice_lists_the_available_one(coqui_api):
+    r = coqui_api.post("/tts", json={"text": "Hello.", "voice": "darth"})
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "unknown_voice"
     assert "default" in r.json()["error"]["message"]
 
 
-def test_openai_voice_names_play_the_coqui_default_voice(coqui_client):
-    r = coqui_client.post("/tts", json={"text": "Hello.", "voice": "alloy", "format": "wav"})
+def test_openai_voice_names_play_the_coqui_default_voice(coqui_api):
+    r = coqui_api.post("/tts", json={"text": "Hello.", "voice": "alloy", "format": "wav"})
     assert r.status_code == 200 and r.json()["voice"] == "default"
 
 
 @pytest.mark.parametrize("path", ["/tts", "/v1/audio/speech"])
-def test_coqui_is_never_handed_more_than_a_bounded_piece(coqui_client, monkeypatch, path):
+def test_coqui_is_never_handed_more_than_a_bounded_piece(coqui_api, monkeypatch, path):
     from TTS.api import TTS
 
     from speech_api.formats import MAX_SENTENCE_CHARS
@@ -136,15 +136,15 @@ def test_coqui_is_never_handed_more_than_a_bounded_piece(coqui_client, monkeypat
     sentence = " ".join(["and then the fox ran on"] * 18) + f" {uuid.uuid4().hex[:6]}."
     assert len(sentence) > 2 * MAX_SENTENCE_CHARS
     body = {"text": sentence} if path == "/tts" else {"model": "tts-1", "input": sentence}
-    r = coqui_client.post(path, json={**body, "voice": "alloy"})
+    r = coqui_api.post(path, json={**body, "voice": "alloy"})
     assert r.status_code == 200, r.text
     assert len(handed) >= 3 and all(len(t) <= MAX_SENTENCE_CHARS for t in handed)
     assert " ".join(handed) == sentence
 
 
-def test_coqui_text_that_would_outlast_the_gateway_is_refused_up_front(coqui_client):
+def test_coqui_text_that_would_outlast_the_gateway_is_refused_up_front(coqui_api):
     text = ("A long text for a slow engine, said once and then again. " * 80)[:4096]
-    r = coqui_client.post("/tts", json={"text": text})
+    r = coqui_api.post("/tts", json={"text": text})
     assert r.status_code == 400, r.text
     error = r.json()["error"]
     assert (error["code"], error["param"]) == ("speech_too_long", "text")

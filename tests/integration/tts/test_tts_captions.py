@@ -142,9 +142,9 @@ def fetch_anonymously(url: str) -> httpx.Response:
     return httpx.get(url, timeout=10)
 
 
-def test_tts_captions_time_the_words_of_the_audio_it_serves(client, whisper):
+def test_tts_captions_time_the_words_of_the_audio_it_serves(api, whisper):
     text = TEXT + " This sentence was added to make the request unique."
-    r = client.post("/tts", json={"text": text, "format": "wav", "captions": True})
+    r = api.post("/tts", json={"text": text, "format": "wav", "captions": True})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["cached"] is False
@@ -172,29 +172,29 @@ def test_tts_captions_time_the_words_of_the_audio_it_serves(client, whisper):
     first = next(srt.parse(srt_file.text))
     assert abs(first.start.total_seconds() - words[0].start) < 0.002
 
-    again = client.post("/tts", json={"text": text, "format": "wav", "captions": True}).json()
+    again = api.post("/tts", json={"text": text, "format": "wav", "captions": True}).json()
     assert again["cached"] is True and again["url"] == body["url"]
     assert again["words"] == body["words"]
 
 
-def test_audio_stored_without_captions_is_made_again_with_them(client):
+def test_audio_stored_without_captions_is_made_again_with_them(api):
     text = "Captions come later for this one, a second request asks for them."
-    plain = client.post("/tts", json={"text": text}).json()
+    plain = api.post("/tts", json={"text": text}).json()
     assert plain["words"] is None and plain["captions"] is None
-    timed = client.post("/tts", json={"text": text, "captions": True}).json()
+    timed = api.post("/tts", json={"text": text, "captions": True}).json()
     assert timed["cached"] is False and timed["url"] == plain["url"]
     assert [w["word"] for w in timed["words"]] == text.split()
     assert timed["words"][-1]["end"] <= timed["duration_s"] + 0.05
 
 
-def test_captions_on_coqui_are_refused_by_name(coqui_client):
-    r = coqui_client.post("/tts", json={"text": "Hello there.", "captions": True})
+def test_captions_on_coqui_are_refused_by_name(coqui_api):
+    r = coqui_api.post("/tts", json={"text": "Hello there.", "captions": True})
     assert r.status_code == 400
     error = r.json()["error"]
     assert (error["code"], error["param"]) == ("captions_unsupported", "captions")
 
 
-def test_captions_must_be_a_json_boolean(client):
-    r = client.post("/tts", json={"text": "Hello there.", "captions": "yes"})
+def test_captions_must_be_a_json_boolean(api):
+    r = api.post("/tts", json={"text": "Hello there.", "captions": "yes"})
     assert r.status_code == 422
     assert r.json()["error"]["param"] == "captions"

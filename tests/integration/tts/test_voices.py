@@ -31,7 +31,7 @@ def voices_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(make_settings, voices_dir):
+def voices_api(make_settings, voices_dir):
     settings = make_settings(
         tts={
             "piper_voices_dir": voices_dir,
@@ -50,19 +50,19 @@ def test_prefetch_installs_the_voice_files(voices_dir):
     ]  # the bundled voice is a package, not copied
 
 
-def test_voices_lists_installed_voices_and_their_aliases(client):
-    voices = client.get("/v1/audio/voices").json()
+def test_voices_lists_installed_voices_and_their_aliases(voices_api):
+    voices = voices_api.get("/v1/audio/voices").json()
     assert voices["voices"] == ["en_US-joe-medium", SPANISH]
     assert voices["aliases"]["es"] == voices["aliases"]["nova"] == SPANISH
     assert voices["aliases"]["narrator"] == voices["aliases"]["alloy"] == "en_US-joe-medium"
     assert voices["unavailable"] == {}
 
 
-def test_the_spanish_alias_plays_the_configured_voice(client):
-    r = client.post("/tts", json={"text": "Hola, ¿qué tal?", "voice": "es", "format": "wav"})
+def test_the_spanish_alias_plays_the_configured_voice(voices_api):
+    r = voices_api.post("/tts", json={"text": "Hola, ¿qué tal?", "voice": "es", "format": "wav"})
     assert r.status_code == 200, r.text
     assert r.json()["voice"] == SPANISH
-    r = client.post(
+    r = voices_api.post(
         "/v1/audio/speech",
         json={"model": "tts-1", "voice": "nova", "input": "Buenos días.", "response_format": "wav"},
     )

@@ -22,8 +22,8 @@ from handlers.transcribe_upload import handler
 from speech_api.formats import MAX_WORKER_ATTEMPTS, worker_audio_limit_s
 from speech_api.service import SpeechService, UploadService
 from speech_api.storage import ObjectStorage, aws_client
-from tests.conftest import TEST_BUCKET
 from tests.support.lambda_runtime import RuntimeAPI, lambda_env, start_runtime_client
+from tests.support.s3 import TEST_BUCKET
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_a_five_minute_recording_is_as_accurate_as_its_clips_one_by_one(
 
 
 def test_the_worker_reports_progress_in_audio_seconds_then_writes_subtitles(
-    process_settings, storage, client, two_and_a_half_minutes, monkeypatch
+    process_settings, storage, api, two_and_a_half_minutes, monkeypatch
 ):
     settings = process_settings()
     uploads = UploadService(settings, SpeechService(settings))
@@ -122,12 +122,12 @@ def test_the_worker_reports_progress_in_audio_seconds_then_writes_subtitles(
     assert last_vtt.startswith("00:02:") and last_vtt.count(".") == 2
     # The API serves each of them too.
     for fmt, stored, media_type in (("srt", srt, "application/x-subrip"), ("vtt", vtt, "text/vtt")):
-        served = client.get(f"/transcripts/{upload_id}", params={"format": fmt})
+        served = api.get(f"/transcripts/{upload_id}", params={"format": fmt})
         assert served.status_code == 200 and served.text == stored
         assert served.headers["content-type"] == f"{media_type}; charset=utf-8"
-    text = client.get(f"/transcripts/{upload_id}", params={"format": "text"})
+    text = api.get(f"/transcripts/{upload_id}", params={"format": "text"})
     assert text.text == transcript["text"] + "\n"
-    wrong = client.get(f"/transcripts/{upload_id}", params={"format": "docx"})
+    wrong = api.get(f"/transcripts/{upload_id}", params={"format": "docx"})
     assert wrong.status_code == 422 and wrong.json()["error"]["param"] == "format"
 
 
@@ -202,7 +202,7 @@ def test_a_worker_killed_mid_file_is_retried_then_given_up_with_a_reason(
     env = lambda_env(s3_endpoint, MODEL_CACHE_DIR=str(tmp_path / "cache"))
 
     for attempt in range(1, MAX_WORKER_ATTEMPTS + 1):
-        # The real runtime client, killed (as Lambda does at its timeout or out of memory)
+        # The real runtime api, killed (as Lambda does at its timeout or out of memory)
         # once the recording is decoded and transcription has started.
         with RuntimeAPI() as runtime:
             proc = start_runtime_client("handlers.transcribe_upload.handler", runtime.address, env)
@@ -314,10 +314,10 @@ def test_results_for_a_version_replaced_mid_transcription_are_dropped(
     assert storage.head(f"transcripts/{upload_id}.progress.json") is None
 
 
-def test_transcript_status_codes_pending_then_processing_with_progress(client, storage):
+def test_transcript_status_codes_pending_then_processing_with_progress(api, storage):
     upload_id = f"{uuid.uuid4().hex[:8]}/talk.mp3"
     storage.put(f"uploads/{upload_id}", b"x", content_type="audio/mpeg", metadata={})
-    assert client.get(f"/transcripts/{upload_id}").json() == {
+    assert api.get(f"/transcripts/{upload_id}").json() == {
         "id": upload_id,
         "status": "pending",
     }
@@ -329,7 +329,7 @@ def test_transcript_status_codes_pending_then_processing_with_progress(client, s
         content_type="application/json",
         metadata={},
     )
-    assert client.get(f"/transcripts/{upload_id}").json()["progress"] == {
+    assert api.get(f"/transcripts/{upload_id}").json()["progress"] == {
         "audio_s_done": 0.0,
         "audio_s_total": None,  # not known until the recording is decoded
     }
@@ -347,7 +347,7 @@ def test_transcript_status_codes_pending_then_processing_with_progress(client, s
         content_type="application/json",
         metadata={},
     )
-    response = client.get(f"/transcripts/{upload_id}")
+    response = api.get(f"/transcripts/{upload_id}")
     assert response.status_code == 202
     assert response.json()["progress"] == {"audio_s_done": 120.0, "audio_s_total": 3600.5}
     assert response.json() == {

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from devkit.clips import clip
 from speech_api.api import create_app
 from speech_api.storage import aws_client
-from tests.conftest import LiveServer
 from tests.support.callbacks import CallbackReceiver, TestCA
+from tests.support.live_server import LiveServer
 from tests.support.upload_worker import running_upload_worker
 
 SECRET = "callback-test-secret"

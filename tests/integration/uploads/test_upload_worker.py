@@ -13,7 +13,7 @@ from devkit.lambda_context import LocalLambdaContext
 from handlers.transcribe_upload import handler
 from speech_api.runtime.local import prepare_bucket, start_embedded_s3
 from speech_api.storage import ObjectStorage
-from tests.conftest import TEST_BUCKET
+from tests.support.s3 import TEST_BUCKET
 
 
 @pytest.fixture

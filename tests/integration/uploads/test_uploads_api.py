@@ -12,7 +12,7 @@ import pytest
 
 from devkit.clips import clip
 from speech_api.api import create_app
-from tests.conftest import LiveServer
+from tests.support.live_server import LiveServer
 from tests.support.upload_worker import running_upload_worker
 
 
