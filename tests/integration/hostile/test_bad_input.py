@@ -85,12 +85,11 @@ def test_stt_bad_input(live_api, case):
     assert live_api.get("/health").json()["status"] == "ok"
 
 
+# A text over 4096 characters, NaN, an unknown field and a JSON array: test_review_json.py.
 TTS_CASES = [
     ("not json", dict(content=b"{text: hi", headers=JSON), 400, "invalid_json", None),
-    ("json array", dict(json=["hello"]), 422, "model_attributes_type", None),
     ("empty text", dict(json={"text": ""}), 422, "string_too_short", "text"),
     ("whitespace text", dict(json={"text": " \n\t "}), 422, "string_too_short", "text"),
-    ("text over 4096", dict(json={"text": "a" * 4097}), 422, "string_too_long", "text"),
     ("missing text", dict(json={"voice": "en_US-joe-medium"}), 422, "missing", "text"),
     ("text not a string", dict(json={"text": 42}), 422, "string_type", "text"),
     ("unknown voice", dict(json={"text": "Hi.", "voice": "nobody"}), 400, "unknown_voice", "voice"),
@@ -104,20 +103,12 @@ TTS_CASES = [
     ("speed too high", dict(json={"text": "Hi.", "speed": 4.5}), 422, "less_than_equal", "speed"),
     ("speed too low", dict(json={"text": "Hi.", "speed": 0.1}), 422, "greater_than_equal", "speed"),
     (
-        "speed NaN",
-        dict(content=b'{"text": "Hi.", "speed": NaN}', headers=JSON),
-        422,
-        "finite_number",
-        "speed",
-    ),
-    (
         "speed not a number",
         dict(json={"text": "Hi.", "speed": "fast"}),
         422,
         "float_type",
         "speed",
     ),
-    ("extra field", dict(json={"text": "Hi.", "sped": 2}), 422, "extra_forbidden", "sped"),
 ]
 
 
