@@ -17,7 +17,7 @@ REFUSED = (415, ("unsupported_audio", "file"))
 DECODED = (200, None)
 
 CASES = [
-    # id, bytes, (status, error code or words in the transcript)
+    # id, bytes, (status, (error code, param) of a 4xx or words in the transcript of a 200)
     ("codec: mp4 boxes nested 5,000 deep", crafted.deep_mp4(5000), REFUSED),
     ("codec: matroska element declaring 2^44 bytes (cues)", crafted.ebml_huge_element(), REFUSED),
     ("codec: flac seektable declaring 16 MB", crafted.flac_with_huge_seektable(), REFUSED),

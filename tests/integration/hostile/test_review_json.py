@@ -29,7 +29,7 @@ def upload(api: httpx.Client, **fields) -> httpx.Response:
 
 
 CASES = [
-    # id, request, status, error code (4xx) or None (200)
+    # id, request, status, (error code, param) of a 4xx, None for a 200
     ("json: text null", lambda api: tts(api, {"text": None}), 422, ("string_type", "text")),
     (
         "json: text of 4097 characters",

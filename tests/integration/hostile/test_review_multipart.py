@@ -33,7 +33,7 @@ def hinted(api: httpx.Client, fields: list[tuple[str, str]]) -> httpx.Response:
 
 
 CASES = [
-    # id, request, status, error code (4xx) or words in the transcript (200)
+    # id, request, status, (error code, param) of a 4xx or words in the transcript of a 200
     (
         "multipart: two file parts",
         lambda api: form(api, [("file", "a.wav", WAV), ("file", "b.wav", WAV)]),
