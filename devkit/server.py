@@ -12,7 +12,7 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -58,8 +58,8 @@ class ServerProcess:
     """A command serving HTTP on a port of its own, started and waited for on ``health``.
 
     ``{port}`` in the arguments and in the environment's values is the chosen port. The
-    command's output (stdout and stderr) goes to a log file, never to a pipe that could fill;
-    ``output()`` reads it. The port stays the same across `start`, `crash` and `start` again.
+    command's output (stdout and stderr) is read as it comes and kept: ``output()``. The port
+    stays the same across `start`, `crash` and `start` again.
     """
 
     def __init__(
@@ -79,17 +79,20 @@ class ServerProcess:
         self.cwd, self.health, self.timeout_s = cwd, health, timeout_s
         self.proc: subprocess.Popen | None = None
         self.runs = 0
-        self.log_path: Path | None = None
+        self._output = bytearray()
 
     def start(self) -> str:
         """Start the command and wait until it serves; the output it printed until then."""
         self.runs += 1
-        fd, name = tempfile.mkstemp(prefix=f"server-{self.port}-{self.runs}-", suffix=".log")
-        self.log_path = Path(name)
-        with os.fdopen(fd, "w") as log:
-            self.proc = subprocess.Popen(
-                self.args, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
+        self._output = bytearray()
+        self.proc = subprocess.Popen(
+            self.args, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        # Read as it comes: a pipe nobody reads fills up and stops the server mid-write.
+        self._reader = threading.Thread(
+            target=self._read, args=(self.proc.stdout, self._output), daemon=True
+        )
+        self._reader.start()
         wait_until_up(
             self.base_url + self.health,
             exited=lambda: self.output() if self.proc.poll() is not None else None,
@@ -97,9 +100,15 @@ class ServerProcess:
         )
         return self.output()
 
+    @staticmethod
+    def _read(pipe, into: bytearray) -> None:
+        for line in iter(pipe.readline, b""):
+            into.extend(line)
+        pipe.close()
+
     def output(self) -> str:
-        """Everything the current run has printed so far."""
-        return self.log_path.read_text(errors="replace") if self.log_path else ""
+        """Everything the current run has printed so far (stdout and stderr)."""
+        return self._output.decode(errors="replace")
 
     def stop(self) -> str:
         """Ask the server to stop (SIGTERM), kill it if it does not; its whole output."""
@@ -110,6 +119,10 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+        if self.proc:
+            # The last lines, printed on the way out (a child that outlives the server may
+            # hold the pipe open: not waited for long).
+            self._reader.join(timeout=2)
         return self.output()
 
     def crash(self) -> None:
