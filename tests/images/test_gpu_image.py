@@ -20,7 +20,7 @@ from devkit.images.run import (
     start_in_image,
 )
 from devkit.server import free_port
-from tests.images.conftest import gpu_image_built
+from tests.support.built_images import gpu_image_built
 from tests.support.s3 import s3_env
 
 pytestmark = pytest.mark.skipif(not gpu_image_built(), reason="no GPU image built (make image)")
