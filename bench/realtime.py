@@ -260,12 +260,12 @@ def run(model: str = "base", quick: bool = False, levels: list[int] | None = Non
         english = english[:6]
     turns = [Turn(c) for c in english]
     server = ours(model, REALTIME_MAX_SESSIONS="32", PRELOAD_MODELS="stt")
-    url = server.url.replace("http", "ws") + "/v1/realtime?intent=transcription"
+    url = server.base_url.replace("http", "ws") + "/v1/realtime?intent=transcription"
     try:
-        httpx.get(f"{server.url}/ready", timeout=120)
+        httpx.get(f"{server.base_url}/ready", timeout=120)
         asyncio.run(live_session(url, turns[:1]))  # warm-up (model, VAD)
         print("[realtime] latency and WER, one session per clip", file=sys.stderr)
-        result = {"model": model, "latency": latency(url, server.url, turns)}
+        result = {"model": model, "latency": latency(url, server.base_url, turns)}
         print("[realtime] concurrent sessions", file=sys.stderr)
         result["concurrency"] = concurrency(
             url,

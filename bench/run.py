@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from devkit.clips import load_clips  # noqa: E402
+from devkit.server import (  # noqa: E402
+    ServerProcess,
+    clean_env,
+    speech_api_serve,
+)
 from devkit.stand_ins import server_env  # noqa: E402
 from devkit.texts import SENTENCES as EVERYDAY  # noqa: E402
 from devkit.wer import corpus_wer  # noqa: E402
@@ -78,71 +82,27 @@ def summary(values: list[float]) -> dict:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def start(args: list[str], env: dict[str, str], health: str = "/health") -> ServerProcess:
+    """A peer's server (``{port}`` in its arguments is its port), started and waited for."""
+    server = ServerProcess(args, clean_env(**env), cwd=REPO, health=health)
+    server.start()
+    return server
 
 
-def rss_mb(pid: int) -> float:
-    proc = psutil.Process(pid)
-    procs = [proc, *proc.children(recursive=True)]
-    return round(sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20, 1)
-
-
-class Server:
-    """A server subprocess on loopback, waited for on its health route."""
-
-    def __init__(self, args: list[str], env: dict[str, str], health: str = "/health"):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        full_env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("STT_", "TTS_", "S3_", "AWS_", "PUBLIC_"))
-        }
-        full_env.update({k: v.replace("{port}", str(self.port)) for k, v in env.items()})
-        self.args = [a.replace("{port}", str(self.port)) for a in args]
-        self.proc = subprocess.Popen(
-            self.args, env=full_env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.args} exited: {self.proc.stderr.read()[-2000:]!r}")
-            try:
-                if httpx.get(self.url + health, timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError(f"{self.args} did not start")
-
-    def rss(self) -> float:
-        return rss_mb(self.proc.pid)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-def ours(model: str, **env) -> Server:
+def ours(model: str, **env) -> ServerProcess:
     # A fresh data directory and any free S3 port: figures must not depend on what earlier
     # runs left in the embedded S3 (`serve` keeps its objects in DATA_DIR).
     data_dir = tempfile.mkdtemp(prefix="speech-api-bench-")
-    return Server(
-        [sys.executable, "-m", "speech_api", "serve"],
-        {
-            "PORT": "{port}",
-            "STT_MODEL": model,
-            "LOG_LEVEL": "warning",
-            "DATA_DIR": data_dir,
-            "EMBEDDED_S3_PORT": "0",
-            **env,
-        },
+    server = speech_api_serve(
+        REPO,
+        STT_MODEL=model,
+        LOG_LEVEL="warning",
+        DATA_DIR=data_dir,
+        EMBEDDED_S3_PORT="0",
+        **env,
     )
+    server.start()
+    return server
 
 
 def post_clip(client: httpx.Client, path: str, clip, **data) -> float:
@@ -160,7 +120,7 @@ def post_clip_text(client: httpx.Client, path: str, clip, **data) -> tuple[float
 # --- 1. STT: through HTTP vs the direct library call ------------------------------------
 
 
-def stt_overhead(server: Server, model_dir: str, rounds: int, multilingual: bool) -> dict:
+def stt_overhead(server: ServerProcess, model_dir: str, rounds: int, multilingual: bool) -> dict:
     """/stt and the direct `WhisperModel.transcribe` call (same model dir, int8, beam 5, VAD,
     language given), alternating clip by clip; per-clip medians; WER of both, English and
     (multilingual models) Spanish."""
@@ -178,7 +138,7 @@ def stt_overhead(server: Server, model_dir: str, rounds: int, multilingual: bool
 
     http_times, direct_times = {c.file: [] for c in ENGLISH}, {c.file: [] for c in ENGLISH}
     texts: dict[str, dict[str, str]] = {"http": {}, "direct": {}}
-    with httpx.Client(base_url=server.url, timeout=120) as client:
+    with httpx.Client(base_url=server.base_url, timeout=120) as client:
         post_clip(client, "/stt", ENGLISH[0], language="en")  # warm up both
         direct(ENGLISH[0])
         for r in range(rounds):
@@ -220,7 +180,7 @@ def stt_overhead(server: Server, model_dir: str, rounds: int, multilingual: bool
     }
 
 
-def batching_latency(batched: Server, unbatched: Server, rounds: int) -> dict:
+def batching_latency(batched: ServerProcess, unbatched: ServerProcess, rounds: int) -> dict:
     """One client at a time: /stt latency with batching on (the default) and off
     (STT_BATCH_SIZE=1), requests alternating between the two servers."""
     times: dict[str, dict[str, list[float]]] = {
@@ -228,8 +188,8 @@ def batching_latency(batched: Server, unbatched: Server, rounds: int) -> dict:
         "off": {c.file: [] for c in ENGLISH},
     }
     with (
-        httpx.Client(base_url=batched.url, timeout=120) as on,
-        httpx.Client(base_url=unbatched.url, timeout=120) as off,
+        httpx.Client(base_url=batched.base_url, timeout=120) as on,
+        httpx.Client(base_url=unbatched.base_url, timeout=120) as off,
     ):
         post_clip(off, "/stt", ENGLISH[0], language="en")
         for r in range(rounds):
@@ -249,7 +209,7 @@ def batching_latency(batched: Server, unbatched: Server, rounds: int) -> dict:
 # --- 2. STT under concurrency --------------------------------------------------------------
 
 
-def stt_concurrency(server: Server, levels: list[int], requests: int) -> dict:
+def stt_concurrency(server: ServerProcess, levels: list[int], requests: int) -> dict:
     results = {}
     for level in levels:
         clips = [ENGLISH[i % len(ENGLISH)] for i in range(requests)]
@@ -258,7 +218,7 @@ def stt_concurrency(server: Server, levels: list[int], requests: int) -> dict:
         stop = threading.Event()
 
         def probe_health(stop: threading.Event, health: list[float]) -> None:
-            with httpx.Client(base_url=server.url, timeout=10) as c:
+            with httpx.Client(base_url=server.base_url, timeout=10) as c:
                 while not stop.is_set():
                     started = time.perf_counter()
                     c.get("/health")
@@ -266,7 +226,7 @@ def stt_concurrency(server: Server, levels: list[int], requests: int) -> dict:
                     time.sleep(0.02)
 
         def one(clip):
-            with httpx.Client(base_url=server.url, timeout=300) as c:
+            with httpx.Client(base_url=server.base_url, timeout=300) as c:
                 return post_clip(c, "/stt", clip, language="en")
 
         prober = threading.Thread(target=probe_health, args=(stop, health), daemon=True)
@@ -294,9 +254,9 @@ def stt_concurrency(server: Server, levels: list[int], requests: int) -> dict:
 # --- 3. TTS ---------------------------------------------------------------------------------
 
 
-def tts_figures(server: Server, label: str, rounds: int) -> dict:
+def tts_figures(server: ServerProcess, label: str, rounds: int) -> dict:
     misses, rtf, hits, ttfb, speech_full = [], [], [], [], []
-    with httpx.Client(base_url=server.url, timeout=300) as client:
+    with httpx.Client(base_url=server.base_url, timeout=300) as client:
         client.post("/tts", json={"text": "Warm up.", "format": "wav"}).raise_for_status()
         for r in range(rounds):
             for sentence in SENTENCES:
@@ -341,17 +301,14 @@ def tts_figures(server: Server, label: str, rounds: int) -> dict:
 
 def cold_start(model: str, s3_url: str) -> dict:
     clip = next(c for c in ENGLISH if c.file == "arctic_a0007.wav")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STT_", "TTS_", "S3_"))}
-    env.update(
-        {
-            "STT_MODEL": model,
-            "S3_ENDPOINT_URL": s3_url,
-            "S3_BUCKET": "speech-api",
-            "S3_ACCESS_KEY_ID": "embedded",
-            "S3_SECRET_ACCESS_KEY": "embedded",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-        }
+    env = clean_env(
+        STT_MODEL=model,
+        S3_ENDPOINT_URL=s3_url,
+        S3_BUCKET="speech-api",
+        S3_ACCESS_KEY_ID="embedded",
+        S3_SECRET_ACCESS_KEY="embedded",
+        POWERTOOLS_TRACE_DISABLED="true",
+        POWERTOOLS_METRICS_DISABLED="true",
     )
     runs = []
     for _ in range(3):
@@ -373,11 +330,11 @@ def cold_start(model: str, s3_url: str) -> dict:
 # --- 5. memory ------------------------------------------------------------------------------
 
 
-def memory(server: Server, total: int) -> dict:
-    with httpx.Client(base_url=server.url, timeout=300) as client:
+def memory(server: ServerProcess, total: int) -> dict:
+    with httpx.Client(base_url=server.base_url, timeout=300) as client:
         client.post("/tts", json={"text": "Warm up the voice.", "format": "mp3"})
         post_clip(client, "/stt", ENGLISH[0])
-        after_load = server.rss()
+        after_load = server.family_rss_mb()
         for i in range(total):
             kind = i % 4
             if kind == 0:
@@ -388,7 +345,7 @@ def memory(server: Server, total: int) -> dict:
                 client.post("/tts", json={"text": "Warm up the voice.", "format": "mp3"})
             else:
                 client.get("/health")
-        after = server.rss()
+        after = server.family_rss_mb()
     return {
         "rss_after_load_mb": after_load,
         "rss_after_requests_mb": after,
@@ -430,7 +387,7 @@ def peer_stt(python: Path, model_dir: str, rounds: int) -> dict:
         "    model_options: {device: cpu, compute_type: int8}\n"
         "    transcribe_options: {beam_size: 5, vad_filter: true}\n"
     )
-    server = Server(
+    server = start(
         [
             str(python),
             "-m",
@@ -446,7 +403,7 @@ def peer_stt(python: Path, model_dir: str, rounds: int) -> dict:
     )
     try:
         times = {c.file: [] for c in ENGLISH}
-        with httpx.Client(base_url=server.url, timeout=120) as client:
+        with httpx.Client(base_url=server.base_url, timeout=120) as client:
             post_clip(client, "/v1/audio/transcriptions", ENGLISH[0], language="en")
             for _ in range(rounds):
                 for c in ENGLISH:
@@ -470,7 +427,7 @@ def peer_tts(python: Path, our_url: str, rounds: int) -> dict:
         text=True,
         check=True,
     ).stdout.strip()
-    server = Server(
+    server = start(
         [
             str(python),
             "-m",
@@ -488,7 +445,7 @@ def peer_tts(python: Path, our_url: str, rounds: int) -> dict:
     try:
         times: dict[str, list[float]] = {"ours": [], "peer": []}
         with (
-            httpx.Client(base_url=server.url, timeout=60) as peer,
+            httpx.Client(base_url=server.base_url, timeout=60) as peer,
             httpx.Client(base_url=our_url, timeout=60) as us,
         ):
             calls = {
@@ -534,13 +491,13 @@ def workers(model: str, s3_url: str, count: int, requests: int) -> dict:
         S3_SECRET_ACCESS_KEY="embedded",
     )
     try:
-        with httpx.Client(base_url=server.url, timeout=300) as client:
+        with httpx.Client(base_url=server.base_url, timeout=300) as client:
             for c in ENGLISH[: count * 2]:  # every worker loads its model
                 post_clip(client, "/stt", c, language="en")
         figures = stt_concurrency(server, [4], requests)["4"]
         return {
             "workers": count,
-            "rss_mb": server.rss(),
+            "rss_mb": server.family_rss_mb(),
             "throughput_audio_s_per_s": figures["throughput_audio_s_per_s"],
             "latency": figures["latency"],
             "errors": figures["errors"],
@@ -673,7 +630,7 @@ def main() -> None:
                 other = ours(args.model, **env)
                 try:
                     results[f"tts_{spec.name}"] = tts_figures(other, spec.name, 1)
-                    results[f"tts_{spec.name}"]["rss_mb"] = other.rss()
+                    results[f"tts_{spec.name}"]["rss_mb"] = other.family_rss_mb()
                 finally:
                     other.stop()
 
@@ -686,7 +643,7 @@ def main() -> None:
         if not args.stt_only:
             server = ours(args.model)
             try:
-                results["peer_tts"] = peer_tts(python, server.url, 2 * rounds)
+                results["peer_tts"] = peer_tts(python, server.base_url, 2 * rounds)
             finally:
                 server.stop()
 

@@ -37,7 +37,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.run import ENGLISH, Server, ours, rss_mb, summary  # noqa: E402
+from bench.run import ENGLISH, ours, summary  # noqa: E402
+from devkit.server import ServerProcess, family_rss_mb  # noqa: E402
 
 
 async def soak(url: str, seconds: float, clients: int) -> dict:
@@ -272,7 +273,7 @@ class RSSSampler:
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             self.samples.append(
-                (self.phase, round(time.monotonic() - self._started, 1), rss_mb(self.pid))
+                (self.phase, round(time.monotonic() - self._started, 1), family_rss_mb(self.pid))
             )
 
     def __enter__(self) -> RSSSampler:
@@ -309,7 +310,7 @@ def main() -> None:
 
         async def both():
             http, live = await asyncio.gather(
-                load, soak_realtime.live_load(server.url, seconds, args.live, ENGLISH[:6])
+                load, soak_realtime.live_load(server.base_url, seconds, args.live, ENGLISH[:6])
             )
             http["live_turns"] = live["turns"]
             http["errors"].update(live["errors"])
@@ -319,31 +320,31 @@ def main() -> None:
 
     async def hostile_all(seconds: float):
         http, live = await asyncio.gather(
-            hostile(server.url, seconds),
-            soak_realtime.live_hostile(server.url, seconds, ENGLISH[:3], max_sessions=4),
+            hostile(server.base_url, seconds),
+            soak_realtime.live_hostile(server.base_url, seconds, ENGLISH[:3], max_sessions=4),
         )
         http["outcomes"].update(live["outcomes"])
         http["errors"].update(live["errors"])
         return http
 
-    server: Server = ours(args.model, REALTIME_MAX_SESSIONS="4")
+    server: ServerProcess = ours(args.model, REALTIME_MAX_SESSIONS="4")
     phases: dict[str, dict] = {}
     try:
         with RSSSampler(server.proc.pid) as rss:
-            phases["warm-up"] = asyncio.run(soak(server.url, args.warmup, args.clients))
+            phases["warm-up"] = asyncio.run(soak(server.base_url, args.warmup, args.clients))
             # As long as the concurrent phase: the first 16-way load sets the working set (every
             # batch size, every thread's buffers); growth is what comes after it.
-            phases["warm-up burst"] = asyncio.run(concurrent(server.url, args.burst_seconds))
+            phases["warm-up burst"] = asyncio.run(concurrent(server.base_url, args.burst_seconds))
             rss.phase = "mixed"
             phases["mixed"] = asyncio.run(
-                with_live(soak(server.url, args.seconds, args.clients), args.seconds)
+                with_live(soak(server.base_url, args.seconds, args.clients), args.seconds)
             )
             rss.phase = "concurrent"
-            phases["concurrent"] = asyncio.run(concurrent(server.url, args.burst_seconds))
+            phases["concurrent"] = asyncio.run(concurrent(server.base_url, args.burst_seconds))
             rss.phase = "hostile"
             phases["hostile"] = asyncio.run(hostile_all(args.hostile_seconds))
             rss.phase = "final"
-            phases["final"] = asyncio.run(with_live(soak(server.url, 30, args.clients), 30))
+            phases["final"] = asyncio.run(with_live(soak(server.base_url, 30, args.clients), 30))
     finally:
         server.stop()
     rss_start = rss.median("mixed", first_s=30)

@@ -24,8 +24,8 @@ from devkit.images.run import image_config, mounted, start_in_image
 from devkit.wer import corpus_wer
 from infra.constructs.functions import LIGHT_IMAGE_ENGINE
 from speech_api.realtime.metrics import DIMENSION, METRIC
-from tests.infrastructure.conftest import synth
 from tests.support.realtime import clip_audio, configure, receive_until, send, stream
+from tests.support.synth import synth
 
 IMAGE = lambda_image(LIGHT_IMAGE_ENGINE)
 pytestmark = pytest.mark.skipif(not image_exists(IMAGE), reason=f"{IMAGE} not built (make image)")

@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from tests.infrastructure.app_contract import app_operations, open_without_key
-from tests.infrastructure.conftest import REPO, VARIANTS, synth
 from tests.infrastructure.gateway import Gateway
 from tests.infrastructure.iam import Template
+from tests.support.synth import REPO, VARIANTS, synth
 
 # Which function serves what (the contract; the app's routes come from its OpenAPI schema).
 STT_PATHS = {"/stt", "/v1/audio/transcriptions", "/v1/audio/translations"}

@@ -20,7 +20,7 @@ from infra.constructs.realtime import (
 from speech_api.config import RealtimeSettings
 from speech_api.realtime.limits import CLOUDFRONT_IDLE_S, PING_INTERVAL_S
 from speech_api.realtime.metrics import DIMENSION, METRIC
-from tests.infrastructure.conftest import cfn_lint, synth
+from tests.support.synth import cfn_lint, synth
 
 
 @pytest.fixture(scope="module")
