@@ -234,7 +234,7 @@ def paths_taken(model: str, cache_dir: Path, clips: list) -> dict[str, str]:
     from speech_api.audio import decode_audio
     from speech_api.config import STTSettings
     from speech_api.engines import TranscriptionOptions
-    from speech_api.engines.whisper import WhisperEngine
+    from speech_api.engines.stt.whisper_engine import WhisperEngine
 
     engine = WhisperEngine(STTSettings(model=model, batch_size=1), cache_dir)
     stats = engine.decoder.stats
@@ -268,7 +268,7 @@ def chunk_ratios(model: str, cache_dir: Path, minutes: float, rounds: int) -> di
     from speech_api.audio.sources import ArrayAudio
     from speech_api.config import STTSettings
     from speech_api.engines import TranscriptionOptions
-    from speech_api.engines.whisper import WhisperEngine, resolve_model
+    from speech_api.engines.stt.whisper_engine import WhisperEngine, resolve_model
 
     engine = WhisperEngine(STTSettings(model=model), cache_dir)
     direct = WhisperModel(resolve_model(model, cache_dir), device="cpu", compute_type="int8")
@@ -324,10 +324,10 @@ def chunk_ratios(model: str, cache_dir: Path, minutes: float, rounds: int) -> di
 # --- all of it ------------------------------------------------------------------------------
 
 
-def run(models: list[str], rounds: int, confirm: int, minutes: float, limit: int = 0) -> dict:
+def run(models: list[str], rounds: int, confirm: int, minutes: float = 3.0, limit: int = 0) -> dict:
     from bench.run import ours as start_server
     from speech_api.config import default_cache_dir
-    from speech_api.engines.whisper import resolve_model
+    from speech_api.engines.stt.whisper_models import resolve_model
 
     cache_dir = default_cache_dir()
     results: dict = {"cores": os.cpu_count(), "models": {}}
@@ -336,7 +336,12 @@ def run(models: list[str], rounds: int, confirm: int, minutes: float, limit: int
         server = start_server(model)
         try:
             figures = clip_ratios(
-                server.url, server.proc.pid, resolve_model(model, cache_dir), rounds, confirm, limit
+                server.base_url,
+                server.proc.pid,
+                resolve_model(model, cache_dir),
+                rounds,
+                confirm,
+                limit,
             )
         finally:
             server.stop()

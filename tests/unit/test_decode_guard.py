@@ -1,11 +1,11 @@
-"""The guard's budget and timing rules on their own (engines/whisper_guard.py): the budget grows
+"""The guard's budget and timing rules on their own (engines/stt/whisper_guard.py): the budget grows
 with the clip and never passes the library's limit, a decode that uses it all is a runaway, and
 the retry keeps a last segment that ends in its silence while a segment starting past the audio
 still sends the clip on, and a sentence echoed back is a repetition."""
 
 import pytest
 
-from speech_api.engines.whisper_guard import (
+from speech_api.engines.stt.whisper_guard import (
     Fallback,
     check_budget,
     check_timing,
