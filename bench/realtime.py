@@ -253,7 +253,7 @@ def concurrency(url: str, turns: list[Turn], levels: list[int], per_session: int
 
 
 def run(model: str = "base", quick: bool = False, levels: list[int] | None = None) -> dict:
-    from bench.run import ours
+    from bench.servers import ours
 
     english = [c for c in load_clips() if c.language == "en"]
     if quick:

@@ -40,7 +40,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -52,12 +51,9 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.servers import ours  # noqa: E402
 from devkit.clips import load_clips  # noqa: E402
-from devkit.server import (  # noqa: E402
-    ServerProcess,
-    clean_env,
-    speech_api_serve,
-)
+from devkit.server import ServerProcess, clean_env  # noqa: E402
 from devkit.stand_ins import server_env  # noqa: E402
 from devkit.texts import SENTENCES as EVERYDAY  # noqa: E402
 from devkit.wer import corpus_wer  # noqa: E402
@@ -91,22 +87,6 @@ def summary(values: list[float]) -> dict:
 def start(args: list[str], env: dict[str, str], health: str = "/health") -> ServerProcess:
     """A peer's server (``{port}`` in its arguments is its port), started and waited for."""
     server = ServerProcess(args, clean_env(**env), cwd=REPO, health=health)
-    server.start()
-    return server
-
-
-def ours(model: str, **env) -> ServerProcess:
-    # A fresh data directory and any free S3 port: figures must not depend on what earlier
-    # runs left in the embedded S3 (`serve` keeps its objects in DATA_DIR).
-    data_dir = tempfile.mkdtemp(prefix="speech-api-bench-")
-    server = speech_api_serve(
-        REPO,
-        STT_MODEL=model,
-        LOG_LEVEL="warning",
-        DATA_DIR=data_dir,
-        EMBEDDED_S3_PORT="0",
-        **env,
-    )
     server.start()
     return server
 

@@ -325,7 +325,7 @@ def chunk_ratios(model: str, cache_dir: Path, minutes: float, rounds: int) -> di
 
 
 def run(models: list[str], rounds: int, confirm: int, minutes: float = 3.0, limit: int = 0) -> dict:
-    from bench.run import ours as start_server
+    from bench.servers import ours as start_server
     from speech_api.config import default_cache_dir
     from speech_api.engines.stt.whisper_models import resolve_model
 
