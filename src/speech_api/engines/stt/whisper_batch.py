@@ -45,7 +45,7 @@ from speech_api.engines.stt.whisper_guard import (
 from speech_api.engines.stt.whisper_queue import Job, Stats
 
 # The retry's margin: 5 s of silence after the speech. Measured on the harder variants of the
-# dev clips (docs/stt-latency.md), most clips that loop, overshoot or stop early with the 2 s
+# dev clips (devkit/hard_clips.py), most clips that loop, overshoot or stop early with the 2 s
 # margin decode cleanly with 5 s, and a clip plus 5 s is still far from the 30 s window.
 RETRY_MARGIN_FRAMES = 500
 # Windows one clip may take (the first and its continuations) before it goes to the library.

@@ -31,11 +31,12 @@ LANGUAGE_THRESHOLD = LIBRARY_DEFAULTS["language_detection_threshold"]
 MAX_TOKENS_PER_SECOND = 20.0
 # The token budget of a trimmed decode (text and timestamp tokens together): this many per second
 # of speech, plus a constant for a short clip's few words and its timestamps. Measured on the dev
-# clips and their 104 harder variants (docs/stt-latency.md), real speech took at most 5.5 tokens
+# clips and their 104 harder variants (devkit/hard_clips.py), real speech took at most 5.5 tokens
 # a second in English and 4.8 in Spanish, timestamps included; a runaway reaches the budget
 # having repeated itself once, and stops there. The retry (a wider margin, which ends nearly
 # every runaway) gets the looser budget, so that speech denser than any measured (a language
 # Whisper's tokenizer splits finely) is decoded there rather than sent to the full window.
+# How it is measured: docs/performance.md (the tail).
 BUDGET_TOKENS_PER_SECOND = 8.0
 RETRY_TOKENS_PER_SECOND = MAX_TOKENS_PER_SECOND
 BUDGET_EXTRA_TOKENS = 10
