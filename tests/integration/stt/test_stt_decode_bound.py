@@ -14,7 +14,6 @@ from devkit.clips import clip
 from devkit.hard_clips import hard_clips
 from devkit.wer import corpus_wer
 from speech_api.audio import decode_audio
-from speech_api.config import STTSettings
 from speech_api.engines import TranscriptionOptions as Options
 from speech_api.engines.stt.whisper_arguments import whisper_arguments
 from speech_api.engines.stt.whisper_engine import WhisperEngine
@@ -26,19 +25,6 @@ ENGLISH = Options(language="en")
 
 def samples(c):
     return decode_audio(c.read(), max_seconds=120).samples
-
-
-@pytest.fixture(scope="module")
-def engines(model_cache_dir):
-    made = {}
-
-    def make(model: str = "base", **stt) -> WhisperEngine:
-        key = (model, tuple(sorted(stt.items())))
-        if key not in made:
-            made[key] = WhisperEngine(STTSettings(model=model, **stt), model_cache_dir)
-        return made[key]
-
-    return make
 
 
 def job_for(engine: WhisperEngine, audio: np.ndarray, options: Options = ENGLISH) -> Job:

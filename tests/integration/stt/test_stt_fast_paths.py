@@ -14,9 +14,7 @@ import pytest
 from devkit.clips import clip, load_clips
 from devkit.wer import corpus_wer
 from speech_api.audio import decode_audio
-from speech_api.config import STTSettings
 from speech_api.engines import TranscriptionOptions as Options
-from speech_api.engines.stt.whisper_engine import WhisperEngine
 from speech_api.service.models import ModelManager
 
 ENGLISH = [c for c in load_clips() if c.language == "en"]
@@ -25,19 +23,6 @@ SPANISH = [c for c in load_clips() if c.language == "es"]
 
 def samples(c):
     return decode_audio(c.read(), max_seconds=120).samples
-
-
-@pytest.fixture(scope="module")
-def engines(model_cache_dir):
-    made = {}
-
-    def make(model: str = "base", **stt) -> WhisperEngine:
-        key = (model, tuple(sorted(stt.items())))
-        if key not in made:
-            made[key] = WhisperEngine(STTSettings(model=model, **stt), model_cache_dir)
-        return made[key]
-
-    return make
 
 
 def assert_times_inside(transcript):
