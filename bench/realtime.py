@@ -274,7 +274,7 @@ def run(model: str = "base", quick: bool = False, levels: list[int] | None = Non
             2 if quick else 3,
             server.proc.pid,
         )
-        result["server_rss_mb"] = server.rss()
+        result["server_rss_mb"] = server.family_rss_mb()
     finally:
         server.stop()
     return result
