@@ -14,6 +14,7 @@ from speech_api.formats import (
     SpeechStreamFormat,
 )
 
+TextType = Literal["text", "ssml"]
 SpeechText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)
 ]
@@ -23,7 +24,14 @@ class TTSRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: SpeechText = Field(
-        description=f"Text to speak, 1..{MAX_TEXT_CHARS} characters after trimming."
+        description=f"Text to speak, 1..{MAX_TEXT_CHARS} characters after trimming (SSML "
+        "markup included)."
+    )
+    text_type: TextType = Field(
+        "text",
+        description="text: plain text (Markdown allowed), read in its spoken form; ssml: an "
+        "SSML document (<speak>, <p>, <s>, <break>, <prosody rate>, <say-as>, <sub>, "
+        "<phoneme>), as Amazon Polly's TextType.",
     )
     voice: str | None = Field(None, description="Voice name; the engine's default when absent.")
     format: AudioFormat | None = Field(None, description="Audio format (default mp3).")

@@ -136,6 +136,12 @@ class PiperEngine:
                     break
                 yield (number, piece), chunk
 
+    def unknown_phonemes(self, phonemes: str, voice: str) -> list[str]:
+        """The phonemes (IPA characters, as SSML <phoneme ph> gives them and Piper's
+        ``[[...]]`` blocks take them) this voice has no symbol for: Piper would skip them."""
+        known = self._load(self._check(voice)).config.phoneme_id_map
+        return sorted({ch for ch in phonemes if not ch.isspace() and ch not in known})
+
     def _check(self, voice: str) -> str:
         if voice not in self._voice_paths:
             raise UnknownVoiceError(

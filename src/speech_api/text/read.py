@@ -1,0 +1,83 @@
+"""A request's text, plain or SSML, read into the `Script` every synthesis path speaks.
+
+Plain text: Markdown becomes structure (text/markdown.py), paragraphs are separated by a
+pause, each word gets its spoken form (text/normalize.py). SSML: text/ssml.py. Either way
+the result is bounded: silence (breaks and paragraph pauses) adds at most
+`max_silence_s(chars)`, so neither 50,000 <break time="10s"/> nor 100,000 one-letter
+paragraphs can make hours of nothing."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from speech_api.errors import InvalidRequestError
+from speech_api.text import markdown, normalize, ssml
+from speech_api.text.script import PARAGRAPH_PAUSE_S, Pause, Script, Span, Words, compact
+from speech_api.text.script import end_sentence as _end_sentence
+
+TEXT_TYPES = ("text", "ssml")
+# Silence a text may add: 10 minutes, or as long as its speech would take (about 0.05 s of
+# speech a character), whichever is more.
+MIN_SILENCE_BOUND_S = 600.0
+SILENCE_S_PER_CHAR = 0.05
+_LANGUAGE = re.compile(r"^([a-z]{2,3})(?:[_-]|$)", re.IGNORECASE)
+
+
+def max_silence_s(chars: int) -> float:
+    return max(MIN_SILENCE_BOUND_S, chars * SILENCE_S_PER_CHAR)
+
+
+def voice_language(voice: str, model: str = "") -> str:
+    """The language a voice speaks, from its name (Piper: en_US-joe-medium, es_ES-...;
+    Coqui: tts_models/en/...): what the spoken form is written in. English when unknown."""
+    match = _LANGUAGE.match(voice)
+    if match:
+        return match.group(1).lower()
+    for part in model.split("/"):
+        if re.fullmatch(r"[a-z]{2}", part):
+            return part
+    return "en"
+
+
+def read(text: str, text_type: str = "text", *, language: str = "en") -> Script:
+    """The script of ``text``; InvalidRequestError (400) when it is invalid SSML, has
+    nothing to say, or would be mostly silence."""
+    if text_type == "ssml":
+        script = ssml.parse(text, language=language)
+    else:
+        script = read_plain(text, language=language)
+    if not script.has_speech:
+        raise InvalidRequestError("The text has nothing to speak.", param="text", code="no_speech")
+    bound = max_silence_s(len(text))
+    if script.pause_s > bound:
+        raise InvalidRequestError(
+            f"The text asks for {script.pause_s:.0f} s of silence (breaks and paragraph "
+            f"pauses); a text of {len(text)} characters may add at most {bound:.0f} s.",
+            param="text",
+            code="too_much_silence",
+        )
+    return script
+
+
+def read_plain(text: str, *, language: str = "en") -> Script:
+    spans: list[Span] = []
+    for paragraph in markdown.paragraphs(_printable(text)):
+        tokens = []
+        for unit in paragraph:
+            unit_tokens = normalize.tokens(unit.text, language)
+            if unit.sentence:
+                _end_sentence(unit_tokens)
+            tokens += unit_tokens
+        if tokens:
+            if spans:
+                spans.append(Pause(PARAGRAPH_PAUSE_S))
+            spans.append(Words(tuple(tokens)))
+    return Script(spans=compact(spans), language=language)
+
+
+def _printable(text: str) -> str:
+    """Control characters (NUL, escape, ...) as spaces; line ends kept (they are structure)."""
+    return "".join(
+        " " if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" else ch for ch in text
+    )
