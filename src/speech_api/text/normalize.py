@@ -243,6 +243,7 @@ _YEAR_CONTEXT = {
     "before", "after", "during", "through", "to", "and", "or", "between", "early", "late",
     "mid", "the",
 }  # fmt: skip
+_ES_YEAR_CONTEXT = {"en", "de", "del", "año", "desde", "hasta", "hacia", "entre", "y"}
 _ERAS = {"BC", "AD", "BCE", "CE", "B.C.", "A.D."}
 _ROMAN_CONTEXT = {
     "en": {"chapter", "part", "book", "volume", "act", "scene", "section", "appendix"},
@@ -566,7 +567,9 @@ class _Reader:
             return year(whole, self.language)
         if self.es and not frac:
             noun = self._peek()
-            if noun[:1].isalpha():  # "21 libros", "una hora", "doscientas personas"
+            year_like = re.fullmatch(r"\d{4}", core) and self._previous_word() in _ES_YEAR_CONTEXT
+            # "21 libros", "una hora", "doscientas personas"
+            if noun[:1].isalpha() and not year_like:
                 return cardinal(whole, "es", gender=_es_gender(noun), before_noun=True)
         return self._number_words(whole, frac)
 

@@ -43,20 +43,15 @@ def voice_language(voice: str, model: str = "") -> str:
 def read(text: str, text_type: str = "text", *, language: str = "en") -> Script:
     """The script of ``text``; InvalidRequestError (400) when it is invalid SSML, has
     nothing to say, or would be mostly silence."""
+    bound = max_silence_s(len(text))
     if text_type == "ssml":
-        script = ssml.parse(text, language=language)
+        script = ssml.parse(text, language=language, max_pause_s=bound)
     else:
         script = read_plain(text, language=language)
+    if script.pause_s > bound:
+        raise ssml.too_much_silence(script.pause_s, len(text), bound)
     if not script.has_speech:
         raise InvalidRequestError("The text has nothing to speak.", param="text", code="no_speech")
-    bound = max_silence_s(len(text))
-    if script.pause_s > bound:
-        raise InvalidRequestError(
-            f"The text asks for {script.pause_s:.0f} s of silence (breaks and paragraph "
-            f"pauses); a text of {len(text)} characters may add at most {bound:.0f} s.",
-            param="text",
-            code="too_much_silence",
-        )
     return script
 
 

@@ -85,13 +85,26 @@ class _Element:
     text: list[str] = field(default_factory=list)  # text-only elements collect it here
 
 
-def parse(document: str, *, language: str = "en") -> Script:
-    """The document's spans; InvalidRequestError (400) naming what is wrong."""
-    return _Reader(language).read(document)
+def parse(document: str, *, language: str = "en", max_pause_s: float = float("inf")) -> Script:
+    """The document's spans; InvalidRequestError (400) naming what is wrong. Pauses past
+    ``max_pause_s`` in all stop the parse there (50,000 breaks are refused at the 61st)."""
+    return _Reader(language, max_pause_s).read(document)
+
+
+def too_much_silence(seconds: float, chars: int, bound: float) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"The text asks for {seconds:.0f} s of silence or more (breaks and paragraph "
+        f"pauses); a text of {chars} characters may add at most {bound:.0f} s.",
+        param="text",
+        code="too_much_silence",
+    )
 
 
 class _Reader:
-    def __init__(self, language: str):
+    def __init__(self, language: str, max_pause_s: float = float("inf")):
+        self.max_pause_s = max_pause_s
+        self.pause_s = 0.0
+        self.chars = 0
         self.default_language = language
         self.spans: list[Span] = []
         self.pending: list[Token] = []  # the current stretch's tokens (same rate)
@@ -102,6 +115,7 @@ class _Reader:
         self.pause_due = False  # a paragraph ended: its pause comes before what follows
 
     def read(self, document: str) -> Script:
+        self.chars = len(document)
         parser = expat.ParserCreate()
         parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
         parser.StartDoctypeDeclHandler = self._refuse_doctype
@@ -214,6 +228,9 @@ class _Reader:
 
     def _pause(self, seconds: float) -> None:
         self.pause_due = False
+        self.pause_s += seconds
+        if self.pause_s > self.max_pause_s:
+            raise too_much_silence(self.pause_s, self.chars, self.max_pause_s)
         self.spans.append(Pause(seconds))
 
     def _end_sentence(self) -> None:
@@ -347,7 +364,8 @@ def _interpret(kind: str, text: str, fmt: str | None, language: str) -> str:
     if kind == "date":
         return _date(text, fmt, language)
     if kind in ("time", "unit"):
-        spoken = normalize.spoken_form(text, language)
+        # Alone, a time would end a sentence ("p m."): the text around it decides that.
+        spoken = normalize.spoken_form(text, language).rstrip(".")
         if spoken == text and not any(ch.isalpha() for ch in text):
             raise ssml_error(f'<say-as interpret-as="{kind}"> could not read "{text}".')
         return spoken
