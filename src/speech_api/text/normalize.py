@@ -102,6 +102,8 @@ W    | watt               | watts               | vatio              | vatios   
 kW   | kilowatt           | kilowatts           | kilovatio          | kilovatios          | m
 kWh  | kilowatt hour      | kilowatt hours      | kilovatio hora     | kilovatios hora     | m
 V    | volt               | volts               | voltio             | voltios             | m
+Mbps | megabit per second | megabits per second | megabit por segundo | megabits por segundo | m
+Gbps | gigabit per second | gigabits per second | gigabit por segundo | gigabits por segundo | m
 """)
 }
 
@@ -268,6 +270,9 @@ _DOMAIN = re.compile(
 _EMAIL = re.compile(r"^(?:mailto:)?([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?:\s*([ap]\.?m\.?))?$", re.IGNORECASE)
 _HOUR_AMPM = re.compile(r"^(\d{1,2})([ap]\.?m\.?)$", re.IGNORECASE)
+# "5.30pm", "10.15 a.m.": a full stop between hour and minutes, with the meridiem.
+_DOT_TIME = re.compile(r"^(\d{1,2})\.(\d{2})(?:\s*([ap]\.?m\.?))?$", re.IGNORECASE)
+_VULGAR_FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4)}
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _SLASH_DATE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})$")
 _ORDINAL_EN = re.compile(r"^(\d+)(st|nd|rd|th)$", re.IGNORECASE)
@@ -395,6 +400,7 @@ class _Reader:
             or core in _CURRENCIES
             or core in _UNITS
             or self._previous_word() in _ROMAN_CONTEXT[self.language]
+            or core in _VULGAR_FRACTIONS
         )
 
     def _peek(self, ahead: int = 1) -> str:
@@ -682,6 +688,8 @@ class _Reader:
     def _percent(self, core: str, trail: str):
         if core.endswith("%"):
             words = self._as_number(core[:-1])
+            if words is None and (span := self._range(core[:-1], "%")) is not None:
+                words = span[1]  # "10-15%"
             if words is not None:
                 return 1, f"{words} {self.words['percent']}"
             return None
@@ -691,6 +699,11 @@ class _Reader:
 
     def _time(self, core: str, trail: str):
         match = _TIME.match(core) or _HOUR_AMPM.match(core)
+        dotted = _DOT_TIME.match(core) if match is None and not self.es else None
+        if dotted is not None:
+            following = self._peek().lower().rstrip(",;:!?.")
+            if dotted.group(3) or following in ("am", "pm", "a.m", "p.m"):
+                match = dotted
         bare_hour = match is None and re.fullmatch(r"\d{1,2}", core) is not None
         if not (match or bare_hour):
             return None
@@ -814,9 +827,12 @@ class _Reader:
 
     def _fraction(self, core: str, trail: str):
         match = _FRACTION.match(core)
-        if not match:
+        if core in _VULGAR_FRACTIONS:
+            n, d = _VULGAR_FRACTIONS[core]
+        elif not match:
             return None
-        n, d = int(match.group(1)), int(match.group(2))
+        else:
+            n, d = int(match.group(1)), int(match.group(2))
         if (n, d) in _FRACTIONS[self.language]:
             return 1, _FRACTIONS[self.language][(n, d)]
         if 0 < n < d <= 10:
