@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from speech_api.formats import MAX_TEXT_CHARS, AudioFormat
+from speech_api.formats import MAX_JOB_CHARS, MAX_TEXT_CHARS, AudioFormat
 
 
 def default_cache_dir() -> Path:
@@ -65,6 +65,10 @@ class TTSSettings(_Group):
     # Piper: a voice name (bundled en_US-joe-medium, or NAME.onnx under voices_dir) or a path.
     piper_voice: str = "en_US-joe-medium"
     piper_voices_dir: Path | None = None
+    # onnxruntime's threads for one Piper synthesis (0: its default, one per core). Speech job
+    # parts run one synthesis per core with one thread each (more throughput than one
+    # synthesis on every core: a VITS run on short sentences parallelizes poorly).
+    piper_threads: int = Field(0, ge=0)
     # Sentences synthesized at once per engine (0: one per usable core). onnxruntime gives each
     # concurrent run its own buffers: 16 at once took RSS from 0.2 to 4 GB for no more speed.
     max_concurrent: int = Field(0, ge=0)
@@ -215,6 +219,24 @@ class Settings(BaseSettings):
     # "<t>.<body>" with this secret, hex>.
     callback_secret: SecretStr | None = Field(None, repr=False)
     max_text_chars: int = Field(MAX_TEXT_CHARS, ge=1, le=MAX_TEXT_CHARS)
+
+    # Speech jobs (POST /tts/jobs, text files dropped under TEXT_DROPS_PREFIX): their records
+    # and work under SPEECH_JOBS_PREFIX (private), their messages on SPEECH_JOBS_QUEUE_URL
+    # (`serve` sets its embedded queue; the CDK stack its SQS queue). Without a queue, POST
+    # /tts/jobs answers 503.
+    speech_jobs_prefix: str = "speech-jobs/"
+    text_drops_prefix: str = "texts/"
+    speech_jobs_queue_url: str | None = None
+    max_job_chars: int = Field(MAX_JOB_CHARS, ge=1, le=MAX_JOB_CHARS)
+    # A job is cut into parts of about this many characters of speech, synthesized in
+    # parallel (one per core locally; one invocation each on Lambda).
+    speech_job_part_chars: int = Field(1500, ge=100, le=20_000)
+    # At most this many jobs queued or running at once; more get 429 until some finish.
+    max_active_speech_jobs: int = Field(20, ge=1)
+    # Worker threads `serve` runs for speech jobs (0: one per usable core).
+    speech_job_workers: int = Field(0, ge=0)
+    # JSON bodies of POST /tts/jobs (200,000 characters, JSON-escaped).
+    max_job_json_bytes: int = Field(3 * 1024 * 1024, ge=1024)
     # Whether responses reach the client as they are produced (Uvicorn) or only once complete
     # (Lambda behind API Gateway, which sets this false): streamed speech then has to fit
     # TTS_TIME_LIMIT_S too.

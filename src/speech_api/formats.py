@@ -12,6 +12,9 @@ from typing import Literal
 
 # The longest text one request may speak (OpenAI's limit too). MAX_TEXT_CHARS may lower it.
 MAX_TEXT_CHARS = 4096
+# The longest text (or SSML document) a speech job takes (POST /tts/jobs, text drops): about
+# 10,000 s of speech. Polly's asynchronous tasks take 200,000 characters in all.
+MAX_JOB_CHARS = 200_000
 # The longest piece of text an engine synthesizes at once: longer sentences are cut at a clause
 # boundary or a space (engines/sentences.py). Piper's memory grows by about 1.2 MB per character
 # of a sentence (250 characters +0.29 GB, 1,000 +1.2 GB, measured here), Tacotron's attention

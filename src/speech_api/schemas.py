@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from speech_api.formats import (
     MAX_CALLBACK_URL_CHARS,
+    MAX_JOB_CHARS,
     MAX_TEXT_CHARS,
     AudioFormat,
     SpeechFormat,
@@ -183,3 +184,64 @@ class PendingTranscript(BaseModel):
     progress: TranscriptProgress | None = None
     attempt: int | None = None
     updated_at: str | None = None
+
+
+class SpeechJobRequest(BaseModel):
+    """A long text (or SSML document) to speak as an asynchronous job, as Polly's
+    StartSpeechSynthesisTask; the options are /tts's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_JOB_CHARS)
+    ] = Field(description=f"Text to speak, 1..{MAX_JOB_CHARS} characters (SSML included).")
+    text_type: TextType = Field("text", description="text (Markdown allowed) or ssml.")
+    voice: str | None = Field(None, description="Voice name; the engine's default when absent.")
+    format: AudioFormat | None = Field(None, description="Audio format (default mp3).")
+    speed: float = Field(
+        1.0, ge=0.25, le=4.0, allow_inf_nan=False, strict=True, description="0.25..4.0"
+    )
+    captions: bool = Field(
+        False, strict=True, description="Also write SRT and WebVTT captions (Piper only)."
+    )
+    callback_url: str | None = Field(
+        None,
+        max_length=MAX_CALLBACK_URL_CHARS,
+        description="POSTed a JSON message when the job is done or has failed (https to a "
+        "public address, as for uploads).",
+    )
+
+
+class SpeechJobProgress(BaseModel):
+    chars_done: int
+    chars_total: int
+    audio_s_done: float
+    parts_done: int = 0
+    parts_total: int | None = Field(None, description="Known once the job is planned.")
+
+
+class SpeechJob(BaseModel):
+    """A speech job: `queued`, `running` (with progress), `done` (with the public URL of its
+    audio and captions) or `failed` (with the error)."""
+
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    status_url: str
+    created_at: str
+    updated_at: str
+    text_type: TextType
+    voice: str | None
+    format: AudioFormat
+    speed: float
+    progress: SpeechJobProgress
+    source_key: str | None = Field(None, description="The dropped text file it came from.")
+    url: str | None = Field(None, description="When done: the audio's public URL.")
+    key: str | None = None
+    content_type: str | None = None
+    duration_s: float | None = None
+    sample_rate: int | None = None
+    engine: str | None = None
+    captions: CaptionFiles | None = Field(
+        None, description="When done, with captions: public URLs of the SRT and WebVTT files."
+    )
+    error: ErrorBody | None = None

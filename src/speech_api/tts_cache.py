@@ -140,6 +140,21 @@ class TTSCache:
         for name, (data, content_type) in files.items():
             self._put(keys[name], data, content_type, encoded, {})
 
+    def metadata(
+        self, key: str, etag: str, *, duration_s: float, sample_rate: int, engine: str, voice: str
+    ) -> dict[str, str]:
+        """The metadata of audio stored at ``key`` by other means than `put` (a speech job's
+        multipart upload, copied into place), signed over ``etag`` (the MD5 of its bytes)."""
+        metadata = {
+            "duration-s": f"{duration_s}",
+            "sample-rate": f"{sample_rate}",
+            "engine": engine,
+            "voice": voice,
+        }
+        if (signature := self._signature(key, etag, metadata)) is not None:
+            metadata["signature"] = signature
+        return metadata
+
     def _put(
         self,
         key: str,

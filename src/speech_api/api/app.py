@@ -14,7 +14,7 @@ from speech_api.api.middleware import (
     ConcurrencyLimitMiddleware,
     RequestLogMiddleware,
 )
-from speech_api.api.routers import openai, speech, system, transcription, uploads
+from speech_api.api.routers import openai, speech, speech_jobs, system, transcription, uploads
 from speech_api.config import Settings
 from speech_api.schemas import ErrorResponse
 from speech_api.service import SpeechService, UploadService
@@ -44,6 +44,9 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     app.state.settings = settings
     app.state.service = service
     app.state.uploads = UploadService(settings, service)
+    from speech_api.service.speech_jobs import SpeechJobs
+
+    app.state.speech_jobs = SpeechJobs(settings, service)
     # Added innermost first. A request meets: CORS, the request log, the body limits (so
     # nothing further in reads an unbounded or endless body), the API key, then backpressure.
     app.add_middleware(
@@ -63,6 +66,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         BodyLimitMiddleware,
         max_bytes=settings.max_upload_bytes,
         max_json_bytes=settings.max_json_bytes,
+        max_job_json_bytes=settings.max_job_json_bytes,
         timeout_s=settings.body_timeout_s,
         min_rate=settings.min_body_rate,
     )
@@ -78,7 +82,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         max_age=3600,
     )
     install_error_handlers(app)
-    for module in (system, speech, transcription, openai, uploads):
+    for module in (system, speech, speech_jobs, transcription, openai, uploads):
         app.include_router(module.router)
     return app
 

@@ -61,6 +61,7 @@ class PiperEngine:
         self._load_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(settings.max_concurrent or usable_cores())
         # Import onnxruntime now, not at app import: it is the heavy part of the cold start.
+        self._threads = settings.piper_threads
         self._load(self.default_voice)
 
     def voices(self) -> list[str]:
@@ -78,7 +79,7 @@ class PiperEngine:
                 path = self._voice_paths[voice]
                 if aligned and self._cache_dir is not None:
                     path = aligned_model(path, self._cache_dir)
-                self._loaded[key] = _load_voice(path)
+                self._loaded[key] = _load_voice(path, self._threads)
             return self._loaded[key]
 
     def synthesize(self, text: str, *, voice: str, speed: float, words: bool = False) -> Speech:
@@ -150,7 +151,7 @@ class PiperEngine:
         return voice
 
 
-def _load_voice(path: Path):
+def _load_voice(path: Path, threads: int = 0):
     """PiperVoice.load, with onnxruntime's CPU memory arena off. The arena keeps every buffer
     at the largest shape it has seen (a long sentence) and never gives it back; measured over
     six bursts of 16 concurrent requests RSS kept rising with it (606 -> 712 MB) and stayed
@@ -163,6 +164,8 @@ def _load_voice(path: Path):
 
     options = onnxruntime.SessionOptions()
     options.enable_cpu_mem_arena = False
+    if threads:
+        options.intra_op_num_threads = threads
     config = json.loads(path.with_suffix(".onnx.json").read_text(encoding="utf-8"))
     return PiperVoice(
         config=PiperConfig.from_dict(config),

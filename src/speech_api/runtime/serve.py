@@ -34,7 +34,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
 
     host = host or settings.host
     port = settings.port if port is None else port
-    embedded = worker = None
+    embedded = worker = job_workers = None
     notes: list[str] = []
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
@@ -59,6 +59,10 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
             notes.append(f"{requeued} upload(s) without a transcript queued again")
         handler = partial(process_upload_batch, uploads=uploads)
         worker = LocalQueueWorker(settings, queue, handler).start()
+        # After the upload queue: its notification is added to the bucket's.
+        job_queue = _prepare_speech_jobs(settings)
+        settings = settings.model_copy(update={"speech_jobs_queue_url": job_queue.url})
+        job_workers = _start_speech_job_workers(settings, job_queue)
 
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(f"Speech API     http://{shown}:{port}")
@@ -69,6 +73,10 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
             f"anonymous read on '{settings.public_prefix}' only"
         )
         print(f"Upload worker  {settings.uploads_prefix} -> SQS -> {settings.transcripts_prefix}")
+        print(
+            f"Speech jobs    POST /tts/jobs, {settings.text_drops_prefix} -> SQS -> "
+            f"{len(job_workers.workers)} worker(s) -> {settings.public_prefix}tts/"
+        )
         print(f"Data           {settings.data_dir.resolve()}  (objects and credentials)")
         for note in [*notes, *EMBEDDED_S3_CAVEATS]:
             print(f"               {note}")
@@ -100,6 +108,8 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
             **server_options(settings),
         )
     finally:
+        if job_workers:
+            job_workers.stop()
         if worker:
             worker.stop()
         if embedded:
@@ -144,3 +154,21 @@ def _start_embedded(settings: Settings):
             "after a restart (set EMBEDDED_S3_PORT)"
         )
     return embedded, with_embedded_s3(settings, embedded.endpoint_url, credentials), notes
+
+
+def _prepare_speech_jobs(settings: Settings):
+    from speech_api.runtime.speech_job_worker import prepare_queue
+
+    return prepare_queue(settings)
+
+
+def _start_speech_job_workers(settings: Settings, queue):
+    """The speech job workers: a thread per core, on their own engine (one onnxruntime
+    thread per synthesis), in this process, sharing its S3 and queue."""
+    from speech_api.runtime.speech_job_worker import start_local, worker_settings
+    from speech_api.service import SpeechService
+    from speech_api.service.speech_jobs import SpeechJobs
+
+    job_settings = worker_settings(settings)
+    jobs = SpeechJobs(job_settings, SpeechService(job_settings))
+    return start_local(job_settings, queue, jobs)

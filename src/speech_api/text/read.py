@@ -17,6 +17,10 @@ from speech_api.text.script import PARAGRAPH_PAUSE_S, Pause, Script, Span, Words
 from speech_api.text.script import end_sentence as _end_sentence
 
 TEXT_TYPES = ("text", "ssml")
+# The longest word said as one (the spoken form's whitespace-free runs; English's longest
+# dictionary words are under 50 letters). Longer "words" (a pasted blob, 200,000 characters
+# without a space) are refused: a voice would spell them out letter by letter for hours.
+MAX_WORD_CHARS = 100
 # Silence a text may add: 10 minutes, or as long as its speech would take (about 0.05 s of
 # speech a character), whichever is more.
 MIN_SILENCE_BOUND_S = 600.0
@@ -52,7 +56,26 @@ def read(text: str, text_type: str = "text", *, language: str = "en") -> Script:
         raise ssml.too_much_silence(script.pause_s, len(text), bound)
     if not script.has_speech:
         raise InvalidRequestError("The text has nothing to speak.", param="text", code="no_speech")
+    _check_words(script)
     return script
+
+
+def _check_words(script: Script) -> None:
+    for span in script.spans:
+        if not isinstance(span, Words):
+            continue
+        for token in span.tokens:
+            if len(token.spoken) <= MAX_WORD_CHARS:
+                continue
+            longest = max(token.spoken.split(), key=len, default="")
+            if len(longest) > MAX_WORD_CHARS:
+                raise InvalidRequestError(
+                    f"The text has a word of {len(longest)} characters ('{longest[:20]}...'); "
+                    f"words may be at most {MAX_WORD_CHARS} characters long (longer ones "
+                    "would be spelled out letter by letter). Put spaces in it, or leave it out.",
+                    param="text",
+                    code="word_too_long",
+                )
 
 
 def read_plain(text: str, *, language: str = "en") -> Script:
