@@ -48,7 +48,7 @@ def test_a_job_file_with_the_local_engines(tmp_path, model_cache_dir):
 
 def test_a_job_against_a_server_shows_its_progress(make_settings, tmp_path):
     settings = make_settings(
-        speech_jobs_prefix=f"cli-{uuid.uuid4().hex[:6]}/", speech_job_part_chars=100
+        speech_jobs_prefix=f"speech-jobs/cli-{uuid.uuid4().hex[:6]}/", speech_job_part_chars=100
     )
     source = tmp_path / "story.ssml"
     source.write_text(

@@ -35,7 +35,7 @@ def text_of(chars: int) -> str:
 @pytest.fixture(scope="module")
 def jobs(make_settings):
     settings = make_settings(
-        speech_jobs_prefix=f"jobs-{uuid.uuid4().hex[:6]}/", speech_job_part_chars=300
+        speech_jobs_prefix=f"speech-jobs/t-{uuid.uuid4().hex[:6]}/", speech_job_part_chars=300
     )
     with running_speech_jobs(settings) as settings, TestClient(create_app(settings)) as client:
         yield client
@@ -197,7 +197,7 @@ def idle_jobs(make_settings):
     from speech_api.runtime.speech_job_worker import prepare_queue
 
     settings = make_settings(
-        speech_jobs_prefix=f"idle-{uuid.uuid4().hex[:6]}/", max_active_speech_jobs=2
+        speech_jobs_prefix=f"speech-jobs/idle-{uuid.uuid4().hex[:6]}/", max_active_speech_jobs=2
     )
     queue = prepare_queue(settings, name=f"idle-jobs-{uuid.uuid4().hex[:8]}")
     settings = settings.model_copy(update={"speech_jobs_queue_url": queue.url})

@@ -62,7 +62,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         # After the upload queue: its notification is added to the bucket's.
         job_queue = _prepare_speech_jobs(settings)
         settings = settings.model_copy(update={"speech_jobs_queue_url": job_queue.url})
-        job_workers = _start_speech_job_workers(settings, job_queue)
+        job_workers, requeued_jobs = _start_speech_job_workers(settings, job_queue)
+        if requeued_jobs:
+            notes.append(f"{requeued_jobs} speech job(s) not finished queued again")
 
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(f"Speech API     http://{shown}:{port}")
@@ -171,4 +173,6 @@ def _start_speech_job_workers(settings: Settings, queue):
 
     job_settings = worker_settings(settings)
     jobs = SpeechJobs(job_settings, SpeechService(job_settings))
-    return start_local(job_settings, queue, jobs)
+    # The queue lives in memory: jobs left queued or running by a crash are queued again.
+    requeued = jobs.requeue_active()
+    return start_local(job_settings, queue, jobs), requeued

@@ -62,6 +62,26 @@ def process_speech_job_batch(event: dict, context, jobs) -> dict:
     )
 
 
+def handle_speech_job_batch(event: dict, context) -> dict:
+    """The Narrator function's entry point: this container's job service (built once)."""
+    return process_speech_job_batch(event, context, _lambda_jobs())
+
+
+_built: tuple | None = None  # (the Lambda runtime, its job service)
+
+
+def _lambda_jobs():
+    """Built once per container (again when the runtime is configured anew, as tests do)."""
+    global _built
+    from speech_api.runtime import aws_lambda
+    from speech_api.service.speech_jobs import SpeechJobs
+
+    runtime = aws_lambda.runtime
+    if _built is None or _built[0] is not runtime:
+        _built = (runtime, SpeechJobs(runtime.settings, runtime.service))
+    return _built[1]
+
+
 def prepare_queue(
     settings: Settings, *, name: str = SPEECH_JOB_QUEUE, visibility_timeout_s: int = 900
 ) -> UploadQueue:

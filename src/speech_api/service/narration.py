@@ -10,13 +10,18 @@ tokens with no letter or digit join the word before them, as engines/captions.py
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from speech_api.engines import Speech, TextToSpeech, WordTiming
 from speech_api.errors import InvalidRequestError
 from speech_api.formats import synthesis_estimate_s
 from speech_api.text import Pause, Script, Token, Words
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy is imported where audio is made: the light API function (no numpy) imports this
+# module to read and check texts.
 
 # The speeds engines are asked for (the request's speed times a <prosody rate>).
 MIN_SPEED, MAX_SPEED = 0.2, 4.0
@@ -68,6 +73,8 @@ def speak(
 ) -> Speech:
     """The whole script as one piece of audio (with the written words' timings when
     ``words``)."""
+    import numpy as np
+
     pieces = list(_pieces(engine, script, voice=voice, speed=speed, words=words))
     rate = next((p.sample_rate for p in pieces if isinstance(p, Speech)), None)
     if rate is None:
@@ -115,6 +122,8 @@ def stream(engine: TextToSpeech, script: Script, *, voice: str, speed: float) ->
 
 
 def _silence(seconds: float, rate: int) -> Speech:
+    import numpy as np
+
     return Speech(samples=np.zeros(round(seconds * rate), dtype=np.float32), sample_rate=rate)
 
 

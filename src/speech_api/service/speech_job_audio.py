@@ -7,6 +7,9 @@ codec frame, priming delay or padding falls at a join (encoding each part to MP3
 concatenating them would put a gap of encoder delay and padding at every join). Captions are
 re-timed by each part's offset in samples.
 
+numpy and PyAV are imported where audio is made (the light API function imports this module
+with the job service, and has neither).
+
 Nothing half-made is ever public: the encoded stream goes to a private staging key as a
 multipart upload (parts of MULTIPART_CHUNK_BYTES, memory stays flat whatever the length),
 and only once it is complete is it copied, with its metadata, to the public key."""
@@ -17,8 +20,6 @@ import contextlib
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import numpy as np
 
 from speech_api.engines import TextToSpeech
 from speech_api.engines.base import WordTiming
@@ -48,6 +49,8 @@ class PartAudio:
 def synthesize_part(
     engine: TextToSpeech, script: Script, *, voice: str, speed: float, words: bool
 ) -> PartAudio:
+    import numpy as np
+
     speech = narration.speak(engine, script, voice=voice, speed=speed, words=words)
     pcm = (np.clip(speech.samples, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
     timings = [
@@ -120,6 +123,8 @@ def _encoded(
         for part in parts:
             yield store.read_part(job_id, part)
         return
+    import numpy as np
+
     from speech_api.audio import StreamEncoder
 
     encoder = StreamEncoder(fmt, rate)

@@ -183,6 +183,10 @@ class SpeechJobStore:
     def clear_active(self, job_id: str) -> None:
         self.storage.delete(self.active_key(job_id))
 
+    def active_ids(self) -> list[str]:
+        prefix = f"{self.prefix}active/"
+        return [key.removeprefix(prefix) for key, _ in self._sizes(prefix)]
+
     def active_count(self, at_most: int) -> int:
         """How many jobs are queued or running (counted up to ``at_most``)."""
         try:

@@ -185,6 +185,8 @@ class SpeechJobs:
                 "once (MAX_ACTIVE_SPEECH_JOBS). Try again when one has finished.",
                 code="too_many_jobs",
             )
+        if existing is not None:
+            self.store.clean(job_id)  # a failed or stale run's leftovers: start afresh
         record = {
             "id": job_id,
             "version": JOB_VERSION,
@@ -212,6 +214,15 @@ class SpeechJobs:
             self.store.save({**record, "status": "failed", "error": _error("queue unavailable")})
             raise
         return self._view(record), True
+
+    def requeue_active(self) -> int:
+        """Queue a plan message again for every job queued or running (after a restart of
+        the local queue, which lives in memory): planning again re-queues the parts not done
+        and, when all are, the assembly. Returns how many."""
+        ids = self.store.active_ids()
+        if ids and self.queue is not None:
+            self.queue.send([{"job": job_id, "step": "plan"} for job_id in ids])
+        return len(ids)
 
     def status(self, job_id: str) -> SpeechJob:
         if not is_valid_job_id(job_id):
@@ -413,6 +424,9 @@ class SpeechJobs:
 
     def _plan(self, record: dict) -> None:
         job_id, request = record["id"], record["request"]
+        if record["status"] == "running" and "parts" in record:
+            self._resume(record)
+            return
         text = self.store.input(job_id)
         if text is None:
             raise InvalidRequestError("The job's text is gone.", param="text")
@@ -424,8 +438,13 @@ class SpeechJobs:
         record = self.store.save(
             {**record, "status": "running", "parts": _shares(pieces, record["chars_total"])}
         )
+        self._resume(record)
+
+    def _resume(self, record: dict) -> None:
+        """A planned job's plan message again: queue what is not done yet."""
+        job_id = record["id"]
         done = self.store.done_parts(job_id)
-        todo = [n for n in range(len(pieces)) if n not in done]
+        todo = [n for n in range(len(record["parts"])) if n not in done]
         self.queue.send(
             [{"job": job_id, "step": "part", "part": n} for n in todo]
             or [{"job": job_id, "step": "assemble"}]
