@@ -230,7 +230,8 @@ class Settings(BaseSettings):
     max_job_chars: int = Field(MAX_JOB_CHARS, ge=1, le=MAX_JOB_CHARS)
     # A job is cut into parts of about this many characters of speech, synthesized in
     # parallel (one per core locally; one invocation each on Lambda).
-    speech_job_part_chars: int = Field(1500, ge=100, le=20_000)
+    # Smaller parts balance the workers better at the end of a job (the last part runs alone).
+    speech_job_part_chars: int = Field(1000, ge=100, le=20_000)
     # At most this many jobs queued or running at once; more get 429 until some finish.
     max_active_speech_jobs: int = Field(20, ge=1)
     # Worker threads `serve` runs for speech jobs (0: one per usable core).

@@ -108,3 +108,21 @@ def test_a_step_that_fails_is_reported_for_that_message_alone(
     failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
     assert failed == [event["Records"][0]["messageId"]]
     assert api.status(job.id).status == "running"  # retried by SQS, not failed yet
+
+
+def test_a_step_whose_earlier_deliveries_died_silently_fails_the_job(
+    process_settings, make_settings
+):
+    """A Lambda stopped for time or memory records nothing; SQS delivers the message again,
+    and the delivery after the allowed attempts records the failure."""
+    settings, _ = narrator_settings(make_settings)
+    process_settings(settings)
+    api = SpeechJobs(settings, SpeechService(settings), queue=RecordingQueue())
+    job, _ = api.submit(SpeechJobRequest(text=f"Take {uuid.uuid4().hex[:6]}. Hello there."))
+    handler(sqs_batch([{"job": job.id, "step": "plan"}]), LocalLambdaContext())
+    event = sqs_batch([{"job": job.id, "step": "part", "part": 0}])
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "4"
+    assert handler(event, LocalLambdaContext()) == {"batchItemFailures": []}
+    status = api.status(job.id)
+    assert status.status == "failed" and status.url is None
+    assert "did not finish in 3 attempts" in status.error.message

@@ -247,3 +247,15 @@ def test_unknown_job_ids(idle_jobs):
     assert idle_jobs.get(f"/tts/jobs/{'0' * 32}").status_code == 404
     bad = idle_jobs.get("/tts/jobs/not-a-job")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_id"
+
+
+def test_a_second_caller_of_a_job_under_way_is_called_back_too(jobs):
+    body = {"text": text_of(600), "format": "wav"}
+    with CallbackReceiver() as first, CallbackReceiver() as second:
+        created = jobs.post("/tts/jobs", json={**body, "callback_url": first.url("/a")})
+        again = jobs.post("/tts/jobs", json={**body, "callback_url": second.url("/b")})
+        assert created.status_code == 202 and again.status_code == 200
+        assert again.json()["id"] == created.json()["id"]
+        (one,), (two,) = first.wait(timeout_s=600), second.wait(timeout_s=600)
+    assert one.json() == two.json() and one.json()["type"] == "speech_job.completed"
+    assert (one.path, two.path) == ("/a", "/b")

@@ -175,4 +175,16 @@ def _start_speech_job_workers(settings: Settings, queue):
     jobs = SpeechJobs(job_settings, SpeechService(job_settings))
     # The queue lives in memory: jobs left queued or running by a crash are queued again.
     requeued = jobs.requeue_active()
+    if "tts" in settings.served_engines():
+        # Their engine loads now, beside the server's start, not in the first job.
+        import threading
+
+        threading.Thread(target=_preload, args=(jobs,), name="job-engine", daemon=True).start()
     return start_local(job_settings, queue, jobs), requeued
+
+
+def _preload(jobs) -> None:
+    try:
+        jobs.service.models.tts()
+    except Exception:  # the first job says why (a load is retried on next use)
+        logging.getLogger("speech_api.speech_jobs").warning("job engine did not load")

@@ -12,6 +12,7 @@ is private, under ``speech-jobs/<id>/`` (SPEECH_JOBS_PREFIX):
   part apart (Piper's speech varies run to run: words are used with the audio they were
   timed on). Listing ``parts/`` is the job's progress: no counter to contend for, and the
   worker that finishes the last part is the one that sees them all.
+- ``callbacks/<hash>``: the callback URL of a later request for the same job while it runs.
 - ``staging.<ext>``: the encoded audio while the multipart upload assembles it; copied to the
   public key only when complete.
 - ``speech-jobs/active/<id>``: present while the job is queued or running (the count of
@@ -22,6 +23,7 @@ The finished audio and captions are public, at the key /tts would give the same 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -127,6 +129,25 @@ class SpeechJobStore:
     def _put_json(self, key: str, data: dict) -> None:
         body = json.dumps(data, ensure_ascii=False).encode("utf-8")
         self.storage.put(key, body, content_type="application/json", metadata={})
+
+    def add_callback(self, job_id: str, url: str) -> None:
+        """Another caller's callback for a job under way (one object each: no record to
+        rewrite while workers write it)."""
+        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+        self.storage.put(
+            f"{self.folder(job_id)}callbacks/{digest}",
+            url.encode(),
+            content_type="text/plain",
+            metadata={},
+        )
+
+    def callbacks(self, job_id: str) -> list[str]:
+        found = []
+        for key, _ in self._sizes(f"{self.folder(job_id)}callbacks/"):
+            stored = self.storage.get(key, max_bytes=4096)
+            if stored is not None:
+                found.append(stored.data.decode())
+        return found
 
     # -- parts --------------------------------------------------------------------------------
 

@@ -177,6 +177,9 @@ class SpeechJobs:
         job_id = self.job_id(request, text)
         existing = self.store.record(job_id)
         if existing is not None and not self._restartable(existing):
+            if request.callback_url and existing["status"] != "done":
+                # Under way: this caller is told too. (Done: the answer is the result.)
+                self.store.add_callback(job_id, request.callback_url)
             return self._view(existing), False
         active = self.store.active_count(self.settings.max_active_speech_jobs)
         if active >= self.settings.max_active_speech_jobs:
@@ -397,6 +400,17 @@ class SpeechJobs:
         record = self.store.record(job_id)
         if record is None or record["status"] in ("done", "failed"):
             return  # nothing to do (a duplicate, or the job ended)
+        if attempt > MAX_WORKER_ATTEMPTS:
+            # The earlier deliveries died without a word (a worker stopped for time or
+            # memory cannot record anything): the job has failed.
+            self._fail(
+                record,
+                _error(
+                    f"The {step} step did not finish in {MAX_WORKER_ATTEMPTS} attempts (its "
+                    "worker was stopped: out of time or memory)."
+                ),
+            )
+            return
         try:
             if step == "plan":
                 self._plan(record)
@@ -511,6 +525,8 @@ class SpeechJobs:
             if made.captions
             else None,
         }
+        if (self.store.record(job_id) or {}).get("status") == "done":
+            return  # a second assembly (two last parts at once) finished first: said already
         record = self.store.save({**record, "status": "done", "result": result})
         self._finish(record)
 
@@ -519,12 +535,19 @@ class SpeechJobs:
         self._finish(record)
 
     def _finish(self, record: dict) -> None:
+        callbacks = [record.get("callback_url"), *self.store.callbacks(record["id"])]
         self.store.clear_active(record["id"])
         try:
             self.store.clean(record["id"])
         except SpeechAPIError:  # the bucket's lifecycle rule removes what is left
             logger.warning("could not clean up speech job %s", record["id"])
-        self.notifier.send(self._message(record), record.get("callback_url"))
+        message = self._message(record)
+        targets = list(dict.fromkeys(c for c in callbacks if c)) or [None]
+        for number, url in enumerate(targets):
+            if number == 0:
+                self.notifier.send(message, url)  # the topic once, the first callback
+            else:
+                self.notifier.call_back(message, url)
 
     def _message(self, record: dict) -> dict:
         result = record.get("result") or {}
