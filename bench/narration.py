@@ -1,6 +1,5 @@
-"""Narration figures for `make bench` (bench/run.py calls `run`), or alone:
-
-    python bench/narration.py [--round-trip-only] [--job-only] [--chars 12000]
+"""Narration figures for `make bench` (bench/run.py calls `run`; alone:
+`make bench BENCH_ARGS=--narration-only`, or `python bench/run.py --narration-only`):
 
 1. Spoken-form round trip: each of devkit.texts.NARRATION_SENTENCES (numbers, currency,
    dates, times, units, abbreviations, URLs, e-mail, Markdown, emoji) is spoken by Piper
@@ -18,8 +17,6 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -200,32 +197,3 @@ def print_table(r: dict) -> None:
         print_round_trip(r["round_trip"])
     if "job_speed" in r:
         print_job_speed(r["job_speed"])
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--round-trip-only", action="store_true")
-    parser.add_argument("--job-only", action="store_true")
-    parser.add_argument("--chars", type=int, default=12_000)
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--out", default=str(REPO / "bench" / "narration.json"))
-    args = parser.parse_args()
-    from bench.run import ours
-
-    results: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    server = ours("base")
-    try:
-        if not args.job_only:
-            results["round_trip"] = round_trip(server.url)
-        if not args.round_trip_only:
-            results["job_speed"] = job_speed(server.url, args.chars, args.rounds)
-    finally:
-        server.stop()
-    Path(args.out).write_text(json.dumps(results, indent=2))
-    print_table(results)
-
-
-if __name__ == "__main__":
-    main()
