@@ -51,7 +51,7 @@ WORDS = "the two men shook hands"
 
 @dataclass(frozen=True)
 class Function:
-    name: str  # Stt, Api, Worker, Tts, Authorizer
+    name: str  # Stt, Api, Worker, Tts, Narrator, Authorizer
     image: str
     command: list[str]
     env: dict[str, str]
