@@ -51,10 +51,15 @@ def transcribe(client: httpx.Client, wav: bytes) -> str:
 def raw_speech(text: str) -> bytes:
     """The text straight into the engine, as /tts spoke it before speech_api.text."""
     from speech_api.audio import encode_audio
-    from speech_api.config import TTSSettings
-    from speech_api.engines.piper import PiperEngine
+    from speech_api.config import TTSSettings, default_cache_dir
+    from speech_api.engines import registry
 
-    engine = raw_speech.__dict__.setdefault("engine", PiperEngine(TTSSettings()))
+    engine = raw_speech.__dict__.get("engine")
+    if engine is None:  # the configured engine, loaded once, as the server loads it
+        tts = TTSSettings()
+        spec = registry.tts_engine(tts.engine)
+        engine = spec.load(tts.engine_settings(), cache_dir=default_cache_dir(), max_concurrent=0)
+        raw_speech.__dict__["engine"] = engine
     speech = engine.synthesize(" ".join(text.split()), voice=VOICE, speed=1.0)
     return encode_audio(speech.samples, speech.sample_rate, "wav").data
 

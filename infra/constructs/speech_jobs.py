@@ -32,7 +32,7 @@ from infra.layout import (
     TTS_PREFIX,
 )
 from infra.nag import acknowledge
-from speech_api.formats import MAX_WORKER_ATTEMPTS
+from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS
 
 # The worker records a job's failure itself on the MAX_WORKER_ATTEMPTS-th delivery of a step;
 # SQS allows that one and a throttled receive more (AWS advises at least 5).

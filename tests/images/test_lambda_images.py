@@ -36,10 +36,10 @@ from devkit.images.run import (
 )
 from devkit.zip_runtime import python_path, runtime_dir
 from infra.constructs.functions import LIGHT_IMAGE_ENGINE
-from tests.conftest import TEST_BUCKET
-from tests.images.conftest import built_engines
-from tests.infrastructure.conftest import synth
+from tests.support.built_images import built_engines
 from tests.support.lambda_runtime import RuntimeAPI, Streamed, start_runtime_client
+from tests.support.s3 import TEST_BUCKET
+from tests.support.synth import synth
 from tests.support.template import function_env, zip_asset
 
 ENGINES = built_engines()
@@ -249,7 +249,7 @@ def _narrator_events(storage) -> list[tuple[dict, callable]]:
     """A job stored as the Api function stores it, then its steps (plan, each part,
     assemble) one invocation each, as the event source mapping delivers them."""
     from speech_api.config import S3Settings, Settings
-    from speech_api.runtime.local import EMBEDDED_CREDENTIALS
+    from speech_api.runtime.embedded.s3 import EMBEDDED_CREDENTIALS
     from speech_api.runtime.speech_job_worker import SPEECH_JOB_QUEUE, prepare_queue
     from speech_api.schemas import SpeechJobRequest
     from speech_api.service import SpeechService

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from speech_api.formats import MAX_WORKER_ATTEMPTS
+from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS
 from tests.infrastructure.conftest import VARIANTS
 from tests.infrastructure.gateway import Gateway
 from tests.infrastructure.iam import Permission, Template, s3

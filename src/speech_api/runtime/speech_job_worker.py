@@ -12,21 +12,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes import SQSRecord
-
-from speech_api.config import Settings, usable_cores
-from speech_api.formats import MAX_WORKER_ATTEMPTS
-from speech_api.runtime.aws_lambda import created_keys, metrics
-from speech_api.runtime.local import LocalQueueWorker, UploadQueue, _client
+from speech_api.config import Settings
+from speech_api.engines import registry
+from speech_api.machine import usable_cores
+from speech_api.runtime.embedded.sqs import LocalQueueWorker, UploadQueue, _client
+from speech_api.runtime.upload_batches import BatchFailed, CountMetric, created_keys
+from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS
 
 logger = logging.getLogger("speech_api.speech_jobs")
 
@@ -36,35 +31,60 @@ SPEECH_JOB_QUEUE = "speech-api-speech-jobs"  # its dead-letter queue: "...-dlq"
 MAX_RECEIVES = MAX_WORKER_ATTEMPTS + 2
 
 
-def process_speech_job_batch(event: dict, context, jobs) -> dict:
-    """An SQS batch: step messages run their step, S3 notifications become jobs."""
+def process_speech_job_batch(
+    event: dict, context, jobs, *, count: CountMetric | None = None
+) -> dict:
+    """An SQS batch: step messages run their step, S3 notifications become jobs. Answers as
+    the event source mapping with ReportBatchItemFailures expects (a failing record alone is
+    retried; every record failing raises), as runtime/upload_batches.py does for uploads,
+    with no Powertools (`serve` runs this too). ``count`` receives the SpeechJobSteps and
+    TextDropsQueued counts."""
+    count = count or (lambda name, value: None)
 
-    def record_handler(record: SQSRecord) -> None:
+    def handle(record: Mapping) -> None:
         try:
-            body = json.loads(record.body)
-        except ValueError:
+            body = json.loads(record["body"])
+        except (ValueError, KeyError, TypeError):
             logger.warning("ignoring a speech job message that is not JSON")
             return
         if isinstance(body, dict) and "step" in body:
-            attempt = int(record.attributes.approximate_receive_count or 1)
+            attributes = record.get("attributes") or {}
+            attempt = int(attributes.get("ApproximateReceiveCount") or 1)
             jobs.handle(body, attempt=attempt)
             if body["step"] == "assemble":
-                metrics.add_metric(name="SpeechJobSteps", unit=MetricUnit.Count, value=1)
+                count("SpeechJobSteps", 1)
             return
         for key in created_keys(record):
             if jobs.submit_dropped(key) is not None:
-                metrics.add_metric(name="TextDropsQueued", unit=MetricUnit.Count, value=1)
+                count("TextDropsQueued", 1)
 
-    # A processor per batch: local workers run batches on several threads at once.
-    processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    records = event.get("Records") or []
+    failed: list[tuple[Mapping, BaseException]] = []
+    for record in records:
+        try:
+            handle(record)
+        except Exception as exc:  # this record alone is retried
+            logger.warning("speech job record %s failed: %r", record.get("messageId"), exc)
+            failed.append((record, exc))
+    if failed and len(failed) == len(records):
+        raise BatchFailed(
+            f"All {len(records)} records failed: "
+            + "; ".join(f"{type(exc).__name__}: {exc}" for _, exc in failed)
+        ) from failed[0][1]
+    return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r, _ in failed]}
 
 
 def handle_speech_job_batch(event: dict, context) -> dict:
-    """The Narrator function's entry point: this container's job service (built once)."""
-    return process_speech_job_batch(event, context, _lambda_jobs())
+    """The Narrator function's entry point: this container's job service (built once), with
+    the counts as CloudWatch metrics."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from speech_api.runtime.aws_lambda import metrics
+
+    def count(name: str, value: int) -> None:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+    return process_speech_job_batch(event, context, _lambda_jobs(), count=count)
 
 
 _built: tuple | None = None  # (the Lambda runtime, its job service)
@@ -126,10 +146,14 @@ def prepare_queue(
 
 
 def worker_settings(settings: Settings) -> Settings:
-    """The job workers' settings: one onnxruntime thread per synthesis (a worker per core
-    runs its own), and the queue to fan out on."""
-    tts = settings.tts.model_copy(update={"piper_threads": 1})
-    return settings.model_copy(update={"tts": tts})
+    """The job workers' settings: one thread per synthesis (a worker per core runs its own)
+    for every engine whose settings take a ``threads`` count (engines/spec.py)."""
+    one_thread = {
+        f"{spec.name}_threads": 1
+        for spec in registry.TTS_ENGINES
+        if "threads" in spec.settings.model_fields
+    }
+    return settings.model_copy(update={"tts": settings.tts.model_copy(update=one_thread)})
 
 
 @dataclass

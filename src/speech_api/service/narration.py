@@ -5,16 +5,20 @@ The engine speaks the spoken form ("three dollars and fifty cents") and times th
 that; each spoken word came from one written token ("$3.50"), so a written word lasts from
 the start of the first spoken word made from it to the end of the last. Written tokens
 with nothing to say (an emoji) get a zero-length timing where the previous word ended, and
-tokens with no letter or digit join the word before them, as engines/captions.py does."""
+tokens with no letter or digit join the word before them, as engines/tts/piper_word_timing.py
+does.
+
+What an engine can do comes from its spec (engines/spec.py): the speeds it makes, what its
+speech costs, whether it takes phonemes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from speech_api.engines import Speech, TextToSpeech, WordTiming
+from speech_api.engines import Speech, TextToSpeech, WordTiming, registry
+from speech_api.engines.spec import TextToSpeechSpec
 from speech_api.errors import InvalidRequestError
-from speech_api.formats import synthesis_estimate_s
 from speech_api.text import Pause, Script, Token, Words
 
 if TYPE_CHECKING:
@@ -23,38 +27,41 @@ if TYPE_CHECKING:
 # numpy is imported where audio is made: the light API function (no numpy) imports this
 # module to read and check texts.
 
-# The speeds engines are asked for (the request's speed times a <prosody rate>).
-MIN_SPEED, MAX_SPEED = 0.2, 4.0
+
+def span_speed(speed: float, span: Words, speeds: tuple[float, float]) -> float:
+    """The speed a stretch is asked for: the request's times its <prosody rate>, within the
+    speeds the engine makes (its spec's)."""
+    low, high = speeds
+    return min(high, max(low, speed * span.rate))
 
 
-def span_speed(speed: float, span: Words) -> float:
-    return min(MAX_SPEED, max(MIN_SPEED, speed * span.rate))
-
-
-def estimate_s(engine: str, script: Script, speed: float) -> tuple[float, float]:
+def estimate_s(spec: TextToSpeechSpec, script: Script, speed: float) -> tuple[float, float]:
     """(seconds of audio, seconds of synthesis) the script takes: each stretch at its own
-    speed (formats.synthesis_estimate_s), pauses as audio that costs nothing to make."""
+    speed (the engine's SynthesisCost), pauses as audio that costs nothing to make."""
     audio_s, work_s = script.pause_s, 0.0
     for span in script.spans:
         if isinstance(span, Words):
-            a, w = synthesis_estimate_s(engine, len(span.spoken), span_speed(speed, span))
+            at = span_speed(speed, span, spec.speeds)
+            a, w = spec.cost.estimate_s(len(span.spoken), at)
             audio_s, work_s = audio_s + a, work_s + w
     return audio_s, work_s
 
 
-def check_engine(engine: TextToSpeech, script: Script, voice: str) -> None:
+def check_engine(spec: TextToSpeechSpec, engine: TextToSpeech, script: Script, voice: str) -> None:
     """Refuse (400) what this engine cannot do with the script: phonemes where the engine
-    takes none, or phonemes the voice does not have."""
+    takes none (its spec says), or phonemes the voice does not have."""
     if not script.has_phonemes:
         return
-    unknown_phonemes = getattr(engine, "unknown_phonemes", None)
-    if unknown_phonemes is None:
+    if not spec.phonemes:
+        able = [e.name for e in registry.TTS_ENGINES if e.phonemes]
+        instead = f" ({', '.join(able)} can: TTS_ENGINE={able[0]})" if able else ""
         raise InvalidRequestError(
-            f"SSML: <phoneme> is not supported by the {engine.engine} engine (Piper takes "
-            "phonemes: TTS_ENGINE=piper). Use <sub alias> to respell the word instead.",
+            f"SSML: <phoneme> is not supported by the {spec.name} engine{instead}. Use "
+            "<sub alias> to respell the word instead.",
             param="text",
             code="unsupported_ssml",
         )
+    unknown_phonemes = engine.unknown_phonemes  # type: ignore[attr-defined]  (spec.phonemes)
     for span in script.spans:
         if not isinstance(span, Words):
             continue
@@ -69,13 +76,19 @@ def check_engine(engine: TextToSpeech, script: Script, voice: str) -> None:
 
 
 def speak(
-    engine: TextToSpeech, script: Script, *, voice: str, speed: float, words: bool = False
+    engine: TextToSpeech,
+    script: Script,
+    *,
+    voice: str,
+    speed: float,
+    speeds: tuple[float, float],
+    words: bool = False,
 ) -> Speech:
     """The whole script as one piece of audio (with the written words' timings when
-    ``words``)."""
+    ``words``); ``speeds``: the engine's (its spec's)."""
     import numpy as np
 
-    pieces = list(_pieces(engine, script, voice=voice, speed=speed, words=words))
+    pieces = list(_pieces(engine, script, voice=voice, speed=speed, speeds=speeds, words=words))
     rate = next((p.sample_rate for p in pieces if isinstance(p, Speech)), None)
     if rate is None:
         raise InvalidRequestError(
@@ -99,7 +112,9 @@ def speak(
     return Speech(samples=samples, sample_rate=rate, words=tuple(timings))
 
 
-def stream(engine: TextToSpeech, script: Script, *, voice: str, speed: float) -> Iterator[Speech]:
+def stream(
+    engine: TextToSpeech, script: Script, *, voice: str, speed: float, speeds: tuple[float, float]
+) -> Iterator[Speech]:
     """The script sentence by sentence as each is ready, pauses as silence (a pause before
     the first speech waits for it: the sample rate comes with the speech)."""
     waiting: list[Pause] = []
@@ -113,7 +128,8 @@ def stream(engine: TextToSpeech, script: Script, *, voice: str, speed: float) ->
             continue
         if not span.has_speech:
             continue
-        for piece in engine.stream(span.spoken, voice=voice, speed=span_speed(speed, span)):
+        at = span_speed(speed, span, speeds)
+        for piece in engine.stream(span.spoken, voice=voice, speed=at):
             if rate is None:
                 rate = piece.sample_rate
                 for pause in waiting:
@@ -128,7 +144,13 @@ def _silence(seconds: float, rate: int) -> Speech:
 
 
 def _pieces(
-    engine: TextToSpeech, script: Script, *, voice: str, speed: float, words: bool
+    engine: TextToSpeech,
+    script: Script,
+    *,
+    voice: str,
+    speed: float,
+    speeds: tuple[float, float],
+    words: bool,
 ) -> Iterator[Speech | Pause]:
     for span in script.spans:
         if isinstance(span, Pause):
@@ -138,7 +160,7 @@ def _pieces(
             continue
         try:
             speech = engine.synthesize(
-                span.spoken, voice=voice, speed=span_speed(speed, span), words=words
+                span.spoken, voice=voice, speed=span_speed(speed, span, speeds), words=words
             )
         except ValueError as exc:  # the phonemizer refused the text: the input's fault
             raise InvalidRequestError(
@@ -162,7 +184,7 @@ def written_timings(tokens: Sequence[Token], spoken: Sequence[WordTiming]) -> li
         for timing, indexes in zip(spoken, owners, strict=True):
             for index in indexes:
                 token_spans.setdefault(index, []).extend((timing.start, timing.end))
-    else:  # cannot happen with captions.written_words' rule; kept safe: spread evenly
+    else:  # cannot happen with piper_word_timing.written_words' rule; kept safe: spread evenly
         total = spoken[-1].end if spoken else 0.0
         count = max(1, len(tokens))
         for index in range(len(tokens)):
@@ -198,7 +220,7 @@ def written_timings(tokens: Sequence[Token], spoken: Sequence[WordTiming]) -> li
 def spoken_word_owners(tokens: Sequence[Token]) -> list[list[int]]:
     """For each word the engine times in the tokens' spoken forms joined (split at
     whitespace; a piece with no letter or digit joins the word before it, or the next one
-    at the start: engines/captions.written_words), the tokens it came from."""
+    at the start: engines/tts/piper_word_timing.written_words), the tokens it came from."""
     owners: list[list[int]] = []
     pending: list[int] = []
     for index, token in enumerate(tokens):

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 
 from speech_api.engines import TextToSpeech
 from speech_api.engines.base import WordTiming
-from speech_api.engines.captions import captions_srt, captions_vtt
 from speech_api.errors import InvalidRequestError, StorageUnavailableError
 from speech_api.formats import OUTPUT_FORMATS
 from speech_api.service import narration
 from speech_api.service.speech_job_store import DonePart, SpeechJobStore
 from speech_api.storage import ObjectStorage
+from speech_api.subtitles import captions_srt, captions_vtt
 from speech_api.text import Script
 from speech_api.tts_cache import TTSCache
 
@@ -47,11 +47,18 @@ class PartAudio:
 
 
 def synthesize_part(
-    engine: TextToSpeech, script: Script, *, voice: str, speed: float, words: bool
+    engine: TextToSpeech,
+    script: Script,
+    *,
+    voice: str,
+    speed: float,
+    speeds: tuple[float, float],
+    words: bool,
 ) -> PartAudio:
+    """``speeds``: those the engine makes (its spec's)."""
     import numpy as np
 
-    speech = narration.speak(engine, script, voice=voice, speed=speed, words=words)
+    speech = narration.speak(engine, script, voice=voice, speed=speed, speeds=speeds, words=words)
     pcm = (np.clip(speech.samples, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
     timings = [
         {"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3)} for w in speech.words

@@ -40,7 +40,6 @@ from speech_api.errors import (
     SpeechAPIError,
     TooManyRequestsError,
 )
-from speech_api.formats import MAX_WORKER_ATTEMPTS
 from speech_api.schemas import CaptionFiles, ErrorBody, SpeechJob, SpeechJobProgress
 from speech_api.schemas import SpeechJobRequest as Request
 from speech_api.service.notify import Notifier
@@ -48,6 +47,7 @@ from speech_api.service.speech import SpeechService
 from speech_api.service.speech_job_audio import assemble, synthesize_part
 from speech_api.service.speech_job_store import SpeechJobStore, is_valid_job_id, now
 from speech_api.service.synthesis import speakable_text
+from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS
 from speech_api.text import parts as script_parts
 from speech_api.text import read, voice_language
 from speech_api.tts_cache import TTSCache
@@ -249,9 +249,9 @@ class SpeechJobs:
                 "speed": round(request.speed, 4),
                 "captions": request.captions,
                 "engine": tts.engine,
-                "model": str(tts.coqui_model_path or tts.coqui_model)
-                if tts.engine == "coqui"
-                else tts.piper_voice,
+                # What the engine speaks with (its own settings), less the threads it runs on:
+                # the API and the workers run the same engine on different thread counts.
+                "model": tts.engine_settings().model_dump(mode="json", exclude={"threads"}),
             },
             sort_keys=True,
             ensure_ascii=False,
@@ -268,11 +268,14 @@ class SpeechJobs:
                 engine = self.service.local_tts.engine()
             except ModelUnavailableError:
                 engine = None
-        if request.captions and engine is not None and not engine.captions:
-            self.service.local_tts._refuse_captions(engine)
+        if request.captions:
+            self.service.local_tts._refuse_captions()
         if engine is None:
-            voice = request.voice or self.settings.tts.piper_voice
-            read(text, request.text_type, language=voice_language(voice))
+            # The engine's own settings name its default voice or its model (engines/tts/).
+            own = self.settings.tts.engine_settings()
+            voice = request.voice or str(getattr(own, "voice", "") or "")
+            model = str(getattr(own, "model_path", None) or getattr(own, "model", "") or "")
+            read(text, request.text_type, language=voice_language(voice, model))
             return request.voice
         voice = self.service.local_tts.resolve_voice(engine, request.voice)
         self.service.local_tts.script(engine, voice, text, request.text_type)
@@ -477,6 +480,7 @@ class SpeechJobs:
                 script_parts.from_json(plan),
                 voice=voice,
                 speed=request["speed"],
+                speeds=self.service.models.tts_spec().speeds,
                 words=request["captions"],
             )
             self.store.put_part(job_id, number, audio.sample_rate, audio.pcm, audio.words)

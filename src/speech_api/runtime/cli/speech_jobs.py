@@ -116,8 +116,8 @@ def _remote(base_url: str, api_key: str | None, request: JobRequest, bar, downlo
 
 
 def _local(settings: Settings, request: JobRequest, bar, download: bool, want_url: bool):
-    from speech_api.config import usable_cores
-    from speech_api.runtime.local import (
+    from speech_api.machine import usable_cores
+    from speech_api.runtime.embedded.s3 import (
         needs_embedded_s3,
         prepare_bucket,
         start_embedded_s3,
