@@ -10,8 +10,8 @@ import pytest
 import webvtt
 
 from speech_api.api import create_app
-from tests.conftest import LiveServer
 from tests.support.cli import run_cli, run_on_a_terminal
+from tests.support.live_server import LiveServer
 from tests.support.speech_job_worker import running_speech_jobs
 
 CHAPTER = """# Chapter {n}

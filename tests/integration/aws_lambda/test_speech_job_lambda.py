@@ -19,7 +19,7 @@ from speech_api.runtime.speech_job_worker import prepare_queue
 from speech_api.schemas import SpeechJobRequest
 from speech_api.service import SpeechService
 from speech_api.service.speech_jobs import SpeechJobs
-from tests.conftest import TEST_BUCKET
+from tests.support.s3 import TEST_BUCKET
 from tests.support.speech_jobs import RecordingQueue, job_steps
 
 PART_CHARS = 200

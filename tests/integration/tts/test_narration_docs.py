@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "narration.md"
+from devkit.server import speech_api_serve
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "narration.md"
 CHAPTER = "# Chapter 1\n\nIt was 9:30 pm on 03/15/2024.\n\n- The bill came to $3.50.\n"
 
 
@@ -38,35 +36,18 @@ def served(tmp_path_factory, model_cache_dir):
     (work / "chapter.md").write_text(CHAPTER)
     (work / ".venv" / "bin").mkdir(parents=True)
     (work / ".venv" / "bin" / "speech-api").symlink_to(Path(sys.executable).parent / "speech-api")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_", "STT_", "TTS_"))}
-    env.update(
-        PORT=str(port), MODEL_CACHE_DIR=str(model_cache_dir), API_KEY="", EMBEDDED_S3_PORT="0",
+    server = speech_api_serve(
+        work,
+        MODEL_CACHE_DIR=str(model_cache_dir),
+        API_KEY="",
+        EMBEDDED_S3_PORT="0",
         DATA_DIR=str(work / ".data"),
-    )  # fmt: skip
-    server = subprocess.Popen(
-        [sys.executable, "-m", "speech_api", "serve"],
-        cwd=work,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
     )
-    base = f"127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"http://{base}/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, server.stderr.read().decode()
-        assert time.monotonic() < deadline, "serve did not start"
-        time.sleep(0.2)
-    yield work, base, env
-    server.terminate()
-    server.wait(timeout=30)
+    server.start()
+    try:
+        yield work, f"127.0.0.1:{server.port}", server.env
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize(
