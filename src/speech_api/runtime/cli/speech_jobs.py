@@ -96,9 +96,9 @@ def _advance(bar, job: dict) -> None:
 def _remote(base_url: str, api_key: str | None, request: JobRequest, bar, download: bool):
     import httpx
 
-    from speech_api.runtime.cli.remote import RemoteBackend
+    from speech_api.runtime.cli.server import Server
 
-    server = RemoteBackend(base_url, api_key, interactive=False)
+    server = Server(base_url, api_key, interactive=False)
     job = server.check(server.http.post("/tts/jobs", json=request.body())).json()
     while job["status"] not in ("done", "failed"):
         _advance(bar, job)
