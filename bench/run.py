@@ -14,6 +14,8 @@ BENCH_ARGS for `make bench`:
                    on 2 cores, plus the peers' one-time install into bench/.peers
   --rounds N       timing rounds per clip (default 3; 2 with --stt-only, 1 with --quick)
   --quick          fewer rounds and requests, for a smoke run
+  --narration-only only the narration figures (bench/narration.py): spoken-form round trip
+                   WER before/after, a 12,000-character speech job vs `python -m piper`
   --realtime-only  only the live transcription figures (bench/realtime.py, about 8 minutes):
                    end of speech -> completed, first partial, WER vs /stt, sessions sustained
   --long-form-only only the long-recording figures (about 4 minutes): a 5-minute recording of
@@ -504,6 +506,7 @@ def main() -> None:
     parser.add_argument(
         "--long-form-only", action="store_true", help="only the long-recording figures"
     )
+    parser.add_argument("--narration-only", action="store_true", help="only narration figures")
     parser.add_argument(
         "--realtime-only", action="store_true", help="only the live transcription figures"
     )
@@ -561,6 +564,18 @@ def main() -> None:
         print(f"[{time.perf_counter() - t0:6.1f}s] {name}", file=sys.stderr, flush=True)
 
     try:
+        if args.narration_only:
+            from bench.narration import print_table as print_narration
+            from bench.narration import run as narration
+
+            server = ours(args.model)
+            try:
+                results["narration"] = narration(server.base_url, rounds=1 if args.quick else 2)
+            finally:
+                server.stop()
+            RESULTS.write_text(json.dumps(results, indent=2))
+            print_narration(results["narration"])
+            return
         # Per-clip ratios to the library, the slowest named (bench/tail.py): the tail, not
         # only the median.
         if not (args.no_tail or args.stt_only or args.long_form_only):
@@ -640,6 +655,18 @@ def main() -> None:
             step("cold start")
             results["cold_start"] = {m: cold_start(m, s3.endpoint_url) for m in ("tiny.en", "base")}
 
+        if not args.stt_only:
+            # Speech jobs and the spoken form (bench/narration.py): the round trip before and
+            # after normalization, and a 12,000-character job against `python -m piper`.
+            step("narration")
+            from bench.narration import run as narration
+
+            server = ours(args.model)
+            try:
+                results["narration"] = narration(server.base_url, rounds=1 if args.quick else 2)
+            finally:
+                server.stop()
+
         step("peers")
         python = ensure_peers()
         results["peer_stt"] = peer_stt(python, model_dir(args.model), rounds)
@@ -672,6 +699,10 @@ def main() -> None:
 
 
 def print_table(r: dict) -> None:
+    if "narration" in r:
+        from bench.narration import print_table as print_narration
+
+        print_narration(r["narration"])
     if "long_form" in r:
         from bench.long_form import print_table as print_long_form
 

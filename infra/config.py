@@ -80,6 +80,10 @@ class DeployConfig:
     worker_max_concurrency: int = 5
     # One recording per invocation: a batch of long files would share one timeout.
     worker_batch_size: int = 1
+    # Speech jobs: the Narrator function synthesizes one part (or plans, or assembles a job)
+    # per invocation; a job's parts run on up to this many invocations at once (SQS fan-out).
+    narrator_memory_mb: int = 3008
+    narrator_max_concurrency: int = 10
     throttle_rate_limit: int = 50
     throttle_burst_limit: int = 100
     gpu_instance_type: str = ""  # default per variant below

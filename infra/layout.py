@@ -11,6 +11,8 @@ PUBLIC_PREFIX = "public/"
 TTS_PREFIX = f"{PUBLIC_PREFIX}tts/"  # synthesized audio (the TTS cache)
 UPLOADS_PREFIX = "uploads/"
 TRANSCRIPTS_PREFIX = "transcripts/"
+SPEECH_JOBS_PREFIX = "speech-jobs/"  # speech jobs' records and work (private)
+TEXT_DROPS_PREFIX = "texts/"  # a text file created here becomes a speech job
 
 # Not "v1": the app's OpenAI-compatible routes start with /v1, so an SDK's base_url is
 # <ApiUrl>v1 (https://<id>.execute-api.<region>.amazonaws.com/prod/v1), not .../v1/v1.
@@ -19,6 +21,7 @@ STAGE_NAME = "prod"
 # Image commands (Dockerfile.lambda serves both; CDK sets one per function).
 API_COMMAND = "handlers.api.handler"
 WORKER_COMMAND = "handlers.transcribe_upload.handler"
+SPEECH_JOBS_COMMAND = "handlers.speech_jobs.handler"
 # The Stt and Tts functions answer API Gateway's STREAM integrations: the image's own streaming
 # runtime instead of awslambdaric (which cannot stream), on the streaming handler.
 STREAM_ENTRYPOINT = ["python", "-m", "speech_api.runtime.lambda_stream"]

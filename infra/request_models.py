@@ -19,13 +19,14 @@ from pydantic import BaseModel
 
 # The one place the infrastructure imports the app's request bodies (the app may move these
 # modules; only these lines change).
-from speech_api.schemas import SpeechRequest, TTSRequest, UploadRequest
+from speech_api.schemas import SpeechJobRequest, SpeechRequest, TTSRequest, UploadRequest
 
 # API Gateway model name -> the Pydantic body it validates.
 REQUEST_MODELS: dict[str, type[BaseModel]] = {
     "TtsRequest": TTSRequest,
     "UploadRequest": UploadRequest,
     "SpeechRequest": SpeechRequest,
+    "SpeechJobRequest": SpeechJobRequest,
 }
 
 _ANNOTATIONS = {"title", "default", "examples", "$defs"}

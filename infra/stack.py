@@ -7,6 +7,8 @@ Functions       the Lambda functions (one container image, a command and size pe
                 Tts when the TTS backend asks for one)
 UploadPipeline  uploads/ -> SQS (+ dead letters) -> worker -> transcripts/
 Notifications   the SNS topic the worker tells when a transcript is done (or failed)
+SpeechJobs      POST /tts/jobs and texts/ -> SQS (+ dead letters) -> Narrator (a part per
+                invocation, fanned out) -> public/tts/, told to the same topic
 Api             API Gateway: routes, key authorizer, usage plan, request models, CORS
 Monitoring      alarms and a dashboard
 LiveTranscription  (realtime=true) /v1/realtime on ECS Fargate behind an ALB and CloudFront
@@ -26,6 +28,7 @@ from infra.constructs.functions import Functions, function_env
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.notifications import TranscriptNotifications
 from infra.constructs.realtime import LiveTranscription
+from infra.constructs.speech_jobs import SpeechJobPipeline
 from infra.constructs.storage import Storage
 from infra.constructs.tts import TTS_BACKENDS
 from infra.constructs.upload_pipeline import UploadPipeline
@@ -66,6 +69,14 @@ class SpeechApiStack(cdk.Stack):
         self.notifications = TranscriptNotifications(
             self, "Notifications", worker=self.functions.worker
         )
+        self.speech_jobs = SpeechJobPipeline(
+            self,
+            "SpeechJobs",
+            config=config,
+            bucket=self.storage.bucket,
+            functions=self.functions,
+            topic=self.notifications.topic,
+        )
         self.api = SpeechApi(
             self,
             "Api",
@@ -93,6 +104,13 @@ class SpeechApiStack(cdk.Stack):
             functions=watched,
             queue=self.uploads.queue,
             dead_letters=self.uploads.dlq,
+            more_queues={
+                "SpeechJob": (
+                    self.speech_jobs.queue,
+                    self.speech_jobs.dlq,
+                    "speech job steps (plan, part, assemble)",
+                )
+            },
         )
 
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url)
@@ -106,6 +124,7 @@ class SpeechApiStack(cdk.Stack):
         cdk.CfnOutput(self, "PublicBaseUrl", value=self.storage.public_base_url)
         cdk.CfnOutput(self, "UploadQueueUrl", value=self.uploads.queue.queue_url)
         cdk.CfnOutput(self, "DeadLetterQueueUrl", value=self.uploads.dlq.queue_url)
+        cdk.CfnOutput(self, "SpeechJobQueueUrl", value=self.speech_jobs.queue.queue_url)
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
         cdk.CfnOutput(
             self,

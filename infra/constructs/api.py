@@ -7,6 +7,8 @@ Routing (API Gateway prefers a literal path part over `{proxy+}`):
 - speech (/tts, /v1/audio/speech) and the voice list (/v1/audio/voices, which loads the TTS
   engine: too big for the light function) -> the TTS backend (TTS function, or the GPU service),
   through STREAM integrations: speech reaches the client sentence by sentence, past 29 s
+- speech jobs (/tts/jobs, /tts/jobs/{id}) -> Api function (it queues them; the Narrator,
+  behind the jobs' queue, does the work)
 - everything else (/, /health, /ready, /docs and its assets, /openapi.json, /uploads,
   /transcripts/..., /v1/models, ...) -> Api function, through `{proxy+}` catch-alls at each
   level that has literal children, so no match depends on API Gateway backtracking.
@@ -39,6 +41,7 @@ CATCH_ALL_PARENTS = ("/", "/v1", "/v1/audio")
 # Request body models (name in infra.request_models) per route.
 BODY_MODELS = {
     "/tts": "TtsRequest",
+    "/tts/jobs": "SpeechJobRequest",
     "/v1/audio/speech": "SpeechRequest",
     "/uploads": "UploadRequest",
 }
@@ -149,6 +152,14 @@ class SpeechApi(Construct):
                 integration = self._lambda(functions.tts, streamed=True)
             self._route(method, path, integration)
         self._route("POST", "/uploads", self._lambda(api_fn))
+        # Speech jobs: queued and read by the light function (the Narrator does the work).
+        self._route("POST", "/tts/jobs", self._lambda(api_fn))
+        self._route(
+            "GET",
+            "/tts/jobs/{id}",
+            self._lambda(api_fn),
+            request_parameters={"method.request.path.id": True},
+        )
         self._route(
             "GET",
             "/transcripts/{id+}",

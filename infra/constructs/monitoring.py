@@ -9,6 +9,8 @@ Alarms:
 - <Function>Errors: any invocation error (crash, timeout, out of memory) of Stt, Api, Worker,
   Tts and the key authorizer. Worker errors mean a batch failed as a whole.
 - <Function>Throttles: Lambda throttled an invocation (concurrency exhausted).
+- <Name>DeadLetters / <Name>BacklogAge for each further queue (`watch_queue`): the speech
+  jobs' queue (a step failed 3 times; the oldest step waited 15 minutes).
 """
 
 from __future__ import annotations
@@ -45,7 +47,10 @@ class Monitoring(Construct):
         functions: dict[str, lambda_.IFunction],
         queue: sqs.IQueue,
         dead_letters: sqs.IQueue,
+        more_queues: dict[str, tuple[sqs.IQueue, sqs.IQueue, str]] | None = None,
     ):
+        """``more_queues``: name -> (queue, its dead-letter queue, what its messages are),
+        each watched as the uploads queue is (`watch_queue`)."""
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(
             self, "AlarmTopic", display_name="speech-api alarms", enforce_ssl=True
@@ -110,6 +115,10 @@ class Monitoring(Construct):
             description="Requests answered 429: gateway throttling (stage or usage plan) or the "
             "app's backpressure. Raise throttle_* / concurrency or find the noisy key.",
         )
+        queue_graphs = [
+            self.watch_queue(name, q, dlq, what=what)
+            for name, (q, dlq, what) in (more_queues or {}).items()
+        ]
         for name, fn in functions.items():
             self._alarm(
                 f"{name}Errors",
@@ -176,9 +185,38 @@ class Monitoring(Construct):
                 right=[queue.metric_approximate_age_of_oldest_message(label="oldest (s)")],
                 width=12,
             ),
+            *queue_graphs,
             cloudwatch.AlarmStatusWidget(
                 title="Alarms", alarms=list(self.alarms.values()), width=12
             ),
+        )
+
+    def watch_queue(
+        self, name: str, queue: sqs.IQueue, dead_letters: sqs.IQueue, *, what: str
+    ) -> cloudwatch.GraphWidget:
+        """Alarms for another queue and its dead-letter queue; its dashboard graph."""
+        self._alarm(
+            f"{name}DeadLetters",
+            dead_letters.metric_approximate_number_of_messages_visible(
+                period=PERIOD, statistic="Maximum"
+            ),
+            threshold=1,
+            description=f"Messages of {what} failed 3 times and are in the dead-letter queue.",
+        )
+        self._alarm(
+            f"{name}BacklogAge",
+            queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
+            threshold=BACKLOG_AGE.to_seconds(),
+            description=f"The oldest of the {what} waited over 15 minutes for a worker.",
+        )
+        return cloudwatch.GraphWidget(
+            title=f"{name} queue",
+            left=[
+                queue.metric_approximate_number_of_messages_visible(label="waiting"),
+                dead_letters.metric_approximate_number_of_messages_visible(label="dead letters"),
+            ],
+            right=[queue.metric_approximate_age_of_oldest_message(label="oldest (s)")],
+            width=12,
         )
 
     def _alarm(

@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from speech_api.engines import registry
 from speech_api.engines.spec import EngineSettings
 from speech_api.formats import AudioFormat
-from speech_api.schemas import MAX_TEXT_CHARS
+from speech_api.schemas import MAX_JOB_CHARS, MAX_TEXT_CHARS
 
 
 def default_cache_dir() -> Path:
@@ -245,6 +245,25 @@ class Settings(BaseSettings):
     # "<t>.<body>" with this secret, hex>.
     callback_secret: SecretStr | None = Field(None, repr=False)
     max_text_chars: int = Field(MAX_TEXT_CHARS, ge=1, le=MAX_TEXT_CHARS)
+
+    # Speech jobs (POST /tts/jobs, text files dropped under TEXT_DROPS_PREFIX): their records
+    # and work under SPEECH_JOBS_PREFIX (private), their messages on SPEECH_JOBS_QUEUE_URL
+    # (`serve` sets its embedded queue; the CDK stack its SQS queue). Without a queue, POST
+    # /tts/jobs answers 503.
+    speech_jobs_prefix: str = "speech-jobs/"
+    text_drops_prefix: str = "texts/"
+    speech_jobs_queue_url: str | None = None
+    max_job_chars: int = Field(MAX_JOB_CHARS, ge=1, le=MAX_JOB_CHARS)
+    # A job is cut into parts of about this many characters of speech, synthesized in
+    # parallel (one per core locally; one invocation each on Lambda).
+    # Smaller parts balance the workers better at the end of a job (the last part runs alone).
+    speech_job_part_chars: int = Field(1000, ge=100, le=20_000)
+    # At most this many jobs queued or running at once; more get 429 until some finish.
+    max_active_speech_jobs: int = Field(20, ge=1)
+    # Worker threads `serve` runs for speech jobs (0: one per usable core).
+    speech_job_workers: int = Field(0, ge=0)
+    # JSON bodies of POST /tts/jobs (200,000 characters, JSON-escaped).
+    max_job_json_bytes: int = Field(3 * 1024 * 1024, ge=1024)
     # Whether responses reach the client as they are produced (Uvicorn) or only once complete
     # (Lambda behind API Gateway, which sets this false): streamed speech then has to fit
     # TTS_TIME_LIMIT_S too.

@@ -12,6 +12,9 @@ from speech_api.openai_names import SpeechFormat, SpeechStreamFormat
 
 # The longest text one request may speak (OpenAI's limit too). MAX_TEXT_CHARS may lower it.
 MAX_TEXT_CHARS = 4096
+# The longest text (or SSML document) a speech job takes (POST /tts/jobs, text drops): about
+# 10,000 s of speech. Polly's asynchronous tasks take 200,000 characters in all.
+MAX_JOB_CHARS = 200_000
 # A callback URL travels as the upload's S3 user metadata, which holds 2 KB in all.
 MAX_CALLBACK_URL_CHARS = 1000
 # Vocabulary hints (`keywords[]` of /v1/audio/transcriptions): how many, and how long each.
@@ -22,6 +25,7 @@ MAX_KEYWORD_CHARS = 100
 # The engines that can time the words they speak.
 _CAPTIONS = " or ".join(spec.name for spec in registry.TTS_ENGINES if spec.captions)
 
+TextType = Literal["text", "ssml"]
 SpeechText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)
 ]
@@ -31,7 +35,14 @@ class TTSRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: SpeechText = Field(
-        description=f"Text to speak, 1..{MAX_TEXT_CHARS} characters after trimming."
+        description=f"Text to speak, 1..{MAX_TEXT_CHARS} characters after trimming (SSML "
+        "markup included)."
+    )
+    text_type: TextType = Field(
+        "text",
+        description="text: plain text (Markdown allowed), read in its spoken form; ssml: an "
+        "SSML document (<speak>, <p>, <s>, <break>, <prosody rate>, <say-as>, <sub>, "
+        "<phoneme>), as Amazon Polly's TextType.",
     )
     voice: str | None = Field(None, description="Voice name; the engine's default when absent.")
     format: AudioFormat | None = Field(None, description="Audio format (default mp3).")
@@ -187,3 +198,64 @@ class PendingTranscript(BaseModel):
     progress: TranscriptProgress | None = None
     attempt: int | None = None
     updated_at: str | None = None
+
+
+class SpeechJobRequest(BaseModel):
+    """A long text (or SSML document) to speak as an asynchronous job, as Polly's
+    StartSpeechSynthesisTask; the options are /tts's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_JOB_CHARS)
+    ] = Field(description=f"Text to speak, 1..{MAX_JOB_CHARS} characters (SSML included).")
+    text_type: TextType = Field("text", description="text (Markdown allowed) or ssml.")
+    voice: str | None = Field(None, description="Voice name; the engine's default when absent.")
+    format: AudioFormat | None = Field(None, description="Audio format (default mp3).")
+    speed: float = Field(
+        1.0, ge=0.25, le=4.0, allow_inf_nan=False, strict=True, description="0.25..4.0"
+    )
+    captions: bool = Field(
+        False, strict=True, description=f"Also write SRT and WebVTT captions ({_CAPTIONS} only)."
+    )
+    callback_url: str | None = Field(
+        None,
+        max_length=MAX_CALLBACK_URL_CHARS,
+        description="POSTed a JSON message when the job is done or has failed (https to a "
+        "public address, as for uploads).",
+    )
+
+
+class SpeechJobProgress(BaseModel):
+    chars_done: int
+    chars_total: int
+    audio_s_done: float
+    parts_done: int = 0
+    parts_total: int | None = Field(None, description="Known once the job is planned.")
+
+
+class SpeechJob(BaseModel):
+    """A speech job: `queued`, `running` (with progress), `done` (with the public URL of its
+    audio and captions) or `failed` (with the error)."""
+
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    status_url: str
+    created_at: str
+    updated_at: str
+    text_type: TextType
+    voice: str | None
+    format: AudioFormat
+    speed: float
+    progress: SpeechJobProgress
+    source_key: str | None = Field(None, description="The dropped text file it came from.")
+    url: str | None = Field(None, description="When done: the audio's public URL.")
+    key: str | None = None
+    content_type: str | None = None
+    duration_s: float | None = None
+    sample_rate: int | None = None
+    engine: str | None = None
+    captions: CaptionFiles | None = Field(
+        None, description="When done, with captions: public URLs of the SRT and WebVTT files."
+    )
+    error: ErrorBody | None = None

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from speech_api.audio import EncodedAudio
 
 # Bump when the synthesis pipeline changes audibly, so cached objects are not reused.
-_TTS_CACHE_VERSION = 1
+# 2: text is read in its spoken form (numbers, dates, URLs, Markdown: speech_api.text).
+_TTS_CACHE_VERSION = 2
 # Word timings of the longest text (4,096 characters) take well under this.
 _MAX_WORDS_BYTES = 1024 * 1024
 
@@ -32,6 +33,7 @@ def tts_object_key(
     model: str,
     fmt: str,
     speed: float,
+    text_type: str = "text",
 ) -> str:
     """A content-addressed key: everything that changes the audio goes into the hash, and no
     user text ever appears in the key itself."""
@@ -39,6 +41,7 @@ def tts_object_key(
         {
             "v": _TTS_CACHE_VERSION,
             "text": text,
+            "text_type": text_type,
             "engine": engine,
             "voice": voice,
             "model": model,
@@ -67,9 +70,26 @@ class TTSCache:
         self.prefix = prefix
         self._secret = secret
 
-    def key(self, *, text: str, engine: str, voice: str, model: str, fmt: str, speed: float):
+    def key(
+        self,
+        *,
+        text: str,
+        engine: str,
+        voice: str,
+        model: str,
+        fmt: str,
+        speed: float,
+        text_type: str = "text",
+    ):
         return tts_object_key(
-            self.prefix, text=text, engine=engine, voice=voice, model=model, fmt=fmt, speed=speed
+            self.prefix,
+            text=text,
+            engine=engine,
+            voice=voice,
+            model=model,
+            fmt=fmt,
+            speed=speed,
+            text_type=text_type,
         )
 
     def url(self, key: str) -> str:
@@ -119,6 +139,21 @@ class TTSCache:
         }
         for name, (data, content_type) in files.items():
             self._put(keys[name], data, content_type, encoded, {})
+
+    def metadata(
+        self, key: str, etag: str, *, duration_s: float, sample_rate: int, engine: str, voice: str
+    ) -> dict[str, str]:
+        """The metadata of audio stored at ``key`` by other means than `put` (a speech job's
+        multipart upload, copied into place), signed over ``etag`` (the MD5 of its bytes)."""
+        metadata = {
+            "duration-s": f"{duration_s}",
+            "sample-rate": f"{sample_rate}",
+            "engine": engine,
+            "voice": voice,
+        }
+        if (signature := self._signature(key, etag, metadata)) is not None:
+            metadata["signature"] = signature
+        return metadata
 
     def _put(
         self,

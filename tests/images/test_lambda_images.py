@@ -45,12 +45,13 @@ from tests.support.template import function_env, zip_asset
 ENGINES = built_engines()
 pytestmark = pytest.mark.skipif(not ENGINES, reason="no Lambda image built (make image)")
 CLIP = "arctic_aew_a0003.wav"
+NARRATOR_PART_CHARS = 200
 WORDS = "the two men shook hands"
 
 
 @dataclass(frozen=True)
 class Function:
-    name: str  # Stt, Api, Worker, Tts, Authorizer
+    name: str  # Stt, Api, Worker, Tts, Narrator, Authorizer
     image: str
     command: list[str]
     env: dict[str, str]
@@ -79,12 +80,18 @@ def template_functions(engine: str, outdir: Path, s3_endpoint: str) -> list[Func
     for logical, resource in synthesized.resources("AWS::Lambda::Function").items():
         props = resource["Properties"]
         name = next(
-            (n for n in ("Stt", "Api", "Worker", "Tts", "KeyAuthorizer") if logical.startswith(n)),
+            (
+                n
+                for n in ("Stt", "Api", "Worker", "Tts", "Narrator", "KeyAuthorizer")
+                if logical.startswith(n)
+            ),
             None,
         )
         if name is None:  # CDK's own deploy-time handlers (bucket notifications)
             continue
         env = function_env(props, s3_endpoint)
+        if name == "Narrator":  # small parts: a short text runs as several, quickly
+            env["SPEECH_JOB_PART_CHARS"] = str(NARRATOR_PART_CHARS)
         ephemeral = props.get("EphemeralStorage", {}).get("Size", 512)
         if props.get("PackageType") == "Image":
             uri = props["Code"]["ImageUri"]["Fn::Sub"]
@@ -220,6 +227,8 @@ def _events(fn: Function, storage) -> list[tuple[dict, callable]]:
             return check
 
         return [(first[0], transcribed(first[1])), (second[0], transcribed(second[1]))]
+    if fn.name == "Narrator":
+        return _narrator_events(storage)
     if fn.name == "Authorizer":
         arn = "arn:aws:execute-api:us-east-1:123456789012:abc/prod/POST/stt"
 
@@ -234,6 +243,46 @@ def _events(fn: Function, storage) -> list[tuple[dict, callable]]:
         }
         return [(event, allowed), (event, allowed)]
     raise AssertionError(fn.name)
+
+
+def _narrator_events(storage) -> list[tuple[dict, callable]]:
+    """A job stored as the Api function stores it, then its steps (plan, each part,
+    assemble) one invocation each, as the event source mapping delivers them."""
+    from speech_api.config import S3Settings, Settings
+    from speech_api.runtime.embedded.s3 import EMBEDDED_CREDENTIALS
+    from speech_api.runtime.speech_job_worker import SPEECH_JOB_QUEUE, prepare_queue
+    from speech_api.schemas import SpeechJobRequest
+    from speech_api.service import SpeechService
+    from speech_api.service.speech_jobs import SpeechJobs
+    from tests.support.speech_jobs import RecordingQueue, job_steps
+
+    s3 = S3Settings(
+        bucket=TEST_BUCKET, endpoint_url=storage.client.meta.endpoint_url, **EMBEDDED_CREDENTIALS
+    )
+    settings = Settings(_env_file=None, s3=s3, speech_job_part_chars=NARRATOR_PART_CHARS)
+    prepare_queue(settings, name=SPEECH_JOB_QUEUE)  # where the Narrator fans out (the stand-in)
+    api = SpeechJobs(settings, SpeechService(settings), queue=RecordingQueue())
+    text = f"Chapter {uuid.uuid4().hex[:6]}. " + " ".join(
+        ["Your package has shipped and should arrive on Tuesday afternoon."] * 8
+    )
+    job, _ = api.submit(SpeechJobRequest(text=text))
+    steps = job_steps(job.id, text, NARRATOR_PART_CHARS)
+
+    def stepped(step):
+        def check(r):
+            assert r == {"batchItemFailures": []}, r
+            status = api.status(job.id)
+            if step["step"] == "assemble":
+                assert status.status == "done", status
+                audio = httpx.get(status.url)  # anonymous
+                assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"
+                assert status.duration_s > 10
+            else:
+                assert status.status == "running" and status.url is None, status
+
+        return check
+
+    return [(sqs_batch([step], queue=SPEECH_JOB_QUEUE), stepped(step)) for step in steps]
 
 
 def run_function(fn: Function, storage, tmp_path: Path, *, in_image: bool) -> dict:
@@ -337,7 +386,7 @@ def _invoke_all(runtime, started: float, events, stop) -> dict:
 
 
 @pytest.mark.parametrize("where", ["image", "host venv"])
-@pytest.mark.parametrize("name", ["Api", "Authorizer", "Stt", "Worker", "Tts"])
+@pytest.mark.parametrize("name", ["Api", "Authorizer", "Stt", "Worker", "Tts", "Narrator"])
 def test_function_answers_from_its_image_as_lambda_runs_it(
     name, where, functions, storage, tmp_path, figures
 ):

@@ -38,6 +38,13 @@ S3_OPERATIONS = {
     "DeleteObject": ("s3:DeleteObject", "object"),
     "GeneratePresignedPost": ("s3:PutObject", "object"),
     "ListObjectsV2": ("s3:ListBucket", "bucket"),
+    # A multipart upload is authorized as PutObject on its key, but its abort; a copy needs
+    # PutObject on the target (and GetObject on the source, a call of its own in the contract).
+    "CreateMultipartUpload": ("s3:PutObject", "object"),
+    "UploadPart": ("s3:PutObject", "object"),
+    "CompleteMultipartUpload": ("s3:PutObject", "object"),
+    "AbortMultipartUpload": ("s3:AbortMultipartUpload", "object"),
+    "CopyObject": ("s3:PutObject", "object"),
     "ListObjects": ("s3:ListBucket", "bucket"),
 }
 

@@ -18,7 +18,9 @@ def calls(bucket: str) -> dict[str, list]:
     (tests/support/aws_calls.py writes what it saw to tests/contracts/aws_calls.json and fails
     the run when the code makes a call the contract lacks). relies_on_not_found: the code
     read "missing" as an answer, not an error."""
-    found: dict[str, list] = {"Stt": [], "Tts": [], "GpuTts": [], "Worker": [], "Api": []}
+    found: dict[str, list] = {
+        "Stt": [], "Tts": [], "GpuTts": [], "Worker": [], "Api": [], "Narrator": []
+    }  # fmt: skip
     for c in load_contract():
         if c["service"] != "s3":
             continue  # sagemaker:InvokeEndpoint: see test_stack's least-privilege test
@@ -36,7 +38,7 @@ def calls(bucket: str) -> dict[str, list]:
 
 def test_the_contract_covers_every_function_that_touches_s3():
     recorded = calls("Bucket")
-    assert all(recorded[f] for f in ("Tts", "Worker", "Api")), recorded
+    assert all(recorded[f] for f in ("Tts", "Worker", "Api", "Narrator")), recorded
     assert any(call.relies_on_not_found for call in recorded["Tts"])
     assert any(call.relies_on_not_found for call in recorded["Worker"])
     assert any(call.relies_on_not_found for call in recorded["Api"])
@@ -52,14 +54,19 @@ FORBIDDEN = {
     "Worker": [("PutObject", "uploads/x.wav"), ("DeleteObject", "uploads/x.wav"),
                ("GetObject", "public/tts/x.mp3")],
     "Api": [("GetObject", "uploads/x.wav"), ("PutObject", "transcripts/x.json"),
-            ("DeleteObject", "uploads/x.wav"), ("GetObject", "public/tts/x.mp3")],
+            ("DeleteObject", "uploads/x.wav"), ("GetObject", "public/tts/x.mp3"),
+            ("PutObject", "public/tts/x.mp3"), ("GetObject", "texts/x.txt")],
+    "Narrator": [("GetObject", "uploads/x.wav"), ("PutObject", "transcripts/x.json"),
+                 ("PutObject", "public/other.mp3"), ("DeleteObject", f"public/tts/{H}.mp3"),
+                 ("PutObject", "texts/x.txt"), ("DeleteObject", "texts/x.txt")],
 }  # fmt: skip
 
 
 def roles(s, variant: str) -> dict[str, list[str]]:
     """Role logical IDs per caller name, for this variant."""
     t = Template(s.json)
-    found = {name: [t.function_role(f"{name}Function")] for name in ("Stt", "Worker", "Api")}
+    names = ("Stt", "Worker", "Api", "Narrator")
+    found = {name: [t.function_role(f"{name}Function")] for name in names}
     if variant == "none":
         found["Tts"] = [t.function_role("TtsFunction")]
     if variant == "sagemaker":

@@ -140,6 +140,15 @@ def test_the_api_package_serves_the_light_routes_with_nothing_but_its_layer(
         upload_id, f"uploads/{upload_id}/a.wav", "etag-1", transcript
     )
     endpoint = default_settings.s3.endpoint_url
+    # The speech jobs' queue the template's stand-in names (POST /tts/jobs queues there).
+    from speech_api.runtime.speech_job_worker import SPEECH_JOB_QUEUE, prepare_queue
+
+    prepare_queue(default_settings, name=SPEECH_JOB_QUEUE)
+    job_text = f"<speak>Chapter {uuid.uuid4().hex[:6]}. It costs $3.50.</speak>"
+    bodies = {
+        "/uploads": {"filename": "a.wav", "content_type": "audio/wav"},
+        "/tts/jobs": {"text": job_text, "text_type": "ssml"},
+    }
 
     def html(r, b):
         return r["body"].lstrip().lower().startswith("<!doctype html>")
@@ -171,6 +180,9 @@ def test_the_api_package_serves_the_light_routes_with_nothing_but_its_layer(
          lambda r, b: b["error"]["code"] == "not_found"),
         ("GET", f"/transcripts/{upload_id}", {"format": "srt"}, 200, srt),
         ("POST", "/uploads", None, 200, form),
+        # Speech jobs are queued here, the SSML read without the engine (no numpy, no Piper).
+        ("POST", "/tts/jobs", None, 202,
+         lambda r, b: b["status"] == "queued" and b["status_url"].startswith("/tts/jobs/")),
     ]  # fmt: skip
     with RuntimeAPI() as runtime:
         started = time.monotonic()
@@ -181,11 +193,7 @@ def test_the_api_package_serves_the_light_routes_with_nothing_but_its_layer(
         )  # fmt: skip
         try:
             for method, path, query, status, check in requests:
-                body = (
-                    json.dumps({"filename": "a.wav", "content_type": "audio/wav"})
-                    if method == "POST"
-                    else None
-                )
+                body = json.dumps(bodies[path]) if method == "POST" else None
                 event = rest_api_event(
                     method, path, body=body, query=query,
                     headers={"Content-Type": "application/json"},

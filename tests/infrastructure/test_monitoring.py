@@ -97,9 +97,10 @@ def test_api_alarms(synthesized, variant):
 def test_function_alarms(synthesized, variant):
     s = synthesized[variant]
     found = alarms(s)
-    names = {"Stt", "Api", "Worker", "KeyAuthorizer"} | ({"Tts"} if variant != "ecs" else set())
+    names = {"Stt", "Api", "Worker", "Narrator", "KeyAuthorizer"}
+    names |= {"Tts"} if variant != "ecs" else set()
     # The stack's own functions (image and zip), not CDK's deploy-time handlers.
-    ours = tuple(f"{n}Function" for n in ("Stt", "Api", "Worker", "Tts", "KeyAuthorizer"))
+    ours = tuple(f"{n}Function" for n in names)
     functions = {
         k: v for k, v in s.resources("AWS::Lambda::Function").items() if k.startswith(ours)
     }

@@ -1,5 +1,5 @@
-"""The transcript topic: the worker, and nothing else, publishes to it; it is encrypted, takes
-TLS only, and its ARN is an output to subscribe to."""
+"""The transcript topic: the upload worker and the speech job Narrator, and nothing else,
+publish to it; it is encrypted, takes TLS only, and its ARN is an output to subscribe to."""
 
 from __future__ import annotations
 
@@ -50,26 +50,30 @@ def test_the_topic_is_encrypted_tls_only_and_an_output(synthesized, variant):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_only_the_worker_may_publish_and_it_knows_where(synthesized, variant):
+def test_only_the_workers_may_publish_and_they_know_where(synthesized, variant):
     s = synthesized[variant]
     t = Template(s.json)
     topic = transcript_topic(s)
     publish = Permission("sns:Publish", topic)  # a topic's Ref resolves to its logical ID
-    # The contract records the publish call, made by the worker's code path.
+    # The contract records the publish calls, made by the workers' code paths.
     recorded = {c["function"] for c in load_contract() if c["service"] == "sns"}
-    assert recorded == {"Worker"}
+    assert recorded == {"Worker", "Narrator"}
     publishers = {fn for role, fn in roles(s).items() if t.decide(role, publish) == "allow"}
-    assert len(publishers) == 1 and next(iter(publishers)).startswith("WorkerFunction")
+    assert sorted(p.removesuffix(p[-8:]) for p in publishers) == [
+        "NarratorFunction",
+        "WorkerFunction",
+    ]
     for logical_id, fn in s.resources("AWS::Lambda::Function").items():
         env = fn["Properties"].get("Environment", {}).get("Variables", {})
-        if logical_id.startswith("WorkerFunction"):
+        if logical_id.startswith(("WorkerFunction", "NarratorFunction")):
             assert env["TRANSCRIPT_TOPIC_ARN"] == {"Ref": topic}
         else:
             assert "TRANSCRIPT_TOPIC_ARN" not in env
-    # Publishing is all the worker may do with it.
-    worker = t.function_role("WorkerFunction")
-    on_topic = [st for st in t.statements(worker) if topic in json.dumps(st)]
-    assert [st["Action"] for st in on_topic] == ["sns:Publish"]
+    # Publishing is all they may do with it.
+    for name in ("WorkerFunction", "NarratorFunction"):
+        role = t.function_role(name)
+        on_topic = [st for st in t.statements(role) if topic in json.dumps(st)]
+        assert [st["Action"] for st in on_topic] == ["sns:Publish"]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

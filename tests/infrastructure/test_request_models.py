@@ -142,6 +142,18 @@ BODIES = {
         {"filename": "a.wav", "content_type": "audio/wav", "callback_url": None},
         {"filename": "a.wav", "content_type": "audio/wav", "callback_url": "h" * 1001},
     ],
+    "SpeechJobRequest": [
+        {"text": "Hello."},
+        {"text": "<speak>Hi</speak>", "text_type": "ssml", "captions": True},
+        {"text": "x" * 200_000, "format": "opus", "speed": 0.25},
+        {"text": "x" * 200_001},
+        {"text": ""},
+        {"text": "Hello.", "text_type": "html"},
+        {"text": "Hello.", "callback_url": "https://x.io/h"},
+        {"text": "Hello.", "callback_url": "h" * 1001},
+        {"text": "Hello.", "speed": 5},
+        {"text": "Hello.", "priority": 1},
+    ],
     "SpeechRequest": [
         {"model": "tts-1", "input": "Hi.", "voice": "alloy"},
         {"model": "tts-1", "input": "Hi.", "voice": "alloy", "response_format": "opus"},

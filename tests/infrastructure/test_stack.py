@@ -28,7 +28,7 @@ def app_functions(s) -> dict[str, dict]:
     return {
         k: v["Properties"]
         for k, v in s.resources("AWS::Lambda::Function").items()
-        if k.startswith(("Stt", "Api", "Worker", "Tts"))
+        if k.startswith(("Stt", "Api", "Worker", "Tts", "Narrator"))
     }
 
 
@@ -52,15 +52,17 @@ def bucket_id(s) -> str:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_resource_counts(synthesized, variant):
     s = synthesized[variant]
-    # Stt, Worker and Tts from the image (ecs: TTS on the GPU), Api from the zip package.
-    expected_functions = {"none": 3, "sagemaker": 3, "ecs": 2}[variant]
+    # Stt, Worker, Narrator and Tts from the image (ecs: TTS on the GPU), Api from the zip
+    # package.
+    expected_functions = {"none": 4, "sagemaker": 4, "ecs": 3}[variant]
     assert len(image_functions(s)) == expected_functions
     assert len(app_functions(s)) == expected_functions + 1
     s.template.resource_count_is("AWS::Lambda::LayerVersion", 1)
     s.template.resource_count_is("AWS::S3::Bucket", 2)  # audio + access logs
-    s.template.resource_count_is("AWS::SQS::Queue", 2)  # uploads + dead letters
+    # uploads, speech jobs, and a dead-letter queue for each
+    s.template.resource_count_is("AWS::SQS::Queue", 4)
     s.template.resource_count_is("AWS::ApiGateway::RestApi", 1)
-    s.template.resource_count_is("AWS::Lambda::EventSourceMapping", 1)
+    s.template.resource_count_is("AWS::Lambda::EventSourceMapping", 2)
     s.template.resource_count_is("AWS::SageMaker::Endpoint", int(variant == "sagemaker"))
     s.template.resource_count_is("AWS::ECS::Service", int(variant == "ecs"))
     s.template.resource_count_is("AWS::ApiGateway::VpcLink", int(variant == "ecs"))
@@ -106,13 +108,20 @@ def test_uploads_notify_the_queue_and_the_worker_consumes_it(synthesized):
     s = synthesized["none"]
     notification = next(iter(s.resources("Custom::S3BucketNotifications").values()))
     queue_config = notification["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
-    assert len(queue_config) == 1
-    assert queue_config[0]["Events"] == ["s3:ObjectCreated:*"]
-    assert queue_config[0]["Filter"]["Key"]["FilterRules"] == [
-        {"Name": "prefix", "Value": "uploads/"}
+    # uploads/ here, texts/ for speech jobs (test_speech_jobs)
+    (queue_config,) = [
+        q
+        for q in queue_config
+        if q["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": "uploads/"}]
     ]
+    assert queue_config["Events"] == ["s3:ObjectCreated:*"]
+    assert flat(queue_config["QueueArn"]).startswith('{"Fn::GetAtt": ["Uploads')
 
-    mapping = next(iter(s.resources("AWS::Lambda::EventSourceMapping").values()))["Properties"]
+    (mapping,) = [
+        m["Properties"]
+        for m in s.resources("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"]["Ref"].startswith("WorkerFunction")
+    ]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     # One long recording per invocation (a batch would share one timeout), so no batching wait.
     assert mapping["BatchSize"] == 1 and mapping["ScalingConfig"]["MaximumConcurrency"] == 5

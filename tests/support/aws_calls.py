@@ -22,9 +22,13 @@ ENTRY_POINTS = {
     ("upload_jobs.py", "get_transcript"): "Api",
     ("upload_jobs.py", "transcribe_object"): "Worker",
     ("upload_batches.py", "send_to_dead_letters"): "Worker",
+    ("speech_jobs.py", "submit"): "Api",
+    ("speech_jobs.py", "status"): "Api",
+    ("speech_jobs.py", "handle"): "Narrator",
+    ("speech_jobs.py", "submit_dropped"): "Narrator",
 }
 # Keys are recorded by prefix: ids and hashes vary, the prefix is what IAM grants.
-PREFIXES = ("public/tts/", "uploads/", "transcripts/")
+PREFIXES = ("public/tts/", "uploads/", "transcripts/", "speech-jobs/", "texts/")
 
 
 def _function() -> str | None:

@@ -37,6 +37,7 @@ def _declarations(**overrides) -> dict:
         "load": lambda settings, **kwargs: None,
         "cost": SynthesisCost(speech_s_per_char=0.05, synthesis_rtf=0.1, work_follows_speed=True),
         "captions": False,
+        "phonemes": False,
         "speeds": (0.5, 2.0),
     }
     return {**spec, **overrides}
@@ -50,7 +51,7 @@ def test_a_complete_spec_is_accepted():
     assert _tts().cost.estimate_s(100, 1.0) == pytest.approx((5.0, 0.5))
 
 
-@pytest.mark.parametrize("missing", ["cost", "captions", "speeds", "settings", "load"])
+@pytest.mark.parametrize("missing", ["cost", "captions", "phonemes", "speeds", "settings", "load"])
 def test_a_spec_missing_a_declaration_is_refused(missing):
     assert missing in {f.name for f in dataclasses.fields(TextToSpeechSpec)}
     declarations = _declarations()
@@ -81,6 +82,8 @@ def test_a_cost_without_a_real_figure_is_refused(figures):
         ({"name": "Big Engine"}, "lower case"),
         ({"settings": dict}, "EngineSettings"),
         ({"speeds": (1.5, 4.0)}, "include 1"),
+        ({"captions": "yes"}, "captions must be True or False"),
+        ({"phonemes": 1}, "phonemes must be True or False"),
         ({"image_args": {"lower": "x"}}, "NAME=str"),
         ({"prefetch": "download it"}, "Prefetch"),
     ],

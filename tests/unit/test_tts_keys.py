@@ -49,6 +49,7 @@ def test_everything_that_changes_the_audio_changes_the_key():
         ("model", "other-model"),
         ("fmt", "wav"),
         ("speed", 1.25),
+        ("text_type", "ssml"),
     ]:
         assert tts_object_key("public/", **{**BASE, field: value}) != base, field
 

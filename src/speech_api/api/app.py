@@ -19,6 +19,7 @@ from speech_api.api.routers import (
     openai,
     realtime,
     speech,
+    speech_jobs,
     system,
     transcription,
     uploads,
@@ -56,6 +57,9 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
     app.state.settings = settings
     app.state.service = service
     app.state.uploads = UploadService(settings, service)
+    from speech_api.service.speech_jobs import SpeechJobs
+
+    app.state.speech_jobs = SpeechJobs(settings, service)
     app.state.realtime = live_hub(settings, service)
     # Added innermost first. A request meets: CORS, the request log, the body limits (so
     # nothing further in reads an unbounded or endless body), the API key, then backpressure.
@@ -77,6 +81,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         BodyLimitMiddleware,
         max_bytes=settings.max_upload_bytes,
         max_json_bytes=settings.max_json_bytes,
+        max_job_json_bytes=settings.max_job_json_bytes,
         timeout_s=settings.body_timeout_s,
         min_rate=settings.min_body_rate,
     )
@@ -92,7 +97,7 @@ def create_app(settings: Settings | None = None, service: SpeechService | None =
         max_age=3600,
     )
     install_error_handlers(app)
-    for module in (system, docs, speech, transcription, openai, uploads, realtime):
+    for module in (system, docs, speech, speech_jobs, transcription, openai, uploads, realtime):
         app.include_router(module.router)
     return app
 

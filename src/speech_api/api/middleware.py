@@ -26,8 +26,10 @@ from speech_api.errors import (
 OPEN_PATHS = frozenset({*OPEN_GET_ROUTES, *OPEN_HEAD_ROUTES, *APP_ONLY_OPEN_ROUTES})
 
 
-# Routes whose body is audio (multipart or raw); every other body is a small JSON document.
+# Routes whose body is audio (multipart or raw); every other body is a small JSON document,
+# but a speech job's (a book-length text).
 AUDIO_PATHS = ("/stt", "/v1/audio/transcriptions", "/v1/audio/translations")
+JOB_PATHS = ("/tts/jobs",)
 
 
 class BodyLimitMiddleware:
@@ -46,10 +48,12 @@ class BodyLimitMiddleware:
         max_json_bytes: int,
         timeout_s: float = 10.0,
         min_rate: int = 16 * 1024,
+        max_job_json_bytes: int | None = None,
     ):
         self.app = app
         self.max_bytes = max_bytes
         self.max_json_bytes = max_json_bytes
+        self.max_job_json_bytes = max_job_json_bytes or max_json_bytes
         self.timeout_s = timeout_s
         self.min_rate = min_rate
 
@@ -59,6 +63,8 @@ class BodyLimitMiddleware:
             return
         audio = scope["path"].startswith(AUDIO_PATHS)
         limit = self.max_bytes if audio else self.max_json_bytes
+        if scope["path"] in JOB_PATHS:
+            limit = self.max_job_json_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._reject(send, self._too_large(limit, audio))

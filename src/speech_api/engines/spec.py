@@ -169,6 +169,10 @@ class TextToSpeechSpec(EngineSpec):
     cost: SynthesisCost
     # Whether it can time the words it speaks (captions, `words`).
     captions: bool
+    # Whether it speaks phonemes given in IPA (SSML <phoneme ph>): its engine then has
+    # ``unknown_phonemes(phonemes, voice) -> list[str]``, those the voice has no symbol for.
+    # Without it, a document with <phoneme> is refused (400 naming the engines that can).
+    phonemes: bool
     # The speeds it makes (slowest, fastest), 1 included.
     speeds: tuple[float, float]
 
@@ -180,6 +184,8 @@ class TextToSpeechSpec(EngineSpec):
             raise ValueError(f"{self.name}: cost must be a SynthesisCost")
         if not isinstance(self.captions, bool):
             raise ValueError(f"{self.name}: captions must be True or False")
+        if not isinstance(self.phonemes, bool):
+            raise ValueError(f"{self.name}: phonemes must be True or False")
         low, high = self.speeds
         if not 0 < low <= 1 <= high:
             raise ValueError(f"{self.name}: speeds {self.speeds} must include 1")

@@ -52,7 +52,7 @@ def _serve(settings: Settings, host: str, api) -> None:
     from speech_api.service import SpeechService, UploadService
 
     port = api.port
-    embedded = worker = None
+    embedded = worker = job_workers = None
     notes: list[str] = []
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
@@ -82,8 +82,14 @@ def _serve(settings: Settings, host: str, api) -> None:
             notes.append(f"{requeued} upload(s) without a transcript queued again")
         handler = partial(process_upload_batch, uploads=uploads)
         worker = LocalQueueWorker(settings, queue, handler).start()
+        # After the upload queue: its notification is added to the bucket's.
+        job_queue = _prepare_speech_jobs(settings)
+        settings = settings.model_copy(update={"speech_jobs_queue_url": job_queue.url})
+        job_workers, requeued_jobs = _start_speech_job_workers(settings, job_queue)
+        if requeued_jobs:
+            notes.append(f"{requeued_jobs} speech job(s) not finished queued again")
 
-    print(banner(settings, host, api, embedded, notes), flush=True)
+    print(banner(settings, host, api, embedded, notes, job_workers), flush=True)
     # One line per request: the app's own access log (speech_api.access: request id, status,
     # duration), not uvicorn's as well.
     options = {"log_level": settings.log_level, "access_log": False, **server_options(settings)}
@@ -104,13 +110,15 @@ def _serve(settings: Settings, host: str, api) -> None:
         config = uvicorn.Config(create_app(settings, service), host=host, port=port, **options)
         uvicorn.Server(config).run(sockets=[api.sock])
     finally:
+        if job_workers:
+            job_workers.stop()
         if worker:
             worker.stop()
         if embedded:
             embedded.stop()
 
 
-def banner(settings: Settings, host: str, api, embedded, notes: list[str]) -> str:
+def banner(settings: Settings, host: str, api, embedded, notes: list[str], job_workers=None) -> str:
     """Where everything is, what answers, and what was not as asked (a port taken)."""
     from speech_api.runtime.embedded.s3 import EMBEDDED_S3_CAVEATS
 
@@ -130,8 +138,13 @@ def banner(settings: Settings, host: str, api, embedded, notes: list[str]) -> st
             f"S3 (embedded)  {embedded.endpoint_url}  bucket '{settings.s3.bucket}', "
             f"anonymous read on '{settings.public_prefix}' only",
             f"Upload worker  {settings.uploads_prefix} -> SQS -> {settings.transcripts_prefix}",
-            f"Data           {settings.data_dir.resolve()}  (objects and credentials)",
         ]
+        if job_workers:
+            lines.append(
+                f"Speech jobs    POST /tts/jobs, {settings.text_drops_prefix} -> SQS -> "
+                f"{len(job_workers.workers)} worker(s) -> {settings.public_prefix}tts/"
+            )
+        lines.append(f"Data           {settings.data_dir.resolve()}  (objects and credentials)")
         lines += [f"               {note}" for note in [*notes, *EMBEDDED_S3_CAVEATS]]
     else:
         lines.append(
@@ -192,3 +205,35 @@ def _start_embedded(settings: Settings, *, api_port: int):
         notes.append(f"{restored} object(s) restored")
     embedded = start_embedded_s3(mirror=mirror, gate=gate, sock=s3_port.sock)
     return embedded, with_embedded_s3(settings, embedded.endpoint_url, credentials), notes
+
+
+def _prepare_speech_jobs(settings: Settings):
+    from speech_api.runtime.speech_job_worker import prepare_queue
+
+    return prepare_queue(settings)
+
+
+def _start_speech_job_workers(settings: Settings, queue):
+    """The speech job workers: a thread per core, on their own engine (one onnxruntime
+    thread per synthesis), in this process, sharing its S3 and queue."""
+    from speech_api.runtime.speech_job_worker import start_local, worker_settings
+    from speech_api.service import SpeechService
+    from speech_api.service.speech_jobs import SpeechJobs
+
+    job_settings = worker_settings(settings)
+    jobs = SpeechJobs(job_settings, SpeechService(job_settings))
+    # The queue lives in memory: jobs left queued or running by a crash are queued again.
+    requeued = jobs.requeue_active()
+    if "tts" in settings.served_engines():
+        # Their engine loads now, beside the server's start, not in the first job.
+        import threading
+
+        threading.Thread(target=_preload, args=(jobs,), name="job-engine", daemon=True).start()
+    return start_local(job_settings, queue, jobs), requeued
+
+
+def _preload(jobs) -> None:
+    try:
+        jobs.service.models.tts()
+    except Exception:  # the first job says why (a load is retried on next use)
+        logging.getLogger("speech_api.speech_jobs").warning("job engine did not load")

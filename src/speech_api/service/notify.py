@@ -220,6 +220,13 @@ class Notifier:
             except Exception:  # whatever happens to a callback, the transcript stands
                 logger.exception("callback for %s of %s failed", message["type"], message["id"])
 
+    def call_back(self, message: dict, callback_url: str) -> None:
+        """The callback alone (no topic message): for a second caller of the same work."""
+        try:
+            self._call_back(callback_url, message, json.dumps(message).encode("utf-8"))
+        except Exception:
+            logger.exception("callback for %s of %s failed", message["type"], message["id"])
+
     @cached_property
     def _sns(self):
         from botocore.config import Config

@@ -15,8 +15,10 @@ from speech_api.errors import InvalidRequestError, SpeechTooLongError, UnknownVo
 from speech_api.formats import OUTPUT_FORMATS
 from speech_api.openai_names import OPENAI_TTS_MODELS, OPENAI_VOICES, openai_model
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
+from speech_api.service import narration
 from speech_api.service.models import ModelManager
 from speech_api.subtitles import captions_srt, captions_vtt
+from speech_api.text import Script, read, voice_language
 from speech_api.tts_cache import TTSCache
 
 
@@ -46,15 +48,24 @@ class LocalSynthesis:
     def engine(self) -> TextToSpeech:
         return self.models.tts()
 
+    def script(self, engine: TextToSpeech, voice: str, text: str, text_type: str) -> Script:
+        """The text read as this voice will say it (speech_api.text), checked against what
+        the engine can do (400 otherwise)."""
+        script = read(text, text_type, language=voice_language(voice, engine.model))
+        narration.check_engine(self.models.tts_spec(), engine, script, voice)
+        return script
+
     def synthesize(self, request: TTSRequest) -> TTSResponse:
         """Content-addressed, so the same request is a cache hit."""
         text = request.text
         fmt = request.format or self.settings.tts.default_format
         engine = self.engine()
-        self._check_speech(text, request.speed, streamed=False)
+        self._check_speed(request.speed)
         if request.captions:
             self._refuse_captions()
         voice = self.resolve_voice(engine, request.voice)
+        script = self.script(engine, voice, text, request.text_type)
+        self._check_time(script, request.speed, streamed=False)
         key = self.cache.key(
             text=text,
             engine=engine.engine,
@@ -62,6 +73,7 @@ class LocalSynthesis:
             model=engine.model,
             fmt=fmt,
             speed=request.speed,
+            text_type=request.text_type,
         )
         common = {
             "url": self.cache.url(key),
@@ -90,7 +102,13 @@ class LocalSynthesis:
                 words=words,
             )
         speech = _spoken(
-            engine.synthesize, text, voice=voice, speed=request.speed, words=request.captions
+            narration.speak,
+            engine,
+            script,
+            voice=voice,
+            speed=request.speed,
+            speeds=self.models.tts_spec().speeds,
+            words=request.captions,
         )
         from speech_api.audio import encode_audio  # PyAV: only where audio is made
 
@@ -139,19 +157,26 @@ class LocalSynthesis:
             )
         engine = self.engine()
         streamed = self.settings.streamed_responses
-        self._check_speech(request.input, request.speed, streamed=streamed)
+        self._check_speed(request.speed)
         voice = self.resolve_voice(engine, request.voice)
-        return self._stream(engine, request.input, voice, request.response_format, request.speed)
+        script = self.script(engine, voice, request.input, "text")
+        self._check_time(script, request.speed, streamed=streamed)
+        return self._stream(engine, script, voice, request.response_format, request.speed)
 
-    def speak(self, text: str, *, voice: str | None, fmt: str, speed: float) -> SpeechStream:
+    def speak(
+        self, text: str, *, voice: str | None, fmt: str, speed: float, text_type: str = "text"
+    ) -> SpeechStream:
         """Speech in any output format (the CLI's `-o FILE`), with no time limit."""
         engine = self.engine()
-        return self._stream(engine, text, self.resolve_voice(engine, voice), fmt, speed)
+        voice = self.resolve_voice(engine, voice)
+        script = self.script(engine, voice, text, text_type)
+        return self._stream(engine, script, voice, fmt, speed)
 
     def _stream(
-        self, engine: TextToSpeech, text: str, voice: str, fmt: str, speed: float
+        self, engine: TextToSpeech, script: Script, voice: str, fmt: str, speed: float
     ) -> SpeechStream:
-        pieces = engine.stream(text, voice=voice, speed=speed)
+        speeds = self.models.tts_spec().speeds
+        pieces = narration.stream(engine, script, voice=voice, speed=speed, speeds=speeds)
         # The first sentence is synthesized before answering, so the sample rate is known and
         # a failure is still a clean error rather than a broken stream.
         first = _spoken(next, pieces, None)
@@ -168,10 +193,8 @@ class LocalSynthesis:
         media_type = OUTPUT_FORMATS[fmt].content_type
         return SpeechStream(media_type, encoder.sample_rate, chunks(), voice=voice)
 
-    def _check_speech(self, text: str, speed: float, *, streamed: bool) -> None:
-        """Refuse, before any work, a speed the engine does not make, and speech that would
-        not be ready within TTS_TIME_LIMIT_S (the gateway would answer 504 after the work was
-        spent). A streamed answer starts with its first sentence and has no such bound."""
+    def _check_speed(self, speed: float) -> None:
+        """Refuse, before any work, a speed the engine does not make."""
         spec = self.models.tts_spec()
         if not spec.speaks_at(speed):
             low, high = spec.speeds
@@ -180,18 +203,26 @@ class LocalSynthesis:
                 param="speed",
                 code="invalid_value",
             )
+
+    def _check_time(self, script: Script, speed: float, *, streamed: bool) -> None:
+        """Refuse, before any work, speech that would not be ready within TTS_TIME_LIMIT_S
+        (the gateway would answer 504 after the work was spent). A streamed answer starts
+        with its first sentence and has no such bound."""
+        spec = self.models.tts_spec()
         limit = self.settings.tts.time_limit_s
-        audio_s, work_s = spec.cost.estimate_s(len(text), speed)
+        audio_s, work_s = narration.estimate_s(spec, script, speed)
         if streamed or work_s <= limit:
             return
         fits = spec.cost.chars_within(speed, limit)
         faster = spec.cost.work_follows_speed and speed < 1
+        chars = len(script.spoken)
         raise SpeechTooLongError(
-            f"This text ({len(text)} characters, about {audio_s:.0f} s of speech at speed "
+            f"This text ({chars} characters, about {audio_s:.0f} s of speech at speed "
             f"{speed:g}) would take about {work_s:.0f} s to synthesize with {spec.name}; here "
             f"speech must be ready within {limit:g} s (TTS_TIME_LIMIT_S; API Gateway ends "
             f"requests at 29 s). Up to {fits} characters fit at speed {speed:g}: split the "
-            "text into several requests" + (", or use a faster speed." if faster else "."),
+            "text into several requests or use POST /tts/jobs"
+            + (", or use a faster speed." if faster else "."),
             param="text",
         )
 
@@ -297,10 +328,15 @@ def refuse_instructions(request: SpeechRequest) -> None:
 
 def speakable_text(text: str) -> str:
     """Text as engines can take it: control characters (NUL, escape, ...) become spaces,
-    whitespace collapses. Raises when nothing is left to say."""
-    cleaned = " ".join(
-        "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).split()
-    )
+    whitespace collapses within lines; line breaks stay, one blank line at most (they are
+    Markdown's structure: paragraphs, headings, list items). Raises when nothing is left."""
+    lines = [
+        " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in line).split())
+        for line in text.splitlines()
+    ]
+    cleaned = "\n".join(
+        line for i, line in enumerate(lines) if line or (i and lines[i - 1])
+    ).strip()
     if not cleaned:
         raise InvalidRequestError("The text has nothing to speak.", param="text", code="no_speech")
     return cleaned

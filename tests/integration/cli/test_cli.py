@@ -15,22 +15,10 @@ import srt
 
 from devkit.clips import clip
 from speech_api.api import create_app
+from tests.support.cli import run_cli, run_on_a_terminal
 from tests.support.live_server import API_KEY, LiveServer
 
 CLIPS = [clip("arctic_a0007.wav"), clip("lj_LJ001-0004.mp3"), clip("ls_2412-153948-0000.flac")]
-
-
-def run_cli(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("STT_", "TTS_"))}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "speech_api", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 def test_transcribe_writes_one_file_per_clip(tmp_path, model_cache_dir):
@@ -92,46 +80,6 @@ def test_remote_transcribe_and_synthesize(keyed_url, tmp_path):
 
     wrong = run_cli("synthesize", "x", "--url", "--base-url", keyed_url, "--api-key", "no")
     assert wrong.returncode != 0 and "401" in wrong.stderr
-
-
-def run_on_a_terminal(*args: str, env: dict) -> tuple[int, str]:
-    """Run the CLI with stderr on a pseudo-terminal (as a person sees it); return its exit
-    code and what the terminal showed."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-    import threading
-
-    master, slave = pty.openpty()
-    # A terminal has a size (a fresh pty reports 0 x 0 columns).
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("STT_", "TTS_"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "speech_api", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=slave,
-        env={**full_env, **env},
-    )
-    os.close(slave)
-    shown = bytearray()
-
-    def read() -> None:
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # the terminal closed with the process
-                return
-            if not chunk:
-                return
-            shown.extend(chunk)
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    code = proc.wait(timeout=300)
-    reader.join(timeout=10)
-    os.close(master)
-    return code, shown.decode(errors="replace")
 
 
 def test_progress_and_what_was_written_on_a_terminal_quiet_when_piped(tmp_path, model_cache_dir):

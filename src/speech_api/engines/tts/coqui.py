@@ -159,5 +159,7 @@ SPEC = TextToSpeechSpec(
     # Tacotron's attention could time phonemes, but it blurs exactly where the audio goes
     # wrong: no captions (see the README, "Captions").
     captions=False,
+    # It takes text only (this adapter has no way to hand it IPA): <phoneme> is refused.
+    phonemes=False,
     speeds=(0.25, 4.0),
 )

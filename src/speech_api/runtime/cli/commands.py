@@ -6,6 +6,7 @@ local engines or against a running server (`--base-url`, `--api-key`).
     speech-api transcribe talk.flac -o - --format text      # to stdout
     speech-api synthesize "Hello there." -o hello.mp3
     speech-api synthesize "Hello there." --url --base-url http://127.0.0.1:8000
+    speech-api synthesize --job chapter.md -o chapter.mp3 --captions   # a long text, as a job
     speech-api listen talk.wav                              # live: partial, then final lines
     arecord -f S16_LE -r 24000 -c 1 -t raw | speech-api listen -   # a microphone
     speech-api voices                                       # what --voice accepts
@@ -152,7 +153,14 @@ def parser() -> argparse.ArgumentParser:
         p_stt.add_argument(flag, **kwargs)
 
     p_tts = sub.add_parser("synthesize", parents=[remote], help="text to audio")
-    p_tts.add_argument("text")
+    p_tts.add_argument("text", nargs="?", help="the text (or --job FILE)")
+    p_tts.add_argument(
+        "--job",
+        metavar="FILE",
+        help="a long text file (- for stdin; plain, Markdown or SSML) spoken as a speech job, "
+        "with a progress bar",
+    )
+    p_tts.add_argument("--captions", action="store_true", help="with --job: FILE.srt, .vtt too")
     p_tts.add_argument("-o", "--output", type=Path, help="audio file to write")
     p_tts.add_argument("--url", action="store_true", help="store in S3, print the public URL")
     p_tts.add_argument("--format", choices=list(OUTPUT_FORMATS))
@@ -231,6 +239,10 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "synthesize":
         if args.output is None and not args.url:
             raise SystemExit("give -o FILE or --url")
+        if args.job:
+            return _job(settings, args)
+        if args.text is None:
+            raise SystemExit("give the text, or --job FILE")
         request = SynthesizeRequest(
             text=args.text,
             fmt=synthesis_format(args.format, args.output),
@@ -243,6 +255,32 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return listen(settings, args)
     engines = backend(settings, args.base_url, args.api_key)
     return list_voices(engines) if args.command == "voices" else list_models(engines)
+
+
+def _job(settings: Settings, args: argparse.Namespace) -> int:
+    from speech_api.runtime.cli.speech_jobs import JobRequest, read_job_file, run_job
+
+    if args.text is not None:
+        raise SystemExit("give the text or --job FILE, not both")
+    text, text_type = read_job_file(args.job)
+    request = JobRequest(
+        text=text,
+        text_type=text_type,
+        fmt=synthesis_format(args.format, args.output),
+        voice=args.voice,
+        speed=args.speed,
+        captions=args.captions,
+    )
+    return run_job(
+        settings,
+        request,
+        name=Path(args.job).name if args.job != "-" else "stdin",
+        base_url=args.base_url,
+        api_key=args.api_key,
+        output=args.output,
+        want_url=args.url,
+        interactive=interactive(),
+    )
 
 
 def listen(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,0 +1,233 @@
+"""A speech job's state in S3, and the one place that knows its layout. Everything of a job
+is private, under ``speech-jobs/<id>/`` (SPEECH_JOBS_PREFIX):
+
+- ``input.txt``: the text (or SSML) as submitted.
+- ``job.json``: the record: status (queued, running, done, failed), the request, the parts'
+  sizes once planned, the result or the error. Written by the API (queued), the planner
+  (running), the assembler (done) and whoever gives up (failed); never by part workers.
+- ``plan/<n>.json``: part n's script (text/parts.py), written by the planner.
+- ``parts/<n>-<rate>-<take>.pcm``: part n's audio, 16-bit mono PCM at <rate> Hz, written
+  whole by the part's worker (its presence means the part is done), after
+  ``parts/<n>-<take>.words.json`` with its word timings. <take> tells two deliveries of one
+  part apart (Piper's speech varies run to run: words are used with the audio they were
+  timed on). Listing ``parts/`` is the job's progress: no counter to contend for, and the
+  worker that finishes the last part is the one that sees them all.
+- ``callbacks/<hash>``: the callback URL of a later request for the same job while it runs.
+- ``staging.<ext>``: the encoded audio while the multipart upload assembles it; copied to the
+  public key only when complete.
+- ``speech-jobs/active/<id>``: present while the job is queued or running (the count of
+  these bounds how many jobs may wait at once).
+
+The finished audio and captions are public, at the key /tts would give the same text
+(tts_cache), so a job and /tts share it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from speech_api.errors import ServiceUnavailableError, StorageUnavailableError
+from speech_api.storage import ObjectStorage
+
+_MAX_RECORD_BYTES = 256 * 1024
+_MAX_PLAN_BYTES = 8 * 1024 * 1024
+_MAX_INPUT_BYTES = 4 * 1024 * 1024
+_ID = re.compile(r"^[0-9a-f]{32}$")
+_PART = re.compile(r"/parts/(\d+)-(\d+)-([0-9a-f]+)\.pcm$")
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_valid_job_id(job_id: str) -> bool:
+    return bool(_ID.match(job_id))
+
+
+@dataclass(frozen=True)
+class DonePart:
+    number: int
+    sample_rate: int
+    bytes: int
+    take: str
+
+    @property
+    def seconds(self) -> float:
+        return self.bytes / 2 / self.sample_rate
+
+
+class SpeechJobStore:
+    def __init__(self, storage: ObjectStorage, prefix: str):
+        self.storage = storage
+        self.prefix = prefix
+
+    # -- keys ---------------------------------------------------------------------------------
+
+    def folder(self, job_id: str) -> str:
+        return f"{self.prefix}{job_id}/"
+
+    def input_key(self, job_id: str) -> str:
+        return f"{self.folder(job_id)}input.txt"
+
+    def record_key(self, job_id: str) -> str:
+        return f"{self.folder(job_id)}job.json"
+
+    def plan_key(self, job_id: str, part: int) -> str:
+        return f"{self.folder(job_id)}plan/{part:05d}.json"
+
+    def part_key(self, job_id: str, part: int, sample_rate: int, take: str) -> str:
+        return f"{self.folder(job_id)}parts/{part:05d}-{sample_rate}-{take}.pcm"
+
+    def words_key(self, job_id: str, part: int, take: str) -> str:
+        return f"{self.folder(job_id)}parts/{part:05d}-{take}.words.json"
+
+    def staging_key(self, job_id: str, extension: str) -> str:
+        return f"{self.folder(job_id)}staging.{extension}"
+
+    def active_key(self, job_id: str) -> str:
+        return f"{self.prefix}active/{job_id}"
+
+    # -- records ------------------------------------------------------------------------------
+
+    def record(self, job_id: str) -> dict | None:
+        stored = self.storage.get(self.record_key(job_id), max_bytes=_MAX_RECORD_BYTES)
+        return None if stored is None else json.loads(stored.data)
+
+    def save(self, record: dict) -> dict:
+        record = {**record, "updated_at": now()}
+        self._put_json(self.record_key(record["id"]), record)
+        return record
+
+    def save_input(self, job_id: str, text: str) -> None:
+        self.storage.put(
+            self.input_key(job_id),
+            text.encode("utf-8"),
+            content_type="text/plain; charset=utf-8",
+            metadata={},
+        )
+
+    def input(self, job_id: str) -> str | None:
+        stored = self.storage.get(self.input_key(job_id), max_bytes=_MAX_INPUT_BYTES)
+        return None if stored is None else stored.data.decode("utf-8")
+
+    def save_plan(self, job_id: str, part: int, script: dict) -> None:
+        self._put_json(self.plan_key(job_id, part), script)
+
+    def plan(self, job_id: str, part: int) -> dict | None:
+        stored = self.storage.get(self.plan_key(job_id, part), max_bytes=_MAX_PLAN_BYTES)
+        return None if stored is None else json.loads(stored.data)
+
+    def words(self, job_id: str, part: DonePart) -> list[dict]:
+        key = self.words_key(job_id, part.number, part.take)
+        stored = self.storage.get(key, max_bytes=_MAX_PLAN_BYTES)
+        return [] if stored is None else json.loads(stored.data)["words"]
+
+    def _put_json(self, key: str, data: dict) -> None:
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        self.storage.put(key, body, content_type="application/json", metadata={})
+
+    def add_callback(self, job_id: str, url: str) -> None:
+        """Another caller's callback for a job under way (one object each: no record to
+        rewrite while workers write it)."""
+        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+        self.storage.put(
+            f"{self.folder(job_id)}callbacks/{digest}",
+            url.encode(),
+            content_type="text/plain",
+            metadata={},
+        )
+
+    def callbacks(self, job_id: str) -> list[str]:
+        found = []
+        for key, _ in self._sizes(f"{self.folder(job_id)}callbacks/"):
+            stored = self.storage.get(key, max_bytes=4096)
+            if stored is not None:
+                found.append(stored.data.decode())
+        return found
+
+    # -- parts --------------------------------------------------------------------------------
+
+    def done_parts(self, job_id: str) -> dict[int, DonePart]:
+        """The parts whose audio is written, by number (one listing of ``parts/``)."""
+        done: dict[int, DonePart] = {}
+        for key, size in self._sizes(f"{self.folder(job_id)}parts/"):
+            match = _PART.search(key)
+            if match:
+                number, rate, take = int(match.group(1)), int(match.group(2)), match.group(3)
+                done.setdefault(number, DonePart(number, rate, size, take))
+        return done
+
+    def _sizes(self, prefix: str) -> list[tuple[str, int]]:
+        found: list[tuple[str, int]] = []
+        try:
+            pages = self.storage.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.storage.bucket, Prefix=prefix
+            )
+            for page in pages:
+                found += [(o["Key"], int(o["Size"])) for o in page.get("Contents", [])]
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+        return found
+
+    def put_part(
+        self, job_id: str, part: int, sample_rate: int, pcm: bytes, words: list[dict]
+    ) -> None:
+        """The part's words, then its audio: one PutObject each, so the part appears whole
+        or not at all, and never without its words."""
+        take = uuid.uuid4().hex[:8]
+        self._put_json(self.words_key(job_id, part, take), {"words": words})
+        self.storage.put(
+            self.part_key(job_id, part, sample_rate, take),
+            pcm,
+            content_type="application/octet-stream",
+            metadata={},
+        )
+
+    def read_part(self, job_id: str, part: DonePart) -> bytes:
+        key = self.part_key(job_id, part.number, part.sample_rate, part.take)
+        stored = self.storage.get(key, max_bytes=part.bytes + 1)
+        if stored is None:
+            raise ServiceUnavailableError(f"Part {part.number} of job {job_id} vanished.")
+        return stored.data
+
+    # -- active jobs --------------------------------------------------------------------------
+
+    def mark_active(self, job_id: str) -> None:
+        self.storage.put(
+            self.active_key(job_id), b"", content_type="application/octet-stream", metadata={}
+        )
+
+    def clear_active(self, job_id: str) -> None:
+        self.storage.delete(self.active_key(job_id))
+
+    def active_ids(self) -> list[str]:
+        prefix = f"{self.prefix}active/"
+        return [key.removeprefix(prefix) for key, _ in self._sizes(prefix)]
+
+    def active_count(self, at_most: int) -> int:
+        """How many jobs are queued or running (counted up to ``at_most``)."""
+        try:
+            listed = self.storage.client.list_objects_v2(
+                Bucket=self.storage.bucket, Prefix=f"{self.prefix}active/", MaxKeys=at_most
+            )
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+        return int(listed.get("KeyCount", len(listed.get("Contents", []))))
+
+    def clean(self, job_id: str) -> None:
+        """Remove what only the work needed (plans, parts, staging); the record and the input
+        stay (the input is what a re-run starts from)."""
+        folder = self.folder(job_id)
+        for key, _ in self._sizes(folder):
+            if key not in (self.record_key(job_id), self.input_key(job_id)):
+                self.storage.delete(key)
+
+
+def _unavailable(exc: Exception) -> StorageUnavailableError:
+    return StorageUnavailableError(
+        f"Object storage is unavailable (ListObjectsV2: {type(exc).__name__}). Try again shortly."
+    )

@@ -1,0 +1,582 @@
+"""Speech jobs: long texts (up to 200,000 characters, plain or SSML) spoken asynchronously,
+as Polly's StartSpeechSynthesisTask, through a queue any number of workers drain.
+
+API side: `submit` checks the request as /tts would (SSML, voice, silence, callback URL),
+stores the text and a `queued` record, and queues a *plan* message; `status` reads the
+record and lists the finished parts for progress. The job's id is content-addressed (the
+text and every option that changes the audio), so submitting the same request again finds the
+job, running or done, and its audio.
+
+Worker side (`handle`, one queue message at a time, any worker, any order):
+- plan: read the text into a Script, cut it at sentence ends into parts (text/parts.py),
+  store each part's script, queue a *part* message per part (the fan-out);
+- part: synthesize one part to PCM (and its word timings); the worker that stores the last
+  part sees every part listed and queues *assemble*;
+- assemble: encode all parts as one stream into a multipart upload, publish it with one
+  copy at the /tts key (service/speech_job_audio.py), write the `done` record, announce it.
+Each step is idempotent (a redelivered message finds its work done). A part that fails is
+retried by the queue; after MAX_WORKER_ATTEMPTS, or at once for bad input, the job is
+`failed`, announced, and nothing is published.
+
+Locally `serve` runs the queue and a worker per core (runtime/speech_job_worker.py); the CLI's
+`synthesize --job` without a server runs the steps in this process (`InlineQueue`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Protocol
+
+from speech_api.config import Settings
+from speech_api.errors import (
+    InvalidRequestError,
+    ModelUnavailableError,
+    NotFoundError,
+    ServiceUnavailableError,
+    SpeechAPIError,
+    TooManyRequestsError,
+)
+from speech_api.schemas import CaptionFiles, ErrorBody, SpeechJob, SpeechJobProgress
+from speech_api.schemas import SpeechJobRequest as Request
+from speech_api.service.notify import Notifier
+from speech_api.service.speech import SpeechService
+from speech_api.service.speech_job_audio import assemble, synthesize_part
+from speech_api.service.speech_job_store import SpeechJobStore, is_valid_job_id, now
+from speech_api.service.synthesis import speakable_text
+from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS
+from speech_api.text import parts as script_parts
+from speech_api.text import read, voice_language
+from speech_api.tts_cache import TTSCache
+
+logger = logging.getLogger("speech_api.speech_jobs")
+
+JOB_VERSION = 1
+COMPLETED = "speech_job.completed"
+FAILED = "speech_job.failed"
+# A queued or running job whose record has not moved for this long is started again when
+# it is submitted again (its messages were lost: a crash of the local queue).
+STALE_AFTER_S = 3600
+# Metadata a dropped text file may carry (x-amz-meta-*), as POST /tts/jobs's fields.
+DROP_FIELDS = ("voice", "format", "speed", "captions", "text-type", "callback-url")
+
+
+def job_path(job_id: str) -> str:
+    return f"/tts/jobs/{job_id}"
+
+
+class JobQueue(Protocol):
+    def send(self, messages: list[dict]) -> None:
+        """Queue each message (JSON-serializable) for a worker; raises when it cannot."""
+        ...
+
+
+class SqsQueue:
+    """The jobs' SQS queue (SPEECH_JOBS_QUEUE_URL)."""
+
+    def __init__(self, settings: Settings, url: str):
+        from speech_api.storage import aws_client
+
+        self.url = url
+        self._sqs = aws_client("sqs", settings)
+
+    def send(self, messages: list[dict]) -> None:
+        for start in range(0, len(messages), 10):
+            batch = messages[start : start + 10]
+            entries = [{"Id": str(i), "MessageBody": json.dumps(m)} for i, m in enumerate(batch)]
+            try:
+                response = self._sqs.send_message_batch(QueueUrl=self.url, Entries=entries)
+            except Exception as exc:
+                raise ServiceUnavailableError(
+                    f"The speech job queue is unavailable ({type(exc).__name__}). Try again."
+                ) from exc
+            if response.get("Failed"):
+                raise ServiceUnavailableError("The speech job queue refused a message. Try again.")
+
+
+class InlineQueue:
+    """The steps run in this process as they are queued, parts on a thread per core (the
+    CLI's local `synthesize --job`). Failures are retried as a queue would."""
+
+    def __init__(self, workers: int):
+        self.jobs: SpeechJobs | None = None
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="speech-job")
+        self._pending: list = []
+
+    def send(self, messages: list[dict]) -> None:
+        self._pending += [self._pool.submit(self._run, m) for m in messages]
+
+    def _run(self, message: dict) -> None:
+        assert self.jobs is not None
+        for attempt in range(1, MAX_WORKER_ATTEMPTS + 1):
+            try:
+                self.jobs.handle(message, attempt=attempt)
+                return
+            except Exception:
+                if attempt == MAX_WORKER_ATTEMPTS:
+                    raise
+                time.sleep(0.5 * attempt)
+
+    def idle(self) -> bool:
+        """Whether every queued step has run (a step queues the next before it ends)."""
+        return all(future.done() for future in list(self._pending))
+
+    def drain(self) -> None:
+        """Wait until nothing is left to run (steps queue more steps)."""
+        while self._pending:
+            pending, self._pending = self._pending, []
+            for future in pending:
+                future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+class SpeechJobs:
+    def __init__(
+        self,
+        settings: Settings,
+        service: SpeechService,
+        queue: JobQueue | None = None,
+        notifier: Notifier | None = None,
+    ):
+        self.settings = settings
+        self.service = service
+        self.store = SpeechJobStore(service.storage, settings.speech_jobs_prefix)
+        self.cache = TTSCache(
+            service.storage, prefix=settings.public_prefix, secret=settings.tts.cache_secret
+        )
+        if queue is None and settings.speech_jobs_queue_url:
+            queue = SqsQueue(settings, settings.speech_jobs_queue_url)
+        self.queue = queue
+        self.notifier = notifier or Notifier(settings)
+
+    # --- API side ---------------------------------------------------------------------------
+
+    def submit(self, request: Request, *, source_key: str | None = None) -> tuple[SpeechJob, bool]:
+        """The job for this request, and whether it was queued now (False: it already
+        existed, done or under way). InvalidRequestError for what /tts would refuse."""
+        if self.queue is None:
+            raise ServiceUnavailableError(
+                "Speech jobs need a queue (SPEECH_JOBS_QUEUE_URL; `speech-api serve` starts one).",
+                code="speech_jobs_unavailable",
+            )
+        text = speakable_text(request.text)
+        if len(text) > self.settings.max_job_chars:
+            raise InvalidRequestError(
+                f"text is longer than {self.settings.max_job_chars} characters.",
+                param="text",
+                code="text_too_long",
+            )
+        if request.callback_url is not None:
+            self.notifier.check(request.callback_url)
+        voice = self._checked_voice(request, text)
+        job_id = self.job_id(request, text)
+        existing = self.store.record(job_id)
+        if existing is not None and not self._restartable(existing):
+            if request.callback_url and existing["status"] != "done":
+                # Under way: this caller is told too. (Done: the answer is the result.)
+                self.store.add_callback(job_id, request.callback_url)
+            return self._view(existing), False
+        active = self.store.active_count(self.settings.max_active_speech_jobs)
+        if active >= self.settings.max_active_speech_jobs:
+            raise TooManyRequestsError(
+                f"{active} speech jobs are queued or running, the most this service takes at "
+                "once (MAX_ACTIVE_SPEECH_JOBS). Try again when one has finished.",
+                code="too_many_jobs",
+            )
+        if existing is not None:
+            self.store.clean(job_id)  # a failed or stale run's leftovers: start afresh
+        record = {
+            "id": job_id,
+            "version": JOB_VERSION,
+            "status": "queued",
+            "created_at": now(),
+            "request": {
+                "text_type": request.text_type,
+                "voice": request.voice,
+                "resolved_voice": voice,
+                "format": request.format or self.settings.tts.default_format,
+                "speed": request.speed,
+                "captions": request.captions,
+            },
+            "callback_url": request.callback_url,
+            "source_key": source_key,
+            "chars_total": len(text),
+        }
+        self.store.save_input(job_id, text)
+        record = self.store.save(record)
+        self.store.mark_active(job_id)
+        try:
+            self.queue.send([{"job": job_id, "step": "plan"}])
+        except SpeechAPIError:
+            self.store.clear_active(job_id)
+            self.store.save({**record, "status": "failed", "error": _error("queue unavailable")})
+            raise
+        return self._view(record), True
+
+    def requeue_active(self) -> int:
+        """Queue a plan message again for every job queued or running (after a restart of
+        the local queue, which lives in memory): planning again re-queues the parts not done
+        and, when all are, the assembly. Returns how many."""
+        ids = self.store.active_ids()
+        if ids and self.queue is not None:
+            self.queue.send([{"job": job_id, "step": "plan"} for job_id in ids])
+        return len(ids)
+
+    def status(self, job_id: str) -> SpeechJob:
+        if not is_valid_job_id(job_id):
+            raise InvalidRequestError("Invalid speech job id.", param="id", code="invalid_id")
+        record = self.store.record(job_id)
+        if record is None:
+            raise NotFoundError(f"No speech job {job_id}.", param="id")
+        return self._view(record)
+
+    def job_id(self, request: Request, text: str) -> str:
+        """Everything that changes the audio or what is written, hashed: the same request is
+        the same job."""
+        tts = self.settings.tts
+        material = json.dumps(
+            {
+                "v": JOB_VERSION,
+                "text": text,
+                "text_type": request.text_type,
+                "voice": request.voice,
+                "format": request.format or tts.default_format,
+                "speed": round(request.speed, 4),
+                "captions": request.captions,
+                "engine": tts.engine,
+                # What the engine speaks with (its own settings), less the threads it runs on:
+                # the API and the workers run the same engine on different thread counts.
+                "model": tts.engine_settings().model_dump(mode="json", exclude={"threads"}),
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+    def _checked_voice(self, request: Request, text: str) -> str | None:
+        """The voice the job will use, with the text checked as that voice will read it.
+        Where this process has no engine (the light API function), the text is checked in
+        the voice's language and the voice itself by the worker (a failed job names it)."""
+        engine = None
+        if not self.service.remote_tts:
+            try:
+                engine = self.service.local_tts.engine()
+            except ModelUnavailableError:
+                engine = None
+        if request.captions:
+            self.service.local_tts._refuse_captions()
+        if engine is None:
+            # The engine's own settings name its default voice or its model (engines/tts/).
+            own = self.settings.tts.engine_settings()
+            voice = request.voice or str(getattr(own, "voice", "") or "")
+            model = str(getattr(own, "model_path", None) or getattr(own, "model", "") or "")
+            read(text, request.text_type, language=voice_language(voice, model))
+            return request.voice
+        voice = self.service.local_tts.resolve_voice(engine, request.voice)
+        self.service.local_tts.script(engine, voice, text, request.text_type)
+        return voice
+
+    def _restartable(self, record: dict) -> bool:
+        if record.get("version") != JOB_VERSION or record["status"] == "failed":
+            return True
+        if record["status"] == "done":
+            return False
+        updated = datetime.strptime(record["updated_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return (datetime.now(UTC) - updated).total_seconds() > STALE_AFTER_S
+
+    def _view(self, record: dict) -> SpeechJob:
+        request = record["request"]
+        fmt = request["format"]
+        progress = SpeechJobProgress(
+            chars_done=0, chars_total=record["chars_total"], audio_s_done=0.0
+        )
+        if record["status"] == "done":
+            result = record["result"]
+            progress = SpeechJobProgress(
+                chars_done=record["chars_total"],
+                chars_total=record["chars_total"],
+                audio_s_done=result["duration_s"],
+                parts_done=len(record.get("parts", [])),
+                parts_total=len(record.get("parts", [])),
+            )
+        elif record["status"] == "running" and "parts" in record:
+            done = self.store.done_parts(record["id"])
+            sizes = record["parts"]
+            progress = SpeechJobProgress(
+                chars_done=sum(sizes[n] for n in done if n < len(sizes)),
+                chars_total=record["chars_total"],
+                audio_s_done=round(sum(p.seconds for p in done.values()), 2),
+                parts_done=len(done),
+                parts_total=len(sizes),
+            )
+        result = record.get("result") or {}
+        captions = result.get("captions")
+        return SpeechJob(
+            id=record["id"],
+            status=record["status"],
+            status_url=job_path(record["id"]),
+            created_at=record["created_at"],
+            updated_at=record["updated_at"],
+            text_type=request["text_type"],
+            voice=result.get("voice") or request.get("resolved_voice") or request["voice"],
+            format=fmt,
+            speed=request["speed"],
+            progress=progress,
+            source_key=record.get("source_key"),
+            url=result.get("url"),
+            key=result.get("key"),
+            content_type=result.get("content_type"),
+            duration_s=result.get("duration_s"),
+            sample_rate=result.get("sample_rate"),
+            engine=result.get("engine"),
+            captions=CaptionFiles(**captions) if captions else None,
+            error=ErrorBody(**record["error"]) if record.get("error") else None,
+        )
+
+    # --- text drops --------------------------------------------------------------------------
+
+    def submit_dropped(self, key: str) -> str | None:
+        """A text file dropped under TEXT_DROPS_PREFIX as a job (its options from the
+        object's metadata, as POST /tts/jobs's fields); its id, or None when there is
+        nothing to do. A drop that cannot be a job is recorded as a failed one."""
+        if not key.startswith(self.settings.text_drops_prefix) or key.endswith("/"):
+            return None
+        max_bytes = self.settings.max_job_chars * 4
+        stored = self.service.storage.get(key, max_bytes=max_bytes)
+        if stored is None:
+            return None
+        meta = stored.metadata
+        try:
+            text = stored.data.decode("utf-8-sig")
+            ssml = key.endswith((".ssml", ".xml")) or text.lstrip().startswith("<speak")
+            request = Request(
+                text=text,
+                text_type=meta.get("text-type") or ("ssml" if ssml else "text"),
+                voice=meta.get("voice") or None,
+                format=meta.get("format") or None,
+                speed=float(meta.get("speed") or 1.0),
+                captions=meta.get("captions", "").lower() in ("1", "true", "yes"),
+                callback_url=meta.get("callback-url") or None,
+            )
+            job, _ = self.submit(request, source_key=key)
+        except (InvalidRequestError, ValueError, UnicodeDecodeError) as exc:
+            logger.info("text drop %s refused: %s", key, exc)
+            return self._refused_drop(key, stored.data, exc)
+        return job.id
+
+    def _refused_drop(self, key: str, data: bytes, exc: Exception) -> str:
+        job_id = hashlib.sha256(b"drop\0" + key.encode() + b"\0" + data).hexdigest()[:32]
+        error = (
+            exc.to_dict()
+            if isinstance(exc, SpeechAPIError)
+            else _error(f"The file is not a valid job: {exc}", code="invalid_drop")
+        )
+        record = self.store.save(
+            {
+                "id": job_id,
+                "version": JOB_VERSION,
+                "status": "failed",
+                "created_at": now(),
+                "request": {"text_type": "text", "voice": None, "format": "mp3", "speed": 1.0},
+                "source_key": key,
+                "chars_total": len(data),
+                "error": error,
+            }
+        )
+        self.notifier.send(self._message(record), None)
+        return job_id
+
+    # --- worker side ---------------------------------------------------------------------------
+
+    def handle(self, message: dict, *, attempt: int = 1) -> None:
+        """Run one step. Raises for failures worth another delivery; a job that cannot
+        succeed (bad input, or its last attempt) is recorded as failed instead."""
+        job_id, step = message.get("job"), message.get("step")
+        if not isinstance(job_id, str) or not is_valid_job_id(job_id):
+            logger.warning("ignoring a speech job message without a valid job: %r", message)
+            return
+        record = self.store.record(job_id)
+        if record is None or record["status"] in ("done", "failed"):
+            return  # nothing to do (a duplicate, or the job ended)
+        if attempt > MAX_WORKER_ATTEMPTS:
+            # The earlier deliveries died without a word (a worker stopped for time or
+            # memory cannot record anything): the job has failed.
+            self._fail(
+                record,
+                _error(
+                    f"The {step} step did not finish in {MAX_WORKER_ATTEMPTS} attempts (its "
+                    "worker was stopped: out of time or memory)."
+                ),
+            )
+            return
+        try:
+            if step == "plan":
+                self._plan(record)
+            elif step == "part":
+                self._part(record, int(message["part"]))
+            elif step == "assemble":
+                self._assemble(record)
+            else:
+                logger.warning("ignoring unknown speech job step %r", step)
+        except InvalidRequestError as exc:  # the input's fault: it will fail every time
+            self._fail(record, exc.to_dict())
+        except Exception as exc:
+            if attempt >= MAX_WORKER_ATTEMPTS:
+                logger.exception("speech job %s: %s failed for good", job_id, step)
+                detail = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+                self._fail(record, _error(f"{step} failed {attempt} times: {detail}"[:500]))
+                return
+            raise
+
+    def _engine_and_voice(self, record: dict):
+        engine = self.service.local_tts.engine()
+        request = record["request"]
+        voice = self.service.local_tts.resolve_voice(engine, request["voice"])
+        return engine, voice
+
+    def _plan(self, record: dict) -> None:
+        job_id, request = record["id"], record["request"]
+        if record["status"] == "running" and "parts" in record:
+            self._resume(record)
+            return
+        text = self.store.input(job_id)
+        if text is None:
+            raise InvalidRequestError("The job's text is gone.", param="text")
+        engine, voice = self._engine_and_voice(record)
+        script = self.service.local_tts.script(engine, voice, text, request["text_type"])
+        pieces = script_parts.split(script, self.settings.speech_job_part_chars)
+        for number, piece in enumerate(pieces):
+            self.store.save_plan(job_id, number, script_parts.to_json(piece))
+        record = self.store.save(
+            {**record, "status": "running", "parts": _shares(pieces, record["chars_total"])}
+        )
+        self._resume(record)
+
+    def _resume(self, record: dict) -> None:
+        """A planned job's plan message again: queue what is not done yet."""
+        job_id = record["id"]
+        done = self.store.done_parts(job_id)
+        todo = [n for n in range(len(record["parts"])) if n not in done]
+        self.queue.send(
+            [{"job": job_id, "step": "part", "part": n} for n in todo]
+            or [{"job": job_id, "step": "assemble"}]
+        )
+
+    def _part(self, record: dict, number: int) -> None:
+        job_id, request = record["id"], record["request"]
+        done = self.store.done_parts(job_id)
+        if number not in done:
+            plan = self.store.plan(job_id, number)
+            if plan is None:
+                raise ServiceUnavailableError(f"Part {number} of job {job_id} has no plan yet.")
+            engine, voice = self._engine_and_voice(record)
+            audio = synthesize_part(
+                engine,
+                script_parts.from_json(plan),
+                voice=voice,
+                speed=request["speed"],
+                speeds=self.service.models.tts_spec().speeds,
+                words=request["captions"],
+            )
+            self.store.put_part(job_id, number, audio.sample_rate, audio.pcm, audio.words)
+            done = self.store.done_parts(job_id)
+        if len(done) >= len(record.get("parts", [])):
+            self.queue.send([{"job": job_id, "step": "assemble"}])
+
+    def _assemble(self, record: dict) -> None:
+        job_id, request = record["id"], record["request"]
+        done = self.store.done_parts(job_id)
+        total = len(record.get("parts", []))
+        if any(n not in done for n in range(total)):
+            return  # not every part yet: the worker of the last one queues this again
+        engine, voice = self._engine_and_voice(record)
+        text = self.store.input(job_id) or ""
+        fmt = request["format"]
+        key = self.cache.key(
+            text=text,
+            engine=engine.engine,
+            voice=voice,
+            model=engine.model,
+            fmt=fmt,
+            speed=request["speed"],
+            text_type=request["text_type"],
+        )
+        made = assemble(
+            self.store,
+            self.cache,
+            job_id,
+            [done[n] for n in range(total)],
+            key=key,
+            fmt=fmt,
+            engine=engine.engine,
+            voice=voice,
+            captions=request["captions"],
+        )
+        result = {
+            "url": self.cache.url(made.key),
+            "key": made.key,
+            "content_type": made.content_type,
+            "duration_s": made.duration_s,
+            "sample_rate": made.sample_rate,
+            "engine": engine.engine,
+            "voice": voice,
+            "captions": {n: self.cache.url(k) for n, k in made.captions.items()}
+            if made.captions
+            else None,
+        }
+        if (self.store.record(job_id) or {}).get("status") == "done":
+            return  # a second assembly (two last parts at once) finished first: said already
+        record = self.store.save({**record, "status": "done", "result": result})
+        self._finish(record)
+
+    def _fail(self, record: dict, error: dict) -> None:
+        record = self.store.save({**record, "status": "failed", "error": error})
+        self._finish(record)
+
+    def _finish(self, record: dict) -> None:
+        callbacks = [record.get("callback_url"), *self.store.callbacks(record["id"])]
+        self.store.clear_active(record["id"])
+        try:
+            self.store.clean(record["id"])
+        except SpeechAPIError:  # the bucket's lifecycle rule removes what is left
+            logger.warning("could not clean up speech job %s", record["id"])
+        message = self._message(record)
+        targets = list(dict.fromkeys(c for c in callbacks if c)) or [None]
+        for number, url in enumerate(targets):
+            if number == 0:
+                self.notifier.send(message, url)  # the topic once, the first callback
+            else:
+                self.notifier.call_back(message, url)
+
+    def _message(self, record: dict) -> dict:
+        result = record.get("result") or {}
+        return {
+            "type": COMPLETED if record["status"] == "done" else FAILED,
+            "version": 1,
+            "id": record["id"],
+            "status_url": job_path(record["id"]),
+            "source_key": record.get("source_key"),
+            "url": result.get("url"),
+            "captions": result.get("captions"),
+            "duration_s": result.get("duration_s"),
+            "error": record.get("error"),
+            "created_at": record["created_at"],
+        }
+
+
+def _shares(pieces: list, chars_total: int) -> list[int]:
+    """Each part's share of the text's characters (progress counts the text as written)."""
+    sizes = [max(1, len(p.spoken)) for p in pieces]
+    total = sum(sizes)
+    shares = [size * chars_total // total for size in sizes]
+    shares[-1] += chars_total - sum(shares)
+    return shares
+
+
+def _error(message: str, code: str = "job_failed") -> dict:
+    return {"message": message, "type": "server_error", "code": code, "param": None}

@@ -1,0 +1,137 @@
+"""Markdown out of plain text before it is spoken, so "## Results" is not read as "hash hash
+Results" and a link is read as its words, not its URL.
+
+Block syntax becomes structure: headings, list items and table rows are sentences of their
+own, blank lines and rules separate paragraphs (a pause), block quotes and code fences lose
+their markers (code is read as written). Inline syntax becomes its text: emphasis, strikethrough
+and code markers go, a link or image is read as its text (the URL is not read), an autolink
+<https://...> as its URL, HTML tags and comments go. What is left is what captions show.
+
+Text that is not Markdown passes through unchanged, except hard-wrapped lines of a paragraph,
+which are joined (books from plain-text sources wrap every line)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}(?:\s+|$)(.*?)(?:\s+#+\s*)?$")
+_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
+_RULE = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
+_BULLET = re.compile(r"^\s*[-*+]\s+(?:\[[ xX]\]\s+)?")
+_ORDERED = re.compile(r"^\s*(\d{1,9})[.)]\s+")
+_QUOTE = re.compile(r"^\s{0,3}(?:>\s?)+")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
+_LINK = re.compile(r"\[([^\]]+)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
+_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_AUTOLINK = re.compile(r"<((?:https?://|mailto:)[^>\s]+)>")
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_CODE = re.compile(r"(`+)(.+?)\1")
+# Emphasis: the markers must hug the text and stand outside words (snake_case stays).
+_EMPHASIS = re.compile(r"(?<![\w*~])(\*{1,3}|_{1,3}|~~)(?=\S)(.+?)(?<=\S)\1(?![\w*~])")
+_LINK_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s+\S+")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A piece of text said as one: a paragraph's prose, a heading, a list item, a row.
+    ``sentence``: it ends a sentence even without a full stop (headings, items, rows)."""
+
+    text: str
+    sentence: bool = False
+
+
+def paragraphs(text: str) -> list[list[Unit]]:
+    """The text's paragraphs (a pause between each), each a list of units."""
+    out: list[list[Unit]] = []
+    current: list[Unit] = []
+    prose: list[str] = []
+    fence: str | None = None
+    underline = False  # the next line underlines a heading (setext)
+
+    def flush_prose() -> None:
+        if prose:
+            current.append(Unit(inline(" ".join(prose))))
+            prose.clear()
+
+    def end_paragraph() -> None:
+        flush_prose()
+        if current:
+            out.append(list(current))
+            current.clear()
+
+    lines = _HTML_COMMENT.sub(" ", text).splitlines()
+    for i, line in enumerate(lines):
+        if underline:
+            underline = False
+            continue
+        if fence is not None:
+            if line.strip().startswith(fence):
+                fence = None
+                end_paragraph()
+            elif line.strip():
+                current.append(Unit(line.strip(), sentence=True))
+            continue
+        if match := _FENCE.match(line):
+            end_paragraph()
+            fence = match.group(1)[0] * 3
+            continue
+        stripped = _QUOTE.sub("", line)
+        if not stripped.strip() or _RULE.match(stripped) or _LINK_DEFINITION.match(stripped):
+            end_paragraph()
+            continue
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if match := _HEADING.match(stripped):
+            end_paragraph()
+            heading = inline(match.group(1))
+            if heading:
+                out.append([Unit(heading, sentence=True)])
+            continue
+        if _SETEXT.match(following) and not prose and "|" not in stripped:
+            end_paragraph()
+            out.append([Unit(inline(stripped.strip()), sentence=True)])
+            underline = True
+            continue
+        if _TABLE_RULE.match(stripped) and "-" in stripped:
+            continue
+        if stripped.strip().startswith("|") or ("|" in stripped and _TABLE_RULE.match(following)):
+            flush_prose()
+            cells = [inline(c.strip()) for c in stripped.strip().strip("|").split("|")]
+            row = ", ".join(c for c in cells if c)
+            if row:
+                current.append(Unit(row, sentence=True))
+            continue
+        if match := _BULLET.match(stripped):
+            flush_prose()
+            item = inline(stripped[match.end() :])
+            if item:
+                current.append(Unit(item, sentence=True))
+            continue
+        if match := _ORDERED.match(stripped):
+            flush_prose()
+            item = inline(stripped[match.end() :])
+            if item:
+                current.append(Unit(f"{match.group(1)}. {item}", sentence=True))
+            continue
+        prose.append(stripped.strip())
+    end_paragraph()
+    return out
+
+
+def inline(text: str) -> str:
+    """Inline Markdown as the text it shows."""
+    text = _IMAGE.sub(r"\1", text)
+    text = _LINK.sub(r"\1", text)
+    text = _REF_LINK.sub(r"\1", text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _CODE.sub(lambda m: m.group(2).strip(), text)
+    text = _HTML_TAG.sub(" ", text)
+    for _ in range(3):  # nested emphasis: ***a*** or **_a_**
+        text, count = _EMPHASIS.subn(r"\2", text)
+        if not count:
+            break
+    return " ".join(text.split())

@@ -1,0 +1,941 @@
+"""Spoken form: the words a reader says for what is written, before an engine sees the text.
+
+A voice's phonemizer (espeak-ng for Piper, Coqui's cleaners) reads "$3.50" as "dollar three
+point five zero", "03/15/2024" as "zero three slash fifteen slash two thousand twenty four",
+URLs letter by letter with "colon slash slash", and "km" as "K M". Here each written word is
+turned into what a person reading aloud would say, in English or Spanish:
+
+numbers (1,234.5 / 1.234,5), negatives, ranges (10-20), fractions (3/4), ordinals (21st,
+1.º, 2.ª), decimals, currency ($3.50, 3,50 €, $1.5M, 10 USD), percentages, dates (2024-03-15,
+3/15/2024, 15/03/2024, March 15), years (in 1999, the 1990s), times (3:30 pm, 15:00),
+telephone numbers, units after a number (km, kg, °C, mph, GB, ...), common abbreviations
+(Dr., e.g., etc.; Sra., p. ej., EE. UU.), initials and dotted acronyms, Roman numerals after
+"Chapter"/"Capítulo", URLs and e-mail addresses, and symbols (&, +, =, #, @, ~).
+
+Emoji and other pictographs are dropped, not named: a narration of an article or a book
+reads past them (their names, "face with tears of joy", interrupt the text). Captions keep
+them as written.
+
+Every `Token` keeps its written form, so captions show "$3.50" while the audio says "three
+dollars and fifty cents". Other languages get only what does not depend on language (emoji);
+their numbers are left to the voice's phonemizer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+
+from speech_api.text.numbers import cardinal, digits, ordinal, words, year
+from speech_api.text.script import Token
+
+LANGUAGES = ("en", "es")
+
+# --- tables -----------------------------------------------------------------------------
+
+_MONTHS = {
+    "en": words("January February March April May June July August September October November"
+                " December"),
+    "es": words("enero febrero marzo abril mayo junio julio agosto septiembre octubre"
+                " noviembre diciembre"),
+}  # fmt: skip
+_MONTH_ABBREVIATIONS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
+    "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+    "ene": 1, "abr": 4, "ago": 8, "dic": 12,
+}  # fmt: skip
+
+
+def _rows(table: str) -> list[list[str]]:
+    """A table written as lines of "|"-separated cells (blank lines and spaces around cells
+    ignored): easier to read and review than nested tuples."""
+    return [[c.strip() for c in line.split("|")] for line in table.strip().splitlines() if line]
+
+
+# Units after a number: symbol | English singular | plural | Spanish singular | plural |
+# the Spanish noun's gender (numbers agree: "una milla", "doscientas horas").
+_UNITS: dict[str, tuple[tuple[str, str], tuple[str, str], str]] = {
+    row[0]: ((row[1], row[2]), (row[3], row[4]), row[5])
+    for row in _rows("""
+km   | kilometer          | kilometers          | kilómetro          | kilómetros          | m
+kph  | kilometer per hour | kilometers per hour | kilómetro por hora | kilómetros por hora | m
+km/h | kilometer per hour | kilometers per hour | kilómetro por hora | kilómetros por hora | m
+m    | meter              | meters              | metro              | metros              | m
+m/s  | meter per second   | meters per second   | metro por segundo  | metros por segundo  | m
+cm   | centimeter         | centimeters         | centímetro         | centímetros         | m
+mm   | millimeter         | millimeters         | milímetro          | milímetros          | m
+mi   | mile               | miles               | milla              | millas              | f
+mph  | mile per hour      | miles per hour      | milla por hora     | millas por hora     | f
+ft   | foot               | feet                | pie                | pies                | m
+kg   | kilogram           | kilograms           | kilogramo          | kilogramos          | m
+g    | gram               | grams               | gramo              | gramos              | m
+mg   | milligram          | milligrams          | miligramo          | miligramos          | m
+lb   | pound              | pounds              | libra              | libras              | f
+lbs  | pound              | pounds              | libra              | libras              | f
+oz   | ounce              | ounces              | onza               | onzas               | f
+l    | liter              | liters              | litro              | litros              | m
+L    | liter              | liters              | litro              | litros              | m
+ml   | milliliter         | milliliters         | mililitro          | mililitros          | m
+mL   | milliliter         | milliliters         | mililitro          | mililitros          | m
+°C   | degree Celsius     | degrees Celsius     | grado Celsius      | grados Celsius      | m
+ºC   | degree Celsius     | degrees Celsius     | grado Celsius      | grados Celsius      | m
+°F   | degree Fahrenheit  | degrees Fahrenheit  | grado Fahrenheit   | grados Fahrenheit   | m
+°    | degree             | degrees             | grado              | grados              | m
+h    | hour               | hours               | hora               | horas               | f
+hr   | hour               | hours               | hora               | horas               | f
+hrs  | hour               | hours               | hora               | horas               | f
+min  | minute             | minutes             | minuto             | minutos             | m
+s    | second             | seconds             | segundo            | segundos            | m
+sec  | second             | seconds             | segundo            | segundos            | m
+ms   | millisecond        | milliseconds        | milisegundo        | milisegundos        | m
+Hz   | hertz              | hertz               | hercio             | hercios             | m
+kHz  | kilohertz          | kilohertz           | kilohercio         | kilohercios         | m
+MHz  | megahertz          | megahertz           | megahercio         | megahercios         | m
+GHz  | gigahertz          | gigahertz           | gigahercio         | gigahercios         | m
+KB   | kilobyte           | kilobytes           | kilobyte           | kilobytes           | m
+kB   | kilobyte           | kilobytes           | kilobyte           | kilobytes           | m
+MB   | megabyte           | megabytes           | megabyte           | megabytes           | m
+GB   | gigabyte           | gigabytes           | gigabyte           | gigabytes           | m
+TB   | terabyte           | terabytes           | terabyte           | terabytes           | m
+W    | watt               | watts               | vatio              | vatios              | m
+kW   | kilowatt           | kilowatts           | kilovatio          | kilovatios          | m
+kWh  | kilowatt hour      | kilowatt hours      | kilovatio hora     | kilovatios hora     | m
+V    | volt               | volts               | voltio             | voltios             | m
+Mbps | megabit per second | megabits per second | megabit por segundo | megabits por segundo | m
+Gbps | gigabit per second | gigabits per second | gigabit por segundo | gigabits por segundo | m
+""")
+}
+
+# Currencies: symbol or code | English unit | units | subunit | subunits | Spanish unit |
+# units | subunit | subunits | the Spanish gender.
+_CURRENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    row[0]: (tuple(row[1:5]), tuple(row[5:9]), row[9])
+    for row in _rows("""
+$   | dollar | dollars | cent  | cents | dólar | dólares | centavo  | centavos  | m
+US$ | dollar | dollars | cent  | cents | dólar | dólares | centavo  | centavos  | m
+USD | dollar | dollars | cent  | cents | dólar | dólares | centavo  | centavos  | m
+€   | euro   | euros   | cent  | cents | euro  | euros   | céntimo  | céntimos  | m
+EUR | euro   | euros   | cent  | cents | euro  | euros   | céntimo  | céntimos  | m
+£   | pound  | pounds  | penny | pence | libra | libras  | penique  | peniques  | f
+GBP | pound  | pounds  | penny | pence | libra | libras  | penique  | peniques  | f
+¥   | yen    | yen     |       |       | yen   | yenes   |          |           | m
+JPY | yen    | yen     |       |       | yen   | yenes   |          |           | m
+""")
+}
+_SCALES = {
+    "en": {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12},
+    "es": {"mil": 10**3, "millón": 10**6, "millones": 10**6, "billón": 10**12, "billones": 10**12},
+}
+_SCALE_SUFFIXES = {"k": "thousand", "K": "thousand", "M": "million", "m": "million",
+                   "bn": "billion", "B": "billion"}  # fmt: skip
+_SCALE_WORDS_ES = {"thousand": "mil", "million": "millones", "billion": "mil millones"}
+
+# Abbreviations: language | written form (with its dots) | spoken | whether it may end a
+# sentence (then it keeps its full stop when it is last or the next word is capitalized).
+_ABBREVIATIONS: dict[str, dict[str, tuple[str, bool]]] = {"en": {}, "es": {}}
+for _language, _written, _spoken, _ends in _rows("""
+en | Dr.    | Doctor        | no
+en | Mr.    | Mister        | no
+en | Mrs.   | Missus        | no
+en | Ms.    | Miz           | no
+en | Prof.  | Professor     | no
+en | Jr.    | Junior        | yes
+en | Sr.    | Senior        | yes
+en | Mt.    | Mount         | no
+en | St.    | Saint         | no
+en | Ave.   | Avenue        | yes
+en | Blvd.  | Boulevard     | yes
+en | Rd.    | Road          | yes
+en | Inc.   | Incorporated  | yes
+en | Ltd.   | Limited       | yes
+en | Corp.  | Corporation   | yes
+en | Co.    | Company       | yes
+en | e.g.   | for example   | no
+en | i.e.   | that is       | no
+en | etc.   | et cetera     | yes
+en | vs.    | versus        | no
+en | approx.| approximately | no
+en | dept.  | department    | no
+en | Dept.  | Department    | no
+en | est.   | established   | no
+en | Gov.   | Governor      | no
+en | Sen.   | Senator       | no
+en | Gen.   | General       | no
+en | Capt.  | Captain       | no
+en | Lt.    | Lieutenant    | no
+en | Sgt.   | Sergeant      | no
+en | Col.   | Colonel       | no
+en | a.m.   | a m           | yes
+en | p.m.   | p m           | yes
+en | A.M.   | a m           | yes
+en | P.M.   | p m           | yes
+en | w/     | with          | no
+en | w/o    | without       | no
+en | and/or | and or        | no
+es | Sr.    | señor         | no
+es | Sra.   | señora        | no
+es | Srta.  | señorita      | no
+es | Dr.    | doctor        | no
+es | Dra.   | doctora       | no
+es | Dña.   | doña          | no
+es | Ud.    | usted         | yes
+es | Uds.   | ustedes       | yes
+es | Vd.    | usted         | yes
+es | Vds.   | ustedes       | yes
+es | etc.   | etcétera      | yes
+es | aprox. | aproximadamente | no
+es | núm.   | número        | no
+es | n.º    | número        | no
+es | nº     | número        | no
+es | pág.   | página        | no
+es | págs.  | páginas       | no
+es | tel.   | teléfono      | no
+es | Tel.   | teléfono      | no
+es | Avda.  | avenida       | no
+es | Av.    | avenida       | no
+es | c/     | calle         | no
+es | Prof.  | profesor      | no
+es | Profa. | profesora     | no
+es | Lic.   | licenciado    | no
+es | Ing.   | ingeniero     | no
+es | EE.UU. | Estados Unidos | yes
+es | EE. UU. | Estados Unidos | yes
+es | p. ej. | por ejemplo   | no
+es | a. m.  | de la mañana  | yes
+es | p. m.  | de la tarde   | yes
+es | a.m.   | de la mañana  | yes
+es | p.m.   | de la tarde   | yes
+es | a. C.  | antes de Cristo | yes
+es | d. C.  | después de Cristo | yes
+"""):
+    _ABBREVIATIONS[_language][_written] = (_spoken, _ends == "yes")
+# Abbreviations said differently before a number ("No. 5", "p. 12", "Fig. 3").
+_BEFORE_NUMBER = {
+    "en": {"No.": "number", "no.": "number", "Nos.": "numbers", "#": "number",
+           "p.": "page", "pp.": "pages", "Fig.": "figure", "fig.": "figure",
+           "vol.": "volume", "Vol.": "volume", "ch.": "chapter", "Ch.": "chapter"},
+    "es": {"#": "número", "No.": "número", "p.": "página", "pp.": "páginas",
+           "fig.": "figura", "Fig.": "figura", "vol.": "volumen", "cap.": "capítulo",
+           "Cap.": "capítulo"},
+}  # fmt: skip
+_SYMBOLS = {
+    "en": {"&": "and", "+": "plus", "=": "equals", "@": "at", "%": "percent", "#": "number",
+           "~": "about", "\u00d7": "times", "±": "plus or minus"},
+    "es": {"&": "y", "+": "más", "=": "igual a", "@": "arroba", "%": "por ciento",
+           "#": "número", "~": "aproximadamente", "\u00d7": "por", "±": "más o menos"},
+}  # fmt: skip
+_WORDS = {
+    "en": {"point": "point", "minus": "minus", "to": "to", "dot": "dot", "slash": "slash",
+           "dash": "dash", "underscore": "underscore", "plus": "plus", "at": "at",
+           "percent": "percent", "and": "and", "www": "w w w", "o'clock": "o'clock"},
+    "es": {"point": "coma", "minus": "menos", "to": "a", "dot": "punto", "slash": "barra",
+           "dash": "guion", "underscore": "guion bajo", "plus": "más", "at": "arroba",
+           "percent": "por ciento", "and": "y", "www": "triple w", "o'clock": "en punto"},
+}  # fmt: skip
+_FRACTIONS = {
+    "en": {(1, 2): "one half", (1, 4): "one quarter", (3, 4): "three quarters"},
+    "es": {(1, 2): "un medio", (1, 3): "un tercio", (2, 3): "dos tercios", (1, 4): "un cuarto",
+           (3, 4): "tres cuartos"},
+}  # fmt: skip
+_ES_FRACTION_NAMES = {2: "medio", 3: "tercio", 4: "cuarto", 5: "quinto", 6: "sexto",
+                      7: "séptimo", 8: "octavo", 9: "noveno", 10: "décimo"}  # fmt: skip
+_YEAR_CONTEXT = {
+    "in", "since", "by", "until", "till", "from", "of", "year", "circa", "c.", "around",
+    "before", "after", "during", "through", "to", "and", "or", "between", "early", "late",
+    "mid", "the",
+}  # fmt: skip
+_ES_YEAR_CONTEXT = {"en", "de", "del", "año", "desde", "hasta", "hacia", "entre", "y"}
+_ERAS = {"BC", "AD", "BCE", "CE", "B.C.", "A.D."}
+_ROMAN_CONTEXT = {
+    "en": {"chapter", "part", "book", "volume", "act", "scene", "section", "appendix"},
+    "es": {"capítulo", "parte", "libro", "tomo", "volumen", "acto", "escena", "sección"},
+}
+_AMPM = {"am": "a m", "pm": "p m", "a.m.": "a m", "p.m.": "p m"}
+_AMPM_ES = {"am": "de la mañana", "pm": "de la tarde", "a.m.": "de la mañana",
+            "p.m.": "de la tarde"}  # fmt: skip
+
+# --- patterns ---------------------------------------------------------------------------
+
+_LEAD = re.compile(r"^[\"'\u201c\u2018\u00ab(\[\u00bf\u00a1]+")
+_TRAIL = re.compile(r"[\"'\u201d\u2019\u00bb)\].,;:!?\u2026]+$")
+_NUM_EN = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+"
+_NUM_ES = r"(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?|\d+\.\d+"
+_URL = re.compile(r"^(?:https?://|www\.)[^\s]+$", re.IGNORECASE)
+_DOMAIN = re.compile(
+    r"^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|ai|dev|app|co|es|uk|us|de|fr|"
+    r"mx|ar|info|biz)(?:/[^\s]*)?$",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"^(?:mailto:)?([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)$")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?:\s*([ap]\.?m\.?))?$", re.IGNORECASE)
+_HOUR_AMPM = re.compile(r"^(\d{1,2})([ap]\.?m\.?)$", re.IGNORECASE)
+# "5.30pm", "10.15 a.m.": a full stop between hour and minutes, with the meridiem.
+_DOT_TIME = re.compile(r"^(\d{1,2})\.(\d{2})(?:\s*([ap]\.?m\.?))?$", re.IGNORECASE)
+_VULGAR_FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4)}
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_SLASH_DATE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})$")
+_ORDINAL_EN = re.compile(r"^(\d+)(st|nd|rd|th)$", re.IGNORECASE)
+_ORDINAL_ES = re.compile(r"^(\d+)\.?(º|ª|o|a|er|ero|era|ro|ra|do|da|to|ta|vo|va|no|na)$")
+_PHONE = re.compile(r"^(\+\d{1,3}[-.\s]?)?(\(?\d{3}\)?)[-.](\d{3})[-.](\d{4})$")
+_SHORT_PHONE = re.compile(r"^(\d{3})-(\d{4})$")
+_AREA = re.compile(r"^\((\d{3})\)$")
+_FRACTION = re.compile(r"^(\d{1,4})/(\d{1,4})$")
+_DECADE = re.compile(r"^(?:'(\d0)|(1\d|20)?(\d0))s$")
+_ROMAN = re.compile(r"^M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
+_INITIAL = re.compile(r"^[A-Z]\.$")
+_ACRONYM = re.compile(r"^(?:[A-Za-z]\.){2,}$")
+_NON_SPEECH = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
+
+
+# Spanish nouns in -a that are masculine (numbers before them agree: "un día", "doscientos
+# problemas"); other nouns in -a or -as are taken as feminine ("una hora", "veintiuna
+# libras"), the rest as masculine.
+_ES_MASCULINE_A = {
+    "día", "mapa", "problema", "programa", "sistema", "tema", "idioma", "clima", "planeta",
+    "poema", "dilema", "esquema", "drama", "lema", "cometa", "sofá", "papá",
+}  # fmt: skip
+
+
+def _es_gender(noun: str) -> str:
+    word = noun.lower().strip(".,;:!?\"')")
+    singular = word[:-1] if word.endswith("s") else word
+    if singular in _ES_MASCULINE_A or not singular.endswith(("a", "á")):
+        return "m"
+    return "f"
+
+
+# A word of letters (apostrophes and hyphens inside) with ordinary punctuation around it.
+_PLAIN_WORD = re.compile(
+    r"^[\"'\u201c\u2018\u00ab(\[\u00bf\u00a1]*[^\W\d_]+(?:['\u2019-][^\W\d_]+)*"
+    r"[\"'\u201d\u2019\u00bb)\].,;:!?\u2026]*$"
+)
+
+
+def _number_pattern(language: str) -> str:
+    return _NUM_ES if language == "es" else _NUM_EN
+
+
+def tokens(text: str, language: str = "en") -> list[Token]:
+    """The words of one stretch of text (whitespace separates them), each with its spoken
+    form. ``language``: en or es get the full treatment; any other only drops emoji."""
+    raw = text.split()
+    if language not in LANGUAGES:
+        return [Token(word, _without_pictographs(word)) for word in raw]
+    return _Reader(raw, language).read()
+
+
+def parse_number(text: str, language: str = "en") -> tuple[int, str] | None:
+    """(integer part, decimal digits) of a number as ``language`` writes it, or None."""
+    return _Reader([text], language if language in LANGUAGES else "en")._parse(text.strip())
+
+
+def number_words(text: str, language: str = "en") -> str | None:
+    """A number as ``language`` writes it ("1,234.5", "1.234,5"), in words; None if it is
+    not one."""
+    reader = _Reader([text], language if language in LANGUAGES else "en")
+    return reader._as_number(text.strip())
+
+
+def month_name(number: int, language: str = "en") -> str:
+    return _MONTHS["es" if language == "es" else "en"][number - 1]
+
+
+def spoken_form(text: str, language: str = "en") -> str:
+    """What is said for ``text`` (its tokens' spoken forms joined)."""
+    return " ".join(t.spoken for t in tokens(text, language) if t.spoken)
+
+
+def _without_pictographs(text: str) -> str:
+    """``text`` less emoji and other pictographs (and their joiners and modifiers)."""
+    kept = []
+    for ch in text:
+        if ch in _NON_SPEECH or ch == "\u00b0":
+            if ch == "\u00b0":
+                kept.append(ch)
+            continue
+        category = unicodedata.category(ch)
+        if category == "So" or (category == "Sk" and ord(ch) > 0x2000):
+            continue
+        kept.append(ch)
+    return "".join(kept)
+
+
+class _Reader:
+    """One pass over the words; a rule may take the next words too ("5 km", "3:30 pm")."""
+
+    def __init__(self, raw: list[str], language: str):
+        self.raw = raw
+        self.language = language
+        self.es = language == "es"
+        self.words = _WORDS[language]
+        self.number = re.compile(rf"^[-\u2212+]?(?:{_number_pattern(language)})$")
+        self.out: list[Token] = []
+        self.i = 0
+        # Set by a rule whose last word's dots belong to it ("p. m."): its own ending.
+        self._ending: str | None = None
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def read(self) -> list[Token]:
+        while self.i < len(self.raw):
+            word = self.raw[self.i]
+            if _PLAIN_WORD.match(word) and not self._special_word(word):
+                # Most words: letters and punctuation, nothing to say differently.
+                self.out.append(Token(word, word))
+                self.i += 1
+                continue
+            taken, spoken = (self._pair() if word.endswith(".") else None) or self._word(word)
+            written = " ".join(self.raw[self.i : self.i + taken])
+            self.out.append(Token(written, spoken))
+            self.i += taken
+        return self.out
+
+    def _special_word(self, word: str) -> bool:
+        """Whether a word of letters still needs a rule: an abbreviation, a currency code
+        or a month before a number, a Roman numeral after "Chapter", an initial."""
+        core = word.rstrip(".,;:!?\"')]\u201d\u2019\u2026")
+        return (
+            word.endswith(".")
+            or core in _CURRENCIES
+            or core in _UNITS
+            or self._previous_word() in _ROMAN_CONTEXT[self.language]
+            or core in _VULGAR_FRACTIONS
+        )
+
+    def _peek(self, ahead: int = 1) -> str:
+        at = self.i + ahead
+        return self.raw[at] if at < len(self.raw) else ""
+
+    def _previous_word(self) -> str:
+        return self.raw[self.i - 1].lower().strip("\"'(),;:") if self.i else ""
+
+    def _pair(self) -> tuple[int, str] | None:
+        """Two-word abbreviations ("p. ej.", "EE. UU.", "a. m.")."""
+        pair = f"{self.raw[self.i]} {self._peek()}"
+        for form, (spoken, ends) in _ABBREVIATIONS[self.language].items():
+            if " " in form and pair.startswith(form):
+                rest = pair[len(form) :]
+                if not rest or _TRAIL.fullmatch(rest):
+                    return 2, spoken + self._abbreviation_end(ends, rest, 2)
+        return None
+
+    def _word(self, word: str) -> tuple[int, str]:
+        lead_match = _LEAD.match(word)
+        lead = lead_match.group(0) if lead_match else ""
+        body = word[len(lead) :]
+        # Abbreviations and before-number words carry their own dots.
+        taken = self._abbreviation(body)
+        if taken is not None:
+            return taken[0], lead + taken[1]
+        trail_match = _TRAIL.search(body)
+        trail = trail_match.group(0) if trail_match else ""
+        core = body[: len(body) - len(trail)] if trail else body
+        if not core:
+            return 1, word
+        for rule in self._rules():
+            self._ending = None
+            result = rule(core, trail)
+            if result is not None:
+                taken, spoken = result
+                if self._ending is not None:
+                    return taken, lead + spoken + self._ending
+                return taken, lead + spoken + (trail if taken == 1 else self._tail(taken))
+        return 1, lead + self._plain(core) + trail
+
+    def _tail(self, taken: int) -> str:
+        """Trailing punctuation of the last word a rule took."""
+        last = self.raw[self.i + taken - 1]
+        match = _TRAIL.search(last)
+        return match.group(0) if match else ""
+
+    def _rules(self) -> list[Callable[[str, str], tuple[int, str] | None]]:
+        return [
+            self._url,
+            self._email,
+            self._currency,
+            self._percent,
+            self._time,
+            self._date,
+            self._ordinal,
+            self._phone,
+            self._decade,
+            self._fraction,
+            self._range,
+            self._number_and_unit,
+            self._roman,
+            self._month_day,
+            self._symbol,
+            self._hyphenated,
+        ]
+
+    # -- abbreviations ------------------------------------------------------------------------
+
+    def _abbreviation(self, body: str) -> tuple[int, str] | None:
+        table = _ABBREVIATIONS[self.language]
+        before_number = _BEFORE_NUMBER[self.language]
+        next_is_number = bool(re.match(r"^\(?\d", self._peek()))
+        for form in sorted(before_number, key=len, reverse=True):
+            if body.startswith(form) and next_is_number:
+                rest = body[len(form) :]
+                if rest == "" or (form == "#" and rest[:1].isdigit()):
+                    if rest:  # "#5"
+                        n = self._as_number(rest.rstrip(".,;:!?"))
+                        if n is not None:
+                            return 1, f"{before_number[form]} {n}" + rest[
+                                len(rest.rstrip(".,;:!?")) :
+                            ]
+                    return 1, before_number[form]
+        if body.startswith("#") and body[1:].rstrip(".,;:!?").isdigit():
+            rest = body[1:].rstrip(".,;:!?")
+            return 1, f"{before_number['#']} {cardinal(int(rest), self.language)}" + body[
+                1 + len(rest) :
+            ]
+        for form, (spoken, ends) in table.items():
+            if " " in form:
+                continue
+            if body == form or (body.startswith(form) and _TRAIL.fullmatch(body[len(form) :])):
+                rest = body[len(form) :]
+                return 1, spoken + self._abbreviation_end(ends, rest, 1)
+        if month := self._month_abbreviation(body):
+            return 1, month
+        if _INITIAL.match(body) and self._peek()[:1].isupper():
+            return 1, body[0]
+        stripped = body.rstrip(",;:!?)\"'")
+        if _ACRONYM.match(stripped):
+            letters = " ".join(stripped.replace(".", ""))
+            rest = body[len(stripped) :]
+            ends = not self._peek() or self._peek()[:1].isupper()
+            return 1, letters + ("." if ends and not rest else "") + rest
+        return None
+
+    def _abbreviation_end(self, ends: bool, rest: str, taken: int) -> str:
+        """The full stop of an abbreviation that may end a sentence, where it does."""
+        following = self._peek(taken)
+        if ends and not rest and (not following or following[:1].isupper()):
+            return "."
+        return rest
+
+    def _month_abbreviation(self, body: str) -> str | None:
+        """ "Jan." (before a day or a year) -> the month's name."""
+        stripped = body.rstrip(".")
+        if not body.endswith(".") or not re.match(r"^\d", self._peek()):
+            return None
+        number = _MONTH_ABBREVIATIONS.get(stripped.lower())
+        if number is None:
+            return None
+        return _MONTHS[self.language][number - 1]
+
+    # -- numbers ------------------------------------------------------------------------------
+
+    def _parse(self, text: str) -> tuple[int, str] | None:
+        """(integer part, decimal digits) of a number as this language writes it."""
+        text = text.replace("\u2212", "-")
+        sign = -1 if text.startswith("-") else 1
+        text = text.lstrip("+-")
+        if not re.fullmatch(_number_pattern(self.language), text):
+            return None
+        if self.es:
+            if "," in text:
+                whole, frac = text.split(",", 1)
+                whole = whole.replace(".", "")
+            elif re.fullmatch(r"\d{1,3}(?:\.\d{3})+", text):
+                whole, frac = text.replace(".", ""), ""
+            else:
+                whole, _, frac = text.partition(".")
+        else:
+            whole, _, frac = text.replace(",", "").partition(".")
+        return sign * int(whole or "0"), frac
+
+    def _number_words(self, whole: int, frac: str, *, gender: str = "m", noun: bool = False) -> str:
+        words = cardinal(whole, self.language, gender=gender, before_noun=noun and not frac)
+        if not frac:
+            return words
+        if whole == 0 and frac and words.startswith(("minus", "menos")):
+            words = cardinal(0, self.language)
+        if self.es and len(frac) <= 2 and not frac.startswith("0"):
+            return f"{words} coma {cardinal(int(frac), 'es')}"
+        return f"{words} {self.words['point']} {digits(frac, self.language)}"
+
+    def _as_number(self, text: str) -> str | None:
+        parsed = self._parse(text)
+        return None if parsed is None else self._number_words(*parsed)
+
+    def _plain(self, core: str) -> str:
+        parsed = self._parse(core)
+        if parsed is None:
+            cleaned = _without_pictographs(core)
+            if "&" in cleaned and re.fullmatch(r"[A-Za-z]+&[A-Za-z]+", cleaned):
+                return cleaned.replace("&", f" {self.words['and']} ")
+            return cleaned
+        whole, frac = parsed
+        if not frac and self._is_year(core, whole):
+            return year(whole, self.language)
+        if self.es and not frac:
+            noun = self._peek()
+            year_like = re.fullmatch(r"\d{4}", core) and self._previous_word() in _ES_YEAR_CONTEXT
+            # "21 libros", "una hora", "doscientas personas"
+            if noun[:1].isalpha() and not year_like:
+                return cardinal(whole, "es", gender=_es_gender(noun), before_noun=True)
+        return self._number_words(whole, frac)
+
+    def _is_year(self, core: str, n: int) -> bool:
+        if self.es or not re.fullmatch(r"\d{4}", core) or not 1000 <= n <= 2099:
+            return False
+        previous = self._previous_word()
+        if previous in _YEAR_CONTEXT or self._peek().strip(".,;:") in _ERAS:
+            return True
+        if previous.rstrip(".,").capitalize() in _MONTHS["en"] or previous.rstrip(",").isdigit():
+            return True
+        return 1100 <= n <= 1999
+
+    # -- rules --------------------------------------------------------------------------------
+
+    def _url(self, core: str, trail: str):
+        if not (_URL.match(core) or (_DOMAIN.match(core) and "@" not in core)):
+            return None
+        url = re.sub(r"^https?://", "", core, flags=re.IGNORECASE)
+        url = re.split(r"[?#]", url, maxsplit=1)[0].rstrip("/")
+        host, _, path = url.partition("/")
+        spoken = [self._host(host)]
+        for segment in filter(None, path.split("/")):
+            spoken.append(f"{self.words['slash']} {self._label(segment)}")
+        return 1, " ".join(spoken)
+
+    def _host(self, host: str) -> str:
+        labels = host.lower().split(".")
+        said = []
+        for label in labels:
+            said.append(self.words["www"] if label == "www" else self._label(label))
+        return f" {self.words['dot']} ".join(said)
+
+    def _label(self, label: str) -> str:
+        label = re.sub(r"\.(html?|php|aspx?)$", "", label)
+        parts = re.split(r"([-_.+])", label)
+        names = {"-": "dash", "_": "underscore", ".": "dot", "+": "plus"}
+        return " ".join(self.words[names[p]] if p in names else p for p in parts if p)
+
+    def _email(self, core: str, trail: str):
+        match = _EMAIL.match(core)
+        if not match:
+            return None
+        user, domain = match.groups()
+        return 1, f"{self._label(user)} {self.words['at']} {self._host(domain)}"
+
+    def _currency(self, core: str, trail: str):
+        table = _CURRENCIES
+        number = _number_pattern(self.language)
+        match = re.fullmatch(rf"([-\u2212]?)(US\$|[$€£¥])({number})(k|K|M|m|bn|B)?", core)
+        if match:
+            sign, symbol, amount, suffix = match.groups()
+        else:
+            match = re.fullmatch(rf"([-\u2212]?)({number})(k|K|M|bn|B)?\s*([$€£¥])", core)
+            if match:
+                sign, amount, suffix, symbol = match.groups()
+            elif (
+                re.fullmatch(rf"[-\u2212]?(?:{number})", core)
+                and self._peek().rstrip(".,;:!?") in table
+            ):
+                symbol = self._peek().rstrip(".,;:!?")
+                return 2, self._money(core, symbol, None, taken_scale=None)
+            elif core in ("USD", "EUR", "GBP", "JPY", "US$") and re.fullmatch(
+                rf"[-\u2212]?(?:{number})[.,;:!?]*", self._peek()
+            ):
+                amount = _TRAIL.sub("", self._peek()) or self._peek()
+                return 2, self._money(amount, core, None, taken_scale=None)
+            else:
+                return None
+        amount = ("-" if sign else "") + amount
+        scale = _SCALE_SUFFIXES.get(suffix) if suffix else None
+        taken = 1
+        following = self._peek().rstrip(".,;:!?").lower()
+        if scale is None and not trail and following in _SCALES[self.language]:
+            scale, taken = following, 2
+        return taken, self._money(amount, symbol, scale, taken_scale=taken == 2)
+
+    def _money(self, amount: str, symbol: str, scale: str | None, *, taken_scale) -> str:
+        en, es, gender = _CURRENCIES[symbol]
+        unit, units, sub, subs = es if self.es else en
+        gender = gender if self.es else "m"
+        parsed = self._parse(amount)
+        if parsed is None:
+            return amount
+        whole, frac = parsed
+        if scale is not None:
+            if self.es:
+                scale_word = _SCALE_WORDS_ES.get(scale, scale)
+                said = self._number_words(whole, frac, gender="m")
+                if whole == 1 and not frac and scale_word == "millones":
+                    scale_word = "millón"
+                return f"{said} {scale_word} de {units}"
+            return f"{self._number_words(whole, frac)} {scale} {units}"
+        cents = None
+        if frac and len(frac) <= 2 and sub:
+            cents = int(frac.ljust(2, "0"))
+            frac = ""
+        if frac:
+            return f"{self._number_words(whole, frac)} {units}"
+        parts = []
+        if whole or not cents:
+            count = cardinal(whole, self.language, gender=gender, before_noun=True)
+            parts.append(f"{count} {unit if abs(whole) == 1 else units}")
+        if cents:
+            count = cardinal(cents, self.language, gender="m", before_noun=True)
+            parts.append(f"{count} {sub if cents == 1 else subs}")
+        joiner = " con " if self.es else " and "
+        return joiner.join(parts)
+
+    def _percent(self, core: str, trail: str):
+        if core.endswith("%"):
+            words = self._as_number(core[:-1])
+            if words is None and (span := self._range(core[:-1], "%")) is not None:
+                words = span[1]  # "10-15%"
+            if words is not None:
+                return 1, f"{words} {self.words['percent']}"
+            return None
+        if self._peek().rstrip(".,;:!?") == "%" and (words := self._as_number(core)) is not None:
+            return 2, f"{words} {self.words['percent']}"
+        return None
+
+    def _time(self, core: str, trail: str):
+        match = _TIME.match(core) or _HOUR_AMPM.match(core)
+        dotted = _DOT_TIME.match(core) if match is None and not self.es else None
+        if dotted is not None:
+            following = self._peek().lower().rstrip(",;:!?.")
+            if dotted.group(3) or following in ("am", "pm", "a.m", "p.m"):
+                match = dotted
+        bare_hour = match is None and re.fullmatch(r"\d{1,2}", core) is not None
+        if not (match or bare_hour):
+            return None
+        groups = match.groups() if match else (core, None)
+        hour = int(groups[0])
+        minute = int(groups[1]) if len(groups) == 3 and groups[1] else 0
+        meridiem = (groups[-1] or "").lower().replace(".", "") if match else ""
+        taken = 1
+        if not meridiem and not trail:
+            following = self._peek().lower()
+            if following.rstrip(",;:!?.") in ("am", "pm", "a.m", "p.m"):
+                meridiem, taken = following.rstrip(",;:!?.").replace(".", ""), 2
+            elif self.es and following in ("a.", "p.") and self._peek(2).startswith("m."):
+                meridiem, taken = following[0] + "m", 3
+            if taken > 1:
+                self._ending = self._meridiem_end(self.raw[self.i + taken - 1], taken)
+        if (bare_hour and not meridiem) or hour > 24 or minute > 59:
+            return None
+        return taken, self._clock(hour, minute, meridiem)
+
+    def _meridiem_end(self, word: str, taken: int) -> str:
+        """What follows "a.m." / "p. m.": its own dot is no full stop unless a sentence
+        ends there (nothing follows, or a capital does)."""
+        punctuation = word[len(word.rstrip(".,;:!?")) :]
+        following = self._peek(taken)
+        sentence_end = not following or following[:1].isupper()
+        return punctuation.replace(".", "") + ("." if sentence_end else "")
+
+    def _clock(self, hour: int, minute: int, meridiem: str) -> str:
+        if self.es:
+            said = cardinal(hour, "es", gender="f")
+            if minute == 0:
+                said += " en punto" if not meridiem else ""
+            else:
+                said += f" y {cardinal(minute, 'es')}"
+            return said + (f" {_AMPM_ES[meridiem]}" if meridiem else "")
+        said = cardinal(hour, "en")
+        if minute == 0:
+            if meridiem:
+                pass
+            elif hour > 12 or hour == 0:
+                said += " hundred"
+            else:
+                said += " o'clock"
+        elif minute < 10:
+            said += f" oh {cardinal(minute, 'en')}"
+        else:
+            said += f" {cardinal(minute, 'en')}"
+        return said + (f" {_AMPM[meridiem]}" if meridiem else "")
+
+    def _date(self, core: str, trail: str):
+        match = _ISO_DATE.match(core)
+        if match:
+            y, m, d = (int(g) for g in match.groups())
+        else:
+            match = _SLASH_DATE.match(core)
+            if not match:
+                return None
+            a, sep, b, y_text = match.groups()
+            a, b, y = int(a), int(b), int(y_text)
+            if len(y_text) == 2:
+                y += 2000 if y < 50 else 1900
+            day_first = self.es or sep == "."
+            if (day_first and b > 12) or (not day_first and a > 12):
+                day_first = not day_first
+            d, m = (a, b) if day_first else (b, a)
+        if not (1 <= m <= 12 and 1 <= d <= 31):
+            return None
+        month = _MONTHS[self.language][m - 1]
+        if self.es:
+            return 1, f"{cardinal(d, 'es')} de {month} de {year(y, 'es')}"
+        return 1, f"{month} {ordinal(d)}, {year(y)}"
+
+    def _ordinal(self, core: str, trail: str):
+        if self.es:
+            match = _ORDINAL_ES.match(core)
+            if not match:
+                return None
+            n, suffix = int(match.group(1)), match.group(2)
+            gender = "f" if suffix in ("ª", "a", "era", "ra", "da", "ta", "va", "na") else "m"
+            return 1, ordinal(n, "es", gender=gender, before_noun=suffix == "er")
+        match = _ORDINAL_EN.match(core)
+        if not match:
+            return None
+        return 1, ordinal(int(match.group(1)))
+
+    def _phone(self, core: str, trail: str):
+        match = _PHONE.match(core)
+        if match:
+            country, area, exchange, line = match.groups()
+            groups = [area.strip("()"), exchange, line]
+            said = ", ".join(digits(g, self.language) for g in groups)
+            if country:
+                said = f"{self.words['plus']} {digits(country, self.language)}, {said}"
+            return 1, said
+        area = _AREA.match(self.raw[self.i])
+        following = _TRAIL.sub("", self._peek())
+        if area and _SHORT_PHONE.match(following):
+            groups = [area.group(1), *_SHORT_PHONE.match(following).groups()]
+            self._ending = self._tail(2)
+            return 2, ", ".join(digits(g, self.language) for g in groups)
+        match = _SHORT_PHONE.match(core)
+        if match:
+            return 1, ", ".join(digits(g, self.language) for g in match.groups())
+        return None
+
+    def _decade(self, core: str, trail: str):
+        if self.es:
+            return None
+        match = _DECADE.match(core)
+        if not match:
+            return None
+        short, century, decade = match.groups()
+        if short:
+            words = cardinal(int(short))
+        elif century:
+            words = year(int(century + decade))
+        else:
+            words = cardinal(int(decade))
+        return 1, (words[:-1] + "ies") if words.endswith("y") else words + "s"
+
+    def _fraction(self, core: str, trail: str):
+        match = _FRACTION.match(core)
+        if core in _VULGAR_FRACTIONS:
+            n, d = _VULGAR_FRACTIONS[core]
+        elif not match:
+            return None
+        else:
+            n, d = int(match.group(1)), int(match.group(2))
+        if (n, d) in _FRACTIONS[self.language]:
+            return 1, _FRACTIONS[self.language][(n, d)]
+        if 0 < n < d <= 10:
+            if self.es:
+                name = _ES_FRACTION_NAMES[d]
+                return 1, f"un {name}" if n == 1 else f"{cardinal(n, 'es')} {name}s"
+            name = ordinal(d)
+            return 1, f"{cardinal(n)} {name}" + ("s" if n > 1 else "")
+        return 1, f"{cardinal(n, self.language)} {cardinal(d, self.language)}"
+
+    def _range(self, core: str, trail: str):
+        number = _number_pattern(self.language)
+        match = re.fullmatch(rf"({number})[-\u2013]({number})", core)
+        if not match:
+            return None
+        first, second = match.group(1), match.group(2)
+        said_first, said_second = self._plain(first), self._plain(second)
+        if re.fullmatch(r"\d{4}", first) and re.fullmatch(r"\d{4}", second) and not self.es:
+            said_first, said_second = year(int(first)), year(int(second))
+        said = f"{said_first} {self.words['to']} {said_second}"
+        unit = self._unit_after(int(self._parse(second)[0]), bool(self._parse(second)[1]))
+        if unit and not trail:
+            return 2, f"{said} {unit}"
+        return 1, said
+
+    def _number_and_unit(self, core: str, trail: str):
+        number = _number_pattern(self.language)
+        units = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
+        match = re.fullmatch(rf"([-\u2212+]?(?:{number}))\s*({units})", core)
+        if match:
+            amount, unit = match.groups()
+            return 1, self._quantity(amount, unit)
+        if trail or self._parse(core) is None:
+            return None
+        following = self._peek()
+        bare = _TRAIL.sub("", following)
+        if bare in _UNITS and not (
+            bare in ("s", "m", "h", "g", "l", "V", "W") and bare != following
+        ):
+            return 2, self._quantity(core, bare)
+        if bare in ("s", "m", "h", "g", "l", "V", "W") and bare in _UNITS:
+            return 2, self._quantity(core, bare)
+        return None
+
+    def _quantity(self, amount: str, unit: str) -> str:
+        whole, frac = self._parse(amount)
+        en, es, gender = _UNITS[unit]
+        singular, plural = es if self.es else en
+        count = self._number_words(whole, frac, gender=gender if self.es else "m", noun=True)
+        return f"{count} {singular if abs(whole) == 1 and not frac else plural}"
+
+    def _unit_after(self, whole: int, has_frac: bool) -> str | None:
+        bare = _TRAIL.sub("", self._peek())
+        if bare not in _UNITS:
+            return None
+        en, es, _ = _UNITS[bare]
+        singular, plural = es if self.es else en
+        return singular if whole == 1 and not has_frac else plural
+
+    def _roman(self, core: str, trail: str):
+        if self._previous_word() not in _ROMAN_CONTEXT[self.language]:
+            return None
+        if not core or not _ROMAN.fullmatch(core):
+            return None
+        values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
+        total = 0
+        for k, ch in enumerate(core):
+            value = values[ch]
+            total += -value if k + 1 < len(core) and values[core[k + 1]] > value else value
+        return 1, cardinal(total, self.language)
+
+    def _month_day(self, core: str, trail: str):
+        """English says "March 15" as "March fifteenth", "15 March" as "the fifteenth of
+        March" (Spanish "15 de marzo" needs nothing)."""
+        if self.es or not re.fullmatch(r"\d{1,2}", core) or not 1 <= int(core) <= 31:
+            return None
+        months = _MONTHS["en"]
+        previous = self.raw[self.i - 1].rstrip(".,") if self.i else ""
+        if previous in months or previous.lower() in _MONTH_ABBREVIATIONS:
+            return 1, ordinal(int(core))
+        following = self._peek().rstrip(".,;:!?")
+        if following in months and not trail:
+            the = "" if self._previous_word() == "the" else "the "
+            return 1, f"{the}{ordinal(int(core))} of"
+        return None
+
+    def _symbol(self, core: str, trail: str):
+        spoken = _SYMBOLS[self.language].get(core)
+        return (1, spoken) if spoken else None
+
+    def _hyphenated(self, core: str, trail: str):
+        """ "21st-century", "COVID-19", "5-year-old": the numbers in it said as words."""
+        if "-" not in core or core.startswith("-"):
+            return None
+        parts = core.split("-")
+        if not any(re.search(r"\d", p) for p in parts) or not all(parts):
+            return None
+        said = []
+        for part in parts:
+            if ordinal_match := (_ORDINAL_ES if self.es else _ORDINAL_EN).match(part):
+                said.append(self._ordinal(part, "")[1] if ordinal_match else part)
+            elif self._parse(part) is not None:
+                said.append(self._plain(part))
+            else:
+                said.append(part)
+        return 1, " ".join(said)

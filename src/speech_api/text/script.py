@@ -1,0 +1,143 @@
+"""What a narration is made of once its text (plain or SSML) is read: stretches of speech and
+pauses, in order. Engines never see markup or written forms: each stretch carries the words
+as written (what captions show) beside what is to be said (the spoken form).
+
+Plain text and SSML both become a `Script`, so `/tts`, `/v1/audio/speech` and speech jobs
+synthesize them the same way (service/narration.py), and a job splits one at sentence
+boundaries into parts (text/parts.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+# Pauses of SSML's break strengths (Polly: weak and medium are a comma's pause, strong a
+# sentence's, x-strong a paragraph's), and the pause between paragraphs of plain text.
+BREAK_STRENGTHS_S = {
+    "none": 0.0,
+    "x-weak": 0.0,
+    "weak": 0.25,
+    "medium": 0.25,
+    "strong": 0.5,
+    "x-strong": 1.0,
+}
+PARAGRAPH_PAUSE_S = BREAK_STRENGTHS_S["x-strong"]
+SENTENCE_ENDS = (".", "!", "?", "\u2026", ":", ";")
+
+
+@dataclass(frozen=True)
+class Token:
+    """One written word (or a few that are said as one: "5 km", "March 15") and what is said
+    for it. ``written`` empty: nothing to show (Markdown syntax); ``spoken`` empty: nothing
+    to say (an emoji). A ``spoken`` of the form ``[[...]]`` is phonemes (SSML <phoneme>)."""
+
+    written: str
+    spoken: str
+
+    @property
+    def phonemes(self) -> bool:
+        return self.spoken.startswith("[[") and self.spoken.endswith("]]")
+
+
+@dataclass(frozen=True)
+class Words:
+    """A stretch of speech at one rate (SSML <prosody rate>; 1.0: the request's speed)."""
+
+    tokens: tuple[Token, ...]
+    rate: float = 1.0
+
+    @property
+    def spoken(self) -> str:
+        return " ".join(t.spoken for t in self.tokens if t.spoken)
+
+    @property
+    def written(self) -> str:
+        return " ".join(t.written for t in self.tokens if t.written)
+
+    @property
+    def has_speech(self) -> bool:
+        return any(any(c.isalnum() for c in t.spoken) for t in self.tokens)
+
+
+@dataclass(frozen=True)
+class Pause:
+    seconds: float
+
+
+Span = Words | Pause
+
+
+@dataclass(frozen=True)
+class Script:
+    spans: tuple[Span, ...]
+    language: str = "en"
+
+    @property
+    def spoken(self) -> str:
+        """Everything said, as one text (what a streamed answer speaks)."""
+        return " ".join(s.spoken for s in self.spans if isinstance(s, Words) and s.spoken)
+
+    @property
+    def written_chars(self) -> int:
+        """Characters of text (markup left out): what length limits and progress count."""
+        return sum(len(s.written) for s in self.spans if isinstance(s, Words))
+
+    @property
+    def pause_s(self) -> float:
+        return sum(s.seconds for s in self.spans if isinstance(s, Pause))
+
+    @property
+    def has_speech(self) -> bool:
+        return any(isinstance(s, Words) and s.has_speech for s in self.spans)
+
+    @property
+    def has_phonemes(self) -> bool:
+        return any(isinstance(s, Words) and any(t.phonemes for t in s.tokens) for s in self.spans)
+
+
+def compact(spans: Iterable[Span]) -> tuple[Span, ...]:
+    """Neighbouring stretches at the same rate joined, neighbouring pauses added up, empty
+    ones dropped: the fewest engine calls, each with as much context as possible."""
+    out: list[Span] = []
+    for span in spans:
+        if isinstance(span, Words):
+            if not span.tokens:
+                continue
+            last = out[-1] if out else None
+            if isinstance(last, Words) and last.rate == span.rate:
+                out[-1] = Words(last.tokens + span.tokens, span.rate)
+                continue
+        elif span.seconds <= 0:
+            continue
+        elif out and isinstance(out[-1], Pause):
+            out[-1] = Pause(out[-1].seconds + span.seconds)
+            continue
+        out.append(span)
+    return tuple(out)
+
+
+def end_sentence(tokens: list[Token]) -> None:
+    """Make the last spoken token end a sentence (a heading, a list item, an SSML <s>), so
+    the engine falls in pitch and pauses there; what is written is left as it is."""
+    for i in range(len(tokens) - 1, -1, -1):
+        token = tokens[i]
+        if token.spoken and not token.phonemes:
+            if not token.spoken.rstrip("\"')]\u201d\u2019").endswith(SENTENCE_ENDS):
+                tokens[i] = Token(token.written, token.spoken + ".")
+            return
+        if token.spoken:
+            tokens.append(Token("", "."))
+            return
+
+
+def sentences(words: Words) -> Iterator[Words]:
+    """The stretch cut after each token that ends a sentence (what job parts are cut at)."""
+    start = 0
+    tokens = words.tokens
+    for i, token in enumerate(tokens):
+        end = token.spoken.rstrip("\"')]\u201d\u2019")
+        if end.endswith((".", "!", "?", "\u2026")) and not token.phonemes:
+            yield Words(tokens[start : i + 1], words.rate)
+            start = i + 1
+    if start < len(tokens):
+        yield Words(tokens[start:], words.rate)

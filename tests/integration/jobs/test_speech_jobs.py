@@ -1,0 +1,261 @@
+"""Speech jobs as `make serve` runs them: POST /tts/jobs (and text files dropped in the bucket)
+through the embedded queue to workers on every core, parts synthesized in parallel by the real
+Piper voice, assembled into one public file, heard back by Whisper."""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from itertools import pairwise
+
+import av
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from devkit.texts import SENTENCES
+from devkit.wer import corpus_wer
+from speech_api.api import create_app
+from speech_api.service import speech_jobs as speech_jobs_module
+from tests.support.callbacks import CallbackReceiver
+from tests.support.speech_job_worker import running_speech_jobs
+
+
+def text_of(chars: int) -> str:
+    """Everyday sentences, each numbered (no two jobs share a text), up to ``chars``."""
+    run = uuid.uuid4().hex[:6]
+    out, i = [], 0
+    while sum(len(s) + 1 for s in out) < chars:
+        out.append(f"{SENTENCES[i % len(SENTENCES)]}")
+        i += 1
+    return f"Run {run}. " + " ".join(out)
+
+
+@pytest.fixture(scope="module")
+def jobs(make_settings):
+    settings = make_settings(
+        speech_jobs_prefix=f"speech-jobs/t-{uuid.uuid4().hex[:6]}/", speech_job_part_chars=300
+    )
+    with running_speech_jobs(settings) as settings, TestClient(create_app(settings)) as client:
+        yield client
+
+
+def wait_done(client: TestClient, job: dict, timeout_s: float = 600) -> tuple[dict, list[dict]]:
+    """The job once it has ended, and every status seen on the way."""
+    seen = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        r = client.get(job["status_url"])
+        assert r.status_code == 200, r.text
+        seen.append(r.json())
+        if seen[-1]["status"] in ("done", "failed"):
+            return seen[-1], seen
+        time.sleep(0.5)
+    raise AssertionError(f"job not done in {timeout_s}s: {seen[-1]}")
+
+
+def decoded_seconds(data: bytes) -> float:
+    with av.open(io.BytesIO(data)) as c:
+        stream = c.streams.audio[0]
+        return sum(f.samples for f in c.decode(stream)) / stream.rate
+
+
+def test_a_job_is_spoken_in_parts_and_published_whole(jobs):
+    text = text_of(800)  # about 45 s of speech: /stt takes up to 60 s
+    r = jobs.post("/tts/jobs", json={"text": text, "format": "mp3"})
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["status"] == "queued" and job["status_url"] == f"/tts/jobs/{job['id']}"
+    assert r.headers["location"] == job["status_url"] and job["progress"]["chars_total"] == len(
+        text
+    )
+
+    done, seen = wait_done(jobs, job)
+    assert done["status"] == "done", done
+    running = [s["progress"] for s in seen if s["status"] == "running"]
+    assert all(a["chars_done"] <= b["chars_done"] for a, b in pairwise(running))
+    assert done["progress"]["parts_total"] >= 3
+    assert done["progress"]["chars_done"] == len(text)
+
+    audio = httpx.get(done["url"], timeout=30)  # anonymous, as a browser
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"
+    # One encoder over the joined parts: its priming and padding once (at most 2,257 samples,
+    # 0.1 s: a streamed MP3 has no header to tell decoders to drop them), none at the joins
+    # (encoded apart, every part would add its own 50 to 100 ms).
+    assert decoded_seconds(audio.content) == pytest.approx(done["duration_s"], abs=0.11)
+    assert done["progress"]["audio_s_done"] == done["duration_s"]
+
+    heard = jobs.post("/stt", files={"file": ("job.mp3", audio.content)}, data={"language": "en"})
+    assert corpus_wer([text], [heard.json()["text"]]) <= 0.10
+
+
+def test_the_same_request_finds_the_finished_audio(jobs):
+    body = {"text": text_of(400), "format": "wav"}
+    first, _ = wait_done(jobs, jobs.post("/tts/jobs", json=body).json())
+    again = jobs.post("/tts/jobs", json=body)
+    assert again.status_code == 200
+    assert again.json()["status"] == "done" and again.json()["url"] == first["url"]
+    # The audio sits where /tts puts the same text: /tts finds it too.
+    tts = jobs.post("/tts", json={"text": body["text"], "format": "wav"}).json()
+    assert tts["cached"] is True and tts["url"] == first["url"]
+
+
+def test_captions_are_retimed_across_parts(jobs):
+    text = text_of(900)
+    done, _ = wait_done(jobs, jobs.post("/tts/jobs", json={"text": text, "captions": True}).json())
+    assert done["status"] == "done" and done["progress"]["parts_total"] >= 3
+    vtt = httpx.get(done["captions"]["vtt"], timeout=10).text
+    srt = httpx.get(done["captions"]["srt"], timeout=10).text
+    assert srt.startswith("1\n") and vtt.startswith("WEBVTT")
+    starts = [line.split(" --> ")[0] for line in vtt.splitlines() if " --> " in line]
+    seconds = [int(h) * 3600 + int(m) * 60 + float(s) for h, m, s in (t.split(":") for t in starts)]
+    assert seconds == sorted(seconds) and len(set(seconds)) == len(seconds)
+    assert seconds[-1] > done["duration_s"] - 10 and seconds[-1] < done["duration_s"]
+    spoken = " ".join(
+        line for line in vtt.splitlines()[1:] if line and " --> " not in line and not line.isdigit()
+    )
+    assert spoken.split() == text.split()
+
+
+def test_an_ssml_job_pauses_where_it_breaks(jobs):
+    take = uuid.uuid4().hex[:6]
+    ssml = f'<speak><p>Chapter one, take {take}.</p><break time="3s"/><p>The end.</p></speak>'
+    done, _ = wait_done(
+        jobs, jobs.post("/tts/jobs", json={"text": ssml, "text_type": "ssml"}).json()
+    )
+    assert done["status"] == "done" and done["duration_s"] > 4.5
+
+
+def test_a_failing_part_is_retried(jobs, monkeypatch):
+    real = speech_jobs_module.synthesize_part
+    failed = set()
+
+    def flaky(engine, script, **kwargs):
+        if script.spoken not in failed:
+            failed.add(script.spoken)
+            raise RuntimeError("worker died")
+        return real(engine, script, **kwargs)
+
+    monkeypatch.setattr(speech_jobs_module, "synthesize_part", flaky)
+    done, _ = wait_done(jobs, jobs.post("/tts/jobs", json={"text": text_of(700)}).json())
+    assert done["status"] == "done" and len(failed) == done["progress"]["parts_total"]
+
+
+def test_a_job_that_keeps_failing_publishes_nothing_and_says_so(jobs, monkeypatch, storage):
+    calls = []
+
+    def broken(engine, script, **kwargs):
+        calls.append(1)
+        raise RuntimeError("the engine is broken")
+
+    monkeypatch.setattr(speech_jobs_module, "synthesize_part", broken)
+    with CallbackReceiver() as receiver:
+        body = {"text": text_of(700), "format": "wav", "callback_url": receiver.url("/done")}
+        job = jobs.post("/tts/jobs", json=body).json()
+        done, _ = wait_done(jobs, job)
+        message = receiver.wait()[0].json()
+    assert done["status"] == "failed" and "the engine is broken" in done["error"]["message"]
+    assert done["url"] is None and message["type"] == "speech_job.failed"
+    assert message["id"] == job["id"] and message["url"] is None
+    # Nothing of it under the public prefix: the /tts key of this text is empty.
+    tts_key = jobs.app.state.speech_jobs.cache.key(
+        text=body["text"], engine="piper", voice="en_US-joe-medium", model="en_US-joe-medium",
+        fmt="wav", speed=1.0,
+    )  # fmt: skip
+    assert storage.stat(tts_key) is None
+    assert len(calls) >= 3  # tried MAX_WORKER_ATTEMPTS times
+
+
+def test_a_dropped_text_file_becomes_a_job_and_calls_back(jobs, storage):
+    text = text_of(400)
+    with CallbackReceiver() as receiver:
+        storage.put(
+            f"texts/{uuid.uuid4().hex[:6]}/chapter.txt",
+            text.encode(),
+            content_type="text/plain",
+            metadata={"format": "wav", "callback-url": receiver.url("/drop")},
+        )
+        message = receiver.wait(timeout_s=600)[0].json()
+    assert message["type"] == "speech_job.completed"
+    assert message["source_key"].endswith("/chapter.txt")
+    status = jobs.get(message["status_url"]).json()
+    assert status["status"] == "done" and status["format"] == "wav"
+    assert httpx.get(message["url"], timeout=10).status_code == 200
+
+
+def test_a_callback_to_a_private_address_is_refused(jobs):
+    r = jobs.post(
+        "/tts/jobs", json={"text": "Hello.", "callback_url": "https://169.254.169.254/latest/"}
+    )
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_callback_url"
+
+
+@pytest.fixture(scope="module")
+def idle_jobs(make_settings):
+    """Jobs queued with no worker to take them (they stay queued): at most two at once."""
+    from speech_api.runtime.speech_job_worker import prepare_queue
+
+    settings = make_settings(
+        speech_jobs_prefix=f"speech-jobs/idle-{uuid.uuid4().hex[:6]}/", max_active_speech_jobs=2
+    )
+    queue = prepare_queue(settings, name=f"idle-jobs-{uuid.uuid4().hex[:8]}")
+    settings = settings.model_copy(update={"speech_jobs_queue_url": queue.url})
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_book_length_text_is_taken_and_jobs_flooding_the_queue_get_429(idle_jobs):
+    # 200,000 characters without a sentence end: accepted (it is cut at words into parts).
+    book = ("word " * 40_000).strip()
+    r = idle_jobs.post("/tts/jobs", json={"text": book})
+    assert r.status_code == 202, r.text
+    assert r.json()["progress"]["chars_total"] == len(book) == 199_999
+    assert idle_jobs.post("/tts/jobs", json={"text": text_of(100)}).status_code == 202
+    flood = idle_jobs.post("/tts/jobs", json={"text": text_of(100)})
+    assert flood.status_code == 429 and flood.headers["retry-after"]
+    assert flood.json()["error"]["code"] == "too_many_jobs"
+
+
+@pytest.mark.parametrize(
+    ("text", "text_type", "status", "code"),
+    [
+        ("x" * 200_001, "text", 422, None),
+        ("y" * 200_000, "text", 400, "word_too_long"),
+        ("<speak>" + "<s>" * 10_000 + "x" + "</s>" * 10_000 + "</speak>", "ssml", 400,
+         "invalid_ssml"),
+        ('<speak>' + '<break time="10s"/>' * 9_000 + "x</speak>", "ssml", 400, "too_much_silence"),
+        ('<!DOCTYPE speak [<!ENTITY x SYSTEM "file:///etc/passwd">]><speak>&x;</speak>', "ssml",
+         400, "invalid_ssml"),
+    ],
+    ids=["200,001 characters", "one 200,000-character word", "nested 10,000 deep",
+         "9,000 ten-second breaks", "external entity"],
+)  # fmt: skip
+def test_hostile_jobs_are_refused_at_once_and_the_server_keeps_serving(
+    idle_jobs, text, text_type, status, code
+):
+    started = time.perf_counter()
+    r = idle_jobs.post("/tts/jobs", json={"text": text, "text_type": text_type})
+    assert time.perf_counter() - started < 2.0
+    assert r.status_code == status, r.text
+    if code:
+        assert r.json()["error"]["code"] == code and r.json()["error"]["param"] == "text"
+    assert idle_jobs.get("/health").status_code == 200
+
+
+def test_unknown_job_ids(idle_jobs):
+    assert idle_jobs.get(f"/tts/jobs/{'0' * 32}").status_code == 404
+    bad = idle_jobs.get("/tts/jobs/not-a-job")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_id"
+
+
+def test_a_second_caller_of_a_job_under_way_is_called_back_too(jobs):
+    body = {"text": text_of(600), "format": "wav"}
+    with CallbackReceiver() as first, CallbackReceiver() as second:
+        created = jobs.post("/tts/jobs", json={**body, "callback_url": first.url("/a")})
+        again = jobs.post("/tts/jobs", json={**body, "callback_url": second.url("/b")})
+        assert created.status_code == 202 and again.status_code == 200
+        assert again.json()["id"] == created.json()["id"]
+        (one,), (two,) = first.wait(timeout_s=600), second.wait(timeout_s=600)
+    assert one.json() == two.json() and one.json()["type"] == "speech_job.completed"
+    assert (one.path, two.path) == ("/a", "/b")

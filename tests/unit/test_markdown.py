@@ -1,0 +1,31 @@
+"""Plain text with Markdown is read as the text it shows: structure, not syntax."""
+
+from speech_api.text import Pause, Words, read
+
+
+def test_markdown_syntax_is_not_spoken_and_structure_pauses():
+    script = read(
+        "# Results\n\nThe **total** is _final_, see [the report](https://x.com/r) and `code`.\n"
+        "This line was wrapped.\n\n- first item\n- second item\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+        "\n---\n> Quoted ~~old~~ text\n\n```\nprint(1)\n```\n"
+    )
+    assert script.spoken == (
+        "Results. The total is final, see the report and code. This line was wrapped. "
+        "first item. second item. a, b. one, two. Quoted old text print(1)."
+    )
+    assert [type(s) for s in script.spans] == [Words, Pause, Words, Pause, Words, Pause, Words,
+                                               Pause, Words, Pause, Words]  # fmt: skip
+
+
+def test_captions_show_the_text_without_its_markup():
+    script = read("Some **bold** and a [link](https://example.com).")
+    assert script.spans[0].written == "Some bold and a link."
+
+
+def test_identifiers_and_arithmetic_keep_their_characters():
+    assert read("Set snake_case_name to 2 * 3.").spoken == "Set snake_case_name to two * three."
+
+
+def test_setext_headings_and_numbered_items():
+    script = read("Title\n=====\n\n1. Eggs\n2. Milk")
+    assert script.spoken == "Title. one. Eggs. two. Milk."
