@@ -114,6 +114,21 @@ class TTSSettings(_Group):
     cache_secret: SecretStr | None = Field(None, repr=False)
 
 
+class SpeakersSettings(_Group):
+    """Who said what (speech_api.diarization); the encoder loads on the first request that
+    asks for speakers."""
+
+    # The GE2E encoder's checkpoint; None: the one in the installed resemblyzer package.
+    weights: Path | None = None
+    # Average cosine similarity at which two groups of speech are one voice (chosen on the
+    # tuning conversations of docs/speakers.md, between 0.59 across and 0.73 within voices).
+    threshold: float = Field(0.65, gt=0, lt=1)
+    # A voice takes a known speaker's name at this similarity to the reference clip or more.
+    match_threshold: float = Field(0.7, gt=0, lt=1)
+    # onnxruntime threads for the encoder (1 is steady beside Whisper's own threads).
+    threads: int = Field(1, ge=1, le=64)
+
+
 class S3Settings(_Group):
     bucket: str = "speech-api"
     endpoint_url: str | None = None
@@ -230,3 +245,4 @@ class Settings(BaseSettings):
     stt: STTSettings = STTSettings()
     tts: TTSSettings = TTSSettings()
     s3: S3Settings = S3Settings()
+    speakers: SpeakersSettings = SpeakersSettings()

@@ -33,13 +33,15 @@ from pathlib import Path
 from speech_api.errors import (
     AudioTooLongError,
     EmptyAudioError,
+    InvalidRequestError,
     SpeechAPIError,
     UnsupportedAudioError,
 )
 from speech_api.formats import DECODE_MEMORY_MB
 
 _ERRORS: dict[str, type[SpeechAPIError]] = {
-    cls.__name__: cls for cls in (AudioTooLongError, EmptyAudioError, UnsupportedAudioError)
+    cls.__name__: cls
+    for cls in (AudioTooLongError, EmptyAudioError, InvalidRequestError, UnsupportedAudioError)
 }
 # Slack on top of the decode's own time budget (checked inside the child) before the parent
 # stops waiting: the fork, the copy of the input and the reply.
@@ -180,8 +182,9 @@ def _cap_memory(extra_bytes: int) -> None:
 
 
 def _serve(sock: socket.socket) -> None:
-    """One decode, in a forked child. The request: {"mode": "bytes" | "file", "max_seconds",
-    "param", "limit_s", and for files "source" and "target" paths}."""
+    """One decode, in a forked child. The request: {"mode": "bytes" | "file" | "channels",
+    "max_seconds", "param", "limit_s", for files "source" and "target" paths (for channels,
+    the target is a prefix) and for channels "max_channels"}."""
     from speech_api import audio
 
     header_len, payload_len = struct.unpack("<IQ", _recv_exact(sock, 12))
@@ -200,6 +203,15 @@ def _serve(sock: socket.socket) -> None:
                 )
                 del data
                 output = b"".join(chunks)
+            elif request["mode"] == "channels":
+                rate, channels = audio.decode_channels_in_process(
+                    Path(request["source"]),
+                    Path(request["target"]),
+                    request["max_seconds"],
+                    param,
+                    request["max_channels"],
+                )
+                output = b""
             else:
                 rate, channels = audio.decode_file_in_process(
                     Path(request["source"]),

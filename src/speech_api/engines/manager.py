@@ -9,7 +9,7 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from speech_api.config import Settings
-from speech_api.engines.base import SpeechToText, TextToSpeech
+from speech_api.engines.base import SpeakerEncoder, SpeechToText, TextToSpeech
 from speech_api.errors import ModelUnavailableError, SpeechAPIError
 
 T = TypeVar("T")
@@ -68,6 +68,9 @@ class ModelManager:
     def _tts_key(self) -> tuple:
         return ("tts", self._settings.tts, self._cache_dir)
 
+    def _speakers_key(self) -> tuple:
+        return ("speakers", self._settings.speakers.weights, self._settings.speakers.threads)
+
     @property
     def _cache_dir(self):
         return self._settings.model_cache_dir
@@ -97,10 +100,24 @@ class ModelManager:
 
         return self._load(self._tts_key(), load, settings.engine)
 
+    def speakers(self) -> SpeakerEncoder:
+        """The speaker encoder (diarization, named speakers), loaded on first use: only
+        requests that ask for speakers pay for it."""
+        settings = self._settings.speakers
+
+        def load() -> SpeakerEncoder:
+            from speech_api.engines.ge2e import GE2EEncoder
+
+            return GE2EEncoder(settings.weights, threads=settings.threads)
+
+        return self._load(self._speakers_key(), load, "ge2e")
+
     def loaded(self) -> list[str]:
         names = [n for n in self.stt_names() if self._stt_key(n) in self._cache]
         if self._tts_key() in self._cache:
             names.append(self._settings.tts.engine)
+        if self._speakers_key() in self._cache:
+            names.append("ge2e")
         return sorted(names)
 
     def failures(self) -> dict[str, str]:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
+from speech_api.audio.sources import ArrayAudio
 from speech_api.config import Settings
 from speech_api.engines import (
     ModelManager,
@@ -18,12 +20,19 @@ from speech_api.engines import (
 )
 from speech_api.errors import EmptyAudioError, InvalidRequestError
 from speech_api.formats import OPENAI_STT_MODELS, openai_model
+from speech_api.service.speakers import (
+    MAX_IDENTIFIED_CHANNELS,
+    SpeakerLabels,
+    check_speaker_options,
+    merge_channels,
+)
 
 
 class Transcription:
     def __init__(self, settings: Settings, models: ModelManager):
         self.settings = settings
         self.models = models
+        self.speakers = SpeakerLabels(settings, models)
 
     def model_names(self) -> list[str]:
         """Every name a transcription request may use: OpenAI's (aliases of the default
@@ -44,12 +53,32 @@ class Transcription:
         return self.models.stt(model)
 
     def transcribe(self, data: bytes, options: TranscriptionOptions) -> Transcript:
+        check_speaker_options(options)
+        if not options.diarize:
+            engine, samples = self._input(data, options)
+            return engine.transcribe(samples, options)
+        # References first: a bad one is refused before the recording is transcribed.
+        references = self.speakers.references(options)
         engine, samples = self._input(data, options)
-        return engine.transcribe(samples, options)
+        # Speakers are assigned word by word.
+        transcript = engine.transcribe(samples, replace(options, word_timestamps=True))
+        return self.speakers.label(transcript, ArrayAudio(samples), options, references)
 
     def transcribe_stream(self, data: bytes, options: TranscriptionOptions) -> TranscriptStream:
         """Decoding starts here (language detection included, so its errors are still clean
-        4xx); each segment is decoded as the returned iterator is advanced."""
+        4xx); each segment is decoded as the returned iterator is advanced. With speakers,
+        the whole clip is transcribed and labelled first (speakers are found over all of it)."""
+        if options.diarize:
+            result = self.transcribe(data, options)
+            return TranscriptStream(
+                language=result.language,
+                language_probability=result.language_probability,
+                duration_s=result.duration_s,
+                segments=iter(result.segments),
+                task=result.task,
+                model=result.model,
+            )
+        check_speaker_options(options)
         engine, samples = self._input(data, options)
         return engine.transcribe_stream(samples, options)
 
@@ -72,22 +101,43 @@ class Transcription:
         as each stretch of audio is transcribed. ``work_dir``: where the PCM goes (default:
         the system's temporary folder). ``check_length(seconds)`` may refuse the decoded
         recording (by raising) before any of it is transcribed."""
+        check_speaker_options(options)
         engine = self.engine(options.model)
         limit = self.settings.long_audio_max_seconds if max_seconds is None else max_seconds
-        from speech_api.audio import decode_file  # PyAV: only where audio is read
+        references = self.speakers.references(options)
+        from speech_api.audio import decode_channels, decode_file  # PyAV: where audio is read
 
         with tempfile.TemporaryDirectory(prefix="speech-api-", dir=work_dir) as work:
-            audio = decode_file(source, Path(work) / "audio.pcm", max_seconds=limit)
+            if options.channel_identification:
+                channels = decode_channels(
+                    source, Path(work), max_seconds=limit, max_channels=MAX_IDENTIFIED_CHANNELS
+                )
+            else:
+                channels = [decode_file(source, Path(work) / "audio.pcm", max_seconds=limit)]
+            duration = channels[0].duration_s
+            total = round(duration * len(channels), 3)  # each channel is transcribed
             if check_length is not None:
-                check_length(audio.duration_s)
-            report = None
+                check_length(total)
+            reports: list = [None] * len(channels)
             if on_progress is not None:
-                on_progress(0.0, round(audio.duration_s, 3))
-
-                def report(done_s: float) -> None:
-                    on_progress(round(done_s, 3), round(audio.duration_s, 3))
-
-            yield engine.transcribe_long(audio, options, on_progress=report)
+                on_progress(0.0, total)
+                reports = [
+                    lambda done_s, c=c: on_progress(round(c * duration + done_s, 3), total)
+                    for c in range(len(channels))
+                ]
+            if options.diarize:
+                stream = engine.transcribe_long(
+                    channels[0], replace(options, word_timestamps=True), on_progress=reports[0]
+                )
+                yield self.speakers.label_stream(stream, channels[0], options, references)
+            elif options.channel_identification:
+                streams = [
+                    engine.transcribe_long(audio, options, on_progress=report)
+                    for audio, report in zip(channels, reports, strict=True)
+                ]
+                yield _merged_stream(streams)
+            else:
+                yield engine.transcribe_long(channels[0], options, on_progress=reports[0])
 
     def _input(self, data: bytes, options: TranscriptionOptions):
         if not data:
@@ -97,3 +147,14 @@ class Transcription:
         engine = self.engine(options.model)
         audio = decode_audio(data, max_seconds=self.settings.max_audio_seconds)
         return engine, audio.samples
+
+
+def _merged_stream(streams: list[TranscriptStream]) -> TranscriptStream:
+    """One stream over the channels' streams: its segments, each tagged with its channel and
+    in time order, come once every channel is decoded."""
+    first = max(streams, key=lambda s: s.language_probability)
+
+    def segments() -> Iterator:
+        yield from merge_channels(streams, None).segments
+
+    return replace(first, segments=segments(), duration_s=max(s.duration_s for s in streams))
