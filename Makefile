@@ -24,6 +24,9 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PIP) --upgrade pip setuptools wheel
 	$(PIP) "$(TORCH_SPEC)"
 	$(PIP) -e ".[models,lambda,local,coqui,infra,dev]"
+	@# The speaker encoder's weights (resemblyzer's wheel), as the images install them: without
+	@# its dependencies (webrtcvad has no wheel; speech_api.engines.ge2e needs none of them).
+	$(PIP) --no-deps resemblyzer
 	@# PyPI's torchaudio is a CUDA build whose C extension cannot load on a CPU-only host;
 	@# without its lib/ folder it imports in pure-Python mode, which Coqui's Tacotron2/HiFiGAN
 	@# path is fine with.

@@ -110,6 +110,8 @@ TRANSCRIPT_FORMATS: dict[str, str] = {
     "srt": "srt",
     "vtt": "vtt",
     "verbose_json": "json",
+    # OpenAI's speaker-labelled segments (gpt-4o-transcribe-diarize's format).
+    "diarized_json": "json",
 }
 TranscriptFormat = Literal[tuple(TRANSCRIPT_FORMATS)]  # type: ignore[valid-type]
 # SubRip's media type: text, though not text/*. Lambda responses carry it as text (Mangum's
@@ -157,8 +159,16 @@ WHISPER_LANGUAGES = frozenset(_WHISPER_CODES.split())
 # Names OpenAI clients send. Each transcription model means the configured STT model (or, for
 # gpt-4o-*, the same Whisper model: clients pick those names, we answer with what we run); each
 # speech model means the configured TTS engine. Dated snapshots (NAME-YYYY-MM-DD) are aliases
-# of their family. Diarization models are not served (no speaker labels here).
-OPENAI_STT_MODELS = ("whisper-1", "gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
+# of their family. The diarization model is the same Whisper model with speaker labels
+# (speech_api.diarization).
+OPENAI_DIARIZE_MODEL = "gpt-4o-transcribe-diarize"
+OPENAI_STT_MODELS = (
+    "whisper-1",
+    "gpt-transcribe",
+    "gpt-4o-transcribe",
+    "gpt-4o-mini-transcribe",
+    OPENAI_DIARIZE_MODEL,
+)
 OPENAI_TTS_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 # Snapshots the SDK names today, listed by /v1/models; other dated names resolve too.
 OPENAI_DATED_MODELS = (

@@ -96,6 +96,12 @@ class Segment(BaseModel):
     start: float
     end: float
     text: str
+    speaker: str | None = Field(
+        None, description="Who says it (with diarization): A, B, ... or a known speaker's name."
+    )
+    channel: str | None = Field(
+        None, description="The channel it was heard on (channel identification): ch_0, ch_1."
+    )
 
 
 class TranscriptionResponse(BaseModel):

@@ -10,6 +10,7 @@ from speech_api.engines.base import (
     TranscriptionOptions,
     TranscriptSegment,
     TranscriptStream,
+    VoiceActivity,
     WordTiming,
 )
 from speech_api.engines.manager import ModelManager
@@ -24,5 +25,6 @@ __all__ = [
     "TranscriptSegment",
     "TranscriptStream",
     "TranscriptionOptions",
+    "VoiceActivity",
     "WordTiming",
 ]

@@ -20,6 +20,25 @@ def normalize_language(language: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class VoiceActivity:
+    """How speech is told from silence (OpenAI's `chunking_strategy` of type `server_vad`);
+    None keeps the engine's default for that field."""
+
+    threshold: float | None = None  # 0..1: higher needs louder speech
+    silence_ms: int | None = None  # a pause this long ends a stretch of speech
+    padding_ms: int | None = None  # audio kept before (and after) each stretch
+
+    def vad_parameters(self) -> dict:
+        """faster-whisper's VadOptions for the fields that are set."""
+        names = {
+            "threshold": self.threshold,
+            "min_silence_duration_ms": self.silence_ms,
+            "speech_pad_ms": self.padding_ms,
+        }
+        return {k: v for k, v in names.items() if v is not None}
+
+
+@dataclass(frozen=True)
 class TranscriptionOptions:
     """What one transcription asks for, passed unchanged from the route (or worker, or CLI)
     to the decoder. A new option is a field here and its mapping in the engine adapter."""
@@ -41,6 +60,8 @@ class TranscriptionOptions:
     min_speakers: int | None = None
     max_speakers: int | None = None
     known_speakers: tuple[tuple[str, bytes], ...] = ()
+    # Voice activity detection settings (None: the engine's defaults).
+    voice_activity: VoiceActivity | None = None
     # Each channel of a multi-channel recording transcribed on its own ("ch_0", "ch_1" on the
     # segments), the turns merged by time: a call recorded one party per channel.
     channel_identification: bool = False

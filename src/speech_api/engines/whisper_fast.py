@@ -93,7 +93,7 @@ class FastWhisper:
         speech_chunks = None
         audio = samples
         if self.vad_filter:
-            speech_chunks = get_speech_timestamps(samples, VadOptions())
+            speech_chunks = get_speech_timestamps(samples, VadOptions(**_vad(options)))
             chunks, _ = collect_chunks(samples, speech_chunks)
             audio = np.concatenate(chunks, axis=0)
         features = self.model.feature_extractor(audio)
@@ -149,8 +149,14 @@ class FastWhisper:
             task=options.task,
             beam_size=self.beam_size,
             vad_filter=self.vad_filter,
+            vad_parameters=_vad(options) or None,
             initial_prompt=options.prompt,
             hotwords=options.hotwords,
             word_timestamps=options.word_timestamps,
             **extra,
         )
+
+
+def _vad(options: TranscriptionOptions) -> dict:
+    """The request's voice activity settings as VadOptions arguments (none: the defaults)."""
+    return options.voice_activity.vad_parameters() if options.voice_activity else {}

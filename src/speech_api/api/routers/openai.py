@@ -4,6 +4,7 @@ with a 400 naming it; none is dropped silently."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Annotated
 
@@ -14,12 +15,15 @@ from starlette.datastructures import FormData
 from speech_api.api.deps import SpeechDep, offload
 from speech_api.api.routers.speech import sse_response, stream_response
 from speech_api.api.routers.transcription import one_audio_file
+from speech_api.engines import VoiceActivity
 from speech_api.errors import InvalidRequestError, NotFoundError
 from speech_api.formats import (
     MAX_KEYWORD_CHARS,
     MAX_KEYWORDS,
+    OPENAI_DIARIZE_MODEL,
     TRANSCRIPTION_INCLUDES,
     TranscriptFormat,
+    openai_model,
 )
 from speech_api.schemas import SpeechRequest
 from speech_api.service import (
@@ -29,6 +33,7 @@ from speech_api.service import (
     speech_events,
     transcript_events,
 )
+from speech_api.service.speakers import known_speakers
 from speech_api.service.speech import WHISPER_ALIAS
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -46,14 +51,22 @@ _TRANSCRIPTION_FIELDS = _COMMON_FIELDS | {
     "keywords[]",
     "languages",
     "languages[]",
+    "known_speaker_names",
+    "known_speaker_names[]",
+    "known_speaker_references",
+    "known_speaker_references[]",
 }
+# chunking_strategy's server_vad fields, as the SDK sends an object: `chunking_strategy[type]`.
+_SERVER_VAD_FIELDS = {"type", "prefix_padding_ms", "silence_duration_ms", "threshold"}
 
 
 def _refuse_unknown_fields(form: FormData, allowed: set[str]) -> None:
     """OpenAI parameters this service does not implement (known_speaker_names[],
     keywords, ...) and misspelt ones alike: a 400 naming the field, not a silent drop."""
     for name in form:
-        if name in allowed:
+        if name in allowed or (
+            "chunking_strategy" in allowed and name.startswith("chunking_strategy[")
+        ):
             continue
         # The SDK sends objects and arrays as `name[key]`, `name[]`: name the parameter.
         param = name.split("[", 1)[0]
@@ -90,7 +103,6 @@ async def _audio_task(
     *,
     allowed: set[str],
     stream: bool = False,
-    chunking_strategy: str | None = None,
 ) -> Response:
     form = await request.form()
     _refuse_unknown_fields(form, allowed)
@@ -98,6 +110,9 @@ async def _audio_task(
     # FastAPI's `file` keeps the last of several; the parsed form (cached) shows them all.
     file = one_audio_file(form)
     granularities = _listed(form, "timestamp_granularities", allowed=("word", "segment"))
+    if "chunking_strategy" in allowed:
+        options = replace(options, voice_activity=_chunking_strategy(form))
+        options = _speakers(form, options, response_format)
     words = "word" in granularities
     if words and response_format != "verbose_json":
         raise InvalidRequestError(
@@ -111,17 +126,9 @@ async def _audio_task(
         raise InvalidRequestError(
             "include[]=logprobs needs response_format=json.", param="include", code="invalid_value"
         )
-    # "auto" is what Whisper does anyway (voice activity detection splits the audio); a
-    # server_vad configuration has nothing here to tune.
-    if chunking_strategy not in (None, "auto"):
+    if stream and response_format not in ("json", "text", "diarized_json"):
         raise InvalidRequestError(
-            "chunking_strategy accepts only 'auto' here.",
-            param="chunking_strategy",
-            code="invalid_value",
-        )
-    if stream and response_format not in ("json", "text"):
-        raise InvalidRequestError(
-            "stream=true streams text events; use response_format json or text.",
+            "stream=true streams text events; use response_format json, text or diarized_json.",
             param="stream",
             code="invalid_value",
         )
@@ -130,7 +137,10 @@ async def _audio_task(
     options = replace(options, word_timestamps=words or with_logprobs)
     if stream:
         started = await offload(service.transcribe_stream, data, options)
-        return sse_response(transcript_events(started, with_logprobs=with_logprobs))
+        events = transcript_events(
+            started, with_logprobs=with_logprobs, diarized=response_format == "diarized_json"
+        )
+        return sse_response(events)
     result = await offload(service.transcribe, data, options)
     rendered = render_transcript(
         result,
@@ -166,6 +176,107 @@ def _hints(form: FormData, options: TranscriptionOptions) -> TranscriptionOption
     return replace(options, hotwords=", ".join(keywords) or None, languages=languages)
 
 
+def _chunking_strategy(form: FormData) -> VoiceActivity | None:
+    """OpenAI's `chunking_strategy`: "auto" (voice activity detection with its defaults, what
+    Whisper does anyway) or a `server_vad` object, whose threshold, silence and padding set
+    the detection that cuts the audio (and finds speech for speaker windows). The SDK sends
+    the object as `chunking_strategy[field]`; curl users may send it as JSON."""
+    fields = {
+        name[len("chunking_strategy[") : -1]: value
+        for name, value in form.multi_items()
+        if name.startswith("chunking_strategy[") and name.endswith("]")
+    }
+    plain = form.get("chunking_strategy")
+    if plain is not None and fields:
+        raise InvalidRequestError(
+            "Send chunking_strategy once: 'auto', or a server_vad object.",
+            param="chunking_strategy",
+            code="invalid_value",
+        )
+    if isinstance(plain, str):
+        if plain.strip() in ("", "auto"):
+            return None
+        try:
+            fields = json.loads(plain)
+        except ValueError:
+            fields = None
+        if not isinstance(fields, dict):
+            raise InvalidRequestError(
+                "chunking_strategy is 'auto' or a server_vad object "
+                '({"type": "server_vad", ...}).',
+                param="chunking_strategy",
+                code="invalid_value",
+            )
+    if not fields:
+        return None
+    unknown = sorted(set(fields) - _SERVER_VAD_FIELDS)
+    if fields.get("type") != "server_vad" or unknown:
+        raise InvalidRequestError(
+            "chunking_strategy objects are of type server_vad, with prefix_padding_ms, "
+            f"silence_duration_ms and threshold{f'; not {unknown}' if unknown else ''}.",
+            param="chunking_strategy",
+            code="invalid_value",
+        )
+    threshold = _number(fields, "threshold", float, 0.0, 1.0)
+    silence = _number(fields, "silence_duration_ms", int, 0, 10_000)
+    padding = _number(fields, "prefix_padding_ms", int, 0, 10_000)
+    return VoiceActivity(threshold=threshold, silence_ms=silence, padding_ms=padding)
+
+
+def _number(fields: dict, name: str, kind: type, low: float, high: float):
+    if name not in fields:
+        return None
+    try:
+        value = kind(fields[name]) if kind is float else int(str(fields[name]))
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not low <= value <= high:
+        raise InvalidRequestError(
+            f"chunking_strategy.{name} must be a number from {low:g} to {high:g}.",
+            param="chunking_strategy",
+            code="invalid_value",
+        )
+    return value
+
+
+def _speakers(
+    form: FormData, options: TranscriptionOptions, response_format: str
+) -> TranscriptionOptions:
+    """Speaker labels: `gpt-4o-transcribe-diarize` (the configured model, diarized) or
+    `response_format=diarized_json` with any model; `known_speaker_names[]` with
+    `known_speaker_references[]` name them. What OpenAI refuses with the diarization model
+    (a prompt, word timestamps, logprobs) is refused here too, naming the parameter."""
+    diarize_model = openai_model(options.model or "", (OPENAI_DIARIZE_MODEL,))
+    if diarize_model:
+        for param, given in (
+            ("prompt", options.prompt),
+            ("timestamp_granularities", _listed(form, "timestamp_granularities")),
+            ("include", _listed(form, "include")),
+        ):
+            if given:
+                raise InvalidRequestError(
+                    f"{param} is not supported with {OPENAI_DIARIZE_MODEL}.",
+                    param=param,
+                    code="unsupported_parameter",
+                )
+    # The diarization model labels speakers in every format that has segments (OpenAI
+    # answers json and text without them: so does this).
+    diarize = response_format == "diarized_json" or (
+        diarize_model and response_format in ("srt", "vtt", "verbose_json")
+    )
+    names = _listed(form, "known_speaker_names")
+    references = _listed(form, "known_speaker_references")
+    if (names or references) and not diarize:
+        raise InvalidRequestError(
+            "known_speaker_names[] label speakers: use response_format=diarized_json.",
+            param="known_speaker_names" if names else "known_speaker_references",
+            code="invalid_value",
+        )
+    if not diarize:
+        return options
+    return replace(options, diarize=True, known_speakers=known_speakers(names, references))
+
+
 def _temperature(value: float) -> float | None:
     # 0 keeps faster-whisper's fallback schedule (OpenAI's behaviour for 0 too).
     return value if value > 0 else None
@@ -185,7 +296,10 @@ async def transcriptions(
     include: Annotated[
         list[str] | None, Form(alias="include[]", description="logprobs (with json)")
     ] = None,
-    chunking_strategy: Annotated[str | None, Form(description="auto only")] = None,
+    chunking_strategy: Annotated[
+        str | None,
+        Form(description="auto, or a server_vad object (its fields as chunking_strategy[field])"),
+    ] = None,
     timestamp_granularities: Annotated[
         list[str] | None, Form(alias="timestamp_granularities[]")
     ] = None,
@@ -197,8 +311,20 @@ async def transcriptions(
         list[str] | None,
         Form(alias="languages[]", description="Languages the audio may be in (ISO-639-1)"),
     ] = None,
+    known_speaker_names: Annotated[
+        list[str] | None,
+        Form(alias="known_speaker_names[]", description="Names for known_speaker_references[]"),
+    ] = None,
+    known_speaker_references: Annotated[
+        list[str] | None,
+        Form(
+            alias="known_speaker_references[]",
+            description="Data URLs of 2-10 s clips of each known speaker (at most 4)",
+        ),
+    ] = None,
 ):
-    """OpenAI `audio.transcriptions.create`, streamed as events with `stream=true`."""
+    """OpenAI `audio.transcriptions.create`, streamed as events with `stream=true`. Speaker
+    labels with `model=gpt-4o-transcribe-diarize` or `response_format=diarized_json`."""
     options = TranscriptionOptions(
         model=model, language=language, prompt=prompt, temperature=_temperature(temperature)
     )
@@ -209,7 +335,6 @@ async def transcriptions(
         response_format,
         allowed=_TRANSCRIPTION_FIELDS,
         stream=stream,
-        chunking_strategy=chunking_strategy,
     )
 
 
@@ -224,6 +349,12 @@ async def translations(
     temperature: Annotated[float, Form(ge=0, le=1)] = 0.0,
 ):
     """OpenAI `audio.translations.create`: speech in any language to English text."""
+    if response_format == "diarized_json":
+        raise InvalidRequestError(
+            "Translations have no speaker labels: diarized_json is for transcriptions.",
+            param="response_format",
+            code="invalid_value",
+        )
     options = TranscriptionOptions(
         task="translate", model=model, prompt=prompt, temperature=_temperature(temperature)
     )

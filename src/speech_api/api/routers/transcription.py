@@ -45,7 +45,8 @@ async def stt(
     language: str | None = Query(None, description="ISO 639-1 code; detected if absent"),
     response_format: str | None = Query(
         None,
-        description="json (this schema, default), text, srt, vtt or verbose_json",
+        description="json (this schema, default), text, srt, vtt, verbose_json or "
+        "diarized_json (speaker labels)",
         json_schema_extra={"enum": list(TRANSCRIPT_FORMATS)},
     ),
 ):
@@ -59,7 +60,9 @@ async def stt(
             param="response_format",
             code="invalid_value",
         )
-    options = TranscriptionOptions(language=form.get("language") or language)
+    options = TranscriptionOptions(
+        language=form.get("language") or language, diarize=fmt == "diarized_json"
+    )
     result = await offload(service.transcribe, data, options)
     if fmt == "json":
         return transcription_response(result)
