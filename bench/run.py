@@ -17,6 +17,9 @@ BENCH_ARGS for `make bench`:
   --long-form-only only the long-recording figures (about 4 minutes): a 5-minute recording of
                    joined dev clips, RTF and WER of ours vs the library's sequential and batched
                    long-form vs the clips one by one; a 2 h WAV's peak memory, ours vs library
+  --diarization-only only the speaker figures (bench/diarization.py): speaker error, speakers
+                   found, WER and time per audio minute with and without diarization on the
+                   multi-speaker conversations; named speakers; a 1 h recording's peak memory
 
     make bench BENCH_ARGS="--stt-only --models base,tiny.en"
 
@@ -557,6 +560,9 @@ def main() -> None:
     parser.add_argument(
         "--long-form-only", action="store_true", help="only the long-recording figures"
     )
+    parser.add_argument(
+        "--diarization-only", action="store_true", help="only the speaker (diarization) figures"
+    )
     args = parser.parse_args()
     rounds = args.rounds or (1 if args.quick else 2 if args.stt_only else 3)
     requests = 8 if args.quick else (24 if args.stt_only else 40)
@@ -596,6 +602,25 @@ def main() -> None:
         print(f"[{time.perf_counter() - t0:6.1f}s] {name}", file=sys.stderr, flush=True)
 
     try:
+        # Who said what: speaker error, speakers found, WER and time with and without speaker
+        # labels (bench/diarization.py).
+        if not args.stt_only and not args.long_form_only:
+            step("diarization")
+            from bench.diarization import memory as diarization_memory
+            from bench.diarization import run as diarization
+
+            results["diarization"] = diarization(
+                args.model, 1 if args.quick else 2, Path.home() / ".cache" / "speech-api"
+            )
+            results["diarization"]["memory"] = diarization_memory(
+                args.model, 0.5 if args.quick else 1, 0 if args.quick else 10
+            )
+        if args.diarization_only:
+            RESULTS.write_text(json.dumps(results, indent=2))
+            from bench.diarization import print_table as print_diarization
+
+            print_diarization(results["diarization"])
+            return
         # Long recordings (the upload worker's path): RTF and WER vs the library's sequential
         # and batched long-form, and a 2 h file's peak memory (bench/long_form.py).
         if not args.stt_only:
@@ -692,6 +717,10 @@ def main() -> None:
 
 
 def print_table(r: dict) -> None:
+    if "diarization" in r:
+        from bench.diarization import print_table as print_diarization
+
+        print_diarization(r["diarization"])
     if "long_form" in r:
         from bench.long_form import print_table as print_long_form
 

@@ -207,6 +207,8 @@ OPENAI_VOICES = (
 # The streaming encodings of `/v1/audio/speech` (`stream_format`).
 SPEECH_STREAM_FORMATS = ("audio", "sse")
 SpeechStreamFormat = Literal[SPEECH_STREAM_FORMATS]  # type: ignore[valid-type]
+# Speaker labels (diarization): at most this many speakers, as Amazon Transcribe.
+MAX_SPEAKERS = 30
 # `include[]` values of `/v1/audio/transcriptions` that are honoured (with response_format json).
 TRANSCRIPTION_INCLUDES = ("logprobs",)
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from speech_api.formats import (
     MAX_CALLBACK_URL_CHARS,
+    MAX_SPEAKERS,
     MAX_TEXT_CHARS,
     AudioFormat,
     SpeechFormat,
@@ -143,6 +144,20 @@ class UploadRequest(BaseModel):
         max_length=MAX_CALLBACK_URL_CHARS,
         description="POSTed a JSON message when the transcript is done or has failed: https "
         "to a public address (or http to localhost when the server allows it).",
+    )
+    diarize: bool = Field(
+        False, strict=True, description="Label who speaks: a speaker (A, B, ...) per segment."
+    )
+    min_speakers: int | None = Field(
+        None, ge=1, le=MAX_SPEAKERS, strict=True, description="With diarize: at least this many."
+    )
+    max_speakers: int | None = Field(
+        None, ge=1, le=MAX_SPEAKERS, strict=True, description="With diarize: at most this many."
+    )
+    channel_identification: bool = Field(
+        False,
+        strict=True,
+        description="Transcribe each channel of a stereo recording on its own (ch_0, ch_1).",
     )
 
 

@@ -27,7 +27,7 @@ import numpy as np
 @dataclass(frozen=True)
 class ClusterOptions:
     # Average cosine similarity at or above which two groups are one voice.
-    threshold: float = 0.75
+    threshold: float = 0.65
     min_speakers: int = 1
     max_speakers: int = 30
     # A group with fewer windows than this joins its closest neighbour (unless the caller's

@@ -38,14 +38,14 @@ class DiarizationOptions:
     window_s: float = 1.6
     hop_s: float = 0.8
     min_window_s: float = 0.5
-    threshold: float = 0.75
+    threshold: float = 0.65
     min_speakers: int | None = None
     max_speakers: int | None = None
     # A run of words shorter than this between two runs of one speaker is that speaker's.
     max_island_s: float = 0.6
     # A cluster is a known speaker when its centroid is at least this similar to the
     # speaker's reference clip.
-    match_threshold: float = 0.65
+    match_threshold: float = 0.8
     block_s: float = 240.0
 
 

@@ -59,7 +59,7 @@ class GE2EEncoder:
     sample_rate = SAMPLE_RATE
     dimensions = DIMENSIONS
 
-    def __init__(self, weights: Path | None = None, threads: int = 1):
+    def __init__(self, weights: Path | None = None, threads: int = 0):
         import onnxruntime as ort
 
         path = weights or packaged_weights()
@@ -70,8 +70,10 @@ class GE2EEncoder:
             )
         state = load_checkpoint(path)["model_state"]
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = threads  # 0: onnxruntime's default, one per core
         options.inter_op_num_threads = 1
+        # Idle threads sleep rather than spin: Whisper's threads share these cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         self._session = ort.InferenceSession(
             onnx_graph(state), options, providers=["CPUExecutionProvider"]

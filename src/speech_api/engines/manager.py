@@ -108,7 +108,9 @@ class ModelManager:
         def load() -> SpeakerEncoder:
             from speech_api.engines.ge2e import GE2EEncoder
 
-            return GE2EEncoder(settings.weights, threads=settings.threads)
+            from speech_api.config import usable_cores
+
+            return GE2EEncoder(settings.weights, threads=settings.threads or usable_cores())
 
         return self._load(self._speakers_key(), load, "ge2e")
 

@@ -13,10 +13,8 @@ import binascii
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from speech_api.audio import ArrayAudio, AudioSource
 from speech_api.config import Settings
 from speech_api.engines import ModelManager, Transcript, TranscriptionOptions, TranscriptStream
 from speech_api.engines.base import TranscriptSegment
@@ -26,14 +24,18 @@ from speech_api.errors import (
     InvalidRequestError,
     UnsupportedAudioError,
 )
+from speech_api.formats import MAX_SPEAKERS
+
+if TYPE_CHECKING:  # the light API function (presigned uploads) imports this without NumPy
+    import numpy as np
+
+    from speech_api.audio import AudioSource
 
 # OpenAI's limits on known speakers: at most 4, each reference 2-10 s of audio.
 MAX_KNOWN_SPEAKERS = 4
 REFERENCE_MIN_S = 2.0
 REFERENCE_MAX_S = 10.0
 MAX_SPEAKER_NAME_CHARS = 64
-# Amazon Transcribe labels up to 30 speakers; so does this.
-MAX_SPEAKERS = 30
 # Channel identification takes stereo recordings (one party per channel), as Transcribe does.
 MAX_IDENTIFIED_CHANNELS = 2
 # Speech a reference clip must hold for its voice to be told apart (Silero VAD).
@@ -41,6 +43,63 @@ REFERENCE_MIN_SPEECH_S = 1.0
 
 REFERENCES = "known_speaker_references"
 NAMES = "known_speaker_names"
+# S3 user metadata of an upload (set by POST /uploads, or by whoever drops a file into
+# uploads/), as `language` is.
+DIARIZE_METADATA = "diarize"
+MIN_SPEAKERS_METADATA = "min-speakers"
+MAX_SPEAKERS_METADATA = "max-speakers"
+CHANNELS_METADATA = "channel-identification"
+
+
+def speaker_metadata(options: TranscriptionOptions) -> dict[str, str]:
+    """An upload's speaker options as S3 user metadata (what `from_metadata` reads back)."""
+    metadata = {}
+    if options.diarize:
+        metadata[DIARIZE_METADATA] = "true"
+    if options.min_speakers is not None:
+        metadata[MIN_SPEAKERS_METADATA] = str(options.min_speakers)
+    if options.max_speakers is not None:
+        metadata[MAX_SPEAKERS_METADATA] = str(options.max_speakers)
+    if options.channel_identification:
+        metadata[CHANNELS_METADATA] = "true"
+    return metadata
+
+
+def from_metadata(metadata: dict[str, str], options: TranscriptionOptions) -> TranscriptionOptions:
+    """``options`` with an upload's speaker options from its S3 user metadata; a value that is
+    not one is refused naming the metadata key (the upload's .error.json says so)."""
+    flags = {}
+    for key, field in (
+        (DIARIZE_METADATA, "diarize"),
+        (CHANNELS_METADATA, "channel_identification"),
+    ):
+        value = metadata.get(key)
+        if value is None:
+            continue
+        if value.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise InvalidRequestError(
+                f"The upload's metadata {key}='{value[:20]}' is not true or false.",
+                param=key,
+                code="invalid_metadata",
+            )
+        flags[field] = value.strip().lower() in ("true", "1", "yes")
+    for key, field in (
+        (MIN_SPEAKERS_METADATA, "min_speakers"),
+        (MAX_SPEAKERS_METADATA, "max_speakers"),
+    ):
+        value = metadata.get(key)
+        if value is None:
+            continue
+        if not value.strip().isdigit():
+            raise InvalidRequestError(
+                f"The upload's metadata {key}='{value[:20]}' is not a whole number.",
+                param=key,
+                code="invalid_metadata",
+            )
+        flags[field] = int(value.strip())
+    options = replace(options, **flags)
+    check_speaker_options(options)
+    return options
 
 
 def check_speaker_options(options: TranscriptionOptions) -> None:
@@ -166,7 +225,9 @@ class SpeakerLabels:
         audio with speech in it is refused (400 naming known_speaker_references)."""
         if not options.known_speakers:
             return []
-        from speech_api.audio import decode_audio
+        import numpy as np
+
+        from speech_api.audio import ArrayAudio, decode_audio
         from speech_api.diarization import reference_embedding, speech_regions
 
         clips = []

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from speech_api.audio.sources import ArrayAudio
 from speech_api.config import Settings
 from speech_api.engines import (
     ModelManager,
@@ -62,6 +61,8 @@ class Transcription:
         engine, samples = self._input(data, options)
         # Speakers are assigned word by word.
         transcript = engine.transcribe(samples, replace(options, word_timestamps=True))
+        from speech_api.audio import ArrayAudio
+
         return self.speakers.label(transcript, ArrayAudio(samples), options, references)
 
     def transcribe_stream(self, data: bytes, options: TranscriptionOptions) -> TranscriptStream:

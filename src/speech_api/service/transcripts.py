@@ -179,15 +179,28 @@ def transcript_events(
     yield done
 
 
+def transcript_of(stored: TranscriptionResponse) -> Transcript:
+    """A stored transcript (the API's own JSON) as the engines' transcript."""
+    segments = [
+        TranscriptSegment(
+            start=s.start, end=s.end, text=s.text, id=i, speaker=s.speaker, channel=s.channel
+        )
+        for i, s in enumerate(stored.segments, start=1)
+    ]
+    return Transcript(
+        text=stored.text,
+        language=stored.language,
+        language_probability=stored.language_probability,
+        duration_s=stored.duration_s,
+        segments=segments,
+        model=stored.model,
+    )
+
+
 def render_stored(stored: TranscriptionResponse, fmt: str) -> RenderedTranscript:
     """A stored transcript (the worker's JSON) as text, srt or vtt: the same renderings the
     worker writes beside it."""
-    segments = [
-        TranscriptSegment(
-            start=s.start, end=s.end, text=s.text, speaker=s.speaker, channel=s.channel
-        )
-        for s in stored.segments
-    ]
+    segments = transcript_of(stored).segments
     if fmt == "text":
         if any(who(s) for s in segments):
             return RenderedTranscript(to_paragraphs(segments), "text/plain; charset=utf-8")

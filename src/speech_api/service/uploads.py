@@ -42,6 +42,7 @@ from speech_api.service.notify import (
     transcript_message,
     transcript_path,
 )
+from speech_api.service.speakers import check_speaker_options, from_metadata, speaker_metadata
 from speech_api.service.speech import SpeechService
 from speech_api.service.transcript_store import Attempt, TranscriptStore, is_valid_upload_id
 
@@ -74,7 +75,10 @@ class UploadService:
         content_type: str,
         language: str | None = None,
         callback_url: str | None = None,
+        speakers: TranscriptionOptions = TranscriptionOptions(),
     ) -> UploadResponse:
+        """A presigned form for one upload; ``speakers``: its diarization or channel
+        identification options (travel as the object's metadata, checked here)."""
         content_type = content_type.strip().lower()
         extension = UPLOAD_TYPES.get(content_type)
         if extension is None:
@@ -108,6 +112,8 @@ class UploadService:
                     param="language",
                 )
             metadata["language"] = lang
+        check_speaker_options(speakers)
+        metadata.update(speaker_metadata(speakers))
         if callback_url is not None:
             # In the form's signed policy: the uploader cannot change where it goes.
             metadata[CALLBACK_METADATA] = self.notifier.check(callback_url)
@@ -223,7 +229,9 @@ class UploadService:
                 logger.info("upload %s is gone or replaced; nothing to do", key)
                 run.delete()
                 return None
-            options = TranscriptionOptions(language=obj.metadata.get("language"))
+            options = from_metadata(
+                obj.metadata, TranscriptionOptions(language=obj.metadata.get("language"))
+            )
             with self.service.transcribe_recording(
                 source,
                 options,

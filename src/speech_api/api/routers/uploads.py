@@ -14,6 +14,7 @@ from speech_api.schemas import (
     UploadRequest,
     UploadResponse,
 )
+from speech_api.service import TranscriptionOptions
 from speech_api.service.transcripts import render_stored
 
 router = APIRouter(tags=["uploads"])
@@ -23,13 +24,20 @@ router = APIRouter(tags=["uploads"])
 async def create_upload(body: UploadRequest, uploads: UploadsDep) -> UploadResponse:
     """A presigned form to upload a file (up to MAX_LONG_UPLOAD_BYTES) straight to S3 under
     uploads/; its transcript appears at `transcript_url`, and `callback_url` (optional) is
-    POSTed a message when it is done or has failed."""
+    POSTed a message when it is done or has failed. `diarize` labels speakers (within
+    `min_speakers`/`max_speakers`); `channel_identification` transcribes each channel."""
     return await offload(
         uploads.create_upload,
         filename=body.filename,
         content_type=body.content_type,
         language=body.language,
         callback_url=body.callback_url,
+        speakers=TranscriptionOptions(
+            diarize=body.diarize,
+            min_speakers=body.min_speakers,
+            max_speakers=body.max_speakers,
+            channel_identification=body.channel_identification,
+        ),
     )
 
 

@@ -16,6 +16,11 @@ class TranscribeRequest:
     model: str | None = None
     translate: bool = False
     word_timestamps: bool = False
+    # Speaker labels (min/max speakers with them), or one transcript per channel.
+    diarize: bool = False
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    channels: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,6 +4,8 @@ local engines or against a running server (`--base-url`, `--api-key`).
     speech-api serve
     speech-api transcribe a.wav b.mp3 --format srt          # writes a.srt, b.srt
     speech-api transcribe talk.flac -o - --format text      # to stdout
+    speech-api transcribe meeting.wav --diarize --format srt # "A: ...", "B: ..." cues
+    speech-api transcribe call.wav --channels               # ch_0 / ch_1, merged by time
     speech-api synthesize "Hello there." -o hello.mp3
     speech-api synthesize "Hello there." --url --base-url http://127.0.0.1:8000
     speech-api voices                                       # what --voice accepts
@@ -132,6 +134,16 @@ def parser() -> argparse.ArgumentParser:
     p_stt.add_argument(
         "--word-timestamps", action="store_true", help="word timings (with --format verbose_json)"
     )
+    p_stt.add_argument(
+        "--diarize", action="store_true", help="label who speaks (A, B, ...) on every segment"
+    )
+    p_stt.add_argument("--min-speakers", type=int, help="with --diarize: at least this many")
+    p_stt.add_argument("--max-speakers", type=int, help="with --diarize: at most this many")
+    p_stt.add_argument(
+        "--channels",
+        action="store_true",
+        help="transcribe each channel of a stereo file on its own (ch_0, ch_1), merged by time",
+    )
 
     p_tts = sub.add_parser("synthesize", parents=[remote], help="text to audio")
     p_tts.add_argument("text")
@@ -189,7 +201,15 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             model=args.model,
             translate=args.translate,
             word_timestamps=args.word_timestamps,
+            diarize=args.diarize,
+            min_speakers=args.min_speakers,
+            max_speakers=args.max_speakers,
+            channels=args.channels,
         )
+        if (args.min_speakers or args.max_speakers) and not args.diarize:
+            raise SystemExit("--min-speakers and --max-speakers need --diarize")
+        if args.diarize and args.channels:
+            raise SystemExit("--diarize and --channels cannot be combined: pick one")
         engines = backend(settings, args.base_url, args.api_key)
         return transcribe(engines, args.files, request, output=args.output)
     if args.command == "synthesize":

@@ -30,6 +30,10 @@ class LocalBackend:
             model=request.model,
             language=request.language,
             word_timestamps=request.word_timestamps,
+            diarize=request.diarize or request.fmt == "diarized_json",
+            min_speakers=request.min_speakers,
+            max_speakers=request.max_speakers,
+            channel_identification=request.channels,
         )
         # Decoded to a temporary PCM file, then transcribed a stretch at a time, the bar
         # advancing in seconds of audio.

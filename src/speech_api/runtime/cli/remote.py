@@ -39,6 +39,10 @@ class RemoteBackend:
     def transcribe(self, path: Path, request: TranscribeRequest) -> str:
         from speech_api.runtime.cli.uploads import transcribe_long
 
+        if request.diarize or request.channels or request.fmt == "diarized_json":
+            # Speakers and channels are the upload flow's (POST /uploads takes them).
+            why = "speaker labels" if not request.channels else "channel identification"
+            return transcribe_long(self, path, request, why=f"{why} by the upload worker")
         size, duration = path.stat().st_size, _probed_duration_s(path)
         # The body is the file plus the form's few hundred bytes.
         too_large = size + 64 * 1024 > _SYNC_MAX_BYTES

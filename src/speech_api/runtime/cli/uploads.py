@@ -30,18 +30,26 @@ def transcribe_long(
     """The file's transcript in ``request.fmt``, by the server's upload worker. ``why``: the
     reason it takes this way, said first."""
     from speech_api.schemas import TranscriptionResponse
-    from speech_api.service.transcripts import render_stored
+    from speech_api.service.transcripts import diarized_json, render_stored, transcript_of
 
     refused = _long_refusal(request)
     if refused:
         raise SystemExit(
             f"{why}: long remote files are transcribed by the server's upload worker, with "
-            f"its model, as json, text, srt or vtt; {refused} is not available for them "
+            f"its model, as json, text, srt, vtt or diarized_json; {refused} is not available "
+            "for them "
             "(drop it, or transcribe locally without --base-url)"
         )
-    body = {"filename": path.name, "content_type": _upload_content_type(path)}
+    body: dict = {"filename": path.name, "content_type": _upload_content_type(path)}
     if request.language:
         body["language"] = request.language
+    if request.diarize or request.fmt == "diarized_json":
+        body["diarize"] = True
+        for field in ("min_speakers", "max_speakers"):
+            if getattr(request, field) is not None:
+                body[field] = getattr(request, field)
+    if request.channels:
+        body["channel_identification"] = True
     created = remote.check(remote.http.post("/uploads", json=body)).json()
     say(f"{path.name}: {why}; uploading ({size_text(path.stat().st_size)})...")
     _store(created["upload"], path, body["content_type"], remote.interactive)
@@ -50,7 +58,10 @@ def transcribe_long(
     transcript = _await_transcript(remote, url, path.name)
     if request.fmt == "json":
         return json.dumps(transcript, indent=2)
-    return render_stored(TranscriptionResponse.model_validate(transcript), request.fmt).body
+    stored = TranscriptionResponse.model_validate(transcript)
+    if request.fmt == "diarized_json":
+        return json.dumps(diarized_json(transcript_of(stored)), indent=2)
+    return render_stored(stored, request.fmt).body
 
 
 def _long_refusal(request: TranscribeRequest) -> str | None:
