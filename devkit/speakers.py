@@ -314,3 +314,56 @@ def conversations(held_out: bool | None = None) -> list[Conversation]:
 def hypothesis_turns(segments) -> list[Turn]:
     """Turns from labelled transcript segments (anything with start, end, speaker)."""
     return [(s.start, s.end, s.speaker) for s in segments if s.speaker is not None]
+
+
+def pcm_wav(channels: list[np.ndarray], rate: int = 16_000) -> bytes:
+    """16-bit PCM WAV with one array per channel (padded to the longest)."""
+    import io
+    import wave
+
+    length = max(len(c) for c in channels)
+    frames = np.zeros((length, len(channels)), dtype=np.int16)
+    for i, c in enumerate(channels):
+        frames[: len(c), i] = (np.clip(c, -1, 1) * 32767).astype(np.int16)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(len(channels))
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(frames.tobytes())
+    return buffer.getvalue()
+
+
+@dataclass
+class Call:
+    wav: bytes  # two channels, 16 kHz
+    turns: list[Turn]  # speaker = the channel, "ch_0" or "ch_1"
+    texts: list[str]  # in speaking order
+
+
+def two_channel_call(gap_s: float = 0.5) -> Call:
+    """A call recorded one party per channel, as contact centres store them: LJ on the left
+    channel, the ARCTIC speaker aew on the right, taking turns; each channel carries only
+    faint noise while the other party speaks."""
+    from devkit.clips import clip
+    from speech_api.audio import decode_audio
+
+    order = [
+        ("lj_LJ001-0004.mp3", 0),
+        ("arctic_aew_a0001.wav", 1),
+        ("lj_LJ001-0006.mp3", 0),
+        ("arctic_aew_a0002.wav", 1),
+    ]
+    pieces = [(decode_audio(clip(f).read(), max_seconds=60).samples, ch, f) for f, ch in order]
+    total = sum(len(p) for p, _, _ in pieces) + int(gap_s * 16_000) * len(pieces)
+    rng = np.random.default_rng(3)
+    left, right = (rng.standard_normal(total).astype(np.float32) * 1e-3 for _ in range(2))
+    turns: list[Turn] = []
+    texts: list[str] = []
+    t = 0
+    for samples, channel, file in pieces:
+        (left if channel == 0 else right)[t : t + len(samples)] += samples
+        turns.append((t / 16_000, (t + len(samples)) / 16_000, f"ch_{channel}"))
+        texts.append(clip(file).text)
+        t += len(samples) + int(gap_s * 16_000)
+    return Call(pcm_wav([left, right]), turns, texts)
