@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
-from speech_api.config import Settings
+from speech_api.config import Settings, usable_cores
 from speech_api.engines.base import SpeakerEncoder, SpeechToText, TextToSpeech
 from speech_api.errors import ModelUnavailableError, SpeechAPIError
 
@@ -107,8 +107,6 @@ class ModelManager:
 
         def load() -> SpeakerEncoder:
             from speech_api.engines.ge2e import GE2EEncoder
-
-            from speech_api.config import usable_cores
 
             return GE2EEncoder(settings.weights, threads=settings.threads or usable_cores())
 
