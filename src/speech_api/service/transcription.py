@@ -17,8 +17,8 @@ from speech_api.engines import (
     TranscriptionOptions,
     TranscriptStream,
 )
-from speech_api.errors import EmptyAudioError, InvalidRequestError
-from speech_api.formats import OPENAI_STT_MODELS, openai_model
+from speech_api.errors import AudioTooLongError, EmptyAudioError, InvalidRequestError
+from speech_api.formats import DIARIZATION_TIME_FACTOR, OPENAI_STT_MODELS, openai_model
 from speech_api.service.speakers import (
     MAX_IDENTIFIED_CHANNELS,
     SpeakerLabels,
@@ -105,6 +105,9 @@ class Transcription:
         check_speaker_options(options)
         engine = self.engine(options.model)
         limit = self.settings.long_audio_max_seconds if max_seconds is None else max_seconds
+        # The time a recording costs: more with speakers, once per channel with channels.
+        factor = DIARIZATION_TIME_FACTOR if options.diarize else 1.0
+        limit /= factor
         references = self.speakers.references(options)
         from speech_api.audio import decode_channels, decode_file  # PyAV: where audio is read
 
@@ -117,8 +120,10 @@ class Transcription:
                 channels = [decode_file(source, Path(work) / "audio.pcm", max_seconds=limit)]
             duration = channels[0].duration_s
             total = round(duration * len(channels), 3)  # each channel is transcribed
+            if total > limit:  # two channels of a recording under the limit: twice the work
+                raise AudioTooLongError.over(limit / len(channels), param="file", seconds=duration)
             if check_length is not None:
-                check_length(total)
+                check_length(total * factor)
             reports: list = [None] * len(channels)
             if on_progress is not None:
                 on_progress(0.0, total)
