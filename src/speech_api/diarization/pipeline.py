@@ -90,8 +90,10 @@ def diarize(
     windows = plan_windows(
         regions, window_s=options.window_s, hop_s=options.hop_s, min_window_s=options.min_window_s
     )
-    if not windows or not any(s.text.strip() for s in segments):
+    if not any(s.text.strip() for s in segments):
         return Diarization(list(segments), [])
+    if not windows:  # words, but no stretch of speech long enough to tell voices: one voice
+        return Diarization([replace(s, speaker="A") for s in segments], ["A"])
     embeddings = embed_windows(audio, windows, encoder)
     bounds = ClusterOptions(
         threshold=options.threshold,
