@@ -1,6 +1,7 @@
 """Who said what: a transcript's segments labelled with their speakers.
 
-1. Speech is found with Silero VAD (faster-whisper's copy), a block of audio at a time.
+1. Speech is found with Silero VAD (faster-whisper's copy), a block of audio at a time, where
+   the transcript has segments.
 2. Each stretch of speech is cut into 1.6 s windows and embedded by the speaker encoder
    (`windows`), whatever encoder the model manager loaded.
 3. The windows are clustered into speakers (`clustering`), within the caller's
@@ -55,22 +56,52 @@ class Diarization:
     speakers: list[str]  # labels in order of first appearance
 
 
-def speech_regions(audio: AudioSource, block_s: float = 240.0) -> list[tuple[int, int]]:
-    """Stretches of speech, (start, end) in samples, read ``block_s`` at a time."""
+def speech_regions(
+    audio: AudioSource,
+    block_s: float = 240.0,
+    spans: Sequence[tuple[float, float]] | None = None,
+) -> list[tuple[int, int]]:
+    """Stretches of speech, (start, end) in samples, read ``block_s`` at a time; only within
+    ``spans`` (seconds) when given (where the transcript has words: an hour with a few minutes
+    of talk is not searched end to end again)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     block = int(block_s * SAMPLE_RATE)
+    edge = 2 * 512  # VAD frames
+    if spans is None:
+        ranges = [(0, audio.samples)]
+    else:
+        ranges = [
+            (max(0, int(a * SAMPLE_RATE)), min(audio.samples, int(b * SAMPLE_RATE)))
+            for a, b in spans
+        ]
     regions: list[tuple[int, int]] = []
-    for offset in range(0, audio.samples, block):
-        samples = audio.read(offset, min(audio.samples, offset + block))
-        for r in get_speech_timestamps(samples, VadOptions(**_VAD)):
-            start, end = offset + r["start"], offset + r["end"]
-            edge = 2 * 512  # VAD frames
-            if regions and offset and regions[-1][1] >= offset - edge and start <= offset + edge:
-                regions[-1] = (regions[-1][0], end)  # speech running across a block edge
-            else:
-                regions.append((start, end))
+    for first, last in ranges:
+        for offset in range(first, last, block):
+            samples = audio.read(offset, min(last, offset + block))
+            for r in get_speech_timestamps(samples, VadOptions(**_VAD)):
+                start, end = offset + r["start"], offset + r["end"]
+                if regions and regions[-1][1] >= start - edge:
+                    # Speech running across a block's or a span's edge.
+                    regions[-1] = (regions[-1][0], max(end, regions[-1][1]))
+                else:
+                    regions.append((start, end))
     return regions
+
+
+def transcript_spans(
+    segments: Sequence[TranscriptSegment], margin_s: float = 1.0
+) -> list[tuple[float, float]]:
+    """Where the segments are, widened by ``margin_s`` (their timestamps are coarse) and
+    merged where they touch."""
+    spans: list[tuple[float, float]] = []
+    for s in sorted((s for s in segments if s.text.strip()), key=lambda s: s.start):
+        a, b = max(0.0, s.start - margin_s), s.end + margin_s
+        if spans and a <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(b, spans[-1][1]))
+        else:
+            spans.append((a, b))
+    return spans
 
 
 def diarize(
@@ -86,7 +117,7 @@ def diarize(
     """``segments`` (with word timings) labelled with their speakers. ``references``: known
     speakers' names and reference embeddings."""
     if regions is None:
-        regions = speech_regions(audio, options.block_s)
+        regions = speech_regions(audio, options.block_s, transcript_spans(segments))
     windows = plan_windows(
         regions, window_s=options.window_s, hop_s=options.hop_s, min_window_s=options.min_window_s
     )
