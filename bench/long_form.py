@@ -39,7 +39,7 @@ def run(model: str, minutes: float, cache_dir: Path) -> dict:
     from speech_api.audio import decode_audio
     from speech_api.config import Settings
     from speech_api.engines import TranscriptionOptions
-    from speech_api.engines.whisper import resolve_model
+    from speech_api.engines.stt.whisper_models import resolve_model
     from speech_api.service import SpeechService
 
     recording = joined_recording(min_s=minutes * 60)
@@ -150,7 +150,7 @@ _LIBRARY = (
     + """
 import sys
 from faster_whisper import WhisperModel
-from speech_api.engines.whisper import resolve_model
+from speech_api.engines.stt.whisper_models import resolve_model
 from speech_api.config import default_cache_dir
 model = WhisperModel(resolve_model(sys.argv[3], default_cache_dir()), device="cpu",
                      compute_type="int8")

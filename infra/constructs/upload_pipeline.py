@@ -14,7 +14,7 @@ from constructs import Construct
 from infra.config import DeployConfig
 from infra.layout import UPLOADS_PREFIX
 from infra.nag import acknowledge
-from speech_api.formats import MAX_WORKER_ATTEMPTS
+from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS
 
 # SQS moves a message to the dead-letter queue after this many receives. The worker counts its
 # own attempts per file (a Lambda killed by its timeout or out of memory cannot report one) and,

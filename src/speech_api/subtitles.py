@@ -1,12 +1,18 @@
-"""Transcript segments as SRT and WebVTT subtitles. A segment with a speaker (or a channel)
-names it: SRT cues start with `A: `, WebVTT cues are voice spans (`<v A>`), as captioning
-tools read them."""
+"""Subtitles: transcript segments, and the timed words of synthesized speech (captions), as SRT
+and WebVTT. A segment with a speaker (or a channel) names it: SRT cues start with `A: `, WebVTT
+cues are voice spans (`<v A>`), as captioning tools read them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from speech_api.engines.base import TranscriptSegment
+from speech_api.engines.base import TranscriptSegment, WordTiming
+
+# Cue limits: short enough to read while it is spoken.
+MAX_CUE_WORDS = 7
+MAX_CUE_S = 3.5
+_SENTENCE_END = (".", "!", "?", "\u2026", "\u3002", "\uff01", "\uff1f")
+_CLOSERS = "\"')]\u201d\u2019"
 
 
 def _timestamp(seconds: float, separator: str) -> str:
@@ -72,3 +78,39 @@ def to_paragraphs(segments: Iterable[TranscriptSegment]) -> str:
         f"{name}: {' '.join(texts)}" if name else " ".join(texts) for name, texts in turns
     ]
     return "\n\n".join(paragraphs) + "\n"
+
+
+def word_cues(
+    words: Sequence[WordTiming], *, max_words: int = MAX_CUE_WORDS, max_s: float = MAX_CUE_S
+) -> list[TranscriptSegment]:
+    """Words grouped into caption cues: a cue ends after a sentence (of two words or
+    more), at ``max_words`` words, or before the word that would take it past ``max_s``
+    seconds (a single word longer than that, "1/2/2024", is a cue of its own)."""
+    cues: list[TranscriptSegment] = []
+    group: list[WordTiming] = []
+
+    def close() -> None:
+        if group:
+            text = " ".join(w.word for w in group)
+            cues.append(TranscriptSegment(start=group[0].start, end=group[-1].end, text=text))
+            group.clear()
+
+    for word in words:
+        if group and word.end - group[0].start > max_s:
+            close()
+        group.append(word)
+        # A sentence end closes the cue, unless the cue would be that one word ("Dr."
+        # before a name ends a sentence to the sentence splitter and to espeak alike).
+        sentence_end = word.word.rstrip(_CLOSERS).endswith(_SENTENCE_END) and len(group) > 1
+        if len(group) >= max_words or sentence_end:
+            close()
+    close()
+    return cues
+
+
+def captions_srt(words: Sequence[WordTiming]) -> str:
+    return to_srt(word_cues(words))
+
+
+def captions_vtt(words: Sequence[WordTiming]) -> str:
+    return to_vtt(word_cues(words))

@@ -116,7 +116,7 @@ def test_clean_image_environment_imports_both_handlers(task_root):
 def test_model_step_fills_a_directory_that_loads(task_root, tmp_path):
     """The image's prefetch step, with a local model directory as its source."""
     from devkit.clips import clip
-    from speech_api.engines.whisper import resolve_model
+    from speech_api.engines.stt.whisper_models import resolve_model
 
     python, task = task_root
     local_model = resolve_model("tiny.en", tmp_path)
@@ -156,9 +156,8 @@ def test_piper_image_has_no_torch_and_still_imports_the_handlers_and_speaks(tmp_
     python, task = image_environment(tmp_path, "piper")
     code = (
         "import importlib.util, handlers.api, handlers.transcribe_upload\n"
-        "from speech_api.config import TTSSettings\n"
-        "from speech_api.engines.piper import PiperEngine\n"
-        "e = PiperEngine(TTSSettings(engine='piper'))\n"
+        "from speech_api.engines.tts.piper import PiperEngine, PiperSettings\n"
+        "e = PiperEngine(PiperSettings())\n"
         "s = e.synthesize('Hello from the Piper image.', voice=e.default_voice, speed=1.0)\n"
         "print(len(s.samples) / s.sample_rate, [m for m in ('torch', 'TTS', 'torchaudio')"
         " if importlib.util.find_spec(m)])"

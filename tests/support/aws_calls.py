@@ -18,10 +18,10 @@ CONTRACT = Path(__file__).resolve().parents[1] / "contracts" / "aws_calls.json"
 # The service method that makes a call (its module, its name) -> the function that runs it.
 ENTRY_POINTS = {
     ("speech.py", "synthesize"): "Tts",
-    ("uploads.py", "create_upload"): "Api",
-    ("uploads.py", "get_transcript"): "Api",
-    ("uploads.py", "transcribe_object"): "Worker",
-    ("aws_lambda.py", "send_to_dead_letters"): "Worker",
+    ("upload_jobs.py", "create_upload"): "Api",
+    ("upload_jobs.py", "get_transcript"): "Api",
+    ("upload_jobs.py", "transcribe_object"): "Worker",
+    ("upload_batches.py", "send_to_dead_letters"): "Worker",
 }
 # Keys are recorded by prefix: ids and hashes vary, the prefix is what IAM grants.
 PREFIXES = ("public/tts/", "uploads/", "transcripts/")

@@ -1,5 +1,6 @@
-"""Mapping Piper's phoneme alignments to the written words (engines/captions.py) on made-up
-chunks: 100 samples a second, every phoneme 10 samples (0.1 s) unless said otherwise."""
+"""Mapping Piper's phoneme alignments to the written words (engines/tts/piper_word_timing.py)
+on made-up chunks: 100 samples a second, every phoneme 10 samples (0.1 s) unless said
+otherwise."""
 
 from __future__ import annotations
 
@@ -9,12 +10,8 @@ import numpy as np
 import pytest
 
 from speech_api.engines.base import WordTiming
-from speech_api.engines.captions import (
-    piece_word_timings,
-    word_cues,
-    word_timings,
-    written_words,
-)
+from speech_api.engines.tts.piper_word_timing import piece_word_timings, word_timings, written_words
+from speech_api.subtitles import word_cues
 
 RATE = 100
 

@@ -11,7 +11,7 @@ from faster_whisper.transcribe import Segment
 from devkit.clips import joined_recording
 from speech_api.audio import ArrayAudio, PcmFile, decode_file
 from speech_api.engines import TranscriptionOptions
-from speech_api.engines.long_form import LongFormOptions, LongFormTranscriber, _Chunk
+from speech_api.engines.stt.long_form import LongFormOptions, LongFormTranscriber, _Chunk
 from speech_api.errors import AudioTooLongError
 
 SR = 16_000
@@ -137,7 +137,7 @@ def test_a_recording_decodes_to_pcm_on_disk_read_a_stretch_at_a_time(tmp_path, r
 
 
 def test_recovered_speech_that_repeats_its_neighbours_is_dropped():
-    from speech_api.engines.long_form import _repeats_neighbours
+    from speech_api.engines.stt.long_form import _repeats_neighbours
 
     placed = [
         segment(0.0, 4.0, "The cut on his chest is still dripping blood."),
@@ -154,7 +154,7 @@ def test_recovered_speech_that_repeats_its_neighbours_is_dropped():
 def test_a_requests_clip_goes_before_a_recordings_chunks():
     """`/stt` and the upload worker share a model under `make serve`: a recording queues a
     block of chunks at once, and a request's clip must not wait behind all of them."""
-    from speech_api.engines.whisper_queue import BatchQueue, Job
+    from speech_api.engines.stt.whisper_queue import BatchQueue, Job
 
     # Nothing is submitted, so no worker runs batches: the test takes them itself.
     queue = BatchQueue(lambda jobs: None, batch_size=2, margin_frames=200, max_padding=1.5)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from speech_api.engines import whisper_models as whisper
-from speech_api.engines.whisper_models import resolve_model
+from speech_api.engines.stt import whisper_models as whisper
+from speech_api.engines.stt.whisper_models import resolve_model
 
 
 def make_split_packages(root: Path, parts: list[bytes]) -> dict[str, Path]:

@@ -4,7 +4,7 @@ speech with a repeated word or two must not."""
 
 import pytest
 
-from speech_api.engines.whisper_guard import repeats_a_phrase
+from speech_api.engines.stt.whisper_guard import repeats_a_phrase
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,6 @@
 import pytest
 
-from speech_api.engines.sentences import bounded_sentences
-from speech_api.formats import MAX_SENTENCE_CHARS
+from speech_api.engines.tts.sentences import MAX_SENTENCE_CHARS, bounded_sentences
 
 
 def test_sentences_that_fit_are_kept_whole():

@@ -12,8 +12,13 @@ import pytest
 
 from devkit.clips import clip
 from speech_api.audio import decode_audio
-from speech_api.engines.ge2e import GE2EEncoder, mel_frames, normalize_level, packaged_weights
-from speech_api.engines.torch_checkpoint import CheckpointError, load_checkpoint
+from speech_api.engines.speakers.ge2e_encoder import (
+    GE2EEncoder,
+    mel_frames,
+    normalize_level,
+    packaged_weights,
+)
+from speech_api.engines.speakers.torch_checkpoint import CheckpointError, load_checkpoint
 
 
 @pytest.fixture(scope="module")

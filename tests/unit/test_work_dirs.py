@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from speech_api.service import uploads
+from speech_api.service import upload_jobs as uploads
 
 
 def _folder(root, pid):

@@ -1,8 +1,10 @@
 """Audio in and out, from memory, with PyAV (FFmpeg).
 
 - `decode`: any supported container to 16 kHz mono (what Whisper consumes), in memory or to
-  PCM on disk, in a memory-capped child process (`speech_api.decoder`), within
-- `budget`: the time, length and format limits one decode is held to;
+  PCM on disk, within
+- `budget`: the time, length, format and memory limits one decode is held to,
+- `sandbox` (the server's side) and `sandbox_helper` (the helper process and its children):
+  each decode in a memory-capped child process;
 - `sources`: decoded audio read a stretch at a time (`AudioSource`: an array or a PCM file);
 - `encode`: PCM float32 to wav/mp3/ogg/flac, whole or streamed;
 - `tempo`: speed change without a pitch change.

@@ -1,5 +1,6 @@
 """What one decode may cost: wall time (checked on every read FFmpeg makes and after every
-frame), the source audio its headers may make the decoder produce, and plausible formats."""
+frame), the source audio its headers may make the decoder produce, plausible formats, and the
+memory its sandboxed process may allocate."""
 
 from __future__ import annotations
 
@@ -8,12 +9,20 @@ import time
 
 from speech_api.audio.sources import WHISPER_SAMPLE_RATE
 from speech_api.errors import AudioTooLongError, UnsupportedAudioError
-from speech_api.formats import (
-    DECODE_BASE_S,
-    DECODE_S_PER_AUDIO_S,
-    MAX_SOURCE_CHANNELS,
-    SOURCE_SAMPLE_RATES,
-)
+
+# What decoded input may declare. Real recordings run from 8 kHz telephony to 192 kHz studio
+# masters with at most 7.1 channels; beyond that a header is lying, and believing it is how a
+# tiny file makes the resampler allocate gigabytes (a 1 Hz WAV resampled to 16 kHz).
+SOURCE_SAMPLE_RATES = (4_000, 192_000)
+MAX_SOURCE_CHANNELS = 8
+# Decoding may take this long plus a share of the audio's length limit (normal clips decode
+# at 100x real time or more here); past it the file is refused, not decoded to the end.
+DECODE_BASE_S = 2.0
+DECODE_S_PER_AUDIO_S = 0.1
+# Memory one decode may allocate beyond its input (the sandbox caps its child process at this).
+# Real files need a few MB (a 4 h AAC track's MP4 index is about 20 MB); containers whose
+# tables declare tens of millions of entries ask FFmpeg for gigabytes on open.
+DECODE_MEMORY_MB = 128
 
 
 def decode_time_limit_s(max_seconds: float) -> float:

@@ -2,7 +2,7 @@
 
 Whatever container FFmpeg recognizes by content (the declared content type is never trusted),
 decoded straight to 16 kHz mono, which is what Whisper consumes, within a `DecodeBudget`. The
-public calls run the work in a child process with a memory cap (`speech_api.decoder`); the
+public calls run the work in a child process with a memory cap (`audio.sandbox`); the
 ``*_in_process`` functions are what that child runs.
 """
 
@@ -17,8 +17,8 @@ import av
 import numpy as np
 
 from speech_api.audio.budget import BudgetedInput, DecodeBudget, decode_time_limit_s
+from speech_api.audio.sandbox import run_decode
 from speech_api.audio.sources import WHISPER_SAMPLE_RATE, PcmFile
-from speech_api.decoder import run_decode
 from speech_api.errors import (
     AudioTooLongError,
     EmptyAudioError,
@@ -60,7 +60,7 @@ class DecodedAudio:
 
 def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> DecodedAudio:
     """Decode any supported audio to 16 kHz mono float32, within a budget, in a child process
-    with a memory cap (`speech_api.decoder`).
+    with a memory cap (`audio.sandbox`).
 
     Raises EmptyAudioError (no bytes or no samples), UnsupportedAudioError (not audio, an
     implausible rate or channel count, decoding past its time or memory budget),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -27,15 +27,6 @@ class VoiceActivity:
     threshold: float | None = None  # 0..1: higher needs louder speech
     silence_ms: int | None = None  # a pause this long ends a stretch of speech
     padding_ms: int | None = None  # audio kept before (and after) each stretch
-
-    def vad_parameters(self) -> dict:
-        """faster-whisper's VadOptions for the fields that are set."""
-        names = {
-            "threshold": self.threshold,
-            "min_silence_duration_ms": self.silence_ms,
-            "speech_pad_ms": self.padding_ms,
-        }
-        return {k: v for k, v in names.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -172,6 +163,15 @@ class Speech:
     words: tuple[WordTiming, ...] = ()
 
 
+def joined_samples(pieces: Sequence) -> np.ndarray:
+    """Pieces of mono audio played one after another, as one float32 array (empty for none)."""
+    import numpy as np
+
+    if not pieces:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate(pieces).astype(np.float32, copy=False)
+
+
 @dataclass
 class SpeechStream:
     """Encoded audio, produced sentence by sentence as the iterator is advanced (each step is
@@ -180,6 +180,7 @@ class SpeechStream:
     media_type: str
     sample_rate: int
     chunks: Iterator[bytes]
+    voice: str | None = None  # the voice that speaks (an alias resolved), when known
 
 
 class SpeechToText(Protocol):
@@ -221,9 +222,6 @@ class TextToSpeech(Protocol):
     engine: str
     model: str
     default_voice: str
-
-    # Whether `synthesize(words=True)` can time the words (captions).
-    captions: bool
 
     def voices(self) -> list[str]: ...
 

@@ -1,5 +1,6 @@
-"""The Lambda composition root: Powertools logger/tracer/metrics, the app behind an ASGI adapter,
-and the upload worker's batch processing.
+"""The Lambda composition root: Powertools logger/tracer/metrics, the settings, the app behind
+an ASGI adapter (Mangum, or the streaming runtime's), and the upload worker's service; the
+handlers (handlers/) call into it. The worker's queue edge is runtime/upload_batches.py.
 
 Everything is built once per container, on first use (module globals), from settings read from
 the environment once; a warm container reuses the app and its loaded models. A function that
@@ -16,23 +17,17 @@ import warnings
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote_plus, urlsplit
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes import SQSRecord
 
 from speech_api.config import Settings
 from speech_api.errors import InvalidRequestError, SpeechAPIError
+from speech_api.runtime import lambda_stream
+from speech_api.runtime.lambda_stream import StreamedResponse
 from speech_api.runtime.malloc import tune_malloc
 
 if TYPE_CHECKING:  # imported on first use: the handler's import stays cheap (cold start)
-    from speech_api.runtime.lambda_stream import StreamedResponse
     from speech_api.service import SpeechService, UploadService
 
 # A batch of only S3 test events emits no metric; that is normal, not worth a warning per batch.
@@ -88,11 +83,18 @@ class _StagePrefix:
 
 class LambdaRuntime:
     """What one Lambda container builds once: settings, the service, the app, the worker.
-    `streamed`: the container answers through the streaming runtime (lambda_stream)."""
+    `streamed`: the container answers through the streaming runtime (lambda_stream); None
+    (the default): whether that runtime is the one serving this process."""
 
-    def __init__(self, settings: Settings | None = None, *, streamed: bool = False):
+    def __init__(self, settings: Settings | None = None, *, streamed: bool | None = None):
         self._given = settings
-        self.streamed = streamed
+        self._streamed = streamed
+
+    @cached_property
+    def streamed(self) -> bool:
+        # Asked on first use, after the runtime has started: the streaming runtime says so
+        # before it imports the handler, whose init may build the app.
+        return lambda_stream.serving() if self._streamed is None else self._streamed
 
     @cached_property
     def settings(self) -> Settings:
@@ -126,10 +128,8 @@ class LambdaRuntime:
         )
 
     @cached_property
-    def streamer(self):
-        from speech_api.runtime.lambda_stream import AsgiStreamer
-
-        return AsgiStreamer(self.app)
+    def streamer(self) -> lambda_stream.AsgiStreamer:
+        return lambda_stream.AsgiStreamer(self.app)
 
     @cached_property
     def uploads(self) -> UploadService:
@@ -143,9 +143,9 @@ class LambdaRuntime:
         self.streamer if self.streamed else self.asgi  # noqa: B018  (builds the app)
         wanted = self.settings.served_engines()
         if "stt" in wanted:
-            from speech_api import decoder
+            from speech_api.audio import sandbox
 
-            decoder.prestart()
+            sandbox.prestart()
             self.service.models.stt()
         if "tts" in wanted and not self.service.remote_tts:
             self.service.models.tts()
@@ -165,8 +165,9 @@ def initialize() -> None:
         logger.info("preloaded for provisioned concurrency", extra={"models": loaded})
 
 
-def configure(settings: Settings | None = None, *, streamed: bool = False) -> LambdaRuntime:
-    """Start over with these settings (None: the environment's), as a new container would."""
+def configure(settings: Settings | None = None, *, streamed: bool | None = None) -> LambdaRuntime:
+    """Start over with these settings (None: the environment's), as a new container would.
+    `streamed` None: as the runtime serving this process (lambda_stream.serving)."""
     global runtime
     runtime = LambdaRuntime(settings, streamed=streamed)
     return runtime
@@ -180,8 +181,6 @@ def handle_api_event(event: dict, context) -> dict:
 def stream_api_event(event: dict, context) -> StreamedResponse:
     """An API Gateway event -> a response whose body is passed on as the app sends it (the
     streaming runtime, STREAM integrations)."""
-    from speech_api.runtime.lambda_stream import StreamedResponse
-
     if (refused := _invalid_body(event)) is not None:
         return StreamedResponse.from_proxy(refused)
     return runtime.streamer(event, context)
@@ -221,82 +220,12 @@ def _error_event(event: dict, exc: SpeechAPIError) -> dict:
     }
 
 
-_batch = BatchProcessor(event_type=EventType.SQS)
-
-
-def process_upload_batch(event: dict, context, uploads: UploadService) -> dict:
-    """SQS batch of S3 notifications -> transcripts. A failing record (S3 down, model not
-    loadable) is reported in batchItemFailures so SQS retries it alone; bad audio is recorded
-    as a failed transcript and counts as done. A file that failed MAX_WORKER_ATTEMPTS times
-    has its failure recorded and its message moved to the dead-letter queue."""
-    from speech_api.service.uploads import MoveToDeadLetters
-
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    time_left_s = (lambda: remaining() / 1000) if callable(remaining) else None
-
-    def record_handler(record: SQSRecord) -> None:
-        written = []
-        try:
-            for key in created_keys(record):
-                if (upload_id := uploads.transcribe_object(key, time_left_s)) is not None:
-                    written.append(upload_id)
-        except MoveToDeadLetters:
-            if not send_to_dead_letters(uploads.settings, record.body):
-                raise  # no queue configured: SQS's redrive policy moves it after its retries
-            metrics.add_metric(name="UploadsDeadLettered", unit=MetricUnit.Count, value=1)
-            return
-        if written:
-            metrics.add_metric(name="TranscriptsWritten", unit=MetricUnit.Count, value=len(written))
-
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=_batch, context=context
-    )
-
-
-def created_keys(message: SQSRecord) -> list[str]:
-    """The keys of the objects created that the S3 notification in this SQS message names,
-    decoded as S3 encodes them in notifications ('+' for a space, %xx for the rest). None for
-    S3's test event (sent when the notification is configured), nor for a message that is not
-    an S3 notification: retrying that would fail the same way, so it is logged and dropped."""
-    try:
-        notification = message.decoded_nested_s3_event
-        if notification.get("Event") == "s3:TestEvent" or "Records" not in notification:
-            return []
-        if not isinstance(notification["Records"], list):
-            raise TypeError("Records is not a list")
-    except (ValueError, TypeError, AttributeError):
-        logger.warning("ignoring a message that is not an S3 notification")
-        return []
-    keys = []
-    for record in notification.records:
-        try:
-            if record.event_name.startswith("ObjectCreated"):
-                keys.append(unquote_plus(record.s3.get_object.key))
-        except (LookupError, TypeError, AttributeError):
-            logger.warning("ignoring a record that is not an S3 notification")
-    return keys
-
-
-def send_to_dead_letters(settings: Settings, body: str) -> bool:
-    """Put a message on UPLOADS_DEAD_LETTER_URL (its source queue then deletes it, as the
-    record succeeded). False when no dead-letter queue is configured."""
-    url = settings.uploads_dead_letter_url
-    if not url:
-        return False
-    import boto3
-
-    # The queue's URL names its endpoint (AWS's, or the embedded server's with its keys).
-    parts = urlsplit(url)
-    sqs = boto3.client(
-        "sqs",
-        region_name=settings.aws_region,
-        endpoint_url=f"{parts.scheme}://{parts.netloc}",
-        aws_access_key_id=settings.s3.access_key_id,
-        aws_secret_access_key=settings.s3.secret_access_key,
-    )
-    sqs.send_message(QueueUrl=url, MessageBody=body)
-    return True
-
-
 def handle_upload_batch(event: dict, context) -> dict:
-    return process_upload_batch(event, context, runtime.uploads)
+    """An SQS batch of upload notifications -> transcripts (runtime/upload_batches.py), with
+    the counts as CloudWatch metrics."""
+    from speech_api.runtime.upload_batches import process_upload_batch
+
+    def count(name: str, value: int) -> None:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+    return process_upload_batch(event, context, runtime.uploads, count=count)

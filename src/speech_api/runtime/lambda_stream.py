@@ -17,7 +17,9 @@ runtime: it polls `/invocation/next` and POSTs each response with
 per piece the app sends; an error after the first byte is reported in the trailers
 `Lambda-Runtime-Function-Error-Type` and `Lambda-Runtime-Function-Error-Body` (base64 JSON)
 (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-custom.html). The handler it runs is
-an ordinary one (Powertools decorators included) that returns a `StreamedResponse`.
+an ordinary one (Powertools decorators included) that returns a `StreamedResponse`. Before it
+imports the handler, this runtime marks the process as streamed (`serving()`), so that an app
+built during the handler's init answers in streams (runtime/aws_lambda.py asks).
 """
 
 from __future__ import annotations
@@ -45,6 +47,13 @@ ERROR_TYPE_TRAILER = "Lambda-Runtime-Function-Error-Type"
 ERROR_BODY_TRAILER = "Lambda-Runtime-Function-Error-Body"
 # How Mangum reads REST (v1) events: no base path to strip, no header left out.
 _MANGUM_CONFIG = {"api_gateway_base_path": "/", "text_mime_types": [], "exclude_headers": []}
+# Set by `main` before the handler's import: this process answers through this runtime.
+_serving = threading.Event()
+
+
+def serving() -> bool:
+    """Whether this runtime is the one serving this process (its responses are streamed)."""
+    return _serving.is_set()
 
 
 @dataclass
@@ -304,10 +313,8 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         raise SystemExit("usage: python -m speech_api.runtime.lambda_stream MODULE.HANDLER")
-    from speech_api.runtime import aws_lambda
-
     # Before the handler's import, whose init may build the app: it knows it streams.
-    aws_lambda.configure(streamed=True)
+    _serving.set()
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
     try:
         handler = load_handler(args[0])
@@ -318,4 +325,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    # Run as `python -m`: the app's later imports of this module get this copy, not a second
+    # one with a flag of its own (`serving()`).
+    sys.modules.setdefault(__spec__.name, sys.modules[__name__])
     main()

@@ -8,7 +8,7 @@ from speech_api.service.transcripts import (
     transcript_events,
     transcription_response,
 )
-from speech_api.service.uploads import UploadService
+from speech_api.service.upload_jobs import UploadService
 
 __all__ = [
     "SpeechService",

@@ -33,7 +33,10 @@ from urllib.parse import quote, urlsplit
 from speech_api import __version__
 from speech_api.config import Settings
 from speech_api.errors import InvalidRequestError
-from speech_api.formats import CALLBACK_ATTEMPTS
+
+# A callback is tried this many times (waiting 1 s, then 2 s), each within CALLBACK_TIMEOUT_S.
+CALLBACK_ATTEMPTS = 3
+
 
 logger = logging.getLogger("speech_api.notify")
 

@@ -1,8 +1,9 @@
 """Who said what, for every transcription path: speaker labels (diarization), named speakers
 from reference clips, and channel identification (one transcript per channel, merged by time).
 
-The routes, the upload worker and the CLI set `TranscriptionOptions.diarize`,
-`known_speakers` and `channel_identification`; `Transcription` calls this module. The speaker
+Every entry point takes the options through `TranscriptionRequest` (diarize, min_speakers,
+max_speakers, channel_identification, known speakers), whose `options()` checks them here;
+`Transcription` calls this module. The speaker
 encoder is loaded only by requests that ask for speakers (`ModelManager.speakers`).
 """
 
@@ -16,7 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from speech_api.config import Settings
-from speech_api.engines import ModelManager, Transcript, TranscriptionOptions, TranscriptStream
+from speech_api.engines import Transcript, TranscriptionOptions, TranscriptStream
 from speech_api.engines.base import TranscriptSegment
 from speech_api.errors import (
     AudioTooLongError,
@@ -24,12 +25,13 @@ from speech_api.errors import (
     InvalidRequestError,
     UnsupportedAudioError,
 )
-from speech_api.formats import MAX_SPEAKERS
+from speech_api.schemas import MAX_SPEAKERS
 
 if TYPE_CHECKING:  # the light API function (presigned uploads) imports this without NumPy
     import numpy as np
 
     from speech_api.audio import AudioSource
+    from speech_api.service.models import ModelManager
 
 # OpenAI's limits on known speakers: at most 4, each reference 2-10 s of audio.
 MAX_KNOWN_SPEAKERS = 4
@@ -43,63 +45,6 @@ REFERENCE_MIN_SPEECH_S = 1.0
 
 REFERENCES = "known_speaker_references"
 NAMES = "known_speaker_names"
-# S3 user metadata of an upload (set by POST /uploads, or by whoever drops a file into
-# uploads/), as `language` is.
-DIARIZE_METADATA = "diarize"
-MIN_SPEAKERS_METADATA = "min-speakers"
-MAX_SPEAKERS_METADATA = "max-speakers"
-CHANNELS_METADATA = "channel-identification"
-
-
-def speaker_metadata(options: TranscriptionOptions) -> dict[str, str]:
-    """An upload's speaker options as S3 user metadata (what `from_metadata` reads back)."""
-    metadata = {}
-    if options.diarize:
-        metadata[DIARIZE_METADATA] = "true"
-    if options.min_speakers is not None:
-        metadata[MIN_SPEAKERS_METADATA] = str(options.min_speakers)
-    if options.max_speakers is not None:
-        metadata[MAX_SPEAKERS_METADATA] = str(options.max_speakers)
-    if options.channel_identification:
-        metadata[CHANNELS_METADATA] = "true"
-    return metadata
-
-
-def from_metadata(metadata: dict[str, str], options: TranscriptionOptions) -> TranscriptionOptions:
-    """``options`` with an upload's speaker options from its S3 user metadata; a value that is
-    not one is refused naming the metadata key (the upload's .error.json says so)."""
-    flags = {}
-    for key, field in (
-        (DIARIZE_METADATA, "diarize"),
-        (CHANNELS_METADATA, "channel_identification"),
-    ):
-        value = metadata.get(key)
-        if value is None:
-            continue
-        if value.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
-            raise InvalidRequestError(
-                f"The upload's metadata {key}='{value[:20]}' is not true or false.",
-                param=key,
-                code="invalid_metadata",
-            )
-        flags[field] = value.strip().lower() in ("true", "1", "yes")
-    for key, field in (
-        (MIN_SPEAKERS_METADATA, "min_speakers"),
-        (MAX_SPEAKERS_METADATA, "max_speakers"),
-    ):
-        value = metadata.get(key)
-        if value is None:
-            continue
-        if not value.strip().isdigit():
-            raise InvalidRequestError(
-                f"The upload's metadata {key}='{value[:20]}' is not a whole number.",
-                param=key,
-                code="invalid_metadata",
-            )
-        flags[field] = int(value.strip())
-    options = replace(options, **flags)
-    check_speaker_options(options)
-    return options
 
 
 def check_speaker_options(options: TranscriptionOptions) -> None:

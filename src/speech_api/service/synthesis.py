@@ -1,6 +1,6 @@
 """Text to speech: stored under a public URL (`/tts`) or streamed (`/v1/audio/speech`, the
 CLI), on this process's engine. `SpeechService` chooses at start-up between this and the GPU
-endpoint (`engines.sagemaker`), which follow one `Synthesizer` protocol."""
+endpoint (`remote_synthesis`), which follow one `Synthesizer` protocol."""
 
 from __future__ import annotations
 
@@ -10,18 +10,13 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from speech_api.config import Settings
-from speech_api.engines import ModelManager, Speech, SpeechStream, TextToSpeech
-from speech_api.engines.captions import captions_srt, captions_vtt
+from speech_api.engines import Speech, SpeechStream, TextToSpeech, registry
 from speech_api.errors import InvalidRequestError, SpeechTooLongError, UnknownVoiceError
-from speech_api.formats import (
-    OPENAI_TTS_MODELS,
-    OPENAI_VOICES,
-    OUTPUT_FORMATS,
-    openai_model,
-    synthesis_chars_within,
-    synthesis_estimate_s,
-)
+from speech_api.formats import OUTPUT_FORMATS
+from speech_api.openai_names import OPENAI_TTS_MODELS, OPENAI_VOICES, openai_model
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
+from speech_api.service.models import ModelManager
+from speech_api.subtitles import captions_srt, captions_vtt
 from speech_api.tts_cache import TTSCache
 
 
@@ -56,9 +51,9 @@ class LocalSynthesis:
         text = request.text
         fmt = request.format or self.settings.tts.default_format
         engine = self.engine()
-        self._check_time(engine.engine, text, request.speed, streamed=False)
+        self._check_speech(text, request.speed, streamed=False)
         if request.captions:
-            self._refuse_captions(engine)
+            self._refuse_captions()
         voice = self.resolve_voice(engine, request.voice)
         key = self.cache.key(
             text=text,
@@ -83,8 +78,8 @@ class LocalSynthesis:
                 if name != "words"
             }
         cached = self.cache.get(key)
-        # Audio stored without captions is made again with them (Piper's speech varies a
-        # little from run to run: the words must be timed on the audio that is served).
+        # Audio stored without captions is made again with them (an engine that samples noise
+        # speaks a little differently each run: the words must be timed on the audio served).
         words = self.cache.get_words(key) if cached and request.captions else None
         if cached is not None and (words is not None or not request.captions):
             return TTSResponse(
@@ -121,11 +116,13 @@ class LocalSynthesis:
             words=words,
         )
 
-    def _refuse_captions(self, engine: TextToSpeech) -> None:
-        if not engine.captions:
+    def _refuse_captions(self) -> None:
+        spec = self.models.tts_spec()
+        if not spec.captions:
+            able = [e.name for e in registry.TTS_ENGINES if e.captions]
             raise InvalidRequestError(
-                f"captions: the {engine.engine} engine cannot time the words it speaks "
-                "(Piper can: TTS_ENGINE=piper). Leave captions out.",
+                f"captions: the {spec.name} engine cannot time the words it speaks "
+                f"({', '.join(able)} can: TTS_ENGINE={able[0]}). Leave captions out.",
                 param="captions",
                 code="captions_unsupported",
             )
@@ -142,7 +139,7 @@ class LocalSynthesis:
             )
         engine = self.engine()
         streamed = self.settings.streamed_responses
-        self._check_time(engine.engine, request.input, request.speed, streamed=streamed)
+        self._check_speech(request.input, request.speed, streamed=streamed)
         voice = self.resolve_voice(engine, request.voice)
         return self._stream(engine, request.input, voice, request.response_format, request.speed)
 
@@ -169,24 +166,32 @@ class LocalSynthesis:
             yield encoder.close()
 
         media_type = OUTPUT_FORMATS[fmt].content_type
-        return SpeechStream(media_type, encoder.sample_rate, chunks())
+        return SpeechStream(media_type, encoder.sample_rate, chunks(), voice=voice)
 
-    def _check_time(self, engine: str, text: str, speed: float, *, streamed: bool) -> None:
-        """Refuse, before any work, speech that would not be ready within TTS_TIME_LIMIT_S
-        (the gateway would answer 504 after the work was spent). A streamed answer starts
-        with its first sentence and has no such bound."""
+    def _check_speech(self, text: str, speed: float, *, streamed: bool) -> None:
+        """Refuse, before any work, a speed the engine does not make, and speech that would
+        not be ready within TTS_TIME_LIMIT_S (the gateway would answer 504 after the work was
+        spent). A streamed answer starts with its first sentence and has no such bound."""
+        spec = self.models.tts_spec()
+        if not spec.speaks_at(speed):
+            low, high = spec.speeds
+            raise InvalidRequestError(
+                f"speed: the {spec.name} engine speaks at {low:g} to {high:g}, not {speed:g}.",
+                param="speed",
+                code="invalid_value",
+            )
         limit = self.settings.tts.time_limit_s
-        audio_s, work_s = synthesis_estimate_s(engine, len(text), speed)
+        audio_s, work_s = spec.cost.estimate_s(len(text), speed)
         if streamed or work_s <= limit:
             return
-        fits = synthesis_chars_within(engine, speed, limit)
+        fits = spec.cost.chars_within(speed, limit)
+        faster = spec.cost.work_follows_speed and speed < 1
         raise SpeechTooLongError(
             f"This text ({len(text)} characters, about {audio_s:.0f} s of speech at speed "
-            f"{speed:g}) would take about {work_s:.0f} s to synthesize with {engine}; here "
+            f"{speed:g}) would take about {work_s:.0f} s to synthesize with {spec.name}; here "
             f"speech must be ready within {limit:g} s (TTS_TIME_LIMIT_S; API Gateway ends "
             f"requests at 29 s). Up to {fits} characters fit at speed {speed:g}: split the "
-            "text into several requests"
-            + (", or use a faster speed." if engine == "piper" and speed < 1 else "."),
+            "text into several requests" + (", or use a faster speed." if faster else "."),
             param="text",
         )
 
@@ -206,11 +211,16 @@ class LocalSynthesis:
         engine = self.engine()
         installed = engine.voices()
         table = self.voice_aliases(engine)
+        unavailable = {a: v for a, v in table.items() if v not in installed}
         return {
             "voices": installed,
             "default": engine.default_voice,
             "aliases": {a: v for a, v in table.items() if v in installed},
-            "unavailable": {a: v for a, v in table.items() if v not in installed},
+            "unavailable": unavailable,
+            "notes": [
+                *shared_voice_notes(table, installed),
+                *(install_hint(engine.engine, v) for v in dict.fromkeys(unavailable.values())),
+            ],
         }
 
     def resolve_voice(self, engine: TextToSpeech, voice: str | None) -> str:
@@ -227,7 +237,7 @@ class LocalSynthesis:
                 return table[voice]
             raise UnknownVoiceError(
                 f"Voice '{voice}' is configured as '{table[voice]}', which is not installed. "
-                f"Installed: {', '.join(installed)}.",
+                f"Installed: {', '.join(installed)}. {install_hint(engine.engine, table[voice])}",
                 param="voice",
                 code="voice_not_installed",
             )
@@ -235,6 +245,33 @@ class LocalSynthesis:
         raise UnknownVoiceError(
             f"Unknown voice '{voice}'. Available: {', '.join(usable)}.", param="voice"
         )
+
+
+def shared_voice_notes(table: dict[str, str], installed: list[str]) -> list[str]:
+    """Say so when OpenAI's voice names play one voice between them: a caller choosing
+    `nova` over `onyx` should not expect two different speakers."""
+    sharing: dict[str, list[str]] = {}
+    for alias in OPENAI_VOICES:
+        if table.get(alias) in installed:
+            sharing.setdefault(table[alias], []).append(alias)
+    return [
+        f"OpenAI's voice names {', '.join(names)} all play the one voice {voice}. "
+        "TTS_VOICE_ALIASES maps them to other installed voices (alias=voice,...)."
+        for voice, names in sharing.items()
+        if len(names) > 1
+    ]
+
+
+def install_hint(engine: str, voice: str) -> str:
+    """How to install a configured voice that is missing (the images do it at build time)."""
+    if engine != "piper":
+        return f"Install the voice {voice} for the {engine} engine, or change its alias."
+    return (
+        f"To install {voice}: `python -m piper.download_voices {voice} --data-dir voices` "
+        "(it downloads from the Piper voices' host), then restart with "
+        "TTS_PIPER_VOICES_DIR=voices. The deployed images install it at build time "
+        "(Dockerfile.lambda's PIPER_VOICES)."
+    )
 
 
 def checked_text(text: str, max_chars: int) -> str:

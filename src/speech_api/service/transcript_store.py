@@ -26,9 +26,10 @@ from speech_api.errors import (
     SpeechAPIError,
     TranscriptionFailedError,
 )
-from speech_api.formats import PROGRESS_INTERVAL_S, STORED_TRANSCRIPT_FORMATS, TRANSCRIPT_FORMATS
+from speech_api.formats import STORED_TRANSCRIPT_FORMATS, TRANSCRIPT_FORMATS
 from speech_api.schemas import PendingTranscript, StoredTranscript
 from speech_api.service.transcripts import render_transcript, transcription_response
+from speech_api.service.upload_limits import PROGRESS_INTERVAL_S
 from speech_api.storage import ObjectStorage
 
 logger = logging.getLogger("speech_api.uploads")

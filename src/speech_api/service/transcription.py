@@ -3,6 +3,7 @@ segments are decoded, or a recording file of any length (upload worker, CLI)."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,20 +12,27 @@ from pathlib import Path
 
 from speech_api.config import Settings
 from speech_api.engines import (
-    ModelManager,
     SpeechToText,
     Transcript,
     TranscriptionOptions,
     TranscriptStream,
 )
-from speech_api.errors import AudioTooLongError, EmptyAudioError, InvalidRequestError
-from speech_api.formats import DIARIZATION_TIME_FACTOR, OPENAI_STT_MODELS, openai_model
+from speech_api.errors import (
+    AudioTooLongError,
+    EmptyAudioError,
+    InvalidRequestError,
+    SpeechAPIError,
+    UnsupportedLanguageError,
+)
+from speech_api.openai_names import OPENAI_STT_MODELS, openai_model
+from speech_api.service.models import ModelManager
 from speech_api.service.speakers import (
     MAX_IDENTIFIED_CHANNELS,
     SpeakerLabels,
     check_speaker_options,
     merge_channels,
 )
+from speech_api.service.upload_limits import DIARIZATION_TIME_FACTOR
 
 
 class Transcription:
@@ -51,21 +59,29 @@ class Transcription:
             )
         return self.models.stt(model)
 
-    def transcribe(self, data: bytes, options: TranscriptionOptions) -> Transcript:
+    def transcribe(
+        self, data: bytes, options: TranscriptionOptions = TranscriptionOptions()
+    ) -> Transcript:
         check_speaker_options(options)
-        if not options.diarize:
-            engine, samples = self._input(data, options)
-            return engine.transcribe(samples, options)
         # References first: a bad one is refused before the recording is transcribed.
-        references = self.speakers.references(options)
+        references = self.speakers.references(options) if options.diarize else []
         engine, samples = self._input(data, options)
-        # Speakers are assigned word by word.
-        transcript = engine.transcribe(samples, replace(options, word_timestamps=True))
+        english = self.english_probability(engine, samples, options)
+        if options.diarize:  # speakers are assigned word by word
+            transcript = engine.transcribe(samples, replace(options, word_timestamps=True))
+        else:
+            transcript = engine.transcribe(samples, options)
+        if english is not None:
+            transcript = dataclasses.replace(transcript, language_probability=english)
+        if not options.diarize:
+            return transcript
         from speech_api.audio import ArrayAudio
 
         return self.speakers.label(transcript, ArrayAudio(samples), options, references)
 
-    def transcribe_stream(self, data: bytes, options: TranscriptionOptions) -> TranscriptStream:
+    def transcribe_stream(
+        self, data: bytes, options: TranscriptionOptions = TranscriptionOptions()
+    ) -> TranscriptStream:
         """Decoding starts here (language detection included, so its errors are still clean
         4xx); each segment is decoded as the returned iterator is advanced. With speakers,
         the whole clip is transcribed and labelled first (speakers are found over all of it)."""
@@ -81,13 +97,57 @@ class Transcription:
             )
         check_speaker_options(options)
         engine, samples = self._input(data, options)
-        return engine.transcribe_stream(samples, options)
+        english = self.english_probability(engine, samples, options)
+        stream = engine.transcribe_stream(samples, options)
+        if english is not None:
+            stream.language_probability = english
+        return stream
+
+    def english_probability(self, engine, samples, options: TranscriptionOptions) -> float | None:
+        """For an English-only model (tiny.en) given no language: how likely the clip is
+        English, by an installed multilingual model (engines/stt/language_check.py). Speech in
+        another language is refused, naming the model that can transcribe it: the English-only
+        model would write invented English and call it English with probability 1.0. None
+        where there is nothing to check, or no multilingual model to check with."""
+        if getattr(engine, "multilingual", True) or options.language or options.languages:
+            return None
+        if options.task != "transcribe":  # translation: refused by the engine, saying why
+            return None
+        checker = self._multilingual_engine()
+        if checker is None:
+            return None
+        from speech_api.engines.stt.language_check import spoken_language
+
+        language, probability, english = spoken_language(checker, samples)
+        if language != "en":
+            raise UnsupportedLanguageError(
+                f"This audio does not sound like English (probability {english:.2f}; most "
+                f"likely '{language}', {probability:.2f}, by Whisper {checker.name}), and the "
+                f"model {engine.name} transcribes English only: it would write invented "
+                f"English. Use model={checker.name}, or pass language=en to transcribe it as "
+                "English anyway.",
+                param="language",
+            )
+        return round(english, 4)
+
+    def _multilingual_engine(self) -> SpeechToText | None:
+        """The first configured or installed model that knows languages (`base`)."""
+        for name in self.models.stt_names():
+            if name.endswith(".en"):
+                continue
+            try:
+                engine = self.models.stt(name)
+            except SpeechAPIError:
+                continue
+            if getattr(engine, "multilingual", False):
+                return engine
+        return None
 
     @contextmanager
     def transcribe_recording(
         self,
         source: Path,
-        options: TranscriptionOptions,
+        options: TranscriptionOptions = TranscriptionOptions(),
         *,
         max_seconds: float | None = None,
         on_progress: Callable[[float, float], None] | None = None,
@@ -151,7 +211,10 @@ class Transcription:
         from speech_api.audio import decode_audio  # PyAV: only where audio is read
 
         engine = self.engine(options.model)
-        audio = decode_audio(data, max_seconds=self.settings.max_audio_seconds)
+        try:
+            audio = decode_audio(data, max_seconds=self.settings.max_audio_seconds)
+        except AudioTooLongError as exc:
+            raise exc.for_clips() from exc
         return engine, audio.samples
 
 

@@ -4,8 +4,6 @@ with a 400 naming it; none is dropped silently."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -15,49 +13,44 @@ from starlette.datastructures import FormData
 from speech_api.api.deps import SpeechDep, offload
 from speech_api.api.routers.speech import sse_response, stream_response
 from speech_api.api.routers.transcription import one_audio_file
-from speech_api.engines import VoiceActivity
 from speech_api.errors import InvalidRequestError, NotFoundError
-from speech_api.formats import (
-    MAX_KEYWORD_CHARS,
-    MAX_KEYWORDS,
-    OPENAI_DIARIZE_MODEL,
-    TRANSCRIPTION_INCLUDES,
-    TranscriptFormat,
-    openai_model,
-)
+from speech_api.formats import TranscriptFormat
+from speech_api.openai_names import OPENAI_DIARIZE_MODEL, TRANSCRIPTION_INCLUDES, openai_model
 from speech_api.schemas import SpeechRequest
-from speech_api.service import (
-    SpeechService,
-    TranscriptionOptions,
-    render_transcript,
-    speech_events,
-    transcript_events,
-)
-from speech_api.service.speakers import known_speakers
+from speech_api.service import SpeechService, render_transcript, speech_events, transcript_events
 from speech_api.service.speech import WHISPER_ALIAS
+from speech_api.service.transcription_request import (
+    TRANSCRIPTIONS,
+    TRANSLATIONS,
+    TranscriptionRequest,
+)
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
-_COMMON_FIELDS = {"file", "model", "prompt", "response_format", "temperature"}
-_TRANSCRIPTION_FIELDS = _COMMON_FIELDS | {
-    "language",
+# Options the routes set themselves rather than read from a field of the same name: the
+# translations route translates, and word timings come from timestamp_granularities[] (or
+# include[]=logprobs, which word probabilities make).
+_SET_BY_THE_ROUTE = {"translate", "word_timestamps", "diarize"}
+
+
+def _fields(entry_point: str, *own: str) -> set[str]:
+    """The form fields a route takes: its own, and the options it takes (arrays also as
+    `name[]`, as the SDK sends them)."""
+    options = set(TranscriptionRequest.taken_by(entry_point)) - _SET_BY_THE_ROUTE
+    arrays = {f"{name}[]" for name in options if TranscriptionRequest.is_list(name)}
+    return {"file", "response_format", *own, *options, *arrays}
+
+
+_TRANSLATION_FIELDS = _fields(TRANSLATIONS)
+_TRANSCRIPTION_FIELDS = _fields(
+    TRANSCRIPTIONS,
     "stream",
     "include",
     "include[]",
     "timestamp_granularities",
     "timestamp_granularities[]",
     "chunking_strategy",
-    "keywords",
-    "keywords[]",
-    "languages",
-    "languages[]",
-    "known_speaker_names",
-    "known_speaker_names[]",
-    "known_speaker_references",
-    "known_speaker_references[]",
-}
-# chunking_strategy's server_vad fields, as the SDK sends an object: `chunking_strategy[type]`.
-_SERVER_VAD_FIELDS = {"type", "prefix_padding_ms", "silence_duration_ms", "threshold"}
+)
 
 
 def _refuse_unknown_fields(form: FormData, allowed: set[str]) -> None:
@@ -98,21 +91,26 @@ def _listed(form: FormData, name: str, *, allowed: tuple[str, ...] | None = None
 async def _audio_task(
     request: Request,
     service: SpeechService,
-    options: TranscriptionOptions,
+    entry_point: str,
+    fields: dict,
     response_format: str,
     *,
     allowed: set[str],
     stream: bool = False,
 ) -> Response:
+    """``fields``: the options the route declared (FastAPI read and typed them); every other
+    option the entry point takes is read from the form here."""
     form = await request.form()
     _refuse_unknown_fields(form, allowed)
-    options = _hints(form, options)
+    taken = set(TranscriptionRequest.taken_by(entry_point)) - _SET_BY_THE_ROUTE
+    raw = {n: _listed(form, n) if TranscriptionRequest.is_list(n) else form.get(n) for n in taken}
+    fields = {**raw, **fields}
     # FastAPI's `file` keeps the last of several; the parsed form (cached) shows them all.
     file = one_audio_file(form)
     granularities = _listed(form, "timestamp_granularities", allowed=("word", "segment"))
-    if "chunking_strategy" in allowed:
-        options = replace(options, voice_activity=_chunking_strategy(form))
-        options = _speakers(form, options, response_format)
+    if entry_point == TRANSCRIPTIONS:
+        fields["chunking_strategy"] = _chunking_strategy(form)
+        _speakers(form, fields, response_format)
     words = "word" in granularities
     if words and response_format != "verbose_json":
         raise InvalidRequestError(
@@ -132,16 +130,17 @@ async def _audio_task(
             param="stream",
             code="invalid_value",
         )
+    if words or with_logprobs:  # word probabilities are where the logprobs come from
+        fields["word_timestamps"] = True
+    transcription = TranscriptionRequest.parse(fields, entry_point).options()
     data = await file.read()
-    # Word probabilities are where the logprobs come from.
-    options = replace(options, word_timestamps=words or with_logprobs)
     if stream:
-        started = await offload(service.transcribe_stream, data, options)
+        started = await offload(service.transcribe_stream, data, transcription)
         events = transcript_events(
             started, with_logprobs=with_logprobs, diarized=response_format == "diarized_json"
         )
         return sse_response(events)
-    result = await offload(service.transcribe, data, options)
+    result = await offload(service.transcribe, data, transcription)
     rendered = render_transcript(
         result,
         response_format,
@@ -152,35 +151,9 @@ async def _audio_task(
     return Response(rendered.body, media_type=rendered.media_type)
 
 
-def _hints(form: FormData, options: TranscriptionOptions) -> TranscriptionOptions:
-    """`keywords[]` (Whisper's hotwords: a list before the prompt) and `languages[]`
-    (detection chooses among them), as OpenAI's gpt-transcribe takes them."""
-    keywords = [k.strip() for k in _listed(form, "keywords") if k.strip()]
-    if len(keywords) > MAX_KEYWORDS:
-        raise InvalidRequestError(
-            f"keywords[] takes at most {MAX_KEYWORDS} entries, not {len(keywords)}.",
-            param="keywords",
-            code="too_many_keywords",
-        )
-    for keyword in keywords:
-        if len(keyword) > MAX_KEYWORD_CHARS:
-            raise InvalidRequestError(
-                f"Each of keywords[] may be at most {MAX_KEYWORD_CHARS} characters; one has "
-                f"{len(keyword)}.",
-                param="keywords",
-                code="string_too_long",
-            )
-    languages = tuple(_listed(form, "languages"))
-    if not keywords and not languages:
-        return options
-    return replace(options, hotwords=", ".join(keywords) or None, languages=languages)
-
-
-def _chunking_strategy(form: FormData) -> VoiceActivity | None:
-    """OpenAI's `chunking_strategy`: "auto" (voice activity detection with its defaults, what
-    Whisper does anyway) or a `server_vad` object, whose threshold, silence and padding set
-    the detection that cuts the audio (and finds speech for speaker windows). The SDK sends
-    the object as `chunking_strategy[field]`; curl users may send it as JSON."""
+def _chunking_strategy(form: FormData) -> str | dict | None:
+    """OpenAI's `chunking_strategy` as one value for TranscriptionRequest: "auto", a JSON
+    object (curl users), or the object the SDK sends as `chunking_strategy[field]` fields."""
     fields = {
         name[len("chunking_strategy[") : -1]: value
         for name, value in form.multi_items()
@@ -193,63 +166,17 @@ def _chunking_strategy(form: FormData) -> VoiceActivity | None:
             param="chunking_strategy",
             code="invalid_value",
         )
-    if isinstance(plain, str):
-        if plain.strip() in ("", "auto"):
-            return None
-        try:
-            fields = json.loads(plain)
-        except ValueError:
-            fields = None
-        if not isinstance(fields, dict):
-            raise InvalidRequestError(
-                "chunking_strategy is 'auto' or a server_vad object "
-                '({"type": "server_vad", ...}).',
-                param="chunking_strategy",
-                code="invalid_value",
-            )
-    if not fields:
-        return None
-    unknown = sorted(set(fields) - _SERVER_VAD_FIELDS)
-    if fields.get("type") != "server_vad" or unknown:
-        raise InvalidRequestError(
-            "chunking_strategy objects are of type server_vad, with prefix_padding_ms, "
-            f"silence_duration_ms and threshold{f'; not {unknown}' if unknown else ''}.",
-            param="chunking_strategy",
-            code="invalid_value",
-        )
-    threshold = _number(fields, "threshold", float, 0.0, 1.0)
-    silence = _number(fields, "silence_duration_ms", int, 0, 10_000)
-    padding = _number(fields, "prefix_padding_ms", int, 0, 10_000)
-    return VoiceActivity(threshold=threshold, silence_ms=silence, padding_ms=padding)
+    return fields or plain
 
 
-def _number(fields: dict, name: str, kind: type, low: float, high: float):
-    if name not in fields:
-        return None
-    try:
-        value = kind(fields[name]) if kind is float else int(str(fields[name]))
-    except (TypeError, ValueError):
-        value = None
-    if value is None or not low <= value <= high:
-        raise InvalidRequestError(
-            f"chunking_strategy.{name} must be a number from {low:g} to {high:g}.",
-            param="chunking_strategy",
-            code="invalid_value",
-        )
-    return value
-
-
-def _speakers(
-    form: FormData, options: TranscriptionOptions, response_format: str
-) -> TranscriptionOptions:
+def _speakers(form: FormData, fields: dict, response_format: str) -> None:
     """Speaker labels: `gpt-4o-transcribe-diarize` (the configured model, diarized) or
-    `response_format=diarized_json` with any model; `known_speaker_names[]` with
-    `known_speaker_references[]` name them. What OpenAI refuses with the diarization model
-    (a prompt, word timestamps, logprobs) is refused here too, naming the parameter."""
-    diarize_model = openai_model(options.model or "", (OPENAI_DIARIZE_MODEL,))
+    `response_format=diarized_json` with any model. What OpenAI refuses with the diarization
+    model (a prompt, word timestamps, logprobs) is refused here too, naming the parameter."""
+    diarize_model = openai_model(fields.get("model") or "", (OPENAI_DIARIZE_MODEL,))
     if diarize_model:
         for param, given in (
-            ("prompt", options.prompt),
+            ("prompt", fields.get("prompt")),
             ("timestamp_granularities", _listed(form, "timestamp_granularities")),
             ("include", _listed(form, "include")),
         ):
@@ -264,22 +191,15 @@ def _speakers(
     diarize = response_format == "diarized_json" or (
         diarize_model and response_format in ("srt", "vtt", "verbose_json")
     )
-    names = _listed(form, "known_speaker_names")
-    references = _listed(form, "known_speaker_references")
+    names = fields.get("known_speaker_names")
+    references = fields.get("known_speaker_references")
     if (names or references) and not diarize:
         raise InvalidRequestError(
             "known_speaker_names[] label speakers: use response_format=diarized_json.",
             param="known_speaker_names" if names else "known_speaker_references",
             code="invalid_value",
         )
-    if not diarize:
-        return options
-    return replace(options, diarize=True, known_speakers=known_speakers(names, references))
-
-
-def _temperature(value: float) -> float | None:
-    # 0 keeps faster-whisper's fallback schedule (OpenAI's behaviour for 0 too).
-    return value if value > 0 else None
+    fields["diarize"] = bool(diarize)
 
 
 @router.post("/audio/transcriptions")
@@ -325,13 +245,12 @@ async def transcriptions(
 ):
     """OpenAI `audio.transcriptions.create`, streamed as events with `stream=true`. Speaker
     labels with `model=gpt-4o-transcribe-diarize` or `response_format=diarized_json`."""
-    options = TranscriptionOptions(
-        model=model, language=language, prompt=prompt, temperature=_temperature(temperature)
-    )
+    fields = {"model": model, "language": language, "prompt": prompt, "temperature": temperature}
     return await _audio_task(
         request,
         service,
-        options,
+        TRANSCRIPTIONS,
+        fields,
         response_format,
         allowed=_TRANSCRIPTION_FIELDS,
         stream=stream,
@@ -355,10 +274,10 @@ async def translations(
             param="response_format",
             code="invalid_value",
         )
-    options = TranscriptionOptions(
-        task="translate", model=model, prompt=prompt, temperature=_temperature(temperature)
+    fields = {"model": model, "prompt": prompt, "temperature": temperature, "translate": True}
+    return await _audio_task(
+        request, service, TRANSLATIONS, fields, response_format, allowed=_TRANSLATION_FIELDS
     )
-    return await _audio_task(request, service, options, response_format, allowed=_COMMON_FIELDS)
 
 
 @router.post(
@@ -377,13 +296,15 @@ async def speech(body: SpeechRequest, service: SpeechDep):
     return stream_response(stream)
 
 
-def _model(name: str) -> dict:
-    return {"id": name, "object": "model", "created": 0, "owned_by": "speech-api"}
+def _model(name: str, service: SpeechService) -> dict:
+    # `task` is ours (OpenAI's model objects have none): which routes take the model.
+    task = service.model_task(name)
+    return {"id": name, "object": "model", "created": 0, "owned_by": "speech-api", "task": task}
 
 
 @router.get("/models")
 def models(service: SpeechDep):
-    return {"object": "list", "data": [_model(n) for n in service.model_ids()]}
+    return {"object": "list", "data": [_model(n, service) for n in service.model_ids()]}
 
 
 @router.get("/models/{model_id}")
@@ -393,7 +314,7 @@ def model(model_id: str, service: SpeechDep):
         raise NotFoundError(
             f"The model '{model_id}' does not exist.", param="model", code="model_not_found"
         )
-    return _model(model_id)
+    return _model(model_id, service)
 
 
 @router.get("/audio/voices")

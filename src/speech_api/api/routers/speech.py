@@ -34,6 +34,8 @@ async def _chunks(stream: SpeechStream) -> AsyncIterator[bytes]:
 
 def stream_response(stream: SpeechStream) -> StreamingResponse:
     headers = {"X-Sample-Rate": str(stream.sample_rate)}
+    if stream.voice:  # the voice that speaks, where the request named an alias (`alloy`)
+        headers["X-Voice"] = stream.voice
     return StreamingResponse(_chunks(stream), media_type=stream.media_type, headers=headers)
 
 

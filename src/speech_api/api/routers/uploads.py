@@ -14,7 +14,7 @@ from speech_api.schemas import (
     UploadRequest,
     UploadResponse,
 )
-from speech_api.service import TranscriptionOptions
+from speech_api.service.transcription_request import UPLOADS, TranscriptionRequest
 from speech_api.service.transcripts import render_stored
 
 router = APIRouter(tags=["uploads"])
@@ -26,18 +26,13 @@ async def create_upload(body: UploadRequest, uploads: UploadsDep) -> UploadRespo
     uploads/; its transcript appears at `transcript_url`, and `callback_url` (optional) is
     POSTed a message when it is done or has failed. `diarize` labels speakers (within
     `min_speakers`/`max_speakers`); `channel_identification` transcribes each channel."""
+    options = {name: getattr(body, name) for name in TranscriptionRequest.taken_by(UPLOADS)}
     return await offload(
         uploads.create_upload,
         filename=body.filename,
         content_type=body.content_type,
-        language=body.language,
+        options=TranscriptionRequest.parse(options, UPLOADS),
         callback_url=body.callback_url,
-        speakers=TranscriptionOptions(
-            diarize=body.diarize,
-            min_speakers=body.min_speakers,
-            max_speakers=body.max_speakers,
-            channel_identification=body.channel_identification,
-        ),
     )
 
 

@@ -1,26 +1,21 @@
 """What the commands ask of the engines, wherever they run: one interface, with a local
-implementation (local.py: the engines in this process) and a remote one (remote.py: a running
-server, `--base-url`). The commands (commands.py) read files and write outputs around it."""
+implementation (local_engines.py: the engines in this process) and a remote one (remote.py: a
+running server, `--base-url`). The commands (commands.py) read files and write outputs around it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from speech_api.service.transcription_request import TranscriptionRequest
 
 
 @dataclass(frozen=True, kw_only=True)
 class TranscribeRequest:
     fmt: str = "text"
-    language: str | None = None
-    model: str | None = None
-    translate: bool = False
-    word_timestamps: bool = False
-    # Speaker labels (min/max speakers with them), or one transcript per channel.
-    diarize: bool = False
-    min_speakers: int | None = None
-    max_speakers: int | None = None
-    channels: bool = False
+    # The transcription's options, as the CLI's flags gave them (--language, --model, ...).
+    options: TranscriptionRequest = field(default_factory=TranscriptionRequest)
 
 
 @dataclass(frozen=True, kw_only=True)
