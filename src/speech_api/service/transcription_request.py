@@ -71,6 +71,14 @@ def _json_object(value: Any) -> Any:
     return value
 
 
+# Messages for fields whose validation errors would not say what the field takes (a union's).
+_WHAT_IT_TAKES = {
+    "chunking_strategy": "chunking_strategy is 'auto' or a server_vad object "
+    '({"type": "server_vad", ...}) with threshold (0 to 1), silence_duration_ms and '
+    "prefix_padding_ms (0 to 10000).",
+}
+
+
 class TranscriptionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -164,9 +172,8 @@ class TranscriptionRequest(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             param = str(first["loc"][0]) if first.get("loc") else None
-            raise InvalidRequestError(
-                f"{param}: {first['msg']}", param=param, code="invalid_value"
-            ) from exc
+            message = _WHAT_IT_TAKES.get(param or "", f"{param}: {first['msg']}")
+            raise InvalidRequestError(message, param=param, code="invalid_value") from exc
         request._check_keywords()
         return request
 

@@ -87,7 +87,7 @@ def test_an_upload_with_diarize_stores_speakers_in_every_rendering(flow, convers
     body = upload(api, conversation.wav(), diarize=True, min_speakers=1, max_speakers=4)
     fields = body["upload"]["fields"]
     assert fields["x-amz-meta-diarize"] == "true"
-    assert fields["x-amz-meta-min-speakers"] == "1" and fields["x-amz-meta-max-speakers"] == "4"
+    assert fields["x-amz-meta-min_speakers"] == "1" and fields["x-amz-meta-max_speakers"] == "4"
     done = wait_for(api, body["transcript_url"])
     assert done.status_code == 200, done.text
     segments = done.json()["segments"]
@@ -119,7 +119,7 @@ def test_an_upload_with_diarize_stores_speakers_in_every_rendering(flow, convers
 def test_a_raw_drop_takes_channel_identification_from_its_metadata(flow, storage):
     api, _ = flow
     call = two_channel_call()
-    upload_id = drop(storage, call.wav, **{"channel-identification": "true"})
+    upload_id = drop(storage, call.wav, channel_identification="true")
     done = wait_for(api, f"/transcripts/{upload_id}")
     assert done.status_code == 200, done.text
     segments = done.json()["segments"]
@@ -141,11 +141,12 @@ def test_a_raw_drop_takes_channel_identification_from_its_metadata(flow, storage
 @pytest.mark.parametrize(
     ("metadata", "param", "code"),
     [
-        ({"diarize": "perhaps"}, "diarize", "invalid_metadata"),
-        ({"diarize": "true", "max-speakers": "two"}, "max-speakers", "invalid_metadata"),
-        ({"diarize": "true", "channel-identification": "true"}, "channel_identification", None),
+        ({"diarize": "perhaps"}, "diarize", "invalid_value"),
+        ({"diarize": "true", "max_speakers": "two"}, "max_speakers", "invalid_value"),
+        ({"diarize": "true", "min_speakers": "3", "max_speakers": "2"}, "min_speakers", None),
+        ({"diarize": "true", "channel_identification": "true"}, "channel_identification", None),
         (
-            {"channel-identification": "true", "eight": "channels"},
+            {"channel_identification": "true", "eight": "channels"},
             "channel_identification",
             "too_many_channels",
         ),
@@ -213,7 +214,9 @@ def test_the_cli_labels_speakers_and_channels_locally(tmp_path, model_cache_dir,
     assert result.returncode == 0, result.stderr
     cues = list(srt.parse(result.stdout))
     assert cues[0].content.startswith("A: ") and {c.content[:2] for c in cues} == {"A:", "B:"}
-    result = run_cli("transcribe", str(call), "--channels", "--format", "json", "-o", "-", env=env)
+    result = run_cli(
+        "transcribe", str(call), "--channel-identification", "--format", "json", "-o", "-", env=env
+    )
     assert result.returncode == 0, result.stderr
     channels = [s["channel"] for s in json.loads(result.stdout)["segments"]]
     assert set(channels) == {"ch_0", "ch_1"} and channels[0] == "ch_0"
