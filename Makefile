@@ -35,6 +35,8 @@ $(SERVE_STAMP): pyproject.toml $(LOCK)
 	@# --no-compile: Python compiles what serving imports when it first imports it, instead of
 	@# pip compiling every module of every package up front.
 	$(PIP) --no-compile -e ".[models,local,client]"
+	@# The speaker encoder's weights (speaker labels; see $(STAMP) below).
+	$(PIP) --no-compile --no-deps resemblyzer
 	touch $@
 
 $(STAMP): pyproject.toml $(LOCK)
@@ -43,6 +45,9 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PIP) --upgrade pip setuptools wheel
 	$(PIP) "$(TORCH_SPEC)"
 	$(PIP) -e ".[models,lambda,local,client,coqui,infra,dev]"
+	@# The speaker encoder's weights (resemblyzer's wheel), as the images install them: without
+	@# its dependencies (webrtcvad has no wheel; speech_api.engines.speakers.ge2e needs none).
+	$(PIP) --no-deps resemblyzer
 	@# PyPI's torchaudio is a CUDA build whose C extension cannot load on a CPU-only host;
 	@# without its lib/ folder it imports in pure-Python mode, which Coqui's Tacotron2/HiFiGAN
 	@# path is fine with.

@@ -27,6 +27,9 @@ BENCH_ARGS for `make bench`:
                    upload worker's chunks (about 15 minutes a model on 2 cores); writes
                    bench/tail-results.json. A full run (not --stt-only) includes them.
   --no-tail        everything but the tail figures
+  --diarization-only only the speaker figures (bench/diarization.py): speaker error, speakers
+                   found, WER and time per audio minute with and without diarization on the
+                   multi-speaker conversations; named speakers; a 1 h recording's peak memory
 
     make bench BENCH_ARGS="--stt-only --models base,tiny.en"
 
@@ -508,6 +511,9 @@ def main() -> None:
     )
     parser.add_argument("--narration-only", action="store_true", help="only narration figures")
     parser.add_argument(
+        "--diarization-only", action="store_true", help="only the speaker (diarization) figures"
+    )
+    parser.add_argument(
         "--realtime-only", action="store_true", help="only the live transcription figures"
     )
     parser.add_argument("--tail-only", action="store_true", help="only the STT tail figures")
@@ -575,6 +581,25 @@ def main() -> None:
                 server.stop()
             RESULTS.write_text(json.dumps(results, indent=2))
             print_narration(results["narration"])
+            return
+        # Who said what: speaker error, speakers found, WER and time with and without speaker
+        # labels (bench/diarization.py).
+        if not args.stt_only and not args.long_form_only:
+            step("diarization")
+            from bench.diarization import memory as diarization_memory
+            from bench.diarization import run as diarization
+
+            results["diarization"] = diarization(
+                args.model, 1 if args.quick else 2, Path.home() / ".cache" / "speech-api"
+            )
+            results["diarization"]["memory"] = diarization_memory(
+                args.model, 0.5 if args.quick else 1, 0 if args.quick else 10
+            )
+        if args.diarization_only:
+            RESULTS.write_text(json.dumps(results, indent=2))
+            from bench.diarization import print_table as print_diarization
+
+            print_diarization(results["diarization"])
             return
         # Per-clip ratios to the library, the slowest named (bench/tail.py): the tail, not
         # only the median.
@@ -703,6 +728,10 @@ def print_table(r: dict) -> None:
         from bench.narration import print_table as print_narration
 
         print_narration(r["narration"])
+    if "diarization" in r:
+        from bench.diarization import print_table as print_diarization
+
+        print_diarization(r["diarization"])
     if "long_form" in r:
         from bench.long_form import print_table as print_long_form
 

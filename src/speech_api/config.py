@@ -141,6 +141,35 @@ class RealtimeSettings(_Group):
     metrics_service: str = "speech-api-realtime"
 
 
+class _SpeakersCommon(_Group):
+    """Who said what (speech_api.diarization); the encoder loads on the first request that
+    asks for speakers. The encoder's own settings (engines/registry.py's speaker encoder) are
+    SPEAKERS_<ATTR> too (SPEAKERS_WEIGHTS, SPEAKERS_THREADS)."""
+
+    # Average cosine similarity at which two groups of speech are one voice (chosen on the
+    # tuning conversations of docs/speakers.md, between 0.59 across and 0.73 within voices).
+    threshold: float = Field(0.65, gt=0, lt=1)
+    # A voice takes a known speaker's name at this similarity to the reference clip or more
+    # (same voice 0.89 or more, different voices 0.70 or less on the evaluation set).
+    match_threshold: float = Field(0.8, gt=0, lt=1)
+
+    def encoder_settings(self) -> EngineSettings:
+        """The speaker encoder's own settings, from its fields here."""
+        spec = registry.speaker_encoder()
+        return spec.settings(**{name: getattr(self, name) for name in spec.settings.model_fields})
+
+
+SpeakersSettings = create_model(
+    "SpeakersSettings",
+    __base__=_SpeakersCommon,
+    __module__=__name__,
+    **{
+        name: (info.annotation, copy.copy(info))
+        for name, info in registry.speaker_encoder().settings.model_fields.items()
+    },
+)
+
+
 class S3Settings(_Group):
     bucket: str = "speech-api"
     endpoint_url: str | None = None
@@ -280,3 +309,4 @@ class Settings(BaseSettings):
     tts: TTSSettings = TTSSettings()
     s3: S3Settings = S3Settings()
     realtime: RealtimeSettings = RealtimeSettings()
+    speakers: SpeakersSettings = SpeakersSettings()

@@ -50,6 +50,8 @@ TRANSCRIPT_FORMATS: dict[str, str] = {
     "srt": "srt",
     "vtt": "vtt",
     "verbose_json": "json",
+    # OpenAI's speaker-labelled segments (gpt-4o-transcribe-diarize's format).
+    "diarized_json": "json",
 }
 TranscriptFormat = Literal[tuple(TRANSCRIPT_FORMATS)]  # type: ignore[valid-type]
 # SubRip's media type: text, though not text/*. Lambda responses carry it as text (Mangum's

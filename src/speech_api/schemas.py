@@ -21,6 +21,8 @@ MAX_CALLBACK_URL_CHARS = 1000
 # What reaches Whisper is also bounded by its context (half of it, 223 tokens; checked there).
 MAX_KEYWORDS = 100
 MAX_KEYWORD_CHARS = 100
+# Speaker labels (diarization): at most this many speakers, as Amazon Transcribe.
+MAX_SPEAKERS = 30
 
 # The engines that can time the words they speak.
 _CAPTIONS = " or ".join(spec.name for spec in registry.TTS_ENGINES if spec.captions)
@@ -115,6 +117,12 @@ class Segment(BaseModel):
     start: float
     end: float
     text: str
+    speaker: str | None = Field(
+        None, description="Who says it (with diarization): A, B, ... or a known speaker's name."
+    )
+    channel: str | None = Field(
+        None, description="The channel it was heard on (channel identification): ch_0, ch_1."
+    )
 
 
 class TranscriptionResponse(BaseModel):
@@ -160,6 +168,20 @@ class UploadRequest(BaseModel):
         max_length=MAX_CALLBACK_URL_CHARS,
         description="POSTed a JSON message when the transcript is done or has failed: https "
         "to a public address (or http to localhost when the server allows it).",
+    )
+    diarize: bool = Field(
+        False, strict=True, description="Label who speaks: a speaker (A, B, ...) per segment."
+    )
+    min_speakers: int | None = Field(
+        None, ge=1, le=MAX_SPEAKERS, strict=True, description="With diarize: at least this many."
+    )
+    max_speakers: int | None = Field(
+        None, ge=1, le=MAX_SPEAKERS, strict=True, description="With diarize: at most this many."
+    )
+    channel_identification: bool = Field(
+        False,
+        strict=True,
+        description="Transcribe each channel of a stereo recording on its own (ch_0, ch_1).",
     )
 
 

@@ -1,5 +1,6 @@
 """Subtitles: transcript segments, and the timed words of synthesized speech (captions), as SRT
-and WebVTT."""
+and WebVTT. A segment with a speaker (or a channel) names it: SRT cues start with `A: `, WebVTT
+cues are voice spans (`<v A>`), as captioning tools read them."""
 
 from __future__ import annotations
 
@@ -26,9 +27,30 @@ def _cues(segments: Iterable[TranscriptSegment]) -> list[TranscriptSegment]:
     return [s for s in segments if s.text.strip()]
 
 
+def who(segment: TranscriptSegment) -> str | None:
+    """Who speaks in a segment: its speaker, else its channel, else None."""
+    return segment.speaker or segment.channel
+
+
+def _srt_text(segment: TranscriptSegment) -> str:
+    name = who(segment)
+    return f"{name}: {segment.text.strip()}" if name else segment.text.strip()
+
+
+def _vtt_text(segment: TranscriptSegment) -> str:
+    name = who(segment)
+    text = _vtt_escape(segment.text.strip())
+    # A voice span's annotation ends at '>': keep the name from closing it early.
+    return f"<v {_vtt_escape(name).replace('>', '')}>{text}" if name else text
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_srt(segments: Iterable[TranscriptSegment]) -> str:
     blocks = [
-        f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{s.text.strip()}\n"
+        f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{_srt_text(s)}\n"
         for i, s in enumerate(_cues(segments), start=1)
     ]
     return "\n".join(blocks)
@@ -36,10 +58,26 @@ def to_srt(segments: Iterable[TranscriptSegment]) -> str:
 
 def to_vtt(segments: Iterable[TranscriptSegment]) -> str:
     blocks = [
-        f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{s.text.strip()}\n"
+        f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{_vtt_text(s)}\n"
         for s in _cues(segments)
     ]
     return "WEBVTT\n\n" + "\n".join(blocks)
+
+
+def to_paragraphs(segments: Iterable[TranscriptSegment]) -> str:
+    """Plain text, one paragraph per turn (consecutive segments of one speaker or channel),
+    each starting with who speaks: `A: ...`."""
+    turns: list[tuple[str | None, list[str]]] = []
+    for s in _cues(segments):
+        name = who(s)
+        if turns and turns[-1][0] == name:
+            turns[-1][1].append(s.text.strip())
+        else:
+            turns.append((name, [s.text.strip()]))
+    paragraphs = [
+        f"{name}: {' '.join(texts)}" if name else " ".join(texts) for name, texts in turns
+    ]
+    return "\n\n".join(paragraphs) + "\n"
 
 
 def word_cues(

@@ -34,6 +34,7 @@ from devkit.images.run import (
     resident_bytes,
     start_in_image,
 )
+from devkit.speakers import Plan, build, speaker_error
 from devkit.zip_runtime import python_path, runtime_dir
 from infra.constructs.functions import LIGHT_IMAGE_ENGINE
 from tests.support.built_images import built_engines
@@ -47,6 +48,16 @@ pytestmark = pytest.mark.skipif(not ENGINES, reason="no Lambda image built (make
 CLIP = "arctic_aew_a0003.wav"
 NARRATOR_PART_CHARS = 200
 WORDS = "the two men shook hands"
+# Two voices taking turns: the Stt and Worker images label them. (A conversation that Whisper
+# `base` decodes in one trimmed window: on a loaded machine its full-window fallback can take
+# longer than an invocation here waits.)
+CONVERSATION = Plan(
+    "image-2spk", ("arctic_aew_a0001.wav", "lj_LJ001-0004.mp3", "arctic_aew_a0002.wav"), 0.8
+)
+
+
+def hypothesis_turns_of(segments: list[dict]) -> list[tuple[float, float, str]]:
+    return [(s["start"], s["end"], s["speaker"]) for s in segments if s.get("speaker")]
 
 
 @dataclass(frozen=True)
@@ -161,7 +172,19 @@ def _events(fn: Function, storage) -> list[tuple[dict, callable]]:
             assert r["statusCode"] == 200, r
             assert WORDS in json.loads(r["body"])["text"].lower()
 
-        return [(stt(), heard), (stt(), heard)]
+        # Then who said what: the speaker encoder, loaded by the first request that asks.
+        talk = build(CONVERSATION)
+        diarized = rest_api_event(
+            "POST", "/stt", body=talk.wav(), binary=True,
+            headers={"Content-Type": "audio/wav"}, query={"response_format": "diarized_json"},
+        )  # fmt: skip
+
+        def speakers(r):
+            assert r["statusCode"] == 200, r
+            segments = json.loads(r["body"])["segments"]
+            assert speaker_error(talk.turns, hypothesis_turns_of(segments)).error < 0.05, r
+
+        return [(stt(), heard), (stt(), heard), (diarized, speakers)]
     if fn.name == "Tts":
 
         def tts(text):
@@ -208,15 +231,18 @@ def _events(fn: Function, storage) -> list[tuple[dict, callable]]:
         ]  # fmt: skip
     if fn.name == "Worker":
 
-        def upload_event():
-            data = clip(CLIP).read()
+        def upload_event(data=None, **metadata):
+            data = data or clip(CLIP).read()
             key = f"uploads/{uuid.uuid4().hex[:8]}/clip.wav"
-            storage.put(key, data, content_type="audio/wav", metadata={})
+            storage.put(key, data, content_type="audio/wav", metadata=metadata)
             etag = storage.client.head_object(Bucket=TEST_BUCKET, Key=key)["ETag"].strip('"')
             event = s3_object_created(TEST_BUCKET, key, etag=etag, size=len(data))
             return sqs_batch([{"Records": [event]}]), key.removeprefix("uploads/")
 
         first, second = upload_event(), upload_event()
+        # A meeting dropped into uploads/ with diarize in its metadata.
+        talk = build(CONVERSATION)
+        third = upload_event(talk.wav(), diarize="true")
 
         def transcribed(upload_id):
             def check(r):
@@ -226,7 +252,19 @@ def _events(fn: Function, storage) -> list[tuple[dict, callable]]:
 
             return check
 
-        return [(first[0], transcribed(first[1])), (second[0], transcribed(second[1]))]
+        def diarized(r):
+            assert r == {"batchItemFailures": []}, r
+            obj = storage.get(f"transcripts/{third[1]}.json", max_bytes=10**6)
+            segments = json.loads(obj.data)["segments"]
+            assert speaker_error(talk.turns, hypothesis_turns_of(segments)).error < 0.05
+            srt_file = storage.get(f"transcripts/{third[1]}.srt", max_bytes=10**6).data
+            assert b"\nA: " in srt_file and b"\nB: " in srt_file
+
+        return [
+            (first[0], transcribed(first[1])),
+            (second[0], transcribed(second[1])),
+            (third[0], diarized),
+        ]
     if fn.name == "Narrator":
         return _narrator_events(storage)
     if fn.name == "Authorizer":

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from speech_api.engines.base import TranscriptionOptions
+from speech_api.engines.base import TranscriptionOptions, VoiceActivity
 from speech_api.engines.stt.whisper_arguments import (
     LIBRARY_DEFAULTS,
     batch_key,
@@ -29,8 +29,11 @@ from speech_api.service.upload_jobs import _carried_options
 
 
 def test_each_entry_point_takes_what_it_took_before_the_one_model():
-    assert TranscriptionRequest.taken_by(STT) == ("language",)
-    assert TranscriptionRequest.taken_by(UPLOADS) == ("language",)
+    # Speaker options (issue 29): /stt's diarize (also from response_format=diarized_json),
+    # /v1's from response_format and known_speaker_*[], uploads' and the CLI's all four.
+    speakers = ("diarize", "min_speakers", "max_speakers", "channel_identification")
+    assert TranscriptionRequest.taken_by(STT) == ("language", "diarize")
+    assert TranscriptionRequest.taken_by(UPLOADS) == ("language", *speakers)
     assert set(TranscriptionRequest.taken_by(TRANSLATIONS)) == {
         "model",
         "prompt",
@@ -45,12 +48,17 @@ def test_each_entry_point_takes_what_it_took_before_the_one_model():
         "keywords",
         "languages",
         "word_timestamps",
+        "diarize",
+        "known_speaker_names",
+        "known_speaker_references",
+        "chunking_strategy",
     }
     assert set(TranscriptionRequest.taken_by(CLI)) == {
         "model",
         "language",
         "translate",
         "word_timestamps",
+        *speakers,
     }
 
 
@@ -125,6 +133,43 @@ def test_an_upload_carries_its_options_as_metadata_for_the_worker():
     assert _carried_options({}).options() == TranscriptionOptions()
     with pytest.raises(InvalidRequestError):
         TranscriptionRequest.parse({"language": "es", "prompt": "x"}, UPLOADS)
+
+
+def test_speaker_options_travel_as_metadata_and_are_checked_on_both_sides():
+    # POST /uploads' options, as create_upload writes them (flags as true/false), read back by
+    # the worker; what cannot be honoured is refused naming the option, on either side.
+    carried = _carried_options(
+        {"diarize": "true", "min_speakers": "2", "max_speakers": "3", "language": "en"}
+    ).options()
+    assert (carried.diarize, carried.min_speakers, carried.max_speakers) == (True, 2, 3)
+    assert _carried_options({"channel_identification": "true"}).options().channel_identification
+    for metadata, param in (
+        ({"diarize": "perhaps"}, "diarize"),
+        ({"diarize": "true", "max_speakers": "two"}, "max_speakers"),
+        ({"diarize": "true", "max_speakers": "31"}, "max_speakers"),
+        ({"diarize": "true", "min_speakers": "3", "max_speakers": "2"}, "min_speakers"),
+        ({"min_speakers": "2"}, "min_speakers"),
+        ({"diarize": "true", "channel_identification": "true"}, "channel_identification"),
+    ):
+        with pytest.raises(InvalidRequestError) as caught:
+            _carried_options(metadata).options()
+        assert caught.value.param == param, metadata
+
+
+def test_chunking_strategy_becomes_voice_activity_settings():
+    vad = {"type": "server_vad", "threshold": "0.6", "silence_duration_ms": "300"}
+    options = TranscriptionRequest.parse({"chunking_strategy": vad}, TRANSCRIPTIONS).options()
+    assert options.voice_activity == VoiceActivity(threshold=0.6, silence_ms=300)
+    as_json = '{"type": "server_vad", "prefix_padding_ms": 200}'
+    options = TranscriptionRequest.parse({"chunking_strategy": as_json}, TRANSCRIPTIONS).options()
+    assert options.voice_activity == VoiceActivity(padding_ms=200)
+    auto = TranscriptionRequest.parse({"chunking_strategy": "auto"}, TRANSCRIPTIONS).options()
+    assert auto.voice_activity is None
+    for bad in ("sometimes", {"type": "semantic_vad"}, {"type": "server_vad", "threshold": 2}):
+        with pytest.raises(InvalidRequestError) as caught:
+            TranscriptionRequest.parse({"chunking_strategy": bad}, TRANSCRIPTIONS)
+        assert caught.value.param == "chunking_strategy"
+        assert "server_vad" in caught.value.message
 
 
 def test_every_option_is_taken_somewhere():

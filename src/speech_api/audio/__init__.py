@@ -14,6 +14,8 @@ from speech_api.audio.budget import decode_time_limit_s
 from speech_api.audio.decode import (
     DecodedAudio,
     decode_audio,
+    decode_channels,
+    decode_channels_in_process,
     decode_file,
     decode_file_in_process,
     decode_in_process,
@@ -32,6 +34,8 @@ __all__ = [
     "StreamEncoder",
     "change_tempo",
     "decode_audio",
+    "decode_channels",
+    "decode_channels_in_process",
     "decode_file",
     "decode_file_in_process",
     "decode_in_process",

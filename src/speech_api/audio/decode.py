@@ -19,7 +19,12 @@ import numpy as np
 from speech_api.audio.budget import BudgetedInput, DecodeBudget, decode_time_limit_s
 from speech_api.audio.sandbox import run_decode
 from speech_api.audio.sources import WHISPER_SAMPLE_RATE, PcmFile
-from speech_api.errors import AudioTooLongError, EmptyAudioError, UnsupportedAudioError
+from speech_api.errors import (
+    AudioTooLongError,
+    EmptyAudioError,
+    InvalidRequestError,
+    UnsupportedAudioError,
+)
 
 # Demuxers we accept. A whitelist keeps FFmpeg from probing playlist/concat formats that
 # could make it open other files or URLs on our behalf.
@@ -94,6 +99,34 @@ def decode_file(source: Path, target: Path, *, max_seconds: float, param: str = 
     return PcmFile(target)
 
 
+def decode_channels(
+    source: Path, work_dir: Path, *, max_seconds: float, max_channels: int, param: str = "file"
+) -> list[PcmFile]:
+    """Each channel of an audio file as its own 16 kHz PCM file in ``work_dir`` (channel
+    identification: a call recorded one party per channel), with the checks of `decode_file`;
+    a file with more than ``max_channels`` channels is refused (InvalidRequestError naming
+    channel_identification) before any of it is decoded."""
+    _refuse_empty(source.stat().st_size, param)
+    prefix = work_dir / "channel"
+    reply, _ = run_decode(
+        {
+            "mode": "channels",
+            "source": str(source),
+            "target": str(prefix),
+            "max_seconds": max_seconds,
+            "max_channels": max_channels,
+            "param": param,
+        },
+        b"",
+        limit_s=decode_time_limit_s(max_seconds),
+    )
+    return [PcmFile(_channel_path(prefix, c)) for c in range(max(1, reply["channels"]))]
+
+
+def _channel_path(prefix: Path, channel: int) -> Path:
+    return prefix.with_name(f"{prefix.name}.{channel}.pcm")
+
+
 def decode_in_process(
     data: bytes, sink: Callable[[np.ndarray], object], max_seconds: float, param: str
 ) -> tuple[int, int]:
@@ -119,6 +152,52 @@ def decode_file_in_process(
             raise exc.__cause__ from None
 
 
+def decode_channels_in_process(
+    source: Path, prefix: Path, max_seconds: float, param: str, max_channels: int
+) -> tuple[int, int]:
+    """`decode_channels`' work, in this process (the decoding child runs it)."""
+    outs: list = []
+    try:
+        with open(source, "rb") as raw:
+
+            def open_sinks(channels: int) -> list[Callable[[np.ndarray], object]]:
+                if channels > max_channels:
+                    raise InvalidRequestError(
+                        f"channel_identification takes recordings of at most {max_channels} "
+                        f"channels; this one has {channels}.",
+                        param="channel_identification",
+                        code="too_many_channels",
+                    )
+                for c in range(channels):
+                    outs.append(open(_channel_path(prefix, c), "wb"))  # noqa: SIM115
+
+                def writer(out):
+                    def write(chunk: np.ndarray) -> None:
+                        try:
+                            out.write(chunk.tobytes())
+                        except OSError as exc:
+                            raise _SinkError from exc
+
+                    return write
+
+                return [writer(out) for out in outs]
+
+            try:
+                return _decode(
+                    raw,
+                    None,
+                    max_seconds=max_seconds,
+                    param=param,
+                    refuse_declared=True,
+                    channel_sinks=open_sinks,
+                )
+            except _SinkError as exc:
+                raise exc.__cause__ from None
+    finally:
+        for out in outs:
+            out.close()
+
+
 class _SinkError(Exception):
     """Writing decoded audio failed (kept apart from the decoder's own errors)."""
 
@@ -134,14 +213,16 @@ def _no_samples(param: str) -> EmptyAudioError:
 
 def _decode(
     raw,
-    sink: Callable[[np.ndarray], object],
+    sink: Callable[[np.ndarray], object] | None,
     *,
     max_seconds: float,
     param: str,
     refuse_declared: bool = False,
+    channel_sinks: Callable[[int], list[Callable[[np.ndarray], object]]] | None = None,
 ) -> tuple[int, int]:
     """Decode ``raw`` (a seekable binary file) to 16 kHz mono int16 arrays handed to ``sink``;
-    returns the source's sample rate and channels."""
+    returns the source's sample rate and channels. With ``channel_sinks(channels)`` instead,
+    each channel is decoded on its own and handed to the sink of its index."""
     budget = DecodeBudget(max_seconds, param)
     try:
         container = av.open(
@@ -178,28 +259,36 @@ def _decode(
         resampler = av.AudioResampler(format="s16", layout="mono", rate=WHISPER_SAMPLE_RATE)
         max_samples = int(max_seconds * WHISPER_SAMPLE_RATE)
         total = 0
+        split = _ChannelSplit(channel_sinks(stream.channels or 1)) if channel_sinks else None
 
-        def take(frames) -> None:
+        def take(frames, to=sink, counted: bool = True) -> None:
             nonlocal total
             for out in frames:
                 arr = out.to_ndarray().reshape(-1)
-                total += arr.shape[0]
-                if total > max_samples:
-                    raise AudioTooLongError.over(max_seconds, param=param)
-                sink(arr)
+                if counted:
+                    total += arr.shape[0]
+                    if total > max_samples:
+                        raise AudioTooLongError.over(max_seconds, param=param)
+                to(arr)
 
         try:
             for frame in container.decode(stream):
                 budget.take_frame(frame.samples, frame.sample_rate, len(frame.layout.channels))
                 frame.pts = None  # let the resampler count samples; broken pts must not matter
-                take(resampler.resample(frame))
+                if split is None:
+                    take(resampler.resample(frame))
+                else:
+                    split.take(frame, take)
         except (av.FFmpegError, ValueError, OSError) as exc:
             # A truncated or partly corrupt file: keep what decoded cleanly, as ffmpeg does.
             if total == 0:
                 raise UnsupportedAudioError(
                     "The file could not be decoded as audio (corrupt or truncated).", param=param
                 ) from exc
-        take(resampler.resample(None))
+        if split is None:
+            take(resampler.resample(None))
+        else:
+            split.flush(take)
 
         if total == 0:
             if stream.frames or declared:
@@ -213,6 +302,36 @@ def _decode(
                 )
             raise _no_samples(param)
         return stream.rate or 0, stream.channels or 0
+
+
+class _ChannelSplit:
+    """Each channel of the decoded frames through its own resampler to 16 kHz mono (only the
+    first channel counts towards the length limit: they are all as long)."""
+
+    def __init__(self, sinks: list[Callable[[np.ndarray], object]]):
+        self.sinks = sinks
+        self.planar: av.AudioResampler | None = None
+        self.resamplers = [
+            av.AudioResampler(format="s16", layout="mono", rate=WHISPER_SAMPLE_RATE) for _ in sinks
+        ]
+
+    def take(self, frame, take) -> None:
+        if self.planar is None:
+            self.planar = av.AudioResampler(
+                format="fltp", layout=frame.layout.name, rate=frame.sample_rate
+            )
+        for planar in self.planar.resample(frame):
+            data = planar.to_ndarray()
+            for c, (sink, resampler) in enumerate(zip(self.sinks, self.resamplers, strict=True)):
+                mono = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(data[c : c + 1]), format="fltp", layout="mono"
+                )
+                mono.sample_rate = planar.sample_rate
+                take(resampler.resample(mono), to=sink, counted=c == 0)
+
+    def flush(self, take) -> None:
+        for c, (sink, resampler) in enumerate(zip(self.sinks, self.resamplers, strict=True)):
+            take(resampler.resample(None), to=sink, counted=c == 0)
 
 
 def _is_empty_wav(data: bytes) -> bool:

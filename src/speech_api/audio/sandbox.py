@@ -35,6 +35,7 @@ from pathlib import Path
 from speech_api.errors import (
     AudioTooLongError,
     EmptyAudioError,
+    InvalidRequestError,
     SpeechAPIError,
     UnsupportedAudioError,
 )
@@ -43,7 +44,8 @@ from speech_api.errors import (
 # this module, not the other way round).
 HELPER_MODULE = "speech_api.audio.sandbox_helper"
 _ERRORS: dict[str, type[SpeechAPIError]] = {
-    cls.__name__: cls for cls in (AudioTooLongError, EmptyAudioError, UnsupportedAudioError)
+    cls.__name__: cls
+    for cls in (AudioTooLongError, EmptyAudioError, InvalidRequestError, UnsupportedAudioError)
 }
 # Slack on top of the decode's own time budget (checked inside the child) before the parent
 # stops waiting: the fork, the copy of the input and the reply.

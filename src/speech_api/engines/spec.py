@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-KINDS = ("stt", "tts")
+KINDS = ("stt", "tts", "speakers")
 _NAME = re.compile(r"[a-z][a-z0-9]*")
 _FLAG = re.compile(r"--[a-z][a-z0-9-]*")
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
@@ -100,7 +100,7 @@ class EngineSpec:
 
     # The name TTS_ENGINE (or a request's `model`) uses; lower case letters and digits.
     name: str
-    kind: str  # "stt" or "tts"
+    kind: str  # "stt", "tts" or "speakers"
     # Its own settings: a frozen model, every attribute documented. A TTS engine's settings
     # are read from TTS_<NAME>_<ATTRIBUTE> (config.py).
     settings: type[EngineSettings]
@@ -195,6 +195,26 @@ class TextToSpeechSpec(EngineSpec):
         return low <= speed <= high
 
 
+@dataclass(frozen=True, kw_only=True)
+class SpeakerEncoderSpec(EngineSpec):
+    """A speaker encoder (diarization, named speakers). ``load(settings, cache_dir: Path) ->
+    SpeakerEncoder`` (engines/base.py); loaded only for requests that ask for speakers."""
+
+    kind: str = "speakers"
+    # What `embed` takes (mono float32 at this rate) and the length of what it returns.
+    sample_rate: int
+    dimensions: int
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.kind != "speakers":
+            raise ValueError(f"{self.name}: a SpeakerEncoderSpec has kind 'speakers'")
+        for what in ("sample_rate", "dimensions"):
+            value = getattr(self, what)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{self.name}: {what} must be a positive integer, not {value!r}")
+
+
 def prefetch_value_name(flag: str) -> str:
     """The keyword a Prefetch option's value arrives under: ``--stt-model`` -> stt_model."""
     return flag.removeprefix("--").replace("-", "_")
@@ -204,6 +224,7 @@ __all__ = [
     "EngineSettings",
     "EngineSpec",
     "Prefetch",
+    "SpeakerEncoderSpec",
     "SpeechToTextSpec",
     "SynthesisCost",
     "TextToSpeechSpec",

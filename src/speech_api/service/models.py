@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from speech_api.config import Settings
 from speech_api.engines import registry
-from speech_api.engines.base import SpeechToText, TextToSpeech
+from speech_api.engines.base import SpeakerEncoder, SpeechToText, TextToSpeech
 from speech_api.engines.spec import EngineSpec, TextToSpeechSpec
 from speech_api.errors import ModelUnavailableError, SpeechAPIError
 
@@ -69,6 +69,9 @@ class ModelManager:
     def _tts_key(self) -> tuple:
         return ("tts", self._settings.tts, self._cache_dir)
 
+    def _speakers_key(self) -> tuple:
+        return ("speakers", self._settings.speakers.encoder_settings(), self._cache_dir)
+
     @property
     def _cache_dir(self):
         return self._settings.model_cache_dir
@@ -100,10 +103,23 @@ class ModelManager:
         """The configured TTS engine's spec (what it can do, what it costs)."""
         return registry.tts_engine(self._settings.tts.engine)
 
+    def speakers(self) -> SpeakerEncoder:
+        """The speaker encoder (diarization, named speakers), loaded on first use: only
+        requests that ask for speakers pay for it."""
+        key = self._speakers_key()
+        spec = registry.speaker_encoder()
+
+        def load() -> SpeakerEncoder:
+            return spec.load(key[1], self._cache_dir)
+
+        return self._load(key, load, spec.name, spec)
+
     def loaded(self) -> list[str]:
         names = [n for n in self.stt_names() if self._stt_key(n) in self._cache]
         if self._tts_key() in self._cache:
             names.append(self._settings.tts.engine)
+        if self._speakers_key() in self._cache:
+            names.append(registry.speaker_encoder().name)
         return sorted(names)
 
     def failures(self) -> dict[str, str]:

@@ -7,6 +7,7 @@ import dataclasses
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from speech_api.config import Settings
@@ -25,12 +26,20 @@ from speech_api.errors import (
 )
 from speech_api.openai_names import OPENAI_STT_MODELS, openai_model
 from speech_api.service.models import ModelManager
+from speech_api.service.speakers import (
+    MAX_IDENTIFIED_CHANNELS,
+    SpeakerLabels,
+    check_speaker_options,
+    merge_channels,
+)
+from speech_api.service.upload_limits import DIARIZATION_TIME_FACTOR
 
 
 class Transcription:
     def __init__(self, settings: Settings, models: ModelManager):
         self.settings = settings
         self.models = models
+        self.speakers = SpeakerLabels(settings, models)
 
     def model_names(self) -> list[str]:
         """Every name a transcription request may use: OpenAI's (aliases of the default
@@ -53,18 +62,40 @@ class Transcription:
     def transcribe(
         self, data: bytes, options: TranscriptionOptions = TranscriptionOptions()
     ) -> Transcript:
+        check_speaker_options(options)
+        # References first: a bad one is refused before the recording is transcribed.
+        references = self.speakers.references(options) if options.diarize else []
         engine, samples = self._input(data, options)
         english = self.english_probability(engine, samples, options)
-        transcript = engine.transcribe(samples, options)
-        if english is None:
+        if options.diarize:  # speakers are assigned word by word
+            transcript = engine.transcribe(samples, replace(options, word_timestamps=True))
+        else:
+            transcript = engine.transcribe(samples, options)
+        if english is not None:
+            transcript = dataclasses.replace(transcript, language_probability=english)
+        if not options.diarize:
             return transcript
-        return dataclasses.replace(transcript, language_probability=english)
+        from speech_api.audio import ArrayAudio
+
+        return self.speakers.label(transcript, ArrayAudio(samples), options, references)
 
     def transcribe_stream(
         self, data: bytes, options: TranscriptionOptions = TranscriptionOptions()
     ) -> TranscriptStream:
         """Decoding starts here (language detection included, so its errors are still clean
-        4xx); each segment is decoded as the returned iterator is advanced."""
+        4xx); each segment is decoded as the returned iterator is advanced. With speakers,
+        the whole clip is transcribed and labelled first (speakers are found over all of it)."""
+        if options.diarize:
+            result = self.transcribe(data, options)
+            return TranscriptStream(
+                language=result.language,
+                language_probability=result.language_probability,
+                duration_s=result.duration_s,
+                segments=iter(result.segments),
+                task=result.task,
+                model=result.model,
+            )
+        check_speaker_options(options)
         engine, samples = self._input(data, options)
         english = self.english_probability(engine, samples, options)
         stream = engine.transcribe_stream(samples, options)
@@ -131,22 +162,48 @@ class Transcription:
         as each stretch of audio is transcribed. ``work_dir``: where the PCM goes (default:
         the system's temporary folder). ``check_length(seconds)`` may refuse the decoded
         recording (by raising) before any of it is transcribed."""
+        check_speaker_options(options)
         engine = self.engine(options.model)
         limit = self.settings.long_audio_max_seconds if max_seconds is None else max_seconds
-        from speech_api.audio import decode_file  # PyAV: only where audio is read
+        # The time a recording costs: more with speakers, once per channel with channels.
+        factor = DIARIZATION_TIME_FACTOR if options.diarize else 1.0
+        limit /= factor
+        references = self.speakers.references(options)
+        from speech_api.audio import decode_channels, decode_file  # PyAV: where audio is read
 
         with tempfile.TemporaryDirectory(prefix="speech-api-", dir=work_dir) as work:
-            audio = decode_file(source, Path(work) / "audio.pcm", max_seconds=limit)
+            if options.channel_identification:
+                channels = decode_channels(
+                    source, Path(work), max_seconds=limit, max_channels=MAX_IDENTIFIED_CHANNELS
+                )
+            else:
+                channels = [decode_file(source, Path(work) / "audio.pcm", max_seconds=limit)]
+            duration = channels[0].duration_s
+            total = round(duration * len(channels), 3)  # each channel is transcribed
+            if total > limit:  # two channels of a recording under the limit: twice the work
+                raise AudioTooLongError.over(limit / len(channels), param="file", seconds=duration)
             if check_length is not None:
-                check_length(audio.duration_s)
-            report = None
+                check_length(total * factor)
+            reports: list = [None] * len(channels)
             if on_progress is not None:
-                on_progress(0.0, round(audio.duration_s, 3))
-
-                def report(done_s: float) -> None:
-                    on_progress(round(done_s, 3), round(audio.duration_s, 3))
-
-            yield engine.transcribe_long(audio, options, on_progress=report)
+                on_progress(0.0, total)
+                reports = [
+                    lambda done_s, c=c: on_progress(round(c * duration + done_s, 3), total)
+                    for c in range(len(channels))
+                ]
+            if options.diarize:
+                stream = engine.transcribe_long(
+                    channels[0], replace(options, word_timestamps=True), on_progress=reports[0]
+                )
+                yield self.speakers.label_stream(stream, channels[0], options, references)
+            elif options.channel_identification:
+                streams = [
+                    engine.transcribe_long(audio, options, on_progress=report)
+                    for audio, report in zip(channels, reports, strict=True)
+                ]
+                yield _merged_stream(streams)
+            else:
+                yield engine.transcribe_long(channels[0], options, on_progress=reports[0])
 
     def _input(self, data: bytes, options: TranscriptionOptions):
         if not data:
@@ -159,3 +216,14 @@ class Transcription:
         except AudioTooLongError as exc:
             raise exc.for_clips() from exc
         return engine, audio.samples
+
+
+def _merged_stream(streams: list[TranscriptStream]) -> TranscriptStream:
+    """One stream over the channels' streams: its segments, each tagged with its channel and
+    in time order, come once every channel is decoded."""
+    first = max(streams, key=lambda s: s.language_probability)
+
+    def segments() -> Iterator:
+        yield from merge_channels(streams, None).segments
+
+    return replace(first, segments=segments(), duration_s=max(s.duration_s for s in streams))

@@ -15,14 +15,16 @@ fields in schemas.UploadRequest, the body's published schema.)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from speech_api.engines.base import TranscriptionOptions
+from speech_api.engines.base import TranscriptionOptions, VoiceActivity
 from speech_api.errors import InvalidRequestError
-from speech_api.schemas import MAX_KEYWORD_CHARS, MAX_KEYWORDS
+from speech_api.schemas import MAX_KEYWORD_CHARS, MAX_KEYWORDS, MAX_SPEAKERS
+from speech_api.service.speakers import check_speaker_options, known_speakers
 
 # The entry points.
 STT = "/stt"
@@ -42,6 +44,39 @@ class Taken:
         if unknown:
             raise ValueError(f"unknown entry points {sorted(unknown)}")
         self.by = frozenset(entry_points)
+
+
+class ServerVad(BaseModel):
+    """OpenAI's `chunking_strategy` object: the voice activity detection that cuts the audio
+    (and finds speech for speaker windows)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["server_vad"]
+    threshold: float | None = Field(None, ge=0, le=1)
+    silence_duration_ms: int | None = Field(None, ge=0, le=10_000)
+    prefix_padding_ms: int | None = Field(None, ge=0, le=10_000)
+
+
+def _json_object(value: Any) -> Any:
+    """A form sends chunking_strategy as "auto" or as a JSON object in a string (the SDK sends
+    `chunking_strategy[field]` fields, which the route gathers into a dict)."""
+    if isinstance(value, str) and value.strip() not in ("", "auto"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    if isinstance(value, str) and not value.strip():
+        return "auto"
+    return value
+
+
+# Messages for fields whose validation errors would not say what the field takes (a union's).
+_WHAT_IT_TAKES = {
+    "chunking_strategy": "chunking_strategy is 'auto' or a server_vad object "
+    '({"type": "server_vad", ...}) with threshold (0 to 1), silence_duration_ms and '
+    "prefix_padding_ms (0 to 10000).",
+}
 
 
 class TranscriptionRequest(BaseModel):
@@ -75,6 +110,35 @@ class TranscriptionRequest(BaseModel):
     word_timestamps: Annotated[bool, Taken(TRANSCRIPTIONS, CLI)] = Field(
         False, description="word timings (with --format verbose_json)"
     )
+    # Who said what (docs/speakers.md). /v1 sets it from response_format=diarized_json or the
+    # gpt-4o-transcribe-diarize model, /stt from response_format=diarized_json.
+    diarize: Annotated[bool, Taken(STT, TRANSCRIPTIONS, UPLOADS, CLI)] = Field(
+        False, description="label who speaks (A, B, ...) on every segment"
+    )
+    min_speakers: Annotated[int | None, Taken(UPLOADS, CLI)] = Field(
+        None, ge=1, le=MAX_SPEAKERS, description="with diarize: at least this many speakers"
+    )
+    max_speakers: Annotated[int | None, Taken(UPLOADS, CLI)] = Field(
+        None, ge=1, le=MAX_SPEAKERS, description="with diarize: at most this many speakers"
+    )
+    channel_identification: Annotated[bool, Taken(UPLOADS, CLI)] = Field(
+        False,
+        description="transcribe each channel of a stereo file on its own (ch_0, ch_1), "
+        "merged by time",
+    )
+    # OpenAI's parallel arrays: names, and 2-10 s reference clips as data URLs.
+    known_speaker_names: Annotated[list[str], Taken(TRANSCRIPTIONS)] = Field(
+        default_factory=list, description="names for known_speaker_references[]"
+    )
+    known_speaker_references: Annotated[list[str], Taken(TRANSCRIPTIONS)] = Field(
+        default_factory=list,
+        description="data URLs of 2-10 s clips of each known speaker (at most 4)",
+    )
+    chunking_strategy: Annotated[
+        Literal["auto"] | ServerVad | None,
+        Taken(TRANSCRIPTIONS),
+        BeforeValidator(_json_object),
+    ] = Field(None, description="auto, or a server_vad object (threshold, silence, padding)")
 
     @classmethod
     def taken_by(cls, entry_point: str) -> tuple[str, ...]:
@@ -108,9 +172,8 @@ class TranscriptionRequest(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             param = str(first["loc"][0]) if first.get("loc") else None
-            raise InvalidRequestError(
-                f"{param}: {first['msg']}", param=param, code="invalid_value"
-            ) from exc
+            message = _WHAT_IT_TAKES.get(param or "", f"{param}: {first['msg']}")
+            raise InvalidRequestError(message, param=param, code="invalid_value") from exc
         request._check_keywords()
         return request
 
@@ -134,7 +197,7 @@ class TranscriptionRequest(BaseModel):
     def options(self) -> TranscriptionOptions:
         """What the engines take: the one mapping from a request's options to theirs."""
         keywords = [k.strip() for k in self.keywords if k.strip()]
-        return TranscriptionOptions(
+        options = TranscriptionOptions(
             task="translate" if self.translate else "transcribe",
             model=self.model,
             language=self.language,
@@ -144,6 +207,24 @@ class TranscriptionRequest(BaseModel):
             word_timestamps=self.word_timestamps,
             hotwords=", ".join(keywords) or None,
             languages=tuple(self.languages),
+            diarize=self.diarize,
+            min_speakers=self.min_speakers,
+            max_speakers=self.max_speakers,
+            channel_identification=self.channel_identification,
+            known_speakers=known_speakers(self.known_speaker_names, self.known_speaker_references),
+            voice_activity=self._voice_activity(),
+        )
+        check_speaker_options(options)
+        return options
+
+    def _voice_activity(self) -> VoiceActivity | None:
+        vad = self.chunking_strategy
+        if not isinstance(vad, ServerVad):  # "auto": what Whisper does anyway
+            return None
+        return VoiceActivity(
+            threshold=vad.threshold,
+            silence_ms=vad.silence_duration_ms,
+            padding_ms=vad.prefix_padding_ms,
         )
 
     def given(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from speech_api.engines import Transcript, TranscriptSegment, TranscriptStream, WordTiming
 from speech_api.formats import SRT_MEDIA_TYPE
 from speech_api.schemas import Segment, TranscriptionResponse
-from speech_api.subtitles import to_srt, to_vtt
+from speech_api.subtitles import to_paragraphs, to_srt, to_vtt, who
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,10 @@ def transcription_response(result: Transcript) -> TranscriptionResponse:
         language=result.language,
         language_probability=result.language_probability,
         duration_s=result.duration_s,
-        segments=[Segment(start=s.start, end=s.end, text=s.text) for s in result.segments],
+        segments=[
+            Segment(start=s.start, end=s.end, text=s.text, speaker=s.speaker, channel=s.channel)
+            for s in result.segments
+        ],
         model=result.model,
     )
 
@@ -59,9 +62,15 @@ def render_transcript(
     with_logprobs: bool = False,
 ) -> RenderedTranscript:
     """OpenAI's renderings: text, srt, vtt, json ({"text", "usage"}, and "logprobs" when
-    asked for) and verbose_json (segments with decoder details, words when asked for)."""
+    asked for), verbose_json (segments with decoder details, words when asked for) and
+    diarized_json (segments with their speakers). Where segments have speakers or channels,
+    text has one paragraph per turn, SRT and WebVTT name who speaks (see subtitles)."""
     if fmt == "text":
+        if any(who(s) for s in result.segments):
+            return RenderedTranscript(to_paragraphs(result.segments), "text/plain")
         return RenderedTranscript(result.text + "\n", "text/plain")
+    if fmt == "diarized_json":
+        return RenderedTranscript(json.dumps(diarized_json(result)), "application/json")
     if fmt == "srt":
         return RenderedTranscript(to_srt(result.segments), SRT_MEDIA_TYPE)
     if fmt == "vtt":
@@ -90,6 +99,7 @@ def render_transcript(
                 "avg_logprob": s.avg_logprob,
                 "compression_ratio": s.compression_ratio,
                 "no_speech_prob": s.no_speech_prob,
+                **_who(s),
             }
             for s in result.segments
         ]
@@ -99,10 +109,49 @@ def render_transcript(
     return RenderedTranscript(json.dumps(body), "application/json")
 
 
-def transcript_events(stream: TranscriptStream, *, with_logprobs: bool = False) -> Iterator[dict]:
+def _who(segment: TranscriptSegment) -> dict:
+    """A segment's speaker and channel, where it has them."""
+    return {k: v for k, v in (("speaker", segment.speaker), ("channel", segment.channel)) if v}
+
+
+def segment_id(index: int) -> str:
+    """A diarized segment's id, as OpenAI writes them (`seg_001`)."""
+    return f"seg_{index:03d}"
+
+
+def diarized_json(result: Transcript) -> dict:
+    """OpenAI's `diarized_json` (TranscriptionDiarized): segments of
+    `{"type": "transcript.text.segment", "id", "start", "end", "text", "speaker"}`, speakers
+    "A", "B", ... in order of first appearance (or the known speakers' names)."""
+    segments = [s for s in result.segments if s.text]
+    return {
+        "task": "transcribe",
+        "duration": result.duration_s,
+        "text": " ".join(s.text for s in segments),
+        "segments": [_diarized_segment(s, i) for i, s in enumerate(segments, start=1)],
+        "usage": usage(result.duration_s),
+    }
+
+
+def _diarized_segment(segment: TranscriptSegment, index: int) -> dict:
+    return {
+        "type": "transcript.text.segment",
+        "id": segment_id(index),
+        "start": segment.start,
+        "end": segment.end,
+        "text": segment.text,
+        "speaker": segment.speaker or "A",
+    }
+
+
+def transcript_events(
+    stream: TranscriptStream, *, with_logprobs: bool = False, diarized: bool = False
+) -> Iterator[dict]:
     """OpenAI's streamed transcription: a `transcript.text.delta` per decoded segment (the
     deltas concatenate to the final text), then `transcript.text.done` with the text and
-    usage. Advancing it decodes: run it off the event loop."""
+    usage. ``diarized``: each delta names its segment (`segment_id`) and is followed by a
+    `transcript.text.segment` event with the segment's speaker. Advancing it decodes: run it
+    off the event loop."""
     texts: list[str] = []
     words: list[WordTiming] = []
     for segment in stream.segments:
@@ -114,6 +163,11 @@ def transcript_events(stream: TranscriptStream, *, with_logprobs: bool = False) 
         event: dict = {"type": "transcript.text.delta", "delta": delta}
         if with_logprobs:
             event["logprobs"] = logprobs(segment.words)
+        if diarized:
+            event["segment_id"] = segment_id(len(texts))
+            yield event
+            yield _diarized_segment(segment, len(texts))
+            continue
         yield event
     done: dict = {
         "type": "transcript.text.done",
@@ -125,12 +179,32 @@ def transcript_events(stream: TranscriptStream, *, with_logprobs: bool = False) 
     yield done
 
 
+def transcript_of(stored: TranscriptionResponse) -> Transcript:
+    """A stored transcript (the API's own JSON) as the engines' transcript."""
+    segments = [
+        TranscriptSegment(
+            start=s.start, end=s.end, text=s.text, id=i, speaker=s.speaker, channel=s.channel
+        )
+        for i, s in enumerate(stored.segments, start=1)
+    ]
+    return Transcript(
+        text=stored.text,
+        language=stored.language,
+        language_probability=stored.language_probability,
+        duration_s=stored.duration_s,
+        segments=segments,
+        model=stored.model,
+    )
+
+
 def render_stored(stored: TranscriptionResponse, fmt: str) -> RenderedTranscript:
     """A stored transcript (the worker's JSON) as text, srt or vtt: the same renderings the
     worker writes beside it."""
+    segments = transcript_of(stored).segments
     if fmt == "text":
+        if any(who(s) for s in segments):
+            return RenderedTranscript(to_paragraphs(segments), "text/plain; charset=utf-8")
         return RenderedTranscript(stored.text + "\n", "text/plain; charset=utf-8")
-    segments = [TranscriptSegment(start=s.start, end=s.end, text=s.text) for s in stored.segments]
     if fmt == "srt":
         return RenderedTranscript(to_srt(segments), f"{SRT_MEDIA_TYPE}; charset=utf-8")
     return RenderedTranscript(to_vtt(segments), "text/vtt; charset=utf-8")

@@ -122,7 +122,9 @@ class UploadService:
         upload_id = f"{uuid.uuid4().hex}.{extension}"
         key = self.store.upload_key(upload_id)
         metadata = {"original-filename": _ascii(filename)[:200]}
-        given = (options or TranscriptionRequest()).given()
+        options = options or TranscriptionRequest()
+        options.options()  # what the worker could not honour is refused now (min > max, ...)
+        given = options.given()
         if (lang := normalize_language(given.pop("language", None))) is not None:
             # Checked here, where no model loads: the engine's own list (its spec).
             if lang not in registry.stt_engine().languages:
@@ -133,7 +135,7 @@ class UploadService:
                 )
             metadata["language"] = lang
         for name, value in given.items():
-            metadata[name] = _ascii(",".join(value) if isinstance(value, list) else str(value))
+            metadata[name] = _metadata_value(value)
         if callback_url is not None:
             # In the form's signed policy: the uploader cannot change where it goes.
             metadata[CALLBACK_METADATA] = self.notifier.check(callback_url)
@@ -289,6 +291,14 @@ class UploadService:
         )
         logger.info("upload %s failed permanently: %s", run.source_key, exc.code)
         self.notifier.send(transcript_message(record), callback)
+
+
+def _metadata_value(value) -> str:
+    """An option as S3 user metadata, as someone dropping a file would write it: a list
+    comma-separated, a flag `true` or `false`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _ascii(",".join(value) if isinstance(value, list) else str(value))
 
 
 def _carried_options(metadata: dict[str, str]) -> TranscriptionRequest:

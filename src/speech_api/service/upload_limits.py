@@ -10,6 +10,10 @@ from __future__ import annotations
 # margin for speech-dense audio and full-window fallbacks. Lambda gives a function about one
 # vCPU per 1,769 MB, so a worker of at least 3,538 MB runs at this rate or faster.
 LONG_AUDIO_RTF = 0.12
+# Speaker labels cost Whisper's word timings and the speaker encoder on top (docs/speakers.md:
+# the target is at most 30 % more): a diarized recording counts as this much more audio
+# against the worker's time, and its length limit is that much shorter.
+DIARIZATION_TIME_FACTOR = 1.3
 # A recording is accepted when its estimated time, this fixed allowance (cold start: image,
 # model load; download and decoding) included, fills at most this share of the time left.
 LONG_AUDIO_OVERHEAD_S = 60.0

@@ -110,9 +110,8 @@ def test_verbose_json_and_translations_report_usage(openai_client):
     [
         ({"include": ["logprobs"], "response_format": "text"}, "include"),
         ({"include": ["segments"]}, "include"),
-        ({"chunking_strategy": {"type": "server_vad"}}, "chunking_strategy"),
+        ({"chunking_strategy": {"type": "server_vad", "threshold": 5}}, "chunking_strategy"),
         ({"stream": True, "response_format": "srt"}, "stream"),
-        ({"response_format": "diarized_json"}, "response_format"),
         ({"extra_body": {"known_speaker_names[]": ["ann"]}}, "known_speaker_names"),
         (
             {"extra_body": {"known_speaker_references[]": ["data:audio/wav;base64,AA=="]}},

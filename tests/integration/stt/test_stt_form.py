@@ -44,7 +44,7 @@ def test_unknown_form_field_is_a_400_naming_it(tiny_api):
     assert r.status_code == 400
     assert r.json()["error"] == {
         "message": "'temperature' is not a field of /stt "
-        "(it takes file, language, response_format).",
+        "(it takes file, language, diarize, response_format).",
         "type": "invalid_request_error",
         "code": "unsupported_parameter",
         "param": "temperature",

@@ -15,7 +15,7 @@ from speech_api.api.routers.speech import sse_response, stream_response
 from speech_api.api.routers.transcription import one_audio_file
 from speech_api.errors import InvalidRequestError, NotFoundError
 from speech_api.formats import TranscriptFormat
-from speech_api.openai_names import TRANSCRIPTION_INCLUDES
+from speech_api.openai_names import OPENAI_DIARIZE_MODEL, TRANSCRIPTION_INCLUDES, openai_model
 from speech_api.schemas import SpeechRequest
 from speech_api.service import SpeechService, render_transcript, speech_events, transcript_events
 from speech_api.service.speech import WHISPER_ALIAS
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 # Options the routes set themselves rather than read from a field of the same name: the
 # translations route translates, and word timings come from timestamp_granularities[] (or
 # include[]=logprobs, which word probabilities make).
-_SET_BY_THE_ROUTE = {"translate", "word_timestamps"}
+_SET_BY_THE_ROUTE = {"translate", "word_timestamps", "diarize"}
 
 
 def _fields(entry_point: str, *own: str) -> set[str]:
@@ -57,7 +57,9 @@ def _refuse_unknown_fields(form: FormData, allowed: set[str]) -> None:
     """OpenAI parameters this service does not implement (known_speaker_names[],
     keywords, ...) and misspelt ones alike: a 400 naming the field, not a silent drop."""
     for name in form:
-        if name in allowed:
+        if name in allowed or (
+            "chunking_strategy" in allowed and name.startswith("chunking_strategy[")
+        ):
             continue
         # The SDK sends objects and arrays as `name[key]`, `name[]`: name the parameter.
         param = name.split("[", 1)[0]
@@ -95,7 +97,6 @@ async def _audio_task(
     *,
     allowed: set[str],
     stream: bool = False,
-    chunking_strategy: str | None = None,
 ) -> Response:
     """``fields``: the options the route declared (FastAPI read and typed them); every other
     option the entry point takes is read from the form here."""
@@ -107,6 +108,9 @@ async def _audio_task(
     # FastAPI's `file` keeps the last of several; the parsed form (cached) shows them all.
     file = one_audio_file(form)
     granularities = _listed(form, "timestamp_granularities", allowed=("word", "segment"))
+    if entry_point == TRANSCRIPTIONS:
+        fields["chunking_strategy"] = _chunking_strategy(form)
+        _speakers(form, fields, response_format)
     words = "word" in granularities
     if words and response_format != "verbose_json":
         raise InvalidRequestError(
@@ -120,17 +124,9 @@ async def _audio_task(
         raise InvalidRequestError(
             "include[]=logprobs needs response_format=json.", param="include", code="invalid_value"
         )
-    # "auto" is what Whisper does anyway (voice activity detection splits the audio); a
-    # server_vad configuration has nothing here to tune.
-    if chunking_strategy not in (None, "auto"):
+    if stream and response_format not in ("json", "text", "diarized_json"):
         raise InvalidRequestError(
-            "chunking_strategy accepts only 'auto' here.",
-            param="chunking_strategy",
-            code="invalid_value",
-        )
-    if stream and response_format not in ("json", "text"):
-        raise InvalidRequestError(
-            "stream=true streams text events; use response_format json or text.",
+            "stream=true streams text events; use response_format json, text or diarized_json.",
             param="stream",
             code="invalid_value",
         )
@@ -140,7 +136,10 @@ async def _audio_task(
     data = await file.read()
     if stream:
         started = await offload(service.transcribe_stream, data, transcription)
-        return sse_response(transcript_events(started, with_logprobs=with_logprobs))
+        events = transcript_events(
+            started, with_logprobs=with_logprobs, diarized=response_format == "diarized_json"
+        )
+        return sse_response(events)
     result = await offload(service.transcribe, data, transcription)
     rendered = render_transcript(
         result,
@@ -150,6 +149,57 @@ async def _audio_task(
         with_logprobs=with_logprobs,
     )
     return Response(rendered.body, media_type=rendered.media_type)
+
+
+def _chunking_strategy(form: FormData) -> str | dict | None:
+    """OpenAI's `chunking_strategy` as one value for TranscriptionRequest: "auto", a JSON
+    object (curl users), or the object the SDK sends as `chunking_strategy[field]` fields."""
+    fields = {
+        name[len("chunking_strategy[") : -1]: value
+        for name, value in form.multi_items()
+        if name.startswith("chunking_strategy[") and name.endswith("]")
+    }
+    plain = form.get("chunking_strategy")
+    if plain is not None and fields:
+        raise InvalidRequestError(
+            "Send chunking_strategy once: 'auto', or a server_vad object.",
+            param="chunking_strategy",
+            code="invalid_value",
+        )
+    return fields or plain
+
+
+def _speakers(form: FormData, fields: dict, response_format: str) -> None:
+    """Speaker labels: `gpt-4o-transcribe-diarize` (the configured model, diarized) or
+    `response_format=diarized_json` with any model. What OpenAI refuses with the diarization
+    model (a prompt, word timestamps, logprobs) is refused here too, naming the parameter."""
+    diarize_model = openai_model(fields.get("model") or "", (OPENAI_DIARIZE_MODEL,))
+    if diarize_model:
+        for param, given in (
+            ("prompt", fields.get("prompt")),
+            ("timestamp_granularities", _listed(form, "timestamp_granularities")),
+            ("include", _listed(form, "include")),
+        ):
+            if given:
+                raise InvalidRequestError(
+                    f"{param} is not supported with {OPENAI_DIARIZE_MODEL}.",
+                    param=param,
+                    code="unsupported_parameter",
+                )
+    # The diarization model labels speakers in every format that has segments (OpenAI
+    # answers json and text without them: so does this).
+    diarize = response_format == "diarized_json" or (
+        diarize_model and response_format in ("srt", "vtt", "verbose_json")
+    )
+    names = fields.get("known_speaker_names")
+    references = fields.get("known_speaker_references")
+    if (names or references) and not diarize:
+        raise InvalidRequestError(
+            "known_speaker_names[] label speakers: use response_format=diarized_json.",
+            param="known_speaker_names" if names else "known_speaker_references",
+            code="invalid_value",
+        )
+    fields["diarize"] = bool(diarize)
 
 
 @router.post("/audio/transcriptions")
@@ -166,7 +216,10 @@ async def transcriptions(
     include: Annotated[
         list[str] | None, Form(alias="include[]", description="logprobs (with json)")
     ] = None,
-    chunking_strategy: Annotated[str | None, Form(description="auto only")] = None,
+    chunking_strategy: Annotated[
+        str | None,
+        Form(description="auto, or a server_vad object (its fields as chunking_strategy[field])"),
+    ] = None,
     timestamp_granularities: Annotated[
         list[str] | None, Form(alias="timestamp_granularities[]")
     ] = None,
@@ -178,8 +231,20 @@ async def transcriptions(
         list[str] | None,
         Form(alias="languages[]", description="Languages the audio may be in (ISO-639-1)"),
     ] = None,
+    known_speaker_names: Annotated[
+        list[str] | None,
+        Form(alias="known_speaker_names[]", description="Names for known_speaker_references[]"),
+    ] = None,
+    known_speaker_references: Annotated[
+        list[str] | None,
+        Form(
+            alias="known_speaker_references[]",
+            description="Data URLs of 2-10 s clips of each known speaker (at most 4)",
+        ),
+    ] = None,
 ):
-    """OpenAI `audio.transcriptions.create`, streamed as events with `stream=true`."""
+    """OpenAI `audio.transcriptions.create`, streamed as events with `stream=true`. Speaker
+    labels with `model=gpt-4o-transcribe-diarize` or `response_format=diarized_json`."""
     fields = {"model": model, "language": language, "prompt": prompt, "temperature": temperature}
     return await _audio_task(
         request,
@@ -189,7 +254,6 @@ async def transcriptions(
         response_format,
         allowed=_TRANSCRIPTION_FIELDS,
         stream=stream,
-        chunking_strategy=chunking_strategy,
     )
 
 
@@ -204,6 +268,12 @@ async def translations(
     temperature: Annotated[float, Form(ge=0, le=1)] = 0.0,
 ):
     """OpenAI `audio.translations.create`: speech in any language to English text."""
+    if response_format == "diarized_json":
+        raise InvalidRequestError(
+            "Translations have no speaker labels: diarized_json is for transcriptions.",
+            param="response_format",
+            code="invalid_value",
+        )
     fields = {"model": model, "prompt": prompt, "temperature": temperature, "translate": True}
     return await _audio_task(
         request, service, TRANSLATIONS, fields, response_format, allowed=_TRANSLATION_FIELDS

@@ -54,7 +54,8 @@ async def stt(
     language: str | None = Query(None, description="ISO 639-1 code; detected if absent"),
     response_format: str | None = Query(
         None,
-        description="json (this schema, default), text, srt, vtt or verbose_json",
+        description="json (this schema, default), text, srt, vtt, verbose_json or "
+        "diarized_json (speaker labels)",
         json_schema_extra={"enum": list(TRANSCRIPT_FORMATS)},
     ),
 ):
@@ -71,6 +72,8 @@ async def stt(
             code="invalid_value",
         )
     fields = {name: form.get(name) or request.query_params.get(name) for name in _OPTIONS}
+    if fmt == "diarized_json":  # the speaker-labelled format asks for speakers
+        fields["diarize"] = True
     options = TranscriptionRequest.parse(fields, STT).options()
     result = await offload(service.transcribe, data, options)
     if fmt == "json":

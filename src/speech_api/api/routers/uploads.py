@@ -24,7 +24,8 @@ router = APIRouter(tags=["uploads"])
 async def create_upload(body: UploadRequest, uploads: UploadsDep) -> UploadResponse:
     """A presigned form to upload a file (up to MAX_LONG_UPLOAD_BYTES) straight to S3 under
     uploads/; its transcript appears at `transcript_url`, and `callback_url` (optional) is
-    POSTed a message when it is done or has failed."""
+    POSTed a message when it is done or has failed. `diarize` labels speakers (within
+    `min_speakers`/`max_speakers`); `channel_identification` transcribes each channel."""
     options = {name: getattr(body, name) for name in TranscriptionRequest.taken_by(UPLOADS)}
     return await offload(
         uploads.create_upload,

@@ -51,7 +51,24 @@ def whisper_arguments(
     }
     if options.temperature is not None:  # None: the library's fallback schedule
         arguments["temperature"] = options.temperature
+    if vad := vad_options(options):  # none set: the library's VadOptions defaults
+        arguments["vad_parameters"] = vad
     return arguments
+
+
+def vad_options(options: TranscriptionOptions) -> dict[str, Any]:
+    """faster-whisper's `VadOptions` for the request's voice activity settings (OpenAI's
+    `chunking_strategy` server_vad), the fields it sets only: the trimmed path runs the
+    library's VAD with them, the full-window path passes them as `vad_parameters`."""
+    activity = options.voice_activity
+    if activity is None:
+        return {}
+    names = {
+        "threshold": activity.threshold,
+        "min_silence_duration_ms": activity.silence_ms,
+        "speech_pad_ms": activity.padding_ms,
+    }
+    return {name: value for name, value in names.items() if value is not None}
 
 
 def decoding(arguments: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from faster_whisper.transcribe import Segment, TranscriptionInfo, restore_speech
 from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
 from speech_api.engines.base import TranscriptionOptions, pick_language
-from speech_api.engines.stt.whisper_arguments import greedy, whisper_arguments
+from speech_api.engines.stt.whisper_arguments import greedy, vad_options, whisper_arguments
 from speech_api.engines.stt.whisper_batch import BatchDecoder, Decoded
 from speech_api.engines.stt.whisper_guard import Fallback
 from speech_api.engines.stt.whisper_queue import BatchQueue, Job, Stats
@@ -98,7 +98,7 @@ class FastWhisper:
         speech_chunks = None
         audio = samples
         if self.vad_filter:
-            speech_chunks = get_speech_timestamps(samples, VadOptions())
+            speech_chunks = get_speech_timestamps(samples, VadOptions(**vad_options(options)))
             chunks, _ = collect_chunks(samples, speech_chunks)
             audio = np.concatenate(chunks, axis=0)
         features = self.model.feature_extractor(audio)

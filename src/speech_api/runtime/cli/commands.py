@@ -4,6 +4,8 @@ local engines or against a running server (`--base-url`, `--api-key`).
     speech-api serve
     speech-api transcribe a.wav b.mp3 --format srt          # writes a.srt, b.srt
     speech-api transcribe talk.flac -o - --format text      # to stdout
+    speech-api transcribe meeting.wav --diarize --format srt # "A: ...", "B: ..." cues
+    speech-api transcribe call.wav --channel-identification # ch_0 / ch_1, merged by time
     speech-api synthesize "Hello there." -o hello.mp3
     speech-api synthesize "Hello there." --url --base-url http://127.0.0.1:8000
     speech-api synthesize --job chapter.md -o chapter.mp3 --captions   # a long text, as a job
@@ -149,7 +151,8 @@ def parser() -> argparse.ArgumentParser:
     p_stt.add_argument(
         "-o", "--output", help="a folder, or - for stdout; default: next to each file"
     )
-    for flag, kwargs in cli_flags():  # --model, --language, --translate, --word-timestamps
+    # --model, --language, --translate, --word-timestamps, --diarize, --min-speakers, ...
+    for flag, kwargs in cli_flags():
         p_stt.add_argument(flag, **kwargs)
 
     p_tts = sub.add_parser("synthesize", parents=[remote], help="text to audio")
@@ -230,10 +233,17 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         from speech_api.runtime.malloc import tune_malloc
 
         tune_malloc()  # hours of audio pass through decoder threads
+        if (args.min_speakers or args.max_speakers) and not args.diarize:
+            raise SystemExit("--min-speakers and --max-speakers need --diarize")
+        if args.diarize and args.channel_identification:
+            raise SystemExit("--diarize and --channel-identification cannot be combined: pick one")
         options = {name: getattr(args, name) for name in TranscriptionRequest.taken_by(CLI)}
+        if args.format == "diarized_json":  # the speaker-labelled format asks for speakers
+            options["diarize"] = True
         request = TranscribeRequest(
             fmt=args.format, options=TranscriptionRequest.parse(options, CLI)
         )
+        request.options.options()  # refused here, before any file is read or sent
         engines = backend(settings, args.base_url, args.api_key)
         return transcribe(engines, args.files, request, output=args.output)
     if args.command == "synthesize":

@@ -31,6 +31,11 @@ class RemoteBackend:
         self.http = self.server.http
 
     def transcribe(self, path: Path, request: TranscribeRequest) -> str:
+        speakers, channels = request.options.diarize, request.options.channel_identification
+        if speakers or channels:
+            # Speakers and channels are the upload flow's (POST /uploads takes them).
+            why = "channel identification" if channels else "speaker labels"
+            return transcribe_long(self.server, path, request, why=f"{why} by the upload worker")
         size, duration = path.stat().st_size, _probed_duration_s(path)
         # The body is the file plus the form's few hundred bytes.
         too_large = size + 64 * 1024 > _SYNC_MAX_BYTES

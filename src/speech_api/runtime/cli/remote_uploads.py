@@ -26,13 +26,14 @@ def transcribe_long(server: Server, path: Path, request: TranscribeRequest, *, w
     """The file's transcript in ``request.fmt``, by the server's upload worker. ``why``: the
     reason it takes this way, said first."""
     from speech_api.schemas import TranscriptionResponse
-    from speech_api.service.transcripts import render_stored
+    from speech_api.service.transcripts import diarized_json, render_stored, transcript_of
 
     refused = _long_refusal(request)
     if refused:
         raise SystemExit(
             f"{why}: long remote files are transcribed by the server's upload worker, with "
-            f"its model, as json, text, srt or vtt; {refused} is not available for them "
+            f"its model, as json, text, srt, vtt or diarized_json; {refused} is not available "
+            "for them "
             "(drop it, or transcribe locally without --base-url)"
         )
     body = {"filename": path.name, "content_type": _upload_content_type(path)}
@@ -46,7 +47,10 @@ def transcribe_long(server: Server, path: Path, request: TranscribeRequest, *, w
     transcript = _await_transcript(server, url, path.name)
     if request.fmt == "json":
         return json.dumps(transcript, indent=2)
-    return render_stored(TranscriptionResponse.model_validate(transcript), request.fmt).body
+    stored = TranscriptionResponse.model_validate(transcript)
+    if request.fmt == "diarized_json":
+        return json.dumps(diarized_json(transcript_of(stored)), indent=2)
+    return render_stored(stored, request.fmt).body
 
 
 def _long_refusal(request: TranscribeRequest) -> str | None:

@@ -1,0 +1,1 @@
+"""Speaker encoders (a voice as a vector: diarization and named speakers), one adapter each."""
