@@ -108,7 +108,7 @@ class Transcription:
         English, by an installed multilingual model (engines/stt/language_check.py). Speech in
         another language is refused, naming the model that can transcribe it: the English-only
         model would write invented English and call it English with probability 1.0. None
-        where there is nothing to check, or no multilingual model to check with."""
+        where there is nothing to check (no speech), or no multilingual model to check with."""
         if getattr(engine, "multilingual", True) or options.language or options.languages:
             return None
         if options.task != "transcribe":  # translation: refused by the engine, saying why
@@ -116,10 +116,13 @@ class Transcription:
         checker = self._multilingual_engine()
         if checker is None:
             return None
-        from speech_api.engines.stt.language_check import spoken_language
+        from speech_api.engines.stt.language_check import is_not_english, spoken_language
 
-        language, probability, english = spoken_language(checker, samples)
-        if language != "en":
+        detected = spoken_language(checker, samples)
+        if detected is None:  # no speech: nothing to refuse (an empty transcript follows)
+            return None
+        language, probability, english = detected
+        if is_not_english(detected):
             raise UnsupportedLanguageError(
                 f"This audio does not sound like English (probability {english:.2f}; most "
                 f"likely '{language}', {probability:.2f}, by Whisper {checker.name}), and the "

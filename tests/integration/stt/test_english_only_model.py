@@ -37,3 +37,29 @@ def test_language_given_skips_the_check(tiny_api):
     """`language=en` says the caller knows: the Spanish clip is transcribed as English."""
     r = stt(tiny_api, "pico_es_equipo.wav", language="en")
     assert r.status_code == 200 and r.json()["language_probability"] == 1.0
+
+
+def wav(samples) -> bytes:
+    import io
+
+    import soundfile as sf
+
+    out = io.BytesIO()
+    sf.write(out, samples, 16_000, format="WAV", subtype="PCM_16")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["silence", "noise"])
+def test_no_speech_is_not_refused_as_another_language(tiny_api, kind):
+    """Silence and noise have no language: Whisper's guess for them (Welsh, Nynorsk) is not a
+    reason to refuse; they are transcribed, to no words or few."""
+    import numpy as np
+
+    samples = (
+        np.zeros(5 * 16_000)
+        if kind == "silence"
+        else (np.random.default_rng(0).standard_normal(10 * 16_000) * 0.1)
+    )
+    r = tiny_api.post("/stt", files={"file": (f"{kind}.wav", wav(samples), "audio/wav")})
+    assert r.status_code == 200, r.text
+    assert len(r.json()["text"].split()) <= 3

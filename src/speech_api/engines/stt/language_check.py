@@ -17,20 +17,26 @@ SAMPLE_RATE = 16_000  # what every decoder here hands Whisper
 WINDOW_S = 30
 MARGIN_FRAMES = 200  # 2 s of 10 ms mel frames after the speech: the decoder's cue that it ends
 SURE = 0.5  # faster-whisper's language_detection_threshold
+# Refuse only where English is implausible, not merely second: Spanish dev clips score English
+# at 0.001-0.013, while silence and noise (no language at all) score 0.1-0.4 with a random
+# "most likely" language (Welsh, Nynorsk) that must not turn them into a refusal.
+NOT_ENGLISH = 0.05
 
 
-def spoken_language(engine, samples: np.ndarray) -> tuple[str, float, float]:
+def spoken_language(engine, samples: np.ndarray) -> tuple[str, float, float] | None:
     """(ISO 639-1 code, its probability, the probability of English) of the speech in
     ``samples`` (16 kHz mono), by ``engine``, a multilingual Whisper engine
-    (engines/stt/whisper_engine.py)."""
+    (engines/stt/whisper_engine.py). None where voice activity finds no speech: silence has no
+    language, and Whisper's guess for it is noise."""
     import ctranslate2
     from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
     model = engine.decoder.model
     audio = samples[: WINDOW_S * SAMPLE_RATE]
     chunks, _ = collect_chunks(audio, get_speech_timestamps(audio, VadOptions()))
-    if chunks and sum(len(c) for c in chunks):
-        audio = np.concatenate(chunks, axis=0)
+    if not chunks or not sum(len(c) for c in chunks):
+        return None
+    audio = np.concatenate(chunks, axis=0)
     features = model.feature_extractor(audio)[:, :-1]
     window = WINDOW_S * 100
     frames = min(features.shape[-1], window)
@@ -46,3 +52,9 @@ def spoken_language(engine, samples: np.ndarray) -> tuple[str, float, float]:
         ranked = detect(window)
     english = next((p for code, p in ranked if code == "en"), 0.0)
     return ranked[0][0], ranked[0][1], english
+
+
+def is_not_english(detected: tuple[str, float, float] | None) -> bool:
+    """Whether an English-only model should refuse the clip: speech found, another language
+    most likely, and English implausible."""
+    return detected is not None and detected[0] != "en" and detected[2] < NOT_ENGLISH
