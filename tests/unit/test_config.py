@@ -81,3 +81,13 @@ def test_whisper_languages_are_faster_whispers_own():
     from speech_api.engines.stt.whisper import WHISPER_LANGUAGES
 
     assert frozenset(_LANGUAGE_CODES) == WHISPER_LANGUAGES
+
+
+def test_the_configuration_page_names_every_setting():
+    """docs/configuration.md is where an operator looks: every setting (flat_env_names) has its
+    row there, so a new option cannot ship undocumented."""
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    missing = sorted(n for n in flat_env_names(Settings(_env_file=None)) if f"`{n}`" not in page)
+    assert not missing, f"docs/configuration.md has no row for {missing}"
