@@ -13,8 +13,10 @@ BROWSER := $(VENV)/.browser
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CDK := .cdk/node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# mkdocs-material's end-of-life banner on every build (the site builds the same without it).
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install browser serve test bench soak lint format clean synth deploy destroy lock \
+.PHONY: install browser serve test docs bench soak lint format clean synth deploy destroy lock \
 	buildah image image-test
 
 install: $(STAMP)
@@ -54,7 +56,14 @@ $(BROWSER): | $(STAMP)
 test: $(STAMP) $(BROWSER)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@# The documentation site: every page, link and anchor (strict), into a throwaway folder.
+	site=$$(mktemp -d) && trap 'rm -rf "$$site"' EXIT && \
+	  $(VENV)/bin/mkdocs build --strict --site-dir "$$site"
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The documentation site (mkdocs-material, offline: no fonts or scripts fetched) into site/.
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict
 
 # The images `cdk deploy` ships, built here with buildah (Debian packages, as root) and run the
 # way Lambda, SageMaker and ECS run them. IMAGE_ARGS="--only lambda:piper" builds one;
@@ -101,4 +110,4 @@ destroy: $(STAMP) $(CDK)
 	$(CDK) destroy $(CDK_ARGS)
 
 clean:
-	rm -rf $(VENV) .cdk .pytest_cache cdk.out bench/.peers bench/.coqui
+	rm -rf $(VENV) .cdk .pytest_cache cdk.out bench/.peers bench/.coqui site

@@ -1,8 +1,10 @@
-"""Every curl, Python and command-line example in the README runs as written against
-`speech-api serve` (what `make serve` runs: embedded S3, the upload worker), with only the port
-changed: the examples are what a new user tries first. The command lines run in a new user's
-shell, from a checkout where `make install` put the command in `.venv/bin/` and nothing put it
-on the PATH; the server itself is started by the README's `serve` line."""
+"""Every curl, Python and command-line example in the README and in the documentation site
+(docs/*.md) runs as written against `speech-api serve` (what `make serve` runs: embedded S3, the
+upload worker), with only the port changed: the examples are what a new user tries first. The
+command lines run in a new user's shell, from a checkout where `make install` put the command in
+`.venv/bin/` and nothing put it on the PATH; the server itself is started by the documented
+`serve` line. Blocks that need a deployed stack or AWS credentials (`aws ...`, the stack's URL)
+are not API examples against a local server and are left out, as each finder below says."""
 
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ import pytest
 
 from devkit.clips import clip
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+REPO = Path(__file__).resolve().parents[2]
+# The front page and every page of the site, in a fixed order.
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 # The files the examples name, from the dev clips.
 FILES = {
     "clip.mp3": "lj_LJ001-0004.mp3",
@@ -34,61 +38,67 @@ FILES = {
     "talk.flac": "ls_2412-153948-0000.flac",
     "meeting.mp3": "lj_LJ001-0006.mp3",
 }
-# A command line: the command, the way the README runs it (a path, or a bare name).
+# A command line: the command, the way the pages run it (a path, or a bare name).
 CLI_LINE = re.compile(r"^(\S*/)?speech-api\s")
 
 
-def blocks(language: str) -> list[tuple[int, str]]:
-    """(line number, code) of each fenced block in that language."""
-    found, current, start = [], None, 0
-    for number, line in enumerate(README.read_text(encoding="utf-8").splitlines(), 1):
-        if line.startswith("```"):
-            if current is not None:
-                found.append((start, "\n".join(current)))
-                current = None
-            elif line.strip() == f"```{language}":
-                current, start = [], number
-        elif current is not None:
-            current.append(line)
+def blocks(language: str) -> list[tuple[str, str]]:
+    """("page:line", code) of each fenced block in that language, over every page."""
+    found = []
+    for page in PAGES:
+        where = page.relative_to(REPO).as_posix()
+        current, start = None, 0
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            if line.startswith("```"):
+                if current is not None:
+                    found.append((f"{where}:{start}", "\n".join(current)))
+                    current = None
+                elif line.strip() == f"```{language}":
+                    current, start = [], number
+            elif current is not None:
+                current.append(line)
     return found
 
 
-def curl_scripts() -> list[tuple[int, str]]:
-    """The bash blocks that call the API (other blocks install, deploy or run the CLI)."""
+def curl_scripts() -> list[tuple[str, str]]:
+    """The bash blocks that call the API (other blocks install, deploy, call AWS or run the
+    CLI)."""
     return [
-        (n, code)
-        for n, code in blocks("bash")
+        (where, code)
+        for where, code in blocks("bash")
         if code.lstrip().startswith(("curl", "#")) and "curl " in code and "localhost:8000" in code
     ]
 
 
-def local_python() -> list[tuple[int, str]]:
-    """The Python blocks for a local server (the deployment section's need a stack)."""
-    return [(n, code) for n, code in blocks("python") if "127.0.0.1:8000" in code]
+def local_python() -> list[tuple[str, str]]:
+    """The Python blocks for a local server (the deployment page's need a stack)."""
+    return [(where, code) for where, code in blocks("python") if "127.0.0.1:8000" in code]
 
 
-def cli_lines() -> list[tuple[int, str]]:
-    """Each command line of the bash blocks that run the CLI, with its README line number."""
-    return [
-        (start + offset, line)
-        for start, code in blocks("bash")
-        for offset, line in enumerate(code.splitlines(), 1)
-        if CLI_LINE.match(line)
-    ]
+def cli_lines() -> list[tuple[str, str]]:
+    """Each command line of the bash blocks that run the CLI, with its page and line."""
+    found = []
+    for where, code in blocks("bash"):
+        page, start = where.rsplit(":", 1)
+        for offset, line in enumerate(code.splitlines(), 1):
+            if CLI_LINE.match(line):
+                found.append((f"{page}:{int(start) + offset}", line))
+    return found
 
 
 def serve_line() -> str:
-    """The README's `speech-api serve` line (what `make serve` runs)."""
-    (line,) = [line for _, line in cli_lines() if line.split("#")[0].split()[1:] == ["serve"]]
+    """The documented `speech-api serve` line (what `make serve` runs): one, wherever it is
+    shown."""
+    (line,) = {line for _, line in cli_lines() if line.split("#")[0].split()[1:] == ["serve"]}
     return line
 
 
-def client_lines() -> list[tuple[int, str]]:
-    return [(n, line) for n, line in cli_lines() if line != serve_line()]
+def client_lines() -> list[tuple[str, str]]:
+    return [(where, line) for where, line in cli_lines() if line != serve_line()]
 
 
-def ids(cases: list[tuple[int, str]]) -> list[str]:
-    return [f"README.md:{n}" for n, _ in cases]
+def ids(cases: list[tuple[str, str]]) -> list[str]:
+    return [where for where, _ in cases]
 
 
 def new_users_shell(env: dict) -> dict:
@@ -105,7 +115,7 @@ def new_users_shell(env: dict) -> dict:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, model_cache_dir):
     """A checkout-like folder (the example files, and `.venv/bin/speech-api`: the command
-    `make install` put beside this test's interpreter) with the README's `serve` line running
+    `make install` put beside this test's interpreter) with the documented `serve` line running
     in it."""
     work = tmp_path_factory.mktemp("readme")
     for name, source in FILES.items():
@@ -148,27 +158,27 @@ def localize(code: str, base: str) -> str:
 
 
 def run_example(
-    argv: list[str], work: Path, start: int, env: dict | None = None
+    argv: list[str], work: Path, where: str, env: dict | None = None
 ) -> subprocess.CompletedProcess:
     """One example, run in the served folder: it must succeed, with no traceback."""
     result = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, f"README line {start}:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, f"{where}:\n{result.stdout}\n{result.stderr}"
     assert "Traceback" not in result.stderr
     return result
 
 
-@pytest.mark.parametrize("start,code", curl_scripts(), ids=ids(curl_scripts()))
-def test_curl_examples(served, start, code):
+@pytest.mark.parametrize("where,code", curl_scripts(), ids=ids(curl_scripts()))
+def test_curl_examples(served, where, code):
     work, base, _ = served
     # -f: an HTTP error fails the command (as written they print the error body).
     script = "set -euo pipefail\n" + localize(code, base).replace("curl -s ", "curl -sf ")
-    run_example(["bash", "-c", script], work, start)
+    run_example(["bash", "-c", script], work, where)
 
 
-@pytest.mark.parametrize("start,code", local_python(), ids=ids(local_python()))
-def test_python_examples(served, start, code):
+@pytest.mark.parametrize("where,code", local_python(), ids=ids(local_python()))
+def test_python_examples(served, where, code):
     work, base, _ = served
-    result = run_example([sys.executable, "-c", localize(code, base)], work, start)
+    result = run_example([sys.executable, "-c", localize(code, base)], work, where)
     assert re.search(r"\w", result.stdout) or "print" not in code  # what it prints, it printed
 
 
@@ -176,12 +186,12 @@ def outputs(folder: Path) -> dict[Path, int]:
     return {p: p.stat().st_mtime_ns for p in folder.iterdir() if p.is_file()}
 
 
-@pytest.mark.parametrize("start,line", client_lines(), ids=ids(client_lines()))
-def test_command_line_examples(served, start, line):
+@pytest.mark.parametrize("where,line", client_lines(), ids=ids(client_lines()))
+def test_command_line_examples(served, where, line):
     """Each line as written (the server's port aside), in a new user's shell from the
     checkout: it succeeds, and prints or writes something."""
     work, base, env = served
     before = outputs(work)
     script = "set -euo pipefail\n" + localize(line, base)
-    result = run_example(["bash", "-c", script], work, start, env=env)
-    assert re.search(r"\w", result.stdout) or outputs(work) != before, f"README line {start}"
+    result = run_example(["bash", "-c", script], work, where, env=env)
+    assert re.search(r"\w", result.stdout) or outputs(work) != before, where
