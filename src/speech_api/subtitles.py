@@ -3,6 +3,7 @@ and WebVTT."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from speech_api.engines.base import TranscriptSegment, WordTiming
@@ -22,13 +23,26 @@ def _timestamp(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
+# "-->" separates a cue's times; in a cue's text it would start a cue of the text's making.
+_ARROW = re.compile(r"-{2,}>")
+
+
+def cue_text(text: str, *, vtt: bool = False) -> str:
+    """A cue's text on one line (a blank line ends a cue, so a line break could start one),
+    without the timing arrow; for WebVTT, with &, < and > escaped (its cue text is markup)."""
+    line = _ARROW.sub("->", " ".join(text.split()))
+    if vtt:
+        line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return line
+
+
 def _cues(segments: Iterable[TranscriptSegment]) -> list[TranscriptSegment]:
-    return [s for s in segments if s.text.strip()]
+    return [s for s in segments if cue_text(s.text)]
 
 
 def to_srt(segments: Iterable[TranscriptSegment]) -> str:
     blocks = [
-        f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{s.text.strip()}\n"
+        f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{cue_text(s.text)}\n"
         for i, s in enumerate(_cues(segments), start=1)
     ]
     return "\n".join(blocks)
@@ -36,7 +50,7 @@ def to_srt(segments: Iterable[TranscriptSegment]) -> str:
 
 def to_vtt(segments: Iterable[TranscriptSegment]) -> str:
     blocks = [
-        f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{s.text.strip()}\n"
+        f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{cue_text(s.text, vtt=True)}\n"
         for s in _cues(segments)
     ]
     return "WEBVTT\n\n" + "\n".join(blocks)

@@ -8,17 +8,22 @@ import hmac
 import logging
 import re
 import tempfile
+import threading
 import time
 import uuid
+
+from starlette.requests import ClientDisconnect
 
 from speech_api.api.errors import send_error
 from speech_api.errors import (
     AuthenticationError,
+    ClientGoneError,
     PayloadTooLargeError,
     RequestTimeoutError,
     SpeechAPIError,
     TooManyRequestsError,
 )
+from speech_api.work_limits import work_limit
 
 # Routes that never need the API key: liveness/readiness probes, SageMaker's health check,
 # and the playground page (it asks the user for the key itself).
@@ -163,8 +168,10 @@ class ConcurrencyLimitMiddleware:
     Retry-After at once instead of queueing until memory or the gateway timeout runs out.
 
     A slot is taken only once the request body has arrived in full (it is read first, spooled
-    to disk past 1 MB), so slow uploads cannot hold slots; and a response the client stops
-    reading for ``send_timeout_s`` is abandoned, which frees its slot."""
+    to disk past 1 MB), so slow uploads cannot hold slots; a response the client stops reading
+    for ``send_timeout_s`` is abandoned, which frees its slot. While the request runs, a
+    disconnect of its client stops its model work at the next step (`work_limits`): a client
+    that hangs up does not keep a slot, or the CPU, busy for nobody."""
 
     HEAVY = ("/stt", "/tts", "/invocations", "/v1/audio/")
 
@@ -192,25 +199,56 @@ class ConcurrencyLimitMiddleware:
                 )
                 return
             self.in_flight += 1
+            left = asyncio.Event()
+            cancelled = threading.Event()
+
+            async def watch() -> None:
+                # The only reader of the connection from here on: the app's own receive()
+                # calls get the replayed body, then wait for this.
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                cancelled.set()
+                left.set()
+
+            watcher = asyncio.ensure_future(watch())
             try:
-                await self.app(scope, _replay(body, last, receive), self._timed(send))
-            except _ClientNotReading:
-                access_log.info("dropped a response its client stopped reading")
+                with work_limit(cancelled=cancelled):
+                    await self.app(scope, _replay(body, last, left), self._timed(send))
+            except AbandonedResponse as exc:
+                access_log.info("dropped a response after its first byte: %s", exc)
+            except ClientGoneError:
+                pass  # its work stopped when the client left: nobody to answer
             finally:
                 self.in_flight -= 1
+                watcher.cancel()
 
     def _timed(self, send):
         async def timed_send(message):
             try:
                 await asyncio.wait_for(send(message), timeout=self.send_timeout_s)
             except TimeoutError:
-                raise _ClientNotReading from None
+                raise _ClientNotReading(
+                    f"its client took no bytes for {self.send_timeout_s:g} s"
+                ) from None
 
         return timed_send
 
 
-class _ClientNotReading(Exception):
+class AbandonedResponse(Exception):
+    """A response given up after its first byte: the connection is closed mid-body (the
+    client sees it cut, not complete), the slot freed, the reason logged once."""
+
+
+class _ClientNotReading(AbandonedResponse):
     """Raised out of the app when the client has not taken response bytes for too long."""
+
+
+class ClientTooSlow(AbandonedResponse):
+    """Raised by a streamed response whose client reads it slower than it plays (routers)."""
+
+
+class StreamStopped(AbandonedResponse):
+    """Raised by a streamed response whose work stopped after the first byte (routers)."""
 
 
 async def _read_body(receive, body) -> dict:
@@ -225,16 +263,17 @@ async def _read_body(receive, body) -> dict:
             return {"type": "http.request", "body": b"", "more_body": False}
 
 
-def _replay(body, last: dict, receive, chunk: int = 256 * 1024):
-    """A receive() that hands the spooled body out again, then the real channel (which
-    reports the client's disconnect while a response streams)."""
+def _replay(body, last: dict, left: asyncio.Event, chunk: int = 256 * 1024):
+    """A receive() that hands the spooled body out again, then waits for the client to leave
+    (what Starlette's streaming responses listen for)."""
     body.seek(0)
     done = False
 
     async def replayed():
         nonlocal done
         if done:
-            return await receive()
+            await left.wait()
+            return {"type": "http.disconnect"}
         data = body.read(chunk)
         if data:
             return {"type": "http.request", "body": data, "more_body": True}
@@ -244,6 +283,8 @@ def _replay(body, last: dict, receive, chunk: int = 256 * 1024):
     return replayed
 
 
+# What the log says of a request whose client left before it was answered (nginx's 499).
+CLIENT_CLOSED_REQUEST = 499
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access_log = logging.getLogger("speech_api.access")
 
@@ -265,11 +306,21 @@ class RequestLogMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        answered = False
+        client_left = False
+
+        async def watched_receive():
+            nonlocal client_left
+            message = await receive()
+            if message["type"] == "http.disconnect" and not answered:
+                client_left = True
+            return message
 
         async def send_with_id(message):
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
+                answered = True
                 message = {
                     **message,
                     "headers": [
@@ -280,8 +331,12 @@ class RequestLogMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, watched_receive, send_with_id)
+        except ClientDisconnect:
+            client_left = True  # a body read cut short: the client's doing, not an error
         finally:
+            if client_left and not answered:
+                status = CLIENT_CLOSED_REQUEST
             access_log.info(
                 "request_id=%s method=%s path=%s status=%d duration_ms=%.1f",
                 request_id,

@@ -138,6 +138,13 @@ class Speech:
 
 
 @dataclass
+class StreamProgress:
+    """How much audio a stream has produced so far (what its chunks hold), in seconds."""
+
+    audio_s: float = 0.0
+
+
+@dataclass
 class SpeechStream:
     """Encoded audio, produced sentence by sentence as the iterator is advanced (each step is
     blocking model work: advance it off the event loop)."""
@@ -145,6 +152,9 @@ class SpeechStream:
     media_type: str
     sample_rate: int
     chunks: Iterator[bytes]
+    # Where known: the seconds of audio the chunks handed out so far hold (the HTTP layer
+    # cuts a client that reads more slowly than the audio plays).
+    progress: StreamProgress | None = None
 
 
 class SpeechToText(Protocol):

@@ -22,6 +22,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
 
     from speech_api.api import create_app
     from speech_api.api.app import server_options
+    from speech_api.runtime.connections import GuardedH11Protocol, configure_connections
     from speech_api.runtime.embedded.s3 import (
         EMBEDDED_S3_CAVEATS,
         needs_embedded_s3,
@@ -34,6 +35,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     )
     from speech_api.service import SpeechService, UploadService
 
+    configure_connections(settings.request_header_timeout_s, settings.max_idle_connections)
+    # Request-head deadline and a cap on idle connections (runtime/connections.py).
+    options = {**server_options(settings), "http": GuardedH11Protocol}
     host = host or settings.host
     port = settings.port if port is None else port
     embedded = worker = None
@@ -90,7 +94,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
             port=port,
             workers=settings.workers,
             log_level=settings.log_level,
-            **server_options(settings),
+            **options,
         )
         return
     try:
@@ -99,7 +103,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
             host=host,
             port=port,
             log_level=settings.log_level,
-            **server_options(settings),
+            **options,
         )
     finally:
         if worker:

@@ -5,18 +5,21 @@ endpoint (`remote_synthesis`), which follow one `Synthesizer` protocol."""
 from __future__ import annotations
 
 import base64
+import itertools
 import unicodedata
 from collections.abc import Iterator
 from typing import Protocol
 
 from speech_api.config import Settings
 from speech_api.engines import ModelManager, Speech, SpeechStream, TextToSpeech
+from speech_api.engines.base import StreamProgress
 from speech_api.errors import InvalidRequestError, SpeechTooLongError, UnknownVoiceError
 from speech_api.formats import OUTPUT_FORMATS, synthesis_chars_within, synthesis_estimate_s
 from speech_api.openai_names import OPENAI_TTS_MODELS, OPENAI_VOICES, openai_model
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
 from speech_api.subtitles import captions_srt, captions_vtt
 from speech_api.tts_cache import TTSCache
+from speech_api.work_limits import WorkLimit, limited, work_limit
 
 
 class Synthesizer(Protocol):
@@ -50,10 +53,10 @@ class LocalSynthesis:
         text = request.text
         fmt = request.format or self.settings.tts.default_format
         engine = self.engine()
-        self._check_time(engine.engine, text, request.speed, streamed=False)
         if request.captions:
             self._refuse_captions(engine)
         voice = self.resolve_voice(engine, request.voice)
+        audio_s = self._check_time(engine, text, voice, request.speed, streamed=False)
         key = self.cache.key(
             text=text,
             engine=engine.engine,
@@ -88,9 +91,10 @@ class LocalSynthesis:
                 cached=True,
                 words=words,
             )
-        speech = _spoken(
-            engine.synthesize, text, voice=voice, speed=request.speed, words=request.captions
-        )
+        with self._work_limit(engine.engine, audio_s, request.speed, streamed=False):
+            speech = _spoken(
+                engine.synthesize, text, voice=voice, speed=request.speed, words=request.captions
+            )
         from speech_api.audio import encode_audio  # PyAV: only where audio is made
 
         encoded = encode_audio(speech.samples, speech.sample_rate, fmt)
@@ -136,9 +140,12 @@ class LocalSynthesis:
             )
         engine = self.engine()
         streamed = self.settings.streamed_responses
-        self._check_time(engine.engine, request.input, request.speed, streamed=streamed)
         voice = self.resolve_voice(engine, request.voice)
-        return self._stream(engine, request.input, voice, request.response_format, request.speed)
+        audio_s = self._check_time(engine, request.input, voice, request.speed, streamed=streamed)
+        with self._work_limit(engine.engine, audio_s, request.speed, streamed=streamed) as limit:
+            return self._stream(
+                engine, request.input, voice, request.response_format, request.speed, limit
+            )
 
     def speak(self, text: str, *, voice: str | None, fmt: str, speed: float) -> SpeechStream:
         """Speech in any output format (the CLI's `-o FILE`), with no time limit."""
@@ -146,7 +153,13 @@ class LocalSynthesis:
         return self._stream(engine, text, self.resolve_voice(engine, voice), fmt, speed)
 
     def _stream(
-        self, engine: TextToSpeech, text: str, voice: str, fmt: str, speed: float
+        self,
+        engine: TextToSpeech,
+        text: str,
+        voice: str,
+        fmt: str,
+        speed: float,
+        limit: WorkLimit | None = None,
     ) -> SpeechStream:
         pieces = engine.stream(text, voice=voice, speed=speed)
         # The first sentence is synthesized before answering, so the sample rate is known and
@@ -155,33 +168,97 @@ class LocalSynthesis:
         from speech_api.audio import StreamEncoder  # PyAV: only where audio is made
 
         encoder = StreamEncoder(fmt, first.sample_rate)
+        progress = StreamProgress()
 
         def chunks() -> Iterator[bytes]:
-            yield encoder.feed(first.samples)
-            for piece in pieces:
-                yield encoder.feed(piece.samples)
+            for piece in itertools.chain([first], pieces):
+                chunk = encoder.feed(piece.samples)
+                progress.audio_s += len(piece.samples) / piece.sample_rate
+                yield chunk
             yield encoder.close()
 
         media_type = OUTPUT_FORMATS[fmt].content_type
-        return SpeechStream(media_type, encoder.sample_rate, chunks())
+        # Each later sentence is made under this request's limits, from whichever thread.
+        return SpeechStream(media_type, encoder.sample_rate, limited(chunks(), limit), progress)
 
-    def _check_time(self, engine: str, text: str, speed: float, *, streamed: bool) -> None:
-        """Refuse, before any work, speech that would not be ready within TTS_TIME_LIMIT_S
-        (the gateway would answer 504 after the work was spent). A streamed answer starts
-        with its first sentence and has no such bound."""
+    def _estimate(
+        self, engine: TextToSpeech, text: str, voice: str, speed: float
+    ) -> tuple[float, float]:
+        """(seconds of speech, seconds of synthesis) the text takes: by its characters, or by
+        its phonemes where the engine can count them and they say more (digits, symbols and
+        other scripts are read out in full: 300 characters of Chinese make 238 s of speech
+        in an English voice)."""
+        audio_s, work_s = synthesis_estimate_s(engine.engine, len(text), speed)
+        measure = getattr(engine, "speech_estimate_s", None)
+        if measure is not None:
+            spoken_s = measure(text, voice=voice, speed=speed)
+            if spoken_s > audio_s:
+                work_s *= spoken_s / audio_s
+                audio_s = spoken_s
+        return audio_s, work_s
+
+    def max_speech_s(self, speed: float) -> float:
+        """The most speech one request may make (TTS_MAX_SPEECH_S at speed 1)."""
+        return self.settings.tts.max_speech_s / speed
+
+    def _check_time(
+        self, engine: TextToSpeech, text: str, voice: str, speed: float, *, streamed: bool
+    ) -> float:
+        """Refuse, before any work, speech longer than TTS_MAX_SPEECH_S, and speech that would
+        not be ready within TTS_TIME_LIMIT_S (the gateway would answer 504 after the work was
+        spent; a streamed answer starts with its first sentence and has no such bound).
+        Returns the estimated seconds of speech."""
         limit = self.settings.tts.time_limit_s
-        audio_s, work_s = synthesis_estimate_s(engine, len(text), speed)
+        audio_s, work_s = self._estimate(engine, text, voice, speed)
+        most = self.max_speech_s(speed)
+        if audio_s > most:
+            raise SpeechTooLongError(
+                f"This text ({len(text)} characters) makes about {audio_s:.0f} s of speech at "
+                f"speed {speed:g} (numbers, symbols and other scripts are read out in full); "
+                f"one request may make at most {most:.0f} s (TTS_MAX_SPEECH_S). Split the "
+                "text into several requests.",
+                param="text",
+            )
         if streamed or work_s <= limit:
-            return
-        fits = synthesis_chars_within(engine, speed, limit)
+            return audio_s
+        fits = synthesis_chars_within(engine.engine, speed, limit)
         raise SpeechTooLongError(
             f"This text ({len(text)} characters, about {audio_s:.0f} s of speech at speed "
             f"{speed:g}) would take about {work_s:.0f} s to synthesize with {engine}; here "
             f"speech must be ready within {limit:g} s (TTS_TIME_LIMIT_S; API Gateway ends "
             f"requests at 29 s). Up to {fits} characters fit at speed {speed:g}: split the "
             "text into several requests"
-            + (", or use a faster speed." if engine == "piper" and speed < 1 else "."),
+            + (", or use a faster speed." if engine.engine == "piper" and speed < 1 else "."),
             param="text",
+        )
+
+    def _work_limit(self, engine: str, audio_s: float, speed: float, *, streamed: bool):
+        """What bounds the synthesis as it runs, whatever the estimate said: the speech made
+        (TTS_MAX_SPEECH_S), and the time (TTS_TIME_LIMIT_S when the answer waits for all of it;
+        TTS_STREAM_TIME_LIMIT_S, where set, for a stream)."""
+        tts = self.settings.tts
+        limit_s = tts.stream_time_limit_s if streamed else tts.time_limit_s
+        most = self.max_speech_s(speed)
+
+        def over_time() -> SpeechTooLongError:
+            return SpeechTooLongError(
+                f"Synthesizing this text took longer than {limit_s:g} s (estimated: "
+                f"{audio_s:.0f} s of speech) and was stopped "
+                + ("(TTS_STREAM_TIME_LIMIT_S)." if streamed else "(TTS_TIME_LIMIT_S).")
+                + " Split the text into several requests.",
+                param="text",
+            )
+
+        def over_audio(made_s: float) -> SpeechTooLongError:
+            return SpeechTooLongError(
+                f"This text makes more than {most:.0f} s of speech at speed {speed:g} (the "
+                f"most one request may make, TTS_MAX_SPEECH_S; {made_s:.0f} s made when it "
+                "was stopped). Split the text into several requests.",
+                param="text",
+            )
+
+        return work_limit(
+            time_limit_s=limit_s, over_time=over_time, max_audio_s=most, over_audio=over_audio
         )
 
     def voice_aliases(self, engine: TextToSpeech) -> dict[str, str]:

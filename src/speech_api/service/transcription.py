@@ -16,8 +16,9 @@ from speech_api.engines import (
     TranscriptionOptions,
     TranscriptStream,
 )
-from speech_api.errors import EmptyAudioError, InvalidRequestError
+from speech_api.errors import EmptyAudioError, InvalidRequestError, TranscriptionTimeLimitError
 from speech_api.openai_names import OPENAI_STT_MODELS, openai_model
+from speech_api.work_limits import limited, work_limit
 
 
 class Transcription:
@@ -45,13 +46,32 @@ class Transcription:
 
     def transcribe(self, data: bytes, options: TranscriptionOptions) -> Transcript:
         engine, samples = self._input(data, options)
-        return engine.transcribe(samples, options)
+        with self._time_limit():
+            return engine.transcribe(samples, options)
 
     def transcribe_stream(self, data: bytes, options: TranscriptionOptions) -> TranscriptStream:
         """Decoding starts here (language detection included, so its errors are still clean
-        4xx); each segment is decoded as the returned iterator is advanced."""
+        4xx); each segment is decoded as the returned iterator is advanced, within the same
+        time limit."""
         engine, samples = self._input(data, options)
-        return engine.transcribe_stream(samples, options)
+        with self._time_limit() as limit:
+            stream = engine.transcribe_stream(samples, options)
+        stream.segments = limited(stream.segments, limit)
+        return stream
+
+    def _time_limit(self):
+        """STT_TIME_LIMIT_S on the decoding, checked at each decoder call (work_limits)."""
+        limit_s = self.settings.stt.time_limit_s
+
+        def over_time() -> TranscriptionTimeLimitError:
+            return TranscriptionTimeLimitError(
+                f"Transcribing this audio took longer than {limit_s:g} s (STT_TIME_LIMIT_S) "
+                "and was stopped: noise or music can make Whisper decode every window at "
+                "every temperature, and a busy server is slower. Retry later, or send long "
+                "or difficult recordings to POST /uploads."
+            )
+
+        return work_limit(time_limit_s=limit_s, over_time=over_time)
 
     @contextmanager
     def transcribe_recording(

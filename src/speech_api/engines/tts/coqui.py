@@ -17,6 +17,7 @@ from speech_api.config import TTSSettings
 from speech_api.engines.base import Speech
 from speech_api.engines.tts.sentences import bounded_sentences
 from speech_api.errors import UnknownVoiceError
+from speech_api.work_limits import check_work, produced_audio
 
 DEFAULT_VOICE = "default"
 
@@ -76,7 +77,10 @@ class CoquiEngine:
         sentences = self._tts.synthesizer.split_into_sentences(text) or [text]
         for sentence in sentences:
             for piece in bounded_sentences(sentence):  # no sentence past MAX_SENTENCE_CHARS
-                yield self._speak(piece, voice=voice, speed=speed)
+                check_work()  # its client gone, or out of time: stop before the next one
+                speech = self._speak(piece, voice=voice, speed=speed)
+                produced_audio(len(speech.samples) / speech.sample_rate)
+                yield speech
 
     @property
     def _rate(self) -> int:

@@ -1,0 +1,113 @@
+"""Uvicorn's HTTP/1.1 protocol with two limits on connections that are not doing a request.
+
+Uvicorn counts every open connection against ``limit_concurrency`` (MAX_CONNECTIONS) and closes
+an idle one only after a response (``timeout_keep_alive``), and only until it sends a byte: 256
+connections that never send anything, or a partial header line each, had every request
+answered 503, `/health` included, for as long as they stayed open. So:
+
+* **A deadline for the request head.** A connection gets REQUEST_HEADER_TIMEOUT_S from when it
+  opens (or its previous response ended) to deliver a complete request head; bytes that
+  trickle in do not extend it. Past it, the connection is closed. (The body has its own
+  deadline: BODY_TIMEOUT_S and MIN_BODY_RATE, api/middleware.py.)
+* **A bounded share for idle connections.** At most MAX_IDLE_CONNECTIONS connections may be
+  open without a request in progress; a new connection past that closes the one that has been
+  idle longest. Idle connections cannot crowd out the ones that are working, and a new client
+  always gets in.
+
+Uvicorn's ``http`` option takes this class; it is configured once per process
+(`configure_connections`), so the worker processes of WORKERS > 1 read the same settings from
+the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+log = logging.getLogger("speech_api.connections")
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    header_timeout_s: float = 5.0
+    max_idle: int = 64
+
+
+_limits: ConnectionLimits | None = None
+
+
+def configure_connections(header_timeout_s: float, max_idle: int) -> None:
+    global _limits
+    _limits = ConnectionLimits(header_timeout_s, max_idle)
+
+
+def connection_limits() -> ConnectionLimits:
+    """The configured limits; in a process that was not configured (a worker process that
+    uvicorn spawned), the environment's."""
+    global _limits
+    if _limits is None:
+        from speech_api.config import Settings
+
+        settings = Settings()
+        _limits = ConnectionLimits(settings.request_header_timeout_s, settings.max_idle_connections)
+    return _limits
+
+
+class GuardedH11Protocol(H11Protocol):
+    """H11Protocol with a request-head deadline and a cap on idle connections."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._limits = connection_limits()
+        self._deadline: asyncio.TimerHandle | None = None
+        self._idle_since = time.monotonic()
+
+    def idle(self) -> bool:
+        """No request in progress: none yet, or the last one answered."""
+        return self.cycle is None or self.cycle.response_complete
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+        idle = [
+            c
+            for c in self.connections
+            if c is not self and isinstance(c, GuardedH11Protocol) and c.idle()
+        ]
+        if len(idle) >= self._limits.max_idle:
+            oldest = min(idle, key=lambda c: c._idle_since)
+            log.info("closing the connection idle longest: %d idle connections", len(idle))
+            oldest._close()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._idle_since = time.monotonic()
+        self._deadline = self.loop.call_later(self._limits.header_timeout_s, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if self.idle():  # no complete request head in time
+            self._close()
+
+    def _close(self) -> None:
+        self._disarm()
+        if not self.transport.is_closing():
+            self.transport.close()
