@@ -38,7 +38,7 @@ LONG_TEXT = ("The quick brown fox jumps over the lazy dog, and the dog sleeps on
 
 
 @pytest.fixture(scope="module")
-def server(s3_endpoint, model_cache_dir, tmp_path_factory):
+def server(make_settings, s3_endpoint, model_cache_dir, tmp_path_factory):
     env = {
         **server_env(s3_endpoint, model_cache_dir),
         "MAX_CONCURRENT_REQUESTS": str(SLOTS),

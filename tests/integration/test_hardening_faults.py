@@ -7,6 +7,7 @@ client that hangs up mid-body is logged as 499, not as a server error."""
 from __future__ import annotations
 
 import io
+import re
 import signal
 import socket
 import time
@@ -27,8 +28,13 @@ CLIP = clip("arctic_a0007.wav")  # "Will we ever forget it." ... "superlative"
 
 
 @pytest.fixture(scope="module")
-def server(s3_endpoint, model_cache_dir, tmp_path_factory):
-    env = {**server_env(s3_endpoint, model_cache_dir), "STT_MODEL": "tiny.en"}
+def server(make_settings, s3_endpoint, model_cache_dir, tmp_path_factory):
+    # STT_TIME_LIMIT_S is not what this module tests: room for a machine under load.
+    env = {
+        **server_env(s3_endpoint, model_cache_dir),
+        "STT_MODEL": "tiny.en",
+        "STT_TIME_LIMIT_S": "300",
+    }
     with ServerProcess(env, cwd=tmp_path_factory.mktemp("serve")) as proc:
         yield proc
 
@@ -49,7 +55,8 @@ def test_a_decoder_killed_from_outside_is_a_503_not_the_files_fault(server):
     assert r.headers["retry-after"] == "2"
     # The same file, decoded in peace, is transcribed.
     again = stt(server, data)
-    assert again.status_code == 200 and "superlative" in again.json()["text"].lower()
+    assert again.status_code == 200, again.text
+    assert "superlative" in again.json()["text"].lower()
 
 
 def test_a_decoder_that_crashes_on_a_file_is_still_the_files_fault(server):
@@ -176,8 +183,9 @@ def test_caption_text_cannot_break_or_forge_cues(server, text):
     assert all("-->" not in c.content for c in srt_cues)
     assert all("-->" not in c.text for c in vtt_cues)
     assert srt_cues[-1].end.total_seconds() <= body["duration_s"] + 0.01
-    spoken = " ".join(c.content for c in srt_cues).split()
-    assert len(spoken) == len(words)
+    # The cues say the words in order, the arrows in them defused.
+    shown = " ".join(c.content for c in srt_cues).split()
+    assert shown == " ".join(re.sub(r"-{2,}>", "->", w) for w in words).split()
     if "<b>" in text:
         assert "&lt;b&gt;claims&lt;/b&gt;" in vtt  # shown as written, not markup
 
@@ -195,7 +203,7 @@ HANG_UPS = {
 
 
 @pytest.fixture(scope="module")
-def logged(s3_endpoint, model_cache_dir, tmp_path_factory):
+def logged(make_settings, s3_endpoint, model_cache_dir, tmp_path_factory):
     env = {**server_env(s3_endpoint, model_cache_dir), "PRELOAD_MODELS": ""}
     with LoggedServer(env, cwd=tmp_path_factory.mktemp("logged")) as proc:
         yield proc

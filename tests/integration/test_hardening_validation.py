@@ -26,7 +26,7 @@ TWO_WINDOWS = joined_wav([clip(n).path for n in ("arctic_a0007.wav", "arctic_a00
 
 
 @pytest.fixture(scope="module")
-def server(s3_endpoint, model_cache_dir, tmp_path_factory):
+def server(make_settings, s3_endpoint, model_cache_dir, tmp_path_factory):
     # The time limit is not what this module tests: room for a machine under load.
     env = {
         **server_env(s3_endpoint, model_cache_dir),
