@@ -176,6 +176,13 @@ class TranscriptionTimeLimitError(ServiceUnavailableError):
     retry_after_s = 10
 
 
+class SynthesisTimeLimitError(ServiceUnavailableError):
+    """Speech that its estimate said would be ready in time, not ready in time: the server was
+    busier (or slower) than its figures, not the text too long. 503: retry shortly."""
+
+    code = "synthesis_time_limit"
+
+
 class ModelUnavailableError(ServiceUnavailableError):
     code = "model_unavailable"
     retry_after_s = 30

@@ -122,11 +122,27 @@ def speech_request(fmt: str = "pcm", text: str = LONG_TEXT) -> bytes:
     return raw_request("POST", "/v1/audio/speech", body.encode(), "application/json")
 
 
-def test_slow_readers_are_cut_and_free_their_slots(server):
-    """16 clients reading streamed PCM (44 KB/s of audio) at 4 KB/s held every slot; each is
-    cut once it falls STREAM_READ_GRACE_S behind the audio's own pace."""
+@pytest.fixture(scope="module")
+def few_slots(make_settings, s3_endpoint, model_cache_dir, tmp_path_factory):
+    """A server with 4 slots: the slow-reader attack takes every one of them, as 16 readers
+    took the 16 of `make serve` (with less synthesis to share 2 busy cores between)."""
+    env = {
+        **server_env(s3_endpoint, model_cache_dir),
+        "MAX_CONCURRENT_REQUESTS": "4",
+        "STREAM_READ_GRACE_S": str(GRACE_S),
+        "PRELOAD_MODELS": "tts",
+    }
+    with ServerProcess(env, cwd=tmp_path_factory.mktemp("few-slots")) as proc:
+        yield proc
+
+
+def test_slow_readers_are_cut_and_free_their_slots(few_slots):
+    """Clients reading streamed PCM (44 KB/s of audio) at 4 KB/s held every slot (16 of them
+    on main: every /tts got 429 for 91 s); each is cut once it falls STREAM_READ_GRACE_S behind
+    the audio's own pace."""
+    server = few_slots
     stop = threading.Event()
-    results = [SlowRead() for _ in range(SLOTS)]
+    results = [SlowRead() for _ in range(4)]
     readers = [
         threading.Thread(
             target=read_slowly, args=(server.base_url, speech_request(), 4096, stop, r)
@@ -140,20 +156,26 @@ def test_slow_readers_are_cut_and_free_their_slots(server):
         time.sleep(2)
         # Meanwhile a synthesis of its own gets a slot within a few seconds of the cut.
         first_ok = None
-        while time.monotonic() - started < 60:
+        while time.monotonic() - started < 90:
             r = httpx.post(f"{server.base_url}/tts", json={"text": "Still here."}, timeout=60)
-            if r.status_code == 200:
+            if r.status_code != 429:  # admitted: a slot was free
                 first_ok = time.monotonic() - started
+                # Done, or (2 cores shared with 15 streams) not within TTS_TIME_LIMIT_S: busy.
+                assert r.status_code == 200 or (
+                    r.status_code == 503 and r.json()["error"]["code"] == "synthesis_time_limit"
+                ), r.text
                 break
-            assert r.status_code == 429, r.text
             time.sleep(0.5)
         for t in readers:
             t.join(timeout=60)
         stop.set()
     assert first_ok is not None
-    assert first_ok < GRACE_S + 20, first_ok
+    # Each stream first fills its connection's buffers (about 7 s of PCM), then waits on its
+    # client; it is cut once that wait passes the grace plus the audio sent.
+    assert first_ok < 60, first_ok
     assert all(r.cut for r in results), [(r.received, r.seconds) for r in results]
-    assert max(r.seconds for r in results) < GRACE_S + 30
+    # 4,000 characters are about 200 s of speech, 8.8 MB of PCM: 36 minutes at 4 KB/s.
+    assert max(r.seconds for r in results) < 60, [r.seconds for r in results]
     assert health.statuses == {200}, health.results
     assert health.worst_s < 2, health.results
 

@@ -125,17 +125,19 @@ def read_slowly(
     or ``stop``; a small receive buffer, so the server really waits for this reader."""
     started = time.monotonic()
     s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, max(4096, rate_bps // 5))
     s.connect(address(base_url))
-    s.settimeout(30)
+    s.settimeout(180)  # the first bytes may be slow to come on a busy machine: not a cut
     try:
         s.sendall(request)
         step = max(1, rate_bps // 10)
         while not stop.is_set():
             try:
                 data = s.recv(step)
-            except (ConnectionResetError, TimeoutError):
+            except ConnectionResetError:
                 result.cut = True
+                break
+            except TimeoutError:
                 break
             if not data:
                 # A chunked body that ends with its last chunk is complete; anything else is cut.

@@ -213,7 +213,7 @@ class ConcurrencyLimitMiddleware:
             watcher = asyncio.ensure_future(watch())
             try:
                 with work_limit(cancelled=cancelled):
-                    await self.app(scope, _replay(body, last, left), self._timed(send))
+                    await self.app(scope, _replay(body, last, left), self._timed(scope, send))
             except AbandonedResponse as exc:
                 access_log.info("dropped a response after its first byte: %s", exc)
             except ClientGoneError:
@@ -222,16 +222,50 @@ class ConcurrencyLimitMiddleware:
                 self.in_flight -= 1
                 watcher.cancel()
 
-    def _timed(self, send):
+    def _timed(self, scope, send):
+        """Sends that give up on a client that stops reading (SEND_TIMEOUT_S for one send),
+        or, for a response that registered its playback (`register_playback`), on a client
+        that reads slower than the audio plays: the time spent waiting on it, all sends
+        together, may not pass the grace plus the seconds of audio it has been sent."""
+        waited = 0.0
+
         async def timed_send(message):
+            nonlocal waited
+            limit, pace = self.send_timeout_s, None
+            playback = (scope.get("state") or {}).get(PLAYBACK_STATE)
+            if playback is not None:
+                progress, grace_s = playback
+                allowed = grace_s + progress.audio_s - waited
+                if allowed < limit:
+                    limit, pace = allowed, (progress.audio_s, grace_s)
+            started = time.monotonic()
             try:
-                await asyncio.wait_for(send(message), timeout=self.send_timeout_s)
+                await asyncio.wait_for(send(message), timeout=max(limit, 0.001))
             except TimeoutError:
+                if pace is not None:
+                    raise ClientTooSlow(
+                        f"its client read {pace[0]:.1f} s of audio in {waited + limit:.1f} s "
+                        f"of waiting (grace {pace[1]:g} s)"
+                    ) from None
                 raise _ClientNotReading(
                     f"its client took no bytes for {self.send_timeout_s:g} s"
                 ) from None
+            finally:
+                waited += time.monotonic() - started
 
         return timed_send
+
+
+# Where a streamed speech response registers its playback (the audio it has produced so far
+# and the grace, STREAM_READ_GRACE_S) for the send pacing above.
+PLAYBACK_STATE = "speech_api.playback"
+
+
+def register_playback(scope_state, progress, grace_s: float | None) -> None:
+    """Ask for a streamed response to be read at least as fast as it plays, after
+    ``grace_s``; ``progress.audio_s``: the seconds of audio produced so far."""
+    if progress is not None and grace_s is not None:
+        scope_state[PLAYBACK_STATE] = (progress, grace_s)
 
 
 class AbandonedResponse(Exception):
@@ -244,7 +278,7 @@ class _ClientNotReading(AbandonedResponse):
 
 
 class ClientTooSlow(AbandonedResponse):
-    """Raised by a streamed response whose client reads it slower than it plays (routers)."""
+    """A streamed response whose client reads it slower than it plays."""
 
 
 class StreamStopped(AbandonedResponse):

@@ -9,6 +9,9 @@ answered 503, `/health` included, for as long as they stayed open. So:
   opens (or its previous response ended) to deliver a complete request head; bytes that
   trickle in do not extend it. Past it, the connection is closed. (The body has its own
   deadline: BODY_TIMEOUT_S and MIN_BODY_RATE, api/middleware.py.)
+* **A small kernel send buffer** (SEND_BUFFER_BYTES), so that a response's client is not
+  credited with megabytes the kernel holds for it; and a response given up half-way is cut
+  at once (the connection aborted, not left to drain to a client that stopped reading).
 * **A bounded share for idle connections.** At most MAX_IDLE_CONNECTIONS connections may be
   open without a request in progress; a new connection past that closes the one that has been
   idle longest. Idle connections cannot crowd out the ones that are working, and a new client
@@ -22,13 +25,23 @@ the environment.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
+import struct
 import time
 from dataclasses import dataclass
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger("speech_api.connections")
+
+# The kernel's send buffer per connection (Linux doubles it; left alone it grows to megabytes).
+# What a response has handed over is then within about 300 KB (7 s of PCM speech) of what its
+# client has read, so a stream can tell a client that reads slower than the audio plays
+# (api/routers/speech.py, STREAM_READ_GRACE_S). 5 MB/s at a 50 ms round trip: far more than
+# any response here needs.
+SEND_BUFFER_BYTES = 128 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,32 @@ def connection_limits() -> ConnectionLimits:
     return _limits
 
 
+class _CuttingTransport:
+    """The connection's transport, except that closing it while a response is half-sent
+    aborts it: the client sees the response cut (a reset) at once, and the connection is gone.
+    A plain close would first send what is buffered, which a client that stopped reading never
+    takes: a response given up on (a slow reader cut, a stream whose work stopped) would keep
+    its connection, and its buffers, for as long as the client likes."""
+
+    def __init__(self, transport, protocol: GuardedH11Protocol):
+        self._transport = transport
+        self._protocol = protocol
+
+    def close(self) -> None:
+        cycle = self._protocol.cycle
+        if cycle is not None and cycle.response_started and not cycle.response_complete:
+            sock = self._transport.get_extra_info("socket")
+            if sock is not None:  # a reset: the kernel drops what it still holds for the client
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self._transport.abort()
+        else:
+            self._transport.close()
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
+
+
 class GuardedH11Protocol(H11Protocol):
     """H11Protocol with a request-head deadline and a cap on idle connections."""
 
@@ -67,11 +106,17 @@ class GuardedH11Protocol(H11Protocol):
         self._idle_since = time.monotonic()
 
     def idle(self) -> bool:
-        """No request in progress: none yet, or the last one answered."""
+        """No request in progress (none yet, or the last one answered), and still open."""
+        if self.transport is None or self.transport.is_closing():
+            return False
         return self.cycle is None or self.cycle.response_complete
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(_CuttingTransport(transport, self))
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         self._arm()
         idle = [
             c

@@ -8,12 +8,19 @@ import base64
 import itertools
 import unicodedata
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from speech_api.config import Settings
 from speech_api.engines import ModelManager, Speech, SpeechStream, TextToSpeech
 from speech_api.engines.base import StreamProgress
-from speech_api.errors import InvalidRequestError, SpeechTooLongError, UnknownVoiceError
+from speech_api.errors import (
+    InvalidRequestError,
+    SpeechAPIError,
+    SpeechTooLongError,
+    SynthesisTimeLimitError,
+    UnknownVoiceError,
+)
 from speech_api.formats import OUTPUT_FORMATS, synthesis_chars_within, synthesis_estimate_s
 from speech_api.openai_names import OPENAI_TTS_MODELS, OPENAI_VOICES, openai_model
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
@@ -232,21 +239,32 @@ class LocalSynthesis:
             param="text",
         )
 
+    @contextmanager
     def _work_limit(self, engine: str, audio_s: float, speed: float, *, streamed: bool):
         """What bounds the synthesis as it runs, whatever the estimate said: the speech made
         (TTS_MAX_SPEECH_S), and the time (TTS_TIME_LIMIT_S when the answer waits for all of it;
-        TTS_STREAM_TIME_LIMIT_S, where set, for a stream)."""
+        TTS_STREAM_TIME_LIMIT_S, where set, for a stream). Out of time, the text is blamed
+        (400) only when it made far more speech than estimated; otherwise the server was too
+        busy (503)."""
         tts = self.settings.tts
         limit_s = tts.stream_time_limit_s if streamed else tts.time_limit_s
         most = self.max_speech_s(speed)
+        running: list[WorkLimit] = []
+        setting = "TTS_STREAM_TIME_LIMIT_S" if streamed else "TTS_TIME_LIMIT_S"
 
-        def over_time() -> SpeechTooLongError:
-            return SpeechTooLongError(
-                f"Synthesizing this text took longer than {limit_s:g} s (estimated: "
-                f"{audio_s:.0f} s of speech) and was stopped "
-                + ("(TTS_STREAM_TIME_LIMIT_S)." if streamed else "(TTS_TIME_LIMIT_S).")
-                + " Split the text into several requests.",
-                param="text",
+        def over_time() -> SpeechAPIError:
+            made = running[0].audio_s if running else 0.0
+            if made > 1.5 * audio_s + 5:
+                return SpeechTooLongError(
+                    f"Synthesizing this text took longer than {limit_s:g} s ({setting}) and was "
+                    f"stopped: it made {made:.0f} s of speech by then, more than the "
+                    f"{audio_s:.0f} s estimated from it (numbers, symbols and other scripts are "
+                    "read out in full). Split the text into several requests.",
+                    param="text",
+                )
+            return SynthesisTimeLimitError(
+                f"The speech was not ready within {limit_s:g} s ({setting}): the server is "
+                f"busy ({made:.0f} of about {audio_s:.0f} s of speech made). Retry shortly."
             )
 
         def over_audio(made_s: float) -> SpeechTooLongError:
@@ -257,9 +275,11 @@ class LocalSynthesis:
                 param="text",
             )
 
-        return work_limit(
+        with work_limit(
             time_limit_s=limit_s, over_time=over_time, max_audio_s=most, over_audio=over_audio
-        )
+        ) as limit:
+            running.append(limit)
+            yield limit
 
     def voice_aliases(self, engine: TextToSpeech) -> dict[str, str]:
         """Alias -> voice, as configured: OpenAI's names play the default voice unless

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Iterator
 
 from fastapi import APIRouter, Request
@@ -13,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
 from speech_api.api.deps import SpeechDep, offload
-from speech_api.api.middleware import ClientTooSlow, StreamStopped
+from speech_api.api.middleware import StreamStopped, register_playback
 from speech_api.errors import InvalidRequestError, SpeechAPIError
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
 from speech_api.service import SpeechStream
@@ -28,30 +27,7 @@ async def tts(body: TTSRequest, service: SpeechDep) -> TTSResponse:
     return await offload(service.synthesize, body)
 
 
-class PlaybackPace:
-    """A streamed speech response must be read at least as fast as it plays, after a grace
-    period (STREAM_READ_GRACE_S): the time the stream spends waiting for its client to take
-    bytes may not pass the grace plus the seconds of audio sent. A player reading in real
-    time never falls behind; a client reading 4 KB/s of 44 KB/s PCM is cut after about the
-    grace, and its slot is freed (a send that blocks entirely is SEND_TIMEOUT_S's case)."""
-
-    def __init__(self, stream: SpeechStream, grace_s: float | None):
-        self.progress = stream.progress
-        self.grace_s = grace_s
-        self.waited_s = 0.0
-
-    def waited(self, seconds: float) -> None:
-        if self.progress is None or self.grace_s is None:
-            return
-        self.waited_s += seconds
-        if self.waited_s > self.grace_s + self.progress.audio_s:
-            raise ClientTooSlow(
-                f"waited {self.waited_s:.1f} s on a client that took "
-                f"{self.progress.audio_s:.1f} s of audio"
-            )
-
-
-async def _chunks(stream: SpeechStream, pace: PlaybackPace | None = None) -> AsyncIterator[bytes]:
+async def _chunks(stream: SpeechStream) -> AsyncIterator[bytes]:
     # Each sentence is synthesized and encoded on the thread pool, not the event loop.
     while True:
         try:
@@ -62,23 +38,28 @@ async def _chunks(stream: SpeechStream, pace: PlaybackPace | None = None) -> Asy
             raise StreamStopped(exc.code) from exc
         if chunk is None:
             return
-        handed = time.monotonic()
-        yield chunk  # resumed once the chunk is sent: the wait is the client's
-        if pace is not None:
-            pace.waited(time.monotonic() - handed)
+        yield chunk
 
 
-def stream_response(stream: SpeechStream, grace_s: float | None = None) -> StreamingResponse:
+def paced(request: Request, stream: SpeechStream, grace_s: float | None) -> SpeechStream:
+    """The stream, to be read at least as fast as its audio plays after ``grace_s``
+    (STREAM_READ_GRACE_S): a client that falls further behind is cut and its slot freed
+    (api/middleware.py). A player reading in real time never is; a client reading 4 KB/s of
+    44 KB/s PCM is cut after about the grace plus what the connection's buffers held."""
+    register_playback(request.scope.setdefault("state", {}), stream.progress, grace_s)
+    return stream
+
+
+def stream_response(stream: SpeechStream) -> StreamingResponse:
     headers = {"X-Sample-Rate": str(stream.sample_rate)}
-    body = _chunks(stream, PlaybackPace(stream, grace_s))
-    return StreamingResponse(body, media_type=stream.media_type, headers=headers)
+    return StreamingResponse(_chunks(stream), media_type=stream.media_type, headers=headers)
 
 
 def _sse(data: dict) -> bytes:
     return f"data: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-async def _events(events: Iterator[dict], pace: PlaybackPace | None = None) -> AsyncIterator[bytes]:
+async def _events(events: Iterator[dict]) -> AsyncIterator[bytes]:
     # Each event is model work (a decoded segment, a synthesized sentence): off the loop. A
     # failure after the 200 went out can only be an event: OpenAI's `{"error": ...}`, which
     # its SDK raises as APIError.
@@ -94,17 +75,13 @@ async def _events(events: Iterator[dict], pace: PlaybackPace | None = None) -> A
             return
         if event is None:
             return
-        handed = time.monotonic()
         yield _sse(event)
-        if pace is not None:
-            pace.waited(time.monotonic() - handed)
 
 
-def sse_response(events: Iterator[dict], pace: PlaybackPace | None = None) -> StreamingResponse:
+def sse_response(events: Iterator[dict]) -> StreamingResponse:
     """Server-sent events, one `data:` line of JSON each, as OpenAI streams them."""
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    body = _events(events, pace)
-    return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+    return StreamingResponse(_events(events), media_type="text/event-stream", headers=headers)
 
 
 @router.post("/invocations", include_in_schema=False)
