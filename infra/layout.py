@@ -19,6 +19,7 @@ STAGE_NAME = "prod"
 # Image commands (Dockerfile.lambda serves both; CDK sets one per function).
 API_COMMAND = "handlers.api.handler"
 WORKER_COMMAND = "handlers.transcribe_upload.handler"
+CALLBACKS_COMMAND = "handlers.deliver_callbacks.handler"
 # The Stt and Tts functions answer API Gateway's STREAM integrations: the image's own streaming
 # runtime instead of awslambdaric (which cannot stream), on the streaming handler.
 STREAM_ENTRYPOINT = ["python", "-m", "speech_api.runtime.lambda_stream"]

@@ -9,6 +9,10 @@ Alarms:
 - <Function>Errors: any invocation error (crash, timeout, out of memory) of Stt, Api, Worker,
   Tts and the key authorizer. Worker errors mean a batch failed as a whole.
 - <Function>Throttles: Lambda throttled an invocation (concurrency exhausted).
+- <Function>StreamErrors: a streamed response (Stt, Tts) failed after its first byte. Lambda
+  counts that as a successful invocation (and the gateway as a 200), so the streaming runtime
+  counts it itself (speech_api.runtime.lambda_stream: SpeechAPI/StreamErrors per function).
+- CallbackDeadLetters: a callback failed CALLBACK_ATTEMPTS times (its receiver was down).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from constructs import Construct
 
 from infra.config import DeployConfig
 from infra.nag import acknowledge
+from speech_api.runtime.lambda_stream import METRIC_NAMESPACE as STREAM_ERRORS_NAMESPACE
+from speech_api.runtime.lambda_stream import STREAM_ERRORS_METRIC
 
 NAMESPACE = "SpeechAPI"
 PERIOD = Duration.minutes(5)
@@ -45,6 +51,8 @@ class Monitoring(Construct):
         functions: dict[str, lambda_.IFunction],
         queue: sqs.IQueue,
         dead_letters: sqs.IQueue,
+        streamed: dict[str, lambda_.IFunction] | None = None,
+        callbacks_dead_letters: sqs.IQueue | None = None,
     ):
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(
@@ -110,6 +118,30 @@ class Monitoring(Construct):
             description="Requests answered 429: gateway throttling (stage or usage plan) or the "
             "app's backpressure. Raise throttle_* / concurrency or find the noisy key.",
         )
+        for name, fn in (streamed or {}).items():
+            self._alarm(
+                f"{name}StreamErrors",
+                cloudwatch.Metric(
+                    namespace=STREAM_ERRORS_NAMESPACE,
+                    metric_name=STREAM_ERRORS_METRIC,
+                    dimensions_map={"function_name": fn.function_name},
+                    period=PERIOD,
+                    statistic="Sum",
+                ),
+                threshold=1,
+                description=f"The {name} function's streamed responses failed after their "
+                "first byte (a cut body the client saw as a 200; the log has each error).",
+            )
+        if callbacks_dead_letters is not None:
+            self._alarm(
+                "CallbackDeadLetters",
+                callbacks_dead_letters.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, statistic="Maximum"
+                ),
+                threshold=1,
+                description="Callbacks failed every attempt (their receivers were down or "
+                "refused) and are in the callbacks dead-letter queue.",
+            )
         for name, fn in functions.items():
             self._alarm(
                 f"{name}Errors",

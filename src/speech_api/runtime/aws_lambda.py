@@ -240,3 +240,11 @@ def handle_upload_batch(event: dict, context) -> dict:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
     return process_upload_batch(event, context, runtime.uploads, count=count)
+
+
+def handle_callback_batch(event: dict, context) -> dict:
+    """An SQS batch of callbacks -> one delivery attempt each (runtime/callback_batches.py)."""
+    from speech_api.runtime.callback_batches import deliver_callback_batch
+    from speech_api.service.notify import Notifier
+
+    return deliver_callback_batch(event, context, Notifier(runtime.settings))
