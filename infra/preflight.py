@@ -1,10 +1,13 @@
 """`make preflight` (`python -m infra.preflight`): what a real `cdk deploy` would meet first,
 asked of the account before it is met half-way through a stack update.
 
+What the stack needs is read from the template `cdk synth` makes with the chosen options
+(cdk.json's context, then `-c key=value`), so the preflight checks what would deploy:
+
 * **The Region and its partition.** The Stt and Tts routes are API Gateway STREAM
   integrations (response streaming), which AWS documents for the commercial `aws` partition;
-  `aws-cn` and `aws-us-gov` are refused. Whether each service the chosen options use is in the
-  Region is read from AWS's public SSM parameters
+  `aws-cn` and `aws-us-gov` are refused. Whether each service the stack's resources use is in
+  the Region is read from AWS's public SSM parameters
   (`/aws/service/global-infrastructure/regions/<region>/services`).
 * **Lambda concurrency.** `lambda:GetAccountSettings` says how much concurrency the account
   has and how much is unreserved; the stack reserves some (tts_reserved_concurrency,
@@ -23,10 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-
-from infra.config import DeployConfig
 
 REPO = Path(__file__).resolve().parents[1]
 # Lambda keeps this much of an account's concurrency unreserved
@@ -36,15 +37,60 @@ LAMBDA_CONCURRENCY_QUOTA = "L-B99A9384"
 # The memory a new account's reduced quota is known to allow (AWS publishes no API for it).
 NEW_ACCOUNT_MEMORY_MB = 3008
 STREAMING_PARTITIONS = ("aws",)
+# What the stack's resources need of the Region: the service behind each resource type prefix.
 SERVICES = {
-    "lambda": "Lambda",
-    "apigateway": "API Gateway",
-    "s3": "S3",
-    "sqs": "SQS",
-    "sns": "SNS",
-    "wafv2": "WAF (the body-size rule in front of the API)",
+    "AWS::Lambda::": "lambda",
+    "AWS::ApiGateway::": "apigateway",
+    "AWS::S3::": "s3",
+    "AWS::SQS::": "sqs",
+    "AWS::SNS::": "sns",
+    "AWS::WAFv2::": "wafv2",
+    "AWS::SageMaker::": "sagemaker",
+    "AWS::ECS::": "ecs",
 }
-GPU_SERVICES = {"sagemaker": {"sagemaker": "SageMaker"}, "ecs": {"ecs": "ECS"}, "none": {}}
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What the synthesized stack asks of the account and Region."""
+
+    services: frozenset[str]
+    reserved: dict[str, int]  # function -> concurrency taken from the unreserved pool
+    memory: dict[str, int]  # function -> MB
+
+
+def needs_of(template: dict) -> Needs:
+    """Read from the template `cdk synth` makes, so the preflight checks what would deploy."""
+    resources = template["Resources"]
+    services = {
+        service
+        for r in resources.values()
+        for prefix, service in SERVICES.items()
+        if r["Type"].startswith(prefix)
+    }
+    names = {}
+    reserved: dict[str, int] = {}
+    memory: dict[str, int] = {}
+    for logical, r in resources.items():
+        if r["Type"] != "AWS::Lambda::Function":
+            continue
+        props = r["Properties"]
+        name = logical.split("Function")[0] or logical
+        names[logical] = name
+        memory[name] = int(props.get("MemorySize", 128))
+        if props.get("ReservedConcurrentExecutions"):
+            reserved[name] = int(props["ReservedConcurrentExecutions"])
+    for r in resources.values():
+        if r["Type"] != "AWS::Lambda::Alias":
+            continue
+        provisioned = (r["Properties"].get("ProvisionedConcurrencyConfig") or {}).get(
+            "ProvisionedConcurrentExecutions"
+        )
+        target = (r["Properties"].get("FunctionName") or {}).get("Ref")
+        if provisioned and target in names:
+            name = names[target]
+            reserved[name] = max(reserved.get(name, 0), int(provisioned))
+    return Needs(frozenset(services), reserved, memory)
 
 
 @dataclass(frozen=True)
@@ -60,7 +106,7 @@ def partition_of(region: str) -> str:
     return boto3.session.Session().get_partition_for_region(region)
 
 
-def check_region(region: str, config: DeployConfig, ssm) -> list[Finding]:
+def check_region(region: str, needs: Needs, ssm) -> list[Finding]:
     partition = partition_of(region)
     if partition not in STREAMING_PARTITIONS:
         return [
@@ -76,26 +122,15 @@ def check_region(region: str, config: DeployConfig, ssm) -> list[Finding]:
     available = set()
     for page in ssm.get_paginator("get_parameters_by_path").paginate(Path=path):
         available |= {p["Value"] for p in page["Parameters"]}
-    wanted = {**SERVICES, **GPU_SERVICES.get(config.gpu_tts, {})}
-    missing = [name for code, name in wanted.items() if code not in available]
+    missing = sorted(needs.services - available)
     if missing:
         return [Finding("fail", "region", f"{region} lacks {', '.join(missing)}.")]
-    return [Finding("ok", "region", f"{region} ({partition}) has {', '.join(wanted.values())}.")]
+    return [
+        Finding("ok", "region", f"{region} ({partition}) has {', '.join(sorted(needs.services))}.")
+    ]
 
 
-def reserved_by(config: DeployConfig) -> dict[str, int]:
-    """Concurrency the stack takes out of the account's unreserved pool, per function."""
-    taken = {
-        "Stt": config.stt_reserved_concurrency,
-        "Tts": config.tts_reserved_concurrency if config.gpu_tts != "ecs" else 0,
-    }
-    if config.provisioned_concurrency:
-        for name in ("Stt", "Tts"):
-            taken[name] = max(taken[name], config.provisioned_concurrency)
-    return {name: n for name, n in taken.items() if n}
-
-
-def check_concurrency(config: DeployConfig, lambda_client, quotas) -> list[Finding]:
+def check_concurrency(needs: Needs, lambda_client, quotas) -> list[Finding]:
     limits = lambda_client.get_account_settings()["AccountLimit"]
     total = limits["ConcurrentExecutions"]
     unreserved = limits["UnreservedConcurrentExecutions"]
@@ -104,11 +139,10 @@ def check_concurrency(config: DeployConfig, lambda_client, quotas) -> list[Findi
         applied = f"; Service Quotas: {quota['Quota']['Value']:g}"
     except Exception as exc:  # the quota API may be denied or absent: the settings suffice
         applied = f"; Service Quotas not read ({type(exc).__name__})"
-    taken = reserved_by(config)
-    wanted = sum(taken.values())
+    wanted = sum(needs.reserved.values())
     summary = f"account concurrency {total}, unreserved {unreserved}{applied}"
     if wanted and unreserved - wanted < UNRESERVED_MINIMUM:
-        asks = ", ".join(f"{name} {n}" for name, n in taken.items())
+        asks = ", ".join(f"{name} {n}" for name, n in needs.reserved.items())
         fits = max(0, unreserved - UNRESERVED_MINIMUM)
         return [
             Finding(
@@ -117,25 +151,18 @@ def check_concurrency(config: DeployConfig, lambda_client, quotas) -> list[Findi
                 f"{summary}. The stack reserves {wanted} ({asks}) and Lambda keeps "
                 f"{UNRESERVED_MINIMUM} unreserved: at most {fits} can be reserved here. Ask "
                 "for a quota increase (Service Quotas, Lambda, Concurrent executions), or "
-                f"deploy with -c tts_reserved_concurrency={min(fits, 10)}"
-                + (" -c provisioned_concurrency=0" if config.provisioned_concurrency else "")
-                + ".",
+                f"deploy with -c tts_reserved_concurrency={min(fits, 10)} (and "
+                "provisioned_concurrency=0 where set).",
             )
         ]
     return [Finding("ok", "concurrency", f"{summary}; the stack reserves {wanted}.")]
 
 
-def check_memory(config: DeployConfig) -> list[Finding]:
-    sizes = {
-        "Stt": ("stt_memory_mb", config.stt_memory_mb),
-        "Tts": ("tts_memory_mb", config.tts_memory_mb),
-        "Worker": ("worker_memory_mb", config.worker_memory_mb),
-        "Api": ("api_memory_mb", config.api_memory_mb),
-    }
-    big = {n: v for n, v in sizes.items() if v[1] > NEW_ACCOUNT_MEMORY_MB}
+def check_memory(needs: Needs) -> list[Finding]:
+    big = {n: mb for n, mb in needs.memory.items() if mb > NEW_ACCOUNT_MEMORY_MB}
     if not big:
         return [Finding("ok", "memory", f"every function fits {NEW_ACCOUNT_MEMORY_MB} MB.")]
-    names = ", ".join(f"{n} {mb} MB (-c {option}=...)" for n, (option, mb) in big.items())
+    names = ", ".join(f"{n} {mb} MB (-c {n.lower()}_memory_mb=...)" for n, mb in big.items())
     return [
         Finding(
             "warn",
@@ -148,25 +175,33 @@ def check_memory(config: DeployConfig) -> list[Finding]:
     ]
 
 
-def preflight(config: DeployConfig, region: str, *, lambda_client, quotas, ssm) -> list[Finding]:
+def preflight(needs: Needs, region: str, *, lambda_client, quotas, ssm) -> list[Finding]:
     return [
-        *check_region(region, config, ssm),
-        *check_concurrency(config, lambda_client, quotas),
-        *check_memory(config),
+        *check_region(region, needs, ssm),
+        *check_concurrency(needs, lambda_client, quotas),
+        *check_memory(needs),
     ]
 
 
-def config_from(overrides: list[str]) -> DeployConfig:
-    """The deploy options as `cdk deploy` reads them: cdk.json's context, then -c key=value."""
+def synthesized_needs(overrides: list[str]) -> Needs:
+    """Synthesize the app as `cdk synth` does (cdk.json's context, then -c key=value), and
+    read what it needs."""
+    import tempfile
+
     import aws_cdk as cdk
+
+    from infra.app import build_app
 
     context = json.loads((REPO / "cdk.json").read_text())["context"]
     for item in overrides:
         key, _, value = item.partition("=")
         context[key] = value
-    known = {f.name for f in fields(DeployConfig)} | {"cloudfront"}
-    app = cdk.App(context={k: v for k, v in context.items() if k in known})
-    return DeployConfig.from_context(app)
+    with tempfile.TemporaryDirectory(prefix="preflight-") as out:
+        app = cdk.App(context=context, outdir=out)
+        build_app(app)
+        assembly = app.synth()
+        (stack,) = assembly.stacks
+        return needs_of(stack.template)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,9 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     if not region:
         print("preflight: no Region (set AWS_REGION or pass --region)", file=sys.stderr)
         return 2
-    config = config_from(args.context)
     findings = preflight(
-        config,
+        synthesized_needs(args.context),
         region,
         lambda_client=session.client("lambda", region_name=region),
         quotas=session.client("service-quotas", region_name=region),

@@ -18,7 +18,7 @@ from botocore.stub import Stubber
 
 from infra.config import DeployConfig
 from infra.constructs.api import MAX_BODY_BYTES, OVERSIZED_CONTENT_LENGTH
-from infra.preflight import preflight
+from infra.preflight import Needs, needs_of, preflight
 from tests.infrastructure.conftest import VARIANTS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -176,44 +176,55 @@ def levels(findings) -> dict[str, str]:
     return {f.check: f.level for f in findings}
 
 
-def test_preflight_passes_an_established_account():
-    findings = preflight(DeployConfig(), "eu-west-1", **clients(total=1000, unreserved=1000))
+@pytest.fixture(scope="module")
+def needs(synthesized):
+    """What the default stack (and the SageMaker variant) ask of the account."""
+    return {v: needs_of(synthesized[v].json) for v in ("none", "sagemaker")}
+
+
+def test_the_preflight_reads_what_the_synthesized_stack_needs(needs):
+    default = needs["none"]
+    assert default.reserved == {"Tts": 10}
+    assert default.memory["Worker"] == 4096 and default.memory["Stt"] == 3008
+    assert {"lambda", "apigateway", "sqs", "sns", "s3", "wafv2"} <= default.services
+    assert "sagemaker" not in default.services and "sagemaker" in needs["sagemaker"].services
+
+
+def test_preflight_passes_an_established_account(needs):
+    findings = preflight(needs["none"], "eu-west-1", **clients(total=1000, unreserved=1000))
     assert levels(findings) == {"region": "ok", "concurrency": "ok", "memory": "warn"}
     memory = next(f for f in findings if f.check == "memory")
     assert "Worker 4096 MB" in memory.detail and "worker_memory_mb" in memory.detail
 
 
-def test_preflight_fails_a_new_account_that_cannot_reserve_tts_concurrency():
-    findings = preflight(DeployConfig(), "eu-west-1", **clients(total=10, unreserved=10))
+def test_preflight_fails_a_new_account_that_cannot_reserve_tts_concurrency(needs):
+    findings = preflight(needs["none"], "eu-west-1", **clients(total=10, unreserved=10))
     concurrency = next(f for f in findings if f.check == "concurrency")
     assert concurrency.level == "fail"
     assert "account concurrency 10" in concurrency.detail
     assert "tts_reserved_concurrency=0" in concurrency.detail
 
 
-def test_preflight_fails_a_partition_without_streaming():
+def test_preflight_fails_a_partition_without_streaming(needs):
     findings = preflight(
-        DeployConfig(), "cn-north-1", **clients(total=1000, unreserved=1000, region="cn-north-1")
+        needs["none"], "cn-north-1", **clients(total=1000, unreserved=1000, region="cn-north-1")
     )
     region = next(f for f in findings if f.check == "region")
     assert region.level == "fail" and "aws-cn" in region.detail
 
 
-def test_preflight_fails_a_region_without_a_service_the_options_use():
+def test_preflight_fails_a_region_without_a_service_the_stack_uses(needs):
     findings = preflight(
-        DeployConfig(gpu_tts="sagemaker"),
+        needs["sagemaker"],
         "eu-west-1",
         **clients(total=1000, unreserved=1000, services=["lambda", "apigateway", "s3"]),
     )
     region = next(f for f in findings if f.check == "region")
     assert region.level == "fail"
-    assert "SageMaker" in region.detail and "SQS" in region.detail
+    assert "sagemaker" in region.detail and "sqs" in region.detail
 
 
 def test_preflight_memory_is_quiet_when_every_function_fits_a_new_account():
-    findings = preflight(
-        DeployConfig(worker_memory_mb=3008, tts_reserved_concurrency=0),
-        "eu-west-1",
-        **clients(total=10, unreserved=10),
-    )
+    small = Needs(frozenset({"lambda"}), {}, {"Worker": 3008, "Api": 512})
+    findings = preflight(small, "eu-west-1", **clients(total=10, unreserved=10))
     assert levels(findings) == {"region": "ok", "concurrency": "ok", "memory": "ok"}

@@ -28,7 +28,7 @@ def app_functions(s) -> dict[str, dict]:
     return {
         k: v["Properties"]
         for k, v in s.resources("AWS::Lambda::Function").items()
-        if k.startswith(("Stt", "Api", "Worker", "Tts"))
+        if k.startswith(("Stt", "Api", "Worker", "Tts", "Callbacks"))
     }
 
 
@@ -52,15 +52,17 @@ def bucket_id(s) -> str:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_resource_counts(synthesized, variant):
     s = synthesized[variant]
-    # Stt, Worker and Tts from the image (ecs: TTS on the GPU), Api from the zip package.
+    # Stt, Worker and Tts from the image (ecs: TTS on the GPU), Api and Callbacks from the
+    # zip package.
     expected_functions = {"none": 3, "sagemaker": 3, "ecs": 2}[variant]
     assert len(image_functions(s)) == expected_functions
-    assert len(app_functions(s)) == expected_functions + 1
+    assert len(app_functions(s)) == expected_functions + 2
     s.template.resource_count_is("AWS::Lambda::LayerVersion", 1)
     s.template.resource_count_is("AWS::S3::Bucket", 2)  # audio + access logs
-    s.template.resource_count_is("AWS::SQS::Queue", 2)  # uploads + dead letters
+    # uploads + dead letters, callbacks + dead letters
+    s.template.resource_count_is("AWS::SQS::Queue", 4)
     s.template.resource_count_is("AWS::ApiGateway::RestApi", 1)
-    s.template.resource_count_is("AWS::Lambda::EventSourceMapping", 1)
+    s.template.resource_count_is("AWS::Lambda::EventSourceMapping", 2)  # worker, callbacks
     s.template.resource_count_is("AWS::SageMaker::Endpoint", int(variant == "sagemaker"))
     s.template.resource_count_is("AWS::ECS::Service", int(variant == "ecs"))
     s.template.resource_count_is("AWS::ApiGateway::VpcLink", int(variant == "ecs"))
@@ -163,7 +165,16 @@ def test_the_worker_is_sized_for_long_recordings(synthesized):
         for st in role_statements(s, "WorkerFunction")
         if "sqs:SendMessage" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
     ]
-    assert [st["Resource"] for st in sends] == [{"Fn::GetAtt": [dlq, "Arn"]}]
+    # ... and hands callbacks to their queue (and may send nowhere else).
+    callbacks = env["CALLBACK_QUEUE_URL"]["Ref"]
+    resources = [
+        r
+        for st in sends
+        for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])
+    ]
+    assert sorted(map(json.dumps, resources)) == sorted(
+        json.dumps({"Fn::GetAtt": [q, "Arn"]}) for q in (dlq, callbacks)
+    )
     uploads = next(k for k in s.resources("AWS::SQS::Queue") if k.startswith("Uploads4"))
     assert not any(flat({"Fn::GetAtt": [uploads, "Arn"]}) in flat(st) for st in sends)
 

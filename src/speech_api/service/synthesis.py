@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import base64
 import itertools
+import threading
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Protocol
 
-from speech_api.config import Settings
+from speech_api.config import Settings, usable_cores
 from speech_api.engines import ModelManager, Speech, SpeechStream, TextToSpeech
 from speech_api.engines.base import StreamProgress
 from speech_api.errors import (
@@ -54,6 +56,28 @@ class LocalSynthesis:
 
     def engine(self) -> TextToSpeech:
         return self.models.tts()
+
+    @cached_property
+    def _whole_speech(self) -> threading.BoundedSemaphore:
+        """Speech made whole before the answer (/tts) holds all its audio until it is encoded:
+        16 at once, sentence by sentence through the engine's slots, held 16 texts' audio
+        together (three bursts took RSS from 426 to 1,200 MB). So at most this many are made
+        at once (TTS_MAX_CONCURRENT, default one per core); the others wait for a turn, their
+        text only, within their time limit."""
+        return threading.BoundedSemaphore(self.settings.tts.max_concurrent or usable_cores())
+
+    @contextmanager
+    def _whole_speech_slot(self, limit: WorkLimit):
+        left = limit.left_s()
+        if not self._whole_speech.acquire(timeout=max(0.0, left) if left is not None else None):
+            raise SynthesisTimeLimitError(
+                f"No synthesis slot came free within {self.settings.tts.time_limit_s:g} s "
+                "(TTS_TIME_LIMIT_S): the server is busy. Retry shortly."
+            )
+        try:
+            yield
+        finally:
+            self._whole_speech.release()
 
     def synthesize(self, request: TTSRequest) -> TTSResponse:
         """Content-addressed, so the same request is a cache hit."""
@@ -98,23 +122,27 @@ class LocalSynthesis:
                 cached=True,
                 words=words,
             )
-        with self._work_limit(engine.engine, audio_s, request.speed, streamed=False):
+        from speech_api.audio import encode_audio  # PyAV: only where audio is made
+
+        with (
+            self._work_limit(engine.engine, audio_s, request.speed, streamed=False) as limit,
+            self._whole_speech_slot(limit),
+        ):
             speech = _spoken(
                 engine.synthesize, text, voice=voice, speed=request.speed, words=request.captions
             )
-        from speech_api.audio import encode_audio  # PyAV: only where audio is made
-
-        encoded = encode_audio(speech.samples, speech.sample_rate, fmt)
+            encoded = encode_audio(speech.samples, speech.sample_rate, fmt)
+            timed = speech.words
+            del speech  # only the encoded audio (and the words) go on
         if request.captions:
             words = [
-                {"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3)}
-                for w in speech.words
+                {"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3)} for w in timed
             ]
             self.cache.put_captions(
                 key,
                 words,
-                srt=captions_srt(speech.words),
-                vtt=captions_vtt(speech.words),
+                srt=captions_srt(timed),
+                vtt=captions_vtt(timed),
                 encoded=encoded,
             )
         self.cache.put(key, encoded, engine=engine.engine, voice=voice)
