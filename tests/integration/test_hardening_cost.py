@@ -61,9 +61,10 @@ def test_text_that_expands_past_the_speech_limit_is_refused_before_any_work(serv
     assert elapsed < 5, elapsed  # phonemes counted, nothing synthesized
 
 
-# Symbols phonemize to few phonemes but are spoken with long pauses: 0.18 s per phoneme, four
-# times the estimate's figure. Estimated under the limit, they make more than it.
-UNDERESTIMATED = "%$#@&*+=" * 40
+# Symbols are spoken with pauses the phonemes do not show: they make about 1.3x their estimate
+# (`python -m bench.cost_bounds`). These are estimated at 19 s of speech, under the
+# limit, and make about 25 s.
+UNDERESTIMATED = "%$#@&*+=" * 28
 
 
 def test_speech_past_the_limit_is_stopped_as_it_is_made_when_answered_whole(server):
@@ -88,8 +89,9 @@ def test_streamed_speech_past_the_limit_is_cut_at_it(server):
             cut = True  # the body ends without its last chunk: the client sees it incomplete
     audio_s = received / (2 * rate)
     assert cut
-    # Stopped at the sentence that passed the limit (a sentence is at most 100 characters).
-    assert MAX_SPEECH_S - 5 < audio_s < MAX_SPEECH_S + 15, audio_s
+    # Stopped at the sentence that passed the limit (a piece is at most 100 characters, about
+    # 9 s of these): the pieces before it went out.
+    assert MAX_SPEECH_S - 10 < audio_s <= MAX_SPEECH_S, audio_s
 
 
 @pytest.fixture(scope="module")
@@ -108,11 +110,13 @@ def test_speech_answered_whole_never_runs_past_its_time_limit(tight):
     than the estimate's figures it is stopped at the limit and answered 503 (busy), not left
     running to be cut by the gateway."""
     text = "A sentence of ordinary prose, read at an ordinary pace, one of several. " * 5
+    httpx.post(f"{tight.base_url}/tts", json={"text": "Warm up."}, timeout=120)
     started = time.monotonic()
     r = httpx.post(f"{tight.base_url}/tts", json={"text": text}, timeout=120)
     elapsed = time.monotonic() - started
     assert r.status_code in (200, 503), r.text
     if r.status_code == 503:
         assert r.json()["error"]["code"] == "synthesis_time_limit"
-    # The limit plus the sentence in progress when it passed.
-    assert elapsed < 2 + 5, elapsed
+    # The limit plus the sentence in progress when it passed (one sentence, 5 s of speech, can
+    # take seconds on a busy machine); the whole text is about 25 s of speech.
+    assert elapsed < 2 + 8, elapsed
