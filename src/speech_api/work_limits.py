@@ -103,9 +103,12 @@ def work_limit(
         _current.reset(token)
 
 
-def limited(items: Iterator, limit: WorkLimit | None = None) -> Iterator:
-    """``items``, each step taken under ``limit`` (default: the one in force now) and checked
-    before it: a stream advanced later, from whatever thread, keeps its request's limit."""
+def limited(items: Iterator, limit: WorkLimit | None = None, *, check: bool = False) -> Iterator:
+    """``items``, each step taken under ``limit`` (default: the one in force now): a stream
+    advanced later, from whatever thread, keeps its request's limit for the engines' checks.
+    With ``check``, each step is also checked before it is taken (transcript segments, whose
+    decoding may run where no engine check reaches: the batch queue's thread); without, a
+    step that only finishes what was made (an encoder's last bytes) is never refused."""
     limit = limit or _current.get()
     if limit is None:
         yield from items
@@ -113,7 +116,8 @@ def limited(items: Iterator, limit: WorkLimit | None = None) -> Iterator:
     while True:
         token = _current.set(limit)
         try:
-            limit.check()
+            if check:
+                limit.check()
             item = next(items)
         except StopIteration:
             return

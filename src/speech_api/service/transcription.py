@@ -56,7 +56,7 @@ class Transcription:
         engine, samples = self._input(data, options)
         with self._time_limit() as limit:
             stream = engine.transcribe_stream(samples, options)
-        stream.segments = limited(stream.segments, limit)
+        stream.segments = limited(stream.segments, limit, check=True)
         return stream
 
     def _time_limit(self):

@@ -244,7 +244,7 @@ class UploadService:
                 with work_limit(
                     time_limit_s=budget_s, over_time=lambda: _over_time(budget_s)
                 ) as limit:
-                    stream.segments = limited(stream.segments, limit)
+                    stream.segments = limited(stream.segments, limit, check=True)
                     transcript = stream.collect()
 
         if not self._still_current(key, run.etag):

@@ -145,9 +145,11 @@ class PiperEngine:
         # (so the alignments already count the samples at this speed).
         config = SynthesisConfig(length_scale=piper_voice.config.length_scale / speed)
         for number, piece in enumerate(bounded_sentences(text)):
+            # Its client gone, or out of time: stop before the next piece (the one in progress
+            # is finished, so text of one piece always completes).
+            check_work()
             sentences = piper_voice.synthesize(piece, syn_config=config, include_alignments=aligned)
             while True:
-                check_work()  # its client gone, or out of time: stop before the next one
                 # A slot per sentence, not per request: a stream waiting on its client holds
                 # none.
                 with self._slots:
