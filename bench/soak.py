@@ -4,11 +4,13 @@ upload worker), in phases:
 1. warm-up: the mixed load (/stt, /tts misses and hits, uploads, /health), then 16 concurrent
    /tts + /stt clients for `--burst-seconds` (the first peak load allocates the working set:
    every thread's scratch buffers, every batch size; that is start-up, not growth);
-2. mixed: `--clients` clients for `--seconds`; RSS is first measured here;
+2. mixed: `--clients` clients for `--seconds`, and `--live` live transcription sessions at
+   real-time pace (every turn must get its transcript); RSS is first measured here;
 3. concurrent: 16 clients at once, TTS misses and STT, for `--burst-seconds`;
 4. hostile: decoder bombs, bodies sent a byte at a time, oversized JSON and clients that never
    read a streamed response, while one ordinary client keeps working; every hostile request
    must get its expected refusal (415, 408, 413 or a dropped stream) and the ordinary one 200;
+   and the hostile live-transcription clients (bench/soak_realtime.py), each with its answer;
 5. mixed again, 30 s; RSS is measured last here.
 
 Passes when no request failed unexpectedly and RSS (the median of the samples of phase 5
@@ -35,7 +37,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.run import ENGLISH, Server, ours, rss_mb, summary  # noqa: E402
+from bench.run import ENGLISH, ours, summary  # noqa: E402
+from devkit.server import ServerProcess, family_rss_mb  # noqa: E402
 
 
 async def soak(url: str, seconds: float, clients: int) -> dict:
@@ -270,7 +273,7 @@ class RSSSampler:
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             self.samples.append(
-                (self.phase, round(time.monotonic() - self._started, 1), rss_mb(self.pid))
+                (self.phase, round(time.monotonic() - self._started, 1), family_rss_mb(self.pid))
             )
 
     def __enter__(self) -> RSSSampler:
@@ -298,24 +301,50 @@ def main() -> None:
     parser.add_argument("--hostile-seconds", type=float, default=45)
     parser.add_argument("--model", default="base")
     parser.add_argument("--warmup", type=float, default=45)
+    parser.add_argument("--live", type=int, default=2, help="live sessions in the mixed phases")
     args = parser.parse_args()
+    from bench import soak_realtime
 
-    server: Server = ours(args.model)
+    def with_live(load, seconds: float):
+        """The HTTP load and `--live` live sessions at once; one result."""
+
+        async def both():
+            http, live = await asyncio.gather(
+                load, soak_realtime.live_load(server.base_url, seconds, args.live, ENGLISH[:6])
+            )
+            http["live_turns"] = live["turns"]
+            http["errors"].update(live["errors"])
+            return http
+
+        return both()
+
+    async def hostile_all(seconds: float):
+        http, live = await asyncio.gather(
+            hostile(server.base_url, seconds),
+            soak_realtime.live_hostile(server.base_url, seconds, ENGLISH[:3], max_sessions=4),
+        )
+        http["outcomes"].update(live["outcomes"])
+        http["errors"].update(live["errors"])
+        return http
+
+    server: ServerProcess = ours(args.model, REALTIME_MAX_SESSIONS="4")
     phases: dict[str, dict] = {}
     try:
         with RSSSampler(server.proc.pid) as rss:
-            phases["warm-up"] = asyncio.run(soak(server.url, args.warmup, args.clients))
+            phases["warm-up"] = asyncio.run(soak(server.base_url, args.warmup, args.clients))
             # As long as the concurrent phase: the first 16-way load sets the working set (every
             # batch size, every thread's buffers); growth is what comes after it.
-            phases["warm-up burst"] = asyncio.run(concurrent(server.url, args.burst_seconds))
+            phases["warm-up burst"] = asyncio.run(concurrent(server.base_url, args.burst_seconds))
             rss.phase = "mixed"
-            phases["mixed"] = asyncio.run(soak(server.url, args.seconds, args.clients))
+            phases["mixed"] = asyncio.run(
+                with_live(soak(server.base_url, args.seconds, args.clients), args.seconds)
+            )
             rss.phase = "concurrent"
-            phases["concurrent"] = asyncio.run(concurrent(server.url, args.burst_seconds))
+            phases["concurrent"] = asyncio.run(concurrent(server.base_url, args.burst_seconds))
             rss.phase = "hostile"
-            phases["hostile"] = asyncio.run(hostile(server.url, args.hostile_seconds))
+            phases["hostile"] = asyncio.run(hostile_all(args.hostile_seconds))
             rss.phase = "final"
-            phases["final"] = asyncio.run(soak(server.url, 30, args.clients))
+            phases["final"] = asyncio.run(with_live(soak(server.base_url, 30, args.clients), 30))
     finally:
         server.stop()
     rss_start = rss.median("mixed", first_s=30)

@@ -1,2 +1,3 @@
 """Fixtures shared by the tests and the benchmarks (not shipped): the dev clips, sentence lists,
-WER, a Coqui model built with random weights, Lambda events and context as AWS sends them."""
+WER, stand-ins for engine weights that cannot be downloaded here (stand_ins.py), Lambda events
+and context as AWS sends them."""

@@ -1,1 +1,1 @@
-"""Lambda entry points: a decorator stack and one call into speech_api.aws_lambda."""
+"""Lambda entry points: a decorator stack and one call into speech_api.runtime.aws_lambda."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Literal, get_args, get_origin, get_type_hints
 
 from constructs import Construct
 
 from speech_api.config import Settings
+from speech_api.engines import registry
 from speech_api.service.upload_limits import long_audio_limit_s, min_worker_timeout_s
 
 # Lambda's limits: a function runs at most 900 s, and /tmp holds 512 to 10,240 MB
@@ -33,7 +35,15 @@ def worker_ephemeral_mb(timeout_s: int) -> int:
 
 
 GpuTts = Literal["none", "sagemaker", "ecs"]
-TtsEngine = Literal["coqui", "piper"]
+# The registered TTS engines (engines/registry.py).
+TtsEngine = Literal[tuple(sorted(registry.tts_names()))]  # type: ignore[valid-type]
+
+
+def default_image_args() -> dict[str, str]:
+    """Every engine's image build arguments (its spec's image_args) at their defaults."""
+    return {arg: value for spec in registry.all_engines() for arg, value in spec.image_args.items()}
+
+
 # bucket-policy: anonymous GetObject on public/* (needs account-level Block Public Access to
 # allow public bucket policies). cloudfront: a private bucket behind CloudFront with OAC.
 PublicAccess = Literal["bucket-policy", "cloudfront"]
@@ -43,8 +53,11 @@ PublicAccess = Literal["bucket-policy", "cloudfront"]
 class DeployConfig:
     gpu_tts: GpuTts = "none"
     stt_model: str = "base"
-    tts_engine: TtsEngine = "coqui"  # piper: a smaller image, no torch in it
-    coqui_model: str = "tts_models/en/ljspeech/tacotron2-DDC"
+    # cdk.json sets the engine deployments use; an engine that needs torch gets its own image.
+    tts_engine: TtsEngine = registry.DEFAULT_TTS_ENGINE
+    # The engines' image build arguments (their specs' image_args), each read from the context
+    # key of the same name in lower case (e.g. the TTS model an image bakes in).
+    image_args: Mapping[str, str] = field(default_factory=default_image_args)
     api_keys: bool = True
     public_access: PublicAccess = "bucket-policy"
     bucket_versioning: bool = False
@@ -77,6 +90,13 @@ class DeployConfig:
     # NVIDIA driver 580 / CUDA 13.0: runs Dockerfile.gpu's CUDA 12.8 (needs driver >= 570).
     sagemaker_inference_ami: str = "al2023-ami-sagemaker-inference-gpu-4-1"
     alarm_email: str = ""  # subscribed to the alarm topic when set
+    # Live transcription (/v1/realtime, WebSocket) as an ECS Fargate service behind an ALB and
+    # CloudFront: wss:// on the CloudFront domain (infra/constructs/realtime.py). Off by default.
+    realtime: bool = False
+    realtime_cpu: int = 2048  # Fargate CPU units: 2 vCPU, what `make bench` measures on
+    realtime_memory_mb: int = 4096
+    realtime_sessions_per_task: int = 4  # REALTIME_MAX_SESSIONS of each task
+    realtime_max_tasks: int = 4
 
     @property
     def worker_storage_mb(self) -> int:
@@ -92,10 +112,15 @@ class DeployConfig:
 
     @classmethod
     def from_context(cls, scope: Construct) -> DeployConfig:
-        values = {}
+        values: dict = {}
+        image_args = default_image_args()
+        for arg in image_args:
+            raw = scope.node.try_get_context(arg.lower())
+            if raw is not None:
+                image_args[arg] = str(raw)
         for f in fields(cls):
             raw = scope.node.try_get_context(f.name)
-            if raw is None:
+            if raw is None or f.name == "image_args":
                 continue
             default = f.default
             if isinstance(default, bool):
@@ -108,7 +133,7 @@ class DeployConfig:
         legacy_cloudfront = str(scope.node.try_get_context("cloudfront")).lower() == "true"
         if legacy_cloudfront and values.setdefault("public_access", "cloudfront") != "cloudfront":
             raise ValueError("cloudfront=true contradicts public_access; set one of them")
-        config = cls(**values)
+        config = cls(**values, image_args=image_args)
         if not 1 <= config.worker_timeout_s <= LAMBDA_MAX_TIMEOUT_S:
             raise ValueError(
                 f"worker_timeout_s must be 1 to {LAMBDA_MAX_TIMEOUT_S} (Lambda's maximum), "

@@ -10,6 +10,7 @@ Notifications   the SNS topic the worker tells when a transcript is done (or fai
                 callbacks queue (+ dead letters) the Callbacks function delivers from
 Api             API Gateway: routes, key authorizer, usage plan, request models, CORS
 Monitoring      alarms and a dashboard
+LiveTranscription  (realtime=true) /v1/realtime on ECS Fargate behind an ALB and CloudFront
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from infra.constructs.api import SpeechApi
 from infra.constructs.functions import Functions, function_env
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.notifications import TranscriptNotifications
+from infra.constructs.realtime import LiveTranscription
 from infra.constructs.storage import Storage
 from infra.constructs.tts import TTS_BACKENDS
 from infra.constructs.upload_pipeline import UploadPipeline
@@ -75,6 +77,15 @@ class SpeechApiStack(cdk.Stack):
             functions=self.functions,
             tts=self.tts,
         )
+        self.realtime = None
+        if config.realtime:
+            plan = self.api.usage_plan
+            self.realtime = LiveTranscription(
+                self,
+                "Realtime",
+                config=config,
+                usage_plan_id=plan.usage_plan_id if plan is not None else None,
+            )
         watched = dict(self.functions.functions)
         if self.api.authorizer is not None:
             watched["KeyAuthorizer"] = self.api.authorizer_function

@@ -1,11 +1,11 @@
-"""Shared fixtures: a real S3 protocol endpoint (moto's server), settings, apps with real
-engines, and a live Uvicorn server for tests that need real HTTP."""
+"""Shared fixtures, each named for what it gives: the test S3 (moto's server) and settings
+for it; `api`, `tiny_api`, `coqui_api` (in-process clients of apps with real engines);
+`live_url`, `live_api` and `keyed_url` (the app on a real Uvicorn server). What the fixtures
+are made of lives in tests/support and devkit/."""
 
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -18,8 +18,8 @@ from speech_api.config import S3Settings, Settings, STTSettings, TTSSettings
 from speech_api.runtime.embedded.s3 import EMBEDDED_CREDENTIALS, prepare_bucket, start_embedded_s3
 from speech_api.storage import ObjectStorage
 from tests.support.aws_calls import Recorder, load_contract
-
-TEST_BUCKET = "speech-api-test"
+from tests.support.live_server import API_KEY, LiveServer
+from tests.support.s3 import TEST_BUCKET
 
 _AWS_CALLS = Recorder()
 
@@ -105,13 +105,14 @@ def default_settings(make_settings) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def client(default_settings) -> Iterator[TestClient]:
+def api(default_settings) -> Iterator[TestClient]:
+    """An in-process client of the default app (an httpx client over ASGI)."""
     with TestClient(create_app(default_settings)) as c:
         yield c
 
 
 @pytest.fixture(scope="session")
-def tiny_client(make_settings) -> Iterator[TestClient]:
+def tiny_api(make_settings) -> Iterator[TestClient]:
     with TestClient(create_app(make_settings(stt={"model": "tiny.en"}))) as c:
         yield c
 
@@ -127,7 +128,7 @@ def coqui_model(tmp_path_factory) -> CoquiModelFiles:
 
 
 @pytest.fixture(scope="session")
-def coqui_client(make_settings, coqui_model) -> Iterator[TestClient]:
+def coqui_api(make_settings, coqui_model) -> Iterator[TestClient]:
     settings = make_settings(
         tts={
             "engine": "coqui",
@@ -157,31 +158,6 @@ def process_settings(make_settings):
     aws_lambda.configure()
 
 
-class LiveServer:
-    def __init__(self, app, port: int = 0):
-        import uvicorn
-
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        sock = self.server.servers[0].sockets[0]
-        self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture(scope="session")
 def live_url(default_settings) -> Iterator[str]:
     """A real Uvicorn server (real sockets, chunked bodies) running the default app."""
@@ -190,6 +166,15 @@ def live_url(default_settings) -> Iterator[str]:
 
 
 @pytest.fixture
-def http(live_url) -> Iterator[httpx.Client]:
+def live_api(live_url) -> Iterator[httpx.Client]:
+    """A client of `live_url`."""
     with httpx.Client(base_url=live_url, timeout=120) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def keyed_url(make_settings) -> Iterator[str]:
+    """A real Uvicorn server whose app wants API_KEY, with tiny.en beside the default model."""
+    settings = make_settings(api_key=API_KEY, stt={"extra_models": "tiny.en"})
+    with LiveServer(create_app(settings)) as server:
+        yield server.base_url

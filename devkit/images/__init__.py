@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from speech_api.engines import registry
+
 REPO = Path(__file__).resolve().parents[2]
 # Outside the repo, kept between runs (CI clones the repo afresh; the machine stays).
 CACHE = Path(os.environ.get("IMAGE_CACHE", "/var/cache/speech-api-images"))
@@ -23,7 +25,8 @@ CACHE = Path(os.environ.get("IMAGE_CACHE", "/var/cache/speech-api-images"))
 BASE_IMAGE = "localhost/speech-api-base:bookworm-py3.11"
 LAMBDA_IMAGE = "localhost/speech-api-lambda"
 GPU_IMAGE = "localhost/speech-api-gpu:latest"
-ENGINES = ("piper", "coqui")
+# A Lambda image per registered TTS engine (the image without torch serves the other functions).
+ENGINES = registry.tts_names()
 
 
 def lambda_image(engine: str) -> str:

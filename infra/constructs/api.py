@@ -7,9 +7,9 @@ Routing (API Gateway prefers a literal path part over `{proxy+}`):
 - speech (/tts, /v1/audio/speech) and the voice list (/v1/audio/voices, which loads the TTS
   engine: too big for the light function) -> the TTS backend (TTS function, or the GPU service),
   through STREAM integrations: speech reaches the client sentence by sentence, past 29 s
-- everything else (/, /health, /ready, /docs, /openapi.json, /uploads, /transcripts/...,
-  /v1/models, ...) -> Api function, through `{proxy+}` catch-alls at each level that has
-  literal children, so no match depends on API Gateway backtracking.
+- everything else (/, /health, /ready, /docs and its assets, /openapi.json, /uploads,
+  /transcripts/..., /v1/models, ...) -> Api function, through `{proxy+}` catch-alls at each
+  level that has literal children, so no match depends on API Gateway backtracking.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from infra.constructs.tts import TtsBackend
 from infra.layout import AUTHORIZER_SOURCE, STAGE_NAME
 from infra.nag import acknowledge
 from infra.request_models import request_schema
+from speech_api.api.open_routes import OPEN_GET_ROUTES, OPEN_HEAD_ROUTES
 
 # The largest body the functions take (speech_api.runtime.aws_lambda.LAMBDA_MAX_BODY_BYTES; the
 # infrastructure tests check that they agree; that module needs the [lambda] extra).
@@ -41,10 +42,9 @@ OVERSIZED_CONTENT_LENGTH = r"^0*(4[5-9][0-9]{5}|[5-9][0-9]{6}|[1-9][0-9]{7,})$"
 
 STT_ROUTES = ("/stt", "/v1/audio/transcriptions", "/v1/audio/translations")
 SPEECH_ROUTES = (("POST", "/tts"), ("POST", "/v1/audio/speech"), ("GET", "/v1/audio/voices"))
-# Served without an API key (GET): liveness, readiness, the playground and the API docs.
-OPEN_ROUTES = ("/", "/health", "/ready", "/docs", "/openapi.json")
-# Probes (load balancers, uptime checks) often ask with HEAD.
-OPEN_HEAD_ROUTES = ("/health",)
+# Served without an API key: liveness, readiness, the playground and the API docs, the same
+# routes the app itself leaves open when it has a key (speech_api/api/open_routes.py).
+OPEN_ROUTES = OPEN_GET_ROUTES
 # `{proxy+}` ANY -> Api under every resource that has literal children.
 CATCH_ALL_PARENTS = ("/", "/v1", "/v1/audio")
 # Request body models (name in infra.request_models) per route.
@@ -120,6 +120,7 @@ class SpeechApi(Construct):
         )
         self._cors_on_errors()
         self._body_limit()
+        self.usage_plan: apigw.UsagePlan | None = None
         self.authorizer = self._authorizer() if keyed else None
         self.body_validator = api.add_request_validator(
             "BodyValidator", validate_request_body=True, validate_request_parameters=True
@@ -376,6 +377,7 @@ class SpeechApi(Construct):
             quota=apigw.QuotaSettings(limit=100_000, period=apigw.Period.DAY),
         )
         plan.add_api_stage(stage=self.api.deployment_stage)
+        self.usage_plan = plan
         key = self.api.add_api_key("DefaultKey", api_key_name="speech-api-default")
         plan.add_api_key(key)
         cdk.CfnOutput(cdk.Stack.of(self), "ApiKeyId", value=key.key_id)

@@ -4,9 +4,10 @@ zip function on Lambda's Python runtime with the layer from layers/ for the one 
 
 Api (the light routes) is a zip function: the app's code and the `light` layer (infra/constructs/
 packages.py), no model library, so it starts in well under a second.
-Two builds of the Dockerfile at most: the light one (TTS_ENGINE=piper, no torch) serves Stt
-and Worker, which never load a TTS model, and Tts when the stack synthesizes with Piper or
-forwards to a GPU endpoint; a Coqui stack's Tts alone gets the build with torch and Coqui.
+Two builds of the Dockerfile at most: the light one (TTS_ENGINE set to the registry's engine
+without torch) serves Stt and Worker, which never load a TTS model, and Tts when the stack's
+engine needs no torch or it forwards to a GPU endpoint; the Tts function of a stack whose engine
+needs torch alone gets the build with torch and that engine.
 Every image asset is built for the functions' architecture (a build on an ARM laptop would
 otherwise produce an image that cannot start on x86_64 Lambda).
 
@@ -28,7 +29,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import DeployConfig, TtsEngine
+from infra.config import DeployConfig
 from infra.constructs.grants import grant_list_bucket, grant_objects
 from infra.constructs.packages import ZIP_RUNTIME, LightLayer, function_code
 from infra.constructs.storage import Storage
@@ -45,6 +46,7 @@ from infra.layout import (
     WORKER_COMMAND,
 )
 from infra.nag import acknowledge
+from speech_api.engines import registry
 from speech_api.service.upload_limits import long_audio_limit_s
 
 # Which models a function loads during init when Lambda initializes it for provisioned
@@ -57,13 +59,22 @@ IMAGE_PLATFORM = {
     lambda_.Architecture.X86_64.name: ecr_assets.Platform.LINUX_AMD64,
     lambda_.Architecture.ARM_64.name: ecr_assets.Platform.LINUX_ARM64,
 }[ARCHITECTURE.name]
-# The build without torch: what every function runs but a Coqui stack's Tts.
-LIGHT_IMAGE_ENGINE: TtsEngine = "piper"
+# The build without torch: what every function runs but the Tts of a stack whose engine needs
+# torch.
+LIGHT_IMAGE_ENGINE = registry.light_image_engine().name
+
+
+def image_build_args(config: DeployConfig, engine: str = LIGHT_IMAGE_ENGINE) -> dict[str, str]:
+    """Dockerfile.lambda's build arguments for the image carrying ``engine`` (the light one by
+    default): the same arguments make the same image asset, built and pushed once."""
+    return {"STT_MODEL": config.stt_model, "TTS_ENGINE": engine, **config.image_args}
+
+
 # How long streamed speech may take, for the Tts function and the STREAM integrations in front
 # of it (API Gateway allows up to 15 minutes when streaming, instead of 29 s:
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html).
-# 4,096 characters at Piper's slowest speed took 63 s here, Coqui's about 110 s (0.4 real-time
-# factor): 300 s covers them with a cold start.
+# 4,096 characters at the slowest speed took 63 s here with the light engine; the registered
+# engines' cost figures put the slowest at about 110 s: 300 s covers them with a cold start.
 STREAMED_TIMEOUT_S = 300
 # Transcription (clips up to MAX_AUDIO_SECONDS, 60 s: a few seconds of work even cold) streams
 # too, so `stream=true` deltas arrive as segments decode; its limit stays API Gateway's old one.
@@ -110,7 +121,7 @@ class TtsFunction:
     stack's engine where it synthesizes, the light build where it forwards) and its grants."""
 
     env: dict[str, str]
-    image_engine: TtsEngine
+    image_engine: str  # a registered TTS engine's name: the build it runs
     grant: Callable[[lambda_.Function], None]
 
 
@@ -224,7 +235,7 @@ class Functions(Construct):
         provisioned: bool = False,
         env: dict[str, str] | None = None,
         ephemeral_mb: int = 1024,
-        image_engine: TtsEngine = LIGHT_IMAGE_ENGINE,
+        image_engine: str = LIGHT_IMAGE_ENGINE,
         zip_package: bool = False,
     ) -> lambda_.Function:
         """A function from the image (`command` its handler) or, with `zip_package`, a zip
@@ -262,11 +273,7 @@ class Functions(Construct):
             code = lambda_.DockerImageCode.from_image_asset(
                 str(REPO_ROOT),
                 file="Dockerfile.lambda",
-                build_args={
-                    "STT_MODEL": config.stt_model,
-                    "TTS_ENGINE": image_engine,
-                    "COQUI_MODEL": config.coqui_model,
-                },
+                build_args=image_build_args(config, image_engine),
                 cmd=[command],
                 entrypoint=entrypoint,  # None: the image's (awslambdaric)
                 platform=IMAGE_PLATFORM,

@@ -3,7 +3,7 @@ layers/ that carries their dependencies, both built during `cdk synth` on this m
 Docker (CDK's local bundling), for Lambda's platform.
 
 Zip functions load no model: the light routes (health, uploads, transcripts, models, docs, the
-playground) need neither numpy, PyAV, CTranslate2 nor Piper, so they start from a 49 MB layer
+playground) need neither numpy, PyAV, CTranslate2 nor onnxruntime, so they start from a 49 MB layer
 (26 MB zipped) instead of a 1 GB image.
 """
 

@@ -7,14 +7,17 @@ Nothing else in the package reads ``os.environ``.
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, create_model, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from speech_api.engines import registry
+from speech_api.engines.spec import EngineSettings
 from speech_api.formats import AudioFormat
 from speech_api.schemas import MAX_TEXT_CHARS
 
@@ -28,57 +31,29 @@ def default_cache_dir() -> Path:
     return home / ".cache" / "speech-api"
 
 
-def usable_cores() -> int:
-    """CPU cores this process may run on (a container's or a Lambda's share, not the host's)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+_Group = EngineSettings  # frozen, so hashable: the model caches are keyed on the groups
+
+# The STT group is the STT engine's own settings (STT_MODEL, STT_BEAM_SIZE, ...): see
+# engines/stt/whisper_settings.py.
+STTSettings = registry.stt_engine().settings
 
 
-class _Group(BaseModel):
-    # Frozen so that groups are hashable: the model caches are keyed on them.
-    model_config = ConfigDict(frozen=True)
+class _TTSCommon(_Group):
+    """What every TTS engine shares. Each registered engine's own settings (declared in its
+    adapter, engines/tts/<name>.py) join the group flat, prefixed with its name:
+    an engine ``x``'s setting ``voice`` is TTS_X_VOICE, ``tts.x_voice``;
+    `engine_settings` hands an engine its own."""
 
-
-class STTSettings(_Group):
-    model: str = Field("base", description="faster-whisper size/name or a local model directory")
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    compute_type: str | None = Field(None, description="default: int8 on CPU, float16 on CUDA")
-    cpu_threads: int = Field(0, ge=0, description="CTranslate2 intra-op threads; 0 = all cores")
-    num_workers: int = Field(1, ge=1, description="parallel transcriptions inside CTranslate2")
-    # More models callers may pick by name (comma-separated), besides `model`.
-    extra_models: str = ""
-    beam_size: int = Field(5, ge=1, le=10)
-    vad_filter: bool = True
-    # Encode a clip that fits one 30 s window as its audio plus a margin instead of the whole
-    # padded window; a result that looks wrong is decoded again over the full window.
-    trim_context: bool = True
-    context_margin_s: float = Field(2.0, ge=0.0, le=30.0)
-    # Clips waiting while the model is busy are decoded together, up to this many (1 = off).
-    # A clip that finds the model idle never waits.
-    batch_size: int = Field(8, ge=1, le=64)
-    # A transcription answered in the request (/stt, /v1/audio/transcriptions) stops and
-    # answers 503 past this: noise can make Whisper decode every window at every temperature
-    # of its fallback schedule. 25 s: API Gateway ends requests at 29 s.
-    time_limit_s: float = Field(25.0, gt=0)
-
-
-class TTSSettings(_Group):
-    engine: Literal["piper", "coqui"] = "piper"
+    engine: Literal[registry.tts_names()] = registry.DEFAULT_TTS_ENGINE  # type: ignore[valid-type]
     default_format: AudioFormat = "mp3"
-    # Piper: a voice name (bundled en_US-joe-medium, or NAME.onnx under voices_dir) or a path.
-    piper_voice: str = "en_US-joe-medium"
-    piper_voices_dir: Path | None = None
-    # Sentences synthesized at once per engine (0: one per usable core). onnxruntime gives each
-    # concurrent run its own buffers: 16 at once took RSS from 0.2 to 4 GB for no more speed.
+    # Sentences synthesized at once per engine (0: the engine decides, e.g. one per core).
     max_concurrent: int = Field(0, ge=0)
     # Names callers may use for a voice, `alias=voice,...` (OpenAI's names: alloy, marin, ...).
     # An OpenAI name not listed plays the default voice. A target that is not installed is
     # refused with a 400 naming it, never replaced by another voice.
     voice_aliases: str = ""
-    # The voice the alias `es` plays, for Spanish text (a Piper voice name; production images
-    # install it at build time). Empty: no Spanish alias.
+    # The voice the alias `es` plays, for Spanish text (a voice of the engine; production
+    # images install it at build time). Empty: no Spanish alias.
     spanish_voice: str = "es_ES-davefx-medium"
 
     @field_validator("voice_aliases")
@@ -94,19 +69,10 @@ class TTSSettings(_Group):
         pairs = (p.partition("=") for p in self.voice_aliases.split(",") if p.strip())
         return {name.strip(): voice.strip() for name, _, voice in pairs}
 
-    # Coqui: a model name resolved by Coqui's model manager, or local checkpoint + config.
-    coqui_model: str = "tts_models/en/ljspeech/tacotron2-DDC"
-    coqui_model_path: Path | None = None
-    coqui_config_path: Path | None = None
-    coqui_vocoder_path: Path | None = None
-    coqui_vocoder_config_path: Path | None = None
-    coqui_max_decoder_steps: int = Field(2000, ge=10)
-    coqui_threads: int = Field(1, ge=1, description="torch threads; 1 is as fast and steadier")
-    coqui_device: Literal["auto", "cpu", "cuda"] = "auto"
     # A synthesis that must finish before the answer (/tts; /v1/audio/speech where responses
     # are not streamed, as on Lambda) gets this long, estimated from the text, the speed and
-    # the engine (formats.synthesis_estimate_s); longer is refused up front. 25 s: API
-    # Gateway's integration timeout is 29 s, less room for the rest of the request.
+    # the engine's cost figures (its spec); longer is refused up front. 25 s: API Gateway's
+    # integration timeout is 29 s, less room for the rest of the request.
     time_limit_s: float = Field(25.0, gt=0)
     # The most speech one request may make, in seconds at speed 1 (slower speech may be
     # longer in proportion): refused up front by its phonemes where the engine counts them,
@@ -125,6 +91,62 @@ class TTSSettings(_Group):
     # an object someone else wrote there is synthesized again and overwritten. The embedded
     # S3 sets one (kept in DATA_DIR); on AWS only the TTS role may write there.
     cache_secret: SecretStr | None = Field(None, repr=False)
+
+    def engine_settings(self, name: str | None = None) -> EngineSettings:
+        """An engine's own settings (default: the configured engine's), from its fields."""
+        spec = registry.tts_engine(name or self.engine)
+        values = {
+            field: getattr(self, f"{spec.name}_{field}") for field in spec.settings.model_fields
+        }
+        return spec.settings(**values)
+
+    @model_validator(mode="after")
+    def _engines_accept_their_settings(self):
+        # Each engine's own checks (its settings class's validators) run now, not at load.
+        for spec in registry.TTS_ENGINES:
+            self.engine_settings(spec.name)
+        return self
+
+
+def _engine_fields(specs) -> dict:
+    return {
+        f"{spec.name}_{name}": (info.annotation, copy.copy(info))
+        for spec in specs
+        for name, info in spec.settings.model_fields.items()
+    }
+
+
+TTSSettings = create_model(
+    "TTSSettings",
+    __base__=_TTSCommon,
+    __module__=__name__,
+    **_engine_fields(registry.TTS_ENGINES),
+)
+
+
+class RealtimeSettings(_Group):
+    """Live transcription sessions (`/v1/realtime`, docs/realtime.md). The deployed stack
+    sets its load balancer's and CloudFront's timeouts from these."""
+
+    # Sessions one process serves at once (0: two per usable core); one more gets an error
+    # event and close code 1013.
+    max_sessions: int = Field(0, ge=0)
+    # A session ends after this long (OpenAI's limit: 60 minutes), or after this long
+    # without an event from its client.
+    session_max_s: float = Field(3600.0, gt=0)
+    idle_timeout_s: float = Field(300.0, gt=0)
+    # The largest event a client may send (OpenAI allows 15 MiB of audio per append; base64
+    # makes that 20 MiB); larger closes the connection with code 1009.
+    max_event_bytes: int = Field(16 * 1024 * 1024, ge=64 * 1024)
+    # Partial text while a turn is spoken (`delta` events); off: deltas come with `completed`.
+    partials: bool = True
+    partial_interval_s: float = Field(0.5, gt=0)
+    # A turn that goes on this long is cut at its quietest point and committed.
+    max_utterance_s: float = Field(28.0, ge=5, le=29)
+    # Deployed: the session count goes to CloudWatch under this namespace (the service scales
+    # on it), with this value for its Service dimension. Unset: no metric.
+    metrics_namespace: str | None = None
+    metrics_service: str = "speech-api-realtime"
 
 
 class S3Settings(_Group):
@@ -176,6 +198,9 @@ class Settings(BaseSettings):
     # When set, every route but the open ones (/health, /ready, /ping and the playground page)
     # needs `Authorization: Bearer <key>`.
     api_key: str | None = Field(None, repr=False)
+    # Deployed: the API Gateway usage plan whose API keys also open live transcription
+    # sessions on the ECS service (one key store for both; see api/keys.py).
+    api_keys_usage_plan: str | None = None
 
     # Browsers on these origins (comma-separated; * for any) may call the API.
     cors_allow_origins: str = "*"
@@ -254,3 +279,4 @@ class Settings(BaseSettings):
     stt: STTSettings = STTSettings()
     tts: TTSSettings = TTSSettings()
     s3: S3Settings = S3Settings()
+    realtime: RealtimeSettings = RealtimeSettings()

@@ -85,6 +85,16 @@ class AudioTooLongError(InvalidRequestError):
             param=param,
         )
 
+    def for_clips(self) -> AudioTooLongError:
+        """The same refusal from a route that takes clips only (/stt, /v1/audio/*): it says
+        where longer recordings go."""
+        return AudioTooLongError(
+            f"{self.message} Send longer recordings with POST /uploads (a presigned upload; "
+            "the worker transcribes recordings of hours), or run `speech-api transcribe FILE "
+            "--base-url <this server's URL>`, which does that for you.",
+            param=self.param,
+        )
+
 
 class RequestTimeoutError(InvalidRequestError):
     status_code = 408
@@ -110,6 +120,14 @@ class UnsupportedAudioError(InvalidRequestError):
             param=param,
             code="decode_timeout",
         )
+
+
+class UnsupportedMediaTypeError(InvalidRequestError):
+    """A JSON route's body sent without `Content-Type: application/json` (curl's `-d` sends
+    application/x-www-form-urlencoded)."""
+
+    status_code = 415
+    code = "unsupported_media_type"
 
 
 class NotFoundError(InvalidRequestError):

@@ -12,35 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-# --- How long speech takes to make, per engine ------------------------------------------
-# A request whose synthesis cannot finish within TTS_TIME_LIMIT_S is refused before any work
-# (400 speech_too_long) rather than answered by the gateway's 504 after the work was spent.
-# Seconds of speech per character of text at speed 1: Piper en_US-joe-medium made 205 s of
-# audio from 4,096 characters here (0.05); Tacotron2-DDC on LJSpeech speaks about 15
-# characters a second (0.065; the corpus's 24 h for 13,100 clips of ~100-character text).
-TTS_SPEECH_S_PER_CHAR = {"piper": 0.05, "coqui": 0.065}
-# Seconds of synthesis per second of speech, on 2 CPU cores (a 3,008 MB Lambda has about 1.7
-# vCPUs): Piper measured 0.03-0.1 (205 s of audio in 16 s at speed 1, 660 s in 63 s at 0.25);
-# Coqui Tacotron2-DDC + HiFiGAN 0.2-0.4 with one torch thread. The upper figures: a request is
-# refused when it might not finish, not only when it certainly would not.
-TTS_SYNTHESIS_RTF = {"piper": 0.1, "coqui": 0.4}
-
-
-def synthesis_estimate_s(engine: str, chars: int, speed: float) -> tuple[float, float]:
-    """(seconds of speech, seconds of synthesis) a text of ``chars`` characters takes. Piper
-    makes slower speech by synthesizing longer phonemes (its time follows the audio); Coqui
-    synthesizes at its own pace and stretches the result (its time does not depend on speed)."""
-    audio_s = chars * TTS_SPEECH_S_PER_CHAR.get(engine, 0.065) / speed
-    rtf = TTS_SYNTHESIS_RTF.get(engine, 0.4)
-    work_s = audio_s * rtf if engine == "piper" else chars * TTS_SPEECH_S_PER_CHAR[engine] * rtf
-    return audio_s, work_s
-
-
-def synthesis_chars_within(engine: str, speed: float, limit_s: float) -> int:
-    """The most characters whose synthesis fits in ``limit_s`` at ``speed``."""
-    _, per_char = synthesis_estimate_s(engine, 1, speed)
-    return int(limit_s / per_char)
-
 
 @dataclass(frozen=True)
 class OutputFormat:

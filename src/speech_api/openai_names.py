@@ -14,7 +14,13 @@ from speech_api.formats import OUTPUT_FORMATS
 # gpt-4o-*, the same Whisper model: clients pick those names, we answer with what we run); each
 # speech model means the configured TTS engine. Dated snapshots (NAME-YYYY-MM-DD) are aliases
 # of their family. Diarization models are not served (no speaker labels here).
-OPENAI_STT_MODELS = ("whisper-1", "gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
+OPENAI_STT_MODELS = (
+    "whisper-1",
+    "gpt-transcribe",
+    "gpt-4o-transcribe",
+    "gpt-4o-mini-transcribe",
+    "gpt-live-transcribe",
+)
 OPENAI_TTS_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 # Snapshots the SDK names today, listed by /v1/models; other dated names resolve too.
 OPENAI_DATED_MODELS = (

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from speech_api.engines import registry
 from speech_api.formats import AudioFormat
 from speech_api.openai_names import SpeechFormat, SpeechStreamFormat
 
@@ -17,6 +18,9 @@ MAX_CALLBACK_URL_CHARS = 1000
 # What reaches Whisper is also bounded by its context (half of it, 223 tokens; checked there).
 MAX_KEYWORDS = 100
 MAX_KEYWORD_CHARS = 100
+
+# The engines that can time the words they speak.
+_CAPTIONS = " or ".join(spec.name for spec in registry.TTS_ENGINES if spec.captions)
 
 SpeechText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)
@@ -39,7 +43,7 @@ class TTSRequest(BaseModel):
         False,
         strict=True,
         description="Also time every word: `words` in the response, and SRT and WebVTT "
-        "captions stored beside the audio (Piper only).",
+        f"captions stored beside the audio ({_CAPTIONS} only).",
     )
 
 
@@ -134,7 +138,11 @@ class UploadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     filename: str = Field(max_length=255, description="The client's file name (informational).")
-    content_type: str = Field(max_length=100, description="Audio MIME type, e.g. audio/wav.")
+    content_type: str | None = Field(
+        None,
+        max_length=100,
+        description="Audio MIME type, e.g. audio/wav; from the filename's extension when absent.",
+    )
     language: str | None = Field(None, max_length=16, description="Language hint for Whisper.")
     callback_url: str | None = Field(
         None,

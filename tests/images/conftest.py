@@ -13,23 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from devkit.images import ENGINES, GPU_IMAGE, REPO, lambda_image
-from devkit.images.base import image_exists
+from devkit.images import REPO
 
 if os.environ.get("IMAGE_TEST") != "1":
     collect_ignore_glob = ["test_*.py"]
 
 FIGURES_FILE = REPO / "build" / "image-figures.json"
 FIGURES: dict[str, dict] = {}
-
-
-def built_engines() -> list[str]:
-    wanted = os.environ.get("IMAGE_ENGINES", ",".join(ENGINES)).split(",")
-    return [e for e in wanted if e and image_exists(lambda_image(e))]
-
-
-def gpu_image_built() -> bool:
-    return image_exists(GPU_IMAGE)
 
 
 @pytest.fixture(scope="session")

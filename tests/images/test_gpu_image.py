@@ -5,7 +5,6 @@ command as the task's user (uid 10001) and health-checks /health."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import httpx
@@ -20,17 +19,11 @@ from devkit.images.run import (
     mounted,
     start_in_image,
 )
-from speech_api.runtime.embedded.s3 import EMBEDDED_CREDENTIALS
-from tests.conftest import TEST_BUCKET
-from tests.images.conftest import gpu_image_built
+from devkit.server import free_port
+from tests.support.built_images import gpu_image_built
+from tests.support.s3 import s3_env
 
 pytestmark = pytest.mark.skipif(not gpu_image_built(), reason="no GPU image built (make image)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_ready(url: str, proc, timeout_s: float = 180) -> float:
@@ -54,11 +47,8 @@ def container_env(default_settings, port: int) -> dict[str, str]:
     cfg = image_config(GPU_IMAGE)
     return {
         **cfg.env,
-        "S3_BUCKET": TEST_BUCKET,
+        **s3_env(default_settings.s3.endpoint_url),
         "AWS_REGION": "us-east-1",
-        "S3_ENDPOINT_URL": default_settings.s3.endpoint_url,
-        "S3_ACCESS_KEY_ID": EMBEDDED_CREDENTIALS["access_key_id"],
-        "S3_SECRET_ACCESS_KEY": EMBEDDED_CREDENTIALS["secret_access_key"],
         "PORT": str(port),
     }
 

@@ -36,10 +36,10 @@ from devkit.images.run import (
 )
 from devkit.zip_runtime import python_path, runtime_dir
 from infra.constructs.functions import LIGHT_IMAGE_ENGINE
-from tests.conftest import TEST_BUCKET
-from tests.images.conftest import built_engines
-from tests.infrastructure.conftest import synth
+from tests.support.built_images import built_engines
 from tests.support.lambda_runtime import RuntimeAPI, Streamed, start_runtime_client
+from tests.support.s3 import TEST_BUCKET
+from tests.support.synth import synth
 from tests.support.template import function_env, zip_asset
 
 ENGINES = built_engines()

@@ -9,17 +9,18 @@ import sys
 
 import pytest
 
-from tests.infrastructure.app_contract import app_operations
-from tests.infrastructure.conftest import REPO, VARIANTS, synth
+from tests.infrastructure.app_contract import app_operations, open_without_key
 from tests.infrastructure.gateway import Gateway
 from tests.infrastructure.iam import Template
+from tests.support.synth import REPO, VARIANTS, synth
 
 # Which function serves what (the contract; the app's routes come from its OpenAPI schema).
 STT_PATHS = {"/stt", "/v1/audio/transcriptions", "/v1/audio/translations"}
 # The voice list loads the TTS engine (too big for the 512 MB Api function).
 SPEECH_PATHS = {"/tts", "/v1/audio/speech", "/v1/audio/voices"}
 OPEN = {("GET", "/"), ("GET", "/health"), ("HEAD", "/health"), ("GET", "/ready"),
-        ("GET", "/docs"), ("GET", "/openapi.json")}  # fmt: skip
+        ("GET", "/docs"), ("GET", "/docs/swagger-ui-bundle.js"), ("GET", "/docs/swagger-ui.css"),
+        ("GET", "/openapi.json")}  # fmt: skip
 # Routes the app may add: they must already reach the Api function.
 FUTURE = [("GET", "/v1/models/whisper-1"), ("DELETE", "/v1/files/abc"), ("GET", "/metrics")]
 API_COMMAND = ["handlers.api.handler"]
@@ -108,6 +109,19 @@ def test_keys_are_required_everywhere_but_the_open_routes(synthesized, variant):
     for (_resource, verb), m in gateway.methods.items():
         if verb == "OPTIONS":
             assert m["AuthorizationType"] == "NONE" and not m.get("ApiKeyRequired", False)
+
+
+def test_the_app_leaves_open_exactly_what_the_gateway_leaves_open(synthesized):
+    """With API_KEY set locally, the routes that answer without a key are the ones the deployed
+    gateway serves without its authorizer: a newcomer meets the same API in both places."""
+    gateway = Gateway(synthesized["none"].json)
+    differ = []
+    for method, template in app_operations() + FUTURE:
+        path = concrete(template)
+        deployed = gateway.resolve(method, path).method["AuthorizationType"] == "NONE"
+        if open_without_key(method, path) != deployed:
+            differ.append(f"{method} {path}: open {'deployed' if deployed else 'locally'} only")
+    assert not differ, "\n".join(differ)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

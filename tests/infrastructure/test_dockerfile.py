@@ -156,9 +156,8 @@ def test_piper_image_has_no_torch_and_still_imports_the_handlers_and_speaks(tmp_
     python, task = image_environment(tmp_path, "piper")
     code = (
         "import importlib.util, handlers.api, handlers.transcribe_upload\n"
-        "from speech_api.config import TTSSettings\n"
-        "from speech_api.engines.tts.piper import PiperEngine\n"
-        "e = PiperEngine(TTSSettings(engine='piper'))\n"
+        "from speech_api.engines.tts.piper import PiperEngine, PiperSettings\n"
+        "e = PiperEngine(PiperSettings())\n"
         "s = e.synthesize('Hello from the Piper image.', voice=e.default_voice, speed=1.0)\n"
         "print(len(s.samples) / s.sample_rate, [m for m in ('torch', 'TTS', 'torchaudio')"
         " if importlib.util.find_spec(m)])"

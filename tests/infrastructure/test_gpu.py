@@ -10,7 +10,7 @@ import pytest
 
 from infra.constructs.tts.sagemaker import SAGEMAKER_AMI_DRIVERS
 from infra.layout import REPO_ROOT
-from tests.infrastructure.conftest import synth
+from tests.support.synth import synth
 
 # Minimum NVIDIA driver per CUDA minor version (NVIDIA's CUDA toolkit release notes).
 CUDA_MIN_DRIVER = {"12.2": 535, "12.4": 550, "12.6": 560, "12.8": 570, "13.0": 580}

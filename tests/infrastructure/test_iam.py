@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infrastructure.conftest import VARIANTS
 from tests.infrastructure.iam import Permission, Template, s3
 from tests.support.aws_calls import load_contract
+from tests.support.synth import VARIANTS
 
 H = "5f0c8e2a" * 8  # a TTS cache key's hash
 

@@ -13,8 +13,8 @@ from importlib.metadata import PackageNotFoundError, distribution
 import pytest
 from packaging.requirements import Requirement
 
-from tests.infrastructure.conftest import REPO
 from tests.infrastructure.test_dockerfile import install_step
+from tests.support.synth import REPO
 
 LAMBDA = (REPO / "Dockerfile.lambda").read_text()
 GPU = (REPO / "Dockerfile.gpu").read_text()

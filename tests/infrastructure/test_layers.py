@@ -164,6 +164,8 @@ def test_the_api_package_serves_the_light_routes_with_nothing_but_its_layer(
         ("GET", "/openapi.json", None, 200,
          lambda r, b: "/v1/audio/transcriptions" in b["paths"]),
         ("GET", "/docs", None, 200, lambda r, b: "swagger" in r["body"].lower()),
+        ("GET", "/docs/swagger-ui-bundle.js", None, 200,
+         lambda r, b: "SwaggerUIBundle" in r["body"]),
         ("GET", "/", None, 200, html),
         ("GET", "/transcripts/missing-id", None, 404,
          lambda r, b: b["error"]["code"] == "not_found"),

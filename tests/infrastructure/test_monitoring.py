@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.infrastructure.conftest import VARIANTS, synth
+from tests.support.synth import VARIANTS, synth
 
 GE = "GreaterThanOrEqualToThreshold"
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from tests.infrastructure.conftest import VARIANTS
 from tests.infrastructure.iam import Permission, Template
 from tests.support.aws_calls import load_contract
+from tests.support.synth import VARIANTS
 
 
 def transcript_topic(s) -> str:

@@ -7,7 +7,7 @@ import json
 
 from aws_cdk.assertions import Annotations, Match
 
-from tests.infrastructure.conftest import cfn_lint
+from tests.support.synth import cfn_lint
 
 
 def audio(s) -> tuple[str, dict]:

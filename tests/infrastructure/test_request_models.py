@@ -14,7 +14,7 @@ from jsonschema import Draft4Validator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from infra.request_models import REQUEST_MODELS, draft4
-from tests.infrastructure.conftest import VARIANTS
+from tests.support.synth import VARIANTS
 
 PY_TYPES = {str: "string", float: "number", int: "integer", bool: "boolean"}
 LIMITS = {

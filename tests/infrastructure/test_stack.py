@@ -12,7 +12,7 @@ import pytest
 from infra.config import worker_ephemeral_mb
 from speech_api.config import Settings
 from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS, long_audio_limit_s
-from tests.infrastructure.conftest import VARIANTS, synth
+from tests.support.synth import VARIANTS, synth
 
 
 def image_functions(s) -> dict[str, dict]:
@@ -314,7 +314,7 @@ def test_cdk_nag_is_enforced(tmp_path):
     from aws_cdk import aws_s3 as s3
 
     from infra.app import build_app
-    from tests.infrastructure.conftest import cdk_json_context
+    from tests.support.synth import cdk_json_context
 
     app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
     build_app(app)

@@ -14,8 +14,8 @@ from constructs import Construct
 
 from infra.layout import REPO_ROOT
 from infra.stack import make_unique_id
-from tests.infrastructure.conftest import VARIANTS, synth
 from tests.infrastructure.gateway import Gateway
+from tests.support.synth import VARIANTS, synth
 
 # Logical IDs from before the split into constructs (resources CloudFormation must not replace).
 KEPT = {

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 
-from tests.support.server_process import ServerProcess
+from devkit.server import ServerProcess, speech_api_serve
+from tests.support.s3 import s3_env
 
 
 def address(base_url: str) -> tuple[str, int]:
@@ -252,30 +253,31 @@ class DecodeKiller:
         self._thread.join()
 
 
-class LoggedServer(ServerProcess):
-    """A ServerProcess whose log (stderr) is read as it is written, kept in ``lines``."""
+def logged_server(cwd, model_cache_dir, s3_endpoint: str, **env: str) -> ServerProcess:
+    """`speech-api serve` on the test S3 logging at info (one access line per request), its
+    output kept as it comes (`ServerProcess.output`, `log_lines`)."""
+    return speech_api_serve(
+        cwd,
+        health="/ready",
+        LOG_LEVEL="info",
+        MODEL_CACHE_DIR=str(model_cache_dir),
+        **s3_env(s3_endpoint),
+        **env,
+    )
 
-    def __init__(self, env: dict[str, str], cwd):
-        super().__init__({"LOG_LEVEL": "info", **env}, cwd)
-        self.lines: list[str] = []
-        threading.Thread(target=self._drain, daemon=True).start()
 
-    def _drain(self) -> None:
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
+def output_lines(server: ServerProcess) -> list[str]:
+    return server.output().splitlines()
 
-    def __enter__(self) -> LoggedServer:
-        # ServerProcess reads stderr when the server dies before it is ready: the drain has it.
-        super().__enter__()
-        return self
 
-    def log_lines(self, containing: str, timeout_s: float = 5) -> list[str]:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            found = [line for line in self.lines if containing in line]
-            if found or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
+def log_lines(server: ServerProcess, containing: str, timeout_s: float = 5) -> list[str]:
+    """The server's output lines that contain ``containing``, waited for up to ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = [line for line in output_lines(server) if containing in line]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def joined_wav(paths, times: int = 1) -> bytes:

@@ -213,14 +213,6 @@ def start_runtime_client(
 
 def lambda_env(s3_endpoint: str, **extra: str) -> dict[str, str]:
     """What the functions' environment holds, pointed at the test S3 and the small model."""
-    from speech_api.runtime.embedded.s3 import EMBEDDED_CREDENTIALS
-    from tests.conftest import TEST_BUCKET
+    from tests.support.s3 import s3_env
 
-    return {
-        "STT_MODEL": "tiny.en",
-        "S3_BUCKET": TEST_BUCKET,
-        "S3_ENDPOINT_URL": s3_endpoint,
-        "S3_ACCESS_KEY_ID": EMBEDDED_CREDENTIALS["access_key_id"],
-        "S3_SECRET_ACCESS_KEY": EMBEDDED_CREDENTIALS["secret_access_key"],
-        **extra,
-    }
+    return {"STT_MODEL": "tiny.en", **s3_env(s3_endpoint), **extra}

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from speech_api.runtime.embedded.s3 import EMBEDDED_CREDENTIALS
-from tests.conftest import TEST_BUCKET
+from tests.support.s3 import TEST_BUCKET, s3_env
 
 
 def resolve(value, s3_endpoint: str) -> str:
@@ -30,11 +29,7 @@ def function_env(props: dict, s3_endpoint: str) -> dict[str, str]:
         k: resolve(v, s3_endpoint)
         for k, v in props.get("Environment", {}).get("Variables", {}).items()
     }
-    env.update(
-        S3_ENDPOINT_URL=s3_endpoint,
-        S3_ACCESS_KEY_ID=EMBEDDED_CREDENTIALS["access_key_id"],
-        S3_SECRET_ACCESS_KEY=EMBEDDED_CREDENTIALS["secret_access_key"],
-    )
+    env.update(s3_env(s3_endpoint))
     return env
 
 

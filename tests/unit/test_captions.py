@@ -1,5 +1,6 @@
-"""Mapping Piper's phoneme alignments to the written words (engines/captions.py) on made-up
-chunks: 100 samples a second, every phoneme 10 samples (0.1 s) unless said otherwise."""
+"""Mapping Piper's phoneme alignments to the written words (engines/tts/piper_word_timing.py)
+on made-up chunks: 100 samples a second, every phoneme 10 samples (0.1 s) unless said
+otherwise."""
 
 from __future__ import annotations
 

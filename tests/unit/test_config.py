@@ -78,6 +78,6 @@ def test_env_example_documents_every_setting_with_its_default(tmp_path, monkeypa
 def test_whisper_languages_are_faster_whispers_own():
     from faster_whisper.tokenizer import _LANGUAGE_CODES
 
-    from speech_api.engines.stt.whisper_models import WHISPER_LANGUAGES
+    from speech_api.engines.stt.whisper import WHISPER_LANGUAGES
 
     assert frozenset(_LANGUAGE_CODES) == WHISPER_LANGUAGES

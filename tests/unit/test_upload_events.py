@@ -1,10 +1,10 @@
 """The upload worker's edge: which object keys an SQS message carrying an S3 notification
-names, read with Powertools' event data classes."""
+names. The Worker function and `speech-api serve`'s embedded worker read them with the same
+code (runtime/upload_batches.py), which needs no Lambda libraries."""
 
 import json
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes import SQSRecord
 
 from devkit.events import s3_object_created, s3_test_event, sqs_batch
 from speech_api.runtime.upload_batches import created_keys
@@ -12,9 +12,10 @@ from speech_api.runtime.upload_batches import created_keys
 BUCKET = "speech-api-test"
 
 
-def message(body) -> SQSRecord:
+def message(body) -> dict:
+    """An SQS record as the event source mapping delivers it."""
     record = sqs_batch([{}])["Records"][0]
-    return SQSRecord({**record, "body": body if isinstance(body, str) else json.dumps(body)})
+    return {**record, "body": body if isinstance(body, str) else json.dumps(body)}
 
 
 def created(key: str, **kwargs) -> dict:

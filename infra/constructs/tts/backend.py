@@ -17,6 +17,7 @@ from infra.config import DeployConfig
 from infra.constructs.functions import TtsFunction
 from infra.constructs.grants import grant_list_bucket, grant_objects
 from infra.layout import REPO_ROOT, TTS_PREFIX
+from speech_api.engines import registry
 
 # The GPU backends' construct: their resources' logical IDs start with it (GpuTtsEndpoint...,
 # GpuTtsCluster...), and a changed logical ID makes CloudFormation replace the resource.
@@ -49,7 +50,7 @@ def grant_tts_cache(grantee: iam.IGrantable, bucket: s3.IBucket, nag_scope: Cons
 def gpu_env(env: dict[str, str]) -> dict[str, str]:
     # The container writes synthesized audio itself; it never forwards to another endpoint.
     # Neither SageMaker nor ECS on EC2 promise AWS_REGION the way Lambda does.
-    return {**env, "AWS_REGION": cdk.Aws.REGION, "TTS_COQUI_DEVICE": "cuda", "STT_DEVICE": "cuda"}
+    return {**env, "AWS_REGION": cdk.Aws.REGION, **registry.gpu_environment()}
 
 
 def gpu_image(scope: Construct, config: DeployConfig) -> ecr_assets.DockerImageAsset:
@@ -60,7 +61,7 @@ def gpu_image(scope: Construct, config: DeployConfig) -> ecr_assets.DockerImageA
         file="Dockerfile.gpu",
         build_args={
             "TTS_ENGINE": config.tts_engine,
-            "COQUI_MODEL": config.coqui_model,
+            **config.image_args,
             "STT_MODEL": config.stt_model,
         },
         platform=ecr_assets.Platform.LINUX_AMD64,

@@ -48,7 +48,7 @@ def build(
         )
 
     # It serves speech only (forwarded): /ready reports the endpoint, loads no local model.
-    # It forwards synthesis: the light image, no torch or Coqui in it.
+    # It forwards synthesis: the light image, no torch nor a torch engine in it.
     return TtsBackend(
         function=TtsFunction(
             env={"TTS_SAGEMAKER_ENDPOINT": endpoint.endpoint_name, PRELOAD_MODELS: "tts"},

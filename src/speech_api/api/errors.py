@@ -13,7 +13,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from speech_api.errors import InvalidRequestError, NotFoundError, SpeechAPIError
+from speech_api.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    SpeechAPIError,
+    UnsupportedMediaTypeError,
+)
 
 logger = logging.getLogger("speech_api")
 
@@ -44,6 +49,8 @@ def validation_error(request: Request, exc: RequestValidationError) -> SpeechAPI
     first = exc.errors()[0] if exc.errors() else {}
     if first.get("type") == "json_invalid":
         return InvalidRequestError("The request body is not valid JSON.", code="invalid_json")
+    if tuple(first.get("loc", ())) == ("body",) and not _declares_json(request):
+        return not_json(request.headers.get("content-type"))
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query")]
     param = ".".join(loc) or None
     message = first.get("msg", "Invalid request.")
@@ -53,6 +60,23 @@ def validation_error(request: Request, exc: RequestValidationError) -> SpeechAPI
         param=param,
         code=first.get("type", "invalid_request"),
         status_code=400 if request.url.path.startswith("/v1/") else 422,
+    )
+
+
+def _declares_json(request: Request) -> bool:
+    """As FastAPI decides whether to parse a body as JSON: application/json or */*+json."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
+def not_json(content_type: str | None) -> UnsupportedMediaTypeError:
+    """415 for a JSON route's body sent as something else: the fix, not the parser's words."""
+    sent = f"'{content_type}'" if content_type else "no Content-Type"
+    return UnsupportedMediaTypeError(
+        f"This route takes a JSON body, and the request declared {sent}. Send the header "
+        "'Content-Type: application/json' (curl: -H 'content-type: application/json')."
     )
 
 

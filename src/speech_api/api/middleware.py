@@ -15,6 +15,7 @@ import uuid
 from starlette.requests import ClientDisconnect
 
 from speech_api.api.errors import send_error
+from speech_api.api.open_routes import APP_ONLY_OPEN_ROUTES, OPEN_GET_ROUTES, OPEN_HEAD_ROUTES
 from speech_api.errors import (
     AuthenticationError,
     ClientGoneError,
@@ -25,9 +26,9 @@ from speech_api.errors import (
 )
 from speech_api.work_limits import work_limit
 
-# Routes that never need the API key: liveness/readiness probes, SageMaker's health check,
-# and the playground page (it asks the user for the key itself).
-OPEN_PATHS = frozenset({"/health", "/ready", "/ping", "/"})
+# Routes that never need the API key, as deployed (api/open_routes.py), and SageMaker's health
+# check.
+OPEN_PATHS = frozenset({*OPEN_GET_ROUTES, *OPEN_HEAD_ROUTES, *APP_ONLY_OPEN_ROUTES})
 
 
 # Routes whose body is audio (multipart or raw); every other body is a small JSON document.
@@ -130,8 +131,9 @@ class BodyLimitMiddleware:
 
 
 class APIKeyMiddleware:
-    """`Authorization: Bearer <key>` (what the OpenAI SDK sends) on every route but the open
-    ones. Compared in constant time; the key is never logged."""
+    """The key as `Authorization: Bearer <key>` (what the OpenAI SDK sends) or `x-api-key:
+    <key>`, as the deployed gateway takes it (handlers/authorizer.py: Bearer first), on every
+    route but the open ones. Compared in constant time; the key is never logged."""
 
     def __init__(self, app, api_key: str):
         self.app = app
@@ -141,16 +143,22 @@ class APIKeyMiddleware:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        given = dict(scope.get("headers") or []).get(b"authorization", b"")
+        headers = dict(scope.get("headers") or [])
         # The scheme is case-insensitive (RFC 9110); the key is compared in constant time.
-        scheme, _, token = given.strip().partition(b" ")
-        if scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self._expected):
+        scheme, _, token = headers.get(b"authorization", b"").strip().partition(b" ")
+        given = token.strip() if scheme.lower() == b"bearer" and token.strip() else None
+        if given is None:
+            given = headers.get(b"x-api-key", b"").strip()
+        if hmac.compare_digest(given, self._expected):
             await self.app(scope, receive, send)
             return
         await _drain(receive)
         await send_error(
             send,
-            AuthenticationError("Missing or invalid API key. Send 'Authorization: Bearer <key>'."),
+            AuthenticationError(
+                "Missing or invalid API key. Send 'Authorization: Bearer <key>' or "
+                "'x-api-key: <key>'."
+            ),
         )
 
 

@@ -1,5 +1,6 @@
-"""Speech engines behind small protocols; one adapter module per engine, imported lazily by the
-model manager."""
+"""Speech engines behind small protocols (base.py); one adapter module per engine (stt/, tts/),
+each declaring its spec (spec.py), all of them listed in registry.py. The service loads them
+through the registry (service/models.py)."""
 
 from speech_api.engines.base import (
     Speech,
@@ -12,10 +13,8 @@ from speech_api.engines.base import (
     TranscriptStream,
     WordTiming,
 )
-from speech_api.engines.manager import ModelManager
 
 __all__ = [
-    "ModelManager",
     "Speech",
     "SpeechStream",
     "SpeechToText",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -137,6 +137,15 @@ class Speech:
     words: tuple[WordTiming, ...] = ()
 
 
+def joined_samples(pieces: Sequence) -> np.ndarray:
+    """Pieces of mono audio played one after another, as one float32 array (empty for none)."""
+    import numpy as np
+
+    if not pieces:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate(pieces).astype(np.float32, copy=False)
+
+
 @dataclass
 class StreamProgress:
     """How much audio a stream has produced so far (what its chunks hold), in seconds."""
@@ -152,6 +161,7 @@ class SpeechStream:
     media_type: str
     sample_rate: int
     chunks: Iterator[bytes]
+    voice: str | None = None  # the voice that speaks (an alias resolved), when known
     # Where known: the seconds of audio the chunks handed out so far hold (the HTTP layer
     # cuts a client that reads more slowly than the audio plays).
     progress: StreamProgress | None = None
@@ -184,9 +194,6 @@ class TextToSpeech(Protocol):
     engine: str
     model: str
     default_voice: str
-
-    # Whether `synthesize(words=True)` can time the words (captions).
-    captions: bool
 
     def voices(self) -> list[str]: ...
 

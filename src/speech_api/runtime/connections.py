@@ -12,6 +12,9 @@ answered 503, `/health` included, for as long as they stayed open. So:
 * **A small kernel send buffer** (SEND_BUFFER_BYTES), so that a response's client is not
   credited with megabytes the kernel holds for it; and a response given up half-way is cut
   at once (the connection aborted, not left to drain to a client that stopped reading).
+* **WebSockets are left to their own limits.** A connection upgraded to a WebSocket (a live
+  session) leaves this protocol: the head deadline is disarmed and the idle cap does not count
+  it (the session has its idle and session timeouts and pings, realtime/limits.py).
 * **A bounded share for idle connections.** At most MAX_IDLE_CONNECTIONS connections may be
   open without a request in progress; a new connection past that closes the one that has been
   idle longest. Idle connections cannot crowd out the ones that are working, and a new client
@@ -104,10 +107,11 @@ class GuardedH11Protocol(H11Protocol):
         self._limits = connection_limits()
         self._deadline: asyncio.TimerHandle | None = None
         self._idle_since = time.monotonic()
+        self._upgraded = False
 
     def idle(self) -> bool:
         """No request in progress (none yet, or the last one answered), and still open."""
-        if self.transport is None or self.transport.is_closing():
+        if self._upgraded or self.transport is None or self.transport.is_closing():
             return False
         return self.cycle is None or self.cycle.response_complete
 
@@ -127,6 +131,14 @@ class GuardedH11Protocol(H11Protocol):
             oldest = min(idle, key=lambda c: c._idle_since)
             log.info("closing the connection idle longest: %d idle connections", len(idle))
             oldest._close()
+
+    def handle_websocket_upgrade(self, event) -> None:
+        """A WebSocket (a live session, /v1/realtime) is no longer this protocol's: its head
+        came in time, and the session keeps its own limits (idle and session timeouts, pings,
+        realtime/limits.py), so neither the head deadline nor the idle cap may close it."""
+        self._disarm()
+        self._upgraded = True
+        super().handle_websocket_upgrade(event)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

@@ -38,7 +38,7 @@ def start_trimming(interval_s: float = TRIM_INTERVAL_S) -> None:
 
     Loading a Whisper model frees a block over 32 MB, which raises glibc's dynamic mmap
     threshold to its 32 MiB maximum: from then on every buffer under 32 MB (features, encoder
-    outputs, decoded audio, Piper's tensors) is carved from the arenas, and what a burst of
+    outputs, decoded audio, a TTS engine's tensors) is carved from the arenas, and what a burst of
     concurrent requests leaves there, between chunks still in use, stays resident (`make
     soak`: +29 % after its 16-client phase, flat from then on). Free chunks in the middle of a
     heap are only returned by malloc_trim. Fixing the threshold instead (1 MB) returned the

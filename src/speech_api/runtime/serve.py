@@ -12,6 +12,27 @@ from speech_api.runtime.malloc import start_trimming, tune_malloc
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    from speech_api.runtime.claims import claim_port
+
+    host = host or settings.host
+    explicit_port = port is not None or "port" in settings.model_fields_set
+    port = settings.port if port is None else port
+    # First, before anything loads or prints: the port (a taken default: the next free one).
+    api = claim_port(
+        host,
+        port,
+        explicit=explicit_port,
+        variable="PORT",
+        what="the API",
+        avoid=(settings.embedded_s3_port,),
+    )
+    try:
+        _serve(settings, host, api)
+    finally:
+        api.sock.close()
+
+
+def _serve(settings: Settings, host: str, api) -> None:
     import uvicorn
 
     tune_malloc()
@@ -23,11 +44,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     from speech_api.api import create_app
     from speech_api.api.app import server_options
     from speech_api.runtime.connections import GuardedH11Protocol, configure_connections
-    from speech_api.runtime.embedded.s3 import (
-        EMBEDDED_S3_CAVEATS,
-        needs_embedded_s3,
-        prepare_bucket,
-    )
+    from speech_api.runtime.embedded.s3 import needs_embedded_s3, prepare_bucket
     from speech_api.runtime.embedded.sqs import (
         LocalQueueWorker,
         prepare_upload_queue,
@@ -35,24 +52,26 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     )
     from speech_api.service import SpeechService, UploadService
 
+    port = api.port
     configure_connections(settings.request_header_timeout_s, settings.max_idle_connections)
-    # Request-head deadline and a cap on idle connections (runtime/connections.py).
-    options = {**server_options(settings), "http": GuardedH11Protocol}
-    host = host or settings.host
-    port = settings.port if port is None else port
     embedded = worker = None
     notes: list[str] = []
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    if settings.workers > 1 and needs_embedded_s3(settings):
+        raise SystemExit(
+            "WORKERS > 1 needs a real S3 endpoint (set S3_ENDPOINT_URL or "
+            "AWS credentials); the embedded S3 lives in one process."
+        )
     if needs_embedded_s3(settings):
-        embedded, settings, notes = _start_embedded(settings)
+        embedded, settings, notes = _start_embedded(settings, api_port=port)
     service = SpeechService(settings)
     if embedded:
         prepare_bucket(settings)
         queue = prepare_upload_queue(settings)
         # What the Worker function runs behind the S3 -> SQS event source mapping, fed the
-        # same SQS events, sharing the API's loaded models.
+        # same SQS events, sharing the API's loaded models (no Lambda libraries needed).
         from speech_api.runtime.upload_batches import process_upload_batch
 
         # A file that fails MAX_WORKER_ATTEMPTS times is moved to the dead-letter queue.
@@ -66,45 +85,28 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         handler = partial(process_upload_batch, uploads=uploads)
         worker = LocalQueueWorker(settings, queue, handler).start()
 
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    print(f"Speech API     http://{shown}:{port}")
-    print(f"Swagger UI     http://{shown}:{port}/docs")
-    if embedded:
-        print(
-            f"S3 (embedded)  {embedded.endpoint_url}  bucket '{settings.s3.bucket}', "
-            f"anonymous read on '{settings.public_prefix}' only"
-        )
-        print(f"Upload worker  {settings.uploads_prefix} -> SQS -> {settings.transcripts_prefix}")
-        print(f"Data           {settings.data_dir.resolve()}  (objects and credentials)")
-        for note in [*notes, *EMBEDDED_S3_CAVEATS]:
-            print(f"               {note}")
-    else:
-        print(f"S3             {settings.s3.endpoint_url or 'AWS'}  bucket '{settings.s3.bucket}'")
+    print(banner(settings, host, api, embedded, notes), flush=True)
+    # One line per request: the app's own access log (speech_api.access: request id, status,
+    # duration), not uvicorn's as well.
+    options = {"log_level": settings.log_level, "access_log": False, **server_options(settings)}
+    # A deadline for each request head and a cap on idle connections (runtime/connections.py).
+    options["http"] = GuardedH11Protocol
     if settings.workers > 1:
-        if embedded:
-            raise SystemExit(
-                "WORKERS > 1 needs a real S3 endpoint (set S3_ENDPOINT_URL or "
-                "AWS credentials); the embedded S3 lives in one process."
-            )
-        # Each worker process builds the app from the environment's settings.
+        # Each worker process builds the app from the environment's settings, and binds the
+        # port itself: this process lets go of it first.
+        api.sock.close()
         uvicorn.run(
             "speech_api.api:create_app",
             factory=True,
             host=host,
             port=port,
             workers=settings.workers,
-            log_level=settings.log_level,
             **options,
         )
         return
     try:
-        uvicorn.run(
-            create_app(settings, service),
-            host=host,
-            port=port,
-            log_level=settings.log_level,
-            **options,
-        )
+        config = uvicorn.Config(create_app(settings, service), host=host, port=port, **options)
+        uvicorn.Server(config).run(sockets=[api.sock])
     finally:
         if worker:
             worker.stop()
@@ -112,16 +114,70 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
             embedded.stop()
 
 
-def _start_embedded(settings: Settings):
-    """The embedded S3 on its fixed port with its objects restored from DATA_DIR. Returns it,
-    the settings pointing at it, and lines for the banner."""
-    import errno
+def banner(settings: Settings, host: str, api, embedded, notes: list[str]) -> str:
+    """Where everything is, what answers, and what was not as asked (a port taken)."""
+    from speech_api.runtime.embedded.s3 import EMBEDDED_S3_CAVEATS
 
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = f"http://{shown}:{api.port}"
+    key = "  (API key required: Authorization: Bearer <key> or x-api-key: <key>)"
+    lines = [f"Speech API     {base}{key if settings.api_key else ''}"]
+    if api.note:
+        lines.append(f"               {api.note}")
+    lines += [
+        f"Playground     {base}/",
+        f"Swagger UI     {base}/docs",
+        f"Models         {_models(settings)}; each loads on first use",
+    ]
+    if embedded:
+        lines += [
+            f"S3 (embedded)  {embedded.endpoint_url}  bucket '{settings.s3.bucket}', "
+            f"anonymous read on '{settings.public_prefix}' only",
+            f"Upload worker  {settings.uploads_prefix} -> SQS -> {settings.transcripts_prefix}",
+            f"Data           {settings.data_dir.resolve()}  (objects and credentials)",
+        ]
+        lines += [f"               {note}" for note in [*notes, *EMBEDDED_S3_CAVEATS]]
+    else:
+        lines.append(
+            f"S3             {settings.s3.endpoint_url or 'AWS'}  bucket '{settings.s3.bucket}'"
+        )
+    return "\n".join(lines)
+
+
+def _models(settings: Settings) -> str:
+    """Speech to text and text to speech as this server is configured (nothing is loaded)."""
+    tts = settings.tts
+    if tts.sagemaker_endpoint:
+        speech = f"SageMaker endpoint {tts.sagemaker_endpoint}"
+    else:
+        speech = ", ".join(filter(None, (tts.engine, tts.engine_settings().summary())))
+    return f"speech to text: Whisper {settings.stt.model}; text to speech: {speech}"
+
+
+def _start_embedded(settings: Settings, *, api_port: int):
+    """The embedded S3 on its fixed port (the next free one when another server has it) with
+    its objects restored from its data directory (its own, when another server has that).
+    Returns it, the settings pointing at it, and lines for the banner."""
+    from speech_api.runtime.claims import claim_data_dir, claim_port
     from speech_api.runtime.embedded.access import AccessGate
-    from speech_api.runtime.embedded.persistence import DataDir, ObjectMirror
+    from speech_api.runtime.embedded.persistence import ObjectMirror
     from speech_api.runtime.embedded.s3 import start_embedded_s3, with_embedded_s3
 
-    data = DataDir(settings.data_dir)
+    explicit = settings.model_fields_set
+    s3_port = claim_port(
+        "127.0.0.1",
+        settings.embedded_s3_port,
+        explicit="embedded_s3_port" in explicit,
+        variable="EMBEDDED_S3_PORT",
+        what="the embedded S3",
+        avoid=(api_port,),
+    )
+    # Held for as long as this process lives (the system releases it, whatever ends it).
+    data, data_note = claim_data_dir(
+        settings.data_dir, explicit="data_dir" in explicit, port=api_port
+    )
+    settings = settings.model_copy(update={"data_dir": data.path})
+    notes = [n for n in (s3_port.note, data_note) if n]
     credentials = data.credentials()
     mirror = ObjectMirror(data.s3_dir(), [settings.s3.bucket])
     gate = partial(
@@ -135,18 +191,8 @@ def _start_embedded(settings: Settings):
         # about 2 GB for a moment.)
         max_form_bytes=settings.max_long_upload_bytes + 64 * 1024,
     )
-    notes = []
     restored = mirror.restore(settings.aws_region)
     if restored:
         notes.append(f"{restored} object(s) restored")
-    try:
-        embedded = start_embedded_s3(port=settings.embedded_s3_port, mirror=mirror, gate=gate)
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            raise
-        embedded = start_embedded_s3(port=0, mirror=mirror, gate=gate)
-        notes.append(
-            f"port {settings.embedded_s3_port} is taken: URLs from this run will not work "
-            "after a restart (set EMBEDDED_S3_PORT)"
-        )
+    embedded = start_embedded_s3(mirror=mirror, gate=gate, sock=s3_port.sock)
     return embedded, with_embedded_s3(settings, embedded.endpoint_url, credentials), notes

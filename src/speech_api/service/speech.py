@@ -5,18 +5,10 @@ routes, the upload worker, the CLI) calls this one class; the work is in `transc
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from pathlib import Path
-
 from speech_api.config import Settings
 from speech_api.engines import (
-    ModelManager,
     SpeechStream,
     SpeechToText,
-    Transcript,
-    TranscriptionOptions,
-    TranscriptStream,
 )
 from speech_api.openai_names import (
     OPENAI_DATED_MODELS,
@@ -25,6 +17,7 @@ from speech_api.openai_names import (
     openai_model,
 )
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
+from speech_api.service.models import ModelManager
 from speech_api.service.synthesis import (
     LocalSynthesis,
     Synthesizer,
@@ -52,6 +45,11 @@ class SpeechService:
         self.storage = storage or ObjectStorage(settings)
         self.models = models or ModelManager(settings)
         self.stt = Transcription(settings, self.models)
+        # Speech to text is Transcription's (service/transcription.py): its own calls, so
+        # that their signatures are written once.
+        self.transcribe = self.stt.transcribe
+        self.transcribe_stream = self.stt.transcribe_stream
+        self.transcribe_recording = self.stt.transcribe_recording
         cache = TTSCache(
             self.storage, prefix=settings.public_prefix, secret=settings.tts.cache_secret
         )
@@ -76,6 +74,11 @@ class SpeechService:
         names = [*self.stt.model_names(), *tts_model_names(self.settings), *OPENAI_DATED_MODELS]
         return list(dict.fromkeys(names))
 
+    def model_task(self, name: str) -> str:
+        """What a listed model does: "speech" (text to speech) or "transcription"."""
+        speech = name in tts_model_names(self.settings) or openai_model(name, OPENAI_TTS_MODELS)
+        return "speech" if speech else "transcription"
+
     def has_model(self, name: str) -> bool:
         """Whether a request may name this model (listed, or a dated OpenAI snapshot)."""
         return (
@@ -88,36 +91,6 @@ class SpeechService:
         return self.stt.engine(model)
 
     # --- speech to text ---------------------------------------------------------------------
-
-    def transcribe(
-        self, data: bytes, options: TranscriptionOptions = TranscriptionOptions()
-    ) -> Transcript:
-        return self.stt.transcribe(data, options)
-
-    def transcribe_stream(
-        self, data: bytes, options: TranscriptionOptions = TranscriptionOptions()
-    ) -> TranscriptStream:
-        return self.stt.transcribe_stream(data, options)
-
-    def transcribe_recording(
-        self,
-        source: Path,
-        options: TranscriptionOptions = TranscriptionOptions(),
-        *,
-        max_seconds: float | None = None,
-        on_progress: Callable[[float, float], None] | None = None,
-        work_dir: Path | None = None,
-        check_length: Callable[[float], None] | None = None,
-    ) -> AbstractContextManager[TranscriptStream]:
-        """See `Transcription.transcribe_recording`."""
-        return self.stt.transcribe_recording(
-            source,
-            options,
-            max_seconds=max_seconds,
-            on_progress=on_progress,
-            work_dir=work_dir,
-            check_length=check_length,
-        )
 
     # --- text to speech ---------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import Protocol
 
-from speech_api.config import Settings, usable_cores
-from speech_api.engines import ModelManager, Speech, SpeechStream, TextToSpeech
+from speech_api.config import Settings
+from speech_api.engines import Speech, SpeechStream, TextToSpeech, registry
 from speech_api.engines.base import StreamProgress
 from speech_api.errors import (
     InvalidRequestError,
@@ -23,9 +23,11 @@ from speech_api.errors import (
     SynthesisTimeLimitError,
     UnknownVoiceError,
 )
-from speech_api.formats import OUTPUT_FORMATS, synthesis_chars_within, synthesis_estimate_s
+from speech_api.formats import OUTPUT_FORMATS
+from speech_api.machine import usable_cores
 from speech_api.openai_names import OPENAI_TTS_MODELS, OPENAI_VOICES, openai_model
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
+from speech_api.service.models import ModelManager
 from speech_api.subtitles import captions_srt, captions_vtt
 from speech_api.tts_cache import TTSCache
 from speech_api.work_limits import WorkLimit, limited, work_limit
@@ -84,10 +86,11 @@ class LocalSynthesis:
         text = request.text
         fmt = request.format or self.settings.tts.default_format
         engine = self.engine()
+        self._check_speed(request.speed)
         if request.captions:
-            self._refuse_captions(engine)
+            self._refuse_captions()
         voice = self.resolve_voice(engine, request.voice)
-        audio_s = self._check_time(engine, text, voice, request.speed, streamed=False)
+        audio_s = self._check_speech(engine, text, voice, request.speed, streamed=False)
         key = self.cache.key(
             text=text,
             engine=engine.engine,
@@ -111,8 +114,8 @@ class LocalSynthesis:
                 if name != "words"
             }
         cached = self.cache.get(key)
-        # Audio stored without captions is made again with them (Piper's speech varies a
-        # little from run to run: the words must be timed on the audio that is served).
+        # Audio stored without captions is made again with them (an engine that samples noise
+        # speaks a little differently each run: the words must be timed on the audio served).
         words = self.cache.get_words(key) if cached and request.captions else None
         if cached is not None and (words is not None or not request.captions):
             return TTSResponse(
@@ -125,7 +128,7 @@ class LocalSynthesis:
         from speech_api.audio import encode_audio  # PyAV: only where audio is made
 
         with (
-            self._work_limit(engine.engine, audio_s, request.speed, streamed=False) as limit,
+            self._work_limit(audio_s, request.speed, streamed=False) as limit,
             self._whole_speech_slot(limit),
         ):
             speech = _spoken(
@@ -154,11 +157,13 @@ class LocalSynthesis:
             words=words,
         )
 
-    def _refuse_captions(self, engine: TextToSpeech) -> None:
-        if not engine.captions:
+    def _refuse_captions(self) -> None:
+        spec = self.models.tts_spec()
+        if not spec.captions:
+            able = [e.name for e in registry.TTS_ENGINES if e.captions]
             raise InvalidRequestError(
-                f"captions: the {engine.engine} engine cannot time the words it speaks "
-                "(Piper can: TTS_ENGINE=piper). Leave captions out.",
+                f"captions: the {spec.name} engine cannot time the words it speaks "
+                f"({', '.join(able)} can: TTS_ENGINE={able[0]}). Leave captions out.",
                 param="captions",
                 code="captions_unsupported",
             )
@@ -175,9 +180,10 @@ class LocalSynthesis:
             )
         engine = self.engine()
         streamed = self.settings.streamed_responses
+        self._check_speed(request.speed)
         voice = self.resolve_voice(engine, request.voice)
-        audio_s = self._check_time(engine, request.input, voice, request.speed, streamed=streamed)
-        with self._work_limit(engine.engine, audio_s, request.speed, streamed=streamed) as limit:
+        audio_s = self._check_speech(engine, request.input, voice, request.speed, streamed=streamed)
+        with self._work_limit(audio_s, request.speed, streamed=streamed) as limit:
             return self._stream(
                 engine, request.input, voice, request.response_format, request.speed, limit
             )
@@ -214,19 +220,37 @@ class LocalSynthesis:
 
         media_type = OUTPUT_FORMATS[fmt].content_type
         # Each later sentence is made under this request's limits, from whichever thread.
-        return SpeechStream(media_type, encoder.sample_rate, limited(chunks(), limit), progress)
+        return SpeechStream(
+            media_type,
+            encoder.sample_rate,
+            limited(chunks(), limit),
+            voice=voice,
+            progress=progress,
+        )
+
+    def _check_speed(self, speed: float) -> None:
+        """Refuse, before any work, a speed the engine does not make."""
+        spec = self.models.tts_spec()
+        if not spec.speaks_at(speed):
+            low, high = spec.speeds
+            raise InvalidRequestError(
+                f"speed: the {spec.name} engine speaks at {low:g} to {high:g}, not {speed:g}.",
+                param="speed",
+                code="invalid_value",
+            )
 
     def _estimate(
         self, engine: TextToSpeech, text: str, voice: str, speed: float
     ) -> tuple[float, float]:
-        """(seconds of speech, seconds of synthesis) the text takes: by its characters, or by
-        its phonemes where the engine can count them and they say more (digits, symbols and
-        other scripts are read out in full: 300 characters of Chinese make 238 s of speech
-        in an English voice)."""
-        audio_s, work_s = synthesis_estimate_s(engine.engine, len(text), speed)
-        measure = getattr(engine, "speech_estimate_s", None)
-        if measure is not None:
-            spoken_s = measure(text, voice=voice, speed=speed)
+        """(seconds of speech, seconds of synthesis) the text takes: by its characters (the
+        engine's cost figures), or by what it expands to where the engine can count that
+        (its spec's `counts_speech`) and it says more: digits, symbols and other scripts are
+        read out in full (300 characters of Chinese make 238 s of speech in an English
+        voice)."""
+        spec = self.models.tts_spec()
+        audio_s, work_s = spec.cost.estimate_s(len(text), speed)
+        if spec.counts_speech:
+            spoken_s = engine.speech_estimate_s(text, voice=voice, speed=speed)
             if spoken_s > audio_s:
                 work_s *= spoken_s / audio_s
                 audio_s = spoken_s
@@ -236,13 +260,14 @@ class LocalSynthesis:
         """The most speech one request may make (TTS_MAX_SPEECH_S at speed 1)."""
         return self.settings.tts.max_speech_s / speed
 
-    def _check_time(
+    def _check_speech(
         self, engine: TextToSpeech, text: str, voice: str, speed: float, *, streamed: bool
     ) -> float:
         """Refuse, before any work, speech longer than TTS_MAX_SPEECH_S, and speech that would
         not be ready within TTS_TIME_LIMIT_S (the gateway would answer 504 after the work was
         spent; a streamed answer starts with its first sentence and has no such bound).
         Returns the estimated seconds of speech."""
+        spec = self.models.tts_spec()
         limit = self.settings.tts.time_limit_s
         audio_s, work_s = self._estimate(engine, text, voice, speed)
         most = self.max_speech_s(speed)
@@ -256,19 +281,19 @@ class LocalSynthesis:
             )
         if streamed or work_s <= limit:
             return audio_s
-        fits = synthesis_chars_within(engine.engine, speed, limit)
+        fits = spec.cost.chars_within(speed, limit)
+        faster = spec.cost.work_follows_speed and speed < 1
         raise SpeechTooLongError(
             f"This text ({len(text)} characters, about {audio_s:.0f} s of speech at speed "
-            f"{speed:g}) would take about {work_s:.0f} s to synthesize with {engine}; here "
+            f"{speed:g}) would take about {work_s:.0f} s to synthesize with {spec.name}; here "
             f"speech must be ready within {limit:g} s (TTS_TIME_LIMIT_S; API Gateway ends "
             f"requests at 29 s). Up to {fits} characters fit at speed {speed:g}: split the "
-            "text into several requests"
-            + (", or use a faster speed." if engine.engine == "piper" and speed < 1 else "."),
+            "text into several requests" + (", or use a faster speed." if faster else "."),
             param="text",
         )
 
     @contextmanager
-    def _work_limit(self, engine: str, audio_s: float, speed: float, *, streamed: bool):
+    def _work_limit(self, audio_s: float, speed: float, *, streamed: bool):
         """What bounds the synthesis as it runs, whatever the estimate said: the speech made
         (TTS_MAX_SPEECH_S), and the time (TTS_TIME_LIMIT_S when the answer waits for all of it;
         TTS_STREAM_TIME_LIMIT_S, where set, for a stream). Out of time, the text is blamed
@@ -325,11 +350,16 @@ class LocalSynthesis:
         engine = self.engine()
         installed = engine.voices()
         table = self.voice_aliases(engine)
+        unavailable = {a: v for a, v in table.items() if v not in installed}
         return {
             "voices": installed,
             "default": engine.default_voice,
             "aliases": {a: v for a, v in table.items() if v in installed},
-            "unavailable": {a: v for a, v in table.items() if v not in installed},
+            "unavailable": unavailable,
+            "notes": [
+                *shared_voice_notes(table, installed),
+                *(install_hint(engine.engine, v) for v in dict.fromkeys(unavailable.values())),
+            ],
         }
 
     def resolve_voice(self, engine: TextToSpeech, voice: str | None) -> str:
@@ -346,7 +376,7 @@ class LocalSynthesis:
                 return table[voice]
             raise UnknownVoiceError(
                 f"Voice '{voice}' is configured as '{table[voice]}', which is not installed. "
-                f"Installed: {', '.join(installed)}.",
+                f"Installed: {', '.join(installed)}. {install_hint(engine.engine, table[voice])}",
                 param="voice",
                 code="voice_not_installed",
             )
@@ -354,6 +384,33 @@ class LocalSynthesis:
         raise UnknownVoiceError(
             f"Unknown voice '{voice}'. Available: {', '.join(usable)}.", param="voice"
         )
+
+
+def shared_voice_notes(table: dict[str, str], installed: list[str]) -> list[str]:
+    """Say so when OpenAI's voice names play one voice between them: a caller choosing
+    `nova` over `onyx` should not expect two different speakers."""
+    sharing: dict[str, list[str]] = {}
+    for alias in OPENAI_VOICES:
+        if table.get(alias) in installed:
+            sharing.setdefault(table[alias], []).append(alias)
+    return [
+        f"OpenAI's voice names {', '.join(names)} all play the one voice {voice}. "
+        "TTS_VOICE_ALIASES maps them to other installed voices (alias=voice,...)."
+        for voice, names in sharing.items()
+        if len(names) > 1
+    ]
+
+
+def install_hint(engine: str, voice: str) -> str:
+    """How to install a configured voice that is missing (the images do it at build time)."""
+    if engine != "piper":
+        return f"Install the voice {voice} for the {engine} engine, or change its alias."
+    return (
+        f"To install {voice}: `python -m piper.download_voices {voice} --data-dir voices` "
+        "(it downloads from the Piper voices' host), then restart with "
+        "TTS_PIPER_VOICES_DIR=voices. The deployed images install it at build time "
+        "(Dockerfile.lambda's PIPER_VOICES)."
+    )
 
 
 def checked_text(text: str, max_chars: int) -> str:

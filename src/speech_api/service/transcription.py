@@ -3,6 +3,7 @@ segments are decoded, or a recording file of any length (upload worker, CLI)."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,14 +11,21 @@ from pathlib import Path
 
 from speech_api.config import Settings
 from speech_api.engines import (
-    ModelManager,
     SpeechToText,
     Transcript,
     TranscriptionOptions,
     TranscriptStream,
 )
-from speech_api.errors import EmptyAudioError, InvalidRequestError, TranscriptionTimeLimitError
+from speech_api.errors import (
+    AudioTooLongError,
+    EmptyAudioError,
+    InvalidRequestError,
+    SpeechAPIError,
+    TranscriptionTimeLimitError,
+    UnsupportedLanguageError,
+)
 from speech_api.openai_names import OPENAI_STT_MODELS, openai_model
+from speech_api.service.models import ModelManager
 from speech_api.work_limits import limited, work_limit
 
 
@@ -44,18 +52,29 @@ class Transcription:
             )
         return self.models.stt(model)
 
-    def transcribe(self, data: bytes, options: TranscriptionOptions) -> Transcript:
+    def transcribe(
+        self, data: bytes, options: TranscriptionOptions = TranscriptionOptions()
+    ) -> Transcript:
         engine, samples = self._input(data, options)
         with self._time_limit():
-            return engine.transcribe(samples, options)
+            english = self.english_probability(engine, samples, options)
+            transcript = engine.transcribe(samples, options)
+        if english is None:
+            return transcript
+        return dataclasses.replace(transcript, language_probability=english)
 
-    def transcribe_stream(self, data: bytes, options: TranscriptionOptions) -> TranscriptStream:
+    def transcribe_stream(
+        self, data: bytes, options: TranscriptionOptions = TranscriptionOptions()
+    ) -> TranscriptStream:
         """Decoding starts here (language detection included, so its errors are still clean
         4xx); each segment is decoded as the returned iterator is advanced, within the same
         time limit."""
         engine, samples = self._input(data, options)
         with self._time_limit() as limit:
+            english = self.english_probability(engine, samples, options)
             stream = engine.transcribe_stream(samples, options)
+        if english is not None:
+            stream.language_probability = english
         stream.segments = limited(stream.segments, limit, check=True)
         return stream
 
@@ -73,11 +92,51 @@ class Transcription:
 
         return work_limit(time_limit_s=limit_s, over_time=over_time)
 
+    def english_probability(self, engine, samples, options: TranscriptionOptions) -> float | None:
+        """For an English-only model (tiny.en) given no language: how likely the clip is
+        English, by an installed multilingual model (engines/stt/language_check.py). Speech in
+        another language is refused, naming the model that can transcribe it: the English-only
+        model would write invented English and call it English with probability 1.0. None
+        where there is nothing to check, or no multilingual model to check with."""
+        if getattr(engine, "multilingual", True) or options.language or options.languages:
+            return None
+        if options.task != "transcribe":  # translation: refused by the engine, saying why
+            return None
+        checker = self._multilingual_engine()
+        if checker is None:
+            return None
+        from speech_api.engines.stt.language_check import spoken_language
+
+        language, probability, english = spoken_language(checker, samples)
+        if language != "en":
+            raise UnsupportedLanguageError(
+                f"This audio does not sound like English (probability {english:.2f}; most "
+                f"likely '{language}', {probability:.2f}, by Whisper {checker.name}), and the "
+                f"model {engine.name} transcribes English only: it would write invented "
+                f"English. Use model={checker.name}, or pass language=en to transcribe it as "
+                "English anyway.",
+                param="language",
+            )
+        return round(english, 4)
+
+    def _multilingual_engine(self) -> SpeechToText | None:
+        """The first configured or installed model that knows languages (`base`)."""
+        for name in self.models.stt_names():
+            if name.endswith(".en"):
+                continue
+            try:
+                engine = self.models.stt(name)
+            except SpeechAPIError:
+                continue
+            if getattr(engine, "multilingual", False):
+                return engine
+        return None
+
     @contextmanager
     def transcribe_recording(
         self,
         source: Path,
-        options: TranscriptionOptions,
+        options: TranscriptionOptions = TranscriptionOptions(),
         *,
         max_seconds: float | None = None,
         on_progress: Callable[[float, float], None] | None = None,
@@ -115,5 +174,8 @@ class Transcription:
         from speech_api.audio import decode_audio  # PyAV: only where audio is read
 
         engine = self.engine(options.model)
-        audio = decode_audio(data, max_seconds=self.settings.max_audio_seconds)
+        try:
+            audio = decode_audio(data, max_seconds=self.settings.max_audio_seconds)
+        except AudioTooLongError as exc:
+            raise exc.for_clips() from exc
         return engine, audio.samples

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from speech_api.config import Settings
-from speech_api.engines.base import TranscriptionOptions, normalize_language
-from speech_api.engines.stt.whisper_models import WHISPER_LANGUAGES
+from speech_api.engines import registry
+from speech_api.engines.base import normalize_language
 from speech_api.errors import (
     InvalidRequestError,
     ServiceUnavailableError,
@@ -42,6 +42,7 @@ from speech_api.service.notify import (
 )
 from speech_api.service.speech import SpeechService
 from speech_api.service.transcript_store import Attempt, TranscriptStore, is_valid_upload_id
+from speech_api.service.transcription_request import UPLOADS, TranscriptionRequest
 from speech_api.service.upload_limits import (
     MAX_WORKER_ATTEMPTS,
     worker_audio_limit_s,
@@ -57,6 +58,16 @@ TimeLeft = Callable[[], float]
 class MoveToDeadLetters(Exception):
     """The file failed MAX_WORKER_ATTEMPTS times; its failure is recorded. The message
     goes to the dead-letter queue (the runtime sends it there)."""
+
+
+def upload_type_of(filename: str) -> str | None:
+    """The accepted content type for a file name's extension (`talk.FLAC` -> audio/flac), or
+    None when the extension names no accepted audio type."""
+    guessed = mimetypes.guess_type(filename)[0]
+    if guessed in UPLOAD_TYPES:
+        return guessed
+    extension = filename.rpartition(".")[2].lower() if "." in filename else ""
+    return next((t for t, accepted in UPLOAD_TYPES.items() if accepted == extension), None)
 
 
 class UploadService:
@@ -75,10 +86,23 @@ class UploadService:
         self,
         *,
         filename: str,
-        content_type: str,
-        language: str | None = None,
+        content_type: str | None = None,
+        options: TranscriptionRequest | None = None,
         callback_url: str | None = None,
     ) -> UploadResponse:
+        """A presigned form for one file; ``options`` travel as the object's metadata, where
+        the worker reads them (a raw drop into uploads/ may carry them the same way). Without
+        ``content_type``, the filename's extension says it."""
+        if content_type is None:
+            content_type = upload_type_of(filename)
+            if content_type is None:
+                raise InvalidRequestError(
+                    f"content_type is missing and the filename '{_ascii(filename)[:100]}' does "
+                    "not say which audio type it is. Give content_type, or a filename ending in "
+                    f"{', '.join(f'.{e}' for e in dict.fromkeys(UPLOAD_TYPES.values()))}.",
+                    param="content_type",
+                    code="unsupported_content_type",
+                )
         content_type = content_type.strip().lower()
         extension = UPLOAD_TYPES.get(content_type)
         if extension is None:
@@ -104,14 +128,18 @@ class UploadService:
         upload_id = f"{uuid.uuid4().hex}.{extension}"
         key = self.store.upload_key(upload_id)
         metadata = {"original-filename": _ascii(filename)[:200]}
-        if (lang := normalize_language(language)) is not None:
-            if lang not in WHISPER_LANGUAGES:
+        given = (options or TranscriptionRequest()).given()
+        if (lang := normalize_language(given.pop("language", None))) is not None:
+            # Checked here, where no model loads: the engine's own list (its spec).
+            if lang not in registry.stt_engine().languages:
                 raise UnsupportedLanguageError(
                     f"language '{_ascii(lang)}' is not a Whisper language code (ISO 639-1, "
                     "e.g. en, es, de).",
                     param="language",
                 )
             metadata["language"] = lang
+        for name, value in given.items():
+            metadata[name] = _ascii(",".join(value) if isinstance(value, list) else str(value))
         if callback_url is not None:
             # In the form's signed policy: the uploader cannot change where it goes.
             metadata[CALLBACK_METADATA] = self.notifier.check(callback_url)
@@ -227,7 +255,8 @@ class UploadService:
                 logger.info("upload %s is gone or replaced; nothing to do", key)
                 run.delete()
                 return None
-            options = TranscriptionOptions(language=obj.metadata.get("language"))
+            # The options the upload carries as its metadata (a raw drop's too).
+            options = _carried_options(obj.metadata).options()
             with self.service.transcribe_recording(
                 source,
                 options,
@@ -284,6 +313,18 @@ def _over_time(budget_s: float) -> TranscriptionTimeLimitError:
         f"up to {MAX_WORKER_ATTEMPTS} times in all.",
         param="file",
     )
+
+
+def _carried_options(metadata: dict[str, str]) -> TranscriptionRequest:
+    """The options an upload carries as its metadata (as `create_upload` writes them: a list
+    comma-separated), validated as any entry point's."""
+    carried = {}
+    for name in TranscriptionRequest.taken_by(UPLOADS):
+        value = metadata.get(name)
+        if value is not None and TranscriptionRequest.is_list(name):
+            value = value.split(",")
+        carried[name] = value
+    return TranscriptionRequest.parse(carried, UPLOADS)
 
 
 _WORK_PREFIX = "speech-api-work-"

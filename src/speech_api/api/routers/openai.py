@@ -4,7 +4,6 @@ with a 400 naming it; none is dropped silently."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -17,32 +16,41 @@ from speech_api.api.routers.transcription import one_audio_file
 from speech_api.errors import InvalidRequestError, NotFoundError
 from speech_api.formats import TranscriptFormat
 from speech_api.openai_names import TRANSCRIPTION_INCLUDES
-from speech_api.schemas import MAX_KEYWORD_CHARS, MAX_KEYWORDS, SpeechRequest
-from speech_api.service import (
-    SpeechService,
-    TranscriptionOptions,
-    render_transcript,
-    speech_events,
-    transcript_events,
-)
+from speech_api.schemas import SpeechRequest
+from speech_api.service import SpeechService, render_transcript, speech_events, transcript_events
 from speech_api.service.speech import WHISPER_ALIAS
+from speech_api.service.transcription_request import (
+    TRANSCRIPTIONS,
+    TRANSLATIONS,
+    TranscriptionRequest,
+)
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
-_COMMON_FIELDS = {"file", "model", "prompt", "response_format", "temperature"}
-_TRANSCRIPTION_FIELDS = _COMMON_FIELDS | {
-    "language",
+# Options the routes set themselves rather than read from a field of the same name: the
+# translations route translates, and word timings come from timestamp_granularities[] (or
+# include[]=logprobs, which word probabilities make).
+_SET_BY_THE_ROUTE = {"translate", "word_timestamps"}
+
+
+def _fields(entry_point: str, *own: str) -> set[str]:
+    """The form fields a route takes: its own, and the options it takes (arrays also as
+    `name[]`, as the SDK sends them)."""
+    options = set(TranscriptionRequest.taken_by(entry_point)) - _SET_BY_THE_ROUTE
+    arrays = {f"{name}[]" for name in options if TranscriptionRequest.is_list(name)}
+    return {"file", "response_format", *own, *options, *arrays}
+
+
+_TRANSLATION_FIELDS = _fields(TRANSLATIONS)
+_TRANSCRIPTION_FIELDS = _fields(
+    TRANSCRIPTIONS,
     "stream",
     "include",
     "include[]",
     "timestamp_granularities",
     "timestamp_granularities[]",
     "chunking_strategy",
-    "keywords",
-    "keywords[]",
-    "languages",
-    "languages[]",
-}
+)
 
 
 def _refuse_unknown_fields(form: FormData, allowed: set[str]) -> None:
@@ -81,16 +89,21 @@ def _listed(form: FormData, name: str, *, allowed: tuple[str, ...] | None = None
 async def _audio_task(
     request: Request,
     service: SpeechService,
-    options: TranscriptionOptions,
+    entry_point: str,
+    fields: dict,
     response_format: str,
     *,
     allowed: set[str],
     stream: bool = False,
     chunking_strategy: str | None = None,
 ) -> Response:
+    """``fields``: the options the route declared (FastAPI read and typed them); every other
+    option the entry point takes is read from the form here."""
     form = await request.form()
     _refuse_unknown_fields(form, allowed)
-    options = _hints(form, options)
+    taken = set(TranscriptionRequest.taken_by(entry_point)) - _SET_BY_THE_ROUTE
+    raw = {n: _listed(form, n) if TranscriptionRequest.is_list(n) else form.get(n) for n in taken}
+    fields = {**raw, **fields}
     # FastAPI's `file` keeps the last of several; the parsed form (cached) shows them all.
     file = one_audio_file(form)
     granularities = _listed(form, "timestamp_granularities", allowed=("word", "segment"))
@@ -121,13 +134,14 @@ async def _audio_task(
             param="stream",
             code="invalid_value",
         )
+    if words or with_logprobs:  # word probabilities are where the logprobs come from
+        fields["word_timestamps"] = True
+    transcription = TranscriptionRequest.parse(fields, entry_point).options()
     data = await file.read()
-    # Word probabilities are where the logprobs come from.
-    options = replace(options, word_timestamps=words or with_logprobs)
     if stream:
-        started = await offload(service.transcribe_stream, data, options)
+        started = await offload(service.transcribe_stream, data, transcription)
         return sse_response(transcript_events(started, with_logprobs=with_logprobs))
-    result = await offload(service.transcribe, data, options)
+    result = await offload(service.transcribe, data, transcription)
     rendered = render_transcript(
         result,
         response_format,
@@ -136,35 +150,6 @@ async def _audio_task(
         with_logprobs=with_logprobs,
     )
     return Response(rendered.body, media_type=rendered.media_type)
-
-
-def _hints(form: FormData, options: TranscriptionOptions) -> TranscriptionOptions:
-    """`keywords[]` (Whisper's hotwords: a list before the prompt) and `languages[]`
-    (detection chooses among them), as OpenAI's gpt-transcribe takes them."""
-    keywords = [k.strip() for k in _listed(form, "keywords") if k.strip()]
-    if len(keywords) > MAX_KEYWORDS:
-        raise InvalidRequestError(
-            f"keywords[] takes at most {MAX_KEYWORDS} entries, not {len(keywords)}.",
-            param="keywords",
-            code="too_many_keywords",
-        )
-    for keyword in keywords:
-        if len(keyword) > MAX_KEYWORD_CHARS:
-            raise InvalidRequestError(
-                f"Each of keywords[] may be at most {MAX_KEYWORD_CHARS} characters; one has "
-                f"{len(keyword)}.",
-                param="keywords",
-                code="string_too_long",
-            )
-    languages = tuple(_listed(form, "languages"))
-    if not keywords and not languages:
-        return options
-    return replace(options, hotwords=", ".join(keywords) or None, languages=languages)
-
-
-def _temperature(value: float) -> float | None:
-    # 0 keeps faster-whisper's fallback schedule (OpenAI's behaviour for 0 too).
-    return value if value > 0 else None
 
 
 @router.post("/audio/transcriptions")
@@ -195,13 +180,12 @@ async def transcriptions(
     ] = None,
 ):
     """OpenAI `audio.transcriptions.create`, streamed as events with `stream=true`."""
-    options = TranscriptionOptions(
-        model=model, language=language, prompt=prompt, temperature=_temperature(temperature)
-    )
+    fields = {"model": model, "language": language, "prompt": prompt, "temperature": temperature}
     return await _audio_task(
         request,
         service,
-        options,
+        TRANSCRIPTIONS,
+        fields,
         response_format,
         allowed=_TRANSCRIPTION_FIELDS,
         stream=stream,
@@ -220,10 +204,10 @@ async def translations(
     temperature: Annotated[float, Form(ge=0, le=1)] = 0.0,
 ):
     """OpenAI `audio.translations.create`: speech in any language to English text."""
-    options = TranscriptionOptions(
-        task="translate", model=model, prompt=prompt, temperature=_temperature(temperature)
+    fields = {"model": model, "prompt": prompt, "temperature": temperature, "translate": True}
+    return await _audio_task(
+        request, service, TRANSLATIONS, fields, response_format, allowed=_TRANSLATION_FIELDS
     )
-    return await _audio_task(request, service, options, response_format, allowed=_COMMON_FIELDS)
 
 
 @router.post(
@@ -243,13 +227,15 @@ async def speech(request: Request, body: SpeechRequest, service: SpeechDep, sett
     return stream_response(stream)
 
 
-def _model(name: str) -> dict:
-    return {"id": name, "object": "model", "created": 0, "owned_by": "speech-api"}
+def _model(name: str, service: SpeechService) -> dict:
+    # `task` is ours (OpenAI's model objects have none): which routes take the model.
+    task = service.model_task(name)
+    return {"id": name, "object": "model", "created": 0, "owned_by": "speech-api", "task": task}
 
 
 @router.get("/models")
 def models(service: SpeechDep):
-    return {"object": "list", "data": [_model(n) for n in service.model_ids()]}
+    return {"object": "list", "data": [_model(n, service) for n in service.model_ids()]}
 
 
 @router.get("/models/{model_id}")
@@ -259,7 +245,7 @@ def model(model_id: str, service: SpeechDep):
         raise NotFoundError(
             f"The model '{model_id}' does not exist.", param="model", code="model_not_found"
         )
-    return _model(model_id)
+    return _model(model_id, service)
 
 
 @router.get("/audio/voices")

@@ -52,6 +52,8 @@ def paced(request: Request, stream: SpeechStream, grace_s: float | None) -> Spee
 
 def stream_response(stream: SpeechStream) -> StreamingResponse:
     headers = {"X-Sample-Rate": str(stream.sample_rate)}
+    if stream.voice:  # the voice that speaks, where the request named an alias (`alloy`)
+        headers["X-Voice"] = stream.voice
     return StreamingResponse(_chunks(stream), media_type=stream.media_type, headers=headers)
 
 

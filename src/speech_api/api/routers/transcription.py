@@ -12,9 +12,12 @@ from speech_api.api.deps import SpeechDep, offload
 from speech_api.errors import InvalidRequestError
 from speech_api.formats import TRANSCRIPT_FORMATS
 from speech_api.schemas import TranscriptionResponse
-from speech_api.service import TranscriptionOptions, render_transcript, transcription_response
+from speech_api.service import render_transcript, transcription_response
+from speech_api.service.transcription_request import STT, TranscriptionRequest
 
 router = APIRouter(tags=["speech"])
+# The options /stt takes, as form fields or query parameters.
+_OPTIONS = TranscriptionRequest.taken_by(STT)
 
 _STT_BODY = {
     "requestBody": {
@@ -26,7 +29,13 @@ _STT_BODY = {
                     "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        "language": {"type": "string", "example": "en"},
+                        **{
+                            name: {
+                                "type": "string",
+                                "description": TranscriptionRequest.model_fields[name].description,
+                            }
+                            for name in _OPTIONS
+                        },
                         "response_format": {"type": "string", "enum": list(TRANSCRIPT_FORMATS)},
                     },
                 }
@@ -50,7 +59,9 @@ async def stt(
     ),
 ):
     """Transcribe a clip: multipart field `file`, or the raw audio as the body. `language`
-    and `response_format` come as query parameters or form fields (the form wins)."""
+    and `response_format` come as query parameters or form fields (the form wins). (The
+    query parameters are declared for the OpenAPI document; the options are read below, as
+    TranscriptionRequest says /stt takes them.)"""
     data, form = await read_audio(request)
     fmt = form.get("response_format") or response_format or "json"
     if fmt not in TRANSCRIPT_FORMATS:
@@ -59,7 +70,8 @@ async def stt(
             param="response_format",
             code="invalid_value",
         )
-    options = TranscriptionOptions(language=form.get("language") or language)
+    fields = {name: form.get(name) or request.query_params.get(name) for name in _OPTIONS}
+    options = TranscriptionRequest.parse(fields, STT).options()
     result = await offload(service.transcribe, data, options)
     if fmt == "json":
         return transcription_response(result)
@@ -67,7 +79,7 @@ async def stt(
     return Response(rendered.body, media_type=rendered.media_type)
 
 
-_STT_FORM_FIELDS = ("file", "language", "response_format")
+_STT_FORM_FIELDS = ("file", *_OPTIONS, "response_format")
 
 
 async def read_audio(request: Request) -> tuple[bytes, dict[str, str]]:

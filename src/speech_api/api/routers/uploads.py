@@ -14,6 +14,7 @@ from speech_api.schemas import (
     UploadRequest,
     UploadResponse,
 )
+from speech_api.service.transcription_request import UPLOADS, TranscriptionRequest
 from speech_api.service.transcripts import render_stored
 
 router = APIRouter(tags=["uploads"])
@@ -24,11 +25,12 @@ async def create_upload(body: UploadRequest, uploads: UploadsDep) -> UploadRespo
     """A presigned form to upload a file (up to MAX_LONG_UPLOAD_BYTES) straight to S3 under
     uploads/; its transcript appears at `transcript_url`, and `callback_url` (optional) is
     POSTed a message when it is done or has failed."""
+    options = {name: getattr(body, name) for name in TranscriptionRequest.taken_by(UPLOADS)}
     return await offload(
         uploads.create_upload,
         filename=body.filename,
         content_type=body.content_type,
-        language=body.language,
+        options=TranscriptionRequest.parse(options, UPLOADS),
         callback_url=body.callback_url,
     )
 

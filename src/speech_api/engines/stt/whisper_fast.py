@@ -27,6 +27,7 @@ from faster_whisper.transcribe import Segment, TranscriptionInfo, restore_speech
 from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
 from speech_api.engines.base import TranscriptionOptions, pick_language
+from speech_api.engines.stt.whisper_arguments import greedy, whisper_arguments
 from speech_api.engines.stt.whisper_batch import BatchDecoder, Decoded
 from speech_api.engines.stt.whisper_guard import Fallback
 from speech_api.engines.stt.whisper_queue import BatchQueue, Job, Stats
@@ -59,9 +60,7 @@ class FastWhisper:
         self.batch_size = batch_size
         self.stats = Stats()
         margin_frames = max(0, round(margin_s * model.frames_per_second))
-        self.batches = BatchDecoder(
-            model, beam_size=beam_size, trim=trim, margin_frames=margin_frames, stats=self.stats
-        )
+        self.batches = BatchDecoder(model, trim=trim, margin_frames=margin_frames, stats=self.stats)
         self.queue = BatchQueue(
             self.batches.run,
             batch_size=batch_size,
@@ -79,15 +78,21 @@ class FastWhisper:
     ) -> list[Result]:
         """`transcribe` for several clips at once: they are queued together, so they share
         batches (the long-form path hands over a recording's chunks this way, ``chunked``)."""
-        fast = (self.trim or self.batch_size > 1) and (options.temperature or 0.0) <= 0
-        prepared = [self._prepare(samples, options, chunked) if fast else None for samples in clips]
+        arguments = whisper_arguments(options, beam_size=self.beam_size, vad_filter=self.vad_filter)
+        fast = (self.trim or self.batch_size > 1) and greedy(arguments)
+        prepared = [
+            self._prepare(samples, options, arguments, chunked) if fast else None
+            for samples in clips
+        ]
         self.queue.submit([p[0] for p in prepared if p is not None])
         return [
-            self._stock(samples, options) if p is None else self._complete(samples, options, *p)
+            self._stock(samples, options, arguments)
+            if p is None
+            else self._complete(samples, options, arguments, *p)
             for samples, p in zip(clips, prepared, strict=True)
         ]
 
-    def _prepare(self, samples: np.ndarray, options: TranscriptionOptions, chunked: bool):
+    def _prepare(self, samples: np.ndarray, options: TranscriptionOptions, arguments, chunked):
         """(job, VAD speech chunks, samples after VAD) for a clip the trimmed path can take;
         None for one it cannot (longer than one window after VAD, or no audio)."""
         speech_chunks = None
@@ -100,22 +105,24 @@ class FastWhisper:
         frames = features.shape[-1] - 1
         if frames <= 0 or frames > self.batches.window:
             return None
-        job = Job(options, features[:, :frames], frames, chunked=chunked)
+        job = Job(options, features[:, :frames], frames, chunked=chunked, arguments=arguments)
         return job, speech_chunks, audio.shape[0]
 
-    def _complete(self, samples, options, job: Job, speech_chunks, speech_samples: int) -> Result:
+    def _complete(
+        self, samples, options, arguments, job: Job, speech_chunks, speech_samples: int
+    ) -> Result:
         try:
             decoded: Decoded = job.future.result()
         except Fallback as exc:
             self.stats.fallback(exc.reason)
             log.info("full-window decode: %s", exc)
-            return self._stock(samples, options)
+            return self._stock(samples, options, arguments)
         except Exception:
             # The library's own path is the reference: a clip the fast path fails on gets it
             # (and if the clip itself is at fault, that path raises the error for it).
             self.stats.fallback("error")
             log.warning("trimmed decode failed; full-window decode instead", exc_info=True)
-            return self._stock(samples, options)
+            return self._stock(samples, options, arguments)
         self.stats.trimmed += 1
         segments: Iterable[Segment] = decoded.segments
         if speech_chunks:
@@ -131,26 +138,12 @@ class FastWhisper:
         )
         return segments, info
 
-    def _stock(self, samples: np.ndarray, options: TranscriptionOptions) -> Result:
-        """The library's own full-window path: where each option maps onto faster-whisper's
-        arguments (the trimmed path reads the same fields in `whisper_batch`)."""
-        extra = {}
-        if options.temperature is not None:
-            extra["temperature"] = options.temperature
-        language = options.language
+    def _stock(self, samples: np.ndarray, options: TranscriptionOptions, arguments) -> Result:
+        """The library's own full-window path, with the options' arguments as they are."""
+        language = arguments["language"]
         if language is None and options.languages:
             # The library detects among all languages: rank them here, choose among those
             # allowed, and tell it the choice.
             _, _, ranked = self.model.detect_language(audio=samples)
             language = (pick_language(ranked, options.languages) or ranked[0])[0]
-        return self.model.transcribe(
-            samples,
-            language=language,
-            task=options.task,
-            beam_size=self.beam_size,
-            vad_filter=self.vad_filter,
-            initial_prompt=options.prompt,
-            hotwords=options.hotwords,
-            word_timestamps=options.word_timestamps,
-            **extra,
-        )
+        return self.model.transcribe(samples, **{**arguments, "language": language})

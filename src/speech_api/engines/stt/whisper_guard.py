@@ -10,15 +10,10 @@ that did not finish in one window.
 
 from __future__ import annotations
 
-import inspect
-
-from faster_whisper import WhisperModel
 from faster_whisper.transcribe import get_compression_ratio
 
-# faster-whisper's defaults, which `WhisperModel.transcribe` applies to every call we make.
-LIBRARY_DEFAULTS = {
-    name: p.default for name, p in inspect.signature(WhisperModel.transcribe).parameters.items()
-}
+from speech_api.engines.stt.whisper_arguments import LIBRARY_DEFAULTS
+
 COMPRESSION_RATIO_THRESHOLD = LIBRARY_DEFAULTS["compression_ratio_threshold"]
 LOG_PROB_THRESHOLD = LIBRARY_DEFAULTS["log_prob_threshold"]
 NO_SPEECH_THRESHOLD = LIBRARY_DEFAULTS["no_speech_threshold"]

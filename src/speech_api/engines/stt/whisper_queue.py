@@ -29,6 +29,8 @@ class Job:
     # A long recording's chunk (see `long_form`): queued behind requests' own clips, and
     # judged by the guard as a chunk (an early stop is kept, a late timestamp clamped).
     chunked: bool = False
+    # faster-whisper's arguments for it (whisper_arguments.whisper_arguments of its options).
+    arguments: dict = field(default_factory=dict)
     future: Future = field(default_factory=Future)
 
 

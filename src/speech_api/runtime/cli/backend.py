@@ -4,18 +4,18 @@ running server, `--base-url`). The commands (commands.py) read files and write o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from speech_api.service.transcription_request import TranscriptionRequest
 
 
 @dataclass(frozen=True, kw_only=True)
 class TranscribeRequest:
     fmt: str = "text"
-    language: str | None = None
-    model: str | None = None
-    translate: bool = False
-    word_timestamps: bool = False
+    # The transcription's options, as the CLI's flags gave them (--language, --model, ...).
+    options: TranscriptionRequest = field(default_factory=TranscriptionRequest)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,6 +6,8 @@ local engines or against a running server (`--base-url`, `--api-key`).
     speech-api transcribe talk.flac -o - --format text      # to stdout
     speech-api synthesize "Hello there." -o hello.mp3
     speech-api synthesize "Hello there." --url --base-url http://127.0.0.1:8000
+    speech-api listen talk.wav                              # live: partial, then final lines
+    arecord -f S16_LE -r 24000 -c 1 -t raw | speech-api listen -   # a microphone
     speech-api voices                                       # what --voice accepts
     speech-api models                                       # what --model accepts
 """
@@ -21,6 +23,7 @@ from speech_api.errors import SpeechAPIError
 from speech_api.formats import OUTPUT_FORMATS, TRANSCRIPT_FORMATS
 from speech_api.runtime.cli.backend import Backend, SynthesizeRequest, TranscribeRequest
 from speech_api.runtime.cli.terminal import interactive, say
+from speech_api.service.transcription_request import CLI, TranscriptionRequest, cli_flags
 
 
 def backend(settings: Settings, base_url: str | None, api_key: str | None) -> Backend:
@@ -98,12 +101,31 @@ def list_voices(engines: Backend) -> int:
         print(f"{alias} -> {voice}")
     for alias, voice in voices.get("unavailable", {}).items():
         print(f"{alias} -> {voice}  (not installed)")
+    for note in voices.get("notes", []):
+        say(note)
     return 0
 
 
 def list_models(engines: Backend) -> int:
-    for model_id in engines.model_ids():
-        print(model_id)
+    """The model names, under what each is for: `transcribe --model` takes the first group,
+    /v1/audio/speech's `model` the second (all of which use the server's one TTS engine)."""
+    from speech_api.openai_names import OPENAI_STT_MODELS, OPENAI_TTS_MODELS, openai_model
+
+    ids = engines.model_ids()
+    tts = [m for m in ids if openai_model(m, OPENAI_TTS_MODELS) or m in ("piper", "coqui")]
+    groups = {
+        "speech to text (transcribe --model; /v1/audio/transcriptions)": [
+            m for m in ids if m not in tts
+        ],
+        "text to speech (/v1/audio/speech; each uses the server's TTS engine)": tts,
+    }
+    for title, names in groups.items():
+        print(f"{title}:")
+        for name in names:
+            alias = openai_model(name, OPENAI_STT_MODELS)
+            print(
+                f"  {name}  (OpenAI's name: the server's default model)" if alias else f"  {name}"
+            )
     return 0
 
 
@@ -126,12 +148,8 @@ def parser() -> argparse.ArgumentParser:
     p_stt.add_argument(
         "-o", "--output", help="a folder, or - for stdout; default: next to each file"
     )
-    p_stt.add_argument("--language", help="ISO 639-1 code; detected when absent")
-    p_stt.add_argument("--model", help="a model from `speech-api models`; default: STT_MODEL")
-    p_stt.add_argument("--translate", action="store_true", help="to English text")
-    p_stt.add_argument(
-        "--word-timestamps", action="store_true", help="word timings (with --format verbose_json)"
-    )
+    for flag, kwargs in cli_flags():  # --model, --language, --translate, --word-timestamps
+        p_stt.add_argument(flag, **kwargs)
 
     p_tts = sub.add_parser("synthesize", parents=[remote], help="text to audio")
     p_tts.add_argument("text")
@@ -140,6 +158,27 @@ def parser() -> argparse.ArgumentParser:
     p_tts.add_argument("--format", choices=list(OUTPUT_FORMATS))
     p_tts.add_argument("--voice")
     p_tts.add_argument("--speed", type=float, default=1.0)
+
+    p_listen = sub.add_parser(
+        "listen", parents=[remote], help="live transcription of a file or of audio on stdin"
+    )
+    p_listen.add_argument("source", help="an audio file, or - for raw audio on stdin")
+    p_listen.add_argument(
+        "--stdin-format",
+        choices=["pcm16", "pcmu", "pcma"],
+        default="pcm16",
+        help="what stdin carries: pcm16 (24 kHz mono s16le, the default), pcmu or pcma (8 kHz)",
+    )
+    p_listen.add_argument("--language", help="ISO 639-1 code; detected when absent")
+    p_listen.add_argument("--model", help="a model from `speech-api models`")
+    p_listen.add_argument(
+        "--speed", type=float, default=1.0, help="times real time (default 1; 0: as fast as taken)"
+    )
+    p_listen.add_argument(
+        "--no-vad", action="store_true", help="one turn for the whole input (no turn detection)"
+    )
+    p_listen.add_argument("--silence-ms", type=int, help="a pause this long ends a turn (500)")
+    p_listen.add_argument("--final-only", action="store_true", help="print final lines only")
 
     sub.add_parser("voices", parents=[remote], help="the voices and their aliases")
     sub.add_parser("models", parents=[remote], help="the model names requests may use")
@@ -183,12 +222,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         from speech_api.runtime.malloc import tune_malloc
 
         tune_malloc()  # hours of audio pass through decoder threads
+        options = {name: getattr(args, name) for name in TranscriptionRequest.taken_by(CLI)}
         request = TranscribeRequest(
-            fmt=args.format,
-            language=args.language,
-            model=args.model,
-            translate=args.translate,
-            word_timestamps=args.word_timestamps,
+            fmt=args.format, options=TranscriptionRequest.parse(options, CLI)
         )
         engines = backend(settings, args.base_url, args.api_key)
         return transcribe(engines, args.files, request, output=args.output)
@@ -203,8 +239,30 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         )
         engines = backend(settings, args.base_url, args.api_key)
         return synthesize(engines, request, output=args.output, want_url=args.url)
+    if args.command == "listen":
+        return listen(settings, args)
     engines = backend(settings, args.base_url, args.api_key)
     return list_voices(engines) if args.command == "voices" else list_models(engines)
+
+
+def listen(settings: Settings, args: argparse.Namespace) -> int:
+    """`listen`: against --base-url, or the app on a loopback port in this process."""
+    from speech_api.runtime.cli import listen as live
+
+    request = live.ListenRequest(
+        source=args.source,
+        stdin_format=args.stdin_format,
+        language=args.language,
+        model=args.model,
+        speed=args.speed,
+        vad=not args.no_vad,
+        silence_ms=args.silence_ms,
+        final_only=args.final_only,
+    )
+    if args.base_url:
+        return live.listen(live.realtime_url(args.base_url), args.api_key, request, settings)
+    with live.local_server(settings) as base_url:
+        return live.listen(live.realtime_url(base_url), settings.api_key, request, settings)
 
 
 def _httpx_errors() -> tuple[type[Exception], ...]:

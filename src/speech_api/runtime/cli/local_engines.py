@@ -19,18 +19,9 @@ class LocalBackend:
         self.service = SpeechService(settings)  # models load on first use
 
     def transcribe(self, path: Path, request: TranscribeRequest) -> str:
-        from speech_api.service import (
-            TranscriptionOptions,
-            render_transcript,
-            transcription_response,
-        )
+        from speech_api.service import render_transcript, transcription_response
 
-        options = TranscriptionOptions(
-            task="translate" if request.translate else "transcribe",
-            model=request.model,
-            language=request.language,
-            word_timestamps=request.word_timestamps,
-        )
+        options = request.options.options()
         # Decoded to a temporary PCM file, then transcribed a stretch at a time, the bar
         # advancing in seconds of audio.
         seconds = None
@@ -49,7 +40,7 @@ class LocalBackend:
                 seconds.close()
         if request.fmt == "json":
             return transcription_response(result).model_dump_json(indent=2)
-        return render_transcript(result, request.fmt, words=request.word_timestamps).body
+        return render_transcript(result, request.fmt, words=options.word_timestamps).body
 
     def speech(self, request: SynthesizeRequest) -> bytes:
         speech = self.service.speak(

@@ -11,6 +11,12 @@ from speech_api.runtime.cli.backend import SynthesizeRequest, TranscribeRequest
 from speech_api.runtime.cli.remote_uploads import transcribe_long
 from speech_api.runtime.cli.server import Server
 from speech_api.runtime.cli.terminal import size_text
+from speech_api.service.transcription_request import (
+    STT,
+    TRANSCRIPTIONS,
+    TRANSLATIONS,
+    TranscriptionRequest,
+)
 
 # What the synchronous routes take by default (MAX_AUDIO_SECONDS, MAX_UPLOAD_BYTES): a longer or
 # larger file goes to a server's upload flow (POST /uploads) at once, without a refused /stt
@@ -51,18 +57,15 @@ class RemoteBackend:
 
     def _post_sync(self, path: Path, request: TranscribeRequest):
         """The file to /stt (the API's own JSON, as the local engines give) or OpenAI's
-        routes (every other format, a model, a translation); (route, response)."""
+        routes (every other format, an option /stt does not take); (route, response)."""
+        given = request.options.given()
         with open(path, "rb") as fh:
             files = {"file": (path.name, fh)}
-            if request.fmt == "json" and not (request.model or request.translate):
-                params = {"language": request.language} if request.language else {}
-                return "/stt", self.http.post("/stt", params=params, files=files)
-            data: dict = {"model": request.model or "whisper-1", "response_format": request.fmt}
-            if request.language and not request.translate:
-                data["language"] = request.language
-            if request.word_timestamps:
-                data["timestamp_granularities[]"] = ["word", "segment"]
-            route = "/v1/audio/" + ("translations" if request.translate else "transcriptions")
+            if request.fmt == "json" and set(given) <= set(TranscriptionRequest.taken_by(STT)):
+                return "/stt", self.http.post("/stt", params=given, files=files)
+            route = TRANSLATIONS if given.pop("translate", False) else TRANSCRIPTIONS
+            data = _openai_form(given, route)
+            data |= {"model": data.get("model") or "whisper-1", "response_format": request.fmt}
             return route, self.http.post(route, data=data, files=files)
 
     def speech(self, request: SynthesizeRequest) -> bytes:
@@ -101,3 +104,21 @@ def _probed_duration_s(path: Path) -> float | None:
     except Exception:  # not audio, or nothing PyAV can open: the server will say what
         return None
     return None if duration is None else duration / av.time_base
+
+
+def _openai_form(given: dict, route: str) -> dict:
+    """The form fields of OpenAI's ``route`` for the options given: arrays as `name[]`, word
+    timings as timestamp_granularities[]."""
+    taken = TranscriptionRequest.taken_by(route)
+    data: dict = {}
+    for name, value in given.items():
+        if name == "word_timestamps":
+            data["timestamp_granularities[]"] = ["word", "segment"]
+        elif name == "language" and route == TRANSLATIONS:
+            continue  # translating, Whisper detects the spoken language itself
+        elif name not in taken:
+            flag = "--" + name.replace("_", "-")
+            raise SystemExit(f"{flag} is not available with {route}")
+        else:
+            data[f"{name}[]" if TranscriptionRequest.is_list(name) else name] = value
+    return data

@@ -11,6 +11,7 @@ from pathlib import Path
 from speech_api.runtime.cli.backend import TranscribeRequest
 from speech_api.runtime.cli.server import Server
 from speech_api.runtime.cli.terminal import say, seconds_bar, size_text
+from speech_api.service.transcription_request import UPLOADS, TranscriptionRequest
 
 _POLL_S = 2.0
 # A transcript whose state (status, attempt, progress) does not change for this long is left
@@ -35,8 +36,8 @@ def transcribe_long(server: Server, path: Path, request: TranscribeRequest, *, w
             "(drop it, or transcribe locally without --base-url)"
         )
     body = {"filename": path.name, "content_type": _upload_content_type(path)}
-    if request.language:
-        body["language"] = request.language
+    carried = TranscriptionRequest.taken_by(UPLOADS)  # what an upload takes, as JSON fields
+    body |= {name: value for name, value in request.options.given().items() if name in carried}
     created = server.check(server.http.post("/uploads", json=body)).json()
     say(f"{path.name}: {why}; uploading ({size_text(path.stat().st_size)})...")
     _store(created["upload"], path, body["content_type"], server.interactive)
@@ -50,35 +51,32 @@ def transcribe_long(server: Server, path: Path, request: TranscribeRequest, *, w
 
 def _long_refusal(request: TranscribeRequest) -> str | None:
     """What a long remote file cannot have: the upload worker transcribes with the server's
-    model and stores segments, not verbose_json's decoder details or word timings."""
-    if request.translate:
-        return "--translate"
-    if request.word_timestamps:
-        return "--word-timestamps"
+    model and stores segments, not verbose_json's decoder details or word timings; options the
+    upload flow does not carry."""
+    given = request.options.given()
+    carried = TranscriptionRequest.taken_by(UPLOADS)
+    for name in given:
+        if name not in carried and name != "model":
+            return "--" + name.replace("_", "-")
     if request.fmt == "verbose_json":
         return "--format verbose_json"
-    if request.model:
+    model = given.get("model")
+    if model:
         from speech_api.openai_names import OPENAI_STT_MODELS, openai_model
 
         # whisper-1 & co name the server's model.
-        if not openai_model(request.model, OPENAI_STT_MODELS):
-            return f"--model {request.model}"
+        if not openai_model(model, OPENAI_STT_MODELS):
+            return f"--model {model}"
     return None
 
 
 def _upload_content_type(path: Path) -> str:
     """The content type POST /uploads accepts for this file, from its extension."""
-    import mimetypes
-
     from speech_api.formats import UPLOAD_TYPES
+    from speech_api.service.upload_jobs import upload_type_of
 
-    guessed = mimetypes.guess_type(path.name)[0]
-    if guessed in UPLOAD_TYPES:
-        return guessed
-    extension = path.suffix.lower().lstrip(".")
-    for content_type, accepted in UPLOAD_TYPES.items():
-        if accepted == extension:
-            return content_type
+    if content_type := upload_type_of(path.name):
+        return content_type
     names = ", ".join(f".{e}" for e in dict.fromkeys(UPLOAD_TYPES.values()))
     raise SystemExit(
         f"long remote files go through the server's upload flow, which takes {names} files; "

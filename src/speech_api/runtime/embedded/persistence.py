@@ -28,6 +28,10 @@ logger = logging.getLogger("speech_api.local")
 _SUFFIX = ".obj"
 
 
+class DataDirInUse(SystemExit):
+    """Another server holds this data directory."""
+
+
 class DataDir:
     """DATA_DIR, held by one server at a time (two servers on one directory would each keep
     their own in-memory copy and overwrite each other's files)."""
@@ -40,7 +44,7 @@ class DataDir:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             self._lock_file.close()
-            raise SystemExit(
+            raise DataDirInUse(
                 f"{self.path} is in use by another `speech-api serve`; stop it or set DATA_DIR "
                 "to another directory."
             ) from exc

@@ -71,21 +71,26 @@ def start_embedded_s3(
     port: int = 0,
     mirror: ObjectMirror | None = None,
     gate: Callable | None = None,
+    sock=None,
 ) -> EmbeddedS3:
-    """moto's server (S3 and SQS) on ``host:port``. With ``mirror``, objects are written to
-    disk before each write is acknowledged; ``gate`` wraps moto's WSGI app (access control).
-    Raises OSError when the port is taken."""
+    """moto's server (S3 and SQS) on ``host:port``, or on ``sock``, a listening socket the
+    caller bound (runtime/claims.py). With ``mirror``, objects are written to disk before each
+    write is acknowledged; ``gate`` wraps moto's WSGI app (access control). Raises OSError
+    when the port is taken."""
     # werkzeug logs every S3 request to stdout; the API's own access log is enough.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = _MotoServer(host, port, mirror, gate)
+    server = _MotoServer(host, port, mirror, gate, sock)
     return EmbeddedS3(server=server, endpoint_url=server.endpoint_url, mirror=mirror)
 
 
 class _MotoServer:
     """What moto's ThreadedMotoServer does, with our WSGI wrapper around its app, and bind
-    errors raised to the caller (ThreadedMotoServer's thread would swallow them and hang)."""
+    errors raised to the caller (ThreadedMotoServer's thread would swallow them and hang;
+    werkzeug's own bind calls sys.exit, so a port taken is checked by binding it first)."""
 
-    def __init__(self, host: str, port: int, mirror: ObjectMirror | None, gate: Callable | None):
+    def __init__(
+        self, host: str, port: int, mirror: ObjectMirror | None, gate: Callable | None, sock=None
+    ):
         import threading
 
         from moto.moto_server.werkzeug_app import (
@@ -100,13 +105,19 @@ class _MotoServer:
             app = gate(app)
         if mirror:
             app = mirror.wsgi(app)
-        self._server = make_server(
-            host,
-            port,
-            app,
-            threaded=True,
-            request_handler=MotoRequestHandler,
-        )
+        if sock is None:
+            from speech_api.runtime.claims import listen
+
+            sock = listen(host, port)  # OSError, where werkzeug would exit the process
+        with sock:  # werkzeug serves a duplicate of it
+            self._server = make_server(
+                host,
+                sock.getsockname()[1],
+                app,
+                threaded=True,
+                request_handler=MotoRequestHandler,
+                fd=sock.fileno(),
+            )
         bound_host, bound_port = self._server.server_address[:2]
         self.endpoint_url = f"http://{bound_host}:{bound_port}"
         self._thread = threading.Thread(

@@ -1,0 +1,178 @@
+"""One mapping per direction: every entry point's raw fields become TranscriptionOptions through
+TranscriptionRequest (service/transcription_request.py), and the options become faster-whisper's
+arguments through whisper_arguments (engines/stt/whisper_arguments.py), for every decode path."""
+
+from __future__ import annotations
+
+import pytest
+
+from speech_api.engines.base import TranscriptionOptions
+from speech_api.engines.stt.whisper_arguments import (
+    LIBRARY_DEFAULTS,
+    batch_key,
+    decoding,
+    greedy,
+    whisper_arguments,
+)
+from speech_api.errors import InvalidRequestError
+from speech_api.runtime.cli.commands import parser
+from speech_api.service.transcription_request import (
+    CLI,
+    EVERYWHERE,
+    STT,
+    TRANSCRIPTIONS,
+    TRANSLATIONS,
+    UPLOADS,
+    TranscriptionRequest,
+)
+from speech_api.service.upload_jobs import _carried_options
+
+
+def test_each_entry_point_takes_what_it_took_before_the_one_model():
+    assert TranscriptionRequest.taken_by(STT) == ("language",)
+    assert TranscriptionRequest.taken_by(UPLOADS) == ("language",)
+    assert set(TranscriptionRequest.taken_by(TRANSLATIONS)) == {
+        "model",
+        "prompt",
+        "temperature",
+        "translate",
+    }
+    assert set(TranscriptionRequest.taken_by(TRANSCRIPTIONS)) == {
+        "model",
+        "language",
+        "prompt",
+        "temperature",
+        "keywords",
+        "languages",
+        "word_timestamps",
+    }
+    assert set(TranscriptionRequest.taken_by(CLI)) == {
+        "model",
+        "language",
+        "translate",
+        "word_timestamps",
+    }
+
+
+def test_the_cli_flags_derive_from_the_model():
+    args = parser().parse_args(
+        ["transcribe", "a.wav", "--language", "es", "--model", "base", "--translate"]
+    )
+    flags = {name: getattr(args, name) for name in TranscriptionRequest.taken_by(CLI)}
+    options = TranscriptionRequest.parse(flags, CLI).options()
+    assert (options.task, options.language, options.model) == ("translate", "es", "base")
+    assert options.word_timestamps is False
+
+
+def test_the_options_engines_take():
+    request = TranscriptionRequest.parse(
+        {
+            "model": "whisper-1",
+            "language": " EN ",
+            "prompt": "",
+            "temperature": 0.0,
+            "keywords": ["Gregson", " ", "Baker Street "],
+            "languages": ["EN", "es"],
+            "word_timestamps": True,
+        },
+        TRANSCRIPTIONS,
+    )
+    assert request.options() == TranscriptionOptions(
+        model="whisper-1",
+        language="en",
+        prompt=None,
+        temperature=None,  # 0: the library's fallback schedule, as OpenAI does
+        word_timestamps=True,
+        hotwords="Gregson, Baker Street",
+        languages=("en", "es"),
+    )
+    translation = TranscriptionRequest.parse({"translate": True, "temperature": 0.4}, TRANSLATIONS)
+    assert (translation.options().task, translation.options().temperature) == ("translate", 0.4)
+
+
+def test_a_field_the_entry_point_does_not_take_is_refused_by_name():
+    with pytest.raises(InvalidRequestError) as refused:
+        TranscriptionRequest.parse({"prompt": "Hello"}, STT)
+    assert (refused.value.param, refused.value.code) == ("prompt", "unsupported_parameter")
+    # Not given (None) is not refused: routes pass every field they read.
+    assert TranscriptionRequest.parse({"prompt": None}, STT).options() == TranscriptionOptions()
+
+
+@pytest.mark.parametrize(
+    "fields, param, code",
+    [
+        ({"temperature": 1.5}, "temperature", "invalid_value"),
+        ({"keywords": ["word"] * 101}, "keywords", "too_many_keywords"),
+        ({"keywords": ["x" * 101]}, "keywords", "string_too_long"),
+    ],
+)
+def test_a_bad_value_is_a_400_naming_its_field(fields, param, code):
+    with pytest.raises(InvalidRequestError) as refused:
+        TranscriptionRequest.parse(fields, TRANSCRIPTIONS)
+    assert (refused.value.status_code, refused.value.param, refused.value.code) == (
+        400,
+        param,
+        code,
+    )
+
+
+def test_an_upload_carries_its_options_as_metadata_for_the_worker():
+    # What create_upload writes (its metadata) is what the worker reads back: a raw drop
+    # into uploads/ with the same metadata too.
+    assert _carried_options({"language": "es", "original-filename": "a.wav"}).options() == (
+        TranscriptionOptions(language="es")
+    )
+    assert _carried_options({}).options() == TranscriptionOptions()
+    with pytest.raises(InvalidRequestError):
+        TranscriptionRequest.parse({"language": "es", "prompt": "x"}, UPLOADS)
+
+
+def test_every_option_is_taken_somewhere():
+    for name in TranscriptionRequest.model_fields:
+        assert any(name in TranscriptionRequest.taken_by(e) for e in EVERYWHERE), name
+
+
+# --- the other direction: options -> faster-whisper ---------------------------------------
+
+
+def test_options_become_the_librarys_arguments():
+    options = TranscriptionOptions(
+        task="translate", language="es", prompt="Hola.", hotwords="Madrid", word_timestamps=True
+    )
+    arguments = whisper_arguments(options, beam_size=5, vad_filter=True)
+    assert arguments == {
+        "language": "es",
+        "task": "translate",
+        "beam_size": 5,
+        "vad_filter": True,
+        "initial_prompt": "Hola.",
+        "hotwords": "Madrid",
+        "word_timestamps": True,
+    }
+    # Every argument is one `WhisperModel.transcribe` takes (the stock path passes them as
+    # they are; the batched path reads the same names over the library's defaults).
+    assert set(arguments) <= set(LIBRARY_DEFAULTS)
+    assert decoding(arguments)["patience"] == LIBRARY_DEFAULTS["patience"]
+
+
+def test_a_sampling_temperature_leaves_the_trimmed_path():
+    default = whisper_arguments(TranscriptionOptions(), beam_size=5, vad_filter=True)
+    sampled = whisper_arguments(TranscriptionOptions(temperature=0.6), beam_size=5, vad_filter=True)
+    assert "temperature" not in default and greedy(default)
+    assert sampled["temperature"] == 0.6 and not greedy(sampled)
+
+
+def test_clips_share_a_batch_only_with_the_same_decoding_arguments():
+    english = whisper_arguments(TranscriptionOptions(language="en"), beam_size=5, vad_filter=True)
+    spanish = whisper_arguments(TranscriptionOptions(language="es"), beam_size=5, vad_filter=True)
+    wider = whisper_arguments(TranscriptionOptions(), beam_size=8, vad_filter=True)
+    assert batch_key(english) == batch_key(spanish)  # the prompt carries the language
+    assert batch_key(english) != batch_key(wider)
+
+
+def test_post_uploads_publishes_every_option_an_upload_carries():
+    """POST /uploads' body (schemas.UploadRequest, whose schema the gateway checks) has a
+    field for each option the upload flow takes."""
+    from speech_api.schemas import UploadRequest
+
+    assert set(TranscriptionRequest.taken_by(UPLOADS)) <= set(UploadRequest.model_fields)
