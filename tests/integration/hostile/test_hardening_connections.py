@@ -28,6 +28,7 @@ from tests.support.attacks import (
     seconds_until_idle,
     server_cpu_s,
 )
+from tests.support.realtime import configure, session
 from tests.support.s3 import serve_on_test_s3
 
 HEADER_TIMEOUT_S = 2
@@ -115,6 +116,20 @@ def test_idle_connections_take_at_most_their_share(server):
         assert health_latencies(server.base_url, 1)[0][0] == 200
     finally:
         close_all(first + more)
+
+
+def test_a_live_session_outlives_the_head_deadline_and_the_idle_cap(server):
+    """A connection upgraded to a WebSocket (/v1/realtime) is a live session with its own idle
+    and session limits (docs/realtime.md): neither the request-head deadline nor the cap on
+    idle connections may close it, however long its speaker is quiet."""
+    url = server.base_url.replace("http", "ws") + "/v1/realtime?intent=transcription"
+    with session(url) as ws:
+        idle = open_connections(server.base_url, 70)  # past MAX_IDLE_CONNECTIONS (64)
+        try:
+            time.sleep(3 * HEADER_TIMEOUT_S)
+            assert configure(ws, transcription={"language": "en"}, turn_detection=None)
+        finally:
+            close_all(idle)
 
 
 def speech_request(fmt: str = "pcm", text: str = LONG_TEXT) -> bytes:
