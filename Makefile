@@ -20,7 +20,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # mkdocs-material's end-of-life banner on every build (the site builds the same without it).
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install browser serve test docs bench soak lint format clean synth deploy destroy lock \
+.PHONY: install browser serve test docs bench soak lint format clean synth preflight deploy destroy lock \
 	buildah image image-test
 
 install: $(STAMP)
@@ -125,8 +125,14 @@ $(CDK):
 synth: $(STAMP) $(CDK)
 	$(CDK) synth --quiet $(CDK_ARGS)
 
-deploy: $(STAMP) $(CDK)
-	$(CDK) deploy $(CDK_ARGS)
+# What the account and Region hold for the chosen options (quotas, partition, services).
+preflight: $(STAMP)
+	$(PY) -m infra.preflight $(PREFLIGHT_ARGS)
+
+# Lambda takes single-platform images only: BuildKit's default provenance attestations make an
+# OCI image index, which Lambda refuses. The preflight runs first.
+deploy: $(STAMP) $(CDK) preflight
+	BUILDX_NO_DEFAULT_ATTESTATIONS=1 $(CDK) deploy $(CDK_ARGS)
 
 destroy: $(STAMP) $(CDK)
 	$(CDK) destroy $(CDK_ARGS)

@@ -75,7 +75,10 @@ class DeployConfig:
     worker_timeout_s: int = LAMBDA_MAX_TIMEOUT_S
     worker_ephemeral_mb: int = 0  # 0: derived from worker_timeout_s (worker_ephemeral_mb())
     stt_reserved_concurrency: int = 0  # 0: unreserved
-    tts_reserved_concurrency: int = 0
+    # A stream holds a Tts environment for up to 300 s: unreserved, a burst of them could take
+    # the account's whole concurrency and throttle every other function. `make preflight`
+    # checks that the account can reserve it (new accounts may have 10 in all; then 0).
+    tts_reserved_concurrency: int = 10
     provisioned_concurrency: int = 0  # for the STT and TTS functions
     worker_max_concurrency: int = 5
     # One recording per invocation: a batch of long files would share one timeout.

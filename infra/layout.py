@@ -22,6 +22,7 @@ STAGE_NAME = "prod"
 API_COMMAND = "handlers.api.handler"
 WORKER_COMMAND = "handlers.transcribe_upload.handler"
 SPEECH_JOBS_COMMAND = "handlers.speech_jobs.handler"
+CALLBACKS_COMMAND = "handlers.deliver_callbacks.handler"
 # The Stt and Tts functions answer API Gateway's STREAM integrations: the image's own streaming
 # runtime instead of awslambdaric (which cannot stream), on the streaming handler.
 STREAM_ENTRYPOINT = ["python", "-m", "speech_api.runtime.lambda_stream"]

@@ -6,7 +6,8 @@ tts/            where speech is synthesized, one module per backend: the TTS Lam
 Functions       the Lambda functions (one container image, a command and size per function;
                 Tts when the TTS backend asks for one)
 UploadPipeline  uploads/ -> SQS (+ dead letters) -> worker -> transcripts/
-Notifications   the SNS topic the worker tells when a transcript is done (or failed)
+Notifications   the SNS topic the worker tells when a transcript is done (or failed), and the
+                callbacks queue (+ dead letters) the Callbacks function delivers from
 SpeechJobs      POST /tts/jobs and texts/ -> SQS (+ dead letters) -> Narrator (a part per
                 invocation, fanned out) -> public/tts/, told to the same topic
 Api             API Gateway: routes, key authorizer, usage plan, request models, CORS
@@ -67,7 +68,10 @@ class SpeechApiStack(cdk.Stack):
             worker=self.functions.worker,
         )
         self.notifications = TranscriptNotifications(
-            self, "Notifications", worker=self.functions.worker
+            self,
+            "Notifications",
+            worker=self.functions.worker,
+            callbacks=self.functions.callbacks,
         )
         self.speech_jobs = SpeechJobPipeline(
             self,
@@ -111,6 +115,12 @@ class SpeechApiStack(cdk.Stack):
                     "speech job steps (plan, part, assemble)",
                 )
             },
+            streamed={
+                name: fn
+                for name, fn in self.functions.functions.items()
+                if name in self.functions.streamed
+            },
+            callbacks_dead_letters=self.notifications.callbacks_dlq,
         )
 
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url)

@@ -16,11 +16,14 @@ Routing (API Gateway prefers a literal path part over `{proxy+}`):
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from infra.config import DeployConfig
@@ -30,6 +33,14 @@ from infra.layout import AUTHORIZER_SOURCE, STAGE_NAME
 from infra.nag import acknowledge
 from infra.request_models import request_schema
 from speech_api.api.open_routes import OPEN_GET_ROUTES, OPEN_HEAD_ROUTES
+
+# The largest body the functions take (speech_api.runtime.aws_lambda.LAMBDA_MAX_BODY_BYTES; the
+# infrastructure tests check that they agree; that module needs the [lambda] extra).
+MAX_BODY_BYTES = 4_500_000
+
+# A Content-Length of MAX_BODY_BYTES (4,500,000) or more, as WAF matches it (a regular
+# expression over the header's text: leading zeros allowed, no upper bound).
+OVERSIZED_CONTENT_LENGTH = r"^0*(4[5-9][0-9]{5}|[5-9][0-9]{6}|[1-9][0-9]{7,})$"
 
 STT_ROUTES = ("/stt", "/v1/audio/transcriptions", "/v1/audio/translations")
 SPEECH_ROUTES = (("POST", "/tts"), ("POST", "/v1/audio/speech"), ("GET", "/v1/audio/voices"))
@@ -111,6 +122,7 @@ class SpeechApi(Construct):
             endpoint_types=[apigw.EndpointType.REGIONAL],
         )
         self._cors_on_errors()
+        self._body_limit()
         self.usage_plan: apigw.UsagePlan | None = None
         self.authorizer = self._authorizer() if keyed else None
         self.body_validator = api.add_request_validator(
@@ -274,6 +286,10 @@ class SpeechApi(Construct):
             '{"error": {"message": $context.error.messageString, '
             '"type": "api_gateway_error", "code": "$context.error.responseType"}}'
         )
+        headers = {
+            "Access-Control-Allow-Origin": "'*'",
+            "Access-Control-Allow-Headers": f"'{','.join(CORS_ALLOW_HEADERS)}'",
+        }
         for name, response_type in (
             ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
             ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
@@ -281,12 +297,85 @@ class SpeechApi(Construct):
             self.api.add_gateway_response(
                 name,
                 type=response_type,
-                response_headers={
-                    "Access-Control-Allow-Origin": "'*'",
-                    "Access-Control-Allow-Headers": f"'{','.join(CORS_ALLOW_HEADERS)}'",
-                },
+                response_headers=headers,
                 templates={"application/json": body},
             )
+
+    def _body_limit(self) -> None:
+        """Bodies the Lambda invoke cannot carry get the API's documented 413, from AWS WAF at
+        the stage, before any invoke. A synchronous invoke carries at most 6 MB of event and
+        API Gateway sends binary bodies base64-encoded (4/3 their size): about 4.7 MB of raw
+        body reach a function while the gateway takes 10 MB, and a 4.7-10 MB body failed the
+        invoke with an opaque gateway error. API Gateway gives neither a function nor an
+        authorizer the Content-Length; WAF sees the request's own headers."""
+        body = json.dumps(
+            {
+                "error": {
+                    "message": f"The request body is larger than the limit of {MAX_BODY_BYTES} "
+                    "bytes. Send larger files with POST /uploads (a presigned upload straight "
+                    "to storage).",
+                    "type": "invalid_request_error",
+                    "code": "payload_too_large",
+                    "param": "file",
+                }
+            }
+        )
+
+        def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+            )
+
+        self.web_acl = wafv2.CfnWebACL(
+            self,
+            "BodyLimit",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility("speech-api"),
+            custom_response_bodies={
+                "too_large": wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON", content=body
+                )
+            },
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="BodyTooLargeForLambda",
+                    priority=0,
+                    action=wafv2.CfnWebACL.RuleActionProperty(
+                        block=wafv2.CfnWebACL.BlockActionProperty(
+                            custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                                response_code=413,
+                                custom_response_body_key="too_large",
+                                response_headers=[
+                                    wafv2.CfnWebACL.CustomHTTPHeaderProperty(
+                                        name="Access-Control-Allow-Origin", value="*"
+                                    )
+                                ],
+                            )
+                        )
+                    ),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        regex_match_statement=wafv2.CfnWebACL.RegexMatchStatementProperty(
+                            regex_string=OVERSIZED_CONTENT_LENGTH,
+                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
+                                single_header={"Name": "content-length"}
+                            ),
+                            text_transformations=[
+                                wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
+                            ],
+                        )
+                    ),
+                    visibility_config=visibility("BodyTooLargeForLambda"),
+                )
+            ],
+        )
+        stage = self.api.deployment_stage
+        wafv2.CfnWebACLAssociation(
+            self,
+            "BodyLimitAssociation",
+            resource_arn=stage.stage_arn,
+            web_acl_arn=self.web_acl.attr_arn,
+        )
 
     def _usage_plan(self) -> None:
         config = self.config

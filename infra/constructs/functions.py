@@ -35,6 +35,7 @@ from infra.constructs.packages import ZIP_RUNTIME, LightLayer, function_code
 from infra.constructs.storage import Storage
 from infra.layout import (
     API_COMMAND,
+    CALLBACKS_COMMAND,
     IMAGE_STT_MODEL,
     PUBLIC_PREFIX,
     REPO_ROOT,
@@ -78,6 +79,9 @@ STREAMED_TIMEOUT_S = 300
 # Transcription (clips up to MAX_AUDIO_SECONDS, 60 s: a few seconds of work even cold) streams
 # too, so `stream=true` deltas arrive as segments decode; its limit stays API Gateway's old one.
 STT_TIMEOUT_S = 29
+# The Callbacks function: one attempt per message (CALLBACK_TIMEOUT_S, 5 s, for the exchange,
+# and the address check's resolving), for a batch of up to 10 delivered at once.
+CALLBACKS_TIMEOUT_S = 30
 # What Dockerfile.lambda's ENV gives the image functions that the zip function needs too:
 # the Stt function's model name (listed by /v1/models, never loaded here), S3 from the
 # environment, not embedded, and a writable HOME and cache under /tmp.
@@ -137,6 +141,9 @@ class Functions(Construct):
         self.bucket = storage.bucket
         self.env = function_env(config, storage)
         self.functions: dict[str, lambda_.Function] = {}
+        # Functions behind STREAM integrations (their errors after the first byte are counted
+        # as StreamErrors, not as Lambda errors: see Monitoring).
+        self.streamed: set[str] = set()
         self._targets: dict[str, lambda_.IFunction] = {}
         self.light_layer = LightLayer(self, "LightLayer", architecture=ARCHITECTURE).layer
 
@@ -188,6 +195,17 @@ class Functions(Construct):
             nag_scope=self.worker,
         )
         grant_list_bucket(self.worker, self.bucket)
+
+        # Delivers the callbacks the worker hands over (service/callback_delivery.py): apart from
+        # the worker, so that a receiver that never answers costs no upload anything.
+        self.callbacks = self.add(
+            "Callbacks",
+            command=CALLBACKS_COMMAND,
+            memory_mb=256,
+            timeout=Duration.seconds(CALLBACKS_TIMEOUT_S),
+            env={**ZIP_ENV, PRELOAD_MODELS: "none"},
+            zip_package=True,
+        )
 
         self.tts: lambda_.Function | None = None
         if tts is not None:
@@ -281,6 +299,8 @@ class Functions(Construct):
         )
         self.functions[name] = fn
         self._targets[name] = fn
+        if entrypoint == STREAM_ENTRYPOINT:
+            self.streamed.add(name)
         if provisioned and config.provisioned_concurrency:
             # API Gateway invokes the alias, whose instances Lambda initializes ahead of time
             # (and whose init therefore may load models: see PRELOAD_MODELS).

@@ -11,6 +11,10 @@ Alarms:
 - <Function>Throttles: Lambda throttled an invocation (concurrency exhausted).
 - <Name>DeadLetters / <Name>BacklogAge for each further queue (`watch_queue`): the speech
   jobs' queue (a step failed 3 times; the oldest step waited 15 minutes).
+- <Function>StreamErrors: a streamed response (Stt, Tts) failed after its first byte. Lambda
+  counts that as a successful invocation (and the gateway as a 200), so the streaming runtime
+  counts it itself (speech_api.runtime.lambda_stream: SpeechAPI/StreamErrors per function).
+- CallbackDeadLetters: a callback failed CALLBACK_ATTEMPTS times (its receiver was down).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from constructs import Construct
 
 from infra.config import DeployConfig
 from infra.nag import acknowledge
+from speech_api.runtime.lambda_stream import METRIC_NAMESPACE as STREAM_ERRORS_NAMESPACE
+from speech_api.runtime.lambda_stream import STREAM_ERRORS_METRIC
 
 NAMESPACE = "SpeechAPI"
 PERIOD = Duration.minutes(5)
@@ -48,6 +54,8 @@ class Monitoring(Construct):
         queue: sqs.IQueue,
         dead_letters: sqs.IQueue,
         more_queues: dict[str, tuple[sqs.IQueue, sqs.IQueue, str]] | None = None,
+        streamed: dict[str, lambda_.IFunction] | None = None,
+        callbacks_dead_letters: sqs.IQueue | None = None,
     ):
         """``more_queues``: name -> (queue, its dead-letter queue, what its messages are),
         each watched as the uploads queue is (`watch_queue`)."""
@@ -119,6 +127,30 @@ class Monitoring(Construct):
             self.watch_queue(name, q, dlq, what=what)
             for name, (q, dlq, what) in (more_queues or {}).items()
         ]
+        for name, fn in (streamed or {}).items():
+            self._alarm(
+                f"{name}StreamErrors",
+                cloudwatch.Metric(
+                    namespace=STREAM_ERRORS_NAMESPACE,
+                    metric_name=STREAM_ERRORS_METRIC,
+                    dimensions_map={"function_name": fn.function_name},
+                    period=PERIOD,
+                    statistic="Sum",
+                ),
+                threshold=1,
+                description=f"The {name} function's streamed responses failed after their "
+                "first byte (a cut body the client saw as a 200; the log has each error).",
+            )
+        if callbacks_dead_letters is not None:
+            self._alarm(
+                "CallbackDeadLetters",
+                callbacks_dead_letters.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, statistic="Maximum"
+                ),
+                threshold=1,
+                description="Callbacks failed every attempt (their receivers were down or "
+                "refused) and are in the callbacks dead-letter queue.",
+            )
         for name, fn in functions.items():
             self._alarm(
                 f"{name}Errors",

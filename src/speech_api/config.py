@@ -74,6 +74,14 @@ class _TTSCommon(_Group):
     # the engine's cost figures (its spec); longer is refused up front. 25 s: API Gateway's
     # integration timeout is 29 s, less room for the rest of the request.
     time_limit_s: float = Field(25.0, gt=0)
+    # The most speech one request may make, in seconds at speed 1 (slower speech may be
+    # longer in proportion): refused up front by its phonemes where the engine counts them,
+    # and stopped as it is made. 4,096 characters of prose make about 205-255 s; digits,
+    # symbols and other scripts are read out in full and make far more.
+    max_speech_s: float = Field(300.0, gt=0)
+    # Where set, a streamed synthesis stops after this long (the Lambda streaming runtime
+    # sets it: there a client that hangs up is not seen, and the work would run on, billed).
+    stream_time_limit_s: float | None = Field(None, gt=0)
     # When set, /tts forwards to this SageMaker endpoint (a GPU container running this app).
     sagemaker_endpoint: str | None = None
     # The SageMaker runtime's URL when it is not AWS's default (a VPC endpoint, an emulator).
@@ -245,10 +253,18 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(10.0, gt=0)
     min_body_rate: int = Field(16 * 1024, ge=1)
     send_timeout_s: float = Field(15.0, gt=0)
+    # A streamed speech response must be read at least as fast as it plays, after its first
+    # STREAM_READ_GRACE_S: a client that falls further behind is cut and its slot freed.
+    stream_read_grace_s: float = Field(10.0, gt=0)
     # Idle keep-alive connections close after this; at most MAX_CONNECTIONS are open at once
     # (beyond that uvicorn answers 503 at once).
     keep_alive_timeout_s: float = Field(5.0, gt=0)
     max_connections: int = Field(256, ge=1)
+    # A connection must deliver a complete request head within REQUEST_HEADER_TIMEOUT_S of
+    # opening (or of its previous response), else it is closed; at most MAX_IDLE_CONNECTIONS
+    # may be open without a request in progress (a new one closes the one idle longest).
+    request_header_timeout_s: float = Field(5.0, gt=0)
+    max_idle_connections: int = Field(64, ge=1)
 
     max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1)
     # JSON bodies (/tts, /v1/audio/speech, /uploads, /invocations) are small: 4096 characters
@@ -266,6 +282,9 @@ class Settings(BaseSettings):
     # When an upload's transcript (or its failure) is written, the worker publishes a message
     # to this SNS topic (the CDK stack sets its TranscriptTopicArn). Unset: no topic.
     transcript_topic_arn: str | None = None
+    # Callbacks are delivered apart from the transcription: on a thread of their own, or, when
+    # this is set (the CDK stack's callbacks queue), by the function that reads this queue.
+    callback_queue_url: str | None = None
     # Callback URLs given at POST /uploads: http to loopback (this machine) is allowed too,
     # for developers (the CDK stack turns it off). Each attempt gets CALLBACK_TIMEOUT_S.
     callback_allow_loopback: bool = True

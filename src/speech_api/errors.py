@@ -149,6 +149,15 @@ class AuthenticationError(InvalidRequestError):
         return {"WWW-Authenticate": "Bearer"}
 
 
+class ClientGoneError(SpeechAPIError):
+    """The client closed the connection, so its work was stopped: there is nobody to answer
+    (the request log says 499, as nginx does)."""
+
+    status_code = 499
+    code = "client_closed_request"
+    error_type = "invalid_request_error"
+
+
 class TooManyRequestsError(SpeechAPIError):
     status_code = 429
     code = "too_many_requests"
@@ -165,6 +174,31 @@ class ServiceUnavailableError(SpeechAPIError):
 
 class StorageUnavailableError(ServiceUnavailableError):
     code = "storage_unavailable"
+
+
+class DecoderUnavailableError(ServiceUnavailableError):
+    """The decoding child was killed from outside (out of memory, a shutdown): the file was
+    not at fault, so a request gets 503 and an upload is retried."""
+
+    code = "decoder_unavailable"
+    retry_after_s = 2
+
+
+class TranscriptionTimeLimitError(ServiceUnavailableError):
+    """Decoding that ran past its time limit (STT_TIME_LIMIT_S, or an upload worker's time):
+    every temperature of the fallback schedule on every window (noise, music), or a machine
+    too busy. Which one cannot be told, so the file is not blamed: 503 (a request), or an
+    attempt counted against MAX_WORKER_ATTEMPTS (an upload)."""
+
+    code = "transcription_time_limit"
+    retry_after_s = 10
+
+
+class SynthesisTimeLimitError(ServiceUnavailableError):
+    """Speech that its estimate said would be ready in time, not ready in time: the server was
+    busier (or slower) than its figures, not the text too long. 503: retry shortly."""
+
+    code = "synthesis_time_limit"
 
 
 class ModelUnavailableError(ServiceUnavailableError):

@@ -4,6 +4,7 @@ cues are voice spans (`<v A>`), as captioning tools read them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from speech_api.engines.base import TranscriptSegment, WordTiming
@@ -23,8 +24,21 @@ def _timestamp(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
+# "-->" separates a cue's times; in a cue's text it would start a cue of the text's making.
+_ARROW = re.compile(r"-{2,}>")
+
+
+def cue_text(text: str, *, vtt: bool = False) -> str:
+    """A cue's text on one line (a blank line ends a cue, so a line break could start one),
+    without the timing arrow; for WebVTT, with &, < and > escaped (its cue text is markup)."""
+    line = _ARROW.sub("->", " ".join(text.split()))
+    if vtt:
+        line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return line
+
+
 def _cues(segments: Iterable[TranscriptSegment]) -> list[TranscriptSegment]:
-    return [s for s in segments if s.text.strip()]
+    return [s for s in segments if cue_text(s.text)]
 
 
 def who(segment: TranscriptSegment) -> str | None:
@@ -34,12 +48,13 @@ def who(segment: TranscriptSegment) -> str | None:
 
 def _srt_text(segment: TranscriptSegment) -> str:
     name = who(segment)
-    return f"{name}: {segment.text.strip()}" if name else segment.text.strip()
+    text = cue_text(segment.text)
+    return f"{name}: {text}" if name else text
 
 
 def _vtt_text(segment: TranscriptSegment) -> str:
     name = who(segment)
-    text = _vtt_escape(segment.text.strip())
+    text = cue_text(segment.text, vtt=True)
     # A voice span's annotation ends at '>': keep the name from closing it early.
     return f"<v {_vtt_escape(name).replace('>', '')}>{text}" if name else text
 

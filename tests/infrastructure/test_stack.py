@@ -28,7 +28,7 @@ def app_functions(s) -> dict[str, dict]:
     return {
         k: v["Properties"]
         for k, v in s.resources("AWS::Lambda::Function").items()
-        if k.startswith(("Stt", "Api", "Worker", "Tts", "Narrator"))
+        if k.startswith(("Stt", "Api", "Worker", "Tts", "Narrator", "Callbacks"))
     }
 
 
@@ -52,17 +52,19 @@ def bucket_id(s) -> str:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_resource_counts(synthesized, variant):
     s = synthesized[variant]
-    # Stt, Worker, Narrator and Tts from the image (ecs: TTS on the GPU), Api from the zip
-    # package.
+    # Stt, Worker, Narrator and Tts from the image (ecs: TTS on the GPU), Api and Callbacks
+    # from the zip package.
     expected_functions = {"none": 4, "sagemaker": 4, "ecs": 3}[variant]
     assert len(image_functions(s)) == expected_functions
-    assert len(app_functions(s)) == expected_functions + 1
+    assert len(app_functions(s)) == expected_functions + 2
     s.template.resource_count_is("AWS::Lambda::LayerVersion", 1)
     s.template.resource_count_is("AWS::S3::Bucket", 2)  # audio + access logs
-    # uploads, speech jobs, and a dead-letter queue for each
-    s.template.resource_count_is("AWS::SQS::Queue", 4)
+    # uploads, speech jobs, callbacks, and a dead-letter queue for each
+    s.template.resource_count_is("AWS::SQS::Queue", 6)
     s.template.resource_count_is("AWS::ApiGateway::RestApi", 1)
-    s.template.resource_count_is("AWS::Lambda::EventSourceMapping", 2)
+    s.template.resource_count_is(
+        "AWS::Lambda::EventSourceMapping", 3
+    )  # worker, narrator, callbacks
     s.template.resource_count_is("AWS::SageMaker::Endpoint", int(variant == "sagemaker"))
     s.template.resource_count_is("AWS::ECS::Service", int(variant == "ecs"))
     s.template.resource_count_is("AWS::ApiGateway::VpcLink", int(variant == "ecs"))
@@ -172,7 +174,16 @@ def test_the_worker_is_sized_for_long_recordings(synthesized):
         for st in role_statements(s, "WorkerFunction")
         if "sqs:SendMessage" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
     ]
-    assert [st["Resource"] for st in sends] == [{"Fn::GetAtt": [dlq, "Arn"]}]
+    # ... and hands callbacks to their queue (and may send nowhere else).
+    callbacks = env["CALLBACK_QUEUE_URL"]["Ref"]
+    resources = [
+        r
+        for st in sends
+        for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])
+    ]
+    assert sorted(map(json.dumps, resources)) == sorted(
+        json.dumps({"Fn::GetAtt": [q, "Arn"]}) for q in (dlq, callbacks)
+    )
     uploads = next(k for k in s.resources("AWS::SQS::Queue") if k.startswith("Uploads4"))
     assert not any(flat({"Fn::GetAtt": [uploads, "Arn"]}) in flat(st) for st in sends)
 

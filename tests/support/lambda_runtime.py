@@ -77,7 +77,9 @@ def read_chunked(rfile) -> tuple[list[tuple[float, bytes]], dict[str, str]]:
 
 
 class RuntimeAPI:
-    def __init__(self):
+    def __init__(self, timeout_s: float = 900):
+        # The function's timeout: each invocation's deadline is this long after /next.
+        self.timeout_s = timeout_s
         self._events: queue.Queue = queue.Queue()
         self._results: dict[str, tuple[str, dict | Streamed, float]] = {}
         self._dispatched: dict[str, float] = {}
@@ -99,7 +101,8 @@ class RuntimeAPI:
                 self.send_response(200)
                 self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
                 self.send_header(
-                    "Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 900_000)
+                    "Lambda-Runtime-Deadline-Ms",
+                    str(int(time.time() * 1000 + api.timeout_s * 1000)),
                 )
                 self.send_header(
                     "Lambda-Runtime-Invoked-Function-Arn",

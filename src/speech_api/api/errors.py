@@ -9,8 +9,9 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from speech_api.errors import (
     InvalidRequestError,
@@ -108,6 +109,12 @@ def install_error_handlers(app: FastAPI) -> None:
         response = error_response(http_error(exc))
         response.headers.update(getattr(exc, "headers", None) or {})
         return response
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_left(_: Request, exc: ClientDisconnect) -> Response:
+        # The client hung up while its body was read: nobody to answer (the server drops this),
+        # nothing to log as an error; the request log says 499, as nginx does.
+        return Response(status_code=499)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

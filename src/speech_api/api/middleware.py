@@ -8,18 +8,23 @@ import hmac
 import logging
 import re
 import tempfile
+import threading
 import time
 import uuid
+
+from starlette.requests import ClientDisconnect
 
 from speech_api.api.errors import send_error
 from speech_api.api.open_routes import APP_ONLY_OPEN_ROUTES, OPEN_GET_ROUTES, OPEN_HEAD_ROUTES
 from speech_api.errors import (
     AuthenticationError,
+    ClientGoneError,
     PayloadTooLargeError,
     RequestTimeoutError,
     SpeechAPIError,
     TooManyRequestsError,
 )
+from speech_api.work_limits import work_limit
 
 # Routes that never need the API key, as deployed (api/open_routes.py), and SageMaker's health
 # check.
@@ -177,8 +182,10 @@ class ConcurrencyLimitMiddleware:
     Retry-After at once instead of queueing until memory or the gateway timeout runs out.
 
     A slot is taken only once the request body has arrived in full (it is read first, spooled
-    to disk past 1 MB), so slow uploads cannot hold slots; and a response the client stops
-    reading for ``send_timeout_s`` is abandoned, which frees its slot."""
+    to disk past 1 MB), so slow uploads cannot hold slots; a response the client stops reading
+    for ``send_timeout_s`` is abandoned, which frees its slot. While the request runs, a
+    disconnect of its client stops its model work at the next step (`work_limits`): a client
+    that hangs up does not keep a slot, or the CPU, busy for nobody."""
 
     HEAVY = ("/stt", "/tts", "/invocations", "/v1/audio/")
 
@@ -206,25 +213,90 @@ class ConcurrencyLimitMiddleware:
                 )
                 return
             self.in_flight += 1
+            left = asyncio.Event()
+            cancelled = threading.Event()
+
+            async def watch() -> None:
+                # The only reader of the connection from here on: the app's own receive()
+                # calls get the replayed body, then wait for this.
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                cancelled.set()
+                left.set()
+
+            watcher = asyncio.ensure_future(watch())
             try:
-                await self.app(scope, _replay(body, last, receive), self._timed(send))
-            except _ClientNotReading:
-                access_log.info("dropped a response its client stopped reading")
+                with work_limit(cancelled=cancelled):
+                    await self.app(scope, _replay(body, last, left), self._timed(scope, send))
+            except AbandonedResponse as exc:
+                access_log.info("dropped a response after its first byte: %s", exc)
+            except ClientGoneError:
+                pass  # its work stopped when the client left: nobody to answer
             finally:
                 self.in_flight -= 1
+                watcher.cancel()
 
-    def _timed(self, send):
+    def _timed(self, scope, send):
+        """Sends that give up on a client that stops reading (SEND_TIMEOUT_S for one send),
+        or, for a response that registered its playback (`register_playback`), on a client
+        that reads slower than the audio plays: the time spent waiting on it, all sends
+        together, may not pass the grace plus the seconds of audio it has been sent."""
+        waited = 0.0
+
         async def timed_send(message):
+            nonlocal waited
+            limit, pace = self.send_timeout_s, None
+            playback = (scope.get("state") or {}).get(PLAYBACK_STATE)
+            if playback is not None:
+                progress, grace_s = playback
+                allowed = grace_s + progress.audio_s - waited
+                if allowed < limit:
+                    limit, pace = allowed, (progress.audio_s, grace_s)
+            started = time.monotonic()
             try:
-                await asyncio.wait_for(send(message), timeout=self.send_timeout_s)
+                await asyncio.wait_for(send(message), timeout=max(limit, 0.001))
             except TimeoutError:
-                raise _ClientNotReading from None
+                if pace is not None:
+                    raise ClientTooSlow(
+                        f"its client read {pace[0]:.1f} s of audio in {waited + limit:.1f} s "
+                        f"of waiting (grace {pace[1]:g} s)"
+                    ) from None
+                raise _ClientNotReading(
+                    f"its client took no bytes for {self.send_timeout_s:g} s"
+                ) from None
+            finally:
+                waited += time.monotonic() - started
 
         return timed_send
 
 
-class _ClientNotReading(Exception):
+# Where a streamed speech response registers its playback (the audio it has produced so far
+# and the grace, STREAM_READ_GRACE_S) for the send pacing above.
+PLAYBACK_STATE = "speech_api.playback"
+
+
+def register_playback(scope_state, progress, grace_s: float | None) -> None:
+    """Ask for a streamed response to be read at least as fast as it plays, after
+    ``grace_s``; ``progress.audio_s``: the seconds of audio produced so far."""
+    if progress is not None and grace_s is not None:
+        scope_state[PLAYBACK_STATE] = (progress, grace_s)
+
+
+class AbandonedResponse(Exception):
+    """A response given up after its first byte: the connection is closed mid-body (the
+    client sees it cut, not complete), the slot freed, the reason logged once."""
+
+
+class _ClientNotReading(AbandonedResponse):
     """Raised out of the app when the client has not taken response bytes for too long."""
+
+
+class ClientTooSlow(AbandonedResponse):
+    """A streamed response whose client reads it slower than it plays."""
+
+
+class StreamStopped(AbandonedResponse):
+    """Raised by a streamed response whose work stopped after the first byte (routers)."""
 
 
 async def _read_body(receive, body) -> dict:
@@ -239,16 +311,17 @@ async def _read_body(receive, body) -> dict:
             return {"type": "http.request", "body": b"", "more_body": False}
 
 
-def _replay(body, last: dict, receive, chunk: int = 256 * 1024):
-    """A receive() that hands the spooled body out again, then the real channel (which
-    reports the client's disconnect while a response streams)."""
+def _replay(body, last: dict, left: asyncio.Event, chunk: int = 256 * 1024):
+    """A receive() that hands the spooled body out again, then waits for the client to leave
+    (what Starlette's streaming responses listen for)."""
     body.seek(0)
     done = False
 
     async def replayed():
         nonlocal done
         if done:
-            return await receive()
+            await left.wait()
+            return {"type": "http.disconnect"}
         data = body.read(chunk)
         if data:
             return {"type": "http.request", "body": data, "more_body": True}
@@ -258,6 +331,8 @@ def _replay(body, last: dict, receive, chunk: int = 256 * 1024):
     return replayed
 
 
+# What the log says of a request whose client left before it was answered (nginx's 499).
+CLIENT_CLOSED_REQUEST = 499
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access_log = logging.getLogger("speech_api.access")
 
@@ -279,11 +354,21 @@ class RequestLogMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        answered = False
+        client_left = False
+
+        async def watched_receive():
+            nonlocal client_left
+            message = await receive()
+            if message["type"] == "http.disconnect" and not answered:
+                client_left = True
+            return message
 
         async def send_with_id(message):
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
+                answered = True
                 message = {
                     **message,
                     "headers": [
@@ -294,8 +379,12 @@ class RequestLogMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, watched_receive, send_with_id)
+        except ClientDisconnect:
+            client_left = True  # a body read cut short: the client's doing, not an error
         finally:
+            if client_left and not answered:
+                status = CLIENT_CLOSED_REQUEST
             access_log.info(
                 "request_id=%s method=%s path=%s status=%d duration_ms=%.1f",
                 request_id,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from speech_api.errors import (
     AudioTooLongError,
+    DecoderUnavailableError,
     EmptyAudioError,
     InvalidRequestError,
     SpeechAPIError,
@@ -79,6 +81,36 @@ def recv_message(sock: socket.socket, deadline: float | None = None) -> tuple[di
     return header, recv_exact(sock, payload_len, deadline) if payload_len else b""
 
 
+# Signals that end a decoding child from outside, whatever the file: the kernel's out-of-memory
+# killer (SIGKILL), an operator or a shutdown. Not the file's fault: 503, or an upload retried.
+_KILLED_FROM_OUTSIDE = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+# How long the parent waits for the helper's word on a child that ended without replying.
+STATUS_WAIT_S = 2.0
+
+
+def _how_it_ended(status: socket.socket, limit_s: float, param: str) -> SpeechAPIError:
+    """The error for a child that ended without replying, from how it ended: killed from
+    outside (or no word from the helper) is the machine's fault, an alarm is the decode's
+    time budget, a crash (SIGSEGV, SIGABRT, an exception) is the file's."""
+    try:
+        status.settimeout(STATUS_WAIT_S)
+        ended = json.loads(status.recv(256) or b"{}")
+    except (OSError, ValueError):
+        ended = {}
+    how = ended.get("signal")
+    if how == signal.SIGALRM:
+        return UnsupportedAudioError.decode_timeout(limit_s, param=param)
+    if not ended or how in _KILLED_FROM_OUTSIDE:
+        name = signal.Signals(how).name if how else "unknown"
+        return DecoderUnavailableError(
+            f"The audio decoder was stopped from outside ({name}; the machine may be out of "
+            "memory) before it finished; the file was not at fault. Retry shortly."
+        )
+    return UnsupportedAudioError(
+        "The decoder stopped on this file; it is not a well-formed audio file.", param=param
+    )
+
+
 # --- the parent side -----------------------------------------------------------------------
 
 
@@ -104,25 +136,33 @@ class _Helper:
         theirs.close()
         self._control = ours
 
-    def channel(self) -> socket.socket:
-        """A socket connected to a freshly forked decoding child."""
+    def channel(self) -> tuple[socket.socket, socket.socket]:
+        """Sockets connected to a freshly forked decoding child: the child's own (request and
+        reply), and the helper's word on how the child ended (`_how_it_ended`)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        status, status_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             with self._lock:
                 for attempt in range(2):
                     if self._proc is None or self._proc.poll() is not None:
                         self._start()
                     try:
-                        socket.send_fds(self._control, [b"d"], [theirs.fileno()])
+                        fds = [theirs.fileno(), status_theirs.fileno()]
+                        socket.send_fds(self._control, [b"d"], fds)
                         break
                     except OSError:
                         if attempt:
                             raise
                         self._proc.kill()
                         self._proc = None
+        except BaseException:
+            ours.close()
+            status.close()
+            raise
         finally:
             theirs.close()
-        return ours
+            status_theirs.close()
+        return ours, status
 
     def prestart(self) -> None:
         with self._lock:
@@ -146,17 +186,15 @@ def run_decode(request: dict, payload: bytes, *, limit_s: float) -> tuple[dict, 
     started = time.monotonic()
     deadline = started + limit_s + REPLY_SLACK_S
     param = request.get("param", "file")
-    with _helper.channel() as sock:
+    sock, status = _helper.channel()
+    with sock, status:
         try:
             send_message(sock, {**request, "limit_s": limit_s}, payload)
             reply, output = recv_message(sock, deadline)
         except (EOFError, TimeoutError, ConnectionError) as exc:
             if time.monotonic() - started >= limit_s:
                 raise UnsupportedAudioError.decode_timeout(limit_s, param=param) from exc
-            raise UnsupportedAudioError(
-                "The decoder stopped on this file; it is not a well-formed audio file.",
-                param=param,
-            ) from exc
+            raise _how_it_ended(status, limit_s, param) from exc
     if reply.get("ok"):
         return reply, output
     if reply["error"] == "OSError":  # writing the decoded audio failed (disk full): not bad input

@@ -110,33 +110,80 @@ def _over_memory(param: str) -> UnsupportedAudioError:
 
 
 def main(control_fd: int) -> None:
+    """Fork a child per request; when a child ends, tell its status socket how (the server
+    reads it only when the child ended without replying: killed, crashed, timed out)."""
+    import select
+
     control = socket.socket(fileno=control_fd)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the select below
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which closes us
     import av  # noqa: F401  (imported once here, shared by every child)
     import numpy  # noqa: F401
 
     import speech_api.audio.decode  # noqa: F401
 
+    children: dict[int, int] = {}  # pid -> its status socket's fd
     while True:
         try:
-            msg, fds, _flags, _addr = socket.recv_fds(control, 1, 1)
+            ready, _, _ = select.select([control, wake_read], [], [], 1.0)
+        except InterruptedError:  # pragma: no cover (PEP 475 retries)
+            ready = []
+        if wake_read in ready:
+            os.read(wake_read, 4096)
+        _reap(children)
+        if control not in ready:
+            continue
+        try:
+            msg, fds, _flags, _addr = socket.recv_fds(control, 1, 2)
         except OSError:
             return
         if not msg:  # the server is gone
             return
-        for fd in fds:
-            if os.fork() == 0:
-                control.close()
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                code = 0
-                try:
-                    with socket.socket(fileno=fd) as sock:
-                        serve(sock)
-                except BaseException:  # the parent sees the closed socket
-                    code = 1
-                finally:
-                    os._exit(code)
+        data_fd, status_fd = [*fds, -1, -1][:2]
+        pid = os.fork()
+        if pid == 0:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for fd in (control.fileno(), wake_read, wake_write, status_fd):
+                if fd >= 0:
+                    os.close(fd)
+            code = 0
+            try:
+                with socket.socket(fileno=data_fd) as sock:
+                    serve(sock)
+            except BaseException:  # the parent sees the closed socket
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(data_fd)
+        if status_fd >= 0:
+            children[pid] = status_fd
+
+
+def _reap(children: dict[int, int]) -> None:
+    """Collect every child that has ended and send its status socket how it ended."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        fd = children.pop(pid, -1)
+        if fd < 0:
+            continue
+        if os.WIFSIGNALED(status):
+            ended = {"signal": os.WTERMSIG(status)}
+        else:
+            ended = {"exit": os.WEXITSTATUS(status)}
+        try:
+            os.write(fd, json.dumps(ended).encode())
+        except OSError:  # the server stopped listening (the child had replied)
+            pass
+        finally:
             os.close(fd)
 
 

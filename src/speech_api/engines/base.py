@@ -173,6 +173,13 @@ def joined_samples(pieces: Sequence) -> np.ndarray:
 
 
 @dataclass
+class StreamProgress:
+    """How much audio a stream has produced so far (what its chunks hold), in seconds."""
+
+    audio_s: float = 0.0
+
+
+@dataclass
 class SpeechStream:
     """Encoded audio, produced sentence by sentence as the iterator is advanced (each step is
     blocking model work: advance it off the event loop)."""
@@ -181,6 +188,9 @@ class SpeechStream:
     sample_rate: int
     chunks: Iterator[bytes]
     voice: str | None = None  # the voice that speaks (an alias resolved), when known
+    # Where known: the seconds of audio the chunks handed out so far hold (the HTTP layer
+    # cuts a client that reads more slowly than the audio plays).
+    progress: StreamProgress | None = None
 
 
 class SpeechToText(Protocol):

@@ -175,6 +175,11 @@ class TextToSpeechSpec(EngineSpec):
     phonemes: bool
     # The speeds it makes (slowest, fastest), 1 included.
     speeds: tuple[float, float]
+    # Whether the loaded engine can say how long a text's speech will be from what the text
+    # expands to (`speech_estimate_s(text, *, voice, speed) -> seconds`, e.g. from its
+    # phonemes): digits, symbols and other scripts make far more speech than their characters
+    # suggest, and the up-front checks (TTS_MAX_SPEECH_S, TTS_TIME_LIMIT_S) then use it.
+    counts_speech: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -186,6 +191,8 @@ class TextToSpeechSpec(EngineSpec):
             raise ValueError(f"{self.name}: captions must be True or False")
         if not isinstance(self.phonemes, bool):
             raise ValueError(f"{self.name}: phonemes must be True or False")
+        if not isinstance(self.counts_speech, bool):
+            raise ValueError(f"{self.name}: counts_speech must be True or False")
         low, high = self.speeds
         if not 0 < low <= 1 <= high:
             raise ValueError(f"{self.name}: speeds {self.speeds} must include 1")

@@ -9,10 +9,9 @@ only serves /tts never loads Whisper, because engines load when a request first 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
+import re
 import warnings
 from functools import cached_property
 from pathlib import Path
@@ -22,8 +21,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from speech_api.config import Settings
-from speech_api.errors import InvalidRequestError, SpeechAPIError
+from speech_api.errors import SpeechAPIError
 from speech_api.runtime import lambda_stream
+from speech_api.runtime.lambda_events import client_origin, event_problem
 from speech_api.runtime.lambda_stream import StreamedResponse
 from speech_api.runtime.malloc import tune_malloc
 
@@ -44,6 +44,11 @@ LAMBDA_CACHE_DIR = Path("/tmp/speech-api")
 # binary bodies base64-encoded (4/3 the size): about 4.7 MB of raw body, less the event's
 # headers and context. Larger files go through POST /uploads.
 LAMBDA_MAX_BODY_BYTES = 4_500_000
+# Streamed synthesis on Lambda stops after this long (TTS_STREAM_TIME_LIMIT_S unless set): the
+# most speech a request may make (TTS_MAX_SPEECH_S, 300 s at speed 1) takes Coqui about 120 s
+# at its 0.4 real-time factor (Piper 30 s), whatever the speed; a client that hung up is not
+# seen there, so without a bound its stream would run on, billed, to the timeout (300 s).
+LAMBDA_STREAM_TIME_LIMIT_S = 150.0
 
 
 def lambda_settings(settings: Settings, *, streamed: bool = False) -> Settings:
@@ -55,6 +60,10 @@ def lambda_settings(settings: Settings, *, streamed: bool = False) -> Settings:
     }
     if not ("model_cache_dir" in settings.model_fields_set or _writable(settings.model_cache_dir)):
         update["model_cache_dir"] = LAMBDA_CACHE_DIR
+    if streamed and settings.tts.stream_time_limit_s is None:
+        # Lambda never says that a client hung up: bound what a stream may cost.
+        tts = settings.tts.model_copy(update={"stream_time_limit_s": LAMBDA_STREAM_TIME_LIMIT_S})
+        update["tts"] = tts
     return settings.model_copy(update=update)
 
 
@@ -62,6 +71,10 @@ def _writable(path: Path) -> bool:
     while not path.exists() and path != path.parent:
         path = path.parent
     return os.access(path, os.W_OK)
+
+
+# What a stage name or a custom domain's base path can be (API Gateway allows these characters).
+_PATH_PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)+")
 
 
 class _StagePrefix:
@@ -76,7 +89,15 @@ class _StagePrefix:
         event = scope.get("aws.event") or {}
         outer = (event.get("requestContext") or {}).get("path") or ""
         inner = event.get("path") or ""
-        if inner and outer.endswith(inner) and len(outer) > len(inner):
+        if (
+            isinstance(outer, str)
+            and isinstance(inner, str)
+            and inner
+            and outer.endswith(inner)
+            and len(outer) > len(inner)
+            # The prefix goes into the docs page's HTML and script: a stage or base path only.
+            and _PATH_PREFIX.fullmatch(outer[: -len(inner)])
+        ):
             scope = {**scope, "root_path": outer[: -len(inner)]}
         await self.app(scope, receive, send)
 
@@ -186,28 +207,18 @@ def stream_api_event(event: dict, context) -> StreamedResponse:
     return runtime.streamer(event, context)
 
 
-def _invalid_body(event: dict) -> dict | None:
-    if event.get("isBase64Encoded") and event.get("body"):
-        try:
-            base64.b64decode(event["body"], validate=True)
-        except (binascii.Error, ValueError):
-            # API Gateway always encodes correctly; a direct invoke may not, and the adapter
-            # would raise (an invocation error, a 502 at the gateway).
-            return _error_event(
-                event,
-                InvalidRequestError(
-                    "The event's body is marked base64-encoded but is not valid base64.",
-                    code="invalid_body",
-                ),
-            )
-    return None
+def _invalid_body(event) -> dict | None:
+    """A 400 proxy response for an event the adapter could not read (runtime/lambda_events.py),
+    rather than an invocation error."""
+    problem = event_problem(event)
+    return None if problem is None else _error_event(event, problem)
 
 
-def _error_event(event: dict, exc: SpeechAPIError) -> dict:
+def _error_event(event, exc: SpeechAPIError) -> dict:
     """An error as a proxy response, outside the app: the same JSON and CORS headers."""
     headers = {"content-type": "application/json"}
     allowed = [o.strip() for o in runtime.settings.cors_allow_origins.split(",") if o.strip()]
-    origin = {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("origin")
+    origin = client_origin(event)
     if "*" in allowed:
         headers["access-control-allow-origin"] = "*"
     elif origin in allowed:
@@ -229,3 +240,11 @@ def handle_upload_batch(event: dict, context) -> dict:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
     return process_upload_batch(event, context, runtime.uploads, count=count)
+
+
+def handle_callback_batch(event: dict, context) -> dict:
+    """An SQS batch of callbacks -> one delivery attempt each (runtime/callback_batches.py)."""
+    from speech_api.runtime.callback_batches import deliver_callback_batch
+    from speech_api.service.notify import Notifier
+
+    return deliver_callback_batch(event, context, Notifier(runtime.settings))

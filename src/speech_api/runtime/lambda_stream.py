@@ -15,11 +15,17 @@ Python client, awslambdaric (the image's default ENTRYPOINT), has none, so this 
 runtime: it polls `/invocation/next` and POSTs each response with
 `Lambda-Runtime-Function-Response-Mode: streaming` and `Transfer-Encoding: chunked`, one chunk
 per piece the app sends; an error after the first byte is reported in the trailers
-`Lambda-Runtime-Function-Error-Type` and `Lambda-Runtime-Function-Error-Body` (base64 JSON)
-(https://docs.aws.amazon.com/lambda/latest/dg/runtimes-custom.html). The handler it runs is
-an ordinary one (Powertools decorators included) that returns a `StreamedResponse`. Before it
-imports the handler, this runtime marks the process as streamed (`serving()`), so that an app
-built during the handler's init answers in streams (runtime/aws_lambda.py asks).
+`Lambda-Runtime-Function-Error-Type` and `Lambda-Runtime-Function-Error-Body` (base64 JSON of
+its type and message; the stack trace goes to the log)
+(https://docs.aws.amazon.com/lambda/latest/dg/runtimes-custom.html). To Lambda that is still a
+successful invocation (its Errors metric and the gateway's 5XX never count it), so each one is
+also counted as the StreamErrors metric of the function, which the stack alarms on. Lambda does
+not tell a function that the client has gone, so a streamed response's work is bounded by the
+invocation's time left, less STREAM_MARGIN_S, after which the app is told its client has gone.
+The handler it runs is an ordinary one (Powertools decorators included) that returns a
+`StreamedResponse`. Before it imports the handler, this runtime marks the process as streamed
+(`serving()`), so that an app built during the handler's init answers in streams
+(runtime/aws_lambda.py asks).
 """
 
 from __future__ import annotations
@@ -103,8 +109,9 @@ class AsgiStreamer:
 
         request = APIGateway(event, context, _MANGUM_CONFIG)
         messages: queue.Queue = queue.Queue()
+        budget_s = stream_budget_s(context)
         task = asyncio.run_coroutine_threadsafe(
-            self._run(request.scope, request.body, messages), self.loop
+            self._run(request.scope, request.body, messages, budget_s), self.loop
         )
         start = messages.get()
         if isinstance(start, BaseException):  # failed before answering: an invocation error
@@ -112,7 +119,9 @@ class AsgiStreamer:
         headers, multi = handle_multi_value_headers(start.get("headers") or [])
         return StreamedResponse(start["status"], headers, multi, self._body(messages, task))
 
-    async def _run(self, scope: dict, body: bytes, messages: queue.Queue) -> None:
+    async def _run(
+        self, scope: dict, body: bytes, messages: queue.Queue, budget_s: float | None
+    ) -> None:
         received = False
 
         async def receive() -> dict:
@@ -120,8 +129,13 @@ class AsgiStreamer:
             if not received:
                 received = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            await asyncio.Event().wait()  # no disconnect until the task is cancelled
-            return {"type": "http.disconnect"}  # pragma: no cover
+            # Lambda does not say when the client behind API Gateway hangs up: past its budget
+            # the work is told the client has gone, which stops it at its next step.
+            if budget_s is None:
+                await asyncio.Event().wait()  # until the task is cancelled
+            else:
+                await asyncio.sleep(budget_s)
+            return {"type": "http.disconnect"}
 
         async def send(message: dict) -> None:
             messages.put(message)
@@ -147,6 +161,8 @@ class AsgiStreamer:
                     yield chunk
                 # The stream ends when the app does (as Mangum waits for it), not before.
                 complete = not message.get("more_body", False)
+            if not complete:  # the app gave up on the body (its work stopped): not a success
+                raise StreamCutShort("the response ended before its last byte")
         finally:
             if not complete:
                 task.cancel()  # the stream was cut short: stop the app
@@ -181,12 +197,66 @@ class InvocationContext:
         return max(0, self.deadline_ms - int(time.time() * 1000))
 
 
+class StreamCutShort(Exception):
+    """The app ended a streamed response without its last byte."""
+
+
+# Seconds kept back from an invocation's time for ending a stream cleanly (error trailers, the
+# metric) rather than being killed at the timeout.
+STREAM_MARGIN_S = 10.0
+# Where the error after a first byte is counted (CloudWatch embedded metric format, one line
+# on stdout): SpeechAPI / StreamErrors per function_name, which the stack alarms on.
+METRIC_NAMESPACE = "SpeechAPI"
+STREAM_ERRORS_METRIC = "StreamErrors"
+# A trailer carries at most this much of the error's message.
+MAX_TRAILER_MESSAGE = 512
+
+
+def stream_budget_s(context) -> float | None:
+    """How long a streamed response may run: the invocation's time left, less the margin."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining) or not remaining():
+        return None
+    return max(1.0, remaining() / 1000 - STREAM_MARGIN_S)
+
+
 def error_payload(exc: BaseException) -> dict:
+    """What Lambda's /error takes (the stack trace goes to the log, not only here)."""
     return {
         "errorType": type(exc).__name__,
         "errorMessage": str(exc),
         "stackTrace": traceback.format_exception(exc),
     }
+
+
+def trailer_payload(exc: BaseException) -> dict:
+    """What an error after the first byte says in the trailers: its type and message, never a
+    stack trace (the log has that). The message is one line, at most MAX_TRAILER_MESSAGE."""
+    message = " ".join(str(exc).split())[:MAX_TRAILER_MESSAGE]
+    return {"errorType": type(exc).__name__, "errorMessage": message}
+
+
+def count_stream_error(error_type: str) -> None:
+    """One StreamErrors count for this function, in CloudWatch's embedded metric format: an
+    error after the first byte is, to Lambda, a successful invocation, so its Errors metric
+    (and the gateway's 5XX) never counts it."""
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
+    record = {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": METRIC_NAMESPACE,
+                    "Dimensions": [["function_name"]],
+                    "Metrics": [{"Name": STREAM_ERRORS_METRIC, "Unit": "Count"}],
+                }
+            ],
+        },
+        "function_name": function,
+        "error_type": error_type,
+        STREAM_ERRORS_METRIC: 1,
+    }
+    print(json.dumps(record), flush=True)
 
 
 class RuntimeClient:
@@ -244,8 +314,14 @@ class RuntimeClient:
                     conn.send(_chunk(piece))
             trailers = b""
             if error is not None:
-                print(f"[ERROR] response stream failed: {error!r}", file=sys.stderr, flush=True)
-                encoded = base64.b64encode(json.dumps(error_payload(error)).encode())
+                print(
+                    "[ERROR] response stream failed after its first byte:\n"
+                    + "".join(traceback.format_exception(error)),
+                    file=sys.stderr,
+                    flush=True,
+                )
+                count_stream_error(type(error).__name__)
+                encoded = base64.b64encode(json.dumps(trailer_payload(error)).encode())
                 trailers = (
                     f"{ERROR_TYPE_TRAILER}: {type(error).__name__}\r\n".encode()
                     + f"{ERROR_BODY_TRAILER}: ".encode()

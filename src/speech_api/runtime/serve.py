@@ -43,6 +43,7 @@ def _serve(settings: Settings, host: str, api) -> None:
 
     from speech_api.api import create_app
     from speech_api.api.app import server_options
+    from speech_api.runtime.connections import GuardedH11Protocol, configure_connections
     from speech_api.runtime.embedded.s3 import needs_embedded_s3, prepare_bucket
     from speech_api.runtime.embedded.sqs import (
         LocalQueueWorker,
@@ -52,6 +53,7 @@ def _serve(settings: Settings, host: str, api) -> None:
     from speech_api.service import SpeechService, UploadService
 
     port = api.port
+    configure_connections(settings.request_header_timeout_s, settings.max_idle_connections)
     embedded = worker = job_workers = None
     notes: list[str] = []
     logging.basicConfig(
@@ -93,6 +95,8 @@ def _serve(settings: Settings, host: str, api) -> None:
     # One line per request: the app's own access log (speech_api.access: request id, status,
     # duration), not uvicorn's as well.
     options = {"log_level": settings.log_level, "access_log": False, **server_options(settings)}
+    # A deadline for each request head and a cap on idle connections (runtime/connections.py).
+    options["http"] = GuardedH11Protocol
     if settings.workers > 1:
         # Each worker process builds the app from the environment's settings, and binds the
         # port itself: this process lets go of it first.

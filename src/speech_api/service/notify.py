@@ -7,9 +7,11 @@ POSTed there. Neither can fail the transcription: a failed notification is logge
 A callback URL is the caller's choice, so it could make this service send requests where it
 can reach and the caller cannot (SSRF). It must be https, or http to loopback (a developer's
 own machine; CALLBACK_ALLOW_LOOPBACK, which the stack turns off), and every address its host
-resolves to must be public: never private, link-local (169.254.169.254), shared, reserved or
-multicast. Checked when the upload is created and again at delivery, since a name may resolve
-elsewhere by then; the delivery connects to the address it checked, TLS verified against the
+resolves to must be public: never loopback (unless allowed), nor in any block of IANA's
+special-purpose registries (private, link-local such as 169.254.169.254, shared, 192.0.0.0/24,
+documentation, ...), multicast, or a cloud's metadata endpoint (service/special_addresses.py).
+Checked when the upload is created and again at delivery, since a name may resolve elsewhere
+by then; the delivery connects to the address it checked, TLS verified against the
 name."""
 
 from __future__ import annotations
@@ -33,9 +35,13 @@ from urllib.parse import quote, urlsplit
 from speech_api import __version__
 from speech_api.config import Settings
 from speech_api.errors import InvalidRequestError
+from speech_api.service.callback_delivery import QueuedDelivery, background_delivery
+from speech_api.service.special_addresses import refused_because
 
 # A callback is tried this many times (waiting 1 s, then 2 s), each within CALLBACK_TIMEOUT_S.
 CALLBACK_ATTEMPTS = 3
+# What became of a delivery.
+DELIVERED, RETRY, GIVEN_UP = "delivered", "retry", "given_up"
 
 
 logger = logging.getLogger("speech_api.notify")
@@ -177,26 +183,14 @@ def _effective(address):
 
 
 def _not_public(address, allow_loopback: bool) -> str | None:
-    """Why the address may not be called back (None: it may)."""
-    if address.version == 6:
-        # Addresses that carry an IPv4 address reach it: judge that one too.
-        teredo = address.teredo[1] if address.teredo else None
-        for inner in (address.ipv4_mapped, address.sixtofour, teredo):
-            if inner is not None and (why := _not_public(inner, allow_loopback)):
-                return why
-        if address.ipv4_mapped is not None:
-            return None
-    if address.is_loopback:
-        return None if allow_loopback else "loopback"
-    for kind in ("multicast", "link_local", "private", "unspecified", "reserved"):
-        if getattr(address, f"is_{kind}"):
-            return kind.replace("_", "-")
-    return None if address.is_global else "non-public"
+    """Why the address may not be called back (None: it may): service/special_addresses.py."""
+    return refused_because(address, allow_loopback=allow_loopback)
 
 
 class Notifier:
     """Sends an upload's message where it is wanted: the topic (if configured) and the
-    upload's callback URL (if it has one). Never raises."""
+    upload's callback URL (if it has one), the callback apart from the caller (its own queue
+    or thread: service/callback_delivery.py). Never raises."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -215,10 +209,20 @@ class Notifier:
         if self.topic_arn:
             self._publish(message, body)
         if callback_url:
+            what = f"{message['type']} of {message['id']}"
             try:
-                self._call_back(callback_url, message, body)
+                if self.settings.callback_queue_url:
+                    self._queue.submit(callback_url, message)
+                else:
+                    background_delivery().submit(lambda: self.deliver(callback_url, message), what)
             except Exception:  # whatever happens to a callback, the transcript stands
-                logger.exception("callback for %s of %s failed", message["type"], message["id"])
+                logger.exception("callback for %s not handed over", what)
+
+    @cached_property
+    def _queue(self) -> QueuedDelivery:
+        from speech_api.storage import aws_client
+
+        return QueuedDelivery(self.settings.callback_queue_url, aws_client("sqs", self.settings))
 
     def call_back(self, message: dict, callback_url: str) -> None:
         """The callback alone (no topic message): for a second caller of the same work."""
@@ -253,32 +257,41 @@ class Notifier:
         except Exception:  # the transcript is written; its notification is best effort
             logger.exception("publishing %s of %s failed", message["type"], message["id"])
 
-    def _call_back(self, url: str, message: dict, body: bytes) -> bool:
+    async def deliver(self, url: str, message: dict, attempts: int = CALLBACK_ATTEMPTS) -> str:
+        """POST the message to ``url``: up to ``attempts`` tries (waiting 1 s, then 2 s),
+        each within CALLBACK_TIMEOUT_S. Returns DELIVERED, RETRY (worth another try later) or
+        GIVEN_UP (refused, or an answer that another try would not change)."""
         what = f"{message['type']} of {message['id']}"
+        body = json.dumps(message).encode("utf-8")
         try:
             # Resolved and checked once, then connected to: a name that resolves elsewhere by
             # the time of the request cannot redirect it.
-            target = check_callback_url(
-                url, allow_loopback=self.allow_loopback, resolve_timeout_s=self.timeout_s
+            target = await asyncio.to_thread(
+                check_callback_url,
+                url,
+                allow_loopback=self.allow_loopback,
+                resolve_timeout_s=self.timeout_s,
             )
         except InvalidRequestError as exc:
             logger.warning("callback for %s not sent: %s", what, exc.message)
-            return False
-        headers = self._headers(message, body)
-        for attempt in range(CALLBACK_ATTEMPTS):
+            return GIVEN_UP
+        outcome = GIVEN_UP
+        for attempt in range(attempts):
             if attempt:
-                time.sleep(2 ** (attempt - 1))
+                await asyncio.sleep(2 ** (attempt - 1))
             try:
-                status = asyncio.run(_post(target, body, headers, self.timeout_s))
+                status = await _post(target, body, self._headers(message, body), self.timeout_s)
             except Exception as exc:  # refused, reset, TLS, timed out: worth another try
                 logger.warning("callback for %s failed: %s", what, f"{type(exc).__name__}: {exc}")
+                outcome = RETRY
                 continue
             if 200 <= status < 300:
-                return True
+                return DELIVERED
             logger.warning("callback for %s answered %s", what, status)
             if status not in _RETRIED:
-                break
-        return False
+                return GIVEN_UP
+            outcome = RETRY
+        return outcome
 
     def _headers(self, message: dict, body: bytes) -> dict[str, str]:
         headers = {

@@ -15,6 +15,11 @@ from speech_api.engines.base import SpeechStream
 from speech_api.errors import InvalidRequestError, ServiceUnavailableError
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
 
+# Seconds on top of TTS_TIME_LIMIT_S that one InvokeEndpoint may wait for its answer.
+READ_SLACK_S = 5.0
+# Tries to connect (only a connection that could not be made is tried again).
+CONNECT_ATTEMPTS = 2
+
 
 class SageMakerTTS:
     def __init__(self, settings: Settings):
@@ -30,8 +35,15 @@ class SageMakerTTS:
             "sagemaker-runtime",
             region_name=self._settings.aws_region,
             endpoint_url=self._settings.tts.sagemaker_endpoint_url,
-            # Synthesis of 4096 characters can take a while on a busy endpoint.
-            config=Config(connect_timeout=2, read_timeout=25, retries={"max_attempts": 2}),
+            # One attempt, with the time a synthesis may take: botocore retries a read timeout,
+            # and a slow synthesis retried is a second synthesis of the same text, on the GPU
+            # and billed, whose answer nobody waits for. (A connection that could not be made
+            # sent nothing: `_invoke` tries that once more itself.)
+            config=Config(
+                connect_timeout=2,
+                read_timeout=self._settings.tts.time_limit_s + READ_SLACK_S,
+                retries={"total_max_attempts": 1, "mode": "standard"},
+            ),
         )
 
     def synthesize(self, request: TTSRequest) -> TTSResponse:
@@ -46,22 +58,45 @@ class SageMakerTTS:
         return SpeechStream(media_type, _int(response.get("CustomAttributes")) or 0, iter([body]))
 
     def _invoke(self, body: str, accept: str) -> tuple[bytes, dict]:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            ReadTimeoutError,
+        )
 
-        try:
-            response = self.client.invoke_endpoint(
-                EndpointName=self.endpoint_name,
-                ContentType="application/json",
-                Accept=accept,
-                Body=body,
-            )
-        except ClientError as exc:
-            raise _from_model_error(exc) from exc
-        except BotoCoreError as exc:
-            raise ServiceUnavailableError(
-                f"The GPU endpoint is unreachable ({type(exc).__name__}).", code="gpu_unavailable"
-            ) from exc
-        return response["Body"].read(), response
+        for attempt in range(CONNECT_ATTEMPTS):
+            try:
+                response = self.client.invoke_endpoint(
+                    EndpointName=self.endpoint_name,
+                    ContentType="application/json",
+                    Accept=accept,
+                    Body=body,
+                )
+                return response["Body"].read(), response
+            except ClientError as exc:
+                raise _from_model_error(exc) from exc
+            except (ConnectTimeoutError, EndpointConnectionError) as exc:
+                if attempt + 1 < CONNECT_ATTEMPTS:
+                    continue  # no connection, nothing sent: safe to try again
+                raise _unreachable(exc) from exc
+            except ReadTimeoutError as exc:
+                raise ServiceUnavailableError(
+                    "The GPU endpoint did not answer within "
+                    f"{self._settings.tts.time_limit_s + READ_SLACK_S:g} s; the request was not "
+                    "sent again.",
+                    code="gpu_unavailable",
+                ) from exc
+            except BotoCoreError as exc:
+                raise _unreachable(exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _unreachable(exc: Exception) -> ServiceUnavailableError:
+    return ServiceUnavailableError(
+        f"The GPU endpoint is unreachable ({type(exc).__name__}).", code="gpu_unavailable"
+    )
 
 
 def _int(value) -> int | None:

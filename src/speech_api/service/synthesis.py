@@ -5,21 +5,34 @@ endpoint (`remote_synthesis`), which follow one `Synthesizer` protocol."""
 from __future__ import annotations
 
 import base64
+import itertools
+import threading
 import unicodedata
 from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
 from typing import Protocol
 
 from speech_api.config import Settings
 from speech_api.engines import Speech, SpeechStream, TextToSpeech, registry
-from speech_api.errors import InvalidRequestError, SpeechTooLongError, UnknownVoiceError
+from speech_api.engines.base import StreamProgress
+from speech_api.errors import (
+    InvalidRequestError,
+    SpeechAPIError,
+    SpeechTooLongError,
+    SynthesisTimeLimitError,
+    UnknownVoiceError,
+)
 from speech_api.formats import OUTPUT_FORMATS
+from speech_api.machine import usable_cores
 from speech_api.openai_names import OPENAI_TTS_MODELS, OPENAI_VOICES, openai_model
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
 from speech_api.service import narration
 from speech_api.service.models import ModelManager
 from speech_api.subtitles import captions_srt, captions_vtt
-from speech_api.text import Script, read, voice_language
+from speech_api.text import Script, Words, read, voice_language
 from speech_api.tts_cache import TTSCache
+from speech_api.work_limits import WorkLimit, limited, work_limit
 
 
 class Synthesizer(Protocol):
@@ -55,6 +68,28 @@ class LocalSynthesis:
         narration.check_engine(self.models.tts_spec(), engine, script, voice)
         return script
 
+    @cached_property
+    def _whole_speech(self) -> threading.BoundedSemaphore:
+        """Speech made whole before the answer (/tts) holds all its audio until it is encoded:
+        16 at once, sentence by sentence through the engine's slots, held 16 texts' audio
+        together (three bursts took RSS from 426 to 1,200 MB). So at most this many are made
+        at once (TTS_MAX_CONCURRENT, default one per core); the others wait for a turn, their
+        text only, within their time limit."""
+        return threading.BoundedSemaphore(self.settings.tts.max_concurrent or usable_cores())
+
+    @contextmanager
+    def _whole_speech_slot(self, limit: WorkLimit):
+        left = limit.left_s()
+        if not self._whole_speech.acquire(timeout=max(0.0, left) if left is not None else None):
+            raise SynthesisTimeLimitError(
+                f"No synthesis slot came free within {self.settings.tts.time_limit_s:g} s "
+                "(TTS_TIME_LIMIT_S): the server is busy. Retry shortly."
+            )
+        try:
+            yield
+        finally:
+            self._whole_speech.release()
+
     def synthesize(self, request: TTSRequest) -> TTSResponse:
         """Content-addressed, so the same request is a cache hit."""
         text = request.text
@@ -65,7 +100,7 @@ class LocalSynthesis:
             self._refuse_captions()
         voice = self.resolve_voice(engine, request.voice)
         script = self.script(engine, voice, text, request.text_type)
-        self._check_time(script, request.speed, streamed=False)
+        audio_s = self._check_speech(engine, script, voice, request.speed, streamed=False)
         key = self.cache.key(
             text=text,
             engine=engine.engine,
@@ -101,28 +136,33 @@ class LocalSynthesis:
                 cached=True,
                 words=words,
             )
-        speech = _spoken(
-            narration.speak,
-            engine,
-            script,
-            voice=voice,
-            speed=request.speed,
-            speeds=self.models.tts_spec().speeds,
-            words=request.captions,
-        )
         from speech_api.audio import encode_audio  # PyAV: only where audio is made
 
-        encoded = encode_audio(speech.samples, speech.sample_rate, fmt)
+        with (
+            self._work_limit(audio_s, request.speed, streamed=False) as limit,
+            self._whole_speech_slot(limit),
+        ):
+            speech = _spoken(
+                narration.speak,
+                engine,
+                script,
+                voice=voice,
+                speed=request.speed,
+                speeds=self.models.tts_spec().speeds,
+                words=request.captions,
+            )
+            encoded = encode_audio(speech.samples, speech.sample_rate, fmt)
+            timed = speech.words
+            del speech  # only the encoded audio (and the words) go on
         if request.captions:
             words = [
-                {"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3)}
-                for w in speech.words
+                {"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3)} for w in timed
             ]
             self.cache.put_captions(
                 key,
                 words,
-                srt=captions_srt(speech.words),
-                vtt=captions_vtt(speech.words),
+                srt=captions_srt(timed),
+                vtt=captions_vtt(timed),
                 encoded=encoded,
             )
         self.cache.put(key, encoded, engine=engine.engine, voice=voice)
@@ -160,8 +200,11 @@ class LocalSynthesis:
         self._check_speed(request.speed)
         voice = self.resolve_voice(engine, request.voice)
         script = self.script(engine, voice, request.input, "text")
-        self._check_time(script, request.speed, streamed=streamed)
-        return self._stream(engine, script, voice, request.response_format, request.speed)
+        audio_s = self._check_speech(engine, script, voice, request.speed, streamed=streamed)
+        with self._work_limit(audio_s, request.speed, streamed=streamed) as limit:
+            return self._stream(
+                engine, script, voice, request.response_format, request.speed, limit
+            )
 
     def speak(
         self, text: str, *, voice: str | None, fmt: str, speed: float, text_type: str = "text"
@@ -173,7 +216,13 @@ class LocalSynthesis:
         return self._stream(engine, script, voice, fmt, speed)
 
     def _stream(
-        self, engine: TextToSpeech, script: Script, voice: str, fmt: str, speed: float
+        self,
+        engine: TextToSpeech,
+        script: Script,
+        voice: str,
+        fmt: str,
+        speed: float,
+        limit: WorkLimit | None = None,
     ) -> SpeechStream:
         speeds = self.models.tts_spec().speeds
         pieces = narration.stream(engine, script, voice=voice, speed=speed, speeds=speeds)
@@ -183,15 +232,24 @@ class LocalSynthesis:
         from speech_api.audio import StreamEncoder  # PyAV: only where audio is made
 
         encoder = StreamEncoder(fmt, first.sample_rate)
+        progress = StreamProgress()
 
         def chunks() -> Iterator[bytes]:
-            yield encoder.feed(first.samples)
-            for piece in pieces:
-                yield encoder.feed(piece.samples)
+            for piece in itertools.chain([first], pieces):
+                chunk = encoder.feed(piece.samples)
+                progress.audio_s += len(piece.samples) / piece.sample_rate
+                yield chunk
             yield encoder.close()
 
         media_type = OUTPUT_FORMATS[fmt].content_type
-        return SpeechStream(media_type, encoder.sample_rate, chunks(), voice=voice)
+        # Each later sentence is made under this request's limits, from whichever thread.
+        return SpeechStream(
+            media_type,
+            encoder.sample_rate,
+            limited(chunks(), limit),
+            voice=voice,
+            progress=progress,
+        )
 
     def _check_speed(self, speed: float) -> None:
         """Refuse, before any work, a speed the engine does not make."""
@@ -204,15 +262,54 @@ class LocalSynthesis:
                 code="invalid_value",
             )
 
-    def _check_time(self, script: Script, speed: float, *, streamed: bool) -> None:
-        """Refuse, before any work, speech that would not be ready within TTS_TIME_LIMIT_S
-        (the gateway would answer 504 after the work was spent). A streamed answer starts
-        with its first sentence and has no such bound."""
+    def _estimate(
+        self, engine: TextToSpeech, script: Script, voice: str, speed: float
+    ) -> tuple[float, float]:
+        """(seconds of speech, seconds of synthesis) the script takes: by its characters (the
+        engine's cost figures, each stretch at its own speed, pauses as audio that costs
+        nothing to make), or by what it expands to where the engine can count that (its
+        spec's `counts_speech`) and it says more: digits, symbols and other scripts are read
+        out in full (300 characters of Chinese make 238 s of speech in an English voice)."""
+        spec = self.models.tts_spec()
+        audio_s, work_s = narration.estimate_s(spec, script, speed)
+        if spec.counts_speech:
+            spoken_s = script.pause_s + sum(
+                engine.speech_estimate_s(  # type: ignore[attr-defined]  (spec.counts_speech)
+                    span.spoken, voice=voice, speed=narration.span_speed(speed, span, spec.speeds)
+                )
+                for span in script.spans
+                if isinstance(span, Words) and span.has_speech
+            )
+            if spoken_s > audio_s:
+                work_s *= spoken_s / audio_s if audio_s > 0 else 1.0
+                audio_s = spoken_s
+        return audio_s, work_s
+
+    def max_speech_s(self, speed: float) -> float:
+        """The most speech one request may make (TTS_MAX_SPEECH_S at speed 1)."""
+        return self.settings.tts.max_speech_s / speed
+
+    def _check_speech(
+        self, engine: TextToSpeech, script: Script, voice: str, speed: float, *, streamed: bool
+    ) -> float:
+        """Refuse, before any work, speech longer than TTS_MAX_SPEECH_S (pauses included), and
+        speech that would not be ready within TTS_TIME_LIMIT_S (the gateway would answer 504
+        after the work was spent; a streamed answer starts with its first sentence and has no
+        such bound). Returns the estimated seconds of speech."""
         spec = self.models.tts_spec()
         limit = self.settings.tts.time_limit_s
-        audio_s, work_s = narration.estimate_s(spec, script, speed)
+        audio_s, work_s = self._estimate(engine, script, voice, speed)
+        most = self.max_speech_s(speed)
+        if audio_s > most:
+            raise SpeechTooLongError(
+                f"This text ({script.written_chars} characters) makes about {audio_s:.0f} s of "
+                f"speech at speed {speed:g} (numbers, symbols and other scripts are read out in "
+                f"full, pauses count); one request may make at most {most:.0f} s "
+                "(TTS_MAX_SPEECH_S). Split the text into several requests or use POST /tts/jobs.",
+                param="text",
+            )
         if streamed or work_s <= limit:
-            return
+            return audio_s
         fits = spec.cost.chars_within(speed, limit)
         faster = spec.cost.work_follows_speed and speed < 1
         chars = len(script.spoken)
@@ -225,6 +322,48 @@ class LocalSynthesis:
             + (", or use a faster speed." if faster else "."),
             param="text",
         )
+
+    @contextmanager
+    def _work_limit(self, audio_s: float, speed: float, *, streamed: bool):
+        """What bounds the synthesis as it runs, whatever the estimate said: the speech made
+        (TTS_MAX_SPEECH_S), and the time (TTS_TIME_LIMIT_S when the answer waits for all of it;
+        TTS_STREAM_TIME_LIMIT_S, where set, for a stream). Out of time, the text is blamed
+        (400) only when it made far more speech than estimated; otherwise the server was too
+        busy (503)."""
+        tts = self.settings.tts
+        limit_s = tts.stream_time_limit_s if streamed else tts.time_limit_s
+        most = self.max_speech_s(speed)
+        running: list[WorkLimit] = []
+        setting = "TTS_STREAM_TIME_LIMIT_S" if streamed else "TTS_TIME_LIMIT_S"
+
+        def over_time() -> SpeechAPIError:
+            made = running[0].audio_s if running else 0.0
+            if made > 1.5 * audio_s + 5:
+                return SpeechTooLongError(
+                    f"Synthesizing this text took longer than {limit_s:g} s ({setting}) and was "
+                    f"stopped: it made {made:.0f} s of speech by then, more than the "
+                    f"{audio_s:.0f} s estimated from it (numbers, symbols and other scripts are "
+                    "read out in full). Split the text into several requests.",
+                    param="text",
+                )
+            return SynthesisTimeLimitError(
+                f"The speech was not ready within {limit_s:g} s ({setting}): the server is "
+                f"busy ({made:.0f} of about {audio_s:.0f} s of speech made). Retry shortly."
+            )
+
+        def over_audio(made_s: float) -> SpeechTooLongError:
+            return SpeechTooLongError(
+                f"This text makes more than {most:.0f} s of speech at speed {speed:g} (the "
+                f"most one request may make, TTS_MAX_SPEECH_S; {made_s:.0f} s made when it "
+                "was stopped). Split the text into several requests.",
+                param="text",
+            )
+
+        with work_limit(
+            time_limit_s=limit_s, over_time=over_time, max_audio_s=most, over_audio=over_audio
+        ) as limit:
+            running.append(limit)
+            yield limit
 
     def voice_aliases(self, engine: TextToSpeech) -> dict[str, str]:
         """Alias -> voice, as configured: OpenAI's names play the default voice unless

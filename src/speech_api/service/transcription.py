@@ -22,6 +22,7 @@ from speech_api.errors import (
     EmptyAudioError,
     InvalidRequestError,
     SpeechAPIError,
+    TranscriptionTimeLimitError,
     UnsupportedLanguageError,
 )
 from speech_api.openai_names import OPENAI_STT_MODELS, openai_model
@@ -33,6 +34,7 @@ from speech_api.service.speakers import (
     merge_channels,
 )
 from speech_api.service.upload_limits import DIARIZATION_TIME_FACTOR
+from speech_api.work_limits import limited, work_limit
 
 
 class Transcription:
@@ -66,11 +68,12 @@ class Transcription:
         # References first: a bad one is refused before the recording is transcribed.
         references = self.speakers.references(options) if options.diarize else []
         engine, samples = self._input(data, options)
-        english = self.english_probability(engine, samples, options)
-        if options.diarize:  # speakers are assigned word by word
-            transcript = engine.transcribe(samples, replace(options, word_timestamps=True))
-        else:
-            transcript = engine.transcribe(samples, options)
+        with self._time_limit():
+            english = self.english_probability(engine, samples, options)
+            if options.diarize:  # speakers are assigned word by word
+                transcript = engine.transcribe(samples, replace(options, word_timestamps=True))
+            else:
+                transcript = engine.transcribe(samples, options)
         if english is not None:
             transcript = dataclasses.replace(transcript, language_probability=english)
         if not options.diarize:
@@ -83,7 +86,8 @@ class Transcription:
         self, data: bytes, options: TranscriptionOptions = TranscriptionOptions()
     ) -> TranscriptStream:
         """Decoding starts here (language detection included, so its errors are still clean
-        4xx); each segment is decoded as the returned iterator is advanced. With speakers,
+        4xx); each segment is decoded as the returned iterator is advanced, within the same
+        time limit. With speakers,
         the whole clip is transcribed and labelled first (speakers are found over all of it)."""
         if options.diarize:
             result = self.transcribe(data, options)
@@ -97,11 +101,27 @@ class Transcription:
             )
         check_speaker_options(options)
         engine, samples = self._input(data, options)
-        english = self.english_probability(engine, samples, options)
-        stream = engine.transcribe_stream(samples, options)
+        with self._time_limit() as limit:
+            english = self.english_probability(engine, samples, options)
+            stream = engine.transcribe_stream(samples, options)
         if english is not None:
             stream.language_probability = english
+        stream.segments = limited(stream.segments, limit, check=True)
         return stream
+
+    def _time_limit(self):
+        """STT_TIME_LIMIT_S on the decoding, checked at each decoder call (work_limits)."""
+        limit_s = self.settings.stt.time_limit_s
+
+        def over_time() -> TranscriptionTimeLimitError:
+            return TranscriptionTimeLimitError(
+                f"Transcribing this audio took longer than {limit_s:g} s (STT_TIME_LIMIT_S) "
+                "and was stopped: noise or music can make Whisper decode every window at "
+                "every temperature, and a busy server is slower. Retry later, or send long "
+                "or difficult recordings to POST /uploads."
+            )
+
+        return work_limit(time_limit_s=limit_s, over_time=over_time)
 
     def english_probability(self, engine, samples, options: TranscriptionOptions) -> float | None:
         """For an English-only model (tiny.en) given no language: how likely the clip is

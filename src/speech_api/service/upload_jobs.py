@@ -28,6 +28,7 @@ from speech_api.errors import (
     ServiceUnavailableError,
     SpeechAPIError,
     TranscriptionFailedError,
+    TranscriptionTimeLimitError,
     UnsupportedLanguageError,
     WorkerOutOfTimeError,
 )
@@ -42,7 +43,12 @@ from speech_api.service.notify import (
 from speech_api.service.speech import SpeechService
 from speech_api.service.transcript_store import Attempt, TranscriptStore, is_valid_upload_id
 from speech_api.service.transcription_request import UPLOADS, TranscriptionRequest
-from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS, worker_audio_limit_s
+from speech_api.service.upload_limits import (
+    MAX_WORKER_ATTEMPTS,
+    worker_audio_limit_s,
+    worker_work_budget_s,
+)
+from speech_api.work_limits import limited, work_limit
 
 logger = logging.getLogger("speech_api.uploads")
 
@@ -261,7 +267,16 @@ class UploadService:
                 work_dir=work,
                 check_length=check_length if time_left_s is not None else None,
             ) as stream:
-                transcript = stream.collect()
+                # The estimate above let the recording in; this bounds the actual work, whatever
+                # the audio makes the decoder do (every temperature on every window).
+                budget_s = worker_work_budget_s(
+                    stream.duration_s, time_left_s() if time_left_s is not None else None
+                )
+                with work_limit(
+                    time_limit_s=budget_s, over_time=lambda: _over_time(budget_s)
+                ) as limit:
+                    stream.segments = limited(stream.segments, limit, check=True)
+                    transcript = stream.collect()
 
         if not self._still_current(key, run.etag):
             run.delete()
@@ -299,6 +314,15 @@ def _metadata_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return _ascii(",".join(value) if isinstance(value, list) else str(value))
+
+
+def _over_time(budget_s: float) -> TranscriptionTimeLimitError:
+    return TranscriptionTimeLimitError(
+        f"Transcribing the recording took longer than the {budget_s:.0f} s it was given (the "
+        "time left, or LONG_AUDIO_MAX_RTF of its length) and was stopped; it is tried again, "
+        f"up to {MAX_WORKER_ATTEMPTS} times in all.",
+        param="file",
+    )
 
 
 def _carried_options(metadata: dict[str, str]) -> TranscriptionRequest:

@@ -31,6 +31,22 @@ PROGRESS_INTERVAL_S = 10.0
 WORKER_FINISH_S = 10.0
 
 
+# The most a recording's transcription may take, per second of audio, whatever the estimate
+# (LONG_AUDIO_RTF) said: about 8x the measured rate. Past it (noise or music decoded at every
+# temperature of the fallback schedule, window after window) the attempt stops and counts.
+LONG_AUDIO_MAX_RTF = 1.0
+
+
+def worker_work_budget_s(audio_s: float, time_left_s: float | None) -> float:
+    """How long the worker may spend transcribing a decoded recording: LONG_AUDIO_MAX_RTF of
+    its length plus a minute, and no more than the invocation's time left (less what writing
+    the results takes)."""
+    budget = LONG_AUDIO_OVERHEAD_S + audio_s * LONG_AUDIO_MAX_RTF
+    if time_left_s is not None:
+        budget = min(budget, time_left_s - WORKER_FINISH_S)
+    return max(1.0, budget)
+
+
 def long_audio_limit_s(time_s: float, rtf: float = LONG_AUDIO_RTF) -> int:
     """The longest recording (seconds of audio) a worker with ``time_s`` seconds can finish,
     with margin, cold start, download and decoding included: what the CDK stack sets as

@@ -10,8 +10,8 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from speech_api.api.deps import SpeechDep, offload
-from speech_api.api.routers.speech import sse_response, stream_response
+from speech_api.api.deps import SettingsDep, SpeechDep, offload
+from speech_api.api.routers.speech import paced, sse_response, stream_response
 from speech_api.api.routers.transcription import one_audio_file
 from speech_api.errors import InvalidRequestError, NotFoundError
 from speech_api.formats import TranscriptFormat
@@ -287,10 +287,11 @@ async def translations(
         200: {"content": {"audio/mpeg": {}, "text/event-stream": {}}, "description": "Audio"}
     },
 )
-async def speech(body: SpeechRequest, service: SpeechDep):
+async def speech(request: Request, body: SpeechRequest, service: SpeechDep, settings: SettingsDep):
     """OpenAI `audio.speech.create`. The audio streams sentence by sentence: as bytes, or as
-    `speech.audio.delta` events with `stream_format=sse`."""
-    stream = await offload(service.speech, body)
+    `speech.audio.delta` events with `stream_format=sse`; either must be read at least as fast
+    as it plays (after STREAM_READ_GRACE_S)."""
+    stream = paced(request, await offload(service.speech, body), settings.stream_read_grace_s)
     if body.stream_format == "sse":
         return sse_response(speech_events(stream))
     return stream_response(stream)

@@ -12,6 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
 from speech_api.api.deps import SpeechDep, offload
+from speech_api.api.middleware import StreamStopped, register_playback
 from speech_api.errors import InvalidRequestError, SpeechAPIError
 from speech_api.schemas import SpeechRequest, TTSRequest, TTSResponse
 from speech_api.service import SpeechStream
@@ -28,8 +29,25 @@ async def tts(body: TTSRequest, service: SpeechDep) -> TTSResponse:
 
 async def _chunks(stream: SpeechStream) -> AsyncIterator[bytes]:
     # Each sentence is synthesized and encoded on the thread pool, not the event loop.
-    while (chunk := await offload(next, stream.chunks, None)) is not None:
+    while True:
+        try:
+            chunk = await offload(next, stream.chunks, None)
+        except SpeechAPIError as exc:
+            # After the 200: the body is cut (the client sees it incomplete), the reason logged.
+            log.warning("speech stream stopped after its first byte: %s: %s", exc.code, exc)
+            raise StreamStopped(exc.code) from exc
+        if chunk is None:
+            return
         yield chunk
+
+
+def paced(request: Request, stream: SpeechStream, grace_s: float | None) -> SpeechStream:
+    """The stream, to be read at least as fast as its audio plays after ``grace_s``
+    (STREAM_READ_GRACE_S): a client that falls further behind is cut and its slot freed
+    (api/middleware.py). A player reading in real time never is; a client reading 4 KB/s of
+    44 KB/s PCM is cut after about the grace plus what the connection's buffers held."""
+    register_playback(request.scope.setdefault("state", {}), stream.progress, grace_s)
+    return stream
 
 
 def stream_response(stream: SpeechStream) -> StreamingResponse:
@@ -82,7 +100,8 @@ async def invocations(request: Request, service: SpeechDep) -> Response:
     try:
         if isinstance(body, dict) and "input" in body:
             stream = await offload(service.speech, SpeechRequest.model_validate(body))
-            audio = b"".join([chunk async for chunk in _chunks(stream)])
+            # Whole, before answering: an error is still a clean JSON error.
+            audio = b"".join(await offload(list, stream.chunks))
             return Response(
                 audio,
                 media_type=stream.media_type,

@@ -24,7 +24,9 @@ from speech_api.engines.base import (
 from speech_api.engines.stt.long_form import LongFormTranscriber
 from speech_api.engines.stt.whisper_fast import SAMPLE_RATE, FastWhisper
 from speech_api.engines.stt.whisper_models import installed_models, resolve_model
+from speech_api.engines.stt.whisper_prompt import WINDOW_SAMPLES, check_decoder_prompt
 from speech_api.engines.stt.whisper_settings import WhisperSettings
+from speech_api.engines.stt.whisper_steps import CheckedWhisper
 from speech_api.errors import InvalidRequestError, UnsupportedLanguageError
 
 __all__ = ["WhisperEngine", "installed_models", "resolve_model"]
@@ -52,6 +54,8 @@ class WhisperEngine:
             num_workers=settings.num_workers,
             download_root=str(cache_dir / "hub"),
         )
+        # Every decoder call checks first that its request still wants it (whisper_steps).
+        self._model.model = CheckedWhisper(self._model.model)
         self.multilingual = bool(self._model.model.is_multilingual)
         self.languages = frozenset(_LANGUAGE_CODES) if self.multilingual else frozenset({"en"})
         self.decoder = FastWhisper(
@@ -74,7 +78,8 @@ class WhisperEngine:
         """The transcript segment by segment, as `transcribe` makes it (trimmed and batched
         where it can be). Short clips are decoded before this returns; longer ones as the
         segments are consumed: iterate in a worker thread."""
-        segments, info = self.decoder.transcribe(samples, self._checked(options))
+        several = samples.shape[0] > WINDOW_SAMPLES
+        segments, info = self.decoder.transcribe(samples, self._checked(options, several))
         return self._stream(
             info.language,
             float(info.language_probability),
@@ -93,12 +98,14 @@ class WhisperEngine:
         returns; the segments are decoded as they are consumed, calling `on_progress(seconds
         done)` as the decoding advances."""
         detected, probability, segments = self.long_form.transcribe(
-            audio, self._checked(options), on_progress
+            audio, self._checked(options, several_windows=True), on_progress
         )
         duration = audio.samples / SAMPLE_RATE
         return self._stream(detected, probability, duration, segments, options.task)
 
-    def _checked(self, options: TranscriptionOptions) -> TranscriptionOptions:
+    def _checked(
+        self, options: TranscriptionOptions, several_windows: bool
+    ) -> TranscriptionOptions:
         """The options as the decoder takes them: refused when this model cannot do them; an
         English-only model is told its language rather than left to detect it."""
         language = options.language
@@ -118,8 +125,7 @@ class WhisperEngine:
             if language is None and len(options.languages) == 1:
                 options = replace(options, language=options.languages[0])
                 language = options.language
-        if options.hotwords is not None:
-            self._check_hotwords(options.hotwords)
+        self._check_prompt(options, several_windows)
         if options.task == "translate" and not self.multilingual:
             raise UnsupportedLanguageError(
                 f"The model '{self.name}' is English-only and cannot translate.",
@@ -130,18 +136,24 @@ class WhisperEngine:
             return replace(options, language="en")
         return options
 
-    def _check_hotwords(self, hotwords: str) -> None:
-        # faster-whisper keeps the first half-context of hotword tokens and drops the rest
-        # without a word: refuse what would not all reach the model.
-        limit = self._model.max_length // 2 - 1
-        tokens = len(self._model.hf_tokenizer.encode(" " + hotwords, add_special_tokens=False).ids)
-        if tokens > limit:
-            raise InvalidRequestError(
-                f"keywords[] come to {tokens} tokens; the model takes {limit}. Send fewer or "
-                "shorter keywords.",
-                param="keywords",
-                code="keywords_too_long",
-            )
+    def _check_prompt(self, options: TranscriptionOptions, several_windows: bool) -> None:
+        """Hotwords and prompt must leave the decoder room (engines/stt/whisper_prompt.py)."""
+        if options.hotwords is None:
+            return  # the library caps the prompt alone at half the decoder: it always fits
+
+        def tokens(text: str | None) -> int:
+            if not text:
+                return 0
+            encoded = self._model.hf_tokenizer.encode(" " + text.strip(), add_special_tokens=False)
+            return len(encoded.ids)
+
+        check_decoder_prompt(
+            max_length=self._model.max_length,
+            start_tokens=3 if self.multilingual else 1,
+            hotword_tokens=tokens(options.hotwords),
+            prompt_tokens=tokens(options.prompt),
+            several_windows=several_windows,
+        )
 
     def _stream(self, language, probability, duration, segments, task) -> TranscriptStream:
         return TranscriptStream(

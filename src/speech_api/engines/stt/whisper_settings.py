@@ -38,3 +38,11 @@ class WhisperSettings(EngineSettings):
         description="clips waiting while the model is busy are decoded together, up to this "
         "many (1 = off); a clip that finds the model idle never waits",
     )
+    # The STT group's limit on work answered in the request (STT_TIME_LIMIT_S): noise can make
+    # Whisper decode every window at every temperature of its fallback schedule.
+    time_limit_s: float = Field(
+        25.0,
+        gt=0,
+        description="a transcription answered in the request (/stt, /v1/audio/transcriptions) "
+        "stops and answers 503 past this many seconds (API Gateway ends requests at 29 s)",
+    )

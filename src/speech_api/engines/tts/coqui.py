@@ -20,6 +20,7 @@ from speech_api.engines.base import Speech, joined_samples
 from speech_api.engines.spec import EngineSettings, Prefetch, SynthesisCost, TextToSpeechSpec
 from speech_api.engines.tts.sentences import bounded_sentences
 from speech_api.errors import UnknownVoiceError
+from speech_api.work_limits import check_work, produced_audio
 
 DEFAULT_VOICE = "default"
 DEFAULT_MODEL = "tts_models/en/ljspeech/tacotron2-DDC"
@@ -97,7 +98,10 @@ class CoquiEngine:
         sentences = self._tts.synthesizer.split_into_sentences(text) or [text]
         for sentence in sentences:
             for piece in bounded_sentences(sentence):  # no sentence past MAX_SENTENCE_CHARS
-                yield self._speak(piece, voice=voice, speed=speed)
+                check_work()  # its client gone, or out of time: stop before the next one
+                speech = self._speak(piece, voice=voice, speed=speed)
+                produced_audio(len(speech.samples) / speech.sample_rate)
+                yield speech
 
     @property
     def _rate(self) -> int:

