@@ -209,14 +209,7 @@ class Notifier:
         if self.topic_arn:
             self._publish(message, body)
         if callback_url:
-            what = f"{message['type']} of {message['id']}"
-            try:
-                if self.settings.callback_queue_url:
-                    self._queue.submit(callback_url, message)
-                else:
-                    background_delivery().submit(lambda: self.deliver(callback_url, message), what)
-            except Exception:  # whatever happens to a callback, the transcript stands
-                logger.exception("callback for %s not handed over", what)
+            self.call_back(message, callback_url)
 
     @cached_property
     def _queue(self) -> QueuedDelivery:
@@ -225,11 +218,16 @@ class Notifier:
         return QueuedDelivery(self.settings.callback_queue_url, aws_client("sqs", self.settings))
 
     def call_back(self, message: dict, callback_url: str) -> None:
-        """The callback alone (no topic message): for a second caller of the same work."""
+        """The callback alone (no topic message; also for a second caller of the same work),
+        handed to its own queue or thread: delivery never holds up the caller."""
+        what = f"{message['type']} of {message['id']}"
         try:
-            self._call_back(callback_url, message, json.dumps(message).encode("utf-8"))
-        except Exception:
-            logger.exception("callback for %s of %s failed", message["type"], message["id"])
+            if self.settings.callback_queue_url:
+                self._queue.submit(callback_url, message)
+            else:
+                background_delivery().submit(lambda: self.deliver(callback_url, message), what)
+        except Exception:  # whatever happens to a callback, the transcript stands
+            logger.exception("callback for %s not handed over", what)
 
     @cached_property
     def _sns(self):

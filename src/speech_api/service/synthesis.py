@@ -273,13 +273,20 @@ class LocalSynthesis:
         spec = self.models.tts_spec()
         audio_s, work_s = narration.estimate_s(spec, script, speed)
         if spec.counts_speech:
-            spoken_s = script.pause_s + sum(
-                engine.speech_estimate_s(  # type: ignore[attr-defined]  (spec.counts_speech)
-                    span.spoken, voice=voice, speed=narration.span_speed(speed, span, spec.speeds)
+            try:
+                spoken_s = script.pause_s + sum(
+                    engine.speech_estimate_s(  # type: ignore[attr-defined]  (counts_speech)
+                        span.spoken,
+                        voice=voice,
+                        speed=narration.span_speed(speed, span, spec.speeds),
+                    )
+                    for span in script.spans
+                    if isinstance(span, Words) and span.has_speech
                 )
-                for span in script.spans
-                if isinstance(span, Words) and span.has_speech
-            )
+            except ValueError as exc:  # the phonemizer refused the text: the input's fault
+                raise InvalidRequestError(
+                    f"The text could not be synthesized: {exc}", param="text", code="no_speech"
+                ) from exc
             if spoken_s > audio_s:
                 work_s *= spoken_s / audio_s if audio_s > 0 else 1.0
                 audio_s = spoken_s

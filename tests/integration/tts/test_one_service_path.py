@@ -63,6 +63,13 @@ class RefusingPhonemizer:
         self._check(text)
         yield from self._engine.stream(text, **kwargs)
 
+    def speech_estimate_s(self, text, **kwargs):  # the phonemes are counted up front too
+        self._check(text)
+        return self._engine.speech_estimate_s(text, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
 
 @pytest.fixture(scope="module")
 def refusing_api(make_settings):
