@@ -180,6 +180,9 @@ class TextToSpeechSpec(EngineSpec):
     # phonemes): digits, symbols and other scripts make far more speech than their characters
     # suggest, and the up-front checks (TTS_MAX_SPEECH_S, TTS_TIME_LIMIT_S) then use it.
     counts_speech: bool = False
+    # How to install a voice that is configured but missing ("{voice}" stands for its name),
+    # said where the voice is asked for; empty: a generic hint.
+    voice_install: str = ""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -193,6 +196,8 @@ class TextToSpeechSpec(EngineSpec):
             raise ValueError(f"{self.name}: phonemes must be True or False")
         if not isinstance(self.counts_speech, bool):
             raise ValueError(f"{self.name}: counts_speech must be True or False")
+        if self.voice_install and "{voice}" not in self.voice_install:
+            raise ValueError(f"{self.name}: voice_install must name the {{voice}}")
         low, high = self.speeds
         if not 0 < low <= 1 <= high:
             raise ValueError(f"{self.name}: speeds {self.speeds} must include 1")

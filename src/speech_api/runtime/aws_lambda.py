@@ -45,9 +45,10 @@ LAMBDA_CACHE_DIR = Path("/tmp/speech-api")
 # headers and context. Larger files go through POST /uploads.
 LAMBDA_MAX_BODY_BYTES = 4_500_000
 # Streamed synthesis on Lambda stops after this long (TTS_STREAM_TIME_LIMIT_S unless set): the
-# most speech a request may make (TTS_MAX_SPEECH_S, 300 s at speed 1) takes Coqui about 120 s
-# at its 0.4 real-time factor (Piper 30 s), whatever the speed; a client that hung up is not
-# seen there, so without a bound its stream would run on, billed, to the timeout (300 s).
+# most speech a request may make (TTS_MAX_SPEECH_S, 300 s at speed 1) takes the slower engine
+# about 120 s at its 0.4 real-time factor (the light one 30 s), whatever the speed; a client
+# that hung up is not seen there, so without a bound its stream would run on, billed, to the
+# timeout (300 s).
 LAMBDA_STREAM_TIME_LIMIT_S = 150.0
 
 

@@ -440,15 +440,15 @@ def shared_voice_notes(table: dict[str, str], installed: list[str]) -> list[str]
 
 
 def install_hint(engine: str, voice: str) -> str:
-    """How to install a configured voice that is missing (the images do it at build time)."""
-    if engine != "piper":
+    """How to install a configured voice that is missing (the images do it at build time), as
+    the engine's spec says."""
+    try:
+        how = registry.tts_engine(engine).voice_install
+    except KeyError:  # an engine served from elsewhere (a GPU endpoint)
+        how = ""
+    if not how:
         return f"Install the voice {voice} for the {engine} engine, or change its alias."
-    return (
-        f"To install {voice}: `python -m piper.download_voices {voice} --data-dir voices` "
-        "(it downloads from the Piper voices' host), then restart with "
-        "TTS_PIPER_VOICES_DIR=voices. The deployed images install it at build time "
-        "(Dockerfile.lambda's PIPER_VOICES)."
-    )
+    return how.format(voice=voice)
 
 
 def checked_text(text: str, max_chars: int) -> str:

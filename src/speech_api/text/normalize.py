@@ -1,6 +1,6 @@
 """Spoken form: the words a reader says for what is written, before an engine sees the text.
 
-A voice's phonemizer (espeak-ng for Piper, Coqui's cleaners) reads "$3.50" as "dollar three
+A voice's phonemizer (espeak-ng, or a model's own text cleaners) reads "$3.50" as "dollar three
 point five zero", "03/15/2024" as "zero three slash fifteen slash two thousand twenty four",
 URLs letter by letter with "colon slash slash", and "km" as "K M". Here each written word is
 turned into what a person reading aloud would say, in English or Spanish:

@@ -33,8 +33,8 @@ def max_silence_s(chars: int) -> float:
 
 
 def voice_language(voice: str, model: str = "") -> str:
-    """The language a voice speaks, from its name (Piper: en_US-joe-medium, es_ES-...;
-    Coqui: tts_models/en/...): what the spoken form is written in. English when unknown."""
+    """The language a voice speaks, from its name (en_US-joe-medium, es_ES-...;
+    tts_models/en/...): what the spoken form is written in. English when unknown."""
     match = _LANGUAGE.match(voice)
     if match:
         return match.group(1).lower()

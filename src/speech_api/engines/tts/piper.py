@@ -268,4 +268,8 @@ SPEC = TextToSpeechSpec(
     speeds=(0.25, 4.0),
     # PiperEngine.speech_estimate_s: from the text's phonemes (SPEECH_S_PER_PHONEME).
     counts_speech=True,
+    voice_install="To install {voice}: `python -m piper.download_voices {voice} --data-dir "
+    "voices` (it downloads from the Piper voices' host), then restart with "
+    "TTS_PIPER_VOICES_DIR=voices. The deployed images install it at build time "
+    "(Dockerfile.lambda's PIPER_VOICES).",
 )

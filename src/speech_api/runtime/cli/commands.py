@@ -112,10 +112,11 @@ def list_voices(engines: Backend) -> int:
 def list_models(engines: Backend) -> int:
     """The model names, under what each is for: `transcribe --model` takes the first group,
     /v1/audio/speech's `model` the second (all of which use the server's one TTS engine)."""
+    from speech_api.engines import registry
     from speech_api.openai_names import OPENAI_STT_MODELS, OPENAI_TTS_MODELS, openai_model
 
     ids = engines.model_ids()
-    tts = [m for m in ids if openai_model(m, OPENAI_TTS_MODELS) or m in ("piper", "coqui")]
+    tts = [m for m in ids if openai_model(m, OPENAI_TTS_MODELS) or m in registry.tts_names()]
     groups = {
         "speech to text (transcribe --model; /v1/audio/transcriptions)": [
             m for m in ids if m not in tts
