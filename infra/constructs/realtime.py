@@ -5,8 +5,9 @@ since a WebSocket goes through neither API Gateway's REST API nor a Lambda invoc
            --ws, header X-Origin-Verify--> Application Load Balancer (CloudFront's addresses only)
            --> Fargate tasks (x86_64, CPU): the same app, `speech-api serve`
 
-- The image is the functions' light build (Dockerfile.lambda, Piper, the Whisper model baked
-  in), started as `python -m speech_api serve` instead of the Lambda runtime client.
+- The image is the functions' light build (Dockerfile.lambda: the light TTS engine, the
+  Whisper model baked in), started as `python -m speech_api serve` instead of the Lambda
+  runtime client.
 - Keys: the REST API's own (API Gateway API keys in its usage plan); the app reads them from
   the usage plan (api/keys.py), so there is one key store. No keys configured: open, as the
   REST API is with api_keys=false.

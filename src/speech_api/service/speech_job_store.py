@@ -9,7 +9,7 @@ is private, under ``speech-jobs/<id>/`` (SPEECH_JOBS_PREFIX):
 - ``parts/<n>-<rate>-<take>.pcm``: part n's audio, 16-bit mono PCM at <rate> Hz, written
   whole by the part's worker (its presence means the part is done), after
   ``parts/<n>-<take>.words.json`` with its word timings. <take> tells two deliveries of one
-  part apart (Piper's speech varies run to run: words are used with the audio they were
+  part apart (an engine's speech may vary run to run: words are used with the audio they were
   timed on). Listing ``parts/`` is the job's progress: no counter to contend for, and the
   worker that finishes the last part is the one that sees them all.
 - ``callbacks/<hash>``: the callback URL of a later request for the same job while it runs.

@@ -49,8 +49,9 @@ def packaged_weights() -> Path | None:
 class GE2EEncoder:
     """`SpeakerEncoder`: speech (16 kHz mono float32) -> L2-normalized 256-dim embeddings.
 
-    The network runs in onnxruntime (already in every image, for Silero VAD and Piper): its
-    LSTM kernel does the step loop in C++ and its thread count is set here (``threads``),
+    The network runs in onnxruntime (already in every image, for Silero VAD and the light TTS
+    engine): its LSTM kernel does the step loop in C++ and its thread count is set here
+    (``threads``),
     where NumPy's BLAS picks its own and, on a busy machine, spins them against CTranslate2's
     (measured here: 12x slower with two BLAS threads on two loaded cores). The graph is built
     in memory from the checkpoint's tensors; nothing is written or downloaded."""
