@@ -46,11 +46,12 @@ def test_commands_name_existing_handlers(synthesized):
         "handlers.api.handler",
         "handlers.api.stream_handler",
         "handlers.transcribe_upload.handler",
+        "handlers.speech_jobs.handler",
     }
     for command in commands:
         module, attr = command.rsplit(".", 1)
         assert callable(getattr(importlib.import_module(module), attr))
-    # The image's ENTRYPOINT (awslambdaric: Worker), or the streaming runtime (Stt, Tts).
+    # The image's ENTRYPOINT (awslambdaric: Worker, Narrator), or the streaming runtime (Stt, Tts).
     assert entrypoints == {(), ("python", "-m", "speech_api.runtime.lambda_stream")}
     assert callable(importlib.import_module("speech_api.runtime.lambda_stream").main)
 
@@ -104,7 +105,8 @@ def test_clean_image_environment_imports_both_handlers(task_root):
     # awslambdaric: the image's ENTRYPOINT (the Lambda runtime interface client); lambda_stream
     # the Tts function's (with mangum, which it reads events with).
     code = (
-        "import awslambdaric, handlers.api, handlers.transcribe_upload, speech_api; "
+        "import awslambdaric, handlers.api, handlers.transcribe_upload, handlers.speech_jobs; "
+        "import speech_api; "
         "import speech_api.runtime.lambda_stream, mangum.handlers; "
         "print(speech_api.__file__)"
     )
