@@ -172,8 +172,10 @@ def test_only_a_coqui_stacks_synthesizing_tts_function_gets_the_torch_build(synt
             by_function[re.match(r"[A-Z][a-z]+", logical)[0]] = engine[asset]
     # cdk.json deploys Coqui; a SageMaker stack's Tts only forwards to the endpoint.
     coqui_tts = "coqui" if variant == "none" else "piper"
-    # Api runs no image at all (a zip function with the light layer).
-    assert by_function == {"Stt": "piper", "Worker": "piper", "Tts": coqui_tts}
+    # Api runs no image at all (a zip function with the light layer). The Narrator synthesizes
+    # speech job parts itself, with the stack's engine, in every variant (the GPU endpoint
+    # serves /tts only).
+    assert by_function == {"Stt": "piper", "Worker": "piper", "Tts": coqui_tts, "Narrator": "coqui"}
 
 
 @pytest.mark.parametrize("dockerfile", [LAMBDA, GPU], ids=["lambda", "gpu"])
