@@ -55,7 +55,7 @@ HEADER_CASES = [
 
 
 @pytest.mark.parametrize("headers", HEADER_CASES, ids=lambda h: " + ".join(h))
-def test_the_key_is_taken_from_either_header_as_the_deployed_gateway_takes_it(keyed, headers):
+def test_the_key_is_taken_from_either_header_as_the_deployed_gateway_takes_it(keyed_api, headers):
     """The gateway's authorizer (handlers/authorizer.py) hands API Gateway the key from
     `Authorization: Bearer` or `x-api-key`; locally the same header wins, so a request that
     works against `make serve` works against the stack (and the README's deployed examples,
@@ -63,7 +63,7 @@ def test_the_key_is_taken_from_either_header_as_the_deployed_gateway_takes_it(ke
     from handlers.authorizer import api_key
 
     deployed = api_key({"headers": headers}) == KEY
-    r = keyed.get("/v1/models", headers=headers)
+    r = keyed_api.get("/v1/models", headers=headers)
     assert r.status_code == (200 if deployed else 401), r.text
 
 
