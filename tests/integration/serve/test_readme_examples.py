@@ -23,8 +23,25 @@ from devkit.clips import clip
 from devkit.server import ServerProcess, clean_env
 
 REPO = Path(__file__).resolve().parents[3]
-# The front page and every page of the site, in a fixed order.
-PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+# Pages whose examples need files or servers of their own making (24 kHz speech, conversations,
+# text files) run them in their own test, named here.
+OWN_EXAMPLE_TESTS = {
+    "realtime.md": "tests/integration/realtime/test_realtime_docs.py",
+    "speakers.md": "tests/integration/stt/test_speakers_docs.py",
+    "narration.md": "tests/integration/tts/test_narration_docs.py",
+}
+# The front page and every other page of the site, in a fixed order.
+PAGES = [
+    REPO / "README.md",
+    *sorted(p for p in (REPO / "docs").glob("*.md") if p.name not in OWN_EXAMPLE_TESTS),
+]
+
+
+def test_pages_left_to_their_own_tests_have_one():
+    for page, test in OWN_EXAMPLE_TESTS.items():
+        assert (REPO / "docs" / page).exists() and (REPO / test).exists(), (page, test)
+
+
 # The files the examples name, from the dev clips.
 FILES = {
     "clip.mp3": "lj_LJ001-0004.mp3",
