@@ -20,6 +20,8 @@ def resolve(value, s3_endpoint: str) -> str:
         return f"{s3_endpoint}/123456789012/speech-api-uploads-dlq"
     if "SpeechJobs" in ref:  # the jobs' queue (tests create it with this name)
         return f"{s3_endpoint}/123456789012/speech-api-speech-jobs"
+    if "Callbacks" in ref:  # callbacks' queue (the image tests ask for no callback)
+        return f"{s3_endpoint}/123456789012/speech-api-callbacks"
     if "TranscriptTopic" in ref:  # the worker publishes only after a transcript (not run here)
         return "arn:aws:sns:us-east-1:123456789012:speech-api-transcripts"
     raise AssertionError(f"no stand-in for {ref}")
