@@ -19,8 +19,13 @@ from functools import partial
 from speech_api.config import Settings
 from speech_api.engines import registry
 from speech_api.machine import usable_cores
-from speech_api.runtime.embedded.sqs import LocalQueueWorker, UploadQueue, _client
-from speech_api.runtime.upload_batches import BatchFailed, CountMetric, created_keys
+from speech_api.runtime.embedded.sqs import (
+    LocalQueueWorker,
+    UploadQueue,
+    _client,
+    create_queue_with_dead_letters,
+)
+from speech_api.runtime.upload_batches import CountMetric, created_keys, each_record
 from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS
 
 logger = logging.getLogger("speech_api.speech_jobs")
@@ -58,20 +63,7 @@ def process_speech_job_batch(
             if jobs.submit_dropped(key) is not None:
                 count("TextDropsQueued", 1)
 
-    records = event.get("Records") or []
-    failed: list[tuple[Mapping, BaseException]] = []
-    for record in records:
-        try:
-            handle(record)
-        except Exception as exc:  # this record alone is retried
-            logger.warning("speech job record %s failed: %r", record.get("messageId"), exc)
-            failed.append((record, exc))
-    if failed and len(failed) == len(records):
-        raise BatchFailed(
-            f"All {len(records)} records failed: "
-            + "; ".join(f"{type(exc).__name__}: {exc}" for _, exc in failed)
-        ) from failed[0][1]
-    return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r, _ in failed]}
+    return each_record(event, handle, what="speech job record")
 
 
 def handle_speech_job_batch(event: dict, context) -> dict:
@@ -108,23 +100,9 @@ def prepare_queue(
     """What the CDK stack deploys, on the embedded server: the jobs' queue with its
     dead-letter queue, and the bucket notifying it of text files created under
     TEXT_DROPS_PREFIX (added to the bucket's other notifications)."""
-    sqs = _client("sqs", settings)
-    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    url = sqs.create_queue(
-        QueueName=name,
-        Attributes={
-            "VisibilityTimeout": str(visibility_timeout_s),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}
-            ),
-        },
-    )["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    dlq_url, url, arn = create_queue_with_dead_letters(
+        settings, name, visibility_timeout_s=visibility_timeout_s, max_receive_count=MAX_RECEIVES
+    )
     s3 = _client("s3", settings)
     current = s3.get_bucket_notification_configuration(Bucket=settings.s3.bucket)
     current.pop("ResponseMetadata", None)

@@ -58,13 +58,20 @@ def process_upload_batch(
         if written:
             count("TranscriptsWritten", len(written))
 
+    return each_record(event, transcribe, what="upload record")
+
+
+def each_record(event: dict, handle: Callable[[Mapping], None], *, what: str) -> dict:
+    """An SQS batch, record by record: a record that raises alone is retried (SQS's partial
+    batch response); a batch whose every record failed raises BatchFailed, so that the
+    invocation counts as an error."""
     records = event.get("Records") or []
     failed: list[tuple[Mapping, BaseException]] = []
     for record in records:
         try:
-            transcribe(record)
+            handle(record)
         except Exception as exc:  # this record alone is retried
-            logger.warning("upload record %s failed: %r", record.get("messageId"), exc)
+            logger.warning("%s %s failed: %r", what, record.get("messageId"), exc)
             failed.append((record, exc))
     if failed and len(failed) == len(records):
         raise BatchFailed(

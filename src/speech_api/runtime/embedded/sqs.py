@@ -35,15 +35,11 @@ def _client(service: str, settings: Settings):
     return aws_client(service, settings)
 
 
-def prepare_upload_queue(
-    settings: Settings,
-    *,
-    name: str = UPLOAD_QUEUE,
-    max_receive_count: int = MAX_RECEIVES,
-    visibility_timeout_s: int = 3600,
-) -> UploadQueue:
-    """What the CDK stack deploys, on the embedded server: a queue with a dead-letter queue,
-    and the bucket notifying it of every object created under the uploads prefix."""
+def create_queue_with_dead_letters(
+    settings: Settings, name: str, *, visibility_timeout_s: int, max_receive_count: int
+) -> tuple[str, str, str]:
+    """(dead-letter queue URL, queue URL, queue ARN) of a queue whose messages move to
+    ``name``-dlq after ``max_receive_count`` receives, as the stack's queues do."""
     sqs = _client("sqs", settings)
     dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -61,6 +57,24 @@ def prepare_upload_queue(
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
+    return dlq_url, url, arn
+
+
+def prepare_upload_queue(
+    settings: Settings,
+    *,
+    name: str = UPLOAD_QUEUE,
+    max_receive_count: int = MAX_RECEIVES,
+    visibility_timeout_s: int = 3600,
+) -> UploadQueue:
+    """What the CDK stack deploys, on the embedded server: a queue with a dead-letter queue,
+    and the bucket notifying it of every object created under the uploads prefix."""
+    dlq_url, url, arn = create_queue_with_dead_letters(
+        settings,
+        name,
+        visibility_timeout_s=visibility_timeout_s,
+        max_receive_count=max_receive_count,
+    )
     _client("s3", settings).put_bucket_notification_configuration(
         Bucket=settings.s3.bucket,
         NotificationConfiguration={
