@@ -1,14 +1,19 @@
 """What the deployed live service asks of AWS, against moto: the REST API's own API keys (one
 key store: the usage plan's enabled keys open sessions, other keys do not) and the session
-count it scales on."""
+count it scales on.
+
+Against the tests' moto server (`s3_endpoint`, which serves every service), not `mock_aws`:
+entering `mock_aws` resets moto's in-process backends, the same ones that server uses, and
+would delete the bucket other tests' servers are writing to."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime
+import uuid
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from speech_api.api import keys
 from speech_api.api.keys import StaticKey, UsagePlanKeys, presented_key
@@ -17,14 +22,22 @@ from speech_api.realtime.metrics import DIMENSION, METRIC, SessionMetrics
 
 
 @pytest.fixture
-def gateway():
-    with mock_aws():
-        client = boto3.client("apigateway", region_name="us-east-1")
-        api = client.create_rest_api(name="speech-api")
-        plan = client.create_usage_plan(
-            name="speech-api", apiStages=[{"apiId": api["id"], "stage": "prod"}]
-        )
-        yield client, plan["id"]
+def aws(s3_endpoint, monkeypatch):
+    """boto3 clients made from here on talk to the tests' moto server."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    return s3_endpoint
+
+
+@pytest.fixture
+def gateway(aws):
+    client = boto3.client("apigateway", region_name="us-east-1")
+    api = client.create_rest_api(name=f"speech-api-{uuid.uuid4().hex[:8]}")
+    plan = client.create_usage_plan(
+        name="speech-api", apiStages=[{"apiId": api["id"], "stage": "prod"}]
+    )
+    return client, plan["id"]
 
 
 def add_key(client, plan_id: str, value: str, *, enabled: bool = True, in_plan: bool = True):
@@ -56,7 +69,7 @@ def test_the_usage_plans_enabled_keys_open_sessions(gateway, monkeypatch):
 
 def test_unknown_keys_cannot_make_every_connection_call_aws(gateway):
     client, plan_id = gateway
-    add_key(client, plan_id, "key-in-plan-0001-abcdefghij")
+    add_key(client, plan_id, "key-in-plan-0005-abcdefghij")
     calls = []
 
     def factory():
@@ -78,33 +91,35 @@ def test_api_key_settings_and_the_ways_a_client_presents_a_key():
     assert presented_key({"authorization": "Basic abc"}, ["realtime"]) is None
 
 
-def test_the_session_count_is_published_per_service(make_settings):
-    with mock_aws():
-        hub = LiveHub(make_settings(), service=None, keys=None)
-        hub.enter()
-        hub.enter()
-        metrics = SessionMetrics(hub, "SpeechAPI/Test", "svc-a", "us-east-1")
-        metrics.publish()
-        cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
-        (listed,) = cloudwatch.list_metrics(Namespace="SpeechAPI/Test")["Metrics"]
-        assert listed["MetricName"] == METRIC
-        assert listed["Dimensions"] == [{"Name": DIMENSION, "Value": "svc-a"}]
-        data = cloudwatch.get_metric_data(
-            MetricDataQueries=[
-                {
-                    "Id": "m",
-                    "MetricStat": {
-                        "Metric": {
-                            "Namespace": "SpeechAPI/Test",
-                            "MetricName": METRIC,
-                            "Dimensions": [{"Name": DIMENSION, "Value": "svc-a"}],
-                        },
-                        "Period": 60,
-                        "Stat": "Maximum",
+def test_the_session_count_is_published_per_service(make_settings, aws):
+    namespace = f"SpeechAPI/Test-{uuid.uuid4().hex[:8]}"
+    now = datetime.datetime.now(datetime.UTC)
+    hub = LiveHub(make_settings(), service=None, keys=None)
+    hub.enter()
+    hub.enter()
+    metrics = SessionMetrics(hub, namespace, "svc-a", "us-east-1")
+    metrics.publish()
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    (listed,) = cloudwatch.list_metrics(Namespace=namespace)["Metrics"]
+    assert listed["MetricName"] == METRIC
+    assert listed["Dimensions"] == [{"Name": DIMENSION, "Value": "svc-a"}]
+    data = cloudwatch.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "m",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": namespace,
+                        "MetricName": METRIC,
+                        "Dimensions": [{"Name": DIMENSION, "Value": "svc-a"}],
                     },
-                }
-            ],
-            StartTime="2000-01-01T00:00:00Z",
-            EndTime="2100-01-01T00:00:00Z",
-        )
-        assert data["MetricDataResults"][0]["Values"] == [2.0]
+                    "Period": 60,
+                    "Stat": "Maximum",
+                },
+            }
+        ],
+        # A narrow window: moto walks every period of it (a century of minutes takes 40 s).
+        StartTime=now - datetime.timedelta(hours=1),
+        EndTime=now + datetime.timedelta(hours=1),
+    )
+    assert data["MetricDataResults"][0]["Values"] == [2.0]
