@@ -75,13 +75,16 @@ $(BROWSER): | $(STAMP)
 	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver; }
 	touch $@
 
+# The suite runs on this many xdist workers, a test module each at a time (a module's servers
+# stay in one process): much of it waits on servers, clients and deadlines rather than the CPU.
+TEST_WORKERS ?= 2
 test: $(STAMP) $(BROWSER)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	@# The documentation site: every page, link and anchor (strict), into a throwaway folder.
 	site=$$(mktemp -d) && trap 'rm -rf "$$site"' EXIT && \
 	  $(VENV)/bin/mkdocs build --strict --site-dir "$$site"
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The documentation site (mkdocs-material, offline: no fonts or scripts fetched) into site/.
 docs: $(STAMP)

@@ -29,6 +29,8 @@ TEXTS = {
     "Roman numerals": "MCMXCIV " * 600,
     "URLs": "http://www.example.com/a_b-c " * 200,
     "abbreviations": "Dr. St. Mr. etc. approx. " * 200,
+    "one-word sentences": "No. " * 600,
+    "exclamations": "Yes! " * 500,
 }
 
 

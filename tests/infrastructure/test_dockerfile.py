@@ -82,7 +82,9 @@ def image_environment(root: Path, engine: str) -> tuple[Path, Path]:
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
-    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    # No bytecode compiled at install (torch alone is thousands of modules): what the tests
+    # import compiles on first use, as the image's own imports would.
+    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
     torch, extras, others = install_step(engine)
     if torch:
         version = re.search(r"ARG TORCH_VERSION=([\d.]+)", DOCKERFILE).group(1)

