@@ -31,7 +31,22 @@ def pytest_configure(config):
     _AWS_CALLS.install(boto3._get_default_session())
 
 
-@pytest.hookimpl(optionalhook=True)  # xdist's hook: absent when it is not loaded
+@pytest.hookimpl(optionalhook=True)  # xdist's hooks: absent when it is not loaded
+def pytest_xdist_make_scheduler(config, log):
+    """A test module per worker at a time (its module-scoped servers stay in one process), and
+    the infrastructure suite on one worker whole: its session fixtures synthesize the CDK app
+    (about 25 s of CPU per worker that needs them)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/infrastructure" if path.startswith("tests/infrastructure/") else path
+
+    return ModuleScheduling(config, log)
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
     """`make test` runs on xdist workers: each hands its recorded calls to the controller,
     which checks them all (a worker's own exit status would not fail the run)."""
