@@ -52,6 +52,7 @@ def test_48_concurrent_syntheses_stay_within_300_mb_of_the_warm_server(
         answers = burst("measured")
         peak = server.peak_rss_mb()
         after = retained_mb(server)
+    print(f"warm {warm:.0f} MB, peak {peak:.0f} MB (+{peak - warm:.0f}), after {after:.0f} MB")
     assert [r.status_code for r in answers] == [200] * IN_FLIGHT, answers[0].text
     assert peak - warm < 300, (warm, peak)
     # And none of it is kept once the bursts are over (unbounded, three bursts of 16 once
