@@ -13,8 +13,10 @@ upload worker), in phases:
    and the hostile live-transcription clients (bench/soak_realtime.py), each with its answer;
 5. mixed again, 30 s; RSS is measured last here.
 
-Passes when no request failed unexpectedly and RSS (the median of the samples of phase 5
-against that of the first 30 s of phase 2, sampled every 2 s) grew by at most 10 %.
+Passes when no request failed unexpectedly and memory (PSS of the server and its decoding
+children: the median of the samples of phase 5 against that of the first 30 s of phase 2,
+sampled every second) grew by at most 10 %. The RSS sum and the server's own RSS are reported
+beside it.
 
     python bench/soak.py [--seconds 120] [--clients 4] [--burst-seconds 60]
 """
@@ -38,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.run import ENGLISH, ours, summary  # noqa: E402
-from devkit.server import ServerProcess, family_rss_mb  # noqa: E402
+from devkit.server import ServerProcess, family_memory  # noqa: E402
 
 
 async def soak(url: str, seconds: float, clients: int) -> dict:
@@ -259,22 +261,23 @@ async def hostile(url: str, seconds: float) -> dict:
 
 
 class RSSSampler:
-    """RSS every `every` seconds in the background, labelled by phase."""
+    """Memory every `every` seconds in the background, labelled by phase: each sample is
+    (phase, t, family PSS, family RSS, server RSS, processes)."""
 
-    def __init__(self, pid: int, every: float = 2.0):
+    def __init__(self, pid: int, every: float = 1.0):
         self.pid = pid
         self.every = every
         self.phase = "warm-up"
-        self.samples: list[tuple[str, float, float]] = []
+        self.samples: list[tuple[str, float, float, float, float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._started = time.monotonic()
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
-            self.samples.append(
-                (self.phase, round(time.monotonic() - self._started, 1), family_rss_mb(self.pid))
-            )
+            rss, pss, own, count = family_memory(self.pid)
+            t = round(time.monotonic() - self._started, 1)
+            self.samples.append((self.phase, t, pss, rss, own, count))
 
     def __enter__(self) -> RSSSampler:
         self._thread.start()
@@ -284,8 +287,8 @@ class RSSSampler:
         self._stop.set()
         self._thread.join()
 
-    def median(self, phase: str, first_s: float | None = None) -> float:
-        values = [(t, v) for p, t, v in self.samples if p == phase]
+    def median(self, phase: str, first_s: float | None = None, column: int = 2) -> float:
+        values = [(s[1], s[column]) for s in self.samples if s[0] == phase]
         if first_s is not None and values:
             values = [(t, v) for t, v in values if t <= values[0][0] + first_s]
         return statistics.median(v for _, v in values)
@@ -347,10 +350,17 @@ def main() -> None:
             phases["final"] = asyncio.run(with_live(soak(server.base_url, 30, args.clients), 30))
     finally:
         server.stop()
-    rss_start = rss.median("mixed", first_s=30)
-    rss_end = rss.median("final")
-    growth = round(100 * (rss_end - rss_start) / rss_start, 2)
-    peak = max(v for _, _, v in rss.samples)
+    figures = {}
+    for name, column in (("pss", 2), ("rss", 3), ("server_rss", 4)):
+        start = rss.median("mixed", first_s=30, column=column)
+        end = rss.median("final", column=column)
+        figures[name] = {
+            "start_mb": start,
+            "end_mb": end,
+            "peak_mb": max(sample[column] for sample in rss.samples),
+            "growth_pct": round(100 * (end - start) / start, 2),
+        }
+    growth = figures["pss"]["growth_pct"]
     errors = {
         f"{phase}: {k}": n
         for phase, result in phases.items()
@@ -359,11 +369,11 @@ def main() -> None:
     }
     result = {
         "phases": phases,
-        "rss_samples_mb": rss.samples,
-        "rss_start_mb": rss_start,
-        "rss_end_mb": rss_end,
-        "rss_peak_mb": peak,
-        "rss_growth_pct": growth,
+        "memory_samples": {
+            "columns": ["phase", "t_s", "family_pss_mb", "family_rss_mb", "server_rss_mb", "procs"],
+            "rows": rss.samples,
+        },
+        "memory": figures,
         "errors": errors,
     }
     (REPO / "bench" / "soak.json").write_text(json.dumps(result, indent=2))
@@ -378,13 +388,21 @@ def main() -> None:
         if "outcomes" in data:
             for what, n in sorted(data["outcomes"].items()):
                 print(f"  {what:<40} x{n}")
-    print(
-        f"\nRSS (median) {rss_start:.0f} MB at the start of the mixed phase -> {rss_end:.0f} MB "
-        f"at the end ({growth:+.1f} %), peak {peak:.0f} MB; samples in bench/soak.json"
-    )
+    for name, label in (
+        ("pss", "memory (PSS, server + decoding children)"),
+        ("rss", "RSS summed over the processes (shared pages once per child)"),
+        ("server_rss", "the server process's own RSS"),
+    ):
+        f = figures[name]
+        print(
+            f"\n{label}: median {f['start_mb']:.0f} MB at the start of the mixed phase -> "
+            f"{f['end_mb']:.0f} MB at the end ({f['growth_pct']:+.1f} %), "
+            f"peak {f['peak_mb']:.0f} MB"
+        )
+    print("samples in bench/soak.json")
     failed = bool(errors) or growth > 10
     if failed:
-        print(f"FAILED: unexpected errors {errors}, RSS growth {growth} %")
+        print(f"FAILED: unexpected errors {errors}, memory (PSS) growth {growth} %")
     sys.exit(1 if failed else 0)
 
 

@@ -164,19 +164,34 @@ class ServerProcess:
         children), so memory that moved out of the server still counts. Proportional (PSS):
         a forked child shares its parent's pages, and summing RSS would count them once per
         child (16 decoding children read +390 MB of RSS, nearly all of it shared)."""
-        import psutil
+        return family_memory(self.proc.pid)[1]
 
-        total = 0
-        try:
-            server = psutil.Process(self.proc.pid)
-            for proc in [server, *server.children(recursive=True)]:
-                try:
-                    total += proc.memory_full_info().pss
-                except psutil.Error:  # a decoding child that has just ended
-                    continue
-        except psutil.Error:
-            return 0.0
-        return total / 1024 / 1024
+
+def family_memory(pid: int) -> tuple[float, float, float, int]:
+    """(RSS summed, PSS summed, the process's own RSS, processes counted) in MB, over a process
+    and every process it started.
+
+    PSS is the honest total: the decoding helper forks a child per decode, each sharing its
+    parent's pages, so the RSS sum counts those pages once per child alive at the instant (a
+    figure that swings by hundreds of MB between two samples under load)."""
+    import psutil
+
+    rss = pss = own = 0.0
+    count = 0
+    try:
+        server = psutil.Process(pid)
+        own = server.memory_info().rss
+        for proc in [server, *server.children(recursive=True)]:
+            try:
+                info = proc.memory_full_info()
+            except psutil.Error:  # a decoding child that has just ended
+                continue
+            rss += info.rss
+            pss += info.pss
+            count += 1
+    except psutil.Error:
+        pass
+    return round(rss / 2**20, 1), round(pss / 2**20, 1), round(own / 2**20, 1), count
 
 
 def family_rss_mb(pid: int) -> float:
