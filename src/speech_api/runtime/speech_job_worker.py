@@ -123,15 +123,23 @@ def prepare_queue(
     return UploadQueue(url=url, arn=arn, dlq_url=dlq_url)
 
 
+# Engine settings the speech-job workers override, where an engine's settings have them: a
+# worker per core each runs its own synthesis on one thread (more throughput than one synthesis
+# on every core), with onnxruntime's memory arena (faster, its memory bounded by one synthesis
+# per worker).
+JOB_WORKER_ENGINE_SETTINGS = {"threads": 1, "arena": True}
+
+
 def worker_settings(settings: Settings) -> Settings:
-    """The job workers' settings: one thread per synthesis (a worker per core runs its own)
-    for every engine whose settings take a ``threads`` count (engines/spec.py)."""
-    one_thread = {
-        f"{spec.name}_threads": 1
+    """The job workers' settings: JOB_WORKER_ENGINE_SETTINGS for every engine whose settings
+    take them (engines/spec.py)."""
+    overrides = {
+        f"{spec.name}_{name}": value
         for spec in registry.TTS_ENGINES
-        if "threads" in spec.settings.model_fields
+        for name, value in JOB_WORKER_ENGINE_SETTINGS.items()
+        if name in spec.settings.model_fields
     }
-    return settings.model_copy(update={"tts": settings.tts.model_copy(update=one_thread)})
+    return settings.model_copy(update={"tts": settings.tts.model_copy(update=overrides)})
 
 
 @dataclass
