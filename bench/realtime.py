@@ -29,6 +29,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.stats import pct, spread  # noqa: E402
 from devkit.clips import load_clips  # noqa: E402
 from devkit.wer import corpus_wer  # noqa: E402
 
@@ -37,24 +38,6 @@ LEAD_S, TAIL_S, CHUNK_S = 0.5, 1.5, 0.1
 TARGET_P95_S = 2.0
 COMPLETED = "conversation.item.input_audio_transcription.completed"
 DELTA = "conversation.item.input_audio_transcription.delta"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def stats(values: list[float]) -> dict:
-    return {
-        "p50": round(pct(values, 0.5), 3),
-        "p95": round(pct(values, 0.95), 3),
-        "max": round(max(values), 3) if values else None,
-        "n": len(values),
-    }
 
 
 class Turn:
@@ -191,11 +174,11 @@ def latency(url: str, base_url: str, turns: list[Turn]) -> dict:
     speech_s = sum(r["speech_end"] - r["speech_start"] for r in records)
     return {
         "clips": len(records),
-        "end_of_speech_to_completed_s": stats([r["completed"] - r["speech_end"] for r in done]),
-        "speech_start_to_first_delta_s": stats(
+        "end_of_speech_to_completed_s": spread([r["completed"] - r["speech_end"] for r in done]),
+        "speech_start_to_first_delta_s": spread(
             [r["first_delta"] - r["speech_start"] for r in records if r["first_delta"]]
         ),
-        "longest_wait_for_a_delta_while_speaking_s": stats(
+        "longest_wait_for_a_delta_while_speaking_s": spread(
             [r["longest_gap"] for r in records if r["longest_gap"] is not None]
         ),
         "deltas_per_second_of_speech": round(
@@ -237,7 +220,7 @@ def concurrency(url: str, turns: list[Turn], levels: list[int], per_session: int
         done = [r["completed"] - r["speech_end"] for r in records if r["completed"]]
         firsts = [r["first_delta"] - r["speech_start"] for r in records if r["first_delta"]]
         out[n] = {
-            **stats(done),
+            **spread(done),
             "missing": len(records) - len(done),
             "first_delta_p50_s": round(pct(firsts, 0.5), 3),
             # Server CPU per second of audio streamed: how much of the machine a session

@@ -57,6 +57,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.servers import ours  # noqa: E402
+from bench.stats import pct, summary  # noqa: E402
 from devkit.clips import load_clips  # noqa: E402
 from devkit.server import ServerProcess, clean_env  # noqa: E402
 from devkit.stand_ins import server_env  # noqa: E402
@@ -69,24 +70,6 @@ PEERS_VENV = REPO / "bench" / ".peers"
 ENGLISH = [c for c in load_clips() if c.language == "en"]
 SPANISH = [c for c in load_clips() if c.language == "es"]
 SENTENCES = EVERYDAY[:5]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def summary(values: list[float]) -> dict:
-    return {
-        "p50": round(pct(values, 0.5), 4),
-        "p95": round(pct(values, 0.95), 4),
-        "p99": round(pct(values, 0.99), 4),
-        "n": len(values),
-    }
 
 
 def start(args: list[str], env: dict[str, str], health: str = "/health") -> ServerProcess:

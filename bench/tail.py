@@ -45,19 +45,13 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
+from bench.stats import pct  # noqa: E402
 from devkit.clips import load_clips  # noqa: E402
 from devkit.hard_clips import hard_clips  # noqa: E402
 from devkit.wer import corpus_wer  # noqa: E402
 
 RESULTS = ROOT / "bench" / "tail-results.json"
 KINDS = ("stt", "stream", "direct")
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def ratio_summary(ratios: dict[str, float]) -> dict:
