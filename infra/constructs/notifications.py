@@ -12,10 +12,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as events
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.nag import acknowledge
+from infra.constructs.queues import queue_with_dead_letters
 from speech_api.service.notify import CALLBACK_ATTEMPTS
 
 
@@ -43,25 +42,12 @@ class TranscriptNotifications(Construct):
         self.topic.grant_publish(worker)
         worker.add_environment("TRANSCRIPT_TOPIC_ARN", self.topic.topic_arn)
 
-        self.callbacks_dlq = sqs.Queue(
-            self,
-            "CallbacksDeadLetter",
-            retention_period=Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-        )
-        acknowledge(self.callbacks_dlq, {"AwsSolutions-SQS3": "This is the dead-letter queue."})
-        self.callbacks_queue = sqs.Queue(
+        self.callbacks_queue, self.callbacks_dlq = queue_with_dead_letters(
             self,
             "Callbacks",
-            # The wait between attempts (and at least 6x the function's timeout, AWS's advice
-            # for SQS event sources).
+            # The wait between attempts, too.
             visibility_timeout=Duration.seconds(6 * callbacks.timeout.to_seconds()),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                max_receive_count=CALLBACK_ATTEMPTS, queue=self.callbacks_dlq
-            ),
+            max_receives=CALLBACK_ATTEMPTS,
         )
         callbacks.add_event_source(
             events.SqsEventSource(

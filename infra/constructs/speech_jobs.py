@@ -19,19 +19,18 @@ from aws_cdk import aws_lambda_event_sources as events
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import LAMBDA_MAX_TIMEOUT_S, DeployConfig
 from infra.constructs.functions import Functions
 from infra.constructs.grants import grant_list_bucket, grant_objects
+from infra.constructs.queues import queue_with_dead_letters
 from infra.layout import (
     SPEECH_JOBS_COMMAND,
     SPEECH_JOBS_PREFIX,
     TEXT_DROPS_PREFIX,
     TTS_PREFIX,
 )
-from infra.nag import acknowledge
 from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS
 
 # The worker records a job's failure itself on the MAX_WORKER_ATTEMPTS-th delivery of a step;
@@ -54,23 +53,11 @@ class SpeechJobPipeline(Construct):
         topic: sns.ITopic,
     ):
         super().__init__(scope, construct_id)
-        self.dlq = sqs.Queue(
-            self,
-            "SpeechJobsDeadLetter",
-            retention_period=Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-        )
-        acknowledge(self.dlq, {"AwsSolutions-SQS3": "This is the dead-letter queue."})
-        self.queue = sqs.Queue(
+        self.queue, self.dlq = queue_with_dead_letters(
             self,
             "SpeechJobs",
-            # 6x the Narrator's timeout (AWS's advice for SQS event sources): a step is never
-            # handed to a second invocation while the first still runs.
             visibility_timeout=Duration.seconds(6 * LAMBDA_MAX_TIMEOUT_S),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=self.dlq),
+            max_receives=MAX_RECEIVES,
         )
         self.narrator = functions.add(
             "Narrator",

@@ -8,10 +8,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as events
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import DeployConfig
+from infra.constructs.queues import queue_with_dead_letters
 from infra.layout import UPLOADS_PREFIX
 from infra.nag import acknowledge
 from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS
@@ -36,26 +36,14 @@ class UploadPipeline(Construct):
         worker: lambda_.Function,
     ):
         super().__init__(scope, construct_id)
-        self.dlq = sqs.Queue(
-            self,
-            "UploadsDeadLetter",
-            retention_period=Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-        )
-        acknowledge(self.dlq, {"AwsSolutions-SQS3": "This is the dead-letter queue."})
-        self.queue = sqs.Queue(
+        self.queue, self.dlq = queue_with_dead_letters(
             self,
             "Uploads",
-            # At least 6x the worker's timeout: AWS's advice for SQS event sources, so that Lambda
-            # can retry a throttled invoke (https://docs.aws.amazon.com/lambda/latest/dg/
-            # services-sqs-configure.html), and a message is never handed to a second worker
-            # while the first still runs. 900 s -> 90 min (SQS allows 12 h). A failed attempt
-            # is retried when this runs out.
+            # Lambda can retry a throttled invoke within it (https://docs.aws.amazon.com/lambda/
+            # latest/dg/services-sqs-configure.html). 900 s -> 90 min (SQS allows 12 h). A
+            # failed attempt is retried when this runs out.
             visibility_timeout=Duration.seconds(6 * worker.timeout.to_seconds()),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=self.dlq),
+            max_receives=MAX_RECEIVES,
         )
         bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,
