@@ -39,7 +39,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.run import ENGLISH, ours, summary  # noqa: E402
+from bench.run import ENGLISH, ours  # noqa: E402
+from bench.stats import summary  # noqa: E402
 from devkit.server import ServerProcess, family_memory  # noqa: E402
 
 
@@ -260,9 +261,13 @@ async def hostile(url: str, seconds: float) -> dict:
     }
 
 
+# What each memory sample holds, in order (bench/soak.json names them the same way).
+COLUMNS = ("phase", "t_s", "family_pss_mb", "family_rss_mb", "server_rss_mb", "procs")
+
+
 class RSSSampler:
-    """Memory every `every` seconds in the background, labelled by phase: each sample is
-    (phase, t, family PSS, family RSS, server RSS, processes)."""
+    """Memory every `every` seconds in the background, labelled by phase: each sample is a
+    row of COLUMNS."""
 
     def __init__(self, pid: int, every: float = 1.0):
         self.pid = pid
@@ -287,8 +292,9 @@ class RSSSampler:
         self._stop.set()
         self._thread.join()
 
-    def median(self, phase: str, first_s: float | None = None, column: int = 2) -> float:
-        values = [(s[1], s[column]) for s in self.samples if s[0] == phase]
+    def median(self, phase: str, column: str, first_s: float | None = None) -> float:
+        i = COLUMNS.index(column)
+        values = [(s[1], s[i]) for s in self.samples if s[0] == phase]
         if first_s is not None and values:
             values = [(t, v) for t, v in values if t <= values[0][0] + first_s]
         return statistics.median(v for _, v in values)
@@ -351,13 +357,17 @@ def main() -> None:
     finally:
         server.stop()
     figures = {}
-    for name, column in (("pss", 2), ("rss", 3), ("server_rss", 4)):
-        start = rss.median("mixed", first_s=30, column=column)
-        end = rss.median("final", column=column)
+    for name, column in (
+        ("pss", "family_pss_mb"),
+        ("rss", "family_rss_mb"),
+        ("server_rss", "server_rss_mb"),
+    ):
+        start = rss.median("mixed", column, first_s=30)
+        end = rss.median("final", column)
         figures[name] = {
             "start_mb": start,
             "end_mb": end,
-            "peak_mb": max(sample[column] for sample in rss.samples),
+            "peak_mb": max(sample[COLUMNS.index(column)] for sample in rss.samples),
             "growth_pct": round(100 * (end - start) / start, 2),
         }
     growth = figures["pss"]["growth_pct"]
@@ -370,7 +380,7 @@ def main() -> None:
     result = {
         "phases": phases,
         "memory_samples": {
-            "columns": ["phase", "t_s", "family_pss_mb", "family_rss_mb", "server_rss_mb", "procs"],
+            "columns": list(COLUMNS),
             "rows": rss.samples,
         },
         "memory": figures,
