@@ -128,10 +128,8 @@ class PiperEngine:
         self._workers = ThreadPoolExecutor(
             sentences_at_once(max_concurrent, settings.threads), thread_name_prefix="piper"
         )
+        self._settings = settings
         # Import onnxruntime now, not at app import: it is the heavy part of the cold start.
-        self._threads = settings.threads
-        self._low_memory = settings.low_memory
-        self._arena = settings.arena
         self._load(self.default_voice)
 
     def voices(self) -> list[str]:
@@ -149,9 +147,7 @@ class PiperEngine:
                 path = self._voice_paths[voice]
                 if aligned and self._cache_dir is not None:
                     path = aligned_model(path, self._cache_dir)
-                self._loaded[key] = _load_voice(
-                    path, self._threads, self._low_memory, arena=self._arena
-                )
+                self._loaded[key] = _load_voice(path, self._settings)
             return self._loaded[key]
 
     def synthesize(self, text: str, *, voice: str, speed: float, words: bool = False) -> Speech:
@@ -238,8 +234,9 @@ class PiperEngine:
         return voice
 
 
-def _load_voice(path: Path, threads: int = 0, low_memory: bool = True, *, arena: bool = False):
-    """PiperVoice.load, with onnxruntime's CPU memory arena off unless asked for. The arena
+def _load_voice(path: Path, settings: PiperSettings):
+    """PiperVoice.load with the settings' onnxruntime options: its CPU memory arena is off
+    unless asked for. The arena
     keeps every buffer at the largest shape it has seen (a long sentence) and never gives it
     back; measured over six bursts of 16 concurrent requests RSS kept rising with it (606 ->
     712 MB) and stayed flat without it (649-665 MB)."""
@@ -250,10 +247,10 @@ def _load_voice(path: Path, threads: int = 0, low_memory: bool = True, *, arena:
     from piper.config import PiperConfig
 
     options = onnxruntime.SessionOptions()
-    options.enable_cpu_mem_arena = arena
-    options.enable_mem_pattern = not low_memory
-    if threads:
-        options.intra_op_num_threads = threads
+    options.enable_cpu_mem_arena = settings.arena
+    options.enable_mem_pattern = not settings.low_memory
+    if settings.threads:
+        options.intra_op_num_threads = settings.threads
     config = json.loads(path.with_suffix(".onnx.json").read_text(encoding="utf-8"))
     return PiperVoice(
         config=PiperConfig.from_dict(config),
