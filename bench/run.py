@@ -16,7 +16,7 @@ BENCH_ARGS for `make bench`:
   --quick          fewer rounds and requests, for a smoke run
   --narration-only only the narration figures (bench/narration.py): spoken-form round trip
                    WER before/after, a 12,000-character speech job vs `python -m piper`
-  --realtime-only  only the live transcription figures (bench/realtime.py, about 8 minutes):
+  --realtime-only  only the live transcription figures (bench/realtime.py, about 9 minutes):
                    end of speech -> completed, first partial, WER vs /stt, sessions sustained
   --long-form-only only the long-recording figures (about 4 minutes): a 5-minute recording of
                    joined dev clips, RTF and WER of ours vs the library's sequential and batched
