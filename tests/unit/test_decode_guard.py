@@ -9,6 +9,7 @@ from speech_api.engines.stt.whisper_guard import (
     Fallback,
     check_budget,
     check_timing,
+    late_timestamps,
     repeats_a_phrase,
     token_budget,
 )
@@ -22,6 +23,15 @@ def test_the_budget_grows_with_the_clip_and_stops_at_the_librarys_limit():
     assert token_budget(10.6, 80) == 80  # a long prompt leaves less
     # The retry's is looser (speech denser than any measured is decoded there).
     assert token_budget(5.67, 224, retry=True) == 124
+
+
+def test_the_timestamps_suppressed_are_those_past_the_audio_and_its_tolerance():
+    begin = 50363  # <|0.00|> in the English-only vocabulary
+    late = late_timestamps(4.92, begin, 0.02)
+    # 4.92 s + 0.5 s: <|5.42|> may end a segment, <|5.44|> to <|30.00|> may not.
+    assert late[0] == begin + 272 and late[-1] == begin + 1500
+    assert late == list(range(begin + 272, begin + 1501))
+    assert late_timestamps(30.0, begin, 0.02) == []  # a full window keeps them all
 
 
 def test_a_decode_that_uses_its_whole_budget_is_a_runaway():

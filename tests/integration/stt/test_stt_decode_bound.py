@@ -17,7 +17,12 @@ from speech_api.audio import decode_audio
 from speech_api.engines import TranscriptionOptions as Options
 from speech_api.engines.stt.whisper_arguments import whisper_arguments
 from speech_api.engines.stt.whisper_engine import WhisperEngine
-from speech_api.engines.stt.whisper_guard import generate_max_length, token_budget
+from speech_api.engines.stt.whisper_guard import (
+    END_TOLERANCE_S,
+    generate_max_length,
+    late_timestamps,
+    token_budget,
+)
 from speech_api.engines.stt.whisper_queue import Job
 
 ENGLISH = Options(language="en")
@@ -49,6 +54,62 @@ def unbounded_tokens(engine: WhisperEngine, job: Job, margin_frames: int) -> int
         max_length=model.max_length,
     )
     return len(out[0].sequences_ids[0])
+
+
+def trimmed_decode(engine: WhisperEngine, job: Job, margin_frames: int, suppress: list[int]):
+    """The trimmed decode as the batch decoder makes it (beam 5, this clip's budget), with
+    ``suppress`` as the extra suppressed tokens: (timestamps in seconds, text tokens)."""
+    model = engine._model
+    mel = np.zeros((1, job.features.shape[0], job.frames + margin_frames), dtype=np.float32)
+    mel[0, :, : job.frames] = job.features
+    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, "transcribe", "en")
+    prompt = model.get_prompt(tokenizer, [])
+    budget = token_budget(job.frames / 100, 224)
+    out = model.model.generate(
+        ctranslate2.StorageView.from_array(mel),
+        [prompt],
+        beam_size=5,
+        max_length=generate_max_length(len(prompt), budget),
+        suppress_tokens=[-1, *suppress],
+    )
+    tokens = out[0].sequences_ids[0]
+    begin = tokenizer.timestamp_begin
+    times = [(t - begin) * model.time_precision for t in tokens if t >= begin]
+    return times, [t for t in tokens if t < tokenizer.eot]
+
+
+def test_a_decode_places_no_segment_past_its_audio_so_a_runaway_ends_with_the_speech(engines):
+    # tiny.en with a 2 s margin reads this 4.9 s of speech, then reads it again as a segment
+    # from 4.00 s to 8.00 s (past the audio, in the margin and beyond), and again, until the
+    # token budget stops it. With the timestamps past the audio suppressed it ends after the
+    # first reading.
+    c = clip("ami_ES2011a_headset0_40-46s.wav")
+    engine = engines("tiny.en", context_margin_s=2.0, batch_size=1)
+    audio = samples(c)
+    job = job_for(engine, audio)
+    duration = job.frames / 100
+    budget = token_budget(duration, 224)
+    model = engine._model
+    begin = Tokenizer(model.hf_tokenizer, False, "transcribe", "en").timestamp_begin
+
+    times, text = trimmed_decode(engine, job, 200, suppress=[])
+    assert max(times) > duration + END_TOLERANCE_S
+    assert len(times) + len(text) == budget  # a runaway, stopped only by the budget
+    late = late_timestamps(duration, begin, model.time_precision)
+    times, text = trimmed_decode(engine, job, 200, suppress=late)
+    assert max(times) <= duration + END_TOLERANCE_S
+    assert len(times) + len(text) < budget / 2
+
+    # The engine decodes it so: once, trimmed, no budget spent, no retry.
+    stats = engine.decoder.stats
+    stats.budget_stops.clear()
+    retried, trimmed = sum(stats.retried.values()), stats.trimmed
+    result = engine.transcribe(audio, ENGLISH)
+    assert list(stats.budget_stops) == []
+    assert sum(stats.retried.values()) == retried and stats.trimmed == trimmed + 1
+    # As good as the library's full window (both spell the name their own way).
+    full = engines("tiny.en", trim_context=False, batch_size=1).transcribe(audio, ENGLISH)
+    assert corpus_wer([c.text], [result.text]) <= corpus_wer([c.text], [full.text]) <= 0.25
 
 
 def test_a_runaway_decode_is_stopped_within_its_clips_budget_and_decoded_again(engines):

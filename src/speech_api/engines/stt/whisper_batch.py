@@ -5,8 +5,10 @@ with faster-whisper's own per-window steps, each result checked by `whisper_guar
 Language detection uses the trimmed encoding too, unless its top language scores at or below
 the library's detection threshold (0.5): then the full window decides, as in the library.
 
-Each decode is bounded by its clip's length (`whisper_guard.token_budget`): a runaway stops
-there, and holds its batch-mates no longer than that. A clip the guard rejects is decoded once
+Each decode is bounded by its clip's length: it may place no timestamp past the audio
+(`whisper_guard.late_timestamps`), which ends most runaways where the speech ends, and it has a
+token budget (`whisper_guard.token_budget`): a runaway stops there, and holds its batch-mates no
+longer than that. A clip the guard rejects is decoded once
 more, at once, with a wider margin of silence (`retry_margin_frames`); only if that fails too
 does it go to the library's full window (`whisper_fast`). So a clip that goes wrong pays for
 two short trimmed decodes rather than a 224-token runaway and the full window.
@@ -40,6 +42,7 @@ from speech_api.engines.stt.whisper_guard import (
     check_text,
     check_timing,
     generate_max_length,
+    late_timestamps,
     token_budget,
 )
 from speech_api.engines.stt.whisper_queue import Job, Stats
@@ -196,7 +199,15 @@ class BatchDecoder:
                 return_scores=True,
                 return_no_speech_prob=True,
                 suppress_blank=args["suppress_blank"],
-                suppress_tokens=self._suppressed(tokenizers[members[0]], args["suppress_tokens"]),
+                suppress_tokens=[
+                    *self._suppressed(tokenizers[members[0]], args["suppress_tokens"]),
+                    # No segment past the audio (the group's longest clip): a runaway ends.
+                    *late_timestamps(
+                        max(jobs[i].frames for i in members) / model.frames_per_second,
+                        tokenizers[members[0]].timestamp_begin,
+                        model.time_precision,
+                    ),
+                ],
                 max_initial_timestamp_index=round(
                     args["max_initial_timestamp"] / model.time_precision
                 ),

@@ -9,9 +9,17 @@ that did not finish in one window.
 
 A decode that goes wrong usually runs away: it repeats itself until the decoder's length limit
 (224 tokens, half of Whisper's 448-token context, as in the library). CTranslate2's `generate`
-has no per-step hook, so the stop is its `max_length`: every trimmed decode gets a token budget
-bounded by its clip's length (`token_budget`), and one that uses it all is judged at once
-(`check_budget`) instead of after 224 tokens.
+has no per-step hook, so two bounds are set before it starts:
+
+- no timestamp past the audio (`late_timestamps`): the tokens for a time more than
+  `END_TOLERANCE_S` after the clip's end are suppressed. A runaway usually reads its clip again
+  as a new segment placed after the speech (in the margin of silence and beyond); Whisper's
+  timestamps only move forward, so with nowhere left to put a segment the decoder ends instead.
+  A result with such a timestamp was rejected anyway (`check_timing`): the decoder is stopped
+  from making it rather than judged after it;
+- a token budget bounded by the clip's length (`token_budget`): a loop within one segment,
+  which needs no timestamp, stops there and is judged at once (`check_budget`) instead of
+  after 224 tokens.
 """
 
 from __future__ import annotations
@@ -44,6 +52,8 @@ BUDGET_EXTRA_TOKENS = 10
 NO_SPEECH = "no speech in the trimmed window"
 # A segment may end this far past the audio (Whisper rounds to 20 ms and overshoots a little).
 END_TOLERANCE_S = 0.5
+# Whisper's timestamp tokens: <|0.00|> to <|30.00|>, one per 20 ms.
+TIMESTAMP_TOKENS = 1501
 
 
 class Fallback(Exception):
@@ -60,6 +70,14 @@ def token_budget(duration_s: float, cap: int, *, retry: bool = False) -> int:
     rate = RETRY_TOKENS_PER_SECOND if retry else BUDGET_TOKENS_PER_SECOND
     wanted = math.ceil(rate * max(duration_s, 1.0)) + BUDGET_EXTRA_TOKENS
     return max(1, min(cap, wanted))
+
+
+def late_timestamps(duration_s: float, timestamp_begin: int, precision: float) -> list[int]:
+    """The timestamp tokens a decode of ``duration_s`` seconds of audio may not generate: those
+    for a time more than `END_TOLERANCE_S` after its end (``timestamp_begin`` is the token of
+    0.00 s, ``precision`` the seconds between two; Whisper has 1,501 of them, to 30.00 s)."""
+    first = math.floor(round((duration_s + END_TOLERANCE_S) / precision, 6)) + 1
+    return list(range(timestamp_begin + first, timestamp_begin + TIMESTAMP_TOKENS))
 
 
 def generate_max_length(prompt_length: int, budget: int) -> int:
