@@ -6,6 +6,7 @@ budget and decoded again: test_stt_decode_bound.py.)"""
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -103,7 +104,8 @@ def test_the_same_clip_batched_and_alone_gives_the_same_text(engines):
 
 
 def test_a_failing_batch_is_retried_clip_by_clip_and_only_the_failing_clip_leaves_it(engines):
-    engine = engines("base", batch_size=8)
+    # One worker: while it holds the first clip, the other two can only wait, together.
+    engine = engines("base", batch_size=8, num_workers=1)
     decoder = engine.decoder
     queue = decoder.queue
     real_run = queue.run
@@ -132,7 +134,8 @@ def test_a_failing_batch_is_retried_clip_by_clip_and_only_the_failing_clip_leave
                 engine.transcribe, samples(bad), Options(language="en", prompt="fail me")
             )
             other = pool.submit(engine.transcribe, samples(good), english)
-            while len(queue.waiting) < 2:
+            deadline = time.monotonic() + 30
+            while len(queue.waiting) < 2 and time.monotonic() < deadline:
                 threading.Event().wait(0.01)
             decoder.stats.batches.clear()
             gate.set()
@@ -145,6 +148,40 @@ def test_a_failing_batch_is_retried_clip_by_clip_and_only_the_failing_clip_leave
     assert decoder.stats.trimmed == trimmed + 2
     assert decoder.stats.fallbacks["error"] == errors + 1
     assert corpus_wer([first.text, bad.text, good.text], texts) <= 0.2, texts
+
+
+def test_with_a_worker_per_core_a_clip_does_not_wait_behind_another(engines):
+    # Two workers (the default on two cores: STT_NUM_WORKERS=0): while one holds a clip, the
+    # next is decoded by the other, at once, and gets its own transcript.
+    engine = engines("base", num_workers=2)
+    queue = engine.decoder.queue
+    real_run = queue.run
+    held, gate = threading.Event(), threading.Event()
+    first, second = clip("arctic_a0008.wav"), clip("arctic_aew_a0001.wav")
+
+    def run(jobs):
+        if any(j.options.prompt == "hold me" for j in jobs):
+            held.set()
+            gate.wait(60)
+        real_run(jobs)
+
+    queue.run = run
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            holding = pool.submit(
+                engine.transcribe, samples(first), Options(language="en", prompt="hold me")
+            )
+            assert held.wait(30)
+            text = pool.submit(engine.transcribe, samples(second), Options(language="en"))
+            done = text.result(timeout=30).text  # decoded while the first is still held
+            assert not holding.done()
+            gate.set()
+            holding.result(timeout=30)
+    finally:
+        gate.set()
+        queue.run = real_run
+    # Its own transcript, as it gets it alone.
+    assert done == engine.transcribe(samples(second), Options(language="en")).text
 
 
 @pytest.mark.slow

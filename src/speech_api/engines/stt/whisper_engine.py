@@ -29,6 +29,7 @@ from speech_api.engines.stt.whisper_prompt import WINDOW_SAMPLES, check_decoder_
 from speech_api.engines.stt.whisper_settings import WhisperSettings
 from speech_api.engines.stt.whisper_steps import CheckedWhisper
 from speech_api.errors import InvalidRequestError, UnsupportedLanguageError
+from speech_api.machine import usable_cores
 
 __all__ = ["WhisperEngine", "installed_models", "resolve_model"]
 
@@ -54,6 +55,7 @@ class WhisperEngine:
         if device == "auto":
             device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
         compute_type = settings.compute_type or ("float16" if device == "cuda" else "int8")
+        workers = settings.num_workers or (usable_cores() if device == "cpu" else 1)
         self.name = settings.model
         self.device = device
         self.compute_type = compute_type
@@ -63,7 +65,7 @@ class WhisperEngine:
             device=device,
             compute_type=compute_type,
             cpu_threads=settings.cpu_threads,
-            num_workers=settings.num_workers,
+            num_workers=workers,
             download_root=str(cache_dir / "hub"),
         )
         # Every decoder call checks first that its request still wants it (whisper_steps).
@@ -77,6 +79,7 @@ class WhisperEngine:
             trim=settings.trim_context,
             margin_s=settings.context_margin_s,
             batch_size=settings.batch_size,
+            workers=workers,
         )
         self.long_form = LongFormTranscriber(self.decoder)
 

@@ -52,6 +52,7 @@ class FastWhisper:
         trim: bool,
         margin_s: float,
         batch_size: int,
+        workers: int = 1,
     ):
         self.model = model
         self.beam_size = beam_size
@@ -66,6 +67,7 @@ class FastWhisper:
             batch_size=batch_size,
             margin_frames=margin_frames,
             stats=self.stats,
+            workers=workers,
         )
 
     def transcribe(self, samples: np.ndarray, options: TranscriptionOptions) -> Result:

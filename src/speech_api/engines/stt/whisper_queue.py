@@ -1,7 +1,8 @@
-"""Cross-request batching: clips that wait while the model is busy are decoded together, by one
-worker thread. A clip that arrives when the model is idle starts at once: nobody waits for
-company. Which clips share a batch is decided here; how a batch is decoded is not (the queue
-is given a `run(jobs)` callable, `whisper_batch.BatchDecoder.run` in the engine)."""
+"""Cross-request batching: clips that wait while the model is busy are decoded together, by
+``workers`` threads (one per CTranslate2 worker, so that batches run side by side, one per
+core). A clip that arrives when a worker is idle starts at once: nobody waits for company.
+Which clips share a batch is decided here; how a batch is decoded is not (the queue is given a
+`run(jobs)` callable, `whisper_batch.BatchDecoder.run` in the engine)."""
 
 from __future__ import annotations
 
@@ -65,8 +66,10 @@ class BatchQueue:
         margin_frames: int,
         max_padding: float = 1.5,
         stats: Stats | None = None,
+        workers: int = 1,
     ):
         self.run = run
+        self.workers = workers
         self.batch_size = batch_size
         self.margin_frames = margin_frames
         # A batch is padded to its longest clip: clips join the oldest waiting one only while
@@ -76,7 +79,7 @@ class BatchQueue:
         self.stats = stats or Stats()
         self.waiting: list[Job] = []
         self._cond = threading.Condition()
-        self._worker: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def submit(self, jobs: list[Job]) -> None:
         """Queue the jobs (together: they may share batches); each job's future is set when
@@ -84,11 +87,10 @@ class BatchQueue:
         if not jobs:
             return
         with self._cond:
-            if self._worker is None:
-                self._worker = threading.Thread(
-                    target=self._loop, name="whisper-batches", daemon=True
-                )
-                self._worker.start()
+            while len(self._threads) < self.workers:
+                thread = threading.Thread(target=self._loop, name="whisper-batches", daemon=True)
+                thread.start()
+                self._threads.append(thread)
             self.waiting.extend(jobs)
             self._cond.notify()
 

@@ -15,8 +15,19 @@ class WhisperSettings(EngineSettings):
     model: str = Field("base", description="faster-whisper size/name or a local model directory")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA if present")
     compute_type: str | None = Field(None, description="default: int8 on CPU, float16 on CUDA")
-    cpu_threads: int = Field(0, ge=0, description="CTranslate2 intra-op threads; 0 = all cores")
-    num_workers: int = Field(1, ge=1, description="parallel transcriptions inside CTranslate2")
+    # Measured on 2 cores (base and tiny.en, int8): one clip alone takes 25-30 % less time on
+    # one thread than on CTranslate2's default of 4 or on 2 (a Whisper decode is many small
+    # steps, and threads cost more to synchronize than they save), and with one worker per
+    # core, clips that arrive together run side by side instead of in turn.
+    cpu_threads: int = Field(
+        1, ge=0, description="CTranslate2 threads per decode (0 = CTranslate2's default, 4)"
+    )
+    num_workers: int = Field(
+        0,
+        ge=0,
+        description="decodes run at once, each on its own threads, sharing the model's weights "
+        "(0 = one per core on CPU, 1 on a GPU)",
+    )
     extra_models: str = Field(
         "", description="more models callers may pick by name (comma-separated), besides model"
     )
