@@ -1,7 +1,7 @@
 """The process's live decoding, shared by every session: finals first, partials with what is
 left.
 
-On two cores one partial decode already uses the whole CPU, so:
+On two cores partials and finals compete for the CPU, and a final is what a client waits on, so:
 - finals (the `completed` transcripts) run at once, each on a thread of its own; several at
   a time end up batched together by the engine's queue (`engines/whisper_queue.py`);
 - partials run one at a time, on one thread, and only while no final is running or waiting;
