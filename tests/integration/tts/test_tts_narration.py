@@ -120,7 +120,10 @@ def test_say_as_and_sub_are_heard(api):
         '<say-as interpret-as="date" format="dmy">15/03/2024</say-as>.</speak>'
     )
     text = heard(api, tts(api, body, text_type="ssml")["url"])
-    assert "world wide web" in text and "march" in text
+    # The alias, not the letters ("double-u double-u double-u"); Whisper base hears its first
+    # word, said softly at the very start, as "world" or "or a".
+    assert "wide web" in text and "double" not in text
+    assert "march" in text
 
 
 def test_phonemes_are_spoken_where_piper_takes_them(api):
