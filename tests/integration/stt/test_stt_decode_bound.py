@@ -41,8 +41,16 @@ def job_for(engine: WhisperEngine, audio: np.ndarray, options: Options = ENGLISH
     return job
 
 
-def unbounded_tokens(engine: WhisperEngine, job: Job, margin_frames: int) -> int:
-    """What the same trimmed decode generates with the library's own limit (448)."""
+def trimmed_tokens(
+    engine: WhisperEngine,
+    job: Job,
+    margin_frames: int,
+    max_length: int | None = None,
+    suppress: list[int] | None = None,
+) -> list[int]:
+    """The tokens of the clip's trimmed decode (beam 5) with this margin: by default with the
+    library's own limit (448) and its default suppressed tokens, else with ``max_length`` and
+    ``suppress`` added to them."""
     model = engine._model
     mel = np.zeros((1, job.features.shape[0], job.frames + margin_frames), dtype=np.float32)
     mel[0, :, : job.frames] = job.features
@@ -51,31 +59,15 @@ def unbounded_tokens(engine: WhisperEngine, job: Job, margin_frames: int) -> int
         ctranslate2.StorageView.from_array(mel),
         [model.get_prompt(tokenizer, [])],
         beam_size=5,
-        max_length=model.max_length,
+        max_length=max_length or model.max_length,
+        suppress_tokens=[-1, *(suppress or [])],
     )
-    return len(out[0].sequences_ids[0])
+    return out[0].sequences_ids[0]
 
 
-def trimmed_decode(engine: WhisperEngine, job: Job, margin_frames: int, suppress: list[int]):
-    """The trimmed decode as the batch decoder makes it (beam 5, this clip's budget), with
-    ``suppress`` as the extra suppressed tokens: (timestamps in seconds, text tokens)."""
-    model = engine._model
-    mel = np.zeros((1, job.features.shape[0], job.frames + margin_frames), dtype=np.float32)
-    mel[0, :, : job.frames] = job.features
-    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, "transcribe", "en")
-    prompt = model.get_prompt(tokenizer, [])
-    budget = token_budget(job.frames / 100, 224)
-    out = model.model.generate(
-        ctranslate2.StorageView.from_array(mel),
-        [prompt],
-        beam_size=5,
-        max_length=generate_max_length(len(prompt), budget),
-        suppress_tokens=[-1, *suppress],
-    )
-    tokens = out[0].sequences_ids[0]
-    begin = tokenizer.timestamp_begin
-    times = [(t - begin) * model.time_precision for t in tokens if t >= begin]
-    return times, [t for t in tokens if t < tokenizer.eot]
+def unbounded_tokens(engine: WhisperEngine, job: Job, margin_frames: int) -> int:
+    """What the same trimmed decode generates with the library's own limit (448)."""
+    return len(trimmed_tokens(engine, job, margin_frames))
 
 
 def test_a_decode_places_no_segment_past_its_audio_so_a_runaway_ends_with_the_speech(engines):
@@ -90,15 +82,21 @@ def test_a_decode_places_no_segment_past_its_audio_so_a_runaway_ends_with_the_sp
     duration = job.frames / 100
     budget = token_budget(duration, 224)
     model = engine._model
-    begin = Tokenizer(model.hf_tokenizer, False, "transcribe", "en").timestamp_begin
+    tokenizer = Tokenizer(model.hf_tokenizer, False, "transcribe", "en")
+    begin = tokenizer.timestamp_begin
+    prompt = model.get_prompt(tokenizer, [])
+    max_length = generate_max_length(len(prompt), budget)
 
-    times, text = trimmed_decode(engine, job, 200, suppress=[])
-    assert max(times) > duration + END_TOLERANCE_S
-    assert len(times) + len(text) == budget  # a runaway, stopped only by the budget
+    def seconds(tokens):  # the decode's timestamps
+        return [(t - begin) * model.time_precision for t in tokens if t >= begin]
+
+    tokens = trimmed_tokens(engine, job, 200, max_length)
+    assert max(seconds(tokens)) > duration + END_TOLERANCE_S
+    assert len(tokens) == budget  # a runaway, stopped only by the budget
     late = late_timestamps(duration, begin, model.time_precision)
-    times, text = trimmed_decode(engine, job, 200, suppress=late)
-    assert max(times) <= duration + END_TOLERANCE_S
-    assert len(times) + len(text) < budget / 2
+    tokens = trimmed_tokens(engine, job, 200, max_length, suppress=late)
+    assert max(seconds(tokens)) <= duration + END_TOLERANCE_S
+    assert len(tokens) < budget / 2
 
     # The engine decodes it so: once, trimmed, no budget spent, no retry.
     stats = engine.decoder.stats

@@ -8,9 +8,9 @@ the library's detection threshold (0.5): then the full window decides, as in the
 Each decode is bounded by its clip's length: it may place no timestamp past the audio
 (`whisper_guard.late_timestamps`), which ends most runaways where the speech ends, and it has a
 token budget (`whisper_guard.token_budget`): a runaway stops there, and holds its batch-mates no
-longer than that. A clip the guard rejects is decoded once
-more, at once, with a wider margin of silence (`retry_margin_frames`); only if that fails too
-does it go to the library's full window (`whisper_fast`). So a clip that goes wrong pays for
+longer than that. A clip the guard rejects is decoded once more, at once, with a wider margin
+of silence (`retry_margin_frames`); only if that fails too does it go to the library's full
+window (`whisper_fast`). So a clip that goes wrong pays for
 two short trimmed decodes rather than a 224-token runaway and the full window.
 
 A decode that stops before the end of its clip is continued from where it stopped, as the
