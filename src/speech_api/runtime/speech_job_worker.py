@@ -126,8 +126,8 @@ def prepare_queue(
 # Engine settings the speech-job workers override, where an engine's settings have them: a
 # worker per core each runs its own synthesis on one thread (more throughput than one synthesis
 # on every core), with onnxruntime's memory arena (faster, its memory bounded by one synthesis
-# per worker).
-JOB_WORKER_ENGINE_SETTINGS = {"threads": 1, "arena": True}
+# per worker) and Piper's blocked kernels (faster on one thread, piper_blocked_model.py).
+JOB_WORKER_ENGINE_SETTINGS = {"threads": 1, "arena": True, "blocked_kernels": True}
 
 
 def worker_settings(settings: Settings) -> Settings:

