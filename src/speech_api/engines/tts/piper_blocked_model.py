@@ -251,11 +251,10 @@ def _check(onnx_model, path: Path) -> None:
             feeds["sid"] = np.array([0], dtype=np.int64)
         return session.run(None, feeds)[0].ravel()
 
-    original = samples(str(path))
     try:
-        rewritten = samples(onnx_model.SerializeToString())
-    except Exception as exc:  # onnxruntime refuses the graph: keep the original
-        raise ValueError(f"the rewritten voice does not load: {exc}") from exc
+        original, rewritten = samples(str(path)), samples(onnx_model.SerializeToString())
+    except Exception as exc:  # a voice with other inputs, or a graph onnxruntime refuses
+        raise ValueError(f"the rewritten voice cannot be checked: {exc}") from exc
     if original.shape != rewritten.shape:
         raise ValueError(f"{rewritten.shape} samples, not {original.shape}")
     difference = float(np.abs(original - rewritten).max())

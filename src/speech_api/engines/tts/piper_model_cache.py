@@ -10,11 +10,14 @@ modification time, so a voice replaced in place is rewritten again.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+logger = logging.getLogger("speech_api.engines.piper")
 
 
 def cached_copy(model: Path, cache_dir: Path, folder: str, rewrite: Callable) -> Path:
@@ -33,7 +36,8 @@ def cached_copy(model: Path, cache_dir: Path, folder: str, rewrite: Callable) ->
     rewritten = onnx.load(str(model))
     try:
         rewrite(rewritten, model)
-    except ValueError:
+    except ValueError as exc:
+        logger.info("%s: no %s copy (%s); the voice itself is used", model.name, folder, exc)
         return model
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, staging = tempfile.mkstemp(prefix=f".{target.stem}-", dir=target.parent)
