@@ -84,7 +84,7 @@ class PiperSettings(EngineSettings):
 
     # One synthesis on one thread spends most of its time in 1-D convolutions, which a copy of
     # the voice runs as 2-D ones on onnxruntime's blocked kernels (piper_blocked_model.py):
-    # about 15-20 % less CPU per sentence on one thread, slower on two.
+    # about 12 % less CPU per sentence on one thread, 20 % slower on two.
     blocked_kernels: bool = Field(
         False,
         description="synthesize with a copy of the voice whose convolutions run on "

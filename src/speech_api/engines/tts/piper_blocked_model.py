@@ -12,10 +12,10 @@ polyphase form), which the blocked kernels take as well. The arithmetic is the s
 the order of the sums changes: with the noise off, the copy's samples differ from the
 original's by about 2e-5 (checked on every copy made, see `_check`).
 
-Measured on en_US-joe-medium, 1,500 characters of prose, five rounds: on one thread 5.0 s
-of CPU against 6.3 s (about 20 % less); on two threads it is slower (3.9 s against 3.3 s of
-wall time: the blocked kernels split these shapes poorly across threads). So only the
-speech-job workers, one synthesis per core on one thread each, use it
+Measured on en_US-joe-medium, 1,500 characters of prose, five rounds each: on one thread
+4.64-4.68 s of CPU against 5.28-5.33 s (12 % less); on two threads it is slower (4.8 s
+against 4.0 s of wall time: the blocked kernels split these shapes poorly across threads).
+So only the speech-job workers, one synthesis per core on one thread each, use it
 (TTS_PIPER_BLOCKED_KERNELS, set by JOB_WORKER_ENGINE_SETTINGS).
 """
 
