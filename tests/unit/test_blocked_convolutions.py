@@ -73,6 +73,9 @@ def test_a_rewritten_stage_gives_the_original_samples(stride, pad):
     assert _lift(model.graph) == 2  # the residual conv and the upsampling's phases
     ops = [n.op_type for n in model.graph.node]
     assert "ConvTranspose" not in ops
+    # The residual conv, its add, the division and the tanh stay 2-D: one step down to 1-D
+    # for the interleave and one for the output, one step up after each.
+    assert ops.count("Squeeze") == ops.count("Unsqueeze") == 2
     weights = {w.name: w for w in model.graph.initializer}
     assert [len(weights[n.input[1]].dims) for n in model.graph.node if n.op_type == "Conv"] == [
         4,
@@ -103,3 +106,25 @@ def test_what_the_rewrite_cannot_keep_equal_is_left_alone():
     assert _polyphase(model.graph) == 0
     assert _lift(model.graph) == 0
     np.testing.assert_allclose(run(model, x), expected, atol=1e-5)
+
+
+def test_a_computed_bias_or_a_one_element_tensor_of_higher_rank_is_left_alone():
+    """A ConvTranspose whose bias a node computes keeps its form (its weights are not all
+    constants); an operand of one element but rank 4 is not a scalar (it would broadcast the
+    sum to 4-D): the add after the lifted convolution is done in 1-D, as written."""
+    model = decoder_stage(4, 2)
+    graph = model.graph
+    bias = next(i for i in graph.initializer if i.name == "up_b")
+    graph.node.insert(0, helper.make_node("Constant", [], ["up_b_computed"], value=bias))
+    graph.node[2].input[2] = "up_b_computed"
+    graph.initializer.append(numpy_helper.from_array(np.ones((1, 1, 1, 1), "f4"), "one_4d"))
+    graph.node[4].input[1] = "one_4d"  # Add(r, one_4d): a 4-D result
+    graph.output[0].type.tensor_type.shape.Clear()
+    x = RNG.normal(size=(1, 24, 9)).astype("f4")
+    expected = run(model, x)
+
+    assert _polyphase(graph) == 0
+    assert _lift(graph) == 1
+    got = run(model, x)
+    assert got.shape == expected.shape == (1, 1, _BLOCK, 36)
+    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)

@@ -56,7 +56,7 @@ def speak(path: Path, sentences: list[np.ndarray]) -> list[np.ndarray]:
 
 def test_the_copy_is_made_once_and_says_what_the_voice_says(voice_path, model_cache_dir):
     copy = blocked_model(voice_path, model_cache_dir)
-    assert copy.parent == model_cache_dir / "piper-blocked"
+    assert copy.parent == model_cache_dir / piper_blocked_model.FOLDER
     assert json.loads(copy.with_suffix(".onnx.json").read_text()) == json.loads(
         voice_path.with_suffix(".onnx.json").read_text()
     )
@@ -87,7 +87,29 @@ def test_the_copy_of_the_timed_voice_keeps_its_phoneme_durations(voice_path, mod
         np.testing.assert_allclose(copy_samples, samples, atol=1e-3)
 
 
-def test_a_copy_that_would_sound_different_is_not_used(voice_path, tmp_path, monkeypatch):
+def test_a_copy_that_would_sound_different_is_not_used_nor_tried_again(
+    voice_path, tmp_path, monkeypatch
+):
     monkeypatch.setattr(piper_blocked_model, "MAX_SAMPLE_DIFFERENCE", -1.0)
     assert blocked_model(voice_path, tmp_path) == voice_path
-    assert not any((tmp_path / "piper-blocked").glob("*.onnx"))
+    assert not list(tmp_path.rglob("*.onnx"))
+    (refused,) = tmp_path.rglob("*.refused")
+    assert "samples differ" in refused.read_text()
+
+    monkeypatch.undo()  # the check would pass now: the refusal stands until the voice changes
+    assert blocked_model(voice_path, tmp_path) == voice_path
+
+
+def test_a_copy_that_cannot_be_made_leaves_the_voice_as_it_is(voice_path, tmp_path, monkeypatch):
+    """Any failure while making the copy (a full or read-only cache, a graph the rewrite does
+    not expect) is a slower voice, never an engine that does not load."""
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("")
+    assert blocked_model(voice_path, not_a_folder) == voice_path
+
+    def broken(graph):
+        raise KeyError("bias")
+
+    monkeypatch.setattr(piper_blocked_model, "_polyphase", broken)
+    assert blocked_model(voice_path, tmp_path / "other") == voice_path
+    assert not list((tmp_path / "other").rglob("*"))  # not remembered: it may be transient

@@ -10,7 +10,9 @@ is not reshaped back and forth), and runs each upsampling ConvTranspose (kernel 
 stride, as HiFi-GAN's are) as a convolution of kernel 2 whose outputs are interleaved (its
 polyphase form), which the blocked kernels take as well. The arithmetic is the same; only
 the order of the sums changes: with the noise off, the copy's samples differ from the
-original's by about 2e-5 (checked on every copy made, see `_check`).
+original's by about 2e-5 on en_US-joe-medium. Every copy is checked when it is made (`_check`:
+one sentence of phoneme ids, noise off, within MAX_SAMPLE_DIFFERENCE), and a voice whose copy
+fails the check or cannot be made is used as it is.
 
 Measured on en_US-joe-medium, 1,500 characters of prose, five rounds each: on one thread
 4.64-4.68 s of CPU against 5.28-5.33 s (12 % less); on two threads it is slower (4.8 s
@@ -28,8 +30,11 @@ from speech_api.engines.tts.piper_model_cache import cached_copy
 # Element-wise operations kept in 2-D between two lifted convolutions.
 _UNARY = frozenset({"LeakyRelu", "Tanh", "Relu", "Sigmoid"})
 _BINARY = frozenset({"Add", "Mul", "Div", "Sub"})
-# Channels in one of onnxruntime's blocks (16 with AVX-512, 8 with AVX2).
+# Output channels below which a convolution stays 1-D: onnxruntime's block is 16 channels
+# with AVX-512 (8 with AVX2), and a convolution to fewer is padded to a whole block.
 _BLOCK = 16
+# The copies' folder in the model cache; a change to the rewrite names a new one.
+FOLDER = "piper-blocked-v1"
 # The copy is used only if, with the noise off, no sample differs from the original's by more
 # than this (audio in [-1, 1]; measured 2e-5 on en_US-joe-medium).
 MAX_SAMPLE_DIFFERENCE = 1e-3
@@ -38,7 +43,7 @@ MAX_SAMPLE_DIFFERENCE = 1e-3
 def blocked_model(model: Path, cache_dir: Path) -> Path:
     """Path of ``model`` rewritten as the module says, with its ``.onnx.json`` beside it;
     the model itself where the rewrite does not apply or its output would differ."""
-    return cached_copy(model, cache_dir, "piper-blocked", _rewrite)
+    return cached_copy(model, cache_dir, FOLDER, _rewrite, optional=True)
 
 
 def _rewrite(onnx_model, path: Path) -> None:
@@ -73,10 +78,12 @@ def _polyphase(graph) -> int:
     for node in graph.node:
         a = _attributes(node)
         w = weights.get(node.input[1]) if node.op_type == "ConvTranspose" else None
+        bias = node.input[2] if len(node.input) > 2 and node.input[2] else None
         stride = a.get("strides", [1])[0]
         pads = a.get("pads", [0, 0])
         if (
             w is None
+            or (bias is not None and bias not in weights)
             or len(w.dims) != 3
             or w.dims[2] != 2 * stride
             or a.get("group", 1) != 1
@@ -106,9 +113,8 @@ def _polyphase(graph) -> int:
             f"{name}_axis": np.array([2], dtype=np.int64),
         }
         inputs = [node.input[0], f"{name}_w"]
-        if len(node.input) > 2 and node.input[2]:
-            bias = numpy_helper.to_array(weights[node.input[2]])
-            initializers[f"{name}_b"] = np.tile(bias, stride)
+        if bias is not None:
+            initializers[f"{name}_b"] = np.tile(numpy_helper.to_array(weights[bias]), stride)
             inputs.append(f"{name}_b")
         graph.initializer.extend(numpy_helper.from_array(v, k) for k, v in initializers.items())
         nodes += [
@@ -134,22 +140,27 @@ def _polyphase(graph) -> int:
 
 def _lift(graph) -> int:
     """Each 1-D Conv (constant 3-D weights, at least _BLOCK output channels) as a 2-D Conv of
-    height 1. Tensors are kept in
-    2-D (``lifted``) through element-wise operations whose other inputs are lifted too or
-    scalars, and squeezed back to 1-D only where something else reads them."""
+    height 1. Tensors are kept in 2-D (``lifted``) through element-wise operations whose other
+    inputs are lifted too or scalars (one element, rank 0 or 1: they broadcast alike in 1-D
+    and 2-D), and squeezed back to 1-D only where something else reads them."""
     import numpy as np
     from onnx import helper, numpy_helper
 
     weights = {i.name: i for i in graph.initializer}
-    scalars = {name for name, w in weights.items() if int(np.prod(w.dims)) == 1}
+
+    def scalar(dims) -> bool:
+        return len(dims) <= 1 and int(np.prod(dims)) == 1
+
+    scalars = {name for name, w in weights.items() if scalar(w.dims)}
     for node in graph.node:
         if node.op_type == "Constant":
             value = _attributes(node).get("value")
-            if value is not None and int(np.prod(value.dims)) == 1:
+            if value is not None and scalar(value.dims):
                 scalars.add(node.output[0])
     axis = "__height_axis"
     graph.initializer.append(numpy_helper.from_array(np.array([2], dtype=np.int64), axis))
     lifted: dict[str, str] = {}  # 1-D tensor -> its 2-D twin
+    lifted_kernels: set[str] = set()
     present = {i.name for i in graph.input} | set(weights)  # 1-D tensors that exist
     nodes, count = [], 0
 
@@ -171,8 +182,11 @@ def _lift(graph) -> int:
         # slower blocked: its output would be padded to a block.
         if w is not None and len(w.dims) == 3 and w.dims[0] >= _BLOCK:
             kernel = numpy_helper.to_array(w)
-            lifted_kernel = numpy_helper.from_array(kernel[:, :, None, :], f"{w.name}__2d")
-            graph.initializer.append(lifted_kernel)
+            if f"{w.name}__2d" not in lifted_kernels:  # convolutions may share a kernel
+                lifted_kernels.add(f"{w.name}__2d")
+                graph.initializer.append(
+                    numpy_helper.from_array(kernel[:, :, None, :], f"{w.name}__2d")
+                )
             a = _attributes(node)
             a["kernel_shape"] = [1, kernel.shape[2]]
             for key in ("dilations", "strides"):

@@ -3,16 +3,16 @@
 Two copies exist (piper_timing_model.py: one that reports phoneme durations, for captions;
 piper_blocked_model.py: one whose convolutions run on onnxruntime's blocked kernels, for the
 one-thread speech-job workers). Both are made the same way: onnx loads the voice, a function
-rewrites the graph, and the result is written beside its final name and renamed into place, so a
+rewrites the graph, and each file is written beside its final name and renamed into place, so a
 concurrent loader never reads half a file. The copy is keyed by the voice file's size and
-modification time, so a voice replaced in place is rewritten again.
+modification time, so a voice replaced in place is rewritten again; a change to a rewrite
+names a new folder.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,33 +20,55 @@ from pathlib import Path
 logger = logging.getLogger("speech_api.engines.piper")
 
 
-def cached_copy(model: Path, cache_dir: Path, folder: str, rewrite: Callable) -> Path:
+def cached_copy(
+    model: Path, cache_dir: Path, folder: str, rewrite: Callable, *, optional: bool = False
+) -> Path:
     """Path of ``model`` as ``rewrite`` makes it (with its ``.onnx.json`` beside it), under
     ``cache_dir/folder``; the model itself where ``rewrite`` raises ValueError (it does not
-    apply to this voice). ``rewrite(onnx_model, path)`` changes the loaded ModelProto in place
-    (``path``: the voice file, for checks that run it)."""
+    apply to this voice: remembered, so the next load does not try again). ``rewrite(onnx_model,
+    path)`` changes the loaded ModelProto in place (``path``: the voice file, for checks that
+    run it). An ``optional`` copy (one that only makes synthesis faster) also falls back to the
+    model on any other failure, a full or read-only cache included, rather than stop the
+    engine from loading."""
     stat = model.stat()
     target = cache_dir / folder / f"{model.stem}-{stat.st_size}-{stat.st_mtime_ns}.onnx"
+    refused = target.with_suffix(".refused")
     if target.is_file() and target.with_suffix(".onnx.json").is_file():
         return target
+    if refused.is_file():
+        return model
+    try:
+        return _make(model, target, rewrite)
+    except ValueError as exc:
+        logger.info("%s: no %s copy (%s); the voice itself is used", model.name, folder, exc)
+        _write(refused, str(exc).encode())
+        return model
+    except Exception:
+        if not optional:
+            raise
+        logger.warning("%s: no %s copy; the voice used as it is", model.name, folder, exc_info=True)
+        return model
 
+
+def _make(model: Path, target: Path, rewrite: Callable) -> Path:
     # Only here: onnx is a 30 MB import that a warm cache never needs.
     import onnx
 
     rewritten = onnx.load(str(model))
+    rewrite(rewritten, model)
+    _write(target.with_suffix(".onnx.json"), model.with_suffix(".onnx.json").read_bytes())
+    _write(target, rewritten.SerializeToString())
+    return target
+
+
+def _write(path: Path, data: bytes) -> None:
+    """``data`` at ``path``, written beside it and renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, staging = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
-        rewrite(rewritten, model)
-    except ValueError as exc:
-        logger.info("%s: no %s copy (%s); the voice itself is used", model.name, folder, exc)
-        return model
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, staging = tempfile.mkstemp(prefix=f".{target.stem}-", dir=target.parent)
-    os.close(fd)
-    try:
-        onnx.save(rewritten, staging)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.chmod(staging, 0o644)  # mkstemp makes it private; the cache is shared
-        shutil.copyfile(model.with_suffix(".onnx.json"), target.with_suffix(".onnx.json"))
-        os.replace(staging, target)
+        os.replace(staging, path)
     finally:
         Path(staging).unlink(missing_ok=True)
-    return target
