@@ -220,12 +220,12 @@ def _prepare_speech_jobs(settings: Settings):
 def _start_speech_job_workers(settings: Settings, queue):
     """The speech job workers: a thread per core, on their own engine (one onnxruntime
     thread per synthesis), in this process, sharing its S3 and queue."""
-    from speech_api.runtime.speech_job_worker import start_local, worker_settings
+    from speech_api.runtime.speech_job_worker import local_workers, start_local, worker_settings
     from speech_api.service import SpeechService
     from speech_api.service.speech_jobs import SpeechJobs
 
     job_settings = worker_settings(settings)
-    jobs = SpeechJobs(job_settings, SpeechService(job_settings))
+    jobs = SpeechJobs(job_settings, SpeechService(job_settings), workers=local_workers(settings))
     # The queue lives in memory: jobs left queued or running by a crash are queued again.
     requeued = jobs.requeue_active()
     if "tts" in settings.served_engines():

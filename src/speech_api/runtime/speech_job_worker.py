@@ -151,10 +151,16 @@ class LocalWorkers:
             worker.stop()
 
 
+def local_workers(settings: Settings) -> int:
+    """How many speech job workers run in this process (`serve`, the CLI): SPEECH_JOB_WORKERS,
+    else one per usable core. A job is cut into a multiple of this many parts."""
+    return settings.speech_job_workers or usable_cores()
+
+
 def start_local(settings: Settings, queue: UploadQueue, jobs) -> LocalWorkers:
-    """A worker thread per usable core (SPEECH_JOB_WORKERS), each taking one message at a
-    time from the jobs' queue."""
-    count = settings.speech_job_workers or usable_cores()
+    """local_workers(settings) worker threads, each taking one message at a time from the
+    jobs' queue."""
+    count = local_workers(settings)
     handler = partial(process_speech_job_batch, jobs=jobs)
     workers = [
         LocalQueueWorker(settings, queue, handler, retry_after_s=2, batch_size=1).start()

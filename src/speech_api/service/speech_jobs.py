@@ -142,8 +142,13 @@ class SpeechJobs:
         service: SpeechService,
         queue: JobQueue | None = None,
         notifier: Notifier | None = None,
+        workers: int = 1,
     ):
+        """``workers``: how many parts of a job are synthesized at once (`serve`'s worker
+        threads; 1 on Lambda, where each part has an invocation of its own): a job is cut into
+        a multiple of it, so that no worker is left alone with the last part."""
         self.settings = settings
+        self.workers = workers
         self.service = service
         self.store = SpeechJobStore(service.storage, settings.speech_jobs_prefix)
         self.cache = TTSCache(
@@ -449,7 +454,7 @@ class SpeechJobs:
             raise InvalidRequestError("The job's text is gone.", param="text")
         engine, voice = self._engine_and_voice(record)
         script = self.service.local_tts.script(engine, voice, text, request["text_type"])
-        pieces = script_parts.split(script, self.settings.speech_job_part_chars)
+        pieces = script_parts.split(script, self.settings.speech_job_part_chars, self.workers)
         for number, piece in enumerate(pieces):
             self.store.save_plan(job_id, number, script_parts.to_json(piece))
         record = self.store.save(

@@ -116,14 +116,13 @@ def _remote(base_url: str, api_key: str | None, request: JobRequest, bar, downlo
 
 
 def _local(settings: Settings, request: JobRequest, bar, download: bool, want_url: bool):
-    from speech_api.machine import usable_cores
     from speech_api.runtime.embedded.s3 import (
         needs_embedded_s3,
         prepare_bucket,
         start_embedded_s3,
         with_embedded_s3,
     )
-    from speech_api.runtime.speech_job_worker import worker_settings
+    from speech_api.runtime.speech_job_worker import local_workers, worker_settings
     from speech_api.schemas import SpeechJobRequest
     from speech_api.service import SpeechService
     from speech_api.service.speech_jobs import InlineQueue, SpeechJobs
@@ -139,10 +138,11 @@ def _local(settings: Settings, request: JobRequest, bar, download: bool, want_ur
         embedded = start_embedded_s3(port=0)
         settings = with_embedded_s3(settings, embedded.endpoint_url)
         prepare_bucket(settings)
-    queue = InlineQueue(workers=settings.speech_job_workers or usable_cores())
+    workers = local_workers(settings)
+    queue = InlineQueue(workers=workers)
     try:
         job_settings = worker_settings(settings)
-        jobs = SpeechJobs(job_settings, SpeechService(job_settings), queue=queue)
+        jobs = SpeechJobs(job_settings, SpeechService(job_settings), queue=queue, workers=workers)
         queue.jobs = jobs
         job, _ = jobs.submit(SpeechJobRequest(**_fields(request)))
         while job.status not in ("done", "failed") and not queue.idle():
