@@ -33,6 +33,8 @@ from devkit.texts import NARRATION_SENTENCES  # noqa: E402
 from devkit.wer import corpus_wer  # noqa: E402
 
 VOICE = "en_US-joe-medium"
+# How often a job's status is asked for while it runs (see `job`).
+POLL_S = 0.25
 
 
 def judged(text: str) -> str:
@@ -120,8 +122,9 @@ def piper_command(text: str, out: Path) -> float:
 
 
 def job(client: httpx.Client, text: str) -> tuple[float, dict]:
-    """Seconds from POST /tts/jobs to the job done (polled every second, as a client
-    would: each poll is work for the server too), and the job."""
+    """Seconds from POST /tts/jobs to the job done, and the job. Polled every POLL_S (each
+    poll is work for the server too, about 3 ms): polled every second, a job was seen done
+    half a second late on average, 4 % of a 12-second job."""
     started = time.perf_counter()
     r = client.post("/tts/jobs", json={"text": text, "format": "wav"})
     r.raise_for_status()
@@ -133,7 +136,7 @@ def job(client: httpx.Client, text: str) -> tuple[float, dict]:
             if status["status"] != "done":
                 raise RuntimeError(f"job failed: {status['error']}")
             return elapsed, status
-        time.sleep(1.0)
+        time.sleep(POLL_S)
 
 
 def transcribe_long(client: httpx.Client, audio: bytes) -> str:

@@ -101,6 +101,35 @@ def test_the_same_request_finds_the_finished_audio(jobs):
     assert tts["cached"] is True and tts["url"] == first["url"]
 
 
+def test_audio_past_one_put_goes_up_in_parts_and_is_published_the_same(jobs, monkeypatch):
+    """Audio past SINGLE_PUT_BYTES streams through a multipart upload to a private key and is
+    copied into place: the same audio, captions and metadata as one PutObject gives."""
+    from speech_api.service import speech_job_audio
+
+    monkeypatch.setattr(speech_job_audio, "SINGLE_PUT_BYTES", 64 * 1024)
+    staged = []
+    real = speech_job_audio.MultipartUpload.__init__
+    monkeypatch.setattr(
+        speech_job_audio.MultipartUpload,
+        "__init__",
+        lambda self, storage, key, content_type: (
+            staged.append(key) or real(self, storage, key, content_type)
+        ),
+    )
+    text = text_of(500)
+    body = {"text": text, "format": "wav", "captions": True}
+    done, _ = wait_done(jobs, jobs.post("/tts/jobs", json=body).json())
+    assert done["status"] == "done" and len(staged) == 1 and "/staging" in staged[0]
+    audio = httpx.get(done["url"], timeout=30)
+    assert audio.status_code == 200 and len(audio.content) > 64 * 1024
+    assert decoded_seconds(audio.content) == pytest.approx(done["duration_s"], abs=0.001)
+    vtt = httpx.get(done["captions"]["vtt"], timeout=10)
+    assert vtt.status_code == 200 and vtt.text.startswith("WEBVTT")
+    # Its signed metadata holds: /tts serves the same text from it.
+    tts = jobs.post("/tts", json={"text": text, "format": "wav"}).json()
+    assert tts["cached"] is True and tts["url"] == done["url"]
+
+
 def test_captions_are_retimed_across_parts(jobs):
     text = text_of(900)
     done, _ = wait_done(jobs, jobs.post("/tts/jobs", json={"text": text, "captions": True}).json())
