@@ -559,7 +559,7 @@ def main() -> None:
 
             server = ours(args.model)
             try:
-                results["narration"] = narration(server.base_url, rounds=1 if args.quick else 2)
+                results["narration"] = narration(server.base_url, rounds=1 if args.quick else 3)
             finally:
                 server.stop()
             RESULTS.write_text(json.dumps(results, indent=2))
@@ -671,7 +671,7 @@ def main() -> None:
 
             server = ours(args.model)
             try:
-                results["narration"] = narration(server.base_url, rounds=1 if args.quick else 2)
+                results["narration"] = narration(server.base_url, rounds=1 if args.quick else 3)
             finally:
                 server.stop()
 

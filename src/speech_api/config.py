@@ -302,9 +302,9 @@ class Settings(BaseSettings):
     text_drops_prefix: str = "texts/"
     speech_jobs_queue_url: str | None = None
     max_job_chars: int = Field(MAX_JOB_CHARS, ge=1, le=MAX_JOB_CHARS)
-    # A job is cut into parts of about this many characters of speech, synthesized in
-    # parallel (one per core locally; one invocation each on Lambda).
-    # Smaller parts balance the workers better at the end of a job (the last part runs alone).
+    # A job is cut at sentence ends into even parts of at most this many characters of
+    # speech, synthesized in parallel (one per core locally, a multiple of the workers of
+    # them; one invocation each on Lambda). See speech_api.text.parts.split.
     speech_job_part_chars: int = Field(1000, ge=100, le=20_000)
     # At most this many jobs queued or running at once; more get 429 until some finish.
     max_active_speech_jobs: int = Field(20, ge=1)

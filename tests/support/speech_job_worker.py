@@ -22,7 +22,7 @@ def running_speech_jobs(settings: Settings, *, workers: int = 2) -> Iterator[Set
     )
     job_settings = worker_settings(settings)
     running = start_local(
-        job_settings, queue, SpeechJobs(job_settings, SpeechService(job_settings))
+        job_settings, queue, SpeechJobs(job_settings, SpeechService(job_settings), workers=workers)
     )
     try:
         yield settings
