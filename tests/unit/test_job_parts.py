@@ -3,6 +3,8 @@ nothing lost, under the part size, and even, in a multiple of the workers that t
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from devkit.texts import SENTENCES
@@ -35,11 +37,51 @@ def test_parts_keep_every_word_in_order_and_end_at_sentence_ends(workers):
 @pytest.mark.parametrize("workers", [2, 3, 4])
 def test_parts_are_even_and_a_multiple_of_the_workers(workers):
     """Filling parts up to 1,000 characters made 13 of 12,000: on two workers the last one
-    ran alone. Now no worker is left with one part more than the others."""
+    ran alone (its worker finished 7 parts' time after the start, 6.5 parts' work each).
+    Now the workers, taking the parts in order, finish within half a part of each other."""
     parts = split(read(prose(12_000), "text"), 1000, workers)
     sizes = [len(p.spoken) for p in parts]
     assert len(parts) % workers == 0
     assert max(sizes) - min(sizes) <= 2 * max(len(s) for s in SENTENCES)
+    finished = [0] * workers
+    for size in sizes:  # each part to the worker free first
+        finished[finished.index(min(finished))] += size
+    assert max(finished) - min(finished) <= max(sizes) / 2
+
+
+def test_the_spaces_between_sentences_count_toward_a_part():
+    parts = split(read(" ".join(["Hi."] * 30), "text"), 100)
+    assert all(len(p.spoken) <= 100 for p in parts) and len(parts) == 2
+
+
+def test_long_sentences_still_make_a_multiple_of_the_workers():
+    sentence = " ".join(["word"] * 79) + " end."  # 399 characters: two fit a part, three do not
+    parts = split(read(" ".join([sentence] * 9), "text"), 1000, 2)
+    assert sorted(len(p.spoken) for p in parts) == [399, 399, 399, 799, 799, 799]
+    parts = split(read(" ".join([sentence] * 12), "text"), 1000, 4)
+    assert len(parts) == 8 and all(len(p.spoken) <= 1000 for p in parts)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_sentences_of_any_length_are_cut_within_bounds(seed):
+    """Sentences of 1 to 120 words, part sizes and worker counts drawn at random: every word
+    kept in order, no part over its size, and a multiple of the workers whenever there are
+    at least as many sentences as parts."""
+    rng = random.Random(seed)
+    part_chars, workers = rng.choice([100, 300, 1000]), rng.randint(1, 6)
+    text = []
+    for _ in range(rng.randint(1, 60)):
+        said = [
+            rng.choice(["a", "word", "longer", "sentences"]) for _ in range(rng.randint(1, 120))
+        ]
+        text.append(" ".join(said) + ".")
+    script = read(" ".join(text), "text")
+    parts = split(script, part_chars, workers)
+    assert [w for p in parts for w in words(p)] == words(script)
+    assert all(0 < len(p.spoken) <= part_chars for p in parts)
+    fits = all(len(t) <= part_chars for t in text)
+    if fits and len(parts) < len(text):
+        assert len(parts) % workers == 0
 
 
 def test_a_short_job_is_shared_between_workers_sentence_by_sentence():

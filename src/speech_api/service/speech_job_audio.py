@@ -12,13 +12,15 @@ with the job service, and has neither).
 
 Nothing half-made is ever public: audio up to SINGLE_PUT_BYTES is published whole by one
 PutObject; longer audio goes to a private staging key as a multipart upload (parts of
-MULTIPART_CHUNK_BYTES, memory stays flat whatever the length), and only once it is complete
-is it copied, with its metadata, to the public key."""
+MULTIPART_CHUNK_BYTES), and only once it is complete is it copied, with its metadata, to the
+public key. Memory is bounded either way: about SINGLE_PUT_BYTES and one part's audio,
+whatever the length."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -105,15 +107,16 @@ def assemble(
     chunks = _encoded(store, job_id, parts, fmt, rate, total_samples)
     head, whole = _read_up_to(chunks, SINGLE_PUT_BYTES)
     if whole:  # one PutObject publishes it (nothing to copy)
-        md5 = hashlib.md5(head, usedforsecurity=False).hexdigest()
+        data = b"".join(head)
+        del head
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
 
         def publish(metadata: dict) -> None:
-            store.storage.put(key, head, content_type=spec.content_type, metadata=metadata)
+            store.storage.put(key, data, content_type=spec.content_type, metadata=metadata)
 
     else:
         staging = store.staging_key(job_id, spec.extension)
-        size, md5 = _staged(store.storage, staging, spec.content_type, head, chunks)
-        del head
+        size, md5 = _staged(store.storage, staging, spec.content_type, _drained(head, chunks))
         if size > MAX_COPY_BYTES:
             raise InvalidRequestError(
                 f"The job's audio is {size} bytes; at most 5 GB can be stored."
@@ -133,25 +136,33 @@ def assemble(
     return Assembled(key, duration_s, encoded_rate, spec.content_type, caption_keys)
 
 
-def _read_up_to(chunks: Iterator[bytes], limit: int) -> tuple[bytes, bool]:
-    """The chunks' first bytes, past ``limit`` at most by one chunk, and whether that was
-    all of them."""
-    head = bytearray()
+def _read_up_to(chunks: Iterator[bytes], limit: int) -> tuple[deque[bytes], bool]:
+    """The chunks' first ones, past ``limit`` bytes at most by one chunk, and whether that
+    was all of them."""
+    head: deque[bytes] = deque()
+    size = 0
     for chunk in chunks:
-        head += chunk
-        if len(head) > limit:
-            return bytes(head), False
-    return bytes(head), True
+        head.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return head, False
+    return head, True
+
+
+def _drained(head: deque[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
+    """``head``'s chunks, each let go of as it is taken, then ``rest``'s."""
+    while head:
+        yield head.popleft()
+    yield from rest
 
 
 def _staged(
-    storage: ObjectStorage, staging: str, content_type: str, head: bytes, rest: Iterator[bytes]
+    storage: ObjectStorage, staging: str, content_type: str, chunks: Iterator[bytes]
 ) -> tuple[int, str]:
-    """``head`` then ``rest`` as one multipart upload at ``staging``: (size, MD5 hex)."""
+    """``chunks`` as one multipart upload at ``staging``: (size, MD5 hex)."""
     upload = MultipartUpload(storage, staging, content_type)
     try:
-        upload.write(head)
-        for chunk in rest:
+        for chunk in chunks:
             upload.write(chunk)
         return upload.complete()
     except BaseException:

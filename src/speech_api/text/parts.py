@@ -18,36 +18,41 @@ from speech_api.text.script import Pause, Script, Span, Token, Words, sentences
 
 
 def split(script: Script, part_chars: int, workers: int = 1) -> list[Script]:
-    """The script in parts of at most ``part_chars`` characters of speech each (a sentence
-    longer than that is cut at words; a part may run over by one word), as even as sentence
-    ends allow, and as many as a multiple of ``workers``.
+    """The script cut at sentence ends into parts of at most ``part_chars`` characters of
+    speech each (a sentence longer than that is cut at words first; only a single word
+    longer than a part can make one longer), as many as a multiple of ``workers`` when there
+    are enough sentences, the largest as small as sentence ends allow.
 
-    Even parts matter because a job takes as long as its slowest worker: 12,000 characters in
+    Parts matter because a job takes as long as its slowest worker: 12,000 characters in
     parts filled up to 1,000 each were 13 parts, and on two workers the thirteenth ran alone
     while the other waited (7 rounds for 6.5 rounds of work). So the number of parts is fixed
-    first (enough to keep each under ``part_chars``, rounded up to a multiple of ``workers``,
-    who take them in order), and each sentence goes to the part its middle falls in: parts
-    of one target size each, give or take half a sentence. They aim at PART_FILL of
-    ``part_chars`` so that half a sentence more still fits."""
+    first (enough to hold the text at PART_FILL of ``part_chars`` each, rounded up to a
+    multiple of ``workers``, who take the parts in order; more if sentences do not fit), and
+    the sentences are then shared among that many parts: evenly, each to the part its middle
+    falls in (_even), or where that leaves a part empty or too large (long sentences), with
+    the largest part as small as it can be (_partition)."""
     leading, units = _units(script, part_chars)
     if not units:
         return [script] if leading else []
-    sizes = [len(unit.words.spoken) for unit in units]
-    count = max(1, math.ceil(sum(sizes) / (part_chars * PART_FILL)))
-    count = min(len(units), math.ceil(count / workers) * workers)
-    target = sum(sizes) / count or 1.0  # or: nothing to say (emoji only)
-    parts: list[list[Span]] = [list(leading)]
-    size = done = bucket = 0
-    for unit, length in zip(units, sizes, strict=True):
-        middle = min(count - 1, int((done + length / 2) // target))
-        if size and (middle != bucket or size + length > part_chars or unit.cut):
-            parts.append([])
-            size = 0
-        bucket = middle
-        parts[-1] += [unit.words, *unit.pauses]
-        size += length
-        done += length
-    return [Script(spans=tuple(_joined(p)), language=script.language) for p in parts]
+    # What a sentence adds to a part's spoken text: itself and the space before the next
+    # (a sentence with nothing to say, an emoji's, adds nothing).
+    weights = [len(u.words.spoken) + 1 if u.words.spoken else 0 for u in units]
+    count = math.ceil(sum(weights) / (part_chars * PART_FILL))
+    while True:
+        count = min(len(units), max(1, math.ceil(count / workers)) * workers)
+        bounds = _even(weights, count)
+        if bounds is None or any(sum(weights[a:b]) > part_chars + 1 for a, b in bounds):
+            bounds = _partition(weights, count)
+        if count == len(units) or all(sum(weights[a:b]) <= part_chars + 1 for a, b in bounds):
+            break
+        count += workers
+    parts = []
+    for number, (start, end) in enumerate(bounds):
+        spans: list[Span] = list(leading) if number == 0 else []
+        for unit in units[start:end]:
+            spans += [unit.words, *unit.pauses]
+        parts.append(Script(spans=tuple(_joined(spans)), language=script.language))
+    return parts
 
 
 # Parts aim at this share of part_chars (see split).
@@ -56,11 +61,10 @@ PART_FILL = 0.9
 
 @dataclass
 class _Unit:
-    """A sentence (or, ``cut``, a piece of one longer than a part: each piece is a part of
-    its own), the least a part holds, with the pauses that follow it."""
+    """A sentence (or a piece of one longer than a part), the least a part holds, with the
+    pauses that follow it."""
 
     words: Words
-    cut: bool = False
     pauses: list[Pause] = field(default_factory=list)
 
 
@@ -76,8 +80,61 @@ def _units(script: Script, part_chars: int) -> tuple[list[Pause], list[_Unit]]:
             if len(sentence.spoken) <= part_chars:
                 units.append(_Unit(sentence))
             else:  # no sentence end within a part's size
-                units += [_Unit(piece, cut=True) for piece in _cut(sentence, part_chars)]
+                units += [_Unit(piece) for piece in _cut(sentence, part_chars)]
     return leading, units
+
+
+def _even(weights: list[int], count: int) -> list[tuple[int, int]] | None:
+    """``weights`` (in order) in ``count`` runs of about equal weight, each item in the run
+    its middle falls in; None if a run would be empty."""
+    target = sum(weights) / count or 1.0
+    runs: list[tuple[int, int]] = []
+    start, done = 0, 0
+    for i, weight in enumerate(weights):
+        run = min(count - 1, int((done + weight / 2) // target))
+        if run > len(runs):  # this item starts the next run
+            if run != len(runs) + 1 or i == start:
+                return None
+            runs.append((start, i))
+            start = i
+        done += weight
+    runs.append((start, len(weights)))
+    return runs if len(runs) == count else None
+
+
+def _partition(weights: list[int], count: int) -> list[tuple[int, int]]:
+    """``weights`` (in order) in exactly ``count`` runs (count <= len(weights)), as
+    (start, end) pairs, the heaviest run as light as it can be: the least bound under which
+    filling runs in order needs at most ``count`` of them (a binary search), then, if that
+    took fewer (large sentences), the heaviest runs of several sentences halved (the later
+    of two alike: small parts last leave the workers less to wait for)."""
+
+    def filled(bound: int) -> list[tuple[int, int]]:
+        runs, start, total = [], 0, 0
+        for i, weight in enumerate(weights):
+            if i > start and total + weight > bound:
+                runs.append((start, i))
+                start, total = i, 0
+            total += weight
+        return [*runs, (start, len(weights))]
+
+    low, high = max(weights), sum(weights)
+    while low < high:
+        middle = (low + high) // 2
+        if len(filled(middle)) <= count:
+            high = middle
+        else:
+            low = middle + 1
+    runs = filled(low)
+    while len(runs) < count:
+        i = max(
+            (j for j, (a, b) in enumerate(runs) if b - a > 1),
+            key=lambda j: (sum(weights[runs[j][0] : runs[j][1]]), j),  # the later of equals
+        )
+        a, b = runs[i]
+        cut = min(range(a + 1, b), key=lambda c: abs(sum(weights[a:c]) - sum(weights[c:b])))
+        runs[i : i + 1] = [(a, cut), (cut, b)]
+    return runs
 
 
 def _cut(words: Words, part_chars: int) -> list[Words]:

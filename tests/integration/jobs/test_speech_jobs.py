@@ -34,8 +34,12 @@ def text_of(chars: int) -> str:
 
 @pytest.fixture(scope="module")
 def jobs(make_settings):
+    # Signed cache metadata, as `make serve` has it: the audio a job publishes must carry a
+    # signature over its bytes' MD5 for /tts to trust it.
     settings = make_settings(
-        speech_jobs_prefix=f"speech-jobs/t-{uuid.uuid4().hex[:6]}/", speech_job_part_chars=300
+        speech_jobs_prefix=f"speech-jobs/t-{uuid.uuid4().hex[:6]}/",
+        speech_job_part_chars=300,
+        tts={"cache_secret": f"jobs-{uuid.uuid4().hex}"},
     )
     with running_speech_jobs(settings) as settings, TestClient(create_app(settings)) as client:
         yield client
