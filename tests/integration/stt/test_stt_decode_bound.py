@@ -71,10 +71,14 @@ def unbounded_tokens(engine: WhisperEngine, job: Job, margin_frames: int) -> int
 
 
 def test_a_decode_places_no_segment_past_its_audio_so_a_runaway_ends_with_the_speech(engines):
-    # tiny.en with a 2 s margin reads this 4.9 s of speech, then reads it again as a segment
-    # from 4.00 s to 8.00 s (past the audio, in the margin and beyond), and again, until the
-    # token budget stops it. With the timestamps past the audio suppressed it ends after the
-    # first reading.
+    # tiny.en with a margin of silence after this 4.9 s of speech reads it, then, at some
+    # margins, reads it again as a segment from 4.00 s to 8.00 s (past the audio, in the margin
+    # and beyond), and again, until the token budget stops it. Which margins do that depends
+    # on the CPU's arithmetic (on a Zen 4 build machine the engine's 2 s; on a Zen 5,
+    # 1.5 s), so the decode is tried with 1 to 3 s around the engine's. With the timestamps
+    # past the audio suppressed every one of them ends within the audio, before the budget
+    # (most after the first reading). (With no margin it loops within the audio:
+    # test_a_runaway_decode_is_stopped_within_its_clips_budget_and_decoded_again.)
     c = clip("ami_ES2011a_headset0_40-46s.wav")
     engine = engines("tiny.en", context_margin_s=2.0, batch_size=1)
     audio = samples(c)
@@ -86,17 +90,20 @@ def test_a_decode_places_no_segment_past_its_audio_so_a_runaway_ends_with_the_sp
     begin = tokenizer.timestamp_begin
     prompt = model.get_prompt(tokenizer, [])
     max_length = generate_max_length(len(prompt), budget)
+    late = late_timestamps(duration, begin, model.time_precision)
 
     def seconds(tokens):  # the decode's timestamps
         return [(t - begin) * model.time_precision for t in tokens if t >= begin]
 
-    tokens = trimmed_tokens(engine, job, 200, max_length)
-    assert max(seconds(tokens)) > duration + END_TOLERANCE_S
-    assert len(tokens) == budget  # a runaway, stopped only by the budget
-    late = late_timestamps(duration, begin, model.time_precision)
-    tokens = trimmed_tokens(engine, job, 200, max_length, suppress=late)
-    assert max(seconds(tokens)) <= duration + END_TOLERANCE_S
-    assert len(tokens) < budget / 2
+    runaways = 0
+    for margin in range(100, 301, 25):  # frames of 10 ms
+        tokens = trimmed_tokens(engine, job, margin, max_length)
+        # A runaway: past the audio, and stopped only by the budget.
+        runaways += max(seconds(tokens)) > duration + END_TOLERANCE_S and len(tokens) == budget
+        tokens = trimmed_tokens(engine, job, margin, max_length, suppress=late)
+        assert max(seconds(tokens)) <= duration + END_TOLERANCE_S, margin
+        assert len(tokens) < budget, margin
+    assert runaways >= 1  # what the suppression is for does happen here
 
     # The engine decodes it so: once, trimmed, no budget spent, no retry.
     stats = engine.decoder.stats
