@@ -37,13 +37,17 @@ def split(script: Script, part_chars: int, workers: int = 1) -> list[Script]:
     # What a sentence adds to a part's spoken text: itself and the space before the next
     # (a sentence with nothing to say, an emoji's, adds nothing).
     weights = [len(u.words.spoken) + 1 if u.words.spoken else 0 for u in units]
+
+    def fit(bounds: list[tuple[int, int]] | None) -> bool:  # the last space is not spoken
+        return bounds is not None and all(sum(weights[a:b]) <= part_chars + 1 for a, b in bounds)
+
     count = math.ceil(sum(weights) / (part_chars * PART_FILL))
     while True:
         count = min(len(units), max(1, math.ceil(count / workers)) * workers)
         bounds = _even(weights, count)
-        if bounds is None or any(sum(weights[a:b]) > part_chars + 1 for a, b in bounds):
+        if not fit(bounds):
             bounds = _partition(weights, count)
-        if count == len(units) or all(sum(weights[a:b]) <= part_chars + 1 for a, b in bounds):
+        if count == len(units) or fit(bounds):
             break
         count += workers
     parts = []

@@ -100,6 +100,16 @@ def test_a_copy_that_would_sound_different_is_not_used_nor_tried_again(
     assert blocked_model(voice_path, tmp_path) == voice_path
 
 
+def test_a_refusal_in_a_cache_that_cannot_be_written_is_the_voice_itself(
+    voice_path, tmp_path, monkeypatch
+):
+    """Where the refusal cannot be remembered, the voice is still used (not an error)."""
+    monkeypatch.setattr(piper_blocked_model, "MAX_SAMPLE_DIFFERENCE", -1.0)
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("")
+    assert blocked_model(voice_path, not_a_folder) == voice_path
+
+
 def test_a_copy_that_cannot_be_made_leaves_the_voice_as_it_is(voice_path, tmp_path, monkeypatch):
     """Any failure while making the copy (a full or read-only cache, a graph the rewrite does
     not expect) is a slower voice, never an engine that does not load."""

@@ -11,6 +11,7 @@ names a new folder.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -41,7 +42,9 @@ def cached_copy(
         return _make(model, target, rewrite)
     except ValueError as exc:
         logger.info("%s: no %s copy (%s); the voice itself is used", model.name, folder, exc)
-        _write(refused, str(exc).encode())
+        # Remembered where the cache can be written; where it cannot, tried again next load.
+        with contextlib.suppress(OSError):
+            _write(refused, str(exc).encode())
         return model
     except Exception:
         if not optional:
