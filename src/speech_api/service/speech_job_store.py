@@ -13,6 +13,9 @@ is private, under ``speech-jobs/<id>/`` (SPEECH_JOBS_PREFIX):
   timed on). Listing ``parts/`` is the job's progress: no counter to contend for, and the
   worker that finishes the last part is the one that sees them all.
 - ``callbacks/<hash>``: the callback URL of a later request for the same job while it runs.
+- ``assembly.json``: the claim of the delivery that assembles the job (two workers that write
+  the last two parts at once both see every part and both queue an assembly, and SQS may
+  deliver a message twice: one of them assembles).
 - ``staging.<ext>``: the encoded audio while the multipart upload assembles it; copied to the
   public key only when complete.
 - ``speech-jobs/active/<id>``: present while the job is queued or running (the count of
@@ -87,6 +90,9 @@ class SpeechJobStore:
 
     def staging_key(self, job_id: str, extension: str) -> str:
         return f"{self.folder(job_id)}staging.{extension}"
+
+    def assembly_key(self, job_id: str) -> str:
+        return f"{self.folder(job_id)}assembly.json"
 
     def active_key(self, job_id: str) -> str:
         return f"{self.prefix}active/{job_id}"
@@ -194,6 +200,40 @@ class SpeechJobStore:
             raise ServiceUnavailableError(f"Part {part.number} of job {job_id} vanished.")
         return stored.data
 
+    # -- assembly -----------------------------------------------------------------------------
+
+    def claim_assembly(self, job_id: str, attempt: int) -> bool:
+        """Whether this delivery of an assembly message assembles the job. The first to write
+        the claim does (a PutObject with If-None-Match: *, which S3 grants to one writer only);
+        a later delivery of the claimer's own message (``attempt`` above the claim's: its
+        worker failed or was stopped) takes it over. Every other delivery leaves the job to the
+        claimer, so two workers do not encode, upload and publish the same audio at once, nor
+        does one clean away the parts the other is still reading."""
+        from botocore.exceptions import ClientError
+
+        key = self.assembly_key(job_id)
+        claim = json.dumps({"attempt": attempt, "at": now()}).encode()
+        try:
+            self.storage.client.put_object(
+                Bucket=self.storage.bucket,
+                Key=key,
+                Body=claim,
+                ContentType="application/json",
+                IfNoneMatch="*",
+            )
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in _CLAIMED:
+                raise _unavailable(exc, "PutObject") from exc
+        except Exception as exc:
+            raise _unavailable(exc, "PutObject") from exc
+        stored = self.storage.get(key, max_bytes=_MAX_RECORD_BYTES)
+        held = json.loads(stored.data).get("attempt", 0) if stored is not None else 0
+        if attempt <= held:
+            return False
+        self._put_json(key, {"attempt": attempt, "at": now()})
+        return True
+
     # -- active jobs --------------------------------------------------------------------------
 
     def mark_active(self, job_id: str) -> None:
@@ -227,7 +267,12 @@ class SpeechJobStore:
                 self.storage.delete(key)
 
 
-def _unavailable(exc: Exception) -> StorageUnavailableError:
+# S3's answers to a conditional write that lost: the key exists (412), or another
+# conditional write to it is under way (409).
+_CLAIMED = ("PreconditionFailed", "ConditionalRequestConflict")
+
+
+def _unavailable(exc: Exception, operation: str = "ListObjectsV2") -> StorageUnavailableError:
     return StorageUnavailableError(
-        f"Object storage is unavailable (ListObjectsV2: {type(exc).__name__}). Try again shortly."
+        f"Object storage is unavailable ({operation}: {type(exc).__name__}). Try again shortly."
     )

@@ -11,9 +11,11 @@ Worker side (`handle`, one queue message at a time, any worker, any order):
 - plan: read the text into a Script, cut it at sentence ends into parts (text/parts.py),
   store each part's script, queue a *part* message per part (the fan-out);
 - part: synthesize one part to PCM (and its word timings); the worker that stores the last
-  part sees every part listed and queues *assemble*;
-- assemble: encode all parts as one stream into a multipart upload, publish it with one
-  copy at the /tts key (service/speech_job_audio.py), write the `done` record, announce it.
+  part sees every part listed and queues *assemble* (two that store the last two at once
+  both do: the first delivery to claim the assembly in the store runs it);
+- assemble: encode all parts as one stream, publish it at the /tts key (one PutObject, or a
+  multipart upload and a copy for long audio: service/speech_job_audio.py), write the `done`
+  record, announce it.
 Each step is idempotent (a redelivered message finds its work done). A part that fails is
 retried by the queue; after MAX_WORKER_ATTEMPTS, or at once for bad input, the job is
 `failed`, announced, and nothing is published.
@@ -425,7 +427,7 @@ class SpeechJobs:
             elif step == "part":
                 self._part(record, int(message["part"]))
             elif step == "assemble":
-                self._assemble(record)
+                self._assemble(record, attempt)
             else:
                 logger.warning("ignoring unknown speech job step %r", step)
         except InvalidRequestError as exc:  # the input's fault: it will fail every time
@@ -493,12 +495,14 @@ class SpeechJobs:
         if len(done) >= len(record.get("parts", [])):
             self.queue.send([{"job": job_id, "step": "assemble"}])
 
-    def _assemble(self, record: dict) -> None:
+    def _assemble(self, record: dict, attempt: int) -> None:
         job_id, request = record["id"], record["request"]
         done = self.store.done_parts(job_id)
         total = len(record.get("parts", []))
         if any(n not in done for n in range(total)):
             return  # not every part yet: the worker of the last one queues this again
+        if not self.store.claim_assembly(job_id, attempt):
+            return  # another delivery assembles it (its message comes back if it fails)
         engine, voice = self._engine_and_voice(record)
         text = self.store.input(job_id) or ""
         fmt = request["format"]
@@ -535,7 +539,7 @@ class SpeechJobs:
             else None,
         }
         if (self.store.record(job_id) or {}).get("status") == "done":
-            return  # a second assembly (two last parts at once) finished first: said already
+            return  # the claimer, taken over as stopped, finished after all: said already
         record = self.store.save({**record, "status": "done", "result": result})
         self._finish(record)
 

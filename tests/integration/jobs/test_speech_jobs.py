@@ -175,6 +175,49 @@ def test_a_failing_part_is_retried(jobs, monkeypatch):
     assert done["status"] == "done" and len(failed) == done["progress"]["parts_total"]
 
 
+def test_an_assembly_delivered_twice_runs_once(jobs, monkeypatch):
+    """Two workers that store the last two parts at once both queue the assembly (and SQS may
+    deliver any message twice): the second delivery, arriving while the first assembles,
+    leaves it to the first instead of encoding, publishing and cleaning up the job again."""
+    real_send, real_assemble = speech_jobs_module.SqsQueue.send, speech_jobs_module.assemble
+    calls = []
+
+    def send_twice(self, messages):
+        real_send(self, messages + [m for m in messages if m.get("step") == "assemble"])
+
+    def slow_assemble(store, *args, **kwargs):
+        calls.append(args[1])
+        time.sleep(2.5)  # long enough for the other worker to take the duplicate
+        return real_assemble(store, *args, **kwargs)
+
+    monkeypatch.setattr(speech_jobs_module.SqsQueue, "send", send_twice)
+    monkeypatch.setattr(speech_jobs_module, "assemble", slow_assemble)
+    job = jobs.post("/tts/jobs", json={"text": text_of(400), "format": "wav"}).json()
+    done, _ = wait_done(jobs, job)
+    time.sleep(3)  # the duplicate has been taken by now
+    assert done["status"] == "done" and calls == [job["id"]]
+    assert httpx.get(done["url"], timeout=10).status_code == 200
+
+
+def test_an_assembly_that_fails_is_taken_over_by_its_next_delivery(jobs, monkeypatch):
+    """The delivery that claimed the assembly failed (a worker stopped would too): the
+    message's next delivery claims it again and publishes."""
+    real_assemble = speech_jobs_module.assemble
+    calls = []
+
+    def fails_once(store, *args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 1:
+            raise RuntimeError("worker died while assembling")
+        return real_assemble(store, *args, **kwargs)
+
+    monkeypatch.setattr(speech_jobs_module, "assemble", fails_once)
+    job = jobs.post("/tts/jobs", json={"text": text_of(400), "format": "wav"}).json()
+    done, _ = wait_done(jobs, job, timeout_s=180)
+    assert done["status"] == "done" and calls == [job["id"], job["id"]]
+    assert httpx.get(done["url"], timeout=10).status_code == 200
+
+
 def test_a_job_that_keeps_failing_publishes_nothing_and_says_so(jobs, monkeypatch, storage):
     calls = []
 
