@@ -228,7 +228,10 @@ class SpeechJobStore:
         except Exception as exc:
             raise _unavailable(exc, "PutObject") from exc
         stored = self.storage.get(key, max_bytes=_MAX_RECORD_BYTES)
-        held = json.loads(stored.data).get("attempt", 0) if stored is not None else 0
+        try:
+            held = int(json.loads(stored.data)["attempt"]) if stored is not None else 0
+        except (ValueError, KeyError, TypeError):
+            held = 0  # not a claim this code wrote: taken over rather than stuck behind
         if attempt <= held:
             return False
         self._put_json(key, {"attempt": attempt, "at": now()})

@@ -218,6 +218,20 @@ def test_an_assembly_that_fails_is_taken_over_by_its_next_delivery(jobs, monkeyp
     assert httpx.get(done["url"], timeout=10).status_code == 200
 
 
+def test_the_assembly_claim_goes_to_one_delivery_and_then_to_the_claimers_next(storage):
+    from speech_api.service.speech_job_store import SpeechJobStore
+
+    store = SpeechJobStore(storage, f"speech-jobs/claim-{uuid.uuid4().hex[:6]}/")
+    job_id = uuid.uuid4().hex
+    assert store.claim_assembly(job_id, 1) is True
+    assert store.claim_assembly(job_id, 1) is False  # the other worker's message, or a copy
+    assert store.claim_assembly(job_id, 2) is True  # the claimer's message, delivered again
+    assert store.claim_assembly(job_id, 2) is False
+    # A claim this code did not write does not hold the job up.
+    storage.put(store.assembly_key(job_id), b"{}", content_type="application/json", metadata={})
+    assert store.claim_assembly(job_id, 1) is True
+
+
 def test_a_job_that_keeps_failing_publishes_nothing_and_says_so(jobs, monkeypatch, storage):
     calls = []
 
