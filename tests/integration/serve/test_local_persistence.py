@@ -142,7 +142,10 @@ def test_objects_transcripts_and_queued_work_survive_kill_9(serve):
 def test_the_tts_cache_serves_no_object_it_did_not_write(serve):
     serve.start()
     s3 = serve.s3()
-    text = "Poisoned caches are not served."
+    # Heard back through Whisper, one word of seven may slip (Piper samples noise). "Poisoned
+    # caches are not served." came back as "Hues and"/"Hows and caches..." 2 times in 50 (a
+    # CI failure); this, 0 in 160.
+    text = "This is the audio you asked for."
     first = httpx.post(f"{serve.base}/tts", json={"text": text}, timeout=60).json()
     key = first["key"]
     genuine = s3.head_object(Bucket="speech-api", Key=key)
