@@ -55,7 +55,7 @@ def process_speech_job_batch(
         if isinstance(body, dict) and "step" in body:
             attributes = record.get("attributes") or {}
             attempt = int(attributes.get("ApproximateReceiveCount") or 1)
-            jobs.handle(body, attempt=attempt)
+            jobs.handle(body, delivery=str(record.get("messageId") or ""), attempt=attempt)
             if body["step"] == "assemble":
                 count("SpeechJobSteps", 1)
             return

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -202,40 +203,64 @@ class SpeechJobStore:
 
     # -- assembly -----------------------------------------------------------------------------
 
-    def claim_assembly(self, job_id: str, attempt: int) -> bool:
-        """Whether this delivery of an assembly message assembles the job. The first to write
-        the claim does (a PutObject with If-None-Match: *, which S3 grants to one writer only);
-        a later delivery of the claimer's own message (``attempt`` above the claim's: its
-        worker failed or was stopped) takes it over. Every other delivery leaves the job to the
-        claimer, so two workers do not encode, upload and publish the same audio at once, nor
-        does one clean away the parts the other is still reading."""
+    def claim_assembly(self, job_id: str, *, delivery: str, attempt: int) -> bool:
+        """Whether this delivery of an assembly message assembles the job. Two workers that
+        store the last two parts at once both queue an assembly, and SQS may deliver a message
+        twice: the first delivery to write the claim assembles (a PutObject with
+        If-None-Match: *, which S3 grants to one writer). Only the claimer's own message,
+        delivered again (the same ``delivery``, its queue message id, with a higher
+        ``attempt``: its worker failed or was stopped), takes the claim over, by a PutObject
+        with If-Match on the claim it read, so two take-overs cannot both win. Every other
+        delivery leaves the job to the claimer: no two workers encode and publish the same
+        audio, nor does one clean away the parts another is still reading. A claim this code
+        did not write is taken over rather than holding the job up."""
+        key = self.assembly_key(job_id)
+        mine = json.dumps({"delivery": delivery, "attempt": attempt, "at": now()}).encode()
+        # moto (the embedded S3 of `serve`, which runs the workers in this process) checks a
+        # condition and writes in two steps; S3 itself is atomic. One claim at a time here.
+        with _CLAIMING:
+            for _ in range(2):
+                if self._put_if(key, mine, IfNoneMatch="*"):
+                    return True
+                stored = self.storage.get(key, max_bytes=_MAX_RECORD_BYTES)
+                if stored is None:
+                    continue  # removed between the two calls (the job ended): ask again
+                held = _claim(stored.data)
+                if held is not None and not (held[0] == delivery and attempt > held[1]):
+                    return False
+                return self._put_if(key, mine, IfMatch=stored.etag)
+            return False
+
+    def drop_assembly_claim(self, job_id: str) -> None:
+        """Forget the claim (a restarted local queue: its claimer died with it)."""
+        self.storage.delete(self.assembly_key(job_id))
+
+    def _put_if(self, key: str, data: bytes, **condition: str) -> bool:
+        """A conditional PutObject: whether it was written (False: the condition failed)."""
         from botocore.exceptions import ClientError
 
-        key = self.assembly_key(job_id)
-        claim = json.dumps({"attempt": attempt, "at": now()}).encode()
         try:
             self.storage.client.put_object(
                 Bucket=self.storage.bucket,
                 Key=key,
-                Body=claim,
+                Body=data,
                 ContentType="application/json",
-                IfNoneMatch="*",
+                **condition,
             )
             return True
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in _CLAIMED:
-                raise _unavailable(exc, "PutObject") from exc
+            code = exc.response.get("Error", {}).get("Code")
+            if code in _CLAIMED:
+                return False
+            if code == "NotImplemented":
+                raise StorageUnavailableError(
+                    "The object store (S3_ENDPOINT_URL) does not take conditional writes "
+                    "(PutObject If-None-Match / If-Match), which speech jobs need to assemble "
+                    "a job once."
+                ) from exc
+            raise _unavailable(exc, "PutObject") from exc
         except Exception as exc:
             raise _unavailable(exc, "PutObject") from exc
-        stored = self.storage.get(key, max_bytes=_MAX_RECORD_BYTES)
-        try:
-            held = int(json.loads(stored.data)["attempt"]) if stored is not None else 0
-        except (ValueError, KeyError, TypeError):
-            held = 0  # not a claim this code wrote: taken over rather than stuck behind
-        if attempt <= held:
-            return False
-        self._put_json(key, {"attempt": attempt, "at": now()})
-        return True
 
     # -- active jobs --------------------------------------------------------------------------
 
@@ -270,9 +295,19 @@ class SpeechJobStore:
                 self.storage.delete(key)
 
 
-# S3's answers to a conditional write that lost: the key exists (412), or another
-# conditional write to it is under way (409).
+# S3's answers to a conditional write that lost: the key exists, or has changed (412), or
+# another write to it is under way (409).
 _CLAIMED = ("PreconditionFailed", "ConditionalRequestConflict")
+_CLAIMING = threading.Lock()
+
+
+def _claim(data: bytes) -> tuple[str, int] | None:
+    """(delivery, attempt) of a stored claim; None for what this code did not write."""
+    try:
+        claim = json.loads(data)
+        return str(claim["delivery"]), int(claim["attempt"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _unavailable(exc: Exception, operation: str = "ListObjectsV2") -> StorageUnavailableError:

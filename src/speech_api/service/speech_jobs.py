@@ -29,6 +29,7 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Protocol
@@ -113,9 +114,10 @@ class InlineQueue:
 
     def _run(self, message: dict) -> None:
         assert self.jobs is not None
+        delivery = uuid.uuid4().hex  # this message's, on each of its attempts
         for attempt in range(1, MAX_WORKER_ATTEMPTS + 1):
             try:
-                self.jobs.handle(message, attempt=attempt)
+                self.jobs.handle(message, delivery=delivery, attempt=attempt)
                 return
             except Exception:
                 if attempt == MAX_WORKER_ATTEMPTS:
@@ -230,6 +232,9 @@ class SpeechJobs:
         the local queue, which lives in memory): planning again re-queues the parts not done
         and, when all are, the assembly. Returns how many."""
         ids = self.store.active_ids()
+        for job_id in ids:
+            # The claimer of an assembly died with the queue; its message is gone too.
+            self.store.drop_assembly_claim(job_id)
         if ids and self.queue is not None:
             self.queue.send([{"job": job_id, "step": "plan"} for job_id in ids])
         return len(ids)
@@ -400,9 +405,11 @@ class SpeechJobs:
 
     # --- worker side ---------------------------------------------------------------------------
 
-    def handle(self, message: dict, *, attempt: int = 1) -> None:
-        """Run one step. Raises for failures worth another delivery; a job that cannot
-        succeed (bad input, or its last attempt) is recorded as failed instead."""
+    def handle(self, message: dict, *, delivery: str, attempt: int = 1) -> None:
+        """Run one step. ``delivery`` names the queue message (the same on every delivery of
+        it: SQS's message id), ``attempt`` counts its deliveries. Raises for failures worth
+        another delivery; a job that cannot succeed (bad input, or its last attempt) is
+        recorded as failed instead."""
         job_id, step = message.get("job"), message.get("step")
         if not isinstance(job_id, str) or not is_valid_job_id(job_id):
             logger.warning("ignoring a speech job message without a valid job: %r", message)
@@ -427,7 +434,7 @@ class SpeechJobs:
             elif step == "part":
                 self._part(record, int(message["part"]))
             elif step == "assemble":
-                self._assemble(record, attempt)
+                self._assemble(record, delivery, attempt)
             else:
                 logger.warning("ignoring unknown speech job step %r", step)
         except InvalidRequestError as exc:  # the input's fault: it will fail every time
@@ -495,14 +502,17 @@ class SpeechJobs:
         if len(done) >= len(record.get("parts", [])):
             self.queue.send([{"job": job_id, "step": "assemble"}])
 
-    def _assemble(self, record: dict, attempt: int) -> None:
+    def _assemble(self, record: dict, delivery: str, attempt: int) -> None:
         job_id, request = record["id"], record["request"]
         done = self.store.done_parts(job_id)
         total = len(record.get("parts", []))
         if any(n not in done for n in range(total)):
             return  # not every part yet: the worker of the last one queues this again
-        if not self.store.claim_assembly(job_id, attempt):
+        if not self.store.claim_assembly(job_id, delivery=delivery, attempt=attempt):
             return  # another delivery assembles it (its message comes back if it fails)
+        if (self.store.record(job_id) or {}).get("status") in ("done", "failed"):
+            self.store.drop_assembly_claim(job_id)  # ended while this message waited
+            return
         engine, voice = self._engine_and_voice(record)
         text = self.store.input(job_id) or ""
         fmt = request["format"]
@@ -538,8 +548,8 @@ class SpeechJobs:
             if made.captions
             else None,
         }
-        if (self.store.record(job_id) or {}).get("status") == "done":
-            return  # the claimer, taken over as stopped, finished after all: said already
+        if (self.store.record(job_id) or {}).get("status") in ("done", "failed"):
+            return  # ended meanwhile (a claimer taken over as stopped that finished after all)
         record = self.store.save({**record, "status": "done", "result": result})
         self._finish(record)
 

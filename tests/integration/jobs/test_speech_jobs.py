@@ -223,13 +223,38 @@ def test_the_assembly_claim_goes_to_one_delivery_and_then_to_the_claimers_next(s
 
     store = SpeechJobStore(storage, f"speech-jobs/claim-{uuid.uuid4().hex[:6]}/")
     job_id = uuid.uuid4().hex
-    assert store.claim_assembly(job_id, 1) is True
-    assert store.claim_assembly(job_id, 1) is False  # the other worker's message, or a copy
-    assert store.claim_assembly(job_id, 2) is True  # the claimer's message, delivered again
-    assert store.claim_assembly(job_id, 2) is False
+    assert store.claim_assembly(job_id, delivery="a", attempt=1) is True
+    assert store.claim_assembly(job_id, delivery="a", attempt=1) is False  # a copy of it
+    # The other worker's message, even on a later delivery of its own, leaves it to "a".
+    assert store.claim_assembly(job_id, delivery="b", attempt=1) is False
+    assert store.claim_assembly(job_id, delivery="b", attempt=2) is False
+    assert store.claim_assembly(job_id, delivery="a", attempt=2) is True  # "a" again
+    assert store.claim_assembly(job_id, delivery="a", attempt=2) is False
     # A claim this code did not write does not hold the job up.
     storage.put(store.assembly_key(job_id), b"{}", content_type="application/json", metadata={})
-    assert store.claim_assembly(job_id, 1) is True
+    assert store.claim_assembly(job_id, delivery="c", attempt=1) is True
+
+
+def test_a_restarted_local_queue_lets_a_new_message_assemble(make_settings, storage):
+    """`serve` restarted while a job assembled: the embedded S3 keeps the claim on disk, the
+    in-memory queue lost the claimer's message. Re-queuing the active jobs forgets their
+    claims, so the message queued anew assembles instead of leaving the job running."""
+    from speech_api.service import SpeechService
+
+    settings = make_settings(speech_jobs_prefix=f"speech-jobs/restart-{uuid.uuid4().hex[:6]}/")
+    sent = []
+
+    class Queue:
+        def send(self, messages):
+            sent.extend(messages)
+
+    jobs = speech_jobs_module.SpeechJobs(settings, SpeechService(settings), queue=Queue())
+    job_id = uuid.uuid4().hex
+    jobs.store.mark_active(job_id)
+    assert jobs.store.claim_assembly(job_id, delivery="before-restart", attempt=1)
+    assert jobs.requeue_active() == 1 and sent == [{"job": job_id, "step": "plan"}]
+    assert jobs.store.claim_assembly(job_id, delivery="after-restart", attempt=1) is True
+    jobs.store.clear_active(job_id)
 
 
 def test_a_job_that_keeps_failing_publishes_nothing_and_says_so(jobs, monkeypatch, storage):
