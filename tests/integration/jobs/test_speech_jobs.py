@@ -190,12 +190,23 @@ def test_an_assembly_delivered_twice_runs_once(jobs, monkeypatch):
         time.sleep(2.5)  # long enough for the other worker to take the duplicate
         return real_assemble(store, *args, **kwargs)
 
+    from speech_api.service.speech_job_store import SpeechJobStore
+
+    real_claim, claims = SpeechJobStore.claim_assembly, []
+
+    def claim(self, job_id, **kwargs):
+        claims.append(real_claim(self, job_id, **kwargs))
+        return claims[-1]
+
     monkeypatch.setattr(speech_jobs_module.SqsQueue, "send", send_twice)
     monkeypatch.setattr(speech_jobs_module, "assemble", slow_assemble)
+    monkeypatch.setattr(SpeechJobStore, "claim_assembly", claim)
     job = jobs.post("/tts/jobs", json={"text": text_of(400), "format": "wav"}).json()
     done, _ = wait_done(jobs, job)
     time.sleep(3)  # the duplicate has been taken by now
     assert done["status"] == "done" and calls == [job["id"]]
+    # The copy did arrive while the first assembled (not after: that would prove nothing).
+    assert claims.count(True) == 1 and claims.count(False) >= 1, claims
     assert httpx.get(done["url"], timeout=10).status_code == 200
 
 
