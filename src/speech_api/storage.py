@@ -121,6 +121,30 @@ class ObjectStorage:
         except Exception as exc:
             raise self._unavailable(exc, "PutObject", key) from exc
 
+    def put_if(self, key: str, data: bytes, *, content_type: str, **condition: str) -> bool:
+        """A conditional PutObject (``IfNoneMatch="*"``: only if absent; ``IfMatch=etag``:
+        only if unchanged), private: whether it was written (False: the condition failed, or
+        another conditional write to the key was under way)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **condition
+            )
+            return True
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in _CONDITION_FAILED:
+                return False
+            if code == "NotImplemented":
+                raise StorageUnavailableError(
+                    "The object store (S3_ENDPOINT_URL) does not take conditional writes "
+                    "(PutObject If-None-Match / If-Match)."
+                ) from exc
+            raise self._unavailable(exc, "PutObject", key) from exc
+        except Exception as exc:
+            raise self._unavailable(exc, "PutObject", key) from exc
+
     def get(self, key: str, *, max_bytes: int) -> StoredObject | None:
         """The object's bytes (refused beyond ``max_bytes``), or None when it does not exist."""
         with self._reading(key) as response:
@@ -239,6 +263,9 @@ _IAM_ACTIONS = {
     "ListObjectsV2": "s3:ListBucket",
 }
 _MISSING = ("404", "NoSuchKey", "NotFound")
+# A conditional write that lost: the key exists, or has changed (412), or another write to it
+# is under way (409).
+_CONDITION_FAILED = ("PreconditionFailed", "ConditionalRequestConflict")
 _DENIED = ("AccessDenied", "403", "Forbidden", "AllAccessDisabled")
 logger = logging.getLogger("speech_api.storage")
 

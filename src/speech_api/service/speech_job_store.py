@@ -220,7 +220,7 @@ class SpeechJobStore:
         # condition and writes in two steps; S3 itself is atomic. One claim at a time here.
         with _CLAIMING:
             for _ in range(2):
-                if self._put_if(key, mine, IfNoneMatch="*"):
+                if self.storage.put_if(key, mine, content_type="application/json", IfNoneMatch="*"):
                     return True
                 stored = self.storage.get(key, max_bytes=_MAX_RECORD_BYTES)
                 if stored is None:
@@ -228,39 +228,14 @@ class SpeechJobStore:
                 held = _claim(stored.data)
                 if held is not None and not (held[0] == delivery and attempt > held[1]):
                     return False
-                return self._put_if(key, mine, IfMatch=stored.etag)
+                return self.storage.put_if(
+                    key, mine, content_type="application/json", IfMatch=stored.etag
+                )
             return False
 
     def drop_assembly_claim(self, job_id: str) -> None:
         """Forget the claim (a restarted local queue: its claimer died with it)."""
         self.storage.delete(self.assembly_key(job_id))
-
-    def _put_if(self, key: str, data: bytes, **condition: str) -> bool:
-        """A conditional PutObject: whether it was written (False: the condition failed)."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self.storage.client.put_object(
-                Bucket=self.storage.bucket,
-                Key=key,
-                Body=data,
-                ContentType="application/json",
-                **condition,
-            )
-            return True
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code in _CLAIMED:
-                return False
-            if code == "NotImplemented":
-                raise StorageUnavailableError(
-                    "The object store (S3_ENDPOINT_URL) does not take conditional writes "
-                    "(PutObject If-None-Match / If-Match), which speech jobs need to assemble "
-                    "a job once."
-                ) from exc
-            raise _unavailable(exc, "PutObject") from exc
-        except Exception as exc:
-            raise _unavailable(exc, "PutObject") from exc
 
     # -- active jobs --------------------------------------------------------------------------
 
@@ -295,9 +270,6 @@ class SpeechJobStore:
                 self.storage.delete(key)
 
 
-# S3's answers to a conditional write that lost: the key exists, or has changed (412), or
-# another write to it is under way (409).
-_CLAIMED = ("PreconditionFailed", "ConditionalRequestConflict")
 _CLAIMING = threading.Lock()
 
 
@@ -310,7 +282,7 @@ def _claim(data: bytes) -> tuple[str, int] | None:
         return None
 
 
-def _unavailable(exc: Exception, operation: str = "ListObjectsV2") -> StorageUnavailableError:
+def _unavailable(exc: Exception) -> StorageUnavailableError:
     return StorageUnavailableError(
-        f"Object storage is unavailable ({operation}: {type(exc).__name__}). Try again shortly."
+        f"Object storage is unavailable (ListObjectsV2: {type(exc).__name__}). Try again shortly."
     )
