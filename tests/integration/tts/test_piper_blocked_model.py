@@ -123,3 +123,54 @@ def test_a_copy_that_cannot_be_made_leaves_the_voice_as_it_is(voice_path, tmp_pa
     monkeypatch.setattr(piper_blocked_model, "_polyphase", broken)
     assert blocked_model(voice_path, tmp_path / "other") == voice_path
     assert not list((tmp_path / "other").rglob("*"))  # not remembered: it may be transient
+
+
+def installed_again(voice_path: Path, folder: Path) -> Path:
+    """The same voice in another install (a new virtual environment or clone): the same
+    bytes at another path, written at another time."""
+    folder.mkdir(parents=True)
+    for suffix in (".onnx", ".onnx.json"):
+        (folder / voice_path.name).with_suffix(suffix).write_bytes(
+            voice_path.with_suffix(suffix).read_bytes()
+        )
+    return folder / voice_path.name
+
+
+def test_the_same_voice_installed_again_finds_its_copy_and_older_copies_go(voice_path, tmp_path):
+    cache = tmp_path / "cache"
+    # A copy named by the key this cache used before (the voice's size and modification time).
+    stale = cache / piper_blocked_model.FOLDER / f"{voice_path.stem}-63201294-1796634033943643609"
+    stale.parent.mkdir(parents=True)
+    for suffix in (".onnx", ".onnx.json"):
+        stale.with_suffix(suffix).write_bytes(b"an older copy")
+
+    copy = blocked_model(voice_path, cache)
+    assert copy != voice_path
+    assert not stale.with_suffix(".onnx").exists()
+    assert not stale.with_suffix(".onnx.json").exists()
+    written = copy.stat().st_mtime_ns
+
+    again = installed_again(voice_path, tmp_path / "venv-2")
+    assert again.stat().st_mtime_ns != voice_path.stat().st_mtime_ns
+    assert blocked_model(again, cache) == copy
+    assert copy.stat().st_mtime_ns == written
+    assert sorted(p.name for p in copy.parent.iterdir()) == [
+        copy.name,
+        copy.with_suffix(".onnx.json").name,
+    ]
+
+
+def test_a_voice_replaced_in_place_gets_a_copy_of_its_own(voice_path, tmp_path):
+    import onnx
+
+    cache = tmp_path / "cache"
+    voice = installed_again(voice_path, tmp_path / "voices")
+    first = blocked_model(voice, cache)
+    replaced = onnx.load(str(voice))
+    replaced.doc_string = "fine-tuned"  # other bytes, the same graph
+    onnx.save(replaced, str(voice))
+
+    second = blocked_model(voice, cache)
+    assert second != first
+    assert onnx.load(str(second), load_external_data=False).doc_string == "fine-tuned"
+    assert first.is_file()  # another install may still use the voice as it was
