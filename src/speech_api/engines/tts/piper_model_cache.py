@@ -91,8 +91,9 @@ def _content_key(path: str, size: int, mtime_ns: int) -> str:
 
 
 def _remove_stat_keyed(folder: Path) -> None:
-    """Copies named by the older key (see the module's docstring): a process still running
-    one keeps it open, so removing it is safe; what cannot be removed stays."""
+    """Copies named by the older key (see the module's docstring). A process that loaded one
+    holds it in memory (onnxruntime reads the whole file at load), so removing it is safe;
+    what cannot be removed stays."""
     for path in folder.iterdir():
         if _STAT_KEYED.fullmatch(path.name):
             with contextlib.suppress(OSError):
