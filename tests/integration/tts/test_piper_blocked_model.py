@@ -6,13 +6,15 @@ copy that reports phoneme durations, and the voice itself wherever the copy woul
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import numpy as np
 import onnxruntime
 import pytest
 
-from speech_api.engines.tts import piper_blocked_model
+from speech_api.engines.tts import piper_blocked_model, piper_model_cache
 from speech_api.engines.tts.piper_blocked_model import blocked_model
 from speech_api.engines.tts.piper_timing_model import aligned_model
 
@@ -143,11 +145,19 @@ def test_the_same_voice_installed_again_finds_its_copy_and_older_copies_go(voice
     stale.parent.mkdir(parents=True)
     for suffix in (".onnx", ".onnx.json"):
         stale.with_suffix(suffix).write_bytes(b"an older copy")
+    # What a process killed while writing a copy left (two hours ago), and one being written.
+    abandoned = stale.parent / f".{voice_path.stem}-h0.onnx-x1y2z3"
+    abandoned.write_bytes(b"half a copy")
+    os.utime(abandoned, (time.time() - 7200,) * 2)
+    being_written = stale.parent / f".{voice_path.stem}-h1.onnx-a1b2c3"
+    being_written.write_bytes(b"half a copy")
 
     copy = blocked_model(voice_path, cache)
     assert copy != voice_path
     assert not stale.with_suffix(".onnx").exists()
     assert not stale.with_suffix(".onnx.json").exists()
+    assert not abandoned.exists()
+    being_written.unlink()  # still there: it is the writer's to rename or remove
     written = copy.stat().st_mtime_ns
 
     again = installed_again(voice_path, tmp_path / "venv-2")
@@ -174,3 +184,62 @@ def test_a_voice_replaced_in_place_gets_a_copy_of_its_own(voice_path, tmp_path):
     assert second != first
     assert onnx.load(str(second), load_external_data=False).doc_string == "fine-tuned"
     assert first.is_file()  # another install may still use the voice as it was
+
+
+def test_a_voice_whose_config_changed_gets_a_copy_with_that_config(voice_path, tmp_path):
+    cache = tmp_path / "cache"
+    voice = installed_again(voice_path, tmp_path / "voices")
+    first = blocked_model(voice, cache)
+    config = json.loads(voice.with_suffix(".onnx.json").read_text())
+    config["inference"]["noise_scale"] = 0.5
+    voice.with_suffix(".onnx.json").write_text(json.dumps(config))
+
+    second = blocked_model(voice, cache)
+    assert second != first
+    assert json.loads(second.with_suffix(".onnx.json").read_text()) == config
+
+
+def test_copies_of_copies_share_a_folder_and_stay(voice_path, tmp_path):
+    """The job workers' copy of the timed voice (captions on) and of the voice itself."""
+    cache = tmp_path / "cache"
+    of_the_timed = blocked_model(aligned_model(voice_path, cache), cache)
+    of_the_voice = blocked_model(voice_path, cache)
+    assert of_the_timed.parent == of_the_voice.parent
+    assert of_the_timed != of_the_voice
+    assert blocked_model(aligned_model(voice_path, cache), cache) == of_the_timed
+    assert of_the_timed.is_file() and of_the_voice.is_file()
+
+
+def test_a_voice_replaced_while_its_copy_is_made_names_only_its_own_copy(
+    voice_path, tmp_path, monkeypatch
+):
+    """The voice is replaced (another version installed) after its key was taken and before
+    the copy was made: the copy is named for what it was made from, so an install that still
+    has the voice as it was never gets the other's copy."""
+    import onnx
+
+    cache = tmp_path / "cache"
+    voice = installed_again(voice_path, tmp_path / "voices")
+    kept = installed_again(voice_path, tmp_path / "another-install")
+    key_of = piper_model_cache._content_key
+    keyed = []
+
+    def replaced_after_keying(*stamps):
+        key = key_of(*stamps)
+        if not keyed:
+            keyed.append(key)
+            replaced = onnx.load(str(voice))
+            replaced.doc_string = "version 2"
+            onnx.save(replaced, str(voice))
+        return key
+
+    def rewrite(model, path):
+        model.doc_string = f"copy of {model.doc_string or 'version 1'}"
+
+    monkeypatch.setattr(piper_model_cache, "_content_key", replaced_after_keying)
+    copy = piper_model_cache.cached_copy(voice, cache, "copies", rewrite)
+    monkeypatch.undo()
+    assert onnx.load(str(copy), load_external_data=False).doc_string == "copy of version 2"
+    of_the_kept = piper_model_cache.cached_copy(kept, cache, "copies", rewrite)
+    assert of_the_kept != copy
+    assert onnx.load(str(of_the_kept), load_external_data=False).doc_string == "copy of version 1"

@@ -6,13 +6,16 @@ one-thread speech-job workers). Both are made the same way: onnx loads the voice
 rewrites the graph, and each file is written beside its final name and renamed into place, so a
 concurrent loader never reads half a file.
 
-A copy is keyed by what the voice file holds (a SHA-256 of its bytes, about 40 ms for a 63 MB
-voice, once per process): a voice replaced in place is rewritten again, and the same voice
-installed again (a new virtual environment, a clean clone, a reinstalled wheel: a new path or
-modification time, the same bytes) finds the copy already made. Keyed by size and
+A copy is keyed by what the voice holds (a SHA-256 of the model's bytes and of its
+``.onnx.json``, about 40 ms for a 63 MB voice, once per process): a voice or a config replaced
+in place is rewritten again, and the same voice installed again (a new virtual environment, a
+clean clone, a reinstalled wheel: a new path or modification time, the same bytes) finds the
+copy already made. The key is taken from the very bytes the copy is made from, so a voice
+replaced while its copy is being made cannot name a copy of the other. Keyed by size and
 modification time, as it was, every install of the same voice added another 63 MB copy (a
-gigabyte in a day of clean clones, measured); those older copies are removed when a folder
-gets its next copy. A change to a rewrite names a new folder.
+gigabyte in a day of clean clones, measured); a folder's copies named that way, and files
+left half-written by a process killed while writing (an hour old), are removed when the
+folder gets its next copy.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,8 +44,8 @@ def cached_copy(
     run it). An ``optional`` copy (one that only makes synthesis faster) also falls back to the
     model on any other failure, a full or read-only cache included, rather than stop the
     engine from loading."""
-    stat = model.stat()
-    key = _content_key(str(model), stat.st_size, stat.st_mtime_ns)
+    config = model.with_suffix(".onnx.json")
+    key = _content_key(_stamp(model), _stamp(config))
     target = cache_dir / folder / f"{model.stem}-{key}.onnx"
     refused = target.with_suffix(".refused")
     if target.is_file() and target.with_suffix(".onnx.json").is_file():
@@ -49,7 +53,7 @@ def cached_copy(
     if refused.is_file():
         return model
     try:
-        return _make(model, target, rewrite)
+        return _make(model, target.parent, rewrite)
     except ValueError as exc:
         logger.info("%s: no %s copy (%s); the voice itself is used", model.name, folder, exc)
         # Remembered where the cache can be written; where it cannot, tried again next load.
@@ -63,40 +67,61 @@ def cached_copy(
         return model
 
 
-def _make(model: Path, target: Path, rewrite: Callable) -> Path:
+def _make(model: Path, folder: Path, rewrite: Callable) -> Path:
     # Only here: onnx is a 30 MB import that a warm cache never needs.
     import onnx
 
-    rewritten = onnx.load(str(model))
+    data = model.read_bytes()
+    config = model.with_suffix(".onnx.json").read_bytes()
+    target = folder / f"{model.stem}-{_key(hashlib.sha256(data).digest(), config)}.onnx"
+    rewritten = onnx.load_from_string(data)
+    del data
     rewrite(rewritten, model)
-    _write(target.with_suffix(".onnx.json"), model.with_suffix(".onnx.json").read_bytes())
+    _write(target.with_suffix(".onnx.json"), config)
     _write(target, rewritten.SerializeToString())
-    _remove_stat_keyed(target.parent)
+    _remove_leftovers(folder)
     return target
 
 
-# A content key: "h" and hex digits, never mistaken for the size-and-time key it replaced.
+# A content key: "h" and hex digits; a copy's name never ends in a digit.
 _KEY_CHARS = 20
 # What the size-and-modification-time keys named: VOICE-SIZE-MTIME_NS.onnx, .onnx.json or
-# .refused (a nanosecond time has 19 digits).
-_STAT_KEYED = re.compile(r".+-[0-9]+-[0-9]{16,}\.(onnx|onnx\.json|refused)")
+# .refused.
+_STAT_KEYED = re.compile(r".+-[0-9]+-[0-9]+\.(onnx|onnx\.json|refused)")
+# A file _write was writing (".NAME-RANDOM") older than this was left by a killed process.
+_ABANDONED_AFTER_S = 3600
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return str(path), stat.st_size, stat.st_mtime_ns
 
 
 @functools.lru_cache(maxsize=64)
-def _content_key(path: str, size: int, mtime_ns: int) -> str:
-    """The key of the file at ``path`` as it is now (``size`` and ``mtime_ns`` only tell a
-    file changed in place from the one hashed before, within this process)."""
-    with open(path, "rb") as f:
-        return "h" + hashlib.file_digest(f, "sha256").hexdigest()[:_KEY_CHARS]
+def _content_key(model: tuple[str, int, int], config: tuple[str, int, int]) -> str:
+    """The key of a voice as its files are now (their sizes and modification times only tell
+    a file changed in place from the one hashed before, within this process)."""
+    with open(model[0], "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").digest()
+    return _key(digest, Path(config[0]).read_bytes())
 
 
-def _remove_stat_keyed(folder: Path) -> None:
-    """Copies named by the older key (see the module's docstring). A process that loaded one
-    holds it in memory (onnxruntime reads the whole file at load), so removing it is safe;
-    what cannot be removed stays."""
+def _key(model_digest: bytes, config: bytes) -> str:
+    return "h" + hashlib.sha256(model_digest + config).hexdigest()[:_KEY_CHARS]
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Copies named by the older key and abandoned half-written files (see the module's
+    docstring); what cannot be removed stays. A process that loaded an old copy holds it in
+    memory (onnxruntime reads the whole file), but one of an older version that found it and
+    has not opened it yet fails that load (a restart mends it): removed only when a folder
+    gets a new copy, this happens once, on the upgrade."""
+    now = time.time()
     for path in folder.iterdir():
-        if _STAT_KEYED.fullmatch(path.name):
-            with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):
+            if _STAT_KEYED.fullmatch(path.name) or (
+                path.name.startswith(".") and now - path.stat().st_mtime > _ABANDONED_AFTER_S
+            ):
                 path.unlink()
 
 
