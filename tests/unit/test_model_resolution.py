@@ -1,7 +1,9 @@
 """Whisper model names resolve to bundled weights; the split `base` model is joined once,
 atomically, into the cache."""
 
+import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,22 @@ def test_split_parts_are_joined_in_order_with_the_other_files(tmp_path, fake_spl
     assert (path / "config.json").is_file() and (path / "tokenizer.json").is_file()
     # No staging directories left behind.
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [path.name]
+
+
+def test_a_join_killed_halfway_leaves_nothing_the_next_join_keeps(tmp_path, fake_split_model):
+    """A process killed while joining leaves its staging directory (a model's size); the
+    next join removes it once it is an hour old, and leaves a fresh one (a join under way)."""
+    cache = tmp_path / "cache"
+    abandoned = cache / ".faster-whisper-fake-k1ll3d"
+    abandoned.mkdir(parents=True)
+    (abandoned / "model.bin").write_bytes(b"A" * 700)
+    os.utime(abandoned, (time.time() - 7200,) * 2)
+    under_way = cache / ".faster-whisper-fake-j01n1n"
+    under_way.mkdir()
+
+    path = Path(resolve_model("fake", cache))
+    assert (path / "model.bin").read_bytes() == fake_split_model
+    assert sorted(p.name for p in cache.iterdir()) == sorted([path.name, under_way.name])
 
 
 def test_join_happens_once_and_is_reused(tmp_path, fake_split_model):
