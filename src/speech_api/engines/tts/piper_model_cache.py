@@ -27,9 +27,10 @@ import logging
 import os
 import re
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+from speech_api.engines.model_cache import remove_abandoned
 
 logger = logging.getLogger("speech_api.engines.piper")
 
@@ -88,8 +89,6 @@ _KEY_CHARS = 20
 # What the size-and-modification-time keys named: VOICE-SIZE-MTIME_NS.onnx, .onnx.json or
 # .refused.
 _STAT_KEYED = re.compile(r".+-[0-9]+-[0-9]+\.(onnx|onnx\.json|refused)")
-# A file _write was writing (".NAME-RANDOM") older than this was left by a killed process.
-_ABANDONED_AFTER_S = 3600
 
 
 def _stamp(path: Path) -> tuple[str, int, int]:
@@ -111,18 +110,16 @@ def _key(model_digest: bytes, config: bytes) -> str:
 
 
 def _remove_leftovers(folder: Path) -> None:
-    """Copies named by the older key and abandoned half-written files (see the module's
-    docstring); what cannot be removed stays. A process that loaded an old copy holds it in
-    memory (onnxruntime reads the whole file), but one of an older version that found it and
-    has not opened it yet fails that load (a restart mends it): removed only when a folder
-    gets a new copy, this happens once, on the upgrade."""
-    now = time.time()
+    """Copies named by the older key and what killed writers abandoned (see the module's
+    docstring and engines/model_cache.py); what cannot be removed stays. A process that
+    loaded an old copy holds it in memory (onnxruntime reads the whole file), but one of an
+    older version that found it and has not opened it yet fails that load (a restart mends
+    it): removed only when a folder gets a new copy, this happens once, on the upgrade."""
     for path in folder.iterdir():
-        with contextlib.suppress(OSError):
-            if _STAT_KEYED.fullmatch(path.name) or (
-                path.name.startswith(".") and now - path.stat().st_mtime > _ABANDONED_AFTER_S
-            ):
+        if _STAT_KEYED.fullmatch(path.name):
+            with contextlib.suppress(OSError):
                 path.unlink()
+    remove_abandoned(p for p in folder.iterdir() if p.name.startswith("."))
 
 
 def _write(path: Path, data: bytes) -> None:
