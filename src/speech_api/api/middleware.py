@@ -71,7 +71,7 @@ class BodyLimitMiddleware:
         if scope["path"] in JOB_PATHS:
             limit = self.max_job_json_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if declared is not None and _number(declared) > limit:
             await self._reject(send, self._too_large(limit, audio))
             return
 
@@ -394,3 +394,12 @@ class RequestLogMiddleware:
                 status,
                 (time.perf_counter() - started) * 1000,
             )
+
+
+def _number(declared: bytes) -> int:
+    """A Content-Length header's value; -1 when it is not digits (h11 refuses those first),
+    10**18 when it has more than 18 digits (over every limit; int() would refuse more than
+    4,300 of them with a ValueError)."""
+    if not declared.isdigit():
+        return -1
+    return int(declared) if len(declared) <= 18 else 10**18
