@@ -37,6 +37,8 @@ _IPV4_SPECIAL = (
 _IPV6_SPECIAL = (
     "::/128",  # unspecified
     "::1/128",  # loopback
+    "::/96",  # IPv4-compatible (deprecated; ::7f00:1 is 127.0.0.1 to some stacks)
+    "::ffff:0:0:0/96",  # IPv4-translated (SIIT; ::ffff:0:7f00:1)
     "64:ff9b::/96",  # IPv4/IPv6 translation (NAT64: reaches any IPv4 address)
     "64:ff9b:1::/48",  # local-use translation
     "100::/64",  # discard-only

@@ -149,6 +149,9 @@ SPECIAL_PURPOSE = [
     "https://[fd00:ec2::254]/",  # AWS's IPv6 metadata endpoint
     "https://[5f00::1]/",  # segment routing
     "https://[3fff::1]/",  # documentation (2024)
+    "https://[::7f00:1]/",  # IPv4-compatible 127.0.0.1 (deprecated form)
+    "https://[::a9fe:a9fe]/",  # IPv4-compatible 169.254.169.254
+    "https://[::ffff:0:7f00:1]/",  # IPv4-translated 127.0.0.1 (SIIT)
 ]
 
 
