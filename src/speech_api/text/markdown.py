@@ -22,17 +22,29 @@ _RULE = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
 _BULLET = re.compile(r"^\s*[-*+]\s+(?:\[[ xX]\]\s+)?")
 _ORDERED = re.compile(r"^\s*(\d{1,9})[.)]\s+")
 _QUOTE = re.compile(r"^\s{0,3}(?:>\s?)+")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+# Possessive quantifiers (Python 3.11): a line of 200,000 spaces after "---" is not
+# backtracked through, one length of each run at a time.
+_TABLE_RULE = re.compile(r"^\s*+\|?+\s*+:?+-{3,}+:?+\s*+(?:\|\s*+:?+-{3,}+:?+\s*+)*+\|?+\s*+$")
 
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
-_LINK = re.compile(r"\[([^\]]+)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
-_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
-_AUTOLINK = re.compile(r"<((?:https?://|mailto:)[^>\s]+)>")
+# Every inline pattern below is linear in the text it runs on (a paragraph: up to 200,000
+# characters): what it scans for after an opening marker excludes that marker, so a marker
+# that is never closed ("[" * 100_000) is given up at the next marker, not at the end of the
+# text, one marker at a time (which was quadratic: minutes of one request, the GIL held).
+# A link's URL may hold one level of parentheses (Wikipedia's "Foo_(bar)").
+_URL = r"(?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"()]*\")?"
+_IMAGE = re.compile(r"!\[([^\[\]]*)\]\(" + _URL + r"\)")
+_LINK = re.compile(r"\[([^\[\]]+)\]\(" + _URL + r"\)")
+_REF_LINK = re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]")
+_AUTOLINK = re.compile(r"<((?:https?://|mailto:)[^<>\s]+)>")
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
-_CODE = re.compile(r"(`+)(.+?)\1")
-# Emphasis: the markers must hug the text and stand outside words (snake_case stays).
-_EMPHASIS = re.compile(r"(?<![\w*~])(\*{1,3}|_{1,3}|~~)(?=\S)(.+?)(?<=\S)\1(?![\w*~])")
+# Code: from the start of a run of backticks only (possessive), to a run as long.
+_CODE = re.compile(r"(?<!`)(`++)([^`]+?)\1(?!`)")
+# Emphasis: the markers must hug the text and stand outside words (snake_case stays); one
+# pattern per marker, its text free of that marker (nesting is undone a level a round).
+_EMPHASIS = tuple(
+    re.compile(rf"(?<![\w*~])({marker})(?=\S)([^{char}]+?)(?<=\S)\1(?![\w*~])")
+    for marker, char in ((r"\*{1,3}", r"*"), ("_{1,3}", "_"), ("~~", "~"))
+)
 _LINK_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s+\S+")
 
 
@@ -64,7 +76,7 @@ def paragraphs(text: str) -> list[list[Unit]]:
             out.append(list(current))
             current.clear()
 
-    lines = _HTML_COMMENT.sub(" ", text).splitlines()
+    lines = _without_comments(text).splitlines()
     for i, line in enumerate(lines):
         if underline:
             underline = False
@@ -131,7 +143,24 @@ def inline(text: str) -> str:
     text = _CODE.sub(lambda m: m.group(2).strip(), text)
     text = _HTML_TAG.sub(" ", text)
     for _ in range(3):  # nested emphasis: ***a*** or **_a_**
-        text, count = _EMPHASIS.subn(r"\2", text)
+        count = 0
+        for pattern in _EMPHASIS:
+            text, n = pattern.subn(r"\2", text)
+            count += n
         if not count:
             break
     return " ".join(text.split())
+
+
+def _without_comments(text: str) -> str:
+    """HTML comments as a space; an unclosed one is left as it is (a regex that looked for
+    each "<!--"'s end scanned to the end of the text from every one of them)."""
+    out, at = [], 0
+    while (start := text.find("<!--", at)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break
+        out += [text[at:start], " "]
+        at = end + 3
+    out.append(text[at:])
+    return "".join(out)

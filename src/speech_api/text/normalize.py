@@ -27,7 +27,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from speech_api.text.numbers import cardinal, digits, ordinal, words, year
+from speech_api.text.numbers import cardinal, digits, integer, ordinal, words, year
 from speech_api.text.script import Token
 
 LANGUAGES = ("en", "es")
@@ -478,7 +478,7 @@ class _Reader:
         for form in sorted(before_number, key=len, reverse=True):
             if body.startswith(form) and next_is_number:
                 rest = body[len(form) :]
-                if rest == "" or (form == "#" and rest[:1].isdigit()):
+                if rest == "" or (form == "#" and rest[:1].isdecimal()):
                     if rest:  # "#5"
                         n = self._as_number(rest.rstrip(".,;:!?"))
                         if n is not None:
@@ -486,9 +486,9 @@ class _Reader:
                                 len(rest.rstrip(".,;:!?")) :
                             ]
                     return 1, before_number[form]
-        if body.startswith("#") and body[1:].rstrip(".,;:!?").isdigit():
+        if body.startswith("#") and body[1:].rstrip(".,;:!?").isdecimal():
             rest = body[1:].rstrip(".,;:!?")
-            return 1, f"{before_number['#']} {cardinal(int(rest), self.language)}" + body[
+            return 1, f"{before_number['#']} {cardinal(integer(rest), self.language)}" + body[
                 1 + len(rest) :
             ]
         for form, (spoken, ends) in table.items():
@@ -545,7 +545,7 @@ class _Reader:
                 whole, _, frac = text.partition(".")
         else:
             whole, _, frac = text.replace(",", "").partition(".")
-        return sign * int(whole or "0"), frac
+        return sign * integer(whole or "0"), frac
 
     def _number_words(self, whole: int, frac: str, *, gender: str = "m", noun: bool = False) -> str:
         words = cardinal(whole, self.language, gender=gender, before_noun=noun and not frac)
@@ -554,7 +554,7 @@ class _Reader:
         if whole == 0 and frac and words.startswith(("minus", "menos")):
             words = cardinal(0, self.language)
         if self.es and len(frac) <= 2 and not frac.startswith("0"):
-            return f"{words} coma {cardinal(int(frac), 'es')}"
+            return f"{words} coma {cardinal(integer(frac), 'es')}"
         return f"{words} {self.words['point']} {digits(frac, self.language)}"
 
     def _as_number(self, text: str) -> str | None:
@@ -585,7 +585,7 @@ class _Reader:
         previous = self._previous_word()
         if previous in _YEAR_CONTEXT or self._peek().strip(".,;:") in _ERAS:
             return True
-        if previous.rstrip(".,").capitalize() in _MONTHS["en"] or previous.rstrip(",").isdigit():
+        if previous.rstrip(".,").capitalize() in _MONTHS["en"] or previous.rstrip(",").isdecimal():
             return True
         return 1100 <= n <= 1999
 
@@ -671,7 +671,7 @@ class _Reader:
             return f"{self._number_words(whole, frac)} {scale} {units}"
         cents = None
         if frac and len(frac) <= 2 and sub:
-            cents = int(frac.ljust(2, "0"))
+            cents = integer(frac.ljust(2, "0"))
             frac = ""
         if frac:
             return f"{self._number_words(whole, frac)} {units}"
@@ -708,8 +708,8 @@ class _Reader:
         if not (match or bare_hour):
             return None
         groups = match.groups() if match else (core, None)
-        hour = int(groups[0])
-        minute = int(groups[1]) if len(groups) == 3 and groups[1] else 0
+        hour = integer(groups[0])
+        minute = integer(groups[1]) if len(groups) == 3 and groups[1] else 0
         meridiem = (groups[-1] or "").lower().replace(".", "") if match else ""
         taken = 1
         if not meridiem and not trail:
@@ -757,13 +757,13 @@ class _Reader:
     def _date(self, core: str, trail: str):
         match = _ISO_DATE.match(core)
         if match:
-            y, m, d = (int(g) for g in match.groups())
+            y, m, d = (integer(g) for g in match.groups())
         else:
             match = _SLASH_DATE.match(core)
             if not match:
                 return None
             a, sep, b, y_text = match.groups()
-            a, b, y = int(a), int(b), int(y_text)
+            a, b, y = integer(a), integer(b), integer(y_text)
             if len(y_text) == 2:
                 y += 2000 if y < 50 else 1900
             day_first = self.es or sep == "."
@@ -782,13 +782,13 @@ class _Reader:
             match = _ORDINAL_ES.match(core)
             if not match:
                 return None
-            n, suffix = int(match.group(1)), match.group(2)
+            n, suffix = integer(match.group(1)), match.group(2)
             gender = "f" if suffix in ("ª", "a", "era", "ra", "da", "ta", "va", "na") else "m"
             return 1, ordinal(n, "es", gender=gender, before_noun=suffix == "er")
         match = _ORDINAL_EN.match(core)
         if not match:
             return None
-        return 1, ordinal(int(match.group(1)))
+        return 1, ordinal(integer(match.group(1)))
 
     def _phone(self, core: str, trail: str):
         match = _PHONE.match(core)
@@ -818,11 +818,11 @@ class _Reader:
             return None
         short, century, decade = match.groups()
         if short:
-            words = cardinal(int(short))
+            words = cardinal(integer(short))
         elif century:
-            words = year(int(century + decade))
+            words = year(integer(century + decade))
         else:
-            words = cardinal(int(decade))
+            words = cardinal(integer(decade))
         return 1, (words[:-1] + "ies") if words.endswith("y") else words + "s"
 
     def _fraction(self, core: str, trail: str):
@@ -832,7 +832,7 @@ class _Reader:
         elif not match:
             return None
         else:
-            n, d = int(match.group(1)), int(match.group(2))
+            n, d = integer(match.group(1)), integer(match.group(2))
         if (n, d) in _FRACTIONS[self.language]:
             return 1, _FRACTIONS[self.language][(n, d)]
         if 0 < n < d <= 10:
@@ -851,9 +851,9 @@ class _Reader:
         first, second = match.group(1), match.group(2)
         said_first, said_second = self._plain(first), self._plain(second)
         if re.fullmatch(r"\d{4}", first) and re.fullmatch(r"\d{4}", second) and not self.es:
-            said_first, said_second = year(int(first)), year(int(second))
+            said_first, said_second = year(integer(first)), year(integer(second))
         said = f"{said_first} {self.words['to']} {said_second}"
-        unit = self._unit_after(int(self._parse(second)[0]), bool(self._parse(second)[1]))
+        unit = self._unit_after(self._parse(second)[0], bool(self._parse(second)[1]))
         if unit and not trail:
             return 2, f"{said} {unit}"
         return 1, said
@@ -907,16 +907,16 @@ class _Reader:
     def _month_day(self, core: str, trail: str):
         """English says "March 15" as "March fifteenth", "15 March" as "the fifteenth of
         March" (Spanish "15 de marzo" needs nothing)."""
-        if self.es or not re.fullmatch(r"\d{1,2}", core) or not 1 <= int(core) <= 31:
+        if self.es or not re.fullmatch(r"\d{1,2}", core) or not 1 <= integer(core) <= 31:
             return None
         months = _MONTHS["en"]
         previous = self.raw[self.i - 1].rstrip(".,") if self.i else ""
         if previous in months or previous.lower() in _MONTH_ABBREVIATIONS:
-            return 1, ordinal(int(core))
+            return 1, ordinal(integer(core))
         following = self._peek().rstrip(".,;:!?")
         if following in months and not trail:
             the = "" if self._previous_word() == "the" else "the "
-            return 1, f"{the}{ordinal(int(core))} of"
+            return 1, f"{the}{ordinal(integer(core))} of"
         return None
 
     def _symbol(self, core: str, trail: str):

@@ -7,7 +7,26 @@ number as words, and the rules stop at trillions)."""
 
 from __future__ import annotations
 
+from speech_api.errors import InvalidRequestError
+
 MAX_WORDED = 10**15 - 1
+# The most digits a number may have (read digit by digit past MAX_WORDED: 100 digits are
+# about 500 characters of speech). Python refuses int() on more than 4,300 digits (and takes
+# time quadratic in them), and a 200,000-character job could hold one of 199,000.
+MAX_DIGITS = 100
+
+
+def integer(text: str) -> int:
+    """int() of digits as written in the text; a 400 past MAX_DIGITS, so every number read
+    from a request goes through here."""
+    if len(text) > MAX_DIGITS:
+        raise InvalidRequestError(
+            f"The text has a number of {len(text)} digits ('{text[:20]}...'); numbers may have "
+            f"at most {MAX_DIGITS} digits. Put spaces in it, or leave it out.",
+            param="text",
+            code="word_too_long",
+        )
+    return int(text)
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -51,9 +70,9 @@ _DIGITS = {"en": _EN_ONES[:10], "es": _ES_ONES[:10]}
 
 def digits(text: str, language: str = "en") -> str:
     """Each digit of ``text`` as a word ("2048" -> "two zero four eight"); other characters
-    are left out."""
+    are left out (so are "²" and "①": digits to str.isdigit, not numbers)."""
     names = _DIGITS.get(language, _DIGITS["en"])
-    return " ".join(names[int(ch)] for ch in text if ch.isdigit())
+    return " ".join(names[int(ch)] for ch in text if ch.isdecimal())
 
 
 def cardinal(n: int, language: str = "en", *, gender: str = "m", before_noun: bool = False) -> str:
@@ -73,6 +92,8 @@ def cardinal(n: int, language: str = "en", *, gender: str = "m", before_noun: bo
 def ordinal(n: int, language: str = "en", *, gender: str = "m", before_noun: bool = False) -> str:
     """``n`` as an ordinal ("twenty-first", "vigésimo primero"). Spanish ordinals past 100 are
     rare in speech and read as cardinals, as Spanish speakers do."""
+    if n > MAX_WORDED:  # as its cardinal: digit by digit
+        return cardinal(n, language)
     if language == "es":
         return _es_ordinal(n, gender, before_noun)
     words = _en_cardinal(n)

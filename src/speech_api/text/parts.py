@@ -3,8 +3,9 @@ parallel, by whichever worker takes it) and the parts' audio is joined in order.
 
 Parts end at sentence ends, so a join falls where the voice pauses anyway and every part has
 whole sentences to speak (the voice's intonation needs them). A sentence longer than a part
-(200,000 characters without a full stop) is cut at a word; a word longer than a part cannot
-occur (text/read refuses words past MAX_WORD_CHARS). Pauses go with the part before them.
+(200,000 characters without a full stop) is cut at a word, and a word said in more than a part
+(a long number read digit by digit) between its spoken words; no spoken word is longer than
+a part (text/read refuses them past MAX_WORD_CHARS). Pauses go with the part before them.
 
 Parts travel as JSON (the queue's messages name them; their scripts are stored beside the
 job), so `to_json`/`from_json` round-trip a script exactly."""
@@ -19,8 +20,8 @@ from speech_api.text.script import Pause, Script, Span, Token, Words, sentences
 
 def split(script: Script, part_chars: int, workers: int = 1) -> list[Script]:
     """The script cut at sentence ends into parts of at most ``part_chars`` characters of
-    speech each (a sentence longer than that is cut at words first; only a single word
-    longer than a part can make one longer), as many as a multiple of ``workers`` when there
+    speech each (a sentence longer than that is cut at words first, and a word said in more
+    than a part between its spoken words), as many as a multiple of ``workers`` when there
     are enough sentences, the largest as small as sentence ends allow.
 
     Parts matter because a job takes as long as its slowest worker: 12,000 characters in
@@ -144,7 +145,7 @@ def _partition(weights: list[int], count: int) -> list[tuple[int, int]]:
 def _cut(words: Words, part_chars: int) -> list[Words]:
     pieces: list[list[Token]] = [[]]
     size = 0
-    for token in words.tokens:
+    for token in (piece for t in words.tokens for piece in _pieces(t, part_chars)):
         length = len(token.spoken) + 1
         if size and size + length > part_chars:
             pieces.append([])
@@ -152,6 +153,22 @@ def _cut(words: Words, part_chars: int) -> list[Words]:
         pieces[-1].append(token)
         size += length
     return [Words(tuple(p), words.rate) for p in pieces if p]
+
+
+def _pieces(token: Token, part_chars: int) -> list[Token]:
+    """A token said in more than a part (one written word can be many spoken ones: a long
+    number read digit by digit, a URL) as pieces of whole spoken words, each within a part;
+    the first shows the written word. Without this one part could hold all of it."""
+    if token.phonemes or len(token.spoken) < part_chars:
+        return [token]
+    pieces, current = [], ""
+    for word in token.spoken.split():
+        if current and len(current) + 1 + len(word) >= part_chars:
+            pieces.append(current)
+            current = ""
+        current = f"{current} {word}" if current else word
+    pieces.append(current)
+    return [Token(token.written if i == 0 else "", spoken) for i, spoken in enumerate(pieces)]
 
 
 def _joined(spans: list[Span]) -> list[Span]:
@@ -172,7 +189,10 @@ def to_json(script: Script) -> dict:
         "spans": [
             {"pause": s.seconds}
             if isinstance(s, Pause)
-            else {"rate": s.rate, "tokens": [[t.written, t.spoken] for t in s.tokens]}
+            else {
+                "rate": s.rate,
+                "tokens": [[t.written, t.spoken, *([True] * t.phonemes)] for t in s.tokens],
+            }
             for s in script.spans
         ],
     }
@@ -184,6 +204,14 @@ def from_json(data: dict) -> Script:
         if "pause" in span:
             spans.append(Pause(float(span["pause"])))
         else:
-            tokens = tuple(Token(str(w), str(s)) for w, s in span["tokens"])
+            tokens = tuple(_token(*t) for t in span["tokens"])
             spans.append(Words(tokens, float(span["rate"])))
     return Script(spans=tuple(spans), language=str(data["language"]))
+
+
+def _token(written: str, spoken: str, *phonemes: bool) -> Token:
+    # A part stored before tokens said whether they are phonemes ([written, spoken]): its
+    # phoneme tokens are known by their form, as they were then.
+    if not phonemes:
+        phonemes = (spoken.startswith("[[") and spoken.endswith("]]"),)
+    return Token(str(written), str(spoken), phonemes=bool(phonemes[0]))

@@ -21,6 +21,11 @@ TEXT_TYPES = ("text", "ssml")
 # dictionary words are under 50 letters). Longer "words" (a pasted blob, 200,000 characters
 # without a space) are refused: a voice would spell them out letter by letter for hours.
 MAX_WORD_CHARS = 100
+# The longest word as written (whitespace-free): a URL or a number with hyphens is said in
+# many short words ("slash a slash a ..."), so the spoken bound alone let one written "word"
+# of 200,000 characters become 800,000 characters of speech (ten hours). Browsers cap URLs
+# near 2,000 characters; prose has nothing near 1,000.
+MAX_WRITTEN_WORD_CHARS = 1_000
 # Silence a text may add: 10 minutes, or as long as its speech would take (about 0.05 s of
 # speech a character), whichever is more.
 MIN_SILENCE_BOUND_S = 600.0
@@ -65,17 +70,28 @@ def _check_words(script: Script) -> None:
         if not isinstance(span, Words):
             continue
         for token in span.tokens:
+            if len(token.written) > MAX_WRITTEN_WORD_CHARS:
+                longest = max(token.written.split(), key=len, default="")
+                if len(longest) > MAX_WRITTEN_WORD_CHARS:
+                    raise _too_long(longest, MAX_WRITTEN_WORD_CHARS, _DATA)
             if len(token.spoken) <= MAX_WORD_CHARS:
                 continue
             longest = max(token.spoken.split(), key=len, default="")
             if len(longest) > MAX_WORD_CHARS:
-                raise InvalidRequestError(
-                    f"The text has a word of {len(longest)} characters ('{longest[:20]}...'); "
-                    f"words may be at most {MAX_WORD_CHARS} characters long (longer ones "
-                    "would be spelled out letter by letter). Put spaces in it, or leave it out.",
-                    param="text",
-                    code="word_too_long",
-                )
+                raise _too_long(longest, MAX_WORD_CHARS, _SPELLED)
+
+
+_DATA = "longer ones are data, not prose"
+_SPELLED = "longer ones would be spelled out letter by letter"
+
+
+def _too_long(word: str, bound: int, why: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"The text has a word of {len(word)} characters ('{word[:20]}...'); words may be at "
+        f"most {bound} characters long ({why}). Put spaces in it, or leave it out.",
+        param="text",
+        code="word_too_long",
+    )
 
 
 def read_plain(text: str, *, language: str = "en") -> Script:

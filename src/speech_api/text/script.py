@@ -8,6 +8,7 @@ boundaries into parts (text/parts.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -29,14 +30,25 @@ SENTENCE_ENDS = (".", "!", "?", "\u2026", ":", ";")
 class Token:
     """One written word (or a few that are said as one: "5 km", "March 15") and what is said
     for it. ``written`` empty: nothing to show (Markdown syntax); ``spoken`` empty: nothing
-    to say (an emoji). A ``spoken`` of the form ``[[...]]`` is phonemes (SSML <phoneme>)."""
+    to say (an emoji). ``phonemes``: ``spoken`` is ``[[...]]``, phonemes for the engine
+    (SSML <phoneme>, the only source of them).
+
+    Piper takes any ``[[...]]`` in its text as phonemes, so a word's spoken form never holds
+    "[[" or "]]" (they become "[" and "]"): "[[Main Page]]" in a wiki's text is read as
+    words, not fed to the voice as IPA past the check <phoneme> gets."""
 
     written: str
     spoken: str
+    phonemes: bool = False
 
-    @property
-    def phonemes(self) -> bool:
-        return self.spoken.startswith("[[") and self.spoken.endswith("]]")
+    def __post_init__(self) -> None:
+        if not self.phonemes and ("[[" in self.spoken or "]]" in self.spoken):
+            spoken = _DOUBLE_CLOSE.sub("]", _DOUBLE_OPEN.sub("[", self.spoken))
+            object.__setattr__(self, "spoken", spoken)
+
+
+_DOUBLE_OPEN = re.compile(r"\[{2,}")
+_DOUBLE_CLOSE = re.compile(r"\]{2,}")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from xml.parsers import expat
 
 from speech_api.errors import InvalidRequestError
 from speech_api.text import normalize
-from speech_api.text.numbers import cardinal, digits, ordinal, year
+from speech_api.text.numbers import cardinal, digits, integer, ordinal, year
 from speech_api.text.script import (
     BREAK_STRENGTHS_S,
     PARAGRAPH_PAUSE_S,
@@ -272,7 +272,7 @@ class _Reader:
             raise ssml_error('<phoneme> needs a ph attribute with IPA phonemes (no "[" "]").')
         written = " ".join("".join(element.text).split())
         # No spaces inside: one written word, one phoneme block (words in it stay joined).
-        self._add([Token(written, "[[" + "".join(ph.split()) + "]]")], element.rate)
+        self._add([Token(written, "[[" + "".join(ph.split()) + "]]", phonemes=True)], element.rate)
 
     def _say_as(self, element: _Element) -> None:
         kind = element.attributes.get("interpret-as", "")
@@ -339,10 +339,10 @@ def _interpret(kind: str, text: str, fmt: str | None, language: str) -> str:
     es = language == "es"
     if kind in ("characters", "spell-out"):
         return " ".join(
-            digits(ch, language) if ch.isdigit() else ch for ch in text if not ch.isspace()
+            digits(ch, language) if ch.isdecimal() else ch for ch in text if not ch.isspace()
         )
     if kind == "digits":
-        if not any(ch.isdigit() for ch in text):
+        if not any(ch.isdecimal() for ch in text):
             raise ssml_error(f'<say-as interpret-as="digits"> needs digits, not "{text}".')
         return digits(text, language)
     if kind in ("cardinal", "number", "ordinal"):
@@ -386,7 +386,7 @@ def _date(text: str, fmt: str | None, language: str) -> str:
         raise ssml_error(
             f'<say-as interpret-as="date" format="{fmt}"> needs {len(fmt)} number(s), not "{text}".'
         )
-    values = dict(zip(fmt, (int(f) for f in fields), strict=True))
+    values = dict(zip(fmt, (integer(f) for f in fields), strict=True))
     if not 1 <= values.get("m", 1) <= 12 or not 1 <= values.get("d", 1) <= 31:
         raise ssml_error(f'<say-as interpret-as="date"> "{text}" is not a date ({fmt}).')
     lang = "es" if es else "en"

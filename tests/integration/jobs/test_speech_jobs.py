@@ -353,9 +353,13 @@ def test_book_length_text_is_taken_and_jobs_flooding_the_queue_get_429(idle_jobs
         ('<speak>' + '<break time="10s"/>' * 9_000 + "x</speak>", "ssml", 400, "too_much_silence"),
         ('<!DOCTYPE speak [<!ENTITY x SYSTEM "file:///etc/passwd">]><speak>&x;</speak>', "ssml",
          400, "invalid_ssml"),
+        ("[" * 200_000, "text", 400, "no_speech"),  # its regex was quadratic: minutes
+        ("Order " + "7" * 4_301 + " shipped.", "text", 400, "word_too_long"),  # was a 500
+        ("See www.example.com" + "/a" * 99_990, "text", 400, "word_too_long"),  # ten hours
     ],
     ids=["200,001 characters", "one 200,000-character word", "nested 10,000 deep",
-         "9,000 ten-second breaks", "external entity"],
+         "9,000 ten-second breaks", "external entity", "200,000 unclosed brackets",
+         "a 4,301-digit number", "a 200,000-character URL"],
 )  # fmt: skip
 def test_hostile_jobs_are_refused_at_once_and_the_server_keeps_serving(
     idle_jobs, text, text_type, status, code

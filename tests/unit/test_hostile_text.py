@@ -1,0 +1,132 @@
+"""Text a hostile or careless writer sends: it is read in bounded time, as words, or refused
+with a 400 that says why; never a 500, never minutes of one request, never engine syntax."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from speech_api.errors import InvalidRequestError
+from speech_api.text import markdown, read
+from speech_api.text.parts import from_json, split, to_json
+from speech_api.text.script import Words
+
+N = 200_000  # the longest job text
+
+# Each was quadratic in the regex that read it (seconds at 20,000 characters, minutes at
+# 200,000, the GIL held: every other request of the server waited).
+UNCLOSED = {
+    "brackets": "[" * N,
+    "images": "![" * (N // 2),
+    "links without their URL's end": "[a](x" * (N // 5),
+    "link titles without their quote": '[a](u "x ' * (N // 9),
+    "reference links": "[a][" * (N // 4),
+    "autolinks": "<http://a" * (N // 9),
+    "comments": "<!--" * (N // 4),
+    "emphasis": "*a " * (N // 3),
+    "underscores": "_a " * (N // 3),
+    "strikethrough": "~~a " * (N // 4),
+    "backticks": "`" * N,
+    "a table rule and spaces": "---" + " " * N + "x",
+}
+
+
+@pytest.mark.parametrize("text", UNCLOSED.values(), ids=UNCLOSED)
+def test_unclosed_markdown_is_read_in_linear_time(text):
+    started = time.perf_counter()
+    markdown.paragraphs(text)
+    assert time.perf_counter() - started < 2.0  # linear: 0.01-0.3 s; quadratic: minutes
+
+
+@pytest.mark.parametrize(
+    ("written", "spoken"),
+    [
+        ("See [the page](https://en.wikipedia.org/wiki/Foo_(bar)) now.", "See the page now."),
+        ('A [link](https://x.com "Title") here.', "A link here."),
+        ("Some **bold *and italic* text** here.", "Some bold and italic text here."),
+        ("~~gone~~ and _it_ and ***all***", "gone and it and all"),
+        ("Run ``make serve`` now.", "Run make serve now."),
+        ("![alt text](img.png) shown", "alt text shown"),
+        ("A <!-- hidden --> note.", "A note."),
+    ],
+)
+def test_markdown_read_in_linear_time_still_reads_as_before(written, spoken):
+    assert read(written).spoken == spoken
+
+
+@pytest.mark.parametrize(
+    ("text", "text_type"),
+    [
+        ("Order number " + "7" * 4_301 + " shipped.", "text"),  # int() refuses 4,301 digits
+        ("The " + "1" * 4_301 + "th visitor.", "text"),
+        ("A total of 1" + ",000" * 1_500 + " points.", "text"),
+        ("Order " + "7" * 101 + " shipped.", "text"),
+        ('<speak><say-as interpret-as="cardinal">' + "7" * 4_400 + "</say-as></speak>", "ssml"),
+        ('<speak><say-as interpret-as="date">' + "1" * 5_000 + "-1-1</say-as></speak>", "ssml"),
+    ],
+    ids=["4,301 digits", "4,301-digit ordinal", "4,501 digits in groups", "101 digits",
+         "say-as cardinal", "say-as date"],
+)  # fmt: skip
+def test_numbers_past_100_digits_are_a_400_that_says_so(text, text_type):
+    with pytest.raises(InvalidRequestError) as refused:
+        read(text, text_type)
+    assert (refused.value.code, refused.value.param) == ("word_too_long", "text")
+    assert "digits" in refused.value.message and "at most 100" in refused.value.message
+
+
+def test_a_number_of_100_digits_is_read_digit_by_digit():
+    assert read("Code " + "9" * 100 + ".").spoken == "Code " + " ".join(["nine"] * 100) + "."
+
+
+def test_ordinals_past_the_worded_range_are_read_digit_by_digit():
+    spoken = read("The 10000000000000000th visitor.").spoken
+    assert spoken == "The one " + " ".join(["zero"] * 16) + " visitor."
+
+
+def test_digits_that_are_not_decimal_are_not_read_as_numbers():
+    # "²" and "①" are digits to str.isdigit but not to int(): they were a 500.
+    document = (
+        '<speak>Code <say-as interpret-as="digits">2²①</say-as>, room '
+        '<say-as interpret-as="characters">m²</say-as>, and '
+        '<say-as interpret-as="digits">٣٤</say-as>.</speak>'
+    )
+    assert read(document, "ssml").spoken == "Code two , room m ² , and three four ."
+    assert read("Item #²").spoken
+
+
+def test_double_brackets_in_text_are_read_as_words_not_fed_to_the_voice_as_phonemes():
+    # Piper takes any [[...]] in its text as IPA, past the check <phoneme> gets.
+    script = read("Read [[Main Page]] and the note [[[1]]] first.")
+    assert script.spoken == "Read [Main Page] and the note [one] first."
+    assert not script.has_phonemes
+    ph = "t\u0259m\u02c8e\u026ato\u028a"  # IPA for "tomato"
+    ssml = read(f'<speak>Say <phoneme alphabet="ipa" ph="{ph}">tomato</phoneme> and '
+                "[[x]].</speak>", "ssml")  # fmt: skip
+    assert ssml.spoken == f"Say [[{ph}]] and [x]."
+    assert ssml.has_phonemes
+    # A job's parts keep which tokens are phonemes.
+    (part,) = split(ssml, 1000)
+    assert from_json(to_json(part)) == part and from_json(to_json(part)).has_phonemes
+
+
+def test_a_word_said_in_more_than_a_part_is_shared_among_parts():
+    # A URL of 901 characters is 3,600 characters of speech ("slash a" 450 times): one part
+    # held all of it; at 200,000 characters it was ten hours of audio in one worker.
+    url = "www.example.com" + "/a" * 443
+    script = read(f"See {url} for more.")
+    parts = split(script, 1000, workers=2)
+    spoken = [p.spans[0].spoken for p in parts if isinstance(p.spans[0], Words)]
+    assert len(parts) >= 4 and max(len(s) for s in spoken) <= 1000
+    assert " ".join(spoken) == script.spoken  # every word, in order
+    # Captions show the URL once, as written, where its speech starts.
+    written = [p.spans[0].written for p in parts]
+    assert " ".join(w for w in written if w) == f"See {url} for more." and "" in written
+
+
+def test_a_written_word_past_1000_characters_is_refused():
+    with pytest.raises(InvalidRequestError) as refused:
+        read("See www.example.com" + "/a" * 99_990 + " now.")
+    assert refused.value.code == "word_too_long" and "at most 1000" in refused.value.message
+    with pytest.raises(InvalidRequestError):
+        read("1-" * 100_000 + "1")
