@@ -258,7 +258,10 @@ _AMPM_ES = {"am": "de la mañana", "pm": "de la tarde", "a.m.": "de la mañana",
 # --- patterns ---------------------------------------------------------------------------
 
 _LEAD = re.compile(r"^[\"'\u201c\u2018\u00ab(\[\u00bf\u00a1]+")
-_TRAIL = re.compile(r"[\"'\u201d\u2019\u00bb)\].,;:!?\u2026]+$")
+# Trailing punctuation, matched only from the start of its run: searched from every place in
+# a run ("x" + "." * 50_000 + "a"), each attempt ran to the run's end (quadratic).
+_TRAIL_CHARS = "\"'\u201d\u2019\u00bb)\\].,;:!?\u2026"
+_TRAIL = re.compile(rf"(?<![{_TRAIL_CHARS}])[{_TRAIL_CHARS}]+$")
 _NUM_EN = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+"
 _NUM_ES = r"(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?|\d+\.\d+"
 _URL = re.compile(r"^(?:https?://|www\.)[^\s]+$", re.IGNORECASE)

@@ -26,6 +26,11 @@ MAX_WORD_CHARS = 100
 # of 200,000 characters become 800,000 characters of speech (ten hours). Browsers cap URLs
 # near 2,000 characters; prose has nothing near 1,000.
 MAX_WRITTEN_WORD_CHARS = 1_000
+# The most a text may be said in (its spoken form, in characters): twice the longest job
+# text, about nine hours of speech. Prose says about one character per character written;
+# numbers and symbols more ("$1,234,567" is 60), a hostile text up to about four times its
+# length (999-character URLs, "% % %", a long <sub alias>): ten hours of one job, refused.
+MAX_SPOKEN_CHARS = 400_000
 # Silence a text may add: 10 minutes, or as long as its speech would take (about 0.05 s of
 # speech a character), whichever is more.
 MIN_SILENCE_BOUND_S = 600.0
@@ -62,6 +67,15 @@ def read(text: str, text_type: str = "text", *, language: str = "en") -> Script:
     if not script.has_speech:
         raise InvalidRequestError("The text has nothing to speak.", param="text", code="no_speech")
     _check_words(script)
+    spoken = sum(len(s.spoken) + 1 for s in script.spans if isinstance(s, Words))
+    if spoken > MAX_SPOKEN_CHARS:
+        raise InvalidRequestError(
+            f"The text would be said in about {spoken:,} characters (numbers, symbols and URLs "
+            f"are said in words); at most {MAX_SPOKEN_CHARS:,} (about nine hours of speech). "
+            "Split it into several jobs.",
+            param="text",
+            code="text_too_long",
+        )
     return script
 
 
