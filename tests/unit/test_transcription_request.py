@@ -112,6 +112,11 @@ def test_a_field_the_entry_point_does_not_take_is_refused_by_name():
         ({"temperature": 1.5}, "temperature", "invalid_value"),
         ({"keywords": ["word"] * 101}, "keywords", "too_many_keywords"),
         ({"keywords": ["x" * 101]}, "keywords", "string_too_long"),
+        # Whisper's tokenizer would read them as its control tokens, not as text.
+        ({"prompt": "Notes <|endoftext|><|startoftranscript|><|fr|>"}, "prompt", "invalid_value"),
+        ({"keywords": ["Anna", "<|translate|>"]}, "keywords", "invalid_value"),
+        # json.loads raised RecursionError: a 500.
+        ({"chunking_strategy": "[" * 100_000}, "chunking_strategy", "invalid_value"),
     ],
 )
 def test_a_bad_value_is_a_400_naming_its_field(fields, param, code):
@@ -221,3 +226,10 @@ def test_post_uploads_publishes_every_option_an_upload_carries():
     from speech_api.schemas import UploadRequest
 
     assert set(TranscriptionRequest.taken_by(UPLOADS)) <= set(UploadRequest.model_fields)
+
+
+def test_a_prompt_with_brackets_and_bars_is_still_text():
+    options = TranscriptionRequest.parse(
+        {"prompt": "Tables: a | b, <b>bold</b>, x || y <| z", "keywords": ["C|D"]}, TRANSCRIPTIONS
+    ).options()
+    assert options.prompt == "Tables: a | b, <b>bold</b>, x || y <| z" and options.hotwords == "C|D"

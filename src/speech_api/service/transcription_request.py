@@ -16,6 +16,7 @@ fields in schemas.UploadRequest, the body's published schema.)
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -58,13 +59,17 @@ class ServerVad(BaseModel):
     prefix_padding_ms: int | None = Field(None, ge=0, le=10_000)
 
 
+# Whisper's special tokens: <|endoftext|>, <|startoftranscript|>, <|en|>, <|0.00|>, ...
+_CONTROL_TOKEN = re.compile(r"<\|[^|<>]{1,40}\|>")
+
+
 def _json_object(value: Any) -> Any:
     """A form sends chunking_strategy as "auto" or as a JSON object in a string (the SDK sends
     `chunking_strategy[field]` fields, which the route gathers into a dict)."""
     if isinstance(value, str) and value.strip() not in ("", "auto"):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." thousands deep
             return value
     if isinstance(value, str) and not value.strip():
         return "auto"
@@ -175,7 +180,22 @@ class TranscriptionRequest(BaseModel):
             message = _WHAT_IT_TAKES.get(param or "", f"{param}: {first['msg']}")
             raise InvalidRequestError(message, param=param, code="invalid_value") from exc
         request._check_keywords()
+        request._check_control_tokens()
         return request
+
+    def _check_control_tokens(self) -> None:
+        """Whisper's tokenizer reads "<|endoftext|>", "<|fr|>", "<|translate|>" in a prompt or
+        a hotword as its control tokens, not as text: a prompt could end the context, switch
+        the task or the language, or split a batch it shares with other callers' clips."""
+        for param, values in (("prompt", [self.prompt or ""]), ("keywords", self.keywords)):
+            for value in values:
+                if found := _CONTROL_TOKEN.search(value):
+                    raise InvalidRequestError(
+                        f"{param} may not hold Whisper's control tokens such as "
+                        f"'{found.group(0)}' (they would be read as instructions, not text).",
+                        param=param,
+                        code="invalid_value",
+                    )
 
     def _check_keywords(self) -> None:
         keywords = [k.strip() for k in self.keywords if k.strip()]
