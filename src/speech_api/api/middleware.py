@@ -333,7 +333,7 @@ def _replay(body, last: dict, left: asyncio.Event, chunk: int = 256 * 1024):
 
 # What the log says of a request whose client left before it was answered (nginx's 499).
 CLIENT_CLOSED_REQUEST = 499
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")  # \Z: "$" takes a final newline
 access_log = logging.getLogger("speech_api.access")
 
 

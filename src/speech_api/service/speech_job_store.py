@@ -40,7 +40,7 @@ from speech_api.storage import ObjectStorage
 _MAX_RECORD_BYTES = 256 * 1024
 _MAX_PLAN_BYTES = 8 * 1024 * 1024
 _MAX_INPUT_BYTES = 4 * 1024 * 1024
-_ID = re.compile(r"^[0-9a-f]{32}$")
+_ID = re.compile(r"^[0-9a-f]{32}\Z")  # \Z: "$" takes a final newline
 _PART = re.compile(r"/parts/(\d+)-(\d+)-([0-9a-f]+)\.pcm$")
 
 

@@ -169,6 +169,14 @@ CASES = [
         400,
         ("invalid_json", None),
     ),
+    (  # json.loads raised RecursionError: a 500
+        "json: /invocations (SageMaker) nested 60,000 deep",
+        lambda api: api.post(
+            "/invocations", content=b"[" * 60_000, headers={"content-type": "application/json"}
+        ),
+        400,
+        ("invalid_json", None),
+    ),
     *[
         (
             f"callback_url: {label}",

@@ -6,6 +6,8 @@ serving (conftest's `review_api`)."""
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
 from pathlib import Path
 
@@ -152,6 +154,12 @@ FORM_CHANGES = [
         ("a.wav", WAV, "audio/wav"),
         "no valid policy",
     ),
+    (  # json.loads raised RecursionError: a 500
+        "s3: upload form with a policy nested 100,000 deep",
+        {"policy": base64.b64encode(b"[" * 100_000).decode()},
+        ("a.wav", WAV, "audio/wav"),
+        "no valid policy",
+    ),
 ]
 
 
@@ -179,3 +187,19 @@ def test_the_upload_form_as_given_is_accepted(review_api):
         form["url"], data=form["fields"], files={"file": ("a.wav", WAV, "audio/wav")}, timeout=30
     )
     assert r.status_code == 204, r.text
+
+
+@pytest.mark.parametrize("length", ["abc", "9" * 5_000], ids=["letters", "5,000 digits"])
+def test_an_upload_form_with_a_content_length_that_is_no_number_is_denied(review_api, length):
+    # int() on it raised ValueError: a 500 from the embedded S3.
+    form = upload_form(review_api)
+    url = httpx.URL(form["url"])
+    connection = http.client.HTTPConnection(url.host, url.port, timeout=30)
+    connection.putrequest("POST", url.raw_path.decode())
+    connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+    connection.putheader("Content-Length", length)
+    connection.endheaders(b"--x--\r\n")
+    answer = connection.getresponse()
+    body = answer.read().decode()
+    connection.close()
+    assert answer.status == 403 and "not a number of bytes" in body, (answer.status, body)

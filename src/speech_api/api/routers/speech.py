@@ -93,7 +93,7 @@ async def invocations(request: Request, service: SpeechDep) -> Response:
     attributes."""
     try:
         body = await request.json()
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
         raise InvalidRequestError(
             "The request body is not valid JSON.", code="invalid_json"
         ) from exc

@@ -41,6 +41,15 @@ def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     return key
 
 
+def _content_length(environ: dict) -> int:
+    """The request's Content-Length; Denied when it is not a number of at most 18 digits
+    (int() raised on "abc", and on more than 4,300 digits: a 500)."""
+    value = environ.get("CONTENT_LENGTH") or "0"
+    if not (value.isascii() and value.isdecimal() and len(value) <= 18):
+        raise Denied("The Content-Length header is not a number of bytes.")
+    return int(value)
+
+
 def _canonical_query(raw: str) -> str:
     pairs = [pair.partition("=")[::2] for pair in raw.split("&")] if raw else []
     return "&".join(f"{k}={v}" for k, v in sorted(pairs))
@@ -117,7 +126,7 @@ class AccessGate:
         signed = match["signed"].split(";")
         payload_hash = environ.get("HTTP_X_AMZ_CONTENT_SHA256")
         if payload_hash is None:  # SQS and other services sign the body itself
-            length = int(environ.get("CONTENT_LENGTH") or 0)
+            length = _content_length(environ)
             body = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(body)
             payload_hash = hashlib.sha256(body).hexdigest()
@@ -155,7 +164,7 @@ class AccessGate:
     def _check_form(self, environ: dict) -> None:
         from werkzeug.formparser import parse_form_data
 
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+        length = _content_length(environ)
         if not 0 < length <= self._max_form_bytes:
             raise Denied("The form upload is empty or larger than the upload limit.")
         body = environ["wsgi.input"].read(length)
@@ -180,7 +189,7 @@ class AccessGate:
                 key_id, signature = fields["awsaccesskeyid"], fields["signature"]
                 digest = hmac.new(self._secret.encode(), policy_b64.encode(), hashlib.sha1)
                 expected = base64.b64encode(digest.digest()).decode()
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, RecursionError) as exc:  # RecursionError: nested JSON
             raise Denied("The form has no valid policy and signature.") from exc
         if key_id != self._key_id or not hmac.compare_digest(expected, signature):
             raise Denied("The form's policy signature does not match.")
