@@ -38,5 +38,6 @@ def test_a_content_length_of_many_digits_is_a_413_not_a_500(digits):
     assert status == 413 and json.loads(body)["error"]["code"] == "payload_too_large"
 
 
-def test_a_content_length_within_the_limit_passes():
-    assert _call(b"2") == (200, b"ok")
+@pytest.mark.parametrize("declared", [b"2", b"0" * 30 + b"2"], ids=["2", "2 after 30 zeros"])
+def test_a_content_length_within_the_limit_passes(declared):
+    assert _call(declared) == (200, b"ok")

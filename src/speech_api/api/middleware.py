@@ -398,8 +398,9 @@ class RequestLogMiddleware:
 
 def _number(declared: bytes) -> int:
     """A Content-Length header's value; -1 when it is not digits (h11 refuses those first),
-    10**18 when it has more than 18 digits (over every limit; int() would refuse more than
-    4,300 of them with a ValueError)."""
+    10**18 when it has more than 18 significant digits (over every limit; int() would refuse
+    more than 4,300 of them with a ValueError)."""
     if not declared.isdigit():
         return -1
-    return int(declared) if len(declared) <= 18 else 10**18
+    digits = declared.lstrip(b"0") or b"0"  # "0000000000000000000001" is one byte
+    return int(digits) if len(digits) <= 18 else 10**18
