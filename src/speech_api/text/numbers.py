@@ -10,16 +10,17 @@ from __future__ import annotations
 from speech_api.errors import InvalidRequestError
 
 MAX_WORDED = 10**15 - 1
-# The most digits a number may have (read digit by digit past MAX_WORDED: 100 digits are
-# about 500 characters of speech). Python refuses int() on more than 4,300 digits (and takes
-# time quadratic in them), and a 200,000-character job could hold one of 199,000.
-MAX_DIGITS = 100
+# The most digits a number may have: longer ones are a 400. Past MAX_WORDED a number is read
+# digit by digit (a googol's 101 digits, RSA-129's 129), about five characters of speech a
+# digit, shared among a job's parts like any long word. int() refuses more than 4,300 digits
+# (with a ValueError: a 500) and takes time quadratic in them.
+MAX_DIGITS = 1_000
 
 
 def integer(text: str) -> int:
-    """int() of digits as written in the text; a 400 past MAX_DIGITS, so every number read
-    from a request goes through here."""
-    if len(text) > MAX_DIGITS:
+    """int() of digits as written in the text (leading zeros do not count); a 400 past
+    MAX_DIGITS. Every number read from a request goes through here."""
+    if len(text.lstrip("0")) > MAX_DIGITS:
         raise InvalidRequestError(
             f"The text has a number of {len(text)} digits ('{text[:20]}...'); numbers may have "
             f"at most {MAX_DIGITS} digits. Put spaces in it, or leave it out.",

@@ -21,16 +21,13 @@ TEXT_TYPES = ("text", "ssml")
 # dictionary words are under 50 letters). Longer "words" (a pasted blob, 200,000 characters
 # without a space) are refused: a voice would spell them out letter by letter for hours.
 MAX_WORD_CHARS = 100
-# The longest word as written (whitespace-free): a URL or a number with hyphens is said in
-# many short words ("slash a slash a ..."), so the spoken bound alone let one written "word"
-# of 200,000 characters become 800,000 characters of speech (ten hours). Browsers cap URLs
-# near 2,000 characters; prose has nothing near 1,000.
-MAX_WRITTEN_WORD_CHARS = 1_000
-# The most a text may be said in (its spoken form, in characters): twice the longest job
-# text, about nine hours of speech. Prose says about one character per character written;
-# numbers and symbols more ("$1,234,567" is 60), a hostile text up to about four times its
-# length (999-character URLs, "% % %", a long <sub alias>): ten hours of one job, refused.
-MAX_SPOKEN_CHARS = 400_000
+# The most a text may be said in (its spoken form, in characters): three times the longest
+# job text, about nine hours of speech (a job's audio runs about 0.054 s a character). Prose
+# is said in about as many characters as it is written, a table of figures in up to six
+# times as many ("1,234,567" is 56), a hostile text in more (a 200,000-character URL, "slash
+# a slash a ...", was 800,000: twelve hours of one job). Each part of a job stays bounded
+# (text/parts.py); this bounds the job.
+MAX_SPOKEN_CHARS = 600_000
 # Silence a text may add: 10 minutes, or as long as its speech would take (about 0.05 s of
 # speech a character), whichever is more.
 MIN_SILENCE_BOUND_S = 600.0
@@ -84,10 +81,6 @@ def _check_words(script: Script) -> None:
         if not isinstance(span, Words):
             continue
         for token in span.tokens:
-            if len(token.written) > MAX_WRITTEN_WORD_CHARS:
-                longest = max(token.written.split(), key=len, default="")
-                if len(longest) > MAX_WRITTEN_WORD_CHARS:
-                    raise _too_long(longest, MAX_WRITTEN_WORD_CHARS, _DATA)
             if len(token.spoken) <= MAX_WORD_CHARS:
                 continue
             longest = max(token.spoken.split(), key=len, default="")
@@ -95,7 +88,6 @@ def _check_words(script: Script) -> None:
                 raise _too_long(longest, MAX_WORD_CHARS, _SPELLED)
 
 
-_DATA = "longer ones are data, not prose"
 _SPELLED = "longer ones would be spelled out letter by letter"
 
 
