@@ -115,6 +115,7 @@ def test_a_field_the_entry_point_does_not_take_is_refused_by_name():
         # Whisper's tokenizer would read them as its control tokens, not as text.
         ({"prompt": "Notes <|endoftext|><|startoftranscript|><|fr|>"}, "prompt", "invalid_value"),
         ({"keywords": ["Anna", "<|translate|>"]}, "keywords", "invalid_value"),
+        ({"prompt": "Aloha <|haw|> at <|12.50|>"}, "prompt", "invalid_value"),
         # json.loads raised RecursionError: a 500.
         ({"chunking_strategy": "[" * 100_000}, "chunking_strategy", "invalid_value"),
     ],
@@ -230,6 +231,10 @@ def test_post_uploads_publishes_every_option_an_upload_carries():
 
 def test_a_prompt_with_brackets_and_bars_is_still_text():
     options = TranscriptionRequest.parse(
-        {"prompt": "Tables: a | b, <b>bold</b>, x || y <| z", "keywords": ["C|D"]}, TRANSCRIPTIONS
+        {"prompt": PLAIN_PROMPT, "keywords": ["C|D", "<|-- x --|>"]}, TRANSCRIPTIONS
     ).options()
-    assert options.prompt == "Tables: a | b, <b>bold</b>, x || y <| z" and options.hotwords == "C|D"
+    assert options.prompt == PLAIN_PROMPT and options.hotwords == "C|D, <|-- x --|>"
+
+
+# Text between "<|" and "|>" that is not one of Whisper's tokens is text to its tokenizer.
+PLAIN_PROMPT = "Tables: a | b, <b>bold</b>, x || y, Elm's <| and |> pipes, <| endoftext |>"

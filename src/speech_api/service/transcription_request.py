@@ -59,8 +59,13 @@ class ServerVad(BaseModel):
     prefix_padding_ms: int | None = Field(None, ge=0, le=10_000)
 
 
-# Whisper's special tokens: <|endoftext|>, <|startoftranscript|>, <|en|>, <|0.00|>, ...
-_CONTROL_TOKEN = re.compile(r"<\|[^|<>]{1,40}\|>")
+# Whisper's special tokens, as its tokenizer spells them: the named ones, a language (2 or 3
+# letters: <|en|>, <|haw|>) and a timestamp (<|0.00|> to <|30.00|>). Other text between "<|"
+# and "|>" (Elm's pipes, "<| endoftext |>") is text to the tokenizer and is left alone.
+_CONTROL_TOKEN = re.compile(
+    r"<\|(?:endoftext|startoftranscript|startoflm|startofprev|nospeech|nocaptions"
+    r"|notimestamps|translate|transcribe|[a-z]{2,3}|\d{1,2}\.\d\d)\|>"
+)
 
 
 def _json_object(value: Any) -> Any:

@@ -41,7 +41,7 @@ def open_playground(browser, url: str) -> None:
         except Exception:  # a TimeoutException: keep what the browser got instead
             pages.append(browser.page_source[:1000])
             message = f"no playground form at {url}/, loading it again: {pages[-1]}"
-            warnings.warn(message, stacklevel=2)
+            warnings.warn(message, RuntimeWarning, stacklevel=2)  # UserWarning is ignored
     else:
         raise AssertionError(f"no playground form at {url}/, twice: {pages}")
 

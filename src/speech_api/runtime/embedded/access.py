@@ -44,7 +44,7 @@ def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
 def _content_length(environ: dict) -> int:
     """The request's Content-Length; Denied when it is not a number of at most 18 digits
     (int() raised on "abc", and on more than 4,300 digits: a 500)."""
-    value = environ.get("CONTENT_LENGTH") or "0"
+    value = (environ.get("CONTENT_LENGTH") or "0").lstrip("0") or "0"
     if not (value.isascii() and value.isdecimal() and len(value) <= 18):
         raise Denied("The Content-Length header is not a number of bytes.")
     return int(value)
