@@ -85,19 +85,13 @@ def _check_words(script: Script) -> None:
                 continue
             longest = max(token.spoken.split(), key=len, default="")
             if len(longest) > MAX_WORD_CHARS:
-                raise _too_long(longest, MAX_WORD_CHARS, _SPELLED)
-
-
-_SPELLED = "longer ones would be spelled out letter by letter"
-
-
-def _too_long(word: str, bound: int, why: str) -> InvalidRequestError:
-    return InvalidRequestError(
-        f"The text has a word of {len(word)} characters ('{word[:20]}...'); words may be at "
-        f"most {bound} characters long ({why}). Put spaces in it, or leave it out.",
-        param="text",
-        code="word_too_long",
-    )
+                raise InvalidRequestError(
+                    f"The text has a word of {len(longest)} characters ('{longest[:20]}...'); "
+                    f"words may be at most {MAX_WORD_CHARS} characters long (longer ones "
+                    "would be spelled out letter by letter). Put spaces in it, or leave it out.",
+                    param="text",
+                    code="word_too_long",
+                )
 
 
 def read_plain(text: str, *, language: str = "en") -> Script:
