@@ -238,3 +238,34 @@ def test_a_prompt_with_brackets_and_bars_is_still_text():
 
 # Text between "<|" and "|>" that is not one of Whisper's tokens is text to its tokenizer.
 PLAIN_PROMPT = "Tables: a | b, <b>bold</b>, x || y, Elm's <| and |> pipes, <| endoftext |>"
+
+
+def test_the_control_tokens_refused_are_exactly_whispers(model_cache_dir):
+    """Every token Whisper's tokenizer adds to its vocabulary is refused in a prompt and in a
+    keyword; text that merely looks like one (a word, capitals, an unknown code) reaches it
+    as text, and is taken."""
+    import json
+    from pathlib import Path
+
+    from tokenizers import Tokenizer
+
+    from speech_api.engines.stt.whisper_models import resolve_model
+
+    path = Path(resolve_model("base", model_cache_dir)) / "tokenizer.json"
+    special = [t["content"] for t in json.loads(path.read_text())["added_tokens"]]
+    assert len(special) > 1_600 and "<|yue|>" not in special  # base predates Cantonese
+    for token in [*special, "<|yue|>", "<|nocaptions|>"]:  # large-v3's
+        for fields, param in (
+            ({"prompt": f"a {token} b"}, "prompt"),
+            ({"keywords": [token]}, "keywords"),
+        ):
+            with pytest.raises(InvalidRequestError) as refused:
+                TranscriptionRequest.parse(fields, TRANSCRIPTIONS)
+            assert refused.value.param == param, token
+    tokenizer = Tokenizer.from_file(str(path))
+    first_special = min(tokenizer.token_to_id(t) for t in special)
+    for text in ("<|and|>", "<|EN|>", "<|xx|>", "<|abc|>", "<| en |>", "<|0.5|>"):
+        ids = tokenizer.encode(" " + text, add_special_tokens=False).ids
+        assert max(ids) < first_special, text
+        options = TranscriptionRequest.parse({"prompt": text, "keywords": [text]}, TRANSCRIPTIONS)
+        assert options.options().prompt == text

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from speech_api.engines.base import TranscriptionOptions, VoiceActivity
+from speech_api.engines.stt.whisper import WHISPER_LANGUAGES
 from speech_api.errors import InvalidRequestError
 from speech_api.schemas import MAX_KEYWORD_CHARS, MAX_KEYWORDS, MAX_SPEAKERS
 from speech_api.service.speakers import check_speaker_options, known_speakers
@@ -59,12 +60,15 @@ class ServerVad(BaseModel):
     prefix_padding_ms: int | None = Field(None, ge=0, le=10_000)
 
 
-# Whisper's special tokens, as its tokenizer spells them: the named ones, a language (2 or 3
-# letters: <|en|>, <|haw|>) and a timestamp (<|0.00|> to <|30.00|>). Other text between "<|"
-# and "|>" (Elm's pipes, "<| endoftext |>") is text to the tokenizer and is left alone.
+# Whisper's special tokens, as its tokenizer spells them: the named ones, a language it knows
+# (<|en|>, <|haw|>) and a timestamp (<|0.00|> to <|30.00|>). Other text between "<|" and "|>"
+# (Elm's pipes, "<| endoftext |>", "<|and|>", "<|EN|>") is text to the tokenizer and is left
+# alone.
 _CONTROL_TOKEN = re.compile(
     r"<\|(?:endoftext|startoftranscript|startoflm|startofprev|nospeech|nocaptions"
-    r"|notimestamps|translate|transcribe|[a-z]{2,3}|\d{1,2}\.\d\d)\|>"
+    r"|notimestamps|translate|transcribe|\d{1,2}\.\d\d|"
+    + "|".join(sorted(WHISPER_LANGUAGES, key=len, reverse=True))
+    + r")\|>"
 )
 
 
