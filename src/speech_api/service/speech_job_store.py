@@ -13,6 +13,8 @@ is private, under ``speech-jobs/<id>/`` (SPEECH_JOBS_PREFIX):
   timed on). Listing ``parts/`` is the job's progress: no counter to contend for, and the
   worker that finishes the last part is the one that sees them all.
 - ``callbacks/<hash>``: the callback URL of a later request for the same job while it runs.
+- ``sources/<hash>``: the key of a later text drop of the same job while it runs (each drop
+  is announced with its own key).
 - ``assembly.json``: the claim of the delivery that assembles the job (two workers that write
   the last two parts at once both see every part and both queue an assembly, and SQS may
   deliver a message twice: one of them assembles).
@@ -20,6 +22,11 @@ is private, under ``speech-jobs/<id>/`` (SPEECH_JOBS_PREFIX):
   public key only when complete.
 - ``speech-jobs/active/<id>``: present while the job is queued or running (the count of
   these bounds how many jobs may wait at once).
+
+The record is created with a conditional PutObject (If-None-Match: *, or If-Match on the
+failed or stale record it replaces), so of two identical submissions at once one creates
+the job and the other joins it (its callback added), instead of both queueing the work and
+the last writer's record dropping the other's callback.
 
 The finished audio and captions are public, at the key /tts would give the same text
 (tts_cache), so a job and /tts share it."""
@@ -101,13 +108,39 @@ class SpeechJobStore:
     # -- records ------------------------------------------------------------------------------
 
     def record(self, job_id: str) -> dict | None:
+        return self.read(job_id)[0]
+
+    def read(self, job_id: str) -> tuple[dict | None, str | None]:
+        """The record and its ETag (None, None: no job). A record this code cannot read (cut
+        short, or not a record) reads as a failed job, so its id can be submitted again."""
         stored = self.storage.get(self.record_key(job_id), max_bytes=_MAX_RECORD_BYTES)
-        return None if stored is None else json.loads(stored.data)
+        if stored is None:
+            return None, None
+        try:
+            record = json.loads(stored.data)
+            if not isinstance(record, dict) or not record.keys() >= _RECORD_FIELDS:
+                raise ValueError("not a job record")
+        except (ValueError, RecursionError):
+            record = _unreadable(job_id)
+        return record, stored.etag
 
     def save(self, record: dict) -> dict:
         record = {**record, "updated_at": now()}
         self._put_json(self.record_key(record["id"]), record)
         return record
+
+    def create(self, record: dict, *, replacing: str | None) -> dict | None:
+        """Write a new record only if there is none (``replacing`` None) or if the one there
+        is still the one read (its ETag): the record written, or None when another
+        submission got there first."""
+        record = {**record, "updated_at": now()}
+        body = json.dumps(record, ensure_ascii=False).encode("utf-8")
+        condition = {"IfMatch": replacing} if replacing else {"IfNoneMatch": "*"}
+        with _CLAIMING:  # moto checks and writes in two steps; S3 is atomic
+            written = self.storage.put_if(
+                self.record_key(record["id"]), body, content_type="application/json", **condition
+            )
+        return record if written else None
 
     def save_input(self, job_id: str, text: str) -> None:
         self.storage.put(
@@ -149,12 +182,40 @@ class SpeechJobStore:
         )
 
     def callbacks(self, job_id: str) -> list[str]:
+        return self._notes(job_id, "callbacks")
+
+    def add_source(self, job_id: str, key: str) -> None:
+        """Another text drop of the same job while it runs (announced with its own key)."""
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        self.storage.put(
+            f"{self.folder(job_id)}sources/{digest}",
+            key.encode(),
+            content_type="text/plain",
+            metadata={},
+        )
+
+    def sources(self, job_id: str) -> list[str]:
+        return self._notes(job_id, "sources")
+
+    def _notes(self, job_id: str, folder: str) -> list[str]:
         found = []
-        for key, _ in self._sizes(f"{self.folder(job_id)}callbacks/"):
+        for key, _ in self._sizes(f"{self.folder(job_id)}{folder}/"):
             stored = self.storage.get(key, max_bytes=4096)
             if stored is not None:
                 found.append(stored.data.decode())
         return found
+
+    def last_activity(self, job_id: str) -> datetime | None:
+        """When the job's newest part was written (a part worker writes no record: its parts
+        are how a running job shows it is alive)."""
+        try:
+            pages = self.storage.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.storage.bucket, Prefix=f"{self.folder(job_id)}parts/"
+            )
+            times = [o["LastModified"] for page in pages for o in page.get("Contents", [])]
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+        return max(times, default=None)
 
     # -- parts --------------------------------------------------------------------------------
 
@@ -239,10 +300,15 @@ class SpeechJobStore:
 
     # -- active jobs --------------------------------------------------------------------------
 
-    def mark_active(self, job_id: str) -> None:
-        self.storage.put(
-            self.active_key(job_id), b"", content_type="application/octet-stream", metadata={}
-        )
+    def mark_active(self, job_id: str) -> bool:
+        """Mark the job active; whether this call made the mark (False: it was there)."""
+        with _CLAIMING:
+            return self.storage.put_if(
+                self.active_key(job_id),
+                b"",
+                content_type="application/octet-stream",
+                IfNoneMatch="*",
+            )
 
     def clear_active(self, job_id: str) -> None:
         self.storage.delete(self.active_key(job_id))
@@ -261,16 +327,39 @@ class SpeechJobStore:
             raise _unavailable(exc) from exc
         return int(listed.get("KeyCount", len(listed.get("Contents", []))))
 
-    def clean(self, job_id: str) -> None:
+    def clean(self, job_id: str, *, keep_callers: bool = False) -> None:
         """Remove what only the work needed (plans, parts, staging); the record and the input
-        stay (the input is what a re-run starts from)."""
+        stay (the input is what a re-run starts from), and with ``keep_callers`` the callbacks
+        and drops still waiting for the result (a stalled run started again)."""
         folder = self.folder(job_id)
+        kept = (f"{folder}callbacks/", f"{folder}sources/") if keep_callers else ()
         for key, _ in self._sizes(folder):
-            if key not in (self.record_key(job_id), self.input_key(job_id)):
+            if key not in (self.record_key(job_id), self.input_key(job_id)) and not (
+                kept and key.startswith(kept)
+            ):
                 self.storage.delete(key)
 
 
 _CLAIMING = threading.Lock()
+# What every record holds (a record without them is not one this code wrote).
+_RECORD_FIELDS = frozenset({"id", "status", "created_at", "updated_at", "request", "chars_total"})
+
+
+def _unreadable(job_id: str) -> dict:
+    return {
+        "id": job_id,
+        "status": "failed",
+        "created_at": now(),
+        "updated_at": now(),
+        "request": {"text_type": "text", "voice": None, "format": "mp3", "speed": 1.0},
+        "chars_total": 0,
+        "error": {
+            "message": "The job's record could not be read; submit the job again.",
+            "type": "server_error",
+            "code": "job_failed",
+            "param": None,
+        },
+    }
 
 
 def _claim(data: bytes) -> tuple[str, int] | None:

@@ -60,9 +60,13 @@ logger = logging.getLogger("speech_api.speech_jobs")
 JOB_VERSION = 1
 COMPLETED = "speech_job.completed"
 FAILED = "speech_job.failed"
-# A queued or running job whose record has not moved for this long is started again when
-# it is submitted again (its messages were lost: a crash of the local queue).
+# A queued or running job whose record has not moved, and which has made no part, for this
+# long is started again when it is submitted again (its messages were lost: a crash of the
+# local queue); its callers waiting for it are kept.
 STALE_AFTER_S = 3600
+# Engine settings that change how fast a voice speaks, not what it says (left out of a job's
+# id; the job workers' own settings, runtime/speech_job_worker.py, are among them).
+RUNTIME_ONLY = frozenset({"threads", "arena", "blocked_kernels", "low_memory"})
 # Metadata a dropped text file may carry (x-amz-meta-*), as POST /tts/jobs's fields.
 DROP_FIELDS = ("voice", "format", "speed", "captions", "text-type", "callback-url")
 
@@ -165,9 +169,14 @@ class SpeechJobs:
 
     # --- API side ---------------------------------------------------------------------------
 
-    def submit(self, request: Request, *, source_key: str | None = None) -> tuple[SpeechJob, bool]:
+    def submit(
+        self, request: Request, *, source_key: str | None = None, capped: bool = True
+    ) -> tuple[SpeechJob, bool]:
         """The job for this request, and whether it was queued now (False: it already
-        existed, done or under way). InvalidRequestError for what /tts would refuse."""
+        existed, done or under way, or another submission of it got there first: this one
+        joins it). InvalidRequestError for what /tts would refuse. ``capped``: refused (429)
+        when MAX_ACTIVE_SPEECH_JOBS are queued or running (POST /tts/jobs; a dropped file
+        waits its turn in the queue instead)."""
         if self.queue is None:
             raise ServiceUnavailableError(
                 "Speech jobs need a queue (SPEECH_JOBS_QUEUE_URL; `speech-api serve` starts one).",
@@ -184,21 +193,20 @@ class SpeechJobs:
             self.notifier.check(request.callback_url)
         voice = self._checked_voice(request, text)
         job_id = self.job_id(request, text)
-        existing = self.store.record(job_id)
+        existing, etag = self.store.read(job_id)
         if existing is not None and not self._restartable(existing):
-            if request.callback_url and existing["status"] != "done":
-                # Under way: this caller is told too. (Done: the answer is the result.)
-                self.store.add_callback(job_id, request.callback_url)
-            return self._view(existing), False
-        active = self.store.active_count(self.settings.max_active_speech_jobs)
-        if active >= self.settings.max_active_speech_jobs:
-            raise TooManyRequestsError(
-                f"{active} speech jobs are queued or running, the most this service takes at "
-                "once (MAX_ACTIVE_SPEECH_JOBS). Try again when one has finished.",
-                code="too_many_jobs",
-            )
-        if existing is not None:
-            self.store.clean(job_id)  # a failed or stale run's leftovers: start afresh
+            return self._join(existing, request, source_key), False
+        if self.store.mark_active(job_id) and capped:
+            # Counted after marking, so that submissions at once cannot all pass a count
+            # taken before any of them marked (two at the bound both give way: try again).
+            active = self.store.active_count(self.settings.max_active_speech_jobs + 1)
+            if active > self.settings.max_active_speech_jobs:
+                self.store.clear_active(job_id)
+                raise TooManyRequestsError(
+                    f"{active - 1} speech jobs are queued or running, the most this service "
+                    "takes at once (MAX_ACTIVE_SPEECH_JOBS). Try again when one has finished.",
+                    code="too_many_jobs",
+                )
         record = {
             "id": job_id,
             "version": JOB_VERSION,
@@ -216,9 +224,22 @@ class SpeechJobs:
             "source_key": source_key,
             "chars_total": len(text),
         }
-        self.store.save_input(job_id, text)
-        record = self.store.save(record)
-        self.store.mark_active(job_id)
+        self.store.save_input(job_id, text)  # the same text for the same id: no harm twice
+        created = self.store.create(record, replacing=etag)
+        if created is None:  # an identical submission created (or restarted) it meanwhile
+            current = self.store.record(job_id)
+            if current is None:
+                raise ServiceUnavailableError("The speech job was removed meanwhile. Try again.")
+            return self._join(current, request, source_key), False
+        record = created
+        if existing is not None:
+            # A failed run's callers were told; a stalled one's still wait for the result.
+            stalled = existing["status"] in ("queued", "running")
+            self.store.clean(job_id, keep_callers=stalled)
+            if stalled and existing.get("callback_url"):
+                self.store.add_callback(job_id, existing["callback_url"])
+            if stalled and existing.get("source_key") not in (None, source_key):
+                self.store.add_source(job_id, existing["source_key"])
         try:
             self.queue.send([{"job": job_id, "step": "plan"}])
         except SpeechAPIError:
@@ -226,6 +247,22 @@ class SpeechJobs:
             self.store.save({**record, "status": "failed", "error": _error("queue unavailable")})
             raise
         return self._view(record), True
+
+    def _join(self, record: dict, request: Request, source_key: str | None) -> SpeechJob:
+        """A request for a job that exists: under way, its caller and its drop are told when
+        it ends; done, a drop of it is announced now, under its own key (a POST's answer is
+        the result itself). A failed record is not joined: it is started again."""
+        job_id = record["id"]
+        if record["status"] != "done":
+            if request.callback_url:
+                self.store.add_callback(job_id, request.callback_url)
+            if source_key is not None and source_key != record.get("source_key"):
+                self.store.add_source(job_id, source_key)
+        elif source_key is not None:  # a file dropped again, or the same text under another key
+            self.notifier.send(
+                {**self._message(record), "source_key": source_key}, request.callback_url
+            )
+        return self._view(record)
 
     def requeue_active(self) -> int:
         """Queue a plan message again for every job queued or running (after a restart of
@@ -251,19 +288,21 @@ class SpeechJobs:
         """Everything that changes the audio or what is written, hashed: the same request is
         the same job."""
         tts = self.settings.tts
+        own = tts.engine_settings()
         material = json.dumps(
             {
                 "v": JOB_VERSION,
                 "text": text,
                 "text_type": request.text_type,
-                "voice": request.voice,
+                # The default voice named or not: the same audio, the same job.
+                "voice": request.voice or str(getattr(own, "voice", "") or "") or None,
                 "format": request.format or tts.default_format,
                 "speed": round(request.speed, 4),
                 "captions": request.captions,
                 "engine": tts.engine,
-                # What the engine speaks with (its own settings), less the threads it runs on:
-                # the API and the workers run the same engine on different thread counts.
-                "model": tts.engine_settings().model_dump(mode="json", exclude={"threads"}),
+                # What the engine speaks with (its own settings), less how it runs: the API
+                # and the job workers run the same voice on different threads and kernels.
+                "model": own.model_dump(mode="json", exclude=set(RUNTIME_ONLY)),
             },
             sort_keys=True,
             ensure_ascii=False,
@@ -299,7 +338,11 @@ class SpeechJobs:
         if record["status"] == "done":
             return False
         updated = datetime.strptime(record["updated_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        return (datetime.now(UTC) - updated).total_seconds() > STALE_AFTER_S
+        if (datetime.now(UTC) - updated).total_seconds() <= STALE_AFTER_S:
+            return False
+        # Part workers write parts, not the record: a long job is alive while parts appear.
+        latest = self.store.last_activity(record["id"]) or updated
+        return (datetime.now(UTC) - max(latest, updated)).total_seconds() > STALE_AFTER_S
 
     def _view(self, record: dict) -> SpeechJob:
         request = record["request"]
@@ -359,11 +402,13 @@ class SpeechJobs:
         if not key.startswith(self.settings.text_drops_prefix) or key.endswith("/"):
             return None
         max_bytes = self.settings.max_job_chars * 4
-        stored = self.service.storage.get(key, max_bytes=max_bytes)
-        if stored is None:
-            return None
-        meta = stored.metadata
+        stored, callback = None, None
         try:
+            stored = self.service.storage.get(key, max_bytes=max_bytes)  # 413: too large
+            if stored is None:
+                return None
+            meta = stored.metadata
+            callback = meta.get("callback-url") or None
             text = stored.data.decode("utf-8-sig")
             ssml = key.endswith((".ssml", ".xml")) or text.lstrip().startswith("<speak")
             request = Request(
@@ -373,15 +418,18 @@ class SpeechJobs:
                 format=meta.get("format") or None,
                 speed=float(meta.get("speed") or 1.0),
                 captions=meta.get("captions", "").lower() in ("1", "true", "yes"),
-                callback_url=meta.get("callback-url") or None,
+                callback_url=callback,
             )
-            job, _ = self.submit(request, source_key=key)
+            job, _ = self.submit(request, source_key=key, capped=False)
         except (InvalidRequestError, ValueError, UnicodeDecodeError) as exc:
             logger.info("text drop %s refused: %s", key, exc)
-            return self._refused_drop(key, stored.data, exc)
+            if stored is None:  # too large to read: its metadata alone, for its callback
+                info = self.service.storage.stat(key)
+                callback = (info.metadata.get("callback-url") if info else None) or None
+            return self._refused_drop(key, stored.data if stored else b"", exc, callback)
         return job.id
 
-    def _refused_drop(self, key: str, data: bytes, exc: Exception) -> str:
+    def _refused_drop(self, key: str, data: bytes, exc: Exception, callback: str | None) -> str:
         job_id = hashlib.sha256(b"drop\0" + key.encode() + b"\0" + data).hexdigest()[:32]
         error = (
             exc.to_dict()
@@ -400,7 +448,12 @@ class SpeechJobs:
                 "error": error,
             }
         )
-        self.notifier.send(self._message(record), None)
+        if callback is not None:  # told too, unless the callback is what is wrong
+            try:
+                self.notifier.check(callback)
+            except InvalidRequestError:
+                callback = None
+        self.notifier.send(self._message(record), callback)
         return job_id
 
     # --- worker side ---------------------------------------------------------------------------
@@ -483,6 +536,8 @@ class SpeechJobs:
 
     def _part(self, record: dict, number: int) -> None:
         job_id, request = record["id"], record["request"]
+        if record["status"] != "running" or "parts" not in record:
+            return  # a run's message outlived it (the job started again): its plan queues parts
         done = self.store.done_parts(job_id)
         if number not in done:
             plan = self.store.plan(job_id, number)
@@ -504,8 +559,10 @@ class SpeechJobs:
 
     def _assemble(self, record: dict, delivery: str, attempt: int) -> None:
         job_id, request = record["id"], record["request"]
+        if record["status"] != "running" or not record.get("parts"):
+            return  # not planned (a message from a run started again): nothing to assemble
         done = self.store.done_parts(job_id)
-        total = len(record.get("parts", []))
+        total = len(record["parts"])
         if any(n not in done for n in range(total)):
             return  # not every part yet: the worker of the last one queues this again
         if not self.store.claim_assembly(job_id, delivery=delivery, attempt=attempt):
@@ -559,6 +616,7 @@ class SpeechJobs:
 
     def _finish(self, record: dict) -> None:
         callbacks = [record.get("callback_url"), *self.store.callbacks(record["id"])]
+        sources = [s for s in self.store.sources(record["id"]) if s != record.get("source_key")]
         self.store.clear_active(record["id"])
         try:
             self.store.clean(record["id"])
@@ -571,6 +629,8 @@ class SpeechJobs:
                 self.notifier.send(message, url)  # the topic once, the first callback
             else:
                 self.notifier.call_back(message, url)
+        for source in dict.fromkeys(sources):  # each drop of the same text, under its own key
+            self.notifier.send({**message, "source_key": source}, None)
 
     def _message(self, record: dict) -> dict:
         result = record.get("result") or {}
