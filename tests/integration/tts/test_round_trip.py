@@ -19,4 +19,5 @@ def test_piper_speech_transcribes_back_to_its_text(api):
         hypotheses.append(stt.json()["text"])
     wer = corpus_wer(SENTENCES, hypotheses)
     print(f"\nround trip Piper -> Whisper base: WER {wer:.2%} over {len(SENTENCES)} sentences")
-    assert wer <= 0.10
+    misheard = [(s, h) for s, h in zip(SENTENCES, hypotheses, strict=True) if corpus_wer([s], [h])]
+    assert wer <= 0.10, misheard
