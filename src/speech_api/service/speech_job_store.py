@@ -173,29 +173,26 @@ class SpeechJobStore:
     def add_callback(self, job_id: str, url: str) -> None:
         """Another caller's callback for a job under way (one object each: no record to
         rewrite while workers write it)."""
-        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-        self.storage.put(
-            f"{self.folder(job_id)}callbacks/{digest}",
-            url.encode(),
-            content_type="text/plain",
-            metadata={},
-        )
+        self._add_note(job_id, "callbacks", url)
 
     def callbacks(self, job_id: str) -> list[str]:
         return self._notes(job_id, "callbacks")
 
     def add_source(self, job_id: str, key: str) -> None:
         """Another text drop of the same job while it runs (announced with its own key)."""
-        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-        self.storage.put(
-            f"{self.folder(job_id)}sources/{digest}",
-            key.encode(),
-            content_type="text/plain",
-            metadata={},
-        )
+        self._add_note(job_id, "sources", key)
 
     def sources(self, job_id: str) -> list[str]:
         return self._notes(job_id, "sources")
+
+    def _add_note(self, job_id: str, folder: str, value: str) -> None:
+        digest = hashlib.sha256(value.encode()).hexdigest()[:16]
+        self.storage.put(
+            f"{self.folder(job_id)}{folder}/{digest}",
+            value.encode(),
+            content_type="text/plain",
+            metadata={},
+        )
 
     def _notes(self, job_id: str, folder: str) -> list[str]:
         found = []
@@ -208,14 +205,8 @@ class SpeechJobStore:
     def last_activity(self, job_id: str) -> datetime | None:
         """When the job's newest part was written (a part worker writes no record: its parts
         are how a running job shows it is alive)."""
-        try:
-            pages = self.storage.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.storage.bucket, Prefix=f"{self.folder(job_id)}parts/"
-            )
-            times = [o["LastModified"] for page in pages for o in page.get("Contents", [])]
-        except Exception as exc:
-            raise _unavailable(exc) from exc
-        return max(times, default=None)
+        listed = self._listing(f"{self.folder(job_id)}parts/")
+        return max((o["LastModified"] for o in listed), default=None)
 
     # -- parts --------------------------------------------------------------------------------
 
@@ -230,16 +221,17 @@ class SpeechJobStore:
         return done
 
     def _sizes(self, prefix: str) -> list[tuple[str, int]]:
-        found: list[tuple[str, int]] = []
+        return [(o["Key"], int(o["Size"])) for o in self._listing(prefix)]
+
+    def _listing(self, prefix: str) -> list[dict]:
+        """Every object under ``prefix`` (ListObjectsV2, all pages)."""
         try:
             pages = self.storage.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.storage.bucket, Prefix=prefix
             )
-            for page in pages:
-                found += [(o["Key"], int(o["Size"])) for o in page.get("Contents", [])]
+            return [o for page in pages for o in page.get("Contents", [])]
         except Exception as exc:
             raise _unavailable(exc) from exc
-        return found
 
     def put_part(
         self, job_id: str, part: int, sample_rate: int, pcm: bytes, words: list[dict]
