@@ -1,12 +1,16 @@
 """Speech jobs as `make serve` runs them: the embedded SQS queue (with text drops notifying
-it) drained by a worker thread per core, configured with the test's settings."""
+it) drained by a worker thread per core, configured with the test's settings; and the apps
+the job tests talk to (jobs_app, idle_jobs_app)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from fastapi.testclient import TestClient
+
+from speech_api.api import create_app
 from speech_api.config import Settings
 from speech_api.runtime.speech_job_worker import prepare_queue, start_local, worker_settings
 from speech_api.service import SpeechService
@@ -28,3 +32,26 @@ def running_speech_jobs(settings: Settings, *, workers: int = 2) -> Iterator[Set
         yield settings
     finally:
         running.stop()
+
+
+@contextmanager
+def jobs_app(make_settings: Callable[..., Settings], name: str) -> Iterator[TestClient]:
+    """An app whose jobs run on two workers, in parts of at most 300 characters, under a
+    prefix of their own. Signed cache metadata, as `make serve` has it: the audio a job
+    publishes must carry a signature over its bytes' MD5 for /tts to trust it."""
+    settings = make_settings(
+        speech_jobs_prefix=f"speech-jobs/{name}-{uuid.uuid4().hex[:6]}/",
+        speech_job_part_chars=300,
+        tts={"cache_secret": f"{name}-{uuid.uuid4().hex}"},
+    )
+    with running_speech_jobs(settings) as settings, TestClient(create_app(settings)) as client:
+        yield client
+
+
+def idle_jobs_app(make_settings: Callable[..., Settings], cap: int) -> TestClient:
+    """An app whose jobs stay queued (no worker takes them), at most ``cap`` at once."""
+    settings = make_settings(
+        speech_jobs_prefix=f"speech-jobs/idle-{uuid.uuid4().hex[:6]}/", max_active_speech_jobs=cap
+    )
+    queue = prepare_queue(settings, name=f"idle-jobs-{uuid.uuid4().hex[:8]}")
+    return TestClient(create_app(settings.model_copy(update={"speech_jobs_queue_url": queue.url})))

@@ -14,10 +14,8 @@ from collections import Counter
 import pytest
 from fastapi.testclient import TestClient
 
-from speech_api.api import create_app
 from speech_api.runtime.speech_job_worker import (
     JOB_WORKER_ENGINE_SETTINGS,
-    prepare_queue,
     worker_settings,
 )
 from speech_api.schemas import SpeechJobRequest
@@ -27,7 +25,7 @@ from speech_api.service.speech_jobs import RUNTIME_ONLY, SpeechJobs
 from speech_api.text import parts as script_parts
 from tests.integration.jobs.test_speech_jobs import text_of, wait_done
 from tests.support.callbacks import CallbackReceiver
-from tests.support.speech_job_worker import running_speech_jobs
+from tests.support.speech_job_worker import idle_jobs_app, jobs_app
 
 
 def at_once(count: int, call) -> list:
@@ -49,22 +47,8 @@ def at_once(count: int, call) -> list:
 
 @pytest.fixture(scope="module")
 def jobs(make_settings):
-    settings = make_settings(
-        speech_jobs_prefix=f"speech-jobs/race-{uuid.uuid4().hex[:6]}/",
-        speech_job_part_chars=300,
-        tts={"cache_secret": f"race-{uuid.uuid4().hex}"},
-    )
-    with running_speech_jobs(settings) as settings, TestClient(create_app(settings)) as client:
+    with jobs_app(make_settings, "race") as client:
         yield client
-
-
-def idle(make_settings, cap: int) -> TestClient:
-    """An app whose jobs stay queued (no worker), at most ``cap`` at once."""
-    settings = make_settings(
-        speech_jobs_prefix=f"speech-jobs/idle-{uuid.uuid4().hex[:6]}/", max_active_speech_jobs=cap
-    )
-    queue = prepare_queue(settings, name=f"idle-{uuid.uuid4().hex[:8]}")
-    return TestClient(create_app(settings.model_copy(update={"speech_jobs_queue_url": queue.url})))
 
 
 def test_identical_submissions_at_once_make_one_job_and_every_caller_is_told(jobs, monkeypatch):
@@ -98,7 +82,7 @@ def test_identical_submissions_at_once_make_one_job_and_every_caller_is_told(job
 def test_the_active_job_bound_holds_under_a_burst(make_settings):
     """Ten different jobs at once with room for two: all ten were taken (a count taken
     before any of them was marked). Now at most two are, the rest 429 too_many_jobs."""
-    with idle(make_settings, cap=2) as client:
+    with idle_jobs_app(make_settings, cap=2) as client:
         answers = at_once(10, lambda i: client.post("/tts/jobs", json={"text": text_of(80)}))
         codes = Counter(r.status_code for r in answers)
         assert set(codes) <= {202, 429} and 1 <= codes[202] <= 2, codes
@@ -113,7 +97,7 @@ def test_a_dropped_file_waits_its_turn_instead_of_being_lost(make_settings, stor
     """Five chapters dropped with room for two jobs: the last three were refused (429) on
     every delivery, then dead-lettered with no record and no message. Drops are not bound
     by MAX_ACTIVE_SPEECH_JOBS: each becomes a queued job."""
-    with idle(make_settings, cap=2) as client:
+    with idle_jobs_app(make_settings, cap=2) as client:
         jobs = client.app.state.speech_jobs
         folder = f"texts/{uuid.uuid4().hex[:6]}/"
         ids = []
@@ -140,7 +124,7 @@ def test_a_dropped_file_waits_its_turn_instead_of_being_lost(make_settings, stor
 def test_a_refused_drop_is_recorded_and_calls_its_callback(make_settings, storage, data, code):
     """A drop that cannot be a job gets a failed record and its own callback (the callback
     was never called, and a file too large was retried, dead-lettered and forgotten)."""
-    with idle(make_settings, cap=2) as client, CallbackReceiver() as receiver:
+    with idle_jobs_app(make_settings, cap=2) as client, CallbackReceiver() as receiver:
         jobs = client.app.state.speech_jobs
         key = f"texts/{uuid.uuid4().hex[:6]}/bad.txt"
         storage.put(
@@ -161,7 +145,7 @@ def test_a_refused_drop_is_recorded_and_calls_its_callback(make_settings, storag
 def test_the_same_audio_is_one_job_however_it_is_asked_for(make_settings):
     """The default voice named or left out, and the API against the job workers (who run
     the voice on other threads and kernels), made two ids for one audio: synthesized twice."""
-    with idle(make_settings, cap=5) as client:
+    with idle_jobs_app(make_settings, cap=5) as client:
         text = text_of(120)
         plain = client.post("/tts/jobs", json={"text": text}).json()
         named = client.post("/tts/jobs", json={"text": text, "voice": "en_US-joe-medium"})
@@ -205,7 +189,7 @@ def test_a_long_job_whose_parts_still_appear_is_not_started_again(make_settings,
     a job over an hour long was judged stalled, and submitting it again deleted its parts
     and its first caller's callback. Parts written lately keep it alive; a job truly stalled
     is started again with its callers kept."""
-    with idle(make_settings, cap=5) as client:
+    with idle_jobs_app(make_settings, cap=5) as client:
         jobs = client.app.state.speech_jobs
         body = {"text": text_of(150), "callback_url": "http://127.0.0.1:9/first"}
         job_id = client.post("/tts/jobs", json=body).json()["id"]
@@ -230,7 +214,7 @@ def test_a_step_from_an_earlier_run_does_nothing(make_settings):
     """A part or assembly message outliving its run (the job was started again) met a
     record without parts: it queued the assembly after one part, which failed the job on
     "parts made at different rates: set()"."""
-    with idle(make_settings, cap=5) as client:
+    with idle_jobs_app(make_settings, cap=5) as client:
         jobs = client.app.state.speech_jobs
         job_id = client.post("/tts/jobs", json={"text": text_of(150)}).json()["id"]
         for message in ({"step": "part", "part": 0}, {"step": "assemble"}):
@@ -244,7 +228,7 @@ def test_a_record_that_cannot_be_read_is_a_failed_job_that_can_be_submitted_agai
     make_settings, storage, content
 ):
     """A record cut short, or not a record, was a 500 on every GET and every POST of it."""
-    with idle(make_settings, cap=5) as client:
+    with idle_jobs_app(make_settings, cap=5) as client:
         jobs = client.app.state.speech_jobs
         body = {"text": text_of(150)}
         job_id = client.post("/tts/jobs", json=body).json()["id"]

@@ -16,10 +16,9 @@ from fastapi.testclient import TestClient
 
 from devkit.texts import SENTENCES
 from devkit.wer import corpus_wer
-from speech_api.api import create_app
 from speech_api.service import speech_jobs as speech_jobs_module
 from tests.support.callbacks import CallbackReceiver
-from tests.support.speech_job_worker import running_speech_jobs
+from tests.support.speech_job_worker import idle_jobs_app, jobs_app
 
 
 def text_of(chars: int) -> str:
@@ -34,14 +33,7 @@ def text_of(chars: int) -> str:
 
 @pytest.fixture(scope="module")
 def jobs(make_settings):
-    # Signed cache metadata, as `make serve` has it: the audio a job publishes must carry a
-    # signature over its bytes' MD5 for /tts to trust it.
-    settings = make_settings(
-        speech_jobs_prefix=f"speech-jobs/t-{uuid.uuid4().hex[:6]}/",
-        speech_job_part_chars=300,
-        tts={"cache_secret": f"jobs-{uuid.uuid4().hex}"},
-    )
-    with running_speech_jobs(settings) as settings, TestClient(create_app(settings)) as client:
+    with jobs_app(make_settings, "t") as client:
         yield client
 
 
@@ -320,14 +312,7 @@ def test_a_callback_to_a_private_address_is_refused(jobs):
 @pytest.fixture(scope="module")
 def idle_jobs(make_settings):
     """Jobs queued with no worker to take them (they stay queued): at most two at once."""
-    from speech_api.runtime.speech_job_worker import prepare_queue
-
-    settings = make_settings(
-        speech_jobs_prefix=f"speech-jobs/idle-{uuid.uuid4().hex[:6]}/", max_active_speech_jobs=2
-    )
-    queue = prepare_queue(settings, name=f"idle-jobs-{uuid.uuid4().hex[:8]}")
-    settings = settings.model_copy(update={"speech_jobs_queue_url": queue.url})
-    with TestClient(create_app(settings)) as client:
+    with idle_jobs_app(make_settings, cap=2) as client:
         yield client
 
 
