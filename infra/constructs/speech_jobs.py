@@ -9,8 +9,8 @@ and publishes it with one copy (speech_api.service.speech_jobs). No scheduler of
 delivers, retries and dead-letters; the job's state is its objects in S3.
 
 Roles: the Api function (light) stores the text and the job's record and queues the plan; the
-Narrator reads and writes speech-jobs/, reads texts/, writes the finished audio and captions
-under public/tts/, queues the next steps and publishes to the notification topic."""
+Narrator reads and writes speech-jobs/, reads texts/, reads and writes the finished audio and
+captions under public/tts/, queues the next steps and publishes to the notification topic."""
 
 from __future__ import annotations
 
@@ -102,8 +102,12 @@ class SpeechJobPipeline(Construct):
             nag_scope=narrator,
         )
         grant_objects(narrator, bucket, ["s3:GetObject"], TEXT_DROPS_PREFIX, nag_scope=narrator)
-        # The finished audio and captions, copied or written under the TTS cache's prefix.
-        grant_objects(narrator, bucket, ["s3:PutObject"], TTS_PREFIX, nag_scope=narrator)
+        # The finished audio and captions, copied or written under the TTS cache's prefix,
+        # and read there first: speech published already (by /tts, or a job of the same
+        # text) is found, not spoken again.
+        grant_objects(
+            narrator, bucket, ["s3:GetObject", "s3:PutObject"], TTS_PREFIX, nag_scope=narrator
+        )
         grant_list_bucket(narrator, bucket)
         self.queue.grant_send_messages(narrator)  # the fan-out: parts, then the assembly
         topic.grant_publish(narrator)

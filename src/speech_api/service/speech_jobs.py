@@ -8,8 +8,10 @@ text and every option that changes the audio), so submitting the same request ag
 job, running or done, and its audio.
 
 Worker side (`handle`, one queue message at a time, any worker, any order):
-- plan: read the text into a Script, cut it at sentence ends into parts (text/parts.py),
-  store each part's script, queue a *part* message per part (the fan-out);
+- plan: when the speech is published already (by /tts, or a job of the same text with or
+  without captions), done at once with it; otherwise read the text into a Script, cut it at
+  sentence ends into parts (text/parts.py), store each part's script, queue a *part* message
+  per part (the fan-out);
 - part: synthesize one part to PCM (and its word timings); the worker that stores the last
   part sees every part listed and queues *assemble* (two that store the last two at once
   both do: the first delivery to claim the assembly in the store runs it);
@@ -43,6 +45,7 @@ from speech_api.errors import (
     SpeechAPIError,
     TooManyRequestsError,
 )
+from speech_api.formats import OUTPUT_FORMATS
 from speech_api.schemas import CaptionFiles, ErrorBody, SpeechJob, SpeechJobProgress
 from speech_api.schemas import SpeechJobRequest as Request
 from speech_api.service.notify import Notifier
@@ -196,12 +199,14 @@ class SpeechJobs:
         existing, etag = self.store.read(job_id)
         if existing is not None and not self._restartable(existing):
             return self._join(existing, request, source_key), False
-        if self.store.mark_active(job_id) and capped:
+        marked = self.store.mark_active(job_id)
+        if marked and capped:
             # Counted after marking, so that submissions at once cannot all pass a count
             # taken before any of them marked (two at the bound both give way: try again).
             active = self.store.active_count(self.settings.max_active_speech_jobs + 1)
             if active > self.settings.max_active_speech_jobs:
                 self.store.clear_active(job_id)
+                self._keep_marked(job_id, etag)
                 raise TooManyRequestsError(
                     f"{active - 1} speech jobs are queued or running, the most this service "
                     "takes at once (MAX_ACTIVE_SPEECH_JOBS). Try again when one has finished.",
@@ -232,6 +237,10 @@ class SpeechJobs:
                 raise ServiceUnavailableError("The speech job was removed meanwhile. Try again.")
             return self._join(current, request, source_key), False
         record = created
+        if not marked:
+            # Another submission of this text held the mark and may give way (429) and clear
+            # it: a job created unmarked would run uncounted, and stay so.
+            self.store.mark_active(job_id)
         if existing is not None:
             # A failed run's callers were told; a stalled one's still wait for the result.
             stalled = existing["status"] in ("queued", "running")
@@ -247,6 +256,19 @@ class SpeechJobs:
             self.store.save({**record, "status": "failed", "error": _error("queue unavailable")})
             raise
         return self._view(record), True
+
+    def _keep_marked(self, job_id: str, etag: str | None) -> None:
+        """After a submission gave way and cleared its mark: an identical one that found the
+        mark taken may have created (or restarted) the job meanwhile, which must stay
+        counted; it marks again itself when it creates the job after this. ``etag``: the
+        record as this submission read it (None: there was none), a stalled run not counted."""
+        current, current_etag = self.store.read(job_id)
+        if (
+            current is not None
+            and current_etag != etag
+            and current["status"] in ("queued", "running")
+        ):
+            self.store.mark_active(job_id)
 
     def _join(self, record: dict, request: Request, source_key: str | None) -> SpeechJob:
         """A request for a job that exists: under way, its caller and its drop are told when
@@ -515,6 +537,10 @@ class SpeechJobs:
         if text is None:
             raise InvalidRequestError("The job's text is gone.", param="text")
         engine, voice = self._engine_and_voice(record)
+        key = self._audio_key(record, engine, voice, text)
+        if (found := self._published(key, record, engine, voice)) is not None:
+            self._finish(self.store.save({**record, "status": "done", "result": found}))
+            return
         script = self.service.local_tts.script(engine, voice, text, request["text_type"])
         pieces = script_parts.split(script, self.settings.speech_job_part_chars, self.workers)
         for number, piece in enumerate(pieces):
@@ -523,6 +549,48 @@ class SpeechJobs:
             {**record, "status": "running", "parts": _shares(pieces, record["chars_total"])}
         )
         self._resume(record)
+
+    def _audio_key(self, record: dict, engine, voice: str, text: str) -> str:
+        """Where the job's audio is published: the key /tts gives the same speech."""
+        request = record["request"]
+        return self.cache.key(
+            text=text,
+            engine=engine.engine,
+            voice=voice,
+            model=engine.model,
+            fmt=request["format"],
+            speed=request["speed"],
+            text_type=request["text_type"],
+        )
+
+    def _published(self, key: str, record: dict, engine, voice: str) -> dict | None:
+        """The result, when this speech is published already (by /tts, or a job of the same
+        text with or without captions): found, not spoken again, and not overwritten, since
+        an engine that samples noise speaks a little differently each run and the captions
+        published beside the audio are timed on the audio there. Audio without the captions
+        asked for is made again, with them, as /tts does."""
+        cached = self.cache.get(key)
+        if cached is None:
+            return None
+        captions = None
+        if record["request"]["captions"]:
+            if self.cache.get_words(key) is None:
+                return None
+            captions = {
+                name: self.cache.url(k)
+                for name, k in self.cache.caption_keys(key).items()
+                if name != "words"
+            }
+        return {
+            "url": self.cache.url(key),
+            "key": key,
+            "content_type": OUTPUT_FORMATS[record["request"]["format"]].content_type,
+            "duration_s": cached.duration_s,
+            "sample_rate": cached.sample_rate,
+            "engine": engine.engine,
+            "voice": voice,
+            "captions": captions,
+        }
 
     def _resume(self, record: dict) -> None:
         """A planned job's plan message again: queue what is not done yet."""
@@ -571,17 +639,8 @@ class SpeechJobs:
             self.store.drop_assembly_claim(job_id)  # ended while this message waited
             return
         engine, voice = self._engine_and_voice(record)
-        text = self.store.input(job_id) or ""
         fmt = request["format"]
-        key = self.cache.key(
-            text=text,
-            engine=engine.engine,
-            voice=voice,
-            model=engine.model,
-            fmt=fmt,
-            speed=request["speed"],
-            text_type=request["text_type"],
-        )
+        key = self._audio_key(record, engine, voice, self.store.input(job_id) or "")
         made = assemble(
             self.store,
             self.cache,

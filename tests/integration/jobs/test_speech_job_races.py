@@ -93,6 +93,56 @@ def test_the_active_job_bound_holds_under_a_burst(make_settings):
         assert len(jobs.store.active_ids()) == codes[202]
 
 
+@pytest.mark.parametrize("joiner_creates", ["before", "after"])
+def test_a_job_created_while_its_twin_gives_way_stays_counted(make_settings, joiner_creates):
+    """Two submissions of one text with the bound reached: the first marks the job, counts
+    and gives way (429, clearing the mark); the second found the mark taken, skipped the
+    count and created the job. It ran unmarked, outside MAX_ACTIVE_SPEECH_JOBS, and stayed
+    so. The job the second creates is counted whether it creates it "before" or "after" the
+    first gives way."""
+    with idle_jobs_app(make_settings, cap=1) as client:
+        jobs = client.app.state.speech_jobs
+        assert client.post("/tts/jobs", json={"text": text_of(80)}).status_code == 202
+        body = {"text": text_of(90)}
+        real_count, real_create = jobs.store.active_count, jobs.store.create
+        at_create, first_gave_way = threading.Event(), threading.Event()
+        second: dict = {}
+
+        def create(record, *, replacing):
+            if joiner_creates == "after":
+                at_create.set()
+                assert first_gave_way.wait(30)
+            return real_create(record, replacing=replacing)
+
+        def count(at_most):
+            if not second:  # the first submission, holding the mark: the second runs now
+                second["thread"] = threading.Thread(
+                    target=lambda: second.setdefault("answer", client.post("/tts/jobs", json=body))
+                )
+                second["thread"].start()
+                if joiner_creates == "before":
+                    second["thread"].join(30)
+                else:
+                    assert at_create.wait(30)
+            return real_count(at_most)
+
+        jobs.store.active_count, jobs.store.create = count, create
+        try:
+            first = client.post("/tts/jobs", json=body)
+            first_gave_way.set()
+            second["thread"].join(30)
+        finally:
+            jobs.store.active_count, jobs.store.create = real_count, real_create
+        assert first.status_code == 429 and first.json()["error"]["code"] == "too_many_jobs"
+        answer = second["answer"]
+        assert answer.status_code == 202, answer.json()
+        assert answer.json()["id"] in jobs.store.active_ids()
+        assert len(jobs.store.active_ids()) == 2
+        # Counted: the next new job is refused.
+        refused = client.post("/tts/jobs", json={"text": text_of(100)})
+        assert refused.status_code == 429
+
+
 def test_a_dropped_file_waits_its_turn_instead_of_being_lost(make_settings, storage):
     """Five chapters dropped with room for two jobs: the last three were refused (429) on
     every delivery, then dead-lettered with no record and no message. Drops are not bound

@@ -97,6 +97,46 @@ def test_the_same_request_finds_the_finished_audio(jobs):
     assert tts["cached"] is True and tts["url"] == first["url"]
 
 
+def test_speech_published_already_is_found_not_spoken_again(jobs, monkeypatch):
+    """A job of text /tts (or another job) had published was spoken again in full and its
+    audio overwritten, beside captions timed on the audio it replaced (an engine that
+    samples noise speaks differently each run). Now it is done with what is there; only
+    captions missing are a reason to speak it again."""
+    spoken = []
+    real = speech_jobs_module.synthesize_part
+
+    def counting(engine, script, **kwargs):
+        spoken.append(script)
+        return real(engine, script, **kwargs)
+
+    monkeypatch.setattr(speech_jobs_module, "synthesize_part", counting)
+    text = text_of(300)
+    tts = jobs.post("/tts", json={"text": text, "format": "wav", "captions": True}).json()
+    audio = httpx.get(tts["url"], timeout=30).content
+    for captions in (False, True):
+        job, _ = wait_done(
+            jobs,
+            jobs.post(
+                "/tts/jobs", json={"text": text, "format": "wav", "captions": captions}
+            ).json(),
+        )
+        assert job["status"] == "done" and job["url"] == tts["url"], job
+        assert job["duration_s"] == tts["duration_s"]
+        assert job["captions"] == (tts["captions"] if captions else None)
+    assert spoken == []
+    assert httpx.get(tts["url"], timeout=30).content == audio
+
+    # Published without captions: a job asking for them speaks it again, with them.
+    other = text_of(300)
+    plain = jobs.post("/tts", json={"text": other, "format": "wav"}).json()
+    job, _ = wait_done(
+        jobs, jobs.post("/tts/jobs", json={"text": other, "format": "wav", "captions": True}).json()
+    )
+    assert job["status"] == "done" and job["url"] == plain["url"] and spoken
+    vtt = httpx.get(job["captions"]["vtt"], timeout=10)
+    assert vtt.status_code == 200 and vtt.text.startswith("WEBVTT")
+
+
 def test_audio_past_one_put_goes_up_in_parts_and_is_published_the_same(jobs, monkeypatch):
     """Audio past SINGLE_PUT_BYTES streams through a multipart upload to a private key and is
     copied into place: the same audio, captions and metadata as one PutObject gives."""
