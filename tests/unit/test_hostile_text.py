@@ -117,7 +117,7 @@ def test_digits_that_are_not_decimal_are_not_read_as_numbers():
         '<say-as interpret-as="characters">m²</say-as>, and '
         '<say-as interpret-as="digits">٣٤</say-as>.</speak>'
     )
-    assert read(document, "ssml").spoken == "Code two , room m ² , and three four ."
+    assert read(document, "ssml").spoken == "Code two, room m ², and three four."
     assert read("Item #²").spoken
 
 

@@ -110,3 +110,18 @@ def test_pauses_go_with_the_part_before_them():
 def test_a_part_round_trips_through_json():
     for part in split(read("Say *this*, then 3 things. And more!", "markdown"), 1000, 2):
         assert from_json(to_json(part)) == part
+
+
+def test_a_part_keeps_words_joined_across_ssml_elements():
+    """A job's parts are stored as JSON: the joins of written words ('"WWW"', "FBI's") must
+    survive, or a job's captions split what /tts keeps whole."""
+    document = (
+        '<speak>He said "<sub alias="World Wide Web">WWW</sub>". The '
+        '<say-as interpret-as="characters">FBI</say-as>\'s boss.</speak>'
+    )
+    (part,) = split(read(document, "ssml"), 1000, 1)
+    again = from_json(to_json(part))
+    assert again == part
+    assert [s.written for s in again.spans if isinstance(s, Words)] == [
+        'He said "WWW". The FBI\'s boss.'
+    ]

@@ -55,7 +55,7 @@ def test_say_as_sub_and_phoneme_keep_the_written_word_and_say_another():
     )
     pairs = [(t.written, t.spoken) for s in script.spans for t in s.tokens]
     assert pairs == [
-        ("NASA", "N A S A"),
+        ("NASA", "N.A.S.A"),
         ("1234", "one thousand two hundred thirty-four"),
         ("3", "third"),
         ("2048", "two zero four eight"),
@@ -162,3 +162,34 @@ def test_silence_is_bounded_by_the_text(breaks):
     assert time.perf_counter() - started < 1.0
     # As many as the bound allows are fine (10 minutes for a short text).
     assert read(ssml('<break time="10s"/>' * 60 + "x"), "ssml").pause_s == 600
+
+
+def test_letters_are_spelled_as_their_names():
+    """Letters between spaces ("N A S A") were read by espeak with "A" as the article
+    ("en uh ess ay"); joined by full stops a voice says each letter's name."""
+    spoken = read(ssml('<say-as interpret-as="spell-out">abc</say-as> A1'), "ssml").spoken
+    assert spoken == "a.b.c A1"
+    long = read(ssml(f'<say-as interpret-as="characters">{"x" * 45}</say-as>'), "ssml").spoken
+    assert long.split() == ["x" + ".x" * 9] * 4 + ["x.x.x.x.x"]
+
+
+@pytest.mark.parametrize(
+    ("body", "written", "spoken"),
+    [
+        ('said "<sub alias="World Wide Web">WWW</sub>" twice', 'said "WWW" twice',
+         'said "World Wide Web" twice'),
+        ("the <say-as interpret-as=\"characters\">FBI</say-as>'s boss", "the FBI's boss",
+         "the F.B.I's boss"),
+        ('<say-as interpret-as="digits">2048</say-as>!', "2048!", "two zero four eight!"),
+        ('<sub alias="x">y</sub> <sub alias="z">w</sub>', "y w", "x z"),
+        ('<p>one</p><p>two</p>', "one two", "one. two."),
+        ('re<phoneme ph="ˈæd">ad</phoneme>', "read", "re [[ˈæd]]"),  # noqa: RUF001
+    ],
+)  # fmt: skip
+def test_text_touching_an_element_is_one_written_word(body, written, spoken):
+    """Element boundaries cut words: captions showed 'said "', 'WWW "', and the voice was
+    given "F B I 's" (read "eye ess"). Phonemes stay a block of their own for the voice."""
+    script = read(ssml(body), "ssml")
+    words = [s for s in script.spans if isinstance(s, Words)]
+    assert " ".join(w.written for w in words) == written
+    assert script.spoken == spoken

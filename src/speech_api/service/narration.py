@@ -20,6 +20,7 @@ from speech_api.engines import Speech, TextToSpeech, WordTiming, registry
 from speech_api.engines.spec import TextToSpeechSpec
 from speech_api.errors import InvalidRequestError
 from speech_api.text import Pause, Script, Token, Words
+from speech_api.text.script import glued
 
 if TYPE_CHECKING:
     import numpy as np
@@ -190,25 +191,34 @@ def written_timings(tokens: Sequence[Token], spoken: Sequence[WordTiming]) -> li
         for index in range(len(tokens)):
             token_spans[index] = [total * index / count, total * (index + 1) / count]
 
+    # The written words: tokens with no space between them are one (SSML's '"WWW",').
+    written: list[tuple[str, list[int]]] = []
+    for index, token in enumerate(tokens):
+        if token.written:
+            if token.joined and written:
+                text, indexes = written[-1]
+                written[-1] = (text + token.written, [*indexes, index])
+            else:
+                written.append((token.written, [index]))
+
     timings: list[WordTiming] = []
-    pending: list[int] = []  # tokens with no letter or digit before the first word
+    pending: list[tuple[str, list[int]]] = []  # words with no letter or digit before the first
     last_end = 0.0
     groups: list[tuple[str, list[int]]] = []
-    for index, token in enumerate(tokens):
-        if not token.written:
-            continue
-        if not any(c.isalnum() for c in token.written):
+    for word, indexes in written:
+        if not any(c.isalnum() for c in word):
             if groups:
-                text, indexes = groups[-1]
-                groups[-1] = (f"{text} {token.written}", [*indexes, index])
+                text, grouped = groups[-1]
+                groups[-1] = (f"{text} {word}", [*grouped, *indexes])
             else:
-                pending.append(index)
+                pending.append((word, indexes))
             continue
-        prefix = " ".join(tokens[i].written for i in pending)
-        groups.append(((prefix + " " if prefix else "") + token.written, [*pending, index]))
+        prefix = " ".join(w for w, _ in pending)
+        before = [i for _, ii in pending for i in ii]
+        groups.append(((prefix + " " if prefix else "") + word, [*before, *indexes]))
         pending = []
     if pending and not groups:
-        groups.append((" ".join(tokens[i].written for i in pending), pending))
+        groups.append((" ".join(w for w, _ in pending), [i for _, ii in pending for i in ii]))
     for text, indexes in groups:
         times = [t for i in indexes for t in token_spans.get(i, [])]
         start, end = (min(times), max(times)) if times else (last_end, last_end)
@@ -218,21 +228,33 @@ def written_timings(tokens: Sequence[Token], spoken: Sequence[WordTiming]) -> li
 
 
 def spoken_word_owners(tokens: Sequence[Token]) -> list[list[int]]:
-    """For each word the engine times in the tokens' spoken forms joined (split at
-    whitespace; a piece with no letter or digit joins the word before it, or the next one
-    at the start: engines/tts/piper_word_timing.written_words), the tokens it came from."""
+    """For each word the engine times in the tokens' spoken forms joined (as `Words.spoken`
+    joins them; split at whitespace; a piece with no letter or digit joins the word before
+    it, or the next one at the start: engines/tts/piper_word_timing.written_words), the
+    tokens it came from."""
+    pieces: list[tuple[str, list[int]]] = []
+    previous = None
+    for index, token in enumerate(tokens):
+        if not token.spoken:
+            continue
+        for number, piece in enumerate(token.spoken.split()):
+            if number == 0 and pieces and glued(previous, token):
+                text, indexes = pieces[-1]
+                pieces[-1] = (text + piece, [*indexes, index])
+            else:
+                pieces.append((piece, [index]))
+        previous = token
     owners: list[list[int]] = []
     pending: list[int] = []
-    for index, token in enumerate(tokens):
-        for piece in token.spoken.split():
-            if not any(c.isalnum() for c in piece):
-                if owners:
-                    owners[-1].append(index)
-                else:
-                    pending.append(index)
-                continue
-            owners.append([*pending, index])
-            pending = []
+    for piece, indexes in pieces:
+        if not any(c.isalnum() for c in piece):
+            if owners:
+                owners[-1].extend(indexes)
+            else:
+                pending.extend(indexes)
+            continue
+        owners.append([*pending, *indexes])
+        pending = []
     if pending and owners:
         owners[-1].extend(pending)
     elif pending:

@@ -76,6 +76,34 @@ def digits(text: str, language: str = "en") -> str:
     return " ".join(names[int(ch)] for ch in text if ch.isdecimal())
 
 
+SPELLED_RUN = 10
+
+
+def spell(text: str, language: str = "en") -> str:
+    """``text`` said character by character (SSML's characters and spell-out): each run of
+    letters joined by full stops ("NASA" -> "N.A.S.A"), which voices read as letter names
+    (between spaces espeak reads "A" as the article: "N A S A" was "en uh ess ay"), digits
+    as their words, anything else as it is. Runs are cut every SPELLED_RUN letters, so that
+    no spoken word grows with the text."""
+    out: list[str] = []
+    letters: list[str] = []
+    for ch in text:
+        if ch.isalpha():
+            if len(letters) == SPELLED_RUN:
+                out.append(".".join(letters))
+                letters = []
+            letters.append(ch)
+            continue
+        if letters:
+            out.append(".".join(letters))
+            letters = []
+        if not ch.isspace():
+            out.append(digits(ch, language) if ch.isdecimal() else ch)
+    if letters:
+        out.append(".".join(letters))
+    return " ".join(out)
+
+
 def cardinal(n: int, language: str = "en", *, gender: str = "m", before_noun: bool = False) -> str:
     """``n`` in words. Spanish agrees with what it counts: ``gender="f"`` ("una", "doscientas")
     and ``before_noun`` ("un euro", "veintiún libros" rather than "uno", "veintiuno")."""

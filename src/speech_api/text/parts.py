@@ -168,7 +168,10 @@ def _pieces(token: Token, part_chars: int) -> list[Token]:
             current = ""
         current = f"{current} {word}" if current else word
     pieces.append(current)
-    return [Token(token.written if i == 0 else "", spoken) for i, spoken in enumerate(pieces)]
+    return [
+        Token(token.written, spoken, joined=token.joined) if i == 0 else Token("", spoken)
+        for i, spoken in enumerate(pieces)
+    ]
 
 
 def _joined(spans: list[Span]) -> list[Span]:
@@ -191,7 +194,7 @@ def to_json(script: Script) -> dict:
             if isinstance(s, Pause)
             else {
                 "rate": s.rate,
-                "tokens": [[t.written, t.spoken, *([True] * t.phonemes)] for t in s.tokens],
+                "tokens": [_token_json(t) for t in s.tokens],
             }
             for s in script.spans
         ],
@@ -209,9 +212,17 @@ def from_json(data: dict) -> Script:
     return Script(spans=tuple(spans), language=str(data["language"]))
 
 
-def _token(written: str, spoken: str, *phonemes: bool) -> Token:
-    # A part stored before tokens said whether they are phonemes ([written, spoken]): its
-    # phoneme tokens are known by their form, as they were then.
-    if not phonemes:
-        phonemes = (spoken.startswith("[[") and spoken.endswith("]]"),)
-    return Token(str(written), str(spoken), phonemes=bool(phonemes[0]))
+def _token_json(token: Token) -> list:
+    flags = [token.phonemes, token.joined]
+    while flags and not flags[-1]:
+        flags.pop()
+    return [token.written, token.spoken, *flags]
+
+
+def _token(written: str, spoken: str, *flags: bool) -> Token:
+    # [written, spoken, phonemes?, joined?], trailing False flags left out. A part stored
+    # before tokens said whether they are phonemes ([written, spoken]): its phoneme tokens
+    # are known by their form, as they were then.
+    phonemes = bool(flags[0]) if flags else spoken.startswith("[[") and spoken.endswith("]]")
+    joined = bool(flags[1]) if len(flags) > 1 else False
+    return Token(str(written), str(spoken), phonemes=phonemes, joined=joined)

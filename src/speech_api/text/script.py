@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Pauses of SSML's break strengths (Polly: weak and medium are a comma's pause, strong a
 # sentence's, x-strong a paragraph's), and the pause between paragraphs of plain text.
@@ -35,11 +35,16 @@ class Token:
 
     Piper takes any ``[[...]]`` in its text as phonemes, so a word's spoken form never holds
     "[[" or "]]" (they become "[" and "]"): "[[Main Page]]" in a wiki's text is read as
-    words, not fed to the voice as IPA past the check <phoneme> gets."""
+    words, not fed to the voice as IPA past the check <phoneme> gets.
+
+    ``joined``: written right after the token before it, with no space between (SSML whose
+    text meets an element mid-word: '"<sub alias="...">WWW</sub>",' or
+    '<say-as interpret-as="characters">FBI</say-as>'s'): captions show them as one word."""
 
     written: str
     spoken: str
     phonemes: bool = False
+    joined: bool = False
 
     def __post_init__(self) -> None:
         if not self.phonemes and ("[[" in self.spoken or "]]" in self.spoken):
@@ -60,15 +65,40 @@ class Words:
 
     @property
     def spoken(self) -> str:
-        return " ".join(t.spoken for t in self.tokens if t.spoken)
+        """What the engine is given: the tokens' spoken forms, with a space between them
+        unless one is glued to the one before it (see `glued`)."""
+        out, previous = "", None
+        for t in self.tokens:
+            if t.spoken:
+                out += t.spoken if not out or glued(previous, t) else " " + t.spoken
+                previous = t
+        return out
 
     @property
     def written(self) -> str:
-        return " ".join(t.written for t in self.tokens if t.written)
+        out = ""
+        for t in self.tokens:
+            if t.written:
+                out += t.written if t.joined or not out else " " + t.written
+        return out
 
     @property
     def has_speech(self) -> bool:
         return any(any(c.isalnum() for c in t.spoken) for t in self.tokens)
+
+
+def glued(previous: Token | None, token: Token) -> bool:
+    """Whether ``token``'s spoken form follows ``previous``'s with no space: written so
+    ("FBI's" said "F B I's", not "F B I 's", which a voice reads as the letter S), unless
+    either is phonemes (a voice takes those only as a block of their own)."""
+    return (
+        token.joined
+        and previous is not None
+        and not token.phonemes
+        and not previous.phonemes
+        and not token.spoken[:1].isspace()
+        and not previous.spoken[-1:].isspace()
+    )
 
 
 @dataclass(frozen=True)
@@ -135,7 +165,7 @@ def end_sentence(tokens: list[Token]) -> None:
         token = tokens[i]
         if token.spoken and not token.phonemes:
             if not token.spoken.rstrip("\"')]\u201d\u2019").endswith(SENTENCE_ENDS):
-                tokens[i] = Token(token.written, token.spoken + ".")
+                tokens[i] = replace(token, spoken=token.spoken + ".")
             return
         if token.spoken:
             tokens.append(Token("", "."))

@@ -18,12 +18,12 @@ more than the document, so hostile documents fail in milliseconds.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from xml.parsers import expat
 
 from speech_api.errors import InvalidRequestError
 from speech_api.text import normalize
-from speech_api.text.numbers import cardinal, digits, integer, ordinal, year
+from speech_api.text.numbers import cardinal, digits, integer, ordinal, spell, year
 from speech_api.text.script import (
     BREAK_STRENGTHS_S,
     PARAGRAPH_PAUSE_S,
@@ -68,6 +68,9 @@ _ALLOWED_ATTRIBUTES = {
 }
 # Elements whose content is plain text only (their meaning is about that text).
 _TEXT_ONLY = {"say-as", "sub", "phoneme", "break"}
+# Elements that end a written word wherever they stand (the others are inline: text that
+# touches them is one word with theirs).
+_SEPARATE = {"speak", "p", "s", "break"}
 _TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|ms)\s*$")
 _DATE_FORMATS = ("mdy", "dmy", "ymd", "md", "dm", "ym", "my", "d", "m", "y")
 
@@ -83,6 +86,7 @@ class _Element:
     rate: float
     language: str
     text: list[str] = field(default_factory=list)  # text-only elements collect it here
+    joined: bool = False  # started mid-word: its token joins the word before it
 
 
 def parse(document: str, *, language: str = "en", max_pause_s: float = float("inf")) -> Script:
@@ -113,6 +117,9 @@ class _Reader:
         self.rate = 1.0
         self.root_language = language
         self.pause_due = False  # a paragraph ended: its pause comes before what follows
+        # The last thing read was a word with no space after it yet: text or an element
+        # that follows at once is part of that written word ('"<sub>WWW</sub>"').
+        self.mid_word = False
 
     def read(self, document: str) -> Script:
         self.chars = len(document)
@@ -186,7 +193,9 @@ class _Reader:
         if tag == "break":
             self._flush()
             self._pause(_break_s(attributes))
-        self.stack.append(_Element(tag, attributes, rate, language))
+        if tag in _SEPARATE:
+            self.mid_word = False
+        self.stack.append(_Element(tag, attributes, rate, language, joined=self.mid_word))
 
     def _end(self, tag: str) -> None:
         element = self.stack.pop()
@@ -203,6 +212,8 @@ class _Reader:
             self._paragraph()
         elif element.tag == "prosody" and "rate" in element.attributes:
             self._flush()
+        if element.tag in _SEPARATE:
+            self.mid_word = False
 
     def _characters(self, data: str) -> None:
         element = self.stack[-1]
@@ -211,7 +222,11 @@ class _Reader:
                 raise ssml_error("<break> must be empty.")
             element.text.append(data)
             return
-        self._add(normalize.tokens(data, element.language), element.rate)
+        tokens = normalize.tokens(data, element.language)
+        if tokens and self.mid_word and not data[0].isspace():
+            tokens[0] = replace(tokens[0], joined=True)
+        self._add(tokens, element.rate)
+        self.mid_word = bool(tokens) and not data[-1].isspace()
 
     # -- spans --------------------------------------------------------------------------------
 
@@ -225,6 +240,12 @@ class _Reader:
             self._pause(PARAGRAPH_PAUSE_S)
         self.rate = rate
         self.pending += tokens
+
+    def _add_element(self, token: Token, element: _Element) -> None:
+        """The one token a <say-as>, <sub> or <phoneme> reads as, joined to a word it
+        follows with no space between; text right after it joins it in turn."""
+        self._add([replace(token, joined=element.joined)], element.rate)
+        self.mid_word = True
 
     def _pause(self, seconds: float) -> None:
         self.pause_due = False
@@ -258,7 +279,7 @@ class _Reader:
             raise ssml_error("<sub> needs an alias attribute.")
         written = " ".join("".join(element.text).split())
         spoken = normalize.spoken_form(alias, element.language)
-        self._add([Token(written, spoken)], element.rate)
+        self._add_element(Token(written, spoken), element)
 
     def _phoneme(self, element: _Element) -> None:
         alphabet = element.attributes.get("alphabet", "ipa")
@@ -272,7 +293,7 @@ class _Reader:
             raise ssml_error('<phoneme> needs a ph attribute with IPA phonemes (no "[" "]").')
         written = " ".join("".join(element.text).split())
         # No spaces inside: one written word, one phoneme block (words in it stay joined).
-        self._add([Token(written, "[[" + "".join(ph.split()) + "]]", phonemes=True)], element.rate)
+        self._add_element(Token(written, "[[" + "".join(ph.split()) + "]]", phonemes=True), element)
 
     def _say_as(self, element: _Element) -> None:
         kind = element.attributes.get("interpret-as", "")
@@ -287,7 +308,7 @@ class _Reader:
         if not written:
             return
         spoken = _interpret(kind, written, element.attributes.get("format"), element.language)
-        self._add([Token(written, spoken)], element.rate)
+        self._add_element(Token(written, spoken), element)
 
 
 def _language(value: str | None) -> str | None:
@@ -338,9 +359,7 @@ def _interpret(kind: str, text: str, fmt: str | None, language: str) -> str:
     """What <say-as> says for its text; a text that is not what it claims is a 400."""
     es = language == "es"
     if kind in ("characters", "spell-out"):
-        return " ".join(
-            digits(ch, language) if ch.isdecimal() else ch for ch in text if not ch.isspace()
-        )
+        return spell(text, language)
     if kind == "digits":
         if not any(ch.isdecimal() for ch in text):
             raise ssml_error(f'<say-as interpret-as="digits"> needs digits, not "{text}".')

@@ -97,6 +97,27 @@ def test_ssml_captions_show_sub_and_say_as_as_written(api):
     assert words[3]["start"] - words[2]["end"] > 0.9
 
 
+def test_ssml_captions_keep_words_whole_where_text_touches_an_element(api):
+    """Text meeting an element mid-word was cut there: captions showed 'said "', 'WWW "',
+    '2048 !' and "FBI", "'s", and the voice was given "F B I 's" (read "eye ess")."""
+    body = tts(
+        api,
+        f'<speak>He said "<sub alias="World Wide Web">WWW</sub>" (twice) and '
+        f'<say-as interpret-as="digits">2048</say-as>! The <say-as interpret-as="characters">'
+        f"FBI</say-as>'s boss, case {tag()}.</speak>",
+        text_type="ssml",
+        captions=True,
+    )
+    written = [w["word"] for w in body["words"]]
+    assert written[:9] == [
+        *("He", "said", '"WWW"', "(twice)", "and", "2048!", "The", "FBI's", "boss,")
+    ]
+    starts = [w["start"] for w in body["words"]]
+    assert starts == sorted(starts)
+    vtt = httpx.get(body["captions"]["vtt"], timeout=10).text
+    assert 'He said "WWW" (twice) and 2048!' in vtt.replace("\n", " ")
+
+
 def test_listeners_hear_the_spoken_form(api):
     # espeak alone reads "03/15/2024" as "zero three slash fifteen slash two thousand ..."
     # and the URL as "h t t p s colon slash slash ...".
