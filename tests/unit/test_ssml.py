@@ -110,6 +110,11 @@ def test_every_unsupported_tag_and_attribute_is_named():
         ('<speak><say-as interpret-as="digits"><s>1</s></say-as></speak>', "invalid_ssml",
          "only text"),
         ("<speak><break/></speak>", "no_speech", "nothing to speak"),
+        # Were accepted and ignored (a parameter not honoured is a 400 naming it):
+        ('<speak><say-as interpret-as="cardinal" detail="2">12</say-as></speak>',
+         "unsupported_ssml", '<say-as detail="...">'),
+        ('<speak><say-as interpret-as="cardinal" format="zz">12</say-as></speak>',
+         "unsupported_ssml", "format is for dates only"),
     ],
 )  # fmt: skip
 def test_invalid_documents_say_what_is_wrong(document, code, says):

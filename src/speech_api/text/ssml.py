@@ -62,7 +62,8 @@ _ALLOWED_ATTRIBUTES = {
     "s": {"xml:lang"},
     "break": {"time", "strength"},
     "prosody": {"rate"},
-    "say-as": {"interpret-as", "format", "detail"},
+    # `format` is for dates only (refused on other kinds); `detail` changes nothing here.
+    "say-as": {"interpret-as", "format"},
     "sub": {"alias"},
     "phoneme": {"alphabet", "ph"},
 }
@@ -304,10 +305,16 @@ class _Reader:
                 + ".",
                 code="unsupported_ssml",
             )
+        fmt = element.attributes.get("format")
+        if fmt is not None and kind != "date":
+            raise ssml_error(
+                f'<say-as interpret-as="{kind}" format="{fmt}">: format is for dates only.',
+                code="unsupported_ssml",
+            )
         written = " ".join("".join(element.text).split())
         if not written:
             return
-        spoken = _interpret(kind, written, element.attributes.get("format"), element.language)
+        spoken = _interpret(kind, written, fmt, element.language)
         self._add_element(Token(written, spoken), element)
 
 
