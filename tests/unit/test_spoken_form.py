@@ -48,6 +48,19 @@ ENGLISH = [
     ("Rock & roll, R&D, a + b = c.", "Rock and roll, R and D, a plus b equals c."),
     ("COVID-19 and a 5-year-old", "COVID nineteen and a five year old"),
     ("Great job 🎉🎉 👍🏽 ok", "Great job ok"),
+    # A sign on a number under one is said (its whole part, 0, cannot carry it), and "+".
+    ("It was -0.5°C, a -0.02 correlation, \u22120.7 and -0.25%.",
+     "It was minus zero point five degrees Celsius, a minus zero point zero two correlation, "
+     "minus zero point seven and minus zero point two five percent."),
+    ("It fell -$0.50 and -$5.", "It fell minus fifty cents and minus five dollars."),
+    ("Up +5% or +3 °C.", "Up plus five percent or plus three degrees Celsius."),
+    # Telephone numbers: toll-free, international in groups, emergency numbers.
+    ("Call 1-800-555-1234.", "Call one, eight hundred, five five five, one two three four."),
+    ("Call +1 555-123-4567 now.",
+     "Call plus one, five five five, one two three, four five six seven now."),
+    ("Call +44 20 7946 0958 today.",
+     "Call plus four four, two zero, seven nine four six, zero nine five eight today."),
+    ("Call 911. It has 911 pages.", "Call nine one one. It has nine hundred eleven pages."),
 ]  # fmt: skip
 
 SPANISH = [
@@ -79,6 +92,10 @@ SPANISH = [
      "Escribe a ana punto lopez arroba ejemplo punto es hoy."),
     ("Capítulo IV", "Capítulo cuatro"),
     ("Gran trabajo 🎉", "Gran trabajo"),
+    ("Hizo -0,5 °C.", "Hizo menos cero coma cinco grados Celsius."),
+    ("Llama al +34 912 345 678 o marca el 112.",
+     "Llama al más tres cuatro, nueve uno dos, tres cuatro cinco, seis siete ocho o marca el uno "
+     "uno dos."),
 ]  # fmt: skip
 
 

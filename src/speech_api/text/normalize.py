@@ -280,7 +280,14 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _SLASH_DATE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})$")
 _ORDINAL_EN = re.compile(r"^(\d+)(st|nd|rd|th)$", re.IGNORECASE)
 _ORDINAL_ES = re.compile(r"^(\d+)\.?(º|ª|o|a|er|ero|era|ro|ra|do|da|to|ta|vo|va|no|na)$")
-_PHONE = re.compile(r"^(\+\d{1,3}[-.\s]?)?(\(?\d{3}\)?)[-.](\d{3})[-.](\d{4})$")
+_PHONE = re.compile(r"^(\+\d{1,3}[-.\s]?|1[-.])?(\(?\d{3}\)?)[-.](\d{3})[-.](\d{4})$")
+# An international number written in groups after its country code: "+44 20 7946 0958",
+# "+34 912 345 678" (each group one word of 2 to 4 digits, or groups joined by - or .).
+_COUNTRY_CODE = re.compile(r"^\+(\d{1,3})$")
+_DIGIT_GROUPS = re.compile(r"^\(?\d{2,4}\)?(?:[-.]\d{2,4})*$")
+# Emergency numbers, read digit by digit after "call", "dial", "llama al", "marca el".
+_EMERGENCY = {"911", "112", "999"}
+_DIALING = {"call", "dial", "llama", "llame", "llamar", "marca", "marque", "marcar"}
 _SHORT_PHONE = re.compile(r"^(\d{3})-(\d{4})$")
 _AREA = re.compile(r"^\((\d{3})\)$")
 _FRACTION = re.compile(r"^(\d{1,4})/(\d{1,4})$")
@@ -313,6 +320,19 @@ _PLAIN_WORD = re.compile(
     r"^[\"'\u201c\u2018\u00ab(\[\u00bf\u00a1]*[^\W\d_]+(?:['\u2019-][^\W\d_]+)*"
     r"[\"'\u201d\u2019\u00bb)\].,;:!?\u2026]*$"
 )
+
+
+class _MinusZero(int):
+    """The whole part of a negative number under one ("-0.5", "-$0.50"): zero, which an int
+    cannot sign, so it says "minus" itself (an int 0 read "-0.5" as "zero point five")."""
+
+    def __new__(cls) -> _MinusZero:
+        return super().__new__(cls, 0)
+
+
+def _minus(whole: int) -> bool:
+    """Whether a parsed whole part is negative (``_MinusZero`` included)."""
+    return whole < 0 or isinstance(whole, _MinusZero)
 
 
 def _number_pattern(language: str) -> str:
@@ -410,8 +430,9 @@ class _Reader:
         at = self.i + ahead
         return self.raw[at] if at < len(self.raw) else ""
 
-    def _previous_word(self) -> str:
-        return self.raw[self.i - 1].lower().strip("\"'(),;:") if self.i else ""
+    def _previous_word(self, back: int = 1) -> str:
+        at = self.i - back
+        return self.raw[at].lower().strip("\"'(),;:") if at >= 0 else ""
 
     def _pair(self) -> tuple[int, str] | None:
         """Two-word abbreviations ("p. ej.", "EE. UU.", "a. m.")."""
@@ -436,6 +457,9 @@ class _Reader:
         core = body[: len(body) - len(trail)] if trail else body
         if not core:
             return 1, word
+        # "+5%", "+3 °C": a plus sign said (a telephone's "+44" is the phone rule's).
+        if re.match(r"\+[\d$€£¥]", core) and self._phone(core, trail) is None:
+            lead, core = f"{lead}{self.words['plus']} ", core[1:]
         for rule in self._rules():
             self._ending = None
             result = rule(core, trail)
@@ -548,14 +572,17 @@ class _Reader:
                 whole, _, frac = text.partition(".")
         else:
             whole, _, frac = text.replace(",", "").partition(".")
-        return sign * integer(whole or "0"), frac
+        value = integer(whole or "0")
+        if sign < 0 and value == 0 and frac.strip("0"):
+            return _MinusZero(), frac
+        return sign * value, frac
 
     def _number_words(self, whole: int, frac: str, *, gender: str = "m", noun: bool = False) -> str:
         words = cardinal(whole, self.language, gender=gender, before_noun=noun and not frac)
         if not frac:
             return words
-        if whole == 0 and frac and words.startswith(("minus", "menos")):
-            words = cardinal(0, self.language)
+        if isinstance(whole, _MinusZero):
+            words = f"{self.words['minus']} {words}"
         if self.es and len(frac) <= 2 and not frac.startswith("0"):
             return f"{words} coma {cardinal(integer(frac), 'es')}"
         return f"{words} {self.words['point']} {digits(frac, self.language)}"
@@ -686,7 +713,10 @@ class _Reader:
             count = cardinal(cents, self.language, gender="m", before_noun=True)
             parts.append(f"{count} {sub if cents == 1 else subs}")
         joiner = " con " if self.es else " and "
-        return joiner.join(parts)
+        said = joiner.join(parts)
+        if isinstance(whole, _MinusZero):  # "-$0.50": minus fifty cents
+            said = f"{self.words['minus']} {said}"
+        return said
 
     def _percent(self, core: str, trail: str):
         if core.endswith("%"):
@@ -797,11 +827,31 @@ class _Reader:
         match = _PHONE.match(core)
         if match:
             country, area, exchange, line = match.groups()
-            groups = [area.strip("()"), exchange, line]
-            said = ", ".join(digits(g, self.language) for g in groups)
+            area = area.strip("()")
+            # Toll-free "800" is said "eight hundred" (1-800-555-1234).
+            said_area = cardinal(integer(area)) if area.endswith("00") and not self.es else None
+            said = ", ".join(
+                [said_area or digits(area, self.language)]
+                + [digits(g, self.language) for g in (exchange, line)]
+            )
             if country:
-                said = f"{self.words['plus']} {digits(country, self.language)}, {said}"
+                plus = f"{self.words['plus']} " if country.startswith("+") else ""
+                said = f"{plus}{digits(country, self.language)}, {said}"
             return 1, said
+        if (country := _COUNTRY_CODE.match(core)) and not trail:
+            groups, taken = [], 1
+            while (following := self._peek(taken)) and _DIGIT_GROUPS.match(
+                _TRAIL.sub("", following)
+            ):
+                groups += re.findall(r"\d+", following)
+                taken += 1
+                if _TRAIL.search(following):
+                    break
+            if len(groups) >= 2 and sum(len(g) for g in groups) >= 6:
+                said = ", ".join(digits(g, self.language) for g in [country.group(1), *groups])
+                return taken, f"{self.words['plus']} {said}"
+        if core in _EMERGENCY and {self._previous_word(), self._previous_word(2)} & _DIALING:
+            return 1, digits(core, self.language)
         area = _AREA.match(self.raw[self.i])
         following = _TRAIL.sub("", self._peek())
         if area and _SHORT_PHONE.match(following):
