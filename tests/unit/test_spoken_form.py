@@ -61,6 +61,20 @@ ENGLISH = [
     ("Call +44 20 7946 0958 today.",
      "Call plus four four, two zero, seven nine four six, zero nine five eight today."),
     ("Call 911. It has 911 pages.", "Call nine one one. It has nine hundred eleven pages."),
+    # A sentence's full stop stays one: "ago." is no month, lowercase "no." after "said" no
+    # number, an initial or acronym before "The" / "It" ends its sentence...
+    ("It happened years ago. 20 people died. A week ago 20 more, ago, 5 men.",
+     "It happened years ago. twenty people died. A week ago twenty more, ago, five men."),
+    ("She said no. 5 minutes later, see item no. 5.",
+     "She said no. five minutes later, see item number five."),
+    ("I got an A. The teacher said take vitamin C. It helps J. R. R. Tolkien.",
+     "I got an A. The teacher said take vitamin C. It helps J R R Tolkien."),
+    ("It was May. 5 came in Jan. 2024, on Aug. 5.",
+     "It was May. five came in January twenty twenty-four, on August fifth."),
+    # ... and other capitalized words go on the sentence: no stop in the middle of it.
+    ("The U.S. Senate, the U.K. Government and Apple Inc. CEO Tim Cook met in the U.S. The end.",
+     "The U S Senate, the U K Government and Apple Incorporated CEO Tim Cook met in the U S. "
+     "The end."),
 ]  # fmt: skip
 
 SPANISH = [

@@ -40,10 +40,33 @@ _MONTHS = {
     "es": words("enero febrero marzo abril mayo junio julio agosto septiembre octubre"
                 " noviembre diciembre"),
 }  # fmt: skip
+# Month abbreviations, each language its own: English ones only capitalized ("Aug. 5"; a
+# lowercase "ago. 20" is the word "ago" ending a sentence), Spanish ones either way ("ene.").
 _MONTH_ABBREVIATIONS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
-    "sept": 9, "oct": 10, "nov": 11, "dec": 12,
-    "ene": 1, "abr": 4, "ago": 8, "dic": 12,
+    "en": {"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "Jun": 6, "Jul": 7, "Aug": 8, "Sep": 9,
+           "Sept": 9, "Oct": 10, "Nov": 11, "Dec": 12},
+    "es": {"ene": 1, "feb": 2, "mar": 3, "abr": 4, "jun": 6, "jul": 7, "ago": 8, "sep": 9,
+           "sept": 9, "oct": 10, "nov": 11, "dic": 12},
+}  # fmt: skip
+# Words that typically start a sentence. A capitalized word after an abbreviation, an
+# initial or a dotted acronym that may end a sentence ("Inc.", "C.", "U.S.") is taken as a
+# new sentence only when it is one of these ("... vitamin C. It helps", "the U.S. The law");
+# any other ("the U.S. Senate", "Apple Inc. CEO", "J. R. R. Tolkien") goes on the sentence.
+_SENTENCE_STARTS = {
+    "en": set(words("The A An It He She We They I You This That These Those There Here In On At"
+                    " But And So Then However His Her Its Our Their My Your When If As After"
+                    " Before What Who Why How Where Now Today Yesterday Tomorrow Later"
+                    " Meanwhile Still Yet Also Some Many Most All Each Every For With By From"
+                    " To Of No Not Nothing Once While Although Though Because Since Even Only"
+                    " Is Are Was Were Do Does Did Can Could Will Would Should Let Please Thanks"
+                    " Yes Oh Well One Two Three Instead Finally First Next Last Another")),
+    "es": set(words("El La Los Las Un Una Unos Unas Lo Yo Él Ella Ellos Ellas Nosotros Usted"
+                    " Ustedes Este Esta Esto Estos Estas Ese Esa Eso Esos Esas Aquí Allí En"
+                    " Pero Y O Así Luego Entonces Sin Con Por Para De Hay No Sí Se Me Te Le"
+                    " Les Nos Su Sus Mi Mis Tu Tus Cuando Si Como Después Antes Hoy Ayer"
+                    " Mañana También Todo Todos Toda Todas Ahora Además Sin Aunque Porque Ya"
+                    " Es Son Fue Era Está Están Qué Quién Cómo Dónde Cuándo Por Muchos Muchas"
+                    " Algunos Algunas Cada Otro Otra")),
 }  # fmt: skip
 
 
@@ -219,6 +242,11 @@ _BEFORE_NUMBER = {
            "fig.": "figura", "Fig.": "figura", "vol.": "volumen", "cap.": "capítulo",
            "Cap.": "capítulo"},
 }  # fmt: skip
+# Words after which a lowercase "no." is the answer "no" ending a sentence ("She said no. 5
+# minutes later"), not "number" ("item no. 5"; a capitalized "No. 5" is always "number").
+_ANSWERED_NO = set(words("said say says saying answered answer answers replied reply replies"
+                         " shouted yelled told tells yes or and but just simply firmly politely"
+                         " definitely probably maybe was is it's that's be"))  # fmt: skip
 _SYMBOLS = {
     "en": {"&": "and", "+": "plus", "=": "equals", "@": "at", "%": "percent", "#": "number",
            "~": "about", "\u00d7": "times", "±": "plus or minus"},
@@ -502,8 +530,9 @@ class _Reader:
         table = _ABBREVIATIONS[self.language]
         before_number = _BEFORE_NUMBER[self.language]
         next_is_number = bool(re.match(r"^\(?\d", self._peek()))
+        answered = body == "no." and self._previous_word() in _ANSWERED_NO
         for form in sorted(before_number, key=len, reverse=True):
-            if body.startswith(form) and next_is_number:
+            if body.startswith(form) and next_is_number and not answered:
                 rest = body[len(form) :]
                 if rest == "" or (form == "#" and rest[:1].isdecimal()):
                     if rest:  # "#5"
@@ -526,29 +555,36 @@ class _Reader:
                 return 1, spoken + self._abbreviation_end(ends, rest, 1)
         if month := self._month_abbreviation(body):
             return 1, month
-        if _INITIAL.match(body) and self._peek()[:1].isupper():
-            return 1, body[0]
+        if _INITIAL.match(body) and self._peek()[:1].isupper() and not self._starts_sentence():
+            return 1, body[0]  # "J. K. Rowling"; "an A. The teacher" keeps its full stop
         stripped = body.rstrip(",;:!?)\"'")
         if _ACRONYM.match(stripped):
             letters = " ".join(stripped.replace(".", ""))
             rest = body[len(stripped) :]
-            ends = not self._peek() or self._peek()[:1].isupper()
+            ends = not self._peek() or self._starts_sentence()
             return 1, letters + ("." if ends and not rest else "") + rest
         return None
 
     def _abbreviation_end(self, ends: bool, rest: str, taken: int) -> str:
-        """The full stop of an abbreviation that may end a sentence, where it does."""
+        """The full stop of an abbreviation that may end a sentence, where it does: last,
+        or before a word that starts sentences ("Inc. The", not "Inc. CEO")."""
         following = self._peek(taken)
-        if ends and not rest and (not following or following[:1].isupper()):
+        if ends and not rest and (not following or self._starts_sentence(taken)):
             return "."
         return rest
+
+    def _starts_sentence(self, ahead: int = 1) -> bool:
+        """Whether the word ``ahead`` is one that typically starts a sentence."""
+        word = _LEAD.sub("", self._peek(ahead))
+        return _TRAIL.sub("", word) in _SENTENCE_STARTS[self.language] and not word.endswith(".")
 
     def _month_abbreviation(self, body: str) -> str | None:
         """ "Jan." (before a day or a year) -> the month's name."""
         stripped = body.rstrip(".")
         if not body.endswith(".") or not re.match(r"^\d", self._peek()):
             return None
-        number = _MONTH_ABBREVIATIONS.get(stripped.lower())
+        table = _MONTH_ABBREVIATIONS[self.language]
+        number = table.get(stripped.lower() if self.es else stripped)
         if number is None:
             return None
         return _MONTHS[self.language][number - 1]
@@ -615,7 +651,7 @@ class _Reader:
         previous = self._previous_word()
         if previous in _YEAR_CONTEXT or self._peek().strip(".,;:") in _ERAS:
             return True
-        if previous.rstrip(".,").capitalize() in _MONTHS["en"] or previous.rstrip(",").isdecimal():
+        if self._after_month() or previous.rstrip(",").isdecimal():
             return True
         return 1100 <= n <= 1999
 
@@ -963,14 +999,21 @@ class _Reader:
         if self.es or not re.fullmatch(r"\d{1,2}", core) or not 1 <= integer(core) <= 31:
             return None
         months = _MONTHS["en"]
-        previous = self.raw[self.i - 1].rstrip(".,") if self.i else ""
-        if previous in months or previous.lower() in _MONTH_ABBREVIATIONS:
+        if self._after_month():
             return 1, ordinal(integer(core))
         following = self._peek().rstrip(".,;:!?")
         if following in months and not trail:
             the = "" if self._previous_word() == "the" else "the "
             return 1, f"{the}{ordinal(integer(core))} of"
         return None
+
+    def _after_month(self) -> bool:
+        """Whether the word before is an English month: its name ("March", "March,"; not
+        "May." ending a sentence) or its capitalized abbreviation ("Aug", "Aug.")."""
+        previous = self.raw[self.i - 1].rstrip(",") if self.i else ""
+        return previous in _MONTHS["en"] or (
+            previous.count(".") <= 1 and previous.rstrip(".") in _MONTH_ABBREVIATIONS["en"]
+        )
 
     def _symbol(self, core: str, trail: str):
         spoken = _SYMBOLS[self.language].get(core)
