@@ -107,6 +107,13 @@ SPANISH = [
     ("Capítulo IV", "Capítulo cuatro"),
     ("Gran trabajo 🎉", "Gran trabajo"),
     ("Hizo -0,5 °C.", "Hizo menos cero coma cinco grados Celsius."),
+    # A number agrees only with a noun it counts: not with "de", "y", "en", "es", "para"...
+    ("El 1 de mayo y el 31 de enero, 1 de cada 10 personas.",
+     "El uno de mayo y el treinta y uno de enero, uno de cada diez personas."),
+    ("Hay 1 en la mesa, el número 1 es 1 para todos, entre 1 y 2 horas.",
+     "Hay uno en la mesa, el número uno es uno para todos, entre uno y dos horas."),
+    ("El 21.º puesto, 1/2 taza, 1/2 kilo y 2/3 partes.",
+     "El vigésimo primer puesto, media taza, medio kilo y dos tercios de partes."),
     ("Llama al +34 912 345 678 o marca el 112.",
      "Llama al más tres cuatro, nueve uno dos, tres cuatro cinco, seis siete ocho o marca el uno "
      "uno dos."),

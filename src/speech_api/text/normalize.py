@@ -335,6 +335,22 @@ _ES_MASCULINE_A = {
 }  # fmt: skip
 
 
+# Spanish words that follow a number without being what it counts: prepositions,
+# conjunctions, articles, pronouns, common verbs ("el 1 de mayo", "entre 1 y 2", "Hay 1 en
+# la mesa", "el número 1 es"). Before them a number is said whole ("uno", "veintiuno", as
+# in Spain), not cut to "un" and not made feminine by the word's -a ("1 para todos").
+_ES_NOT_NOUNS = set(words(
+    "a al ante bajo con contra de del desde durante en entre hacia hasta mediante para por"
+    " según sin so sobre tras y e o u ni que pero sino como cuando donde si porque aunque"
+    " el la lo los las un una unos unas este esta esto estos estas ese esa eso esos esas"
+    " mi mis tu tus su sus nuestro nuestra yo tú él ella ellos ellas usted ustedes nosotros"
+    " nosotras vosotros se me te le les nos os es son era eran fue fueron será serán sea"
+    " está están estaba estaban estuvo hay había habrá ha han he has hemos tiene tienen"
+    " tenía tuvo va van iba hace hizo puede pueden más menos muy ya no sí también solo"
+    " sólo tampoco casi cada todo todos toda todas ni"
+))  # fmt: skip
+
+
 def _es_gender(noun: str) -> str:
     word = noun.lower().strip(".,;:!?\"')")
     singular = word[:-1] if word.endswith("s") else word
@@ -638,12 +654,22 @@ class _Reader:
         if not frac and self._is_year(core, whole):
             return year(whole, self.language)
         if self.es and not frac:
-            noun = self._peek()
+            noun = self._noun_after()
             year_like = re.fullmatch(r"\d{4}", core) and self._previous_word() in _ES_YEAR_CONTEXT
             # "21 libros", "una hora", "doscientas personas"
-            if noun[:1].isalpha() and not year_like:
+            if noun and not year_like:
                 return cardinal(whole, "es", gender=_es_gender(noun), before_noun=True)
         return self._number_words(whole, frac)
+
+    def _noun_after(self) -> str | None:
+        """The Spanish noun a number counts: the next word, when it is one (letters, not a
+        preposition, article, verb... of _ES_NOT_NOUNS) and no punctuation comes between."""
+        noun = self._peek()
+        if _TRAIL.search(self.raw[self.i]) or not noun[:1].isalpha():
+            return None
+        if _TRAIL.sub("", noun).lower() in _ES_NOT_NOUNS:
+            return None
+        return noun
 
     def _is_year(self, core: str, n: int) -> bool:
         if self.es or not re.fullmatch(r"\d{4}", core) or not 1000 <= n <= 2099:
@@ -853,7 +879,9 @@ class _Reader:
                 return None
             n, suffix = integer(match.group(1)), match.group(2)
             gender = "f" if suffix in ("ª", "a", "era", "ra", "da", "ta", "va", "na") else "m"
-            return 1, ordinal(n, "es", gender=gender, before_noun=suffix == "er")
+            # "el 21.º puesto": vigésimo primer puesto (before its noun, as "3er piso").
+            before_noun = suffix == "er" or (not trail and self._noun_after() is not None)
+            return 1, ordinal(n, "es", gender=gender, before_noun=before_noun)
         match = _ORDINAL_EN.match(core)
         if not match:
             return None
@@ -922,6 +950,13 @@ class _Reader:
             return None
         else:
             n, d = integer(match.group(1)), integer(match.group(2))
+        noun = self._noun_after() if self.es and not trail else None
+        if noun and (n, d) == (1, 2):  # "1/2 taza": media taza, "medio kilo"
+            return 1, "media" if _es_gender(noun) == "f" else "medio"
+        if noun and _TRAIL.sub("", noun).lower() != "de":
+            # "2/3 partes": dos tercios de partes ("de" as in "un cuarto de taza")
+            said = self._fraction(core, ", ")
+            return said[0], f"{said[1]} de"
         if (n, d) in _FRACTIONS[self.language]:
             return 1, _FRACTIONS[self.language][(n, d)]
         if 0 < n < d <= 10:
