@@ -71,6 +71,16 @@ ENGLISH = [
      "I got an A. The teacher said take vitamin C. It helps J R R Tolkien."),
     ("It was May. 5 came in Jan. 2024, on Aug. 5.",
      "It was May. five came in January twenty twenty-four, on August fifth."),
+    # A four-digit number is a year in a year's context, not before what it counts.
+    ("The company has 1250 employees, we sold 1776 units and 1999 apples.",
+     "The company has one thousand two hundred fifty employees, we sold one thousand seven "
+     "hundred seventy-six units and one thousand nine hundred ninety-nine apples."),
+    ("1999 was a good year, the summer of 1969, a total of 1250 employees.",
+     "nineteen ninety-nine was a good year, the summer of nineteen sixty-nine, a total of one "
+     "thousand two hundred fifty employees."),
+    ("In 1999, the 1999 season, in 2100 and the 2023-24 season.",
+     "In nineteen ninety-nine, the nineteen ninety-nine season, in twenty-one hundred and the "
+     "twenty twenty-three to twenty-four season."),
     # ... and other capitalized words go on the sentence: no stop in the middle of it.
     ("The U.S. Senate, the U.K. Government and Apple Inc. CEO Tim Cook met in the U.S. The end.",
      "The U S Senate, the U K Government and Apple Incorporated CEO Tim Cook met in the U S. "

@@ -268,11 +268,25 @@ _FRACTIONS = {
 }  # fmt: skip
 _ES_FRACTION_NAMES = {2: "medio", 3: "tercio", 4: "cuarto", 5: "quinto", 6: "sexto",
                       7: "séptimo", 8: "octavo", 9: "noveno", 10: "décimo"}  # fmt: skip
+# Words before a four-digit number that make it a year: "in 1999", "the 1999 season", "a
+# 1969 report" (a year before its noun too) ...
 _YEAR_CONTEXT = {
-    "in", "since", "by", "until", "till", "from", "of", "year", "circa", "c.", "around",
-    "before", "after", "during", "through", "to", "and", "or", "between", "early", "late",
-    "mid", "the",
+    "in", "since", "by", "until", "till", "from", "year", "circa", "c.", "before", "after",
+    "during", "through", "between", "early", "late", "mid", "the", "a", "an", "this", "that",
+    "his", "her", "its", "our", "their", "my", "your",
 }  # fmt: skip
+# ... and words that do so unless a noun follows ("the summer of 1969", "a total of 1250
+# employees"). With neither, 1100 to 1999 is a year unless a noun follows ("1999 was a good
+# year", "We sold 1776 units").
+_WEAK_YEAR_CONTEXT = {"of", "to", "and", "or", "around"}
+# Lowercase words after a year that are no noun it counts ("1999 was", "1969 and").
+_AFTER_YEAR = set(words(
+    "was is were saw marked brought began begun ended had has have will would could did and or"
+    " to through when where which that the a an in on at with for as after before during but"
+    " until from by of onward onwards census election elections season edition model"
+    " olympics world cup film movie version report survey law act war came went became left"
+    " gave made saw took"
+))  # fmt: skip
 _ES_YEAR_CONTEXT = {"en", "de", "del", "año", "desde", "hasta", "hacia", "entre", "y"}
 _ERAS = {"BC", "AD", "BCE", "CE", "B.C.", "A.D."}
 _ROMAN_CONTEXT = {
@@ -672,14 +686,32 @@ class _Reader:
         return noun
 
     def _is_year(self, core: str, n: int) -> bool:
-        if self.es or not re.fullmatch(r"\d{4}", core) or not 1000 <= n <= 2099:
+        if self.es or not re.fullmatch(r"\d{4}", core) or not 1000 <= n <= 2999:
             return False
         previous = self._previous_word()
-        if previous in _YEAR_CONTEXT or self._peek().strip(".,;:") in _ERAS:
+        if self._peek().strip(".,;:") in _ERAS or self._after_month():
             return True
-        if self._after_month() or previous.rstrip(",").isdecimal():
-            return True
-        return 1100 <= n <= 1999
+        noun_follows = self._noun_follows()
+        if previous in _YEAR_CONTEXT:  # "in 2100" too, but not "in 2500 places"
+            return n <= 2099 or not noun_follows
+        if n > 2099:
+            return False
+        if previous in _WEAK_YEAR_CONTEXT or previous.rstrip(",").isdecimal():
+            return not noun_follows
+        return 1100 <= n <= 1999 and not noun_follows
+
+    def _noun_follows(self) -> bool:
+        """Whether the next word is a lowercase word that may be what a number counts
+        ("1250 employees"), with no punctuation between."""
+        following = self._peek()
+        bare = _TRAIL.sub("", following)
+        return (
+            not _TRAIL.search(self.raw[self.i])
+            and bare[:1].islower()
+            and bare.isalpha()
+            and bare not in _AFTER_YEAR
+            and not bare.endswith("ed")  # a verb: "1999 changed everything"
+        )
 
     # -- rules --------------------------------------------------------------------------------
 
@@ -976,6 +1008,14 @@ class _Reader:
         said_first, said_second = self._plain(first), self._plain(second)
         if re.fullmatch(r"\d{4}", first) and re.fullmatch(r"\d{4}", second) and not self.es:
             said_first, said_second = year(integer(first)), year(integer(second))
+        elif (
+            re.fullmatch(r"\d{4}", first)
+            and re.fullmatch(r"\d{2}", second)
+            and 1000 <= integer(first) <= 2999
+            and integer(second) > integer(first) % 100
+        ):  # "2023-24 season": twenty twenty-three to twenty-four
+            said_first = year(integer(first), self.language)
+            said_second = cardinal(integer(second), self.language)
         said = f"{said_first} {self.words['to']} {said_second}"
         unit = self._unit_after(self._parse(second)[0], bool(self._parse(second)[1]))
         if unit and not trail:
