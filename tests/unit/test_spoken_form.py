@@ -81,6 +81,12 @@ ENGLISH = [
     ("In 1999, the 1999 season, in 2100 and the 2023-24 season.",
      "In nineteen ninety-nine, the nineteen ninety-nine season, in twenty-one hundred and the "
      "twenty twenty-three to twenty-four season."),
+    # Roman numerals: cardinals after War, Bowl, Type...; "the" and an ordinal after a name.
+    ("World War II, Super Bowl LVIII, Type II, the war I fought.",
+     "World War two, Super Bowl fifty-eight, Type two, the war I fought."),
+    ("Pope John Paul II, Elizabeth II and Henry VIII, not an IV, a CD or I.",
+     "Pope John Paul the second, Elizabeth the second and Henry the eighth, not an IV, a CD "
+     "or I."),
     # ... and other capitalized words go on the sentence: no stop in the middle of it.
     ("The U.S. Senate, the U.K. Government and Apple Inc. CEO Tim Cook met in the U.S. The end.",
      "The U S Senate, the U K Government and Apple Incorporated CEO Tim Cook met in the U S. "
@@ -122,6 +128,8 @@ SPANISH = [
      "El uno de mayo y el treinta y uno de enero, uno de cada diez personas."),
     ("Hay 1 en la mesa, el número 1 es 1 para todos, entre 1 y 2 horas.",
      "Hay uno en la mesa, el número uno es uno para todos, entre uno y dos horas."),
+    ("Felipe II y Alfonso XIII en el siglo XXI.",
+     "Felipe segundo y Alfonso trece en el siglo veintiuno."),
     ("El 21.º puesto, 1/2 taza, 1/2 kilo y 2/3 partes.",
      "El vigésimo primer puesto, media taza, medio kilo y dos tercios de partes."),
     ("Llama al +34 912 345 678 o marca el 112.",

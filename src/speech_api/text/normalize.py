@@ -289,10 +289,24 @@ _AFTER_YEAR = set(words(
 ))  # fmt: skip
 _ES_YEAR_CONTEXT = {"en", "de", "del", "año", "desde", "hasta", "hacia", "entre", "y"}
 _ERAS = {"BC", "AD", "BCE", "CE", "B.C.", "A.D."}
+# Words after which a Roman numeral is a cardinal ("Chapter IV", "World War II", "Super
+# Bowl LVIII", "siglo XXI": four, two, fifty-eight, veintiuno), any numeral, one letter too.
 _ROMAN_CONTEXT = {
     "en": {"chapter", "part", "book", "volume", "act", "scene", "section", "appendix"},
     "es": {"capítulo", "parte", "libro", "tomo", "volumen", "acto", "escena", "sección"},
 }
+# The same after these, for a numeral of two letters or more or after the word capitalized
+# ("World War II", "Type I"; not "the war I fought", "in class I learned").
+_ROMAN_CONTEXT_MORE = {
+    "en": {"war", "wars", "bowl", "phase", "type", "class", "stage", "level", "grade", "tier",
+           "round", "episode", "article", "title", "annex"},
+    "es": {"siglo", "fase", "tipo", "clase", "nivel", "artículo", "título", "anexo"},
+}  # fmt: skip
+# After another capitalized word (a name) only numerals of two or more letters of I, V and
+# X up to 39 ("Henry VIII", "Felipe II"), said as ordinals: English "the Eighth", Spanish
+# "segundo" (past ten as cardinals: "Alfonso trece"). One letter ("I", "V", "X") and
+# numerals with L, C, D, M ("CD", "MD", "XL") are too often words or acronyms.
+_REGNAL = re.compile(r"^X{0,3}(?:IX|IV|V?I{0,3})$")
 _AMPM = {"am": "a m", "pm": "p m", "a.m.": "a m", "p.m.": "p m"}
 _AMPM_ES = {"am": "de la mañana", "pm": "de la tarde", "a.m.": "de la mañana",
             "p.m.": "de la tarde"}  # fmt: skip
@@ -481,6 +495,8 @@ class _Reader:
             or core in _CURRENCIES
             or core in _UNITS
             or self._previous_word() in _ROMAN_CONTEXT[self.language]
+            or (self._previous_word() in _ROMAN_CONTEXT_MORE[self.language] and _ROMAN.match(core))
+            or (len(core) >= 2 and _REGNAL.match(core) is not None)
             or core in _VULGAR_FRACTIONS
         )
 
@@ -1057,16 +1073,32 @@ class _Reader:
         return singular if whole == 1 and not has_frac else plural
 
     def _roman(self, core: str, trail: str):
-        if self._previous_word() not in _ROMAN_CONTEXT[self.language]:
-            return None
         if not core or not _ROMAN.fullmatch(core):
+            return None
+        previous = self.raw[self.i - 1] if self.i else ""
+        counted = self._previous_word() in _ROMAN_CONTEXT[self.language] or (
+            self._previous_word() in _ROMAN_CONTEXT_MORE[self.language]
+            and (len(core) >= 2 or previous[:1].isupper())
+        )
+        regnal = (
+            not counted
+            and len(core) >= 2
+            and _REGNAL.match(core) is not None
+            and previous[:1].isupper()
+            and previous.isalpha()
+        )
+        if not (counted or regnal):
             return None
         values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
         total = 0
         for k, ch in enumerate(core):
             value = values[ch]
             total += -value if k + 1 < len(core) and values[core[k + 1]] > value else value
-        return 1, cardinal(total, self.language)
+        if counted:
+            return 1, cardinal(total, self.language)
+        if self.es:  # "Felipe segundo", "Alfonso trece"
+            return 1, ordinal(total, "es") if total <= 10 else cardinal(total, "es")
+        return 1, f"the {ordinal(total)}"  # "Henry the eighth"
 
     def _month_day(self, core: str, trail: str):
         """English says "March 15" as "March fifteenth", "15 March" as "the fifteenth of
