@@ -81,6 +81,10 @@ ENGLISH = [
     ("In 1999, the 1999 season, in 2100 and the 2023-24 season.",
      "In nineteen ninety-nine, the nineteen ninety-nine season, in twenty-one hundred and the "
      "twenty twenty-three to twenty-four season."),
+    # Currency ranges.
+    ("It costs $5-10, $5-$10, €10-20, $5\u201310 or 10-20 USD.",
+     "It costs five to ten dollars, five to ten dollars, ten to twenty euros, five to ten "
+     "dollars or ten to twenty dollars."),
     # Roman numerals: cardinals after War, Bowl, Type...; "the" and an ordinal after a name.
     ("World War II, Super Bowl LVIII, Type II, the war I fought.",
      "World War two, Super Bowl fifty-eight, Type two, the war I fought."),
@@ -128,6 +132,7 @@ SPANISH = [
      "El uno de mayo y el treinta y uno de enero, uno de cada diez personas."),
     ("Hay 1 en la mesa, el número 1 es 1 para todos, entre 1 y 2 horas.",
      "Hay uno en la mesa, el número uno es uno para todos, entre uno y dos horas."),
+    ("Cuesta 10-20 € o 1-2 £.", "Cuesta diez a veinte euros o una a dos libras."),
     ("Felipe II y Alfonso XIII en el siglo XXI.",
      "Felipe segundo y Alfonso trece en el siglo veintiuno."),
     ("El 21.º puesto, 1/2 taza, 1/2 kilo y 2/3 partes.",

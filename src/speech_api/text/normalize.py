@@ -765,6 +765,8 @@ class _Reader:
     def _currency(self, core: str, trail: str):
         table = _CURRENCIES
         number = _number_pattern(self.language)
+        if said := self._money_range(core, trail):
+            return said
         match = re.fullmatch(rf"([-\u2212]?)(US\$|[$€£¥])({number})(k|K|M|m|bn|B)?", core)
         if match:
             sign, symbol, amount, suffix = match.groups()
@@ -792,6 +794,36 @@ class _Reader:
         if scale is None and not trail and following in _SCALES[self.language]:
             scale, taken = following, 2
         return taken, self._money(amount, symbol, scale, taken_scale=taken == 2)
+
+    def _money_range(self, core: str, trail: str) -> tuple[int, str] | None:
+        """ "$5-10", "$5-$10", "€10-20" (or an en dash), "10-20 €", "10-20 USD": five to ten
+        dollars."""
+        number = _number_pattern(self.language)
+        symbols = r"US\$|[$€£¥]"
+        taken = 1
+        match = re.fullmatch(rf"({symbols})({number})[-\u2013](?:{symbols})?({number})", core)
+        if match:
+            symbol, first, second = match.groups()
+        elif match := re.fullmatch(rf"({number})[-\u2013]({number})\s*([€$£¥])", core):
+            first, second, symbol = match.groups()
+        elif (
+            (match := re.fullmatch(rf"({number})[-\u2013]({number})", core))
+            and not trail
+            and (symbol := _TRAIL.sub("", self._peek())) in _CURRENCIES
+        ):
+            (first, second), taken = match.groups(), 2
+        else:
+            return None
+        parsed = self._parse(first)
+        if parsed is None or self._parse(second) is None:
+            return None
+        gender = _CURRENCIES[symbol][2] if self.es else "m"
+        if parsed[1]:  # "$5.50-10": five dollars and fifty cents to ten dollars
+            said_first = self._money(first, symbol, None, taken_scale=False)
+        else:
+            said_first = cardinal(parsed[0], self.language, gender=gender)
+        said_second = self._money(second, symbol, None, taken_scale=False)
+        return taken, f"{said_first} {self.words['to']} {said_second}"
 
     def _money(self, amount: str, symbol: str, scale: str | None, *, taken_scale) -> str:
         en, es, gender = _CURRENCIES[symbol]
