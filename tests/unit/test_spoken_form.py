@@ -81,6 +81,11 @@ ENGLISH = [
     ("In 1999, the 1999 season, in 2100 and the 2023-24 season.",
      "In nineteen ninety-nine, the nineteen ninety-nine season, in twenty-one hundred and the "
      "twenty twenty-three to twenty-four season."),
+    # "St." and "Dr." that end a street's name: Street, Drive; before a name: Saint, Doctor.
+    ("I live on Main St. near 10 Downing St. London, not in St. Louis.",
+     "I live on Main Street near ten Downing Street London, not in Saint Louis."),
+    ("Turn at Mulholland Dr. The house of Dr. Smith is there.",
+     "Turn at Mulholland Drive. The house of Doctor Smith is there."),
     # Currency ranges.
     ("It costs $5-10, $5-$10, €10-20, $5\u201310 or 10-20 USD.",
      "It costs five to ten dollars, five to ten dollars, ten to twenty euros, five to ten "

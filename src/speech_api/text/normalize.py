@@ -28,7 +28,7 @@ import unicodedata
 from collections.abc import Callable
 
 from speech_api.text.numbers import cardinal, digits, integer, ordinal, words, year
-from speech_api.text.script import Token
+from speech_api.text.script import SENTENCE_ENDS, Token
 
 LANGUAGES = ("en", "es")
 
@@ -233,6 +233,8 @@ es | a. C.  | antes de Cristo | yes
 es | d. C.  | después de Cristo | yes
 """):
     _ABBREVIATIONS[_language][_written] = (_spoken, _ends == "yes")
+# Said as a street's kind where they end a street's name (see _names_a_street).
+_STREETS = {"St.": "Street", "Dr.": "Drive"}
 # Abbreviations said differently before a number ("No. 5", "p. 12", "Fig. 3").
 _BEFORE_NUMBER = {
     "en": {"No.": "number", "no.": "number", "Nos.": "numbers", "#": "number",
@@ -598,6 +600,8 @@ class _Reader:
                 continue
             if body == form or (body.startswith(form) and _TRAIL.fullmatch(body[len(form) :])):
                 rest = body[len(form) :]
+                if form in _STREETS and not self.es and self._names_a_street():
+                    spoken, ends = _STREETS[form], True
                 return 1, spoken + self._abbreviation_end(ends, rest, 1)
         if month := self._month_abbreviation(body):
             return 1, month
@@ -610,6 +614,25 @@ class _Reader:
             ends = not self._peek() or self._starts_sentence()
             return 1, letters + ("." if ends and not rest else "") + rest
         return None
+
+    def _names_a_street(self) -> bool:
+        """Whether "St." / "Dr." here ends a street's name ("Main St.", "Mulholland Dr.",
+        "10 Downing St. London"): after a capitalized word that does not start the sentence,
+        and not before a capitalized name ("Visit St. Louis", "met Dr. Smith": Saint,
+        Doctor)."""
+        previous = self.raw[self.i - 1] if self.i else ""
+        before = self.raw[self.i - 2] if self.i >= 2 else ""
+        starts = not before or before.rstrip("\"')\u201d\u2019").endswith(SENTENCE_ENDS)
+        if not (previous[:1].isupper() and previous.isalpha()) or starts:
+            return False
+        if previous in _SENTENCE_STARTS["en"]:
+            return False
+        following = _LEAD.sub("", self._peek())
+        return (
+            not following[:1].isupper()
+            or self._starts_sentence()
+            or bool(re.fullmatch(r"\d+[A-Za-z]?,?", before))  # "10 Downing St. London"
+        )
 
     def _abbreviation_end(self, ends: bool, rest: str, taken: int) -> str:
         """The full stop of an abbreviation that may end a sentence, where it does: last,
