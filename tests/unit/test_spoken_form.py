@@ -81,6 +81,18 @@ ENGLISH = [
     ("In 1999, the 1999 season, in 2100 and the 2023-24 season.",
      "In nineteen ninety-nine, the nineteen ninety-nine season, in twenty-one hundred and the "
      "twenty twenty-three to twenty-four season."),
+    # Decades in compounds and with an apostrophe, square units, mixed numbers, K/M, "~".
+    ("The mid-1990s, 90's music, the '90s and 1990s-2000s.",
+     "The mid nineteen nineties, nineties music, the nineties and nineteen nineties to two "
+     "thousands."),
+    ("It has 100 m², 5 m2 and 10 sq ft.",
+     "It has one hundred square meters, five square meters and ten square feet."),
+    ("Add 2 1/2 cups, 1\u00bd cups, 3 1/3 cups and 2 1/2 kg.",
+     "Add two and a half cups, one and a half cups, three and one third cups and two and a "
+     "half kilograms."),
+    ("It has 100K people, 10M users and 10 m of cable, ~5 of them.",
+     "It has one hundred thousand people, ten million users and ten meters of cable, about "
+     "five of them."),
     # "St." and "Dr." that end a street's name: Street, Drive; before a name: Saint, Doctor.
     ("I live on Main St. near 10 Downing St. London, not in St. Louis.",
      "I live on Main Street near ten Downing Street London, not in Saint Louis."),
@@ -137,6 +149,8 @@ SPANISH = [
      "El uno de mayo y el treinta y uno de enero, uno de cada diez personas."),
     ("Hay 1 en la mesa, el número 1 es 1 para todos, entre 1 y 2 horas.",
      "Hay uno en la mesa, el número uno es uno para todos, entre uno y dos horas."),
+    ("Son 2 1/2 tazas, ~5 personas y 100 m².",
+     "Son dos y media tazas, aproximadamente cinco personas y cien metros cuadrados."),
     ("Cuesta 10-20 € o 1-2 £.", "Cuesta diez a veinte euros o una a dos libras."),
     ("Felipe II y Alfonso XIII en el siglo XXI.",
      "Felipe segundo y Alfonso trece en el siglo veintiuno."),

@@ -85,6 +85,16 @@ km   | kilometer          | kilometers          | kilómetro          | kilómet
 kph  | kilometer per hour | kilometers per hour | kilómetro por hora | kilómetros por hora | m
 km/h | kilometer per hour | kilometers per hour | kilómetro por hora | kilómetros por hora | m
 m    | meter              | meters              | metro              | metros              | m
+m²   | square meter       | square meters       | metro cuadrado     | metros cuadrados    | m
+m2   | square meter       | square meters       | metro cuadrado     | metros cuadrados    | m
+km²  | square kilometer   | square kilometers   | kilómetro cuadrado | kilómetros cuadrados | m
+km2  | square kilometer   | square kilometers   | kilómetro cuadrado | kilómetros cuadrados | m
+cm²  | square centimeter  | square centimeters  | centímetro cuadrado | centímetros cuadrados | m
+cm2  | square centimeter  | square centimeters  | centímetro cuadrado | centímetros cuadrados | m
+ft²  | square foot        | square feet         | pie cuadrado       | pies cuadrados      | m
+mi²  | square mile        | square miles        | milla cuadrada     | millas cuadradas    | f
+m³   | cubic meter        | cubic meters        | metro cúbico       | metros cúbicos      | m
+m3   | cubic meter        | cubic meters        | metro cúbico       | metros cúbicos      | m
 m/s  | meter per second   | meters per second   | metro por segundo  | metros por segundo  | m
 cm   | centimeter         | centimeters         | centímetro         | centímetros         | m
 mm   | millimeter         | millimeters         | milímetro          | milímetros          | m
@@ -129,6 +139,9 @@ Mbps | megabit per second | megabits per second | megabit por segundo | megabits
 Gbps | gigabit per second | gigabits per second | gigabit por segundo | gigabits por segundo | m
 """)
 }
+
+# "sq ft", "sq m", "sq mi", "sq km": the square unit.
+_SQUARE = {"ft": "ft²", "m": "m²", "mi": "mi²", "km": "km²", "cm": "cm²"}
 
 # Currencies: symbol or code | English unit | units | subunit | subunits | Spanish unit |
 # units | subunit | subunits | the Spanish gender.
@@ -349,7 +362,7 @@ _DIALING = {"call", "dial", "llama", "llame", "llamar", "marca", "marque", "marc
 _SHORT_PHONE = re.compile(r"^(\d{3})-(\d{4})$")
 _AREA = re.compile(r"^\((\d{3})\)$")
 _FRACTION = re.compile(r"^(\d{1,4})/(\d{1,4})$")
-_DECADE = re.compile(r"^(?:'(\d0)|(1\d|20)?(\d0))s$")
+_DECADE = re.compile(r"^(?:['\u2019](\d0)|(1\d|20)?(\d0))['\u2019]?s$")
 _ROMAN = re.compile(r"^M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
 _INITIAL = re.compile(r"^[A-Z]\.$")
 _ACRONYM = re.compile(r"^(?:[A-Za-z]\.){2,}$")
@@ -379,6 +392,12 @@ _ES_NOT_NOUNS = set(words(
     " tenía tuvo va van iba hace hizo puede pueden más menos muy ya no sí también solo"
     " sólo tampoco casi cada todo todos toda todas ni"
 ))  # fmt: skip
+
+
+def _is_proper(fraction: str) -> bool:
+    """Whether "n/d" is a fraction under one ("1/2", not "24/7")."""
+    n, _, d = fraction.partition("/")
+    return 0 < integer(n) < integer(d) <= 10
 
 
 def _es_gender(noun: str) -> str:
@@ -536,6 +555,10 @@ class _Reader:
         # "+5%", "+3 °C": a plus sign said (a telephone's "+44" is the phone rule's).
         if re.match(r"\+[\d$€£¥]", core) and self._phone(core, trail) is None:
             lead, core = f"{lead}{self.words['plus']} ", core[1:]
+        elif re.match(r"~[\d$€£¥]", core):  # "~5": about five
+            lead, core = f"{lead}{_SYMBOLS[self.language]['~']} ", core[1:]
+        if lead.endswith(("'", "\u2019")) and _DECADE.match(lead[-1] + core):
+            lead, core = lead[:-1], lead[-1] + core  # "'90s": its apostrophe is no quote
         for rule in self._rules():
             self._ending = None
             result = rule(core, trail)
@@ -563,8 +586,10 @@ class _Reader:
             self._ordinal,
             self._phone,
             self._decade,
+            self._mixed_number,
             self._fraction,
             self._range,
+            self._scaled,
             self._number_and_unit,
             self._roman,
             self._month_day,
@@ -1093,6 +1118,53 @@ class _Reader:
             return 2, f"{said} {unit}"
         return 1, said
 
+    def _mixed_number(self, core: str, trail: str):
+        """ "2 1/2 cups", "1½ cups": two and a half, one and a half (then a unit, if one)."""
+        match = re.fullmatch(r"(\d{1,6})([½⅓⅔¼¾])", core)
+        taken = 1
+        if match:
+            whole, fraction = match.groups()
+        elif (
+            re.fullmatch(r"\d{1,6}", core)
+            and not trail
+            and (
+                (fraction := _TRAIL.sub("", self._peek())) in _VULGAR_FRACTIONS
+                or (_FRACTION.match(fraction) and _is_proper(fraction))
+            )
+        ):
+            whole, taken = core, 2
+        else:
+            return None
+        n, d = _VULGAR_FRACTIONS.get(fraction) or tuple(integer(x) for x in fraction.split("/"))
+        last = self._peek(taken)
+        if self.es and (n, d) == (1, 2):  # "2 1/2 tazas": dos y media tazas
+            noun = _TRAIL.sub("", last)
+            part = "media" if noun[:1].isalpha() and _es_gender(noun) == "f" else "medio"
+            if noun in _UNITS:
+                part = "media" if _UNITS[noun][2] == "f" else "medio"
+        elif not self.es and (n, d) in ((1, 2), (1, 4)):
+            part = {(1, 2): "a half", (1, 4): "a quarter"}[(n, d)]
+        else:  # "three quarters", "one third", "siete octavos"
+            part = self._fraction(f"{n}/{d}", ",")[1]
+        said = f"{cardinal(integer(whole), self.language)} {self.words['and']} {part}"
+        unit = _TRAIL.sub("", last)
+        if unit in _UNITS and not _TRAIL.search(self.raw[self.i + taken - 1]):
+            en, es, _ = _UNITS[unit]
+            return taken + 1, f"{said} {(es if self.es else en)[1]}"
+        return taken, said
+
+    def _scaled(self, core: str, trail: str):
+        """ "100K people", "10M users": a K, M, B or bn stuck to a number, before a lowercase
+        word, is thousand, million, billion ("10 m" is meters, "10M" alone is left)."""
+        match = re.fullmatch(r"(\d{1,3}(?:\.\d{1,2})?)(K|M|B|bn)", core)
+        following = _LEAD.sub("", self._peek())
+        if self.es or not match or trail or not following[:1].islower():
+            return None
+        if _TRAIL.sub("", following) in _UNITS:
+            return None
+        amount, suffix = match.groups()
+        return 1, f"{self._as_number(amount)} {_SCALE_SUFFIXES[suffix]}"
+
     def _number_and_unit(self, core: str, trail: str):
         number = _number_pattern(self.language)
         units = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
@@ -1104,6 +1176,8 @@ class _Reader:
             return None
         following = self._peek()
         bare = _TRAIL.sub("", following)
+        if following in ("sq", "sq.") and (square := _TRAIL.sub("", self._peek(2))) in _SQUARE:
+            return 3, self._quantity(core, _SQUARE[square])  # "10 sq ft": square feet
         if bare in _UNITS and not (
             bare in ("s", "m", "h", "g", "l", "V", "W") and bare != following
         ):
@@ -1189,8 +1263,12 @@ class _Reader:
         if not any(re.search(r"\d", p) for p in parts) or not all(parts):
             return None
         said = []
+        if not self.es and all(_DECADE.match(p) for p in parts):  # "1990s-2000s"
+            return 1, f" {self.words['to']} ".join(self._decade(p, "")[1] for p in parts)
         for part in parts:
-            if ordinal_match := (_ORDINAL_ES if self.es else _ORDINAL_EN).match(part):
+            if not self.es and _DECADE.match(part):  # "mid-1990s": mid nineteen nineties
+                said.append(self._decade(part, "")[1])
+            elif ordinal_match := (_ORDINAL_ES if self.es else _ORDINAL_EN).match(part):
                 said.append(self._ordinal(part, "")[1] if ordinal_match else part)
             elif self._parse(part) is not None:
                 said.append(self._plain(part))
