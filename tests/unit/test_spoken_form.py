@@ -93,6 +93,9 @@ ENGLISH = [
     ("It has 100K people, 10M users and 10 m of cable, ~5 of them.",
      "It has one hundred thousand people, ten million users and ten meters of cable, about "
      "five of them."),
+    # The hour 0 is twelve at night; seconds are said.
+    ("At 00:05, 0:30 and 14:30:15.",
+     "At twelve oh five a m, twelve thirty a m and fourteen thirty and fifteen seconds."),
     # "St." and "Dr." that end a street's name: Street, Drive; before a name: Saint, Doctor.
     ("I live on Main St. near 10 Downing St. London, not in St. Louis.",
      "I live on Main Street near ten Downing Street London, not in Saint Louis."),
@@ -151,6 +154,8 @@ SPANISH = [
      "Hay uno en la mesa, el número uno es uno para todos, entre uno y dos horas."),
     ("Son 2 1/2 tazas, ~5 personas y 100 m².",
      "Son dos y media tazas, aproximadamente cinco personas y cien metros cuadrados."),
+    ("A las 0:30 o a las 14:30:15.",
+     "A las doce y treinta de la noche o a las catorce y treinta y quince segundos."),
     ("Cuesta 10-20 € o 1-2 £.", "Cuesta diez a veinte euros o una a dos libras."),
     ("Felipe II y Alfonso XIII en el siglo XXI.",
      "Felipe segundo y Alfonso trece en el siglo veintiuno."),

@@ -343,6 +343,7 @@ _DOMAIN = re.compile(
 )
 _EMAIL = re.compile(r"^(?:mailto:)?([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?:\s*([ap]\.?m\.?))?$", re.IGNORECASE)
+_SECONDS_TIME = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})$")
 _HOUR_AMPM = re.compile(r"^(\d{1,2})([ap]\.?m\.?)$", re.IGNORECASE)
 # "5.30pm", "10.15 a.m.": a full stop between hour and minutes, with the meridiem.
 _DOT_TIME = re.compile(r"^(\d{1,2})\.(\d{2})(?:\s*([ap]\.?m\.?))?$", re.IGNORECASE)
@@ -921,6 +922,16 @@ class _Reader:
         return None
 
     def _time(self, core: str, trail: str):
+        if seconds := _SECONDS_TIME.match(core):  # "14:30:15": fourteen thirty and fifteen seconds
+            hour, minute, second = (integer(g) for g in seconds.groups())
+            if hour > 24 or minute > 59 or second > 59:
+                return None
+            said = self._clock(hour, minute, "")
+            if second:
+                unit = ("segundo" if self.es else "second") + ("" if second == 1 else "s")
+                count = cardinal(second, self.language, before_noun=True)
+                said += f" {self.words['and']} {count} {unit}"
+            return 1, said
         match = _TIME.match(core) or _HOUR_AMPM.match(core)
         dotted = _DOT_TIME.match(core) if match is None and not self.es else None
         if dotted is not None:
@@ -956,13 +967,21 @@ class _Reader:
         return punctuation.replace(".", "") + ("." if sentence_end else "")
 
     def _clock(self, hour: int, minute: int, meridiem: str) -> str:
+        """A time as said: "three thirty p m", "fifteen hundred"; the hour 0 as twelve at
+        night ("00:05": twelve oh five a m, Spanish doce y cinco de la noche), as people say
+        it ("zero oh five" was no reading)."""
         if self.es:
-            said = cardinal(hour, "es", gender="f")
+            night = hour == 0 and not meridiem
+            said = cardinal(12 if night else hour, "es", gender="f")
             if minute == 0:
-                said += " en punto" if not meridiem else ""
+                said += " en punto" if not (meridiem or night) else ""
             else:
                 said += f" y {cardinal(minute, 'es')}"
+            if night:
+                return said + " de la noche"
             return said + (f" {_AMPM_ES[meridiem]}" if meridiem else "")
+        if hour == 0 and not meridiem:
+            hour, meridiem = 12, "am"
         said = cardinal(hour, "en")
         if minute == 0:
             if meridiem:
