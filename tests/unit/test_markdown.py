@@ -29,3 +29,13 @@ def test_identifiers_and_arithmetic_keep_their_characters():
 def test_setext_headings_and_numbered_items():
     script = read("Title\n=====\n\n1. Eggs\n2. Milk")
     assert script.spoken == "Title. one. Eggs. two. Milk."
+
+
+def test_only_tags_of_html_elements_go_other_angle_brackets_are_text():
+    script = read('Some <b>bold</b> <span class="x">span</span><br/> and <p>para</p> here.')
+    assert script.spoken == "Some bold span and para here."
+    # Not tags: a type's parameters and comparisons are read, not dropped.
+    assert read("Use List<String> in Java.").spoken == "Use List String in Java."
+    script = read("If a<b and c>d then stop.")
+    assert script.spoken == "If a less than b and c greater than d then stop."
+    assert script.spans[0].written == "If a<b and c>d then stop."

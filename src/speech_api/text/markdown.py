@@ -5,7 +5,9 @@ Block syntax becomes structure: headings, list items and table rows are sentence
 own, blank lines and rules separate paragraphs (a pause), block quotes and code fences lose
 their markers (code is read as written). Inline syntax becomes its text: emphasis, strikethrough
 and code markers go, a link or image is read as its text (the URL is not read), an autolink
-<https://...> as its URL, HTML tags and comments go. What is left is what captions show.
+<https://...> as its URL, HTML tags (of known elements: <b>, <span class="x">, </p>) and
+comments go; other text in angle brackets stays ("List<String>", "a<b and c>d"). What is
+left is what captions show.
 
 Text that is not Markdown passes through unchanged, except hard-wrapped lines of a paragraph,
 which are joined (books from plain-text sources wrap every line)."""
@@ -38,7 +40,21 @@ _IMAGE = re.compile(r"!\[([^\[\]]*)\]\(" + _URL + r"\)")
 _LINK = re.compile(r"\[([^\[\]]+)\]\(" + _URL + r"\)")
 _REF_LINK = re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]")
 _AUTOLINK = re.compile(r"<((?:https?://|mailto:)[^<>\s]+)>")
-_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+# An HTML tag: a known element's name, attributes each with a value (so "a<b and c>d" and
+# "List<String>" are text, not a tag "b" or "String" to drop). Possessive: linear.
+_HTML_TAG = re.compile(
+    r"</?([A-Za-z][A-Za-z0-9-]*+)"
+    r"(?:\s++[\w:.-]++\s*+=\s*+(?:\"[^\"<>]*+\"|'[^'<>]*+'|[^\s\"'<>=]++))*+\s*+/?>"
+)
+_ELEMENT_NAMES = (
+    "a abbr address article aside audio b bdi bdo big blockquote body br button caption center"
+    " cite code col colgroup data dd del details dfn div dl dt em embed figcaption figure"
+    " font footer form h1 h2 h3 h4 h5 h6 head header hr html i iframe img input ins kbd label"
+    " legend li link main mark meta nav noscript object ol p param picture pre q rp rt ruby s"
+    " samp script section small source span strike strong style sub summary sup table tbody"
+    " td template textarea tfoot th thead time title tr track tt u ul var video wbr"
+)
+_HTML_ELEMENTS = frozenset(_ELEMENT_NAMES.split())
 # The most characters that emphasis or code holding its own marker is undone over (below).
 _SPAN = 500
 # Code: from the start of a run of backticks only (possessive), to a run as long; first one
@@ -158,7 +174,7 @@ def inline(text: str) -> str:
     text = _AUTOLINK.sub(r"\1", text)
     for code in _CODE:
         text = code.sub(lambda m: m.group(2).strip(), text)
-    text = _HTML_TAG.sub(" ", text)
+    text = _HTML_TAG.sub(_html_tag, text)
     for _ in range(3):  # nested emphasis: ***a*** or **_a_**
         count = 0
         for pattern in _EMPHASIS:
@@ -167,6 +183,11 @@ def inline(text: str) -> str:
         if not count:
             break
     return " ".join(text.split())
+
+
+def _html_tag(match: re.Match[str]) -> str:
+    """A tag of a known HTML element goes (a space); any other "<...>" is text."""
+    return " " if match.group(1).lower() in _HTML_ELEMENTS else match.group(0)
 
 
 def _heading(rest: str) -> str:

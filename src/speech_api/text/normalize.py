@@ -262,6 +262,13 @@ _BEFORE_NUMBER = {
 _ANSWERED_NO = set(words("said say says saying answered answer answers replied reply replies"
                          " shouted yelled told tells yes or and but just simply firmly politely"
                          " definitely probably maybe was is it's that's be"))  # fmt: skip
+_COMPARISON = re.compile(r"(\w*)(<=|>=|<|>)(\w*)")
+_COMPARISONS = {
+    "en": {"<": "less than", ">": "greater than", "<=": "less than or equal to",
+           ">=": "greater than or equal to"},
+    "es": {"<": "menor que", ">": "mayor que", "<=": "menor o igual que",
+           ">=": "mayor o igual que"},
+}  # fmt: skip
 _SYMBOLS = {
     "en": {"&": "and", "+": "plus", "=": "equals", "@": "at", "%": "percent", "#": "number",
            "~": "about", "\u00d7": "times", "±": "plus or minus"},
@@ -595,6 +602,7 @@ class _Reader:
             self._roman,
             self._month_day,
             self._symbol,
+            self._angles,
             self._hyphenated,
         ]
 
@@ -1273,6 +1281,21 @@ class _Reader:
     def _symbol(self, core: str, trail: str):
         spoken = _SYMBOLS[self.language].get(core)
         return (1, spoken) if spoken else None
+
+    def _angles(self, core: str, trail: str):
+        """Angle brackets that are no HTML (markdown.py drops only tags of known elements):
+        a comparison "a<b", "c>=d" (less than, greater than or equal to), a type's
+        parameters "List<String>" or "<name>" (the words: "List String")."""
+        if "<" not in core and ">" not in core:
+            return None
+        if match := _COMPARISON.fullmatch(core):
+            left, operator, right = match.groups()
+            said = " ".join(filter(None, (self._plain(left), _COMPARISONS[self.language][operator],
+                                          self._plain(right))))  # fmt: skip
+            return 1, said
+        if re.fullmatch(r"[\w.,<>?]+", core) and re.search(r"\w", core):
+            return 1, " ".join(re.split(r"[<>,]+", core)).strip()
+        return None
 
     def _hyphenated(self, core: str, trail: str):
         """ "21st-century", "COVID-19", "5-year-old": the numbers in it said as words."""
