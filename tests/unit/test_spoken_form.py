@@ -159,6 +159,9 @@ SPANISH = [
      "Son dos y media tazas, aproximadamente cinco personas y cien metros cuadrados."),
     ("A las 0:30 o a las 14:30:15.",
      "A las doce y treinta de la noche o a las catorce y treinta y quince segundos."),
+    ("Cuesta $1,500, US$2,000,000 o $2,50.",
+     "Cuesta mil quinientos dólares, dos millones de dólares o dos dólares con cincuenta "
+     "centavos."),
     ("Cuesta 10-20 € o 1-2 £.", "Cuesta diez a veinte euros o una a dos libras."),
     ("Felipe II y Alfonso XIII en el siglo XXI.",
      "Felipe segundo y Alfonso trece en el siglo veintiuno."),

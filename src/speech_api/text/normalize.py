@@ -824,6 +824,8 @@ class _Reader:
         number = _number_pattern(self.language)
         if said := self._money_range(core, trail):
             return said
+        if self.es:  # "$1,500", "US$2,000,000" as dollar countries write them (see _money)
+            number = rf"\d{{1,3}}(?:,\d{{3}}){{2,}}|{number}"
         match = re.fullmatch(rf"([-\u2212]?)(US\$|[$€£¥])({number})(k|K|M|m|bn|B)?", core)
         if match:
             sign, symbol, amount, suffix = match.groups()
@@ -885,6 +887,10 @@ class _Reader:
     def _money(self, amount: str, symbol: str, scale: str | None, *, taken_scale) -> str:
         en, es, gender = _CURRENCIES[symbol]
         unit, units, sub, subs = es if self.es else en
+        if self.es and symbol in ("$", "US$") and re.fullmatch(r"-?\d{1,3}(?:,\d{3})+", amount):
+            # Dollar countries (México, Argentina, ...) write "$1,500" for mil quinientos:
+            # a comma before exactly three digits there groups thousands.
+            amount = amount.replace(",", "")
         gender = gender if self.es else "m"
         parsed = self._parse(amount)
         if parsed is None:
@@ -907,6 +913,8 @@ class _Reader:
         parts = []
         if whole or not cents:
             count = cardinal(whole, self.language, gender=gender, before_noun=True)
+            if self.es and whole and not whole % 10**6:
+                count += " de"  # "dos millones de dólares"
             parts.append(f"{count} {unit if abs(whole) == 1 else units}")
         if cents:
             count = cardinal(cents, self.language, gender="m", before_noun=True)
