@@ -97,8 +97,9 @@ ENGLISH = [
     ("At 00:05, 0:30 and 14:30:15.",
      "At twelve oh five a m, twelve thirty a m and fourteen thirty and fifteen seconds."),
     # Angle brackets left by Markdown (no HTML element's tag): comparisons and parameters.
-    ("If x<5 or y >= 3, use Map<String,Integer>.",
-     "If x less than five or y greater than or equal to three, use Map String Integer."),
+    ("If x<5 or y >= 3, use Map<String,Integer> and --url <queue URL>.",
+     "If x less than five or y greater than or equal to three, use Map String Integer and "
+     "--url queue URL."),
     # "St." and "Dr." that end a street's name: Street, Drive; before a name: Saint, Doctor.
     ("I live on Main St. near 10 Downing St. London, not in St. Louis.",
      "I live on Main Street near ten Downing Street London, not in Saint Louis."),

@@ -1296,7 +1296,10 @@ class _Reader:
         parameters "List<String>" or "<name>" (the words: "List String")."""
         if "<" not in core and ">" not in core:
             return None
-        if match := _COMPARISON.fullmatch(core):
+        match = _COMPARISON.fullmatch(core)
+        # A comparison has both sides, or none ("<" alone), or a number ("<5 s"); "<name"
+        # and "URL>" are a placeholder's brackets.
+        if match and (bool(match.group(1)) == bool(match.group(3)) or re.search(r"\d", core)):
             left, operator, right = match.groups()
             said = " ".join(filter(None, (self._plain(left), _COMPARISONS[self.language][operator],
                                           self._plain(right))))  # fmt: skip
