@@ -90,9 +90,9 @@ ENGLISH = [
     ("Add 2 1/2 cups, 1\u00bd cups, 3 1/3 cups and 2 1/2 kg.",
      "Add two and a half cups, one and a half cups, three and one third cups and two and a "
      "half kilograms."),
-    ("It has 100K people, 10M users and 10 m of cable, ~5 of them.",
+    ("It has 100K people, 10M users and 10 m of cable, ~5 of them, a 5K run.",
      "It has one hundred thousand people, ten million users and ten meters of cable, about "
-     "five of them."),
+     "five of them, a 5K run."),
     # The hour 0 is twelve at night; seconds are said.
     ("At 00:05, 0:30 and 14:30:15.",
      "At twelve oh five a m, twelve thirty a m and fourteen thirty and fifteen seconds."),

@@ -140,6 +140,8 @@ Gbps | gigabit per second | gigabits per second | gigabit por segundo | gigabits
 """)
 }
 
+# Plurals without an s, for "100K people".
+_PLURALS = {"people", "men", "women", "children", "mice", "feet", "teeth", "sheep", "fish"}
 # "sq ft", "sq m", "sq mi", "sq km": the square unit.
 _SQUARE = {"ft": "ft²", "m": "m²", "mi": "mi²", "km": "km²", "cm": "cm²"}
 
@@ -1189,13 +1191,15 @@ class _Reader:
         return taken, said
 
     def _scaled(self, core: str, trail: str):
-        """ "100K people", "10M users": a K, M, B or bn stuck to a number, before a lowercase
-        word, is thousand, million, billion ("10 m" is meters, "10M" alone is left)."""
+        """ "100K people", "10M users": a K, M, B or bn stuck to a number, before a plural
+        word, is thousand, million, billion ("10 m" is meters; "10M" alone, "a 5K run" and
+        "the 3M company" are left)."""
         match = re.fullmatch(r"(\d{1,3}(?:\.\d{1,2})?)(K|M|B|bn)", core)
-        following = _LEAD.sub("", self._peek())
+        following = _TRAIL.sub("", _LEAD.sub("", self._peek()))
         if self.es or not match or trail or not following[:1].islower():
             return None
-        if _TRAIL.sub("", following) in _UNITS:
+        # What is counted, in the plural ("users", "people"), not "a 5K run", "3M company".
+        if following in _UNITS or not (following.endswith("s") or following in _PLURALS):
             return None
         amount, suffix = match.groups()
         return 1, f"{self._as_number(amount)} {_SCALE_SUFFIXES[suffix]}"
