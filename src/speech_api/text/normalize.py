@@ -1069,7 +1069,7 @@ class _Reader:
             return 1, said
         if (country := _COUNTRY_CODE.match(core)) and not trail:
             groups, taken = [], 1
-            while (following := self._peek(taken)) and _DIGIT_GROUPS.match(
+            while taken <= 5 and (following := self._peek(taken)) and _DIGIT_GROUPS.match(
                 _TRAIL.sub("", following)
             ):
                 groups += re.findall(r"\d+", following)
