@@ -5,12 +5,15 @@ point five zero", "03/15/2024" as "zero three slash fifteen slash two thousand t
 URLs letter by letter with "colon slash slash", and "km" as "K M". Here each written word is
 turned into what a person reading aloud would say, in English or Spanish:
 
-numbers (1,234.5 / 1.234,5), negatives, ranges (10-20), fractions (3/4), ordinals (21st,
-1.º, 2.ª), decimals, currency ($3.50, 3,50 €, $1.5M, 10 USD), percentages, dates (2024-03-15,
-3/15/2024, 15/03/2024, March 15), years (in 1999, the 1990s), times (3:30 pm, 15:00),
-telephone numbers, units after a number (km, kg, °C, mph, GB, ...), common abbreviations
-(Dr., e.g., etc.; Sra., p. ej., EE. UU.), initials and dotted acronyms, Roman numerals after
-"Chapter"/"Capítulo", URLs and e-mail addresses, and symbols (&, +, =, #, @, ~).
+numbers (1,234.5 / 1.234,5), signs (-0.5, +5%), ranges (10-20, $5-10), fractions (3/4,
+2 1/2), ordinals (21st, 1.º, 2.ª), decimals, currency ($3.50, 3,50 €, $1.5M, 10 USD),
+percentages, dates (2024-03-15, 3/15/2024, 15/03/2024, March 15), years (in 1999, the 1990s,
+not "1250 employees"), times (3:30 pm, 15:00, 14:30:15), telephone numbers (555-123-4567,
+1-800-..., +44 20 ...), units after a number (km, kg, °C, mph, GB, m², ...), common
+abbreviations (Dr., e.g., etc.; Sra., p. ej., EE. UU.; St. as Saint or Street), initials and
+dotted acronyms (whose full stop ends a sentence only before a word that starts one), Roman
+numerals (after "Chapter"/"Capítulo", "War"; "Henry VIII" as Henry the eighth), URLs and
+e-mail addresses, comparisons (a<b) and symbols (&, +, =, #, @, ~).
 
 Emoji and other pictographs are dropped, not named: a narration of an article or a book
 reads past them (their names, "face with tears of joy", interrupt the text). Captions keep
@@ -1069,8 +1072,10 @@ class _Reader:
             return 1, said
         if (country := _COUNTRY_CODE.match(core)) and not trail:
             groups, taken = [], 1
-            while taken <= 5 and (following := self._peek(taken)) and _DIGIT_GROUPS.match(
-                _TRAIL.sub("", following)
+            while (
+                taken <= 5
+                and (following := self._peek(taken))
+                and _DIGIT_GROUPS.match(_TRAIL.sub("", following))
             ):
                 groups += re.findall(r"\d+", following)
                 taken += 1
