@@ -200,3 +200,20 @@ def test_other_languages_only_lose_their_emoji():
 def test_words_that_are_only_words_pass_unchanged():
     text = "The quick brown fox, it's said, jumps over the well-known lazy dog!"
     assert spoken_form(text, "en") == text
+
+
+def test_a_sentence_is_cut_where_it_ends_not_at_an_acronym_or_abbreviation_inside_it():
+    from speech_api.text import read
+    from speech_api.text.script import sentences
+
+    script = read(
+        "The U.S. Senate voted. Apple Inc. CEO Tim Cook spoke in the U.S. The law passed "
+        "years ago. 20 people came."
+    )
+    said = [" ".join(t.spoken for t in s.tokens) for s in sentences(script.spans[0])]
+    assert said == [
+        "The U S Senate voted.",
+        "Apple Incorporated CEO Tim Cook spoke in the U S.",
+        "The law passed years ago.",
+        "twenty people came.",
+    ]
