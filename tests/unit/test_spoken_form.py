@@ -71,6 +71,8 @@ ENGLISH = [
      "I got an A. The teacher said take vitamin C. It helps J R R Tolkien."),
     ("It was May. 5 came in Jan. 2024, on Aug. 5.",
      "It was May. five came in January twenty twenty-four, on August fifth."),
+    ("On Aug 6, Sept 2020 and Dec 25th; Jan 3 times.",
+     "On August sixth, September twenty twenty and December twenty-fifth; Jan three times."),
     # A four-digit number is a year in a year's context, not before what it counts.
     ("The company has 1250 employees, we sold 1776 units and 1999 apples.",
      "The company has one thousand two hundred fifty employees, we sold one thousand seven "

@@ -532,6 +532,7 @@ class _Reader:
             or (self._previous_word() in _ROMAN_CONTEXT_MORE[self.language] and _ROMAN.match(core))
             or (len(core) >= 2 and _REGNAL.match(core) is not None)
             or core in _VULGAR_FRACTIONS
+            or (core in _MONTH_ABBREVIATIONS["en"] and not self.es)  # "Aug 5"
         )
 
     def _peek(self, ahead: int = 1) -> str:
@@ -687,9 +688,15 @@ class _Reader:
         return _TRAIL.sub("", word) in _SENTENCE_STARTS[self.language] and not word.endswith(".")
 
     def _month_abbreviation(self, body: str) -> str | None:
-        """ "Jan." (before a day or a year) -> the month's name."""
+        """ "Jan." (before a day or a year) -> the month's name; English "Aug 5" too."""
         stripped = body.rstrip(".")
-        if not body.endswith(".") or not re.match(r"^\d", self._peek()):
+        if not re.match(r"^\d", self._peek()):
+            return None
+        if not body.endswith(".") and (
+            self.es
+            or stripped == "Jan"  # a name too: "Jan 3 times"
+            or not re.match(r"^\d{1,4}(?:st|nd|rd|th)?\b", self._peek())
+        ):
             return None
         table = _MONTH_ABBREVIATIONS[self.language]
         number = table.get(stripped.lower() if self.es else stripped)
@@ -1292,7 +1299,9 @@ class _Reader:
         "May." ending a sentence) or its capitalized abbreviation ("Aug", "Aug.")."""
         previous = self.raw[self.i - 1].rstrip(",") if self.i else ""
         return previous in _MONTHS["en"] or (
-            previous.count(".") <= 1 and previous.rstrip(".") in _MONTH_ABBREVIATIONS["en"]
+            previous.count(".") <= 1
+            and previous.rstrip(".") in _MONTH_ABBREVIATIONS["en"]
+            and previous != "Jan"  # "Jan 3 times": a name
         )
 
     def _symbol(self, core: str, trail: str):
