@@ -615,6 +615,11 @@ class _Reader:
     # -- abbreviations ------------------------------------------------------------------------
 
     def _abbreviation(self, body: str) -> tuple[int, str] | None:
+        if not any(mark in body for mark in "./º#"):
+            # Every abbreviation and before-number word holds one of these: most words (a
+            # number, "%") skip the tables.
+            month = self._month_abbreviation(body)
+            return (1, month) if month else None
         table = _ABBREVIATIONS[self.language]
         before_number = _BEFORE_NUMBER[self.language]
         next_is_number = bool(re.match(r"^\(?\d", self._peek()))
