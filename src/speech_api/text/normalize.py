@@ -68,7 +68,7 @@ _SENTENCE_STARTS = {
                     " Pero Y O Así Luego Entonces Sin Con Por Para De Hay No Sí Se Me Te Le"
                     " Les Nos Su Sus Mi Mis Tu Tus Cuando Si Como Después Antes Hoy Ayer"
                     " Mañana También Todo Todos Toda Todas Ahora Además Sin Aunque Porque Ya"
-                    " Es Son Fue Era Está Están Qué Quién Cómo Dónde Cuándo Por Muchos Muchas"
+                    " Es Son Fue Era Está Están Qué Quién Cómo Dónde Cuándo Muchos Muchas"
                     " Algunos Algunas Cada Otro Otra")),
 }  # fmt: skip
 
@@ -434,11 +434,6 @@ class _MinusZero(int):
 
     def __new__(cls) -> _MinusZero:
         return super().__new__(cls, 0)
-
-
-def _minus(whole: int) -> bool:
-    """Whether a parsed whole part is negative (``_MinusZero`` included)."""
-    return whole < 0 or isinstance(whole, _MinusZero)
 
 
 def _number_pattern(language: str) -> str:
