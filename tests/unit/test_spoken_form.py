@@ -55,7 +55,9 @@ ENGLISH = [
     ("It fell -$0.50 and -$5.", "It fell minus fifty cents and minus five dollars."),
     ("Up +5% or +3 °C.", "Up plus five percent or plus three degrees Celsius."),
     # Telephone numbers: toll-free, international in groups, emergency numbers.
-    ("Call 1-800-555-1234.", "Call one, eight hundred, five five five, one two three four."),
+    ("Call 1-800-555-1234 or 800-555-1234.",
+     "Call one, eight hundred, five five five, one two three four or eight hundred, five five "
+     "five, one two three four."),
     ("Call +1 555-123-4567 now.",
      "Call plus one, five five five, one two three, four five six seven now."),
     ("Call +44 20 7946 0958 today.",

@@ -1066,11 +1066,8 @@ class _Reader:
         match = _PHONE.match(core)
         if match:
             country, area, exchange, line = match.groups()
-            area = area.strip("()")
-            # Toll-free "800" is said "eight hundred" (1-800-555-1234).
-            said_area = cardinal(integer(area)) if area.endswith("00") and not self.es else None
             said = ", ".join(
-                [said_area or digits(area, self.language)]
+                [self._area(area.strip("()"))]
                 + [digits(g, self.language) for g in (exchange, line)]
             )
             if country:
@@ -1096,13 +1093,22 @@ class _Reader:
         area = _AREA.match(self.raw[self.i])
         following = _TRAIL.sub("", self._peek())
         if area and _SHORT_PHONE.match(following):
-            groups = [area.group(1), *_SHORT_PHONE.match(following).groups()]
+            groups = _SHORT_PHONE.match(following).groups()
             self._ending = self._tail(2)
-            return 2, ", ".join(digits(g, self.language) for g in groups)
+            return 2, ", ".join(
+                [self._area(area.group(1))] + [digits(g, self.language) for g in groups]
+            )
         match = _SHORT_PHONE.match(core)
         if match:
             return 1, ", ".join(digits(g, self.language) for g in match.groups())
         return None
+
+    def _area(self, area: str) -> str:
+        """An area code: digit by digit, but a toll-free "800" (any "X00") in
+        English is "eight hundred" (1-800-555-1234, (800) 555-1234)."""
+        if area.endswith("00") and not self.es:
+            return cardinal(integer(area))
+        return digits(area, self.language)
 
     def _decade(self, core: str, trail: str):
         if self.es:
