@@ -37,7 +37,7 @@ ENGLISH = [
      "It weighs one kilogram and goes one hundred miles per hour."),
     ("Dr. Smith met Mr. Jones, e.g. at noon etc. Then left.",
      "Doctor Smith met Mister Jones, for example at noon et cetera. Then left."),
-    ("J. K. Rowling in the U.S. and U.K.", "J K Rowling in the U S and U K."),
+    ("J. K. Rowling in the U.S. and U.K.", "J K Rowling in the U.S and U.K."),
     ("Chapter IV begins.", "Chapter four begins."),
     ("Add 1/2 cup, 3/4 and 2/3.", "Add one half cup, three quarters and two thirds."),
     ("Mix ½ cup with ¾ cup.", "Mix one half cup with three quarters cup."),
@@ -121,7 +121,7 @@ ENGLISH = [
      "or I."),
     # ... and other capitalized words go on the sentence: no stop in the middle of it.
     ("The U.S. Senate, the U.K. Government and Apple Inc. CEO Tim Cook met in the U.S. The end.",
-     "The U S Senate, the U K Government and Apple Incorporated CEO Tim Cook met in the U S. "
+     "The U.S Senate, the U.K Government and Apple Incorporated CEO Tim Cook met in the U.S. "
      "The end."),
 ]  # fmt: skip
 
@@ -216,8 +216,8 @@ def test_a_sentence_is_cut_where_it_ends_not_at_an_acronym_or_abbreviation_insid
     )
     said = [" ".join(t.spoken for t in s.tokens) for s in sentences(script.spans[0])]
     assert said == [
-        "The U S Senate voted.",
-        "Apple Incorporated CEO Tim Cook spoke in the U S.",
+        "The U.S Senate voted.",
+        "Apple Incorporated CEO Tim Cook spoke in the U.S.",
         "The law passed years ago.",
         "twenty people came.",
     ]

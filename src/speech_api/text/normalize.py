@@ -30,7 +30,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from speech_api.text.numbers import cardinal, digits, integer, ordinal, words, year
+from speech_api.text.numbers import cardinal, digits, integer, ordinal, spell, words, year
 from speech_api.text.script import SENTENCE_ENDS, Token
 
 LANGUAGES = ("en", "es")
@@ -266,7 +266,7 @@ _BEFORE_NUMBER = {
 # minutes later"), not "number" ("item no. 5"; a capitalized "No. 5" is always "number").
 _ANSWERED_NO = set(words("said say says saying answered answer answers replied reply replies"
                          " shouted yelled told tells yes or and but just simply firmly politely"
-                         " definitely probably maybe was is it's that's be"))  # fmt: skip
+                         " definitely probably maybe it's that's"))  # fmt: skip
 _COMPARISON = re.compile(r"(\w*)(<=|>=|<|>)(\w*)")
 _COMPARISONS = {
     "en": {"<": "less than", ">": "greater than", "<=": "less than or equal to",
@@ -649,7 +649,7 @@ class _Reader:
             return 1, body[0]  # "J. K. Rowling"; "an A. The teacher" keeps its full stop
         stripped = body.rstrip(",;:!?)\"'")
         if _ACRONYM.match(stripped):
-            letters = " ".join(stripped.replace(".", ""))
+            letters = spell(stripped.replace(".", ""), self.language)  # "A.I", not "A I"
             rest = body[len(stripped) :]
             ends = not self._peek() or self._starts_sentence()
             return 1, letters + ("." if ends and not rest else "") + rest
