@@ -123,9 +123,30 @@ ENGLISH = [
     ("The U.S. Senate, the U.K. Government and Apple Inc. CEO Tim Cook met in the U.S. The end.",
      "The U.S Senate, the U.K Government and Apple Incorporated CEO Tim Cook met in the U.S. "
      "The end."),
+    # A sixth review of the rules above: where they fired wrongly.
+    ("He moved to the U.S. Prices are high. He works at Apple Inc. Sales rose.",
+     "He moved to the U.S. Prices are high. He works at Apple Incorporated. Sales rose."),
+    ("The 5K is on Sunday, the 4K versions and my 401K plans; 100K people, 10M users.",
+     "The 5K is on Sunday, the 4K versions and my 401K plans; one hundred thousand people, "
+     "ten million users."),
+    ("Rocky II, the Apollo XIII crew, Game VI, Patient IV fluids, Louis XIV.",
+     "Rocky two, the Apollo thirteen crew, Game six, Patient IV fluids, Louis the fourteenth."),
+    ("The video is 0:45 long, at 0:00:30 it starts, a record of 0:58:12; we met at 0:30.",
+     "The video is forty-five seconds long, at thirty seconds it starts, a record of "
+     "fifty-eight minutes and twelve seconds; we met at twelve thirty a m."),
+    ("It returns Map<String, Integer> when x<y>z. I <3 NY.",
+     "It returns Map String, Integer when x less than y greater than z. I love NY."),
+    ("The 1250 employees, the 1999 season, the 1776 declaration.",
+     "The one thousand two hundred fifty employees, the nineteen ninety-nine season, the "
+     "seventeen seventy-six declaration."),
+    ("Done? No. 5 more minutes. Did he win? No. 3rd place. I was no. 1 in my class.",
+     "Done? No. five more minutes. Did he win? No. third place. I was number one in my "
+     "class."),
+    ("The A.I. boom.", "The A.I boom."),
 ]  # fmt: skip
 
 SPANISH = [
+    ("Isabel II y Felipe II.", "Isabel segunda y Felipe segundo."),
     ("Cuesta 3,50 € hoy, o 1 €, o $20.",
      "Cuesta tres euros con cincuenta céntimos hoy, o un euro, o veinte dólares."),
     ("En 1999 había 2024 personas.",

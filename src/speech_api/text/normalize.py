@@ -55,6 +55,21 @@ _MONTH_ABBREVIATIONS = {
 # initial or a dotted acronym that may end a sentence ("Inc.", "C.", "U.S.") is taken as a
 # new sentence only when it is one of these ("... vitamin C. It helps", "the U.S. The law");
 # any other ("the U.S. Senate", "Apple Inc. CEO", "J. R. R. Tolkien") goes on the sentence.
+# Nouns an acronym or abbreviation qualifies ("the U.S. Senate", "EE. UU. Gobierno"): no
+# sentence end before them. Other capitalized words start a sentence there.
+_QUALIFIED = {
+    "en": set(words("Senate House Congress Army Navy Air Marines Marine Forces Force Military"
+                    " Government Parliament President Vice Secretary Ambassador Embassy Court"
+                    " Supreme Department Treasury Federal State States Attorney General"
+                    " Constitution Census Postal Coast Guard Border Olympic Olympics Open"
+                    " Championship Championships Cup League Team Dollar Dollars Pound Pounds"
+                    " Prime Minister Ministry Office Council Security Trade Treaty Board"
+                    " Chairman Chairwoman Chief Director Headquarters Shares Stock Branch"
+                    " Division Subsidiary Group Census Citizens Citizen Soldiers Troops"
+                    " National Navy Naval Embassy Consulate Mission Delegation")),
+    "es": set(words("Gobierno Senado Congreso Ejército Armada Presidente Embajada Tribunal"
+                    " Departamento Tesoro Estado Estados Fiscal Constitución")),
+}  # fmt: skip
 _SENTENCE_STARTS = {
     "en": set(words("The A An It He She We They I You This That These Those There Here In On At"
                     " But And So Then However His Her Its Our Their My Your When If As After"
@@ -145,6 +160,18 @@ Gbps | gigabit per second | gigabits per second | gigabit por segundo | gigabits
 
 # Plurals without an s, for "100K people".
 _PLURALS = {"people", "men", "women", "children", "mice", "feet", "teeth", "sheep", "fish"}
+# What "100K", "10M", "2B" count where they mean thousand, million, billion: a closed list,
+# since the letters are as often names ("the 5K is on Sunday", "4K versions", "401K plans").
+_SCALED_COUNTS = {"people", "men", "women", "children"} | set(words(
+    "users views viewers followers subscribers downloads customers clients fans visitors"
+    " readers listeners players members employees workers jobs residents voters votes"
+    " copies units sales miles dollars euros pounds lines requests messages emails"
+    " tweets posts likes stars reviews signatures cases deaths troops soldiers students"
+    " tourists refugees homes households cars devices accounts songs streams plays clicks"
+    " installs tokens parameters words pages items products orders tickets seats"
+    " spectators attendees participants applicants patients doses tests barrels tons"
+    " acres years hours calls searches transactions shares investors citizens people's"
+))  # fmt: skip
 # "sq ft", "sq m", "sq mi", "sq km": the square unit.
 _SQUARE = {"ft": "ft²", "m": "m²", "mi": "mi²", "km": "km²", "cm": "cm²"}
 
@@ -267,7 +294,8 @@ _BEFORE_NUMBER = {
 _ANSWERED_NO = set(words("said say says saying answered answer answers replied reply replies"
                          " shouted yelled told tells yes or and but just simply firmly politely"
                          " definitely probably maybe it's that's"))  # fmt: skip
-_COMPARISON = re.compile(r"(\w*)(<=|>=|<|>)(\w*)")
+_COMPARISON_SPLIT = re.compile(r"(<=|>=|<|>)")
+_OPERAND = re.compile(r"[A-Za-z]|\d+(?:[.,]\d+)?")
 _COMPARISONS = {
     "en": {"<": "less than", ">": "greater than", "<=": "less than or equal to",
            ">=": "greater than or equal to"},
@@ -334,6 +362,27 @@ _ROMAN_CONTEXT_MORE = {
 # "segundo" (past ten as cardinals: "Alfonso trece"). One letter ("I", "V", "X") and
 # numerals with L, C, D, M ("CD", "MD", "XL") are too often words or acronyms.
 _REGNAL = re.compile(r"^X{0,3}(?:IX|IV|V?I{0,3})$")
+# The names monarchs and popes are numbered after ("Henry VIII": Henry the Eighth, "Isabel
+# II": Isabel segunda). After other capitalized words such a numeral is a cardinal, as
+# sequels, missions and games are numbered ("Rocky II", "Apollo XIII", "Game VI": two,
+# thirteen, six), except IV and XX(X), more often intravenous and chromosomes or ratings.
+_MONARCHS = set(words(
+    "Henry Edward George William Richard John James Charles Louis Philip Frederick Peter"
+    " Paul Pius Leo Benedict Gregory Innocent Clement Urban Boniface Alexander Julius Sixtus"
+    " Nicholas Ivan Francis Ferdinand Alfonso Fernando Felipe Carlos Juan Pedro Enrique"
+    " Jaime Sancho Luis Francisco Henri Wilhelm Friedrich Ludwig Otto Rudolf Gustav Gustaf"
+    " Christian Frederik Harald Olaf Haakon Umberto Vittorio Victor Emmanuel Leopold Albert"
+    " Napoleon Constantine Justinian Theodosius Ramesses Ptolemy Selim Mehmed Murad Suleiman"
+    " Rama Hussein Abdullah Mohammed Hassan David Robert Alexios Manuel Baldwin Casimir"
+    " Sigismund Vladislaus Stephen Andrew Bela Matthias Sebastian João Afonso Duarte"
+    " Elizabeth Mary Anne Victoria Catherine Isabel Isabella Juana Maria María Margaret"
+    " Margrethe Christina Cristina Beatrix Juliana Wilhelmina Leonor Urraca Ana"
+))  # fmt: skip
+_QUEENS = set(words(
+    "Elizabeth Mary Anne Victoria Catherine Isabel Isabella Juana Maria María Margaret"
+    " Margrethe Christina Cristina Beatrix Juliana Wilhelmina Leonor Urraca Ana"
+))  # fmt: skip
+_NOT_SEQUELS = {"IV", "XX", "XXX"}
 _AMPM = {"am": "a m", "pm": "p m", "a.m.": "a m", "p.m.": "p m"}
 _AMPM_ES = {"am": "de la mañana", "pm": "de la tarde", "a.m.": "de la mañana",
             "p.m.": "de la tarde"}  # fmt: skip
@@ -356,6 +405,8 @@ _DOMAIN = re.compile(
 _EMAIL = re.compile(r"^(?:mailto:)?([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?:\s*([ap]\.?m\.?))?$", re.IGNORECASE)
 _SECONDS_TIME = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})$")
+# Before "0:30" these make it the clock (twelve thirty a m), not a length (thirty seconds).
+_AT_CLOCK = {"at", "by", "until", "till", "from", "las", "la", "a", "hasta", "desde"}
 _HOUR_AMPM = re.compile(r"^(\d{1,2})([ap]\.?m\.?)$", re.IGNORECASE)
 # "5.30pm", "10.15 a.m.": a full stop between hour and minutes, with the meridiem.
 _DOT_TIME = re.compile(r"^(\d{1,2})\.(\d{2})(?:\s*([ap]\.?m\.?))?$", re.IGNORECASE)
@@ -618,7 +669,14 @@ class _Reader:
         table = _ABBREVIATIONS[self.language]
         before_number = _BEFORE_NUMBER[self.language]
         next_is_number = bool(re.match(r"^\(?\d", self._peek()))
-        answered = body == "no." and self._previous_word() in _ANSWERED_NO
+        before = self.raw[self.i - 1] if self.i else ""
+        answered = body.lower() == "no." and (
+            (body == "no." and self._previous_word() in _ANSWERED_NO)
+            # An answer to a question ("Done? No. 5 more minutes"), or before an ordinal
+            # ("No. 3rd place"), is the word, capitalized too.
+            or before.rstrip("\"'\u201d\u2019").endswith("?")
+            or re.match(r"^\d+(?:st|nd|rd|th)\b", self._peek()) is not None
+        )
         for form in sorted(before_number, key=len, reverse=True):
             if body.startswith(form) and next_is_number and not answered:
                 rest = body[len(form) :]
@@ -641,7 +699,11 @@ class _Reader:
             if body == form or (body.startswith(form) and _TRAIL.fullmatch(body[len(form) :])):
                 rest = body[len(form) :]
                 if form in _STREETS and not self.es and self._names_a_street():
-                    spoken, ends = _STREETS[form], True
+                    # A town may follow a street ("10 Downing St. London"): only a word
+                    # that starts sentences ends one there.
+                    following = self._peek()
+                    ends = not rest and (not following or self._starts_sentence())
+                    return 1, _STREETS[form] + ("." if ends else rest)
                 return 1, spoken + self._abbreviation_end(ends, rest, 1)
         if month := self._month_abbreviation(body):
             return 1, month
@@ -651,7 +713,7 @@ class _Reader:
         if _ACRONYM.match(stripped):
             letters = spell(stripped.replace(".", ""), self.language)  # "A.I", not "A I"
             rest = body[len(stripped) :]
-            ends = not self._peek() or self._starts_sentence()
+            ends = not self._peek() or self._new_sentence()
             return 1, letters + ("." if ends and not rest else "") + rest
         return None
 
@@ -678,9 +740,25 @@ class _Reader:
         """The full stop of an abbreviation that may end a sentence, where it does: last,
         or before a word that starts sentences ("Inc. The", not "Inc. CEO")."""
         following = self._peek(taken)
-        if ends and not rest and (not following or self._starts_sentence(taken)):
+        if ends and not rest and (not following or self._new_sentence(taken)):
             return "."
         return rest
+
+    def _new_sentence(self, ahead: int = 1) -> bool:
+        """Whether the word ``ahead``, after an acronym or an abbreviation that may end a
+        sentence ("U.S.", "Inc."), starts the next one: a word that starts sentences, or a
+        capitalized word but for a title in capitals ("Inc. CEO") and the nouns such a word
+        qualifies ("the U.S. Senate", "U.K. Government"). A sentence run into the next is
+        worse than a pause in a name: "the U.S. Prices are high" keeps its full stop."""
+        if self._starts_sentence(ahead):
+            return True
+        word = _TRAIL.sub("", _LEAD.sub("", self._peek(ahead)))
+        return (
+            word[:1].isupper()
+            and not word.isupper()
+            and not word.endswith(".")
+            and word not in _QUALIFIED[self.language]
+        )
 
     def _starts_sentence(self, ahead: int = 1) -> bool:
         """Whether the word ``ahead`` is one that typically starts a sentence."""
@@ -778,12 +856,19 @@ class _Reader:
             return True
         noun_follows = self._noun_follows()
         if previous in _YEAR_CONTEXT:  # "in 2100" too, but not "in 2500 places"
-            return n <= 2099 or not noun_follows
+            # Before what it counts, only a recent year is still one: "the 1999 season",
+            # "the 2024 elections", but "the 1250 employees", "in 1500 places".
+            plural = noun_follows and self._plural_follows()  # "the 1776 declaration": a year
+            return 1900 <= n <= 2099 if plural else True
         if n > 2099:
             return False
         if previous in _WEAK_YEAR_CONTEXT or previous.rstrip(",").isdecimal():
             return not noun_follows
         return 1100 <= n <= 1999 and not noun_follows
+
+    def _plural_follows(self) -> bool:
+        word = _TRAIL.sub("", self._peek())
+        return word in _PLURALS or (word.endswith("s") and not word.endswith("ss"))
 
     def _noun_follows(self) -> bool:
         """Whether the next word is a lowercase word that may be what a number counts
@@ -950,6 +1035,12 @@ class _Reader:
         return None
 
     def _time(self, core: str, trail: str):
+        previous = self.raw[self.i - 1].rstrip(",") if self.i else ""
+        clock = self._previous_word() in _AT_CLOCK or _TIME.match(previous)  # "00:05, 0:30"
+        if re.fullmatch(r"0:\d{2}:\d{2}", core) or (re.fullmatch(r"0:\d{2}", core) and not clock):
+            # A length or a video's time ("0:45 long", "finished in 0:59", "at 0:00:30 the
+            # video starts"): seconds and minutes. "00:05" and "at 0:30" are the clock.
+            return self._length(core)
         if seconds := _SECONDS_TIME.match(core):  # "14:30:15": fourteen thirty and fifteen seconds
             hour, minute, second = (integer(g) for g in seconds.groups())
             if hour > 24 or minute > 59 or second > 59:
@@ -985,6 +1076,20 @@ class _Reader:
         if (bare_hour and not meridiem) or hour > 24 or minute > 59:
             return None
         return taken, self._clock(hour, minute, meridiem)
+
+    def _length(self, core: str):
+        fields = [integer(f) for f in core.split(":")[1:]]
+        if any(f > 59 for f in fields):
+            return None
+        names = (("minute", "minuto"), ("second", "segundo"))[-len(fields) :]
+        said = [
+            f"{cardinal(n, self.language, before_noun=True)} {name[self.es]}{'' if n == 1 else 's'}"
+            for n, name in zip(fields, names, strict=True)
+            if n
+        ]
+        if not said:
+            return 1, f"{cardinal(0, self.language)} {names[-1][self.es]}s"
+        return 1, f" {self.words['and']} ".join(said)
 
     def _meridiem_end(self, word: str, taken: int) -> str:
         """What follows "a.m." / "p. m.": its own dot is no full stop unless a sentence
@@ -1216,8 +1321,9 @@ class _Reader:
         following = _TRAIL.sub("", _LEAD.sub("", self._peek()))
         if self.es or not match or trail or not following[:1].islower():
             return None
-        # What is counted, in the plural ("users", "people"), not "a 5K run", "3M company".
-        if following in _UNITS or not (following.endswith("s") or following in _PLURALS):
+        # What is counted ("users", "people"), not "a 5K run", "the 5K is", "4K versions",
+        # "401K plans": only nouns that such figures count.
+        if following not in _SCALED_COUNTS:
             return None
         amount, suffix = match.groups()
         return 1, f"{self._as_number(amount)} {_SCALE_SUFFIXES[suffix]}"
@@ -1273,6 +1379,10 @@ class _Reader:
             and previous[:1].isupper()
             and previous.isalpha()
         )
+        if regnal and previous not in _MONARCHS:
+            if core in _NOT_SEQUELS:
+                return None
+            regnal, counted = False, True  # "Rocky II", "Apollo XIII": two, thirteen
         if not (counted or regnal):
             return None
         values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
@@ -1282,8 +1392,9 @@ class _Reader:
             total += -value if k + 1 < len(core) and values[core[k + 1]] > value else value
         if counted:
             return 1, cardinal(total, self.language)
-        if self.es:  # "Felipe segundo", "Alfonso trece"
-            return 1, ordinal(total, "es") if total <= 10 else cardinal(total, "es")
+        if self.es:  # "Felipe segundo", "Isabel segunda", "Alfonso trece"
+            gender = "f" if previous in _QUEENS else "m"
+            return 1, ordinal(total, "es", gender=gender) if total <= 10 else cardinal(total, "es")
         return 1, f"the {ordinal(total)}"  # "Henry the eighth"
 
     def _month_day(self, core: str, trail: str):
@@ -1320,17 +1431,33 @@ class _Reader:
         parameters "List<String>" or "<name>" (the words: "List String")."""
         if "<" not in core and ">" not in core:
             return None
-        match = _COMPARISON.fullmatch(core)
-        # A comparison has both sides, or none ("<" alone), or a number ("<5 s"); "<name"
-        # and "URL>" are a placeholder's brackets.
-        if match and (bool(match.group(1)) == bool(match.group(3)) or re.search(r"\d", core)):
-            left, operator, right = match.groups()
-            said = " ".join(filter(None, (self._plain(left), _COMPARISONS[self.language][operator],
-                                          self._plain(right))))  # fmt: skip
-            return 1, said
+        if core == "<3" and self._loves():
+            return 1, "love" if not self.es else "amo"  # "I <3 NY"
+        pieces = _COMPARISON_SPLIT.split(core)
+        operands, operators = pieces[0::2], pieces[1::2]
+        # A comparison's sides are numbers or one-letter variables ("a<b", "x<y>z", "n>=10",
+        # "<5 s"), or it has none ("<" alone); "<name", "URL>" and "Map<String, Integer>"
+        # are a placeholder's or a type's brackets.
+        simple = all(not o or _OPERAND.fullmatch(o) for o in operands)
+        sided = bool(operands[0]) == bool(operands[-1]) or re.search(r"\d", core)
+        if simple and sided:
+            said = []
+            for operand, operator in zip(operands, [*operators, None], strict=True):
+                if operand:
+                    said.append(self._plain(operand))
+                if operator:
+                    said.append(_COMPARISONS[self.language][operator])
+            return 1, " ".join(said)
         if re.fullmatch(r"[\w.,<>?]+", core) and re.search(r"\w", core):
             return 1, " ".join(re.split(r"[<>,]+", core)).strip()
         return None
+
+    def _loves(self) -> bool:
+        """Whether "<3" stands between two words as a heart ("I <3 NY", "Kids <3 puppies"),
+        not after a variable ("x <3")."""
+        previous = self.raw[self.i - 1] if self.i else ""
+        word = previous == "I" or (len(previous) > 1 and previous.isalpha())
+        return word and self._peek()[:1].isalpha()
 
     def _hyphenated(self, core: str, trail: str):
         """ "21st-century", "COVID-19", "5-year-old": the numbers in it said as words."""
