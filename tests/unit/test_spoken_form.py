@@ -147,6 +147,9 @@ ENGLISH = [
 
 SPANISH = [
     ("Isabel II y Felipe II.", "Isabel segunda y Felipe segundo."),
+    ("Quedan 1 o 2 sillas, 1 de cada 3 mujeres, a la 1 de la tarde, 21 canciones, 1 o 2 libros.",
+     "Quedan una o dos sillas, una de cada tres mujeres, a la una de la tarde, veintiuna "
+     "canciones, uno o dos libros."),
     ("Cuesta 3,50 € hoy, o 1 €, o $20.",
      "Cuesta tres euros con cincuenta céntimos hoy, o un euro, o veinte dólares."),
     ("En 1999 había 2024 personas.",
@@ -178,9 +181,9 @@ SPANISH = [
     ("Hizo -0,5 °C.", "Hizo menos cero coma cinco grados Celsius."),
     # A number agrees only with a noun it counts: not with "de", "y", "en", "es", "para"...
     ("El 1 de mayo y el 31 de enero, 1 de cada 10 personas.",
-     "El uno de mayo y el treinta y uno de enero, uno de cada diez personas."),
+     "El uno de mayo y el treinta y uno de enero, una de cada diez personas."),
     ("Hay 1 en la mesa, el número 1 es 1 para todos, entre 1 y 2 horas.",
-     "Hay uno en la mesa, el número uno es uno para todos, entre uno y dos horas."),
+     "Hay uno en la mesa, el número uno es uno para todos, entre una y dos horas."),
     ("Son 2 1/2 tazas, ~5 personas y 100 m².",
      "Son dos y media tazas, aproximadamente cinco personas y cien metros cuadrados."),
     ("A las 0:30 o a las 14:30:15.",

@@ -436,6 +436,12 @@ _NON_SPEECH = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
 # Spanish nouns in -a that are masculine (numbers before them agree: "un día", "doscientos
 # problemas"); other nouns in -a or -as are taken as feminine ("una hora", "veintiuna
 # libras"), the rest as masculine.
+_ES_FEMININE = set(words(
+    "mujer madre noche gente parte clase calle llave nube leche carne tarde muerte suerte"
+    " fuente frase base mente fe red ley flor piel sal miel cárcel imagen torre sede serie"
+    " especie vez voz luz paz cruz nariz raíz crisis tesis dosis hipótesis"
+))  # fmt: skip
+_ES_FEMININE_ENDINGS = ("ción", "sión", "dad", "tad", "tud", "umbre", "ie", "cion", "sion")
 _ES_MASCULINE_A = {
     "día", "mapa", "problema", "programa", "sistema", "tema", "idioma", "clima", "planeta",
     "poema", "dilema", "esquema", "drama", "lema", "cometa", "sofá", "papá",
@@ -467,9 +473,15 @@ def _is_proper(fraction: str) -> bool:
 def _es_gender(noun: str) -> str:
     word = noun.lower().strip(".,;:!?\"')")
     singular = word[:-1] if word.endswith("s") else word
-    if singular in _ES_MASCULINE_A or not singular.endswith(("a", "á")):
+    if singular in _ES_MASCULINE_A:
         return "m"
-    return "f"
+    if singular.endswith(("a", "á")):
+        return "f"
+    # Feminine without an -a: "mujeres", "noches", "canciones", "ciudades".
+    stem = word[:-2] if word.endswith("es") else singular
+    if {singular, stem} & _ES_FEMININE or stem.endswith(_ES_FEMININE_ENDINGS):
+        return "f"
+    return "m"
 
 
 # A word of letters (apostrophes and hyphens inside) with ordinary punctuation around it.
@@ -836,7 +848,26 @@ class _Reader:
             # "21 libros", "una hora", "doscientas personas"
             if noun and not year_like:
                 return cardinal(whole, "es", gender=_es_gender(noun), before_noun=True)
+            if (later := self._noun_after_another()) is not None:
+                # "1 o 2 sillas", "entre 1 y 3 personas", "1 de cada 3 mujeres": una
+                return cardinal(whole, "es", gender=_es_gender(later))
+            if self._previous_word() in ("la", "las") and 1 <= whole <= 24:
+                return cardinal(whole, "es", gender="f")  # "a la 1 de la tarde": la una
         return self._number_words(whole, frac)
+
+    def _noun_after_another(self) -> str | None:
+        """The noun that a number names with the next one ("1 o 2 sillas", "1 y 3 personas",
+        "1 de cada 3 mujeres"): the word after "o/y/a/hasta <number>" or "de cada <number>"."""
+        if _TRAIL.search(self.raw[self.i]):
+            return None
+        ahead = 3 if [self._peek(1), self._peek(2)] == ["de", "cada"] else 2
+        if ahead == 2 and self._peek(1) not in ("o", "u", "y", "e", "a", "hasta"):
+            return None
+        number = self._peek(ahead)
+        noun = _TRAIL.sub("", self._peek(ahead + 1))
+        if not number.isdecimal() or not noun[:1].isalpha() or noun.lower() in _ES_NOT_NOUNS:
+            return None
+        return noun
 
     def _noun_after(self) -> str | None:
         """The Spanish noun a number counts: the next word, when it is one (letters, not a
