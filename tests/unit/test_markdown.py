@@ -39,3 +39,12 @@ def test_only_tags_of_html_elements_go_other_angle_brackets_are_text():
     script = read("If a<b and c>d then stop.")
     assert script.spoken == "If a less than b and c greater than d then stop."
     assert script.spans[0].written == "If a<b and c>d then stop."
+
+
+def test_inline_tags_go_without_a_trace_block_tags_separate_words():
+    """An inline tag was a space: "<b>bold</b>." was captioned "bold ." and read "bold .",
+    "H<sub>2</sub>O" as "H 2 O"."""
+    script = read('<b>bold</b>. Next <span class="x">thing</span>, H<sub>2</sub>O.<br>Done')
+    assert script.spoken == "bold. Next thing, H2O. Done"
+    assert script.spans[0].written == "bold. Next thing, H2O. Done"
+    assert read("<p>one</p><p>two</p>").spoken == "one two"

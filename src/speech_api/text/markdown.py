@@ -55,6 +55,12 @@ _ELEMENT_NAMES = (
     " td template textarea tfoot th thead time title tr track tt u ul var video wbr"
 )
 _HTML_ELEMENTS = frozenset(_ELEMENT_NAMES.split())
+# Elements inside a line of text: their tags go without a trace ("<b>bold</b>." is "bold.",
+# as a browser shows it); any other element's tag separates words, as a block does.
+_INLINE_ELEMENTS = frozenset(
+    "a abbr b bdi bdo big cite code data del dfn em font i ins kbd mark q rp rt ruby s samp"
+    " small span strike strong sub sup time tt u var".split()
+)
 # The most characters that emphasis or code holding its own marker is undone over (below).
 _SPAN = 500
 # Code: from the start of a run of backticks only (possessive), to a run as long; first one
@@ -186,8 +192,12 @@ def inline(text: str) -> str:
 
 
 def _html_tag(match: re.Match[str]) -> str:
-    """A tag of a known HTML element goes (a space); any other "<...>" is text."""
-    return " " if match.group(1).lower() in _HTML_ELEMENTS else match.group(0)
+    """A tag of a known HTML element goes (a space, or nothing for an inline one); any other
+    "<...>" is text."""
+    name = match.group(1).lower()
+    if name in _INLINE_ELEMENTS:
+        return ""
+    return " " if name in _HTML_ELEMENTS else match.group(0)
 
 
 def _heading(rest: str) -> str:
