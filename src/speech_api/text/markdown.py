@@ -57,10 +57,11 @@ _ELEMENT_NAMES = (
 _HTML_ELEMENTS = frozenset(_ELEMENT_NAMES.split())
 # Elements inside a line of text: their tags go without a trace ("<b>bold</b>." is "bold.",
 # as a browser shows it); any other element's tag separates words, as a block does.
-_INLINE_ELEMENTS = frozenset(
+_INLINE_NAMES = (
     "a abbr b bdi bdo big cite code data del dfn em font i ins kbd mark q rp rt ruby s samp"
-    " small span strike strong sub sup time tt u var".split()
+    " small span strike strong sub sup time tt u var"
 )
+_INLINE_ELEMENTS = frozenset(_INLINE_NAMES.split())
 # The most characters that emphasis or code holding its own marker is undone over (below).
 _SPAN = 500
 # Code: from the start of a run of backticks only (possessive), to a run as long; first one
