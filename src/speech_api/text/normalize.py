@@ -404,6 +404,11 @@ _DOMAIN = re.compile(
 )
 _EMAIL = re.compile(r"^(?:mailto:)?([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?:\s*([ap]\.?m\.?))?$", re.IGNORECASE)
+_POWERS = {
+    "en": {"\u00b2": "squared", "\u00b3": "cubed"},
+    "es": {"\u00b2": "al cuadrado", "\u00b3": "al cubo"},
+}
+_MANY = {"100s": "hundreds", "1000s": "thousands", "1000000s": "millions"}
 _SECONDS_TIME = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})$")
 # Before "0:30" these make it the clock (twelve thirty a m), not a length (thirty seconds).
 _AT_CLOCK = {"at", "by", "until", "till", "from", "las", "la", "a", "hasta", "desde"}
@@ -591,6 +596,7 @@ class _Reader:
             or (len(core) >= 2 and _REGNAL.match(core) is not None)
             or core in _VULGAR_FRACTIONS
             or (core in _MONTH_ABBREVIATIONS["en"] and not self.es)  # "Aug 5"
+            or core.endswith(("\u00b2", "\u00b3"))  # "x²": squared
         )
 
     def _peek(self, ahead: int = 1) -> str:
@@ -668,7 +674,17 @@ class _Reader:
             self._symbol,
             self._angles,
             self._hyphenated,
+            self._power,
         ]
+
+    def _power(self, core: str, trail: str):
+        """ "5²", "x²", "a³": squared, cubed ("m²" after a number is a unit, taken before)."""
+        match = re.fullmatch(r"(\d+(?:[.,]\d+)?|[A-Za-z])([\u00b2\u00b3])", core)
+        if match is None:
+            return None
+        base, power = match.groups()
+        said = self._plain(base) if base[0].isdecimal() else base
+        return 1, f"{said} {_POWERS[self.language][power]}"
 
     # -- abbreviations ------------------------------------------------------------------------
 
@@ -1249,6 +1265,8 @@ class _Reader:
     def _decade(self, core: str, trail: str):
         if self.es:
             return None
+        if (many := _MANY.get(core.replace(",", ""))) and self._peek() == "of":
+            return 1, many  # "100s of people": hundreds (not a hundred seconds)
         match = _DECADE.match(core)
         if not match:
             return None
