@@ -150,6 +150,8 @@ ENGLISH = [
 
 SPANISH = [
     ("Isabel II y Felipe II.", "Isabel segunda y Felipe segundo."),
+    ("Cuesta $1,500 pesos, $17,50 MXN o 200 MXN.",
+     "Cuesta mil quinientos pesos, diecisiete pesos con cincuenta centavos o doscientos pesos."),
     ("Quedan 1 o 2 sillas, 1 de cada 3 mujeres, a la 1 de la tarde, 21 canciones, 1 o 2 libros.",
      "Quedan una o dos sillas, una de cada tres mujeres, a la una de la tarde, veintiuna "
      "canciones, uno o dos libros."),

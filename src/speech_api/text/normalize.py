@@ -189,6 +189,10 @@ EUR | euro   | euros   | cent  | cents | euro  | euros   | céntimo  | céntimos
 GBP | pound  | pounds  | penny | pence | libra | libras  | penique  | peniques  | f
 ¥   | yen    | yen     |       |       | yen   | yenes   |          |           | m
 JPY | yen    | yen     |       |       | yen   | yenes   |          |           | m
+MXN | peso   | pesos   | cent  | cents | peso  | pesos   | centavo  | centavos  | m
+ARS | peso   | pesos   | cent  | cents | peso  | pesos   | centavo  | centavos  | m
+COP | peso   | pesos   | cent  | cents | peso  | pesos   | centavo  | centavos  | m
+CLP | peso   | pesos   | cent  | cents | peso  | pesos   | centavo  | centavos  | m
 """)
 }
 _SCALES = {
@@ -408,6 +412,9 @@ _POWERS = {
     "en": {"\u00b2": "squared", "\u00b3": "cubed"},
     "es": {"\u00b2": "al cuadrado", "\u00b3": "al cubo"},
 }
+_PESOS = {"pesos", "peso", "MXN", "ARS", "COP", "CLP"}
+# Currency codes read before their amount ("USD 10").
+_CODES_FIRST = {"USD", "EUR", "GBP", "JPY", "US$", "MXN", "ARS", "COP", "CLP"}
 _MANY = {"100s": "hundreds", "1000s": "thousands", "1000000s": "millions"}
 _SECONDS_TIME = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})$")
 # Before "0:30" these make it the clock (twelve thirty a m), not a length (thirty seconds).
@@ -983,7 +990,7 @@ class _Reader:
             ):
                 symbol = self._peek().rstrip(".,;:!?")
                 return 2, self._money(core, symbol, None, taken_scale=None)
-            elif core in ("USD", "EUR", "GBP", "JPY", "US$") and re.fullmatch(
+            elif core in _CODES_FIRST and re.fullmatch(
                 rf"[-\u2212]?(?:{number})[.,;:!?]*", self._peek()
             ):
                 amount = _TRAIL.sub("", self._peek()) or self._peek()
@@ -993,6 +1000,10 @@ class _Reader:
         amount = ("-" if sign else "") + amount
         scale = _SCALE_SUFFIXES.get(suffix) if suffix else None
         taken = 1
+        if symbol == "$" and not trail and _TRAIL.sub("", self._peek()) in _PESOS:
+            # "$1,500 pesos", "$17,50 MXN": pesos written with the dollar's sign.
+            self._ending = self._tail(2)
+            return 2, self._money(amount, "$", scale, taken_scale=False, pesos=True)
         following = self._peek().rstrip(".,;:!?").lower()
         if scale is None and not trail and following in _SCALES[self.language]:
             scale, taken = following, 2
@@ -1028,8 +1039,10 @@ class _Reader:
         said_second = self._money(second, symbol, None, taken_scale=False)
         return taken, f"{said_first} {self.words['to']} {said_second}"
 
-    def _money(self, amount: str, symbol: str, scale: str | None, *, taken_scale) -> str:
-        en, es, gender = _CURRENCIES[symbol]
+    def _money(
+        self, amount: str, symbol: str, scale: str | None, *, taken_scale, pesos: bool = False
+    ) -> str:
+        en, es, gender = _CURRENCIES["MXN" if pesos else symbol]
         unit, units, sub, subs = es if self.es else en
         if self.es and symbol in ("$", "US$") and re.fullmatch(r"-?\d{1,3}(?:,\d{3})+", amount):
             # Dollar countries (México, Argentina, ...) write "$1,500" for mil quinientos:
