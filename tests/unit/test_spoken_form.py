@@ -143,6 +143,8 @@ ENGLISH = [
      "Done? No. five more minutes. Did he win? No. third place. I was number one in my "
      "class."),
     ("The A.I. boom.", "The A.I boom."),
+    ("It costs $5-10M; they raised $1.5-2B.",
+     "It costs five to ten million dollars; they raised one point five to two billion dollars."),
     ("100s of people and 1,000s of fans; 5² and x² + y² = z² in 100 m².",
      "hundreds of people and thousands of fans; five squared and x squared plus y squared "
      "equals z squared in one hundred square meters."),

@@ -1015,9 +1015,13 @@ class _Reader:
         number = _number_pattern(self.language)
         symbols = r"US\$|[$€£¥]"
         taken = 1
-        match = re.fullmatch(rf"({symbols})({number})[-\u2013](?:{symbols})?({number})", core)
+        scale = None
+        match = re.fullmatch(
+            rf"({symbols})({number})[-\u2013](?:{symbols})?({number})(k|K|M|bn|B)?", core
+        )
         if match:
-            symbol, first, second = match.groups()
+            symbol, first, second, suffix = match.groups()
+            scale = _SCALE_SUFFIXES.get(suffix) if suffix else None
         elif match := re.fullmatch(rf"({number})[-\u2013]({number})\s*([€$£¥])", core):
             first, second, symbol = match.groups()
         elif (
@@ -1032,6 +1036,10 @@ class _Reader:
         if parsed is None or self._parse(second) is None:
             return None
         gender = _CURRENCIES[symbol][2] if self.es else "m"
+        if scale is not None:  # "$5-10M", "$1.5-2B": five to ten million dollars
+            said_first = self._number_words(*parsed)
+            said_second = self._money(second, symbol, scale, taken_scale=False)
+            return taken, f"{said_first} {self.words['to']} {said_second}"
         if parsed[1]:  # "$5.50-10": five dollars and fifty cents to ten dollars
             said_first = self._money(first, symbol, None, taken_scale=False)
         else:
