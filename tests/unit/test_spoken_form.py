@@ -157,6 +157,8 @@ SPANISH = [
     ("Quedan 1 o 2 sillas, 1 de cada 3 mujeres, a la 1 de la tarde, 21 canciones, 1 o 2 libros.",
      "Quedan una o dos sillas, una de cada tres mujeres, a la una de la tarde, veintiuna "
      "canciones, uno o dos libros."),
+    ("21 pies, 21 series, 21 superficies y 21 coches.",
+     "veintiún pies, veintiuna series, veintiuna superficies y veintiún coches."),
     ("Cuesta 3,50 € hoy, o 1 €, o $20.",
      "Cuesta tres euros con cincuenta céntimos hoy, o un euro, o veinte dólares."),
     ("En 1999 había 2024 personas.",

@@ -451,9 +451,9 @@ _NON_SPEECH = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
 _ES_FEMININE = set(words(
     "mujer madre noche gente parte clase calle llave nube leche carne tarde muerte suerte"
     " fuente frase base mente fe red ley flor piel sal miel cárcel imagen torre sede serie"
-    " especie vez voz luz paz cruz nariz raíz crisis tesis dosis hipótesis"
+    " especie superficie planicie vez voz luz paz cruz nariz raíz crisis tesis dosis hipótesis"
 ))  # fmt: skip
-_ES_FEMININE_ENDINGS = ("ción", "sión", "dad", "tad", "tud", "umbre", "ie", "cion", "sion")
+_ES_FEMININE_ENDINGS = ("ción", "sión", "dad", "tad", "tud", "umbre", "cion", "sion")
 _ES_MASCULINE_A = {
     "día", "mapa", "problema", "programa", "sistema", "tema", "idioma", "clima", "planeta",
     "poema", "dilema", "esquema", "drama", "lema", "cometa", "sofá", "papá",
