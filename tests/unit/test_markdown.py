@@ -42,9 +42,13 @@ def test_only_tags_of_html_elements_go_other_angle_brackets_are_text():
 
 
 def test_inline_tags_go_without_a_trace_block_tags_separate_words():
-    """An inline tag was a space: "<b>bold</b>." was captioned "bold ." and read "bold .",
-    "H<sub>2</sub>O" as "H 2 O"."""
-    script = read('<b>bold</b>. Next <span class="x">thing</span>, H<sub>2</sub>O.<br>Done')
-    assert script.spoken == "bold. Next thing, H2O. Done"
-    assert script.spans[0].written == "bold. Next thing, H2O. Done"
+    """An inline tag was a space: "<b>bold</b>." was captioned "bold ." and read "bold .".
+    Between two words or numbers it still separates them: "<b>5</b><i>0</i>" is not fifty,
+    "10<sup>6</sup>" not one hundred six."""
+    script = read('<b>bold</b>. Next <span class="x">thing</span>, shown<sup>1</sup>.<br>Done')
+    assert script.spoken == "bold. Next thing, shown one. Done"
+    assert script.spans[0].written == "bold. Next thing, shown 1. Done"
+    assert read("Total: <b>5</b><i>0</i>, 10<sup>6</sup> cells").spoken == (
+        "Total: five zero, ten six cells"
+    )
     assert read("<p>one</p><p>two</p>").spoken == "one two"

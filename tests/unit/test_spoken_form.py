@@ -143,6 +143,16 @@ ENGLISH = [
      "Done? No. five more minutes. Did he win? No. third place. I was number one in my "
      "class."),
     ("The A.I. boom.", "The A.I boom."),
+    # A seventh look, at the sixth's fixes:
+    ("A score <3 was excluded, I <3 NY. In 1850 settlers came; the 1250 employees left.",
+     "A score less than three was excluded, I love NY. In eighteen fifty settlers came; the "
+     "one thousand two hundred fifty employees left."),
+    ("Loop while i<len and count<=max; hired 3K engineers, viewed 3M times.",
+     "Loop while i less than len and count less than or equal to max; hired three thousand "
+     "engineers, viewed three million times."),
+    ("The U.S. Capitol and U.S. Senator Smith at 0:30 a.m., $5-10M pesos, €3,000 per m².",
+     "The U.S Capitol and U.S Senator Smith at twelve thirty a m, five to ten million pesos, "
+     "three thousand euros per square meter."),
     ("It costs $5-10M; they raised $1.5-2B.",
      "It costs five to ten million dollars; they raised one point five to two billion dollars."),
     ("100s of people and 1,000s of fans; 5² and x² + y² = z² in 100 m².",
@@ -157,6 +167,9 @@ SPANISH = [
     ("Quedan 1 o 2 sillas, 1 de cada 3 mujeres, a la 1 de la tarde, 21 canciones, 1 o 2 libros.",
      "Quedan una o dos sillas, una de cada tres mujeres, a la una de la tarde, veintiuna "
      "canciones, uno o dos libros."),
+    ("Lo tomo 1 o 2 veces, 21 voces, 1 o 2 costumbres; si sumas 1 y 2 da 3; $5-10K.",
+     "Lo tomo una o dos veces, veintiuna voces, una o dos costumbres; si sumas uno y dos da "
+     "tres; cinco a diez mil dólares."),
     ("21 pies, 21 series, 21 superficies y 21 coches.",
      "veintiún pies, veintiuna series, veintiuna superficies y veintiún coches."),
     ("Cuesta 3,50 € hoy, o 1 €, o $20.",

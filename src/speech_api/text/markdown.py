@@ -55,12 +55,16 @@ _ELEMENT_NAMES = (
     " td template textarea tfoot th thead time title tr track tt u ul var video wbr"
 )
 _HTML_ELEMENTS = frozenset(_ELEMENT_NAMES.split())
-# Elements inside a line of text: their tags go without a trace ("<b>bold</b>." is "bold.",
-# as a browser shows it); any other element's tag separates words, as a block does.
+# Elements inside a line of text: their tags go without a trace next to a space or
+# punctuation ("<b>bold</b>." is "bold.", as a browser shows it), and separate what they
+# would join ("<b>5</b><i>0</i>", "<b>Warning</b>Do", read as two words); any other
+# element's tag separates words, as a block does ("10<sup>6</sup>" is read "10 6").
 _INLINE_NAMES = (
     "a abbr b bdi bdo big cite code data del dfn em font i ins kbd mark q rp rt ruby s samp"
     " small span strike strong sub sup time tt u var"
 )
+_GONE = "\x00"  # where an inline tag was (control characters never reach here: read.py)
+_JOINED_BY_TAGS = re.compile(rf"(?<=[\w$]){_GONE}+(?=[\w$])")
 _INLINE_ELEMENTS = frozenset(_INLINE_NAMES.split())
 # The most characters that emphasis or code holding its own marker is undone over (below).
 _SPAN = 500
@@ -182,6 +186,7 @@ def inline(text: str) -> str:
     for code in _CODE:
         text = code.sub(lambda m: m.group(2).strip(), text)
     text = _HTML_TAG.sub(_html_tag, text)
+    text = _JOINED_BY_TAGS.sub(" ", text).replace(_GONE, "")
     for _ in range(3):  # nested emphasis: ***a*** or **_a_**
         count = 0
         for pattern in _EMPHASIS:
@@ -197,7 +202,7 @@ def _html_tag(match: re.Match[str]) -> str:
     "<...>" is text."""
     name = match.group(1).lower()
     if name in _INLINE_ELEMENTS:
-        return ""
+        return _GONE
     return " " if name in _HTML_ELEMENTS else match.group(0)
 
 

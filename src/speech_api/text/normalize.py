@@ -66,7 +66,11 @@ _QUALIFIED = {
                     " Prime Minister Ministry Office Council Security Trade Treaty Board"
                     " Chairman Chairwoman Chief Director Headquarters Shares Stock Branch"
                     " Division Subsidiary Group Census Citizens Citizen Soldiers Troops"
-                    " National Navy Naval Embassy Consulate Mission Delegation")),
+                    " National Navy Naval Embassy Consulate Mission Delegation Capitol Senator"
+                    " Senators Representative Representatives Justice Virgin Islands Steel"
+                    " Central Command Human Rights Commission Research Building Highway Route"
+                    " Interstate Marshal Marshals Agency Bureau Institute Patent Geological"
+                    " Survey Forest Service Mint Customs Immigration Energy Health Labor")),
     "es": set(words("Gobierno Senado Congreso Ejército Armada Presidente Embajada Tribunal"
                     " Departamento Tesoro Estado Estados Fiscal Constitución")),
 }  # fmt: skip
@@ -171,6 +175,9 @@ _SCALED_COUNTS = {"people", "men", "women", "children"} | set(words(
     " installs tokens parameters words pages items products orders tickets seats"
     " spectators attendees participants applicants patients doses tests barrels tons"
     " acres years hours calls searches transactions shares investors citizens people's"
+    " engineers developers volunteers inhabitants adults kids times contributors companies"
+    " businesses families respondents infections websites sites apps images photos videos"
+    " files records trees animals birds cells genes"
 ))  # fmt: skip
 # "sq ft", "sq m", "sq mi", "sq km": the square unit.
 _SQUARE = {"ft": "ft²", "m": "m²", "mi": "mi²", "km": "km²", "cm": "cm²"}
@@ -299,7 +306,7 @@ _ANSWERED_NO = set(words("said say says saying answered answer answers replied r
                          " shouted yelled told tells yes or and but just simply firmly politely"
                          " definitely probably maybe it's that's"))  # fmt: skip
 _COMPARISON_SPLIT = re.compile(r"(<=|>=|<|>)")
-_OPERAND = re.compile(r"[A-Za-z]|\d+(?:[.,]\d+)?")
+_OPERAND = re.compile(r"[A-Za-z]|[a-z_][a-z0-9_]{1,15}|\d+(?:[.,]\d+)?[A-Za-z]{0,3}")
 _COMPARISONS = {
     "en": {"<": "less than", ">": "greater than", "<=": "less than or equal to",
            ">=": "greater than or equal to"},
@@ -337,6 +344,7 @@ _YEAR_CONTEXT = {
 # ... and words that do so unless a noun follows ("the summer of 1969", "a total of 1250
 # employees"). With neither, 1100 to 1999 is a year unless a noun follows ("1999 was a good
 # year", "We sold 1776 units").
+_DETERMINERS = {"the", "a", "an", "this", "that", "his", "her", "its", "our", "their", "my", "your"}
 _WEAK_YEAR_CONTEXT = {"of", "to", "and", "or", "around"}
 # Lowercase words after a year that are no noun it counts ("1999 was", "1969 and").
 _AFTER_YEAR = set(words(
@@ -454,6 +462,7 @@ _ES_FEMININE = set(words(
     " especie superficie planicie vez voz luz paz cruz nariz raíz crisis tesis dosis hipótesis"
 ))  # fmt: skip
 _ES_FEMININE_ENDINGS = ("ción", "sión", "dad", "tad", "tud", "umbre", "cion", "sion")
+# (costumbre, cumbre: -umbre; not -ie: "pie" is masculine)
 _ES_MASCULINE_A = {
     "día", "mapa", "problema", "programa", "sistema", "tema", "idioma", "clima", "planeta",
     "poema", "dilema", "esquema", "drama", "lema", "cometa", "sofá", "papá",
@@ -489,9 +498,10 @@ def _es_gender(noun: str) -> str:
         return "m"
     if singular.endswith(("a", "á")):
         return "f"
-    # Feminine without an -a: "mujeres", "noches", "canciones", "ciudades".
+    # Feminine without an -a: "mujeres", "noches", "canciones", "ciudades", "veces".
     stem = word[:-2] if word.endswith("es") else singular
-    if {singular, stem} & _ES_FEMININE or stem.endswith(_ES_FEMININE_ENDINGS):
+    forms = {singular, stem, word[:-3] + "z" if word.endswith("ces") else stem}
+    if forms & _ES_FEMININE or any(f.endswith(_ES_FEMININE_ENDINGS) for f in forms):
         return "f"
     return "m"
 
@@ -690,6 +700,8 @@ class _Reader:
         if match is None:
             return None
         base, power = match.groups()
+        if base == "m" and power == "\u00b2" and self._previous_word() in ("per", "por", "/"):
+            return 1, "metro cuadrado" if self.es else "square meter"  # "€3,000 per m²"
         said = self._plain(base) if base[0].isdecimal() else base
         return 1, f"{said} {_POWERS[self.language][power]}"
 
@@ -787,11 +799,12 @@ class _Reader:
         worse than a pause in a name: "the U.S. Prices are high" keeps its full stop."""
         if self._starts_sentence(ahead):
             return True
-        word = _TRAIL.sub("", _LEAD.sub("", self._peek(ahead)))
+        raw = _LEAD.sub("", self._peek(ahead))
+        word = _TRAIL.sub("", raw)
         return (
             word[:1].isupper()
             and not word.isupper()
-            and not word.endswith(".")
+            and not raw.rstrip(",;:!?").endswith(".")  # another abbreviation: "Co. Ltd."
             and word not in _QUALIFIED[self.language]
         )
 
@@ -890,7 +903,8 @@ class _Reader:
         noun = _TRAIL.sub("", self._peek(ahead + 1))
         if not number.isdecimal() or not noun[:1].isalpha() or noun.lower() in _ES_NOT_NOUNS:
             return None
-        return noun
+        # What two numbers count is plural ("sillas", "veces"); "1 y 2 da 3" has a verb.
+        return noun if noun.endswith("s") else None
 
     def _noun_after(self) -> str | None:
         """The Spanish noun a number counts: the next word, when it is one (letters, not a
@@ -912,8 +926,13 @@ class _Reader:
         if previous in _YEAR_CONTEXT:  # "in 2100" too, but not "in 2500 places"
             # Before what it counts, only a recent year is still one: "the 1999 season",
             # "the 2024 elections", but "the 1250 employees", "in 1500 places".
-            plural = noun_follows and self._plural_follows()  # "the 1776 declaration": a year
-            return 1900 <= n <= 2099 if plural else True
+            # After a determiner ("the", "a", "this"), only a recent year stays one before
+            # a plural noun it may count: "the 1999 season", "the 2024 elections", but "the
+            # 1250 employees"; "the 1776 declaration" is a year. After a preposition ("In
+            # 1850 settlers arrived"), as before: a year up to 2099.
+            if previous in _DETERMINERS and noun_follows and self._plural_follows():
+                return 1900 <= n <= 2099
+            return n <= 2099 or not noun_follows
         if n > 2099:
             return False
         if previous in _WEAK_YEAR_CONTEXT or previous.rstrip(",").isdecimal():
@@ -1037,8 +1056,11 @@ class _Reader:
             return None
         gender = _CURRENCIES[symbol][2] if self.es else "m"
         if scale is not None:  # "$5-10M", "$1.5-2B": five to ten million dollars
+            pesos = symbol == "$" and not trail and _TRAIL.sub("", self._peek()) in _PESOS
+            if pesos:
+                self._ending, taken = self._tail(2), 2
             said_first = self._number_words(*parsed)
-            said_second = self._money(second, symbol, scale, taken_scale=False)
+            said_second = self._money(second, symbol, scale, taken_scale=False, pesos=pesos)
             return taken, f"{said_first} {self.words['to']} {said_second}"
         if parsed[1]:  # "$5.50-10": five dollars and fifty cents to ten dollars
             said_first = self._money(first, symbol, None, taken_scale=False)
@@ -1067,7 +1089,8 @@ class _Reader:
                 said = self._number_words(whole, frac, gender="m")
                 if whole == 1 and not frac and scale_word == "millones":
                     scale_word = "millón"
-                return f"{said} {scale_word} de {units}"
+                de = "" if scale_word == "mil" else " de"  # cinco mil dólares, un millón de
+                return f"{said} {scale_word}{de} {units}"
             return f"{self._number_words(whole, frac)} {scale} {units}"
         cents = None
         if frac and len(frac) <= 2 and sub:
@@ -1104,7 +1127,9 @@ class _Reader:
 
     def _time(self, core: str, trail: str):
         previous = self.raw[self.i - 1].rstrip(",") if self.i else ""
-        clock = self._previous_word() in _AT_CLOCK or _TIME.match(previous)  # "00:05, 0:30"
+        meridiem = self._peek().lower().rstrip(",;:!?.").replace(".", "") in ("am", "pm")
+        # "at 0:30", "00:05, 0:30", "0:30 a.m.": the clock.
+        clock = self._previous_word() in _AT_CLOCK or _TIME.match(previous) or meridiem
         if re.fullmatch(r"0:\d{2}:\d{2}", core) or (re.fullmatch(r"0:\d{2}", core) and not clock):
             # A length or a video's time ("0:45 long", "finished in 0:59", "at 0:00:30 the
             # video starts"): seconds and minutes. "00:05" and "at 0:30" are the clock.
@@ -1181,8 +1206,8 @@ class _Reader:
             if night:
                 return said + " de la noche"
             return said + (f" {_AMPM_ES[meridiem]}" if meridiem else "")
-        if hour == 0 and not meridiem:
-            hour, meridiem = 12, "am"
+        if hour == 0:  # "00:05", "0:30 a.m.": twelve
+            hour, meridiem = 12, meridiem or "am"
         said = cardinal(hour, "en")
         if minute == 0:
             if meridiem:
@@ -1526,7 +1551,9 @@ class _Reader:
         """Whether "<3" stands between two words as a heart ("I <3 NY", "Kids <3 puppies"),
         not after a variable ("x <3")."""
         previous = self.raw[self.i - 1] if self.i else ""
-        word = previous == "I" or (len(previous) > 1 and previous.isalpha())
+        # After "I" or a name ("Kids", "NY"), not after a noun measured ("a score <3 were",
+        # "aged <3 years": less than three).
+        word = previous == "I" or (previous[:1].isupper() and previous.isalpha())
         return word and self._peek()[:1].isalpha()
 
     def _hyphenated(self, core: str, trail: str):
