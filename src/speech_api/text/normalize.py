@@ -51,10 +51,6 @@ _MONTH_ABBREVIATIONS = {
     "es": {"ene": 1, "feb": 2, "mar": 3, "abr": 4, "jun": 6, "jul": 7, "ago": 8, "sep": 9,
            "sept": 9, "oct": 10, "nov": 11, "dic": 12},
 }  # fmt: skip
-# Words that typically start a sentence. A capitalized word after an abbreviation, an
-# initial or a dotted acronym that may end a sentence ("Inc.", "C.", "U.S.") is taken as a
-# new sentence only when it is one of these ("... vitamin C. It helps", "the U.S. The law");
-# any other ("the U.S. Senate", "Apple Inc. CEO", "J. R. R. Tolkien") goes on the sentence.
 # Nouns an acronym or abbreviation qualifies ("the U.S. Senate", "EE. UU. Gobierno"): no
 # sentence end before them. Other capitalized words start a sentence there.
 _QUALIFIED = {
@@ -65,8 +61,8 @@ _QUALIFIED = {
                     " Championship Championships Cup League Team Dollar Dollars Pound Pounds"
                     " Prime Minister Ministry Office Council Security Trade Treaty Board"
                     " Chairman Chairwoman Chief Director Headquarters Shares Stock Branch"
-                    " Division Subsidiary Group Census Citizens Citizen Soldiers Troops"
-                    " National Navy Naval Embassy Consulate Mission Delegation Capitol Senator"
+                    " Division Subsidiary Group Citizens Citizen Soldiers Troops"
+                    " National Naval Consulate Mission Delegation Capitol Senator"
                     " Senators Representative Representatives Justice Virgin Islands Steel"
                     " Central Command Human Rights Commission Research Building Highway Route"
                     " Interstate Marshal Marshals Agency Bureau Institute Patent Geological"
@@ -74,6 +70,10 @@ _QUALIFIED = {
     "es": set(words("Gobierno Senado Congreso Ejército Armada Presidente Embajada Tribunal"
                     " Departamento Tesoro Estado Estados Fiscal Constitución")),
 }  # fmt: skip
+# Words that typically start a sentence. After an initial ("C.", "J.") a capitalized word
+# starts a new sentence only when it is one of these ("... vitamin A. It helps", but "J. R.
+# R. Tolkien"); after an acronym or an abbreviation, so does any capitalized word but those
+# of _QUALIFIED and titles in capitals (_Reader._new_sentence).
 _SENTENCE_STARTS = {
     "en": set(words("The A An It He She We They I You This That These Those There Here In On At"
                     " But And So Then However His Her Its Our Their My Your When If As After"
@@ -336,15 +336,14 @@ _ES_FRACTION_NAMES = {2: "medio", 3: "tercio", 4: "cuarto", 5: "quinto", 6: "sex
                       7: "séptimo", 8: "octavo", 9: "noveno", 10: "décimo"}  # fmt: skip
 # Words before a four-digit number that make it a year: "in 1999", "the 1999 season", "a
 # 1969 report" (a year before its noun too) ...
-_YEAR_CONTEXT = {
+_DETERMINERS = {"the", "a", "an", "this", "that", "his", "her", "its", "our", "their", "my", "your"}
+_YEAR_CONTEXT = _DETERMINERS | {
     "in", "since", "by", "until", "till", "from", "year", "circa", "c.", "before", "after",
-    "during", "through", "between", "early", "late", "mid", "the", "a", "an", "this", "that",
-    "his", "her", "its", "our", "their", "my", "your",
+    "during", "through", "between", "early", "late", "mid",
 }  # fmt: skip
 # ... and words that do so unless a noun follows ("the summer of 1969", "a total of 1250
 # employees"). With neither, 1100 to 1999 is a year unless a noun follows ("1999 was a good
 # year", "We sold 1776 units").
-_DETERMINERS = {"the", "a", "an", "this", "that", "his", "her", "its", "our", "their", "my", "your"}
 _WEAK_YEAR_CONTEXT = {"of", "to", "and", "or", "around"}
 # Lowercase words after a year that are no noun it counts ("1999 was", "1969 and").
 _AFTER_YEAR = set(words(
@@ -378,7 +377,11 @@ _REGNAL = re.compile(r"^X{0,3}(?:IX|IV|V?I{0,3})$")
 # II": Isabel segunda). After other capitalized words such a numeral is a cardinal, as
 # sequels, missions and games are numbered ("Rocky II", "Apollo XIII", "Game VI": two,
 # thirteen, six), except IV and XX(X), more often intravenous and chromosomes or ratings.
-_MONARCHS = set(words(
+_QUEENS = set(words(
+    "Elizabeth Mary Anne Victoria Catherine Isabel Isabella Juana Maria María Margaret"
+    " Margrethe Christina Cristina Beatrix Juliana Wilhelmina Leonor Urraca Ana"
+))  # fmt: skip
+_MONARCHS = _QUEENS | set(words(
     "Henry Edward George William Richard John James Charles Louis Philip Frederick Peter"
     " Paul Pius Leo Benedict Gregory Innocent Clement Urban Boniface Alexander Julius Sixtus"
     " Nicholas Ivan Francis Ferdinand Alfonso Fernando Felipe Carlos Juan Pedro Enrique"
@@ -387,12 +390,6 @@ _MONARCHS = set(words(
     " Napoleon Constantine Justinian Theodosius Ramesses Ptolemy Selim Mehmed Murad Suleiman"
     " Rama Hussein Abdullah Mohammed Hassan David Robert Alexios Manuel Baldwin Casimir"
     " Sigismund Vladislaus Stephen Andrew Bela Matthias Sebastian João Afonso Duarte"
-    " Elizabeth Mary Anne Victoria Catherine Isabel Isabella Juana Maria María Margaret"
-    " Margrethe Christina Cristina Beatrix Juliana Wilhelmina Leonor Urraca Ana"
-))  # fmt: skip
-_QUEENS = set(words(
-    "Elizabeth Mary Anne Victoria Catherine Isabel Isabella Juana Maria María Margaret"
-    " Margrethe Christina Cristina Beatrix Juliana Wilhelmina Leonor Urraca Ana"
 ))  # fmt: skip
 _NOT_SEQUELS = {"IV", "XX", "XXX"}
 _AMPM = {"am": "a m", "pm": "p m", "a.m.": "a m", "p.m.": "p m"}
@@ -924,8 +921,6 @@ class _Reader:
             return True
         noun_follows = self._noun_follows()
         if previous in _YEAR_CONTEXT:  # "in 2100" too, but not "in 2500 places"
-            # Before what it counts, only a recent year is still one: "the 1999 season",
-            # "the 2024 elections", but "the 1250 employees", "in 1500 places".
             # After a determiner ("the", "a", "this"), only a recent year stays one before
             # a plural noun it may count: "the 1999 season", "the 2024 elections", but "the
             # 1250 employees"; "the 1776 declaration" is a year. After a preposition ("In
@@ -1019,9 +1014,7 @@ class _Reader:
         amount = ("-" if sign else "") + amount
         scale = _SCALE_SUFFIXES.get(suffix) if suffix else None
         taken = 1
-        if symbol == "$" and not trail and _TRAIL.sub("", self._peek()) in _PESOS:
-            # "$1,500 pesos", "$17,50 MXN": pesos written with the dollar's sign.
-            self._ending = self._tail(2)
+        if self._pesos_follow(symbol, trail):
             return 2, self._money(amount, "$", scale, taken_scale=False, pesos=True)
         following = self._peek().rstrip(".,;:!?").lower()
         if scale is None and not trail and following in _SCALES[self.language]:
@@ -1056,9 +1049,8 @@ class _Reader:
             return None
         gender = _CURRENCIES[symbol][2] if self.es else "m"
         if scale is not None:  # "$5-10M", "$1.5-2B": five to ten million dollars
-            pesos = symbol == "$" and not trail and _TRAIL.sub("", self._peek()) in _PESOS
-            if pesos:
-                self._ending, taken = self._tail(2), 2
+            if pesos := self._pesos_follow(symbol, trail):
+                taken = 2
             said_first = self._number_words(*parsed)
             said_second = self._money(second, symbol, scale, taken_scale=False, pesos=pesos)
             return taken, f"{said_first} {self.words['to']} {said_second}"
@@ -1068,6 +1060,14 @@ class _Reader:
             said_first = cardinal(parsed[0], self.language, gender=gender)
         said_second = self._money(second, symbol, None, taken_scale=False)
         return taken, f"{said_first} {self.words['to']} {said_second}"
+
+    def _pesos_follow(self, symbol: str, trail: str) -> bool:
+        """Whether "pesos" or a peso's code follows an amount in dollars' sign ("$1,500
+        pesos", "$17,50 MXN"): pesos, the word taken with it (and its punctuation kept)."""
+        if symbol != "$" or trail or _TRAIL.sub("", self._peek()) not in _PESOS:
+            return False
+        self._ending = self._tail(2)
+        return True
 
     def _money(
         self, amount: str, symbol: str, scale: str | None, *, taken_scale, pesos: bool = False
@@ -1409,9 +1409,9 @@ class _Reader:
         return taken, said
 
     def _scaled(self, core: str, trail: str):
-        """ "100K people", "10M users": a K, M, B or bn stuck to a number, before a plural
-        word, is thousand, million, billion ("10 m" is meters; "10M" alone, "a 5K run" and
-        "the 3M company" are left)."""
+        """ "100K people", "10M users": a K, M, B or bn stuck to a number, before a noun such
+        figures count (_SCALED_COUNTS), is thousand, million, billion ("10 m" is meters;
+        "10M" alone, "a 5K run" and "the 3M company" are left)."""
         match = re.fullmatch(r"(\d{1,3}(?:\.\d{1,2})?)(K|M|B|bn)", core)
         following = _TRAIL.sub("", _LEAD.sub("", self._peek()))
         if self.es or not match or trail or not following[:1].islower():
@@ -1530,9 +1530,9 @@ class _Reader:
             return 1, "love" if not self.es else "amo"  # "I <3 NY"
         pieces = _COMPARISON_SPLIT.split(core)
         operands, operators = pieces[0::2], pieces[1::2]
-        # A comparison's sides are numbers or one-letter variables ("a<b", "x<y>z", "n>=10",
-        # "<5 s"), or it has none ("<" alone); "<name", "URL>" and "Map<String, Integer>"
-        # are a placeholder's or a type's brackets.
+        # A comparison's sides are numbers, one-letter variables or lowercase identifiers
+        # ("a<b", "x<y>z", "n>=10", "i<len", "<5 s"), or it has none ("<" alone); "<name",
+        # "URL>" and "Map<String, Integer>" are a placeholder's or a type's brackets.
         simple = all(not o or _OPERAND.fullmatch(o) for o in operands)
         sided = bool(operands[0]) == bool(operands[-1]) or re.search(r"\d", core)
         if simple and sided:
