@@ -20,7 +20,7 @@ from speech_api.engines import Speech, TextToSpeech, WordTiming, registry
 from speech_api.engines.spec import TextToSpeechSpec
 from speech_api.errors import InvalidRequestError
 from speech_api.text import Pause, Script, Token, Words
-from speech_api.text.script import glued
+from speech_api.text.script import glued, written_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -191,21 +191,11 @@ def written_timings(tokens: Sequence[Token], spoken: Sequence[WordTiming]) -> li
         for index in range(len(tokens)):
             token_spans[index] = [total * index / count, total * (index + 1) / count]
 
-    # The written words: tokens with no space between them are one (SSML's '"WWW",').
-    written: list[tuple[str, list[int]]] = []
-    for index, token in enumerate(tokens):
-        if token.written:
-            if token.joined and written:
-                text, indexes = written[-1]
-                written[-1] = (text + token.written, [*indexes, index])
-            else:
-                written.append((token.written, [index]))
-
     timings: list[WordTiming] = []
     pending: list[tuple[str, list[int]]] = []  # words with no letter or digit before the first
     last_end = 0.0
     groups: list[tuple[str, list[int]]] = []
-    for word, indexes in written:
+    for word, indexes in written_words(tokens):
         if not any(c.isalnum() for c in word):
             if groups:
                 text, grouped = groups[-1]

@@ -9,7 +9,7 @@ boundaries into parts (text/parts.py)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 # Pauses of SSML's break strengths (Polly: weak and medium are a comma's pause, strong a
@@ -76,15 +76,25 @@ class Words:
 
     @property
     def written(self) -> str:
-        out = ""
-        for t in self.tokens:
-            if t.written:
-                out += t.written if t.joined or not out else " " + t.written
-        return out
+        return " ".join(word for word, _ in written_words(self.tokens))
 
     @property
     def has_speech(self) -> bool:
         return any(any(c.isalnum() for c in t.spoken) for t in self.tokens)
+
+
+def written_words(tokens: Sequence[Token]) -> list[tuple[str, list[int]]]:
+    """The written words of ``tokens`` (those joined to the one before are one word with it,
+    SSML's '"WWW",'), each with the indexes of the tokens it is made of."""
+    words: list[tuple[str, list[int]]] = []
+    for index, token in enumerate(tokens):
+        if token.written:
+            if token.joined and words:
+                text, indexes = words[-1]
+                words[-1] = (text + token.written, [*indexes, index])
+            else:
+                words.append((token.written, [index]))
+    return words
 
 
 def glued(previous: Token | None, token: Token) -> bool:
