@@ -114,6 +114,10 @@ class TTSCache:
         stem = key.rsplit(".", 1)[0]
         return {"words": f"{stem}.words.json", "srt": f"{stem}.srt", "vtt": f"{stem}.vtt"}
 
+    def caption_urls(self, key: str) -> dict[str, str]:
+        """The public URLs of the captions of the audio at ``key`` (srt, vtt)."""
+        return {name: self.url(k) for name, k in self.caption_keys(key).items() if name != "words"}
+
     def get_words(self, key: str) -> list[dict] | None:
         """The word timings stored with the audio at ``key``, or None when missing or not
         trusted (then the speech is made again, with them)."""

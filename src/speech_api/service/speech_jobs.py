@@ -576,11 +576,7 @@ class SpeechJobs:
         if record["request"]["captions"]:
             if self.cache.get_words(key) is None:
                 return None
-            captions = {
-                name: self.cache.url(k)
-                for name, k in self.cache.caption_keys(key).items()
-                if name != "words"
-            }
+            captions = self.cache.caption_urls(key)
         return {
             "url": self.cache.url(key),
             "key": key,
@@ -660,9 +656,7 @@ class SpeechJobs:
             "sample_rate": made.sample_rate,
             "engine": engine.engine,
             "voice": voice,
-            "captions": {n: self.cache.url(k) for n, k in made.captions.items()}
-            if made.captions
-            else None,
+            "captions": self.cache.caption_urls(made.key) if made.captions else None,
         }
         if (self.store.record(job_id) or {}).get("status") in ("done", "failed"):
             return  # ended meanwhile (a claimer taken over as stopped that finished after all)

@@ -119,11 +119,7 @@ class LocalSynthesis:
             "voice": voice,
         }
         if request.captions:
-            common["captions"] = {
-                name: self.cache.url(k)
-                for name, k in self.cache.caption_keys(key).items()
-                if name != "words"
-            }
+            common["captions"] = self.cache.caption_urls(key)
         cached = self.cache.get(key)
         # Audio stored without captions is made again with them (an engine that samples noise
         # speaks a little differently each run: the words must be timed on the audio served).
