@@ -337,6 +337,11 @@ _CLAIMING = threading.Lock()
 _RECORD_FIELDS = frozenset({"id", "status", "created_at", "updated_at", "request", "chars_total"})
 
 
+def job_error(message: str, code: str = "job_failed") -> dict:
+    """A failed job's ``error`` (the API's error body)."""
+    return {"message": message, "type": "server_error", "code": code, "param": None}
+
+
 def _unreadable(job_id: str) -> dict:
     return {
         "id": job_id,
@@ -345,12 +350,7 @@ def _unreadable(job_id: str) -> dict:
         "updated_at": now(),
         "request": {"text_type": "text", "voice": None, "format": "mp3", "speed": 1.0},
         "chars_total": 0,
-        "error": {
-            "message": "The job's record could not be read; submit the job again.",
-            "type": "server_error",
-            "code": "job_failed",
-            "param": None,
-        },
+        "error": job_error("The job's record could not be read; submit the job again."),
     }
 
 

@@ -51,7 +51,7 @@ from speech_api.schemas import SpeechJobRequest as Request
 from speech_api.service.notify import Notifier
 from speech_api.service.speech import SpeechService
 from speech_api.service.speech_job_audio import assemble, synthesize_part
-from speech_api.service.speech_job_store import SpeechJobStore, is_valid_job_id, now
+from speech_api.service.speech_job_store import SpeechJobStore, is_valid_job_id, job_error, now
 from speech_api.service.synthesis import speakable_text
 from speech_api.service.upload_limits import MAX_WORKER_ATTEMPTS
 from speech_api.text import parts as script_parts
@@ -253,7 +253,7 @@ class SpeechJobs:
             self.queue.send([{"job": job_id, "step": "plan"}])
         except SpeechAPIError:
             self.store.clear_active(job_id)
-            self.store.save({**record, "status": "failed", "error": _error("queue unavailable")})
+            self.store.save({**record, "status": "failed", "error": job_error("queue unavailable")})
             raise
         return self._view(record), True
 
@@ -456,7 +456,7 @@ class SpeechJobs:
         error = (
             exc.to_dict()
             if isinstance(exc, SpeechAPIError)
-            else _error(f"The file is not a valid job: {exc}", code="invalid_drop")
+            else job_error(f"The file is not a valid job: {exc}", code="invalid_drop")
         )
         record = self.store.save(
             {
@@ -497,7 +497,7 @@ class SpeechJobs:
             # memory cannot record anything): the job has failed.
             self._fail(
                 record,
-                _error(
+                job_error(
                     f"The {step} step did not finish in {MAX_WORKER_ATTEMPTS} attempts (its "
                     "worker was stopped: out of time or memory)."
                 ),
@@ -518,7 +518,7 @@ class SpeechJobs:
             if attempt >= MAX_WORKER_ATTEMPTS:
                 logger.exception("speech job %s: %s failed for good", job_id, step)
                 detail = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-                self._fail(record, _error(f"{step} failed {attempt} times: {detail}"[:500]))
+                self._fail(record, job_error(f"{step} failed {attempt} times: {detail}"[:500]))
                 return
             raise
 
@@ -708,7 +708,3 @@ def _shares(pieces: list, chars_total: int) -> list[int]:
     shares = [size * chars_total // total for size in sizes]
     shares[-1] += chars_total - sum(shares)
     return shares
-
-
-def _error(message: str, code: str = "job_failed") -> dict:
-    return {"message": message, "type": "server_error", "code": code, "param": None}
