@@ -57,8 +57,8 @@ _ELEMENT_NAMES = (
 _HTML_ELEMENTS = frozenset(_ELEMENT_NAMES.split())
 # Elements inside a line of text: their tags go without a trace next to a space or
 # punctuation ("<b>bold</b>." is "bold.", as a browser shows it), and separate what they
-# would join ("<b>5</b><i>0</i>", "<b>Warning</b>Do", read as two words); any other
-# element's tag separates words, as a block does ("10<sup>6</sup>" is read "10 6").
+# would join ("<b>5</b><i>0</i>", "<b>Warning</b>Do", "10<sup>6</sup>": two words each);
+# any other element's tag separates words, as a block does.
 _INLINE_NAMES = (
     "a abbr b bdi bdo big cite code data del dfn em font i ins kbd mark q rp rt ruby s samp"
     " small span strike strong sub sup time tt u var"
@@ -198,8 +198,8 @@ def inline(text: str) -> str:
 
 
 def _html_tag(match: re.Match[str]) -> str:
-    """A tag of a known HTML element goes (a space, or nothing for an inline one); any other
-    "<...>" is text."""
+    """A tag of a known HTML element goes (a space; an inline one's a mark that `inline`
+    makes a space between two words and nothing elsewhere); any other "<...>" is text."""
     name = match.group(1).lower()
     if name in _INLINE_ELEMENTS:
         return _GONE
