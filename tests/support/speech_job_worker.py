@@ -55,3 +55,19 @@ def idle_jobs_app(make_settings: Callable[..., Settings], cap: int) -> TestClien
     )
     queue = prepare_queue(settings, name=f"idle-jobs-{uuid.uuid4().hex[:8]}")
     return TestClient(create_app(settings.model_copy(update={"speech_jobs_queue_url": queue.url})))
+
+
+def spoken_parts(monkeypatch) -> list:
+    """Every part script the job workers synthesize from now on (the real engine speaks
+    them), in order: what the job tests count."""
+    from speech_api.service import speech_jobs
+
+    spoken: list = []
+    real = speech_jobs.synthesize_part
+
+    def counting(engine, script, **kwargs):
+        spoken.append(script)
+        return real(engine, script, **kwargs)
+
+    monkeypatch.setattr(speech_jobs, "synthesize_part", counting)
+    return spoken

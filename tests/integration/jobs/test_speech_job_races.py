@@ -20,12 +20,11 @@ from speech_api.runtime.speech_job_worker import (
 )
 from speech_api.schemas import SpeechJobRequest
 from speech_api.service import SpeechService
-from speech_api.service import speech_jobs as speech_jobs_module
 from speech_api.service.speech_jobs import RUNTIME_ONLY, SpeechJobs
 from speech_api.text import parts as script_parts
 from tests.integration.jobs.test_speech_jobs import text_of, wait_done
 from tests.support.callbacks import CallbackReceiver
-from tests.support.speech_job_worker import idle_jobs_app, jobs_app
+from tests.support.speech_job_worker import idle_jobs_app, jobs_app, spoken_parts
 
 
 def at_once(count: int, call) -> list:
@@ -55,14 +54,7 @@ def test_identical_submissions_at_once_make_one_job_and_every_caller_is_told(job
     """Ten POSTs of one request at once were ten `202 queued` (each stored its record, the
     last one's callback the only one kept, part 1 synthesized twice): one creates the job,
     the others join it, every caller is called back, and each part is spoken once."""
-    spoken = Counter()
-    real = speech_jobs_module.synthesize_part
-
-    def counting(engine, script, **kwargs):
-        spoken[json.dumps(script_parts.to_json(script), sort_keys=True)] += 1
-        return real(engine, script, **kwargs)
-
-    monkeypatch.setattr(speech_jobs_module, "synthesize_part", counting)
+    scripts = spoken_parts(monkeypatch)
     body = {"text": text_of(700), "format": "wav"}
     with CallbackReceiver() as receiver:
         answers = at_once(
@@ -76,6 +68,7 @@ def test_identical_submissions_at_once_make_one_job_and_every_caller_is_told(job
     assert done["status"] == "done"
     assert sorted(r.path for r in received) == sorted(f"/{i}" for i in range(10))
     assert {r.json()["type"] for r in received} == {"speech_job.completed"}
+    spoken = Counter(json.dumps(script_parts.to_json(s), sort_keys=True) for s in scripts)
     assert spoken and max(spoken.values()) == 1, spoken
 
 

@@ -18,7 +18,7 @@ from devkit.texts import SENTENCES
 from devkit.wer import corpus_wer
 from speech_api.service import speech_jobs as speech_jobs_module
 from tests.support.callbacks import CallbackReceiver
-from tests.support.speech_job_worker import idle_jobs_app, jobs_app
+from tests.support.speech_job_worker import idle_jobs_app, jobs_app, spoken_parts
 
 
 def text_of(chars: int) -> str:
@@ -102,14 +102,7 @@ def test_speech_published_already_is_found_not_spoken_again(jobs, monkeypatch):
     audio overwritten, beside captions timed on the audio it replaced (an engine that
     samples noise speaks differently each run). Now it is done with what is there; only
     captions missing are a reason to speak it again."""
-    spoken = []
-    real = speech_jobs_module.synthesize_part
-
-    def counting(engine, script, **kwargs):
-        spoken.append(script)
-        return real(engine, script, **kwargs)
-
-    monkeypatch.setattr(speech_jobs_module, "synthesize_part", counting)
+    spoken = spoken_parts(monkeypatch)
     text = text_of(300)
     tts = jobs.post("/tts", json={"text": text, "format": "wav", "captions": True}).json()
     audio = httpx.get(tts["url"], timeout=30).content
