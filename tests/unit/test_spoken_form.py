@@ -158,10 +158,33 @@ ENGLISH = [
     ("100s of people and 1,000s of fans; 5² and x² + y² = z² in 100 m².",
      "hundreds of people and thousands of fans; five squared and x squared plus y squared "
      "equals z squared in one hundred square meters."),
+    # A letter named after a lowercase word ends the sentence; after "by" it is an initial.
+    ("Take vitamin C. Kids love it. Written by J. Rowling, chose plan B. Nobody minded.",
+     "Take vitamin C. Kids love it. Written by J Rowling, chose plan B. Nobody minded."),
+    # A time goes on into its weekday, month or time zone; a sentence starting after it ends.
+    ("Meet at 5 p.m. Tuesday, 9 a.m. March 3 or 6 p.m. EST. Then at 7 p.m. I eat.",
+     "Meet at five p m Tuesday, nine a m March third or six p m EST. Then at seven p m. I eat."),
+    # A street opens a sentence; a doctor is greeted.
+    ("Oxford St. is busy. Elm Dr. was closed. Thanks Dr. for coming. St. Louis is big.",
+     "Oxford Street is busy. Elm Drive was closed. Thanks Doctor for coming. Saint Louis is "
+     "big."),
+    # Years and counts: a graduating class, a range of counts, a year after a month's day.
+    ("The class of 1999 graduates; from 1200 to 1500 people; March 12, 2020 we met.",
+     "The class of nineteen ninety-nine graduates; from one thousand two hundred to one "
+     "thousand five hundred people; March twelfth, twenty twenty we met."),
+    ("In March 12 people came; on March 12 people came; in Jan 2024 we moved; Jan 3 times.",
+     "In March twelve people came; on March twelfth people came; in January twenty "
+     "twenty-four we moved; Jan three times."),
+    ("A 2 1/2-year-old, a 1/2-inch pipe, 5-10K users in the 5-10K range.",
+     "A two and a half year old, a half inch pipe, five to ten thousand users in the five to "
+     "ten K range."),
+    ("Henry V and Pius X; when George I saw it.",
+     "Henry the fifth and Pius the tenth; when George I saw it."),
 ]  # fmt: skip
 
 SPANISH = [
     ("Isabel II y Felipe II.", "Isabel segunda y Felipe segundo."),
+    ("Carlos V, Juan Carlos I y Carlos I.", "Carlos quinto, Juan Carlos primero y Carlos primero."),
     ("Cuesta $1,500 pesos, $17,50 MXN o 200 MXN.",
      "Cuesta mil quinientos pesos, diecisiete pesos con cincuenta centavos o doscientos pesos."),
     ("Quedan 1 o 2 sillas, 1 de cada 3 mujeres, a la 1 de la tarde, 21 canciones, 1 o 2 libros.",

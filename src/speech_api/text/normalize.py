@@ -43,6 +43,10 @@ _MONTHS = {
     "es": words("enero febrero marzo abril mayo junio julio agosto septiembre octubre"
                 " noviembre diciembre"),
 }  # fmt: skip
+_WEEKDAYS = {
+    "en": set(words("Monday Tuesday Wednesday Thursday Friday Saturday Sunday")),
+    "es": set(words("Lunes Martes Miércoles Jueves Viernes Sábado Domingo")),
+}
 # Month abbreviations, each language its own: English ones only capitalized ("Aug. 5"; a
 # lowercase "ago. 20" is the word "ago" ending a sentence), Spanish ones either way ("ene.").
 _MONTH_ABBREVIATIONS = {
@@ -369,7 +373,8 @@ _ROMAN_CONTEXT_MORE = {
     "es": {"siglo", "fase", "tipo", "clase", "nivel", "artículo", "título", "anexo"},
 }  # fmt: skip
 # After another capitalized word (a name) only numerals of two or more letters of I, V and
-# X up to 39 ("Henry VIII", "Felipe II"), said as ordinals: English "the Eighth", Spanish
+# X up to 39 ("Henry VIII", "Felipe II"; one letter after a monarch's name: "Henry V",
+# Spanish "Carlos I" too), said as ordinals: English "the Eighth", Spanish
 # "segundo" (past ten as cardinals: "Alfonso trece"). One letter ("I", "V", "X") and
 # numerals with L, C, D, M ("CD", "MD", "XL") are too often words or acronyms.
 _REGNAL = re.compile(r"^X{0,3}(?:IX|IV|V?I{0,3})$")
@@ -395,6 +400,32 @@ _NOT_SEQUELS = {"IV", "XX", "XXX"}
 _AMPM = {"am": "a m", "pm": "p m", "a.m.": "a m", "p.m.": "p m"}
 _AMPM_ES = {"am": "de la mañana", "pm": "de la tarde", "a.m.": "de la mañana",
             "p.m.": "de la tarde"}  # fmt: skip
+
+# Lowercase words after which a capital letter with a full stop is an initial ("by J.
+# Rowling", "and T. S. Eliot"); after other lowercase words it is a letter named ("vitamin C.",
+# "plan B.", "grade A.").
+_BEFORE_NAMES = set(words(
+    "by and or with to from of for as at dear named called like than about said says told"
+    " asked wrote writes via per including featuring starring feat directed edited translated"
+    " written illustrated narrated produced composed painted founded led"
+))  # fmt: skip
+
+# Capitalized words before "Dr." or "St." that address or ask a person ("Thanks Dr. for
+# coming"), and lowercase words that go on a sentence opened by a street ("Oxford St. is
+# busy", "Elm Dr. was closed").
+_ADDRESSING = set(
+    words(
+        "Hi Hello Hey Dear Thank Thanks Sorry Ask Call Tell Meet Visit See Good"
+        " Morning Evening Goodbye Bye Welcome Congratulations Excuse Pardon"
+    )
+)
+_AFTER_STREET = set(words(
+    "is was has had will runs ran goes went leads led stays remains becomes became gets got"
+    " and or at in near between from to closes closed opens opened"
+))  # fmt: skip
+
+# After "Jan" (a name too) only a year makes it January: "Jan 2024", "Jan 1999,".
+_YEAR_AFTER_JAN = re.compile(r"^(?:1[6-9]|20)\d\d(?:[.,;:!?]|$)")
 
 # --- patterns ---------------------------------------------------------------------------
 
@@ -608,6 +639,7 @@ class _Reader:
             or self._previous_word() in _ROMAN_CONTEXT[self.language]
             or (self._previous_word() in _ROMAN_CONTEXT_MORE[self.language] and _ROMAN.match(core))
             or (len(core) >= 2 and _REGNAL.match(core) is not None)
+            or (core in ("I", "V", "X") and self.i > 0 and self.raw[self.i - 1] in _MONARCHS)
             or core in _VULGAR_FRACTIONS
             or (core in _MONTH_ABBREVIATIONS["en"] and not self.es)  # "Aug 5"
             or core.endswith(("\u00b2", "\u00b3"))  # "x²": squared
@@ -751,7 +783,12 @@ class _Reader:
                 return 1, spoken + self._abbreviation_end(ends, rest, 1)
         if month := self._month_abbreviation(body):
             return 1, month
-        if _INITIAL.match(body) and self._peek()[:1].isupper() and not self._starts_sentence():
+        if (
+            _INITIAL.match(body)
+            and self._peek()[:1].isupper()
+            and not self._starts_sentence()
+            and not self._labels_a_letter()
+        ):
             return 1, body[0]  # "J. K. Rowling"; "an A. The teacher" keeps its full stop
         stripped = body.rstrip(",;:!?)\"'")
         if _ACRONYM.match(stripped):
@@ -761,6 +798,19 @@ class _Reader:
             return 1, letters + ("." if ends and not rest else "") + rest
         return None
 
+    def _labels_a_letter(self) -> bool:
+        """Whether a capital letter here is the name of a thing ("vitamin C. Kids", "plan B.
+        Nobody"), whose full stop ends the sentence, not an initial ("by J. Rowling"): it
+        follows a lowercase word that does not lead up to a name."""
+        previous = self.raw[self.i - 1] if self.i else ""
+        return (
+            previous.isalpha()
+            and previous.islower()
+            and previous not in _BEFORE_NAMES
+            and self._peek(1)[:1].isupper()
+            and not _INITIAL.match(self._peek(1))
+        )
+
     def _names_a_street(self) -> bool:
         """Whether "St." / "Dr." here ends a street's name ("Main St.", "Mulholland Dr.",
         "10 Downing St. London"): after a capitalized word that does not start the sentence,
@@ -769,11 +819,13 @@ class _Reader:
         previous = self.raw[self.i - 1] if self.i else ""
         before = self.raw[self.i - 2] if self.i >= 2 else ""
         starts = not before or before.rstrip("\"')\u201d\u2019").endswith(SENTENCE_ENDS)
-        if not (previous[:1].isupper() and previous.isalpha()) or starts:
+        if not (previous[:1].isupper() and previous.isalpha()):
             return False
-        if previous in _SENTENCE_STARTS["en"]:
+        if previous in _SENTENCE_STARTS["en"] or previous in _ADDRESSING:
             return False
         following = _LEAD.sub("", self._peek())
+        if starts:  # "Oxford St. is busy", "Elm Dr. was closed"; not "Hi Dr. how are you"
+            return following[:1].islower() and _TRAIL.sub("", following) in _AFTER_STREET
         return (
             not following[:1].isupper()
             or self._starts_sentence()
@@ -817,7 +869,8 @@ class _Reader:
             return None
         if not body.endswith(".") and (
             self.es
-            or stripped == "Jan"  # a name too: "Jan 3 times"
+            # a name too: "Jan 3 times"; before a year ("Jan 2024") the month
+            or (stripped == "Jan" and not _YEAR_AFTER_JAN.match(self._peek()))
             or not re.match(r"^\d{1,4}(?:st|nd|rd|th)?\b", self._peek())
         ):
             return None
@@ -919,6 +972,12 @@ class _Reader:
         previous = self._previous_word()
         if self._peek().strip(".,;:") in _ERAS or self._after_month():
             return True
+        if self._after_day_of_month():
+            return n <= 2099  # "March 12, 2020 we met", "Aug. 5, 1999 people"
+        if previous == "of" and self._previous_word(2) == "class":
+            return n <= 2099  # "the class of 1999 graduates": the year they finish
+        if self._range_counts():
+            return False  # "from 1200 to 1500 people": both counts, as the second is
         noun_follows = self._noun_follows()
         if previous in _YEAR_CONTEXT:  # "in 2100" too, but not "in 2500 places"
             # After a determiner ("the", "a", "this"), only a recent year stays one before
@@ -933,6 +992,29 @@ class _Reader:
         if previous in _WEAK_YEAR_CONTEXT or previous.rstrip(",").isdecimal():
             return not noun_follows
         return 1100 <= n <= 1999 and not noun_follows
+
+    def _after_day_of_month(self) -> bool:
+        """Whether a day of a month written first comes before: "March 12," or "Aug. 5,"."""
+        if self.i < 2 or not re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)?,", self.raw[self.i - 1]):
+            return False
+        month = self.raw[self.i - 2]
+        return month in _MONTHS["en"] or month.rstrip(".") in _MONTH_ABBREVIATIONS["en"]
+
+    def _range_counts(self) -> bool:
+        """Whether the number here opens a range of counts: "to", "and", "or" or "through",
+        then a four-digit number before a noun ("1200 to 1500 chairs")."""
+        if _TRAIL.search(self.raw[self.i]) or self._peek() not in ("to", "and", "or", "through"):
+            return False
+        second = self._peek(2)
+        noun = self._peek(3)
+        bare = _TRAIL.sub("", noun)
+        return (
+            re.fullmatch(r"\d{4}", second) is not None
+            and bare[:1].islower()
+            and bare.isalpha()
+            and bare not in _AFTER_YEAR
+            and not bare.endswith("ed")
+        )
 
     def _plural_follows(self) -> bool:
         word = _TRAIL.sub("", self._peek())
@@ -1188,8 +1270,14 @@ class _Reader:
         """What follows "a.m." / "p. m.": its own dot is no full stop unless a sentence
         ends there (nothing follows, or a capital does)."""
         punctuation = word[len(word.rstrip(".,;:!?")) :]
-        following = self._peek(taken)
-        sentence_end = not following or following[:1].isupper()
+        following = _TRAIL.sub("", _LEAD.sub("", self._peek(taken)))
+        sentence_end = not following or (
+            following[:1].isupper()
+            # "5 p.m. Tuesday", "9 a.m. March 3", "5 p.m. EST": the time goes on.
+            and following not in _WEEKDAYS[self.language]
+            and following not in _MONTHS[self.language]
+            and not (following.isupper() and len(following) > 1)
+        )
         return punctuation.replace(".", "") + ("." if sentence_end else "")
 
     def _clock(self, hour: int, minute: int, meridiem: str) -> str:
@@ -1352,11 +1440,16 @@ class _Reader:
 
     def _range(self, core: str, trail: str):
         number = _number_pattern(self.language)
-        match = re.fullmatch(rf"({number})[-\u2013]({number})", core)
+        match = re.fullmatch(rf"({number})[-\u2013]({number})(K|M|B|bn)?", core)
         if not match:
             return None
-        first, second = match.group(1), match.group(2)
+        first, second, suffix = match.groups()
         said_first, said_second = self._plain(first), self._plain(second)
+        if suffix:  # "5-10K users": five to ten thousand; "a 5-10K range": five to ten K
+            counts = not trail and _TRAIL.sub("", self._peek()) in _SCALED_COUNTS and not self.es
+            return 1, f"{said_first} {self.words['to']} {said_second} " + (
+                _SCALE_SUFFIXES[suffix] if counts else suffix
+            )
         if re.fullmatch(r"\d{4}", first) and re.fullmatch(r"\d{4}", second) and not self.es:
             said_first, said_second = year(integer(first)), year(integer(second))
         elif (
@@ -1376,9 +1469,21 @@ class _Reader:
     def _mixed_number(self, core: str, trail: str):
         """ "2 1/2 cups", "1½ cups": two and a half, one and a half (then a unit, if one)."""
         match = re.fullmatch(r"(\d{1,6})([½⅓⅔¼¾])", core)
-        taken = 1
+        taken, compound = 1, ""
         if match:
             whole, fraction = match.groups()
+        elif (
+            re.fullmatch(r"\d{1,6}", core)
+            and not trail
+            and (
+                joined := re.fullmatch(
+                    r"(\d{1,4}/\d{1,4})-([^\W\d_]+(?:-[^\W\d_]+)*)", _TRAIL.sub("", self._peek())
+                )
+            )
+            and _is_proper(joined.group(1))
+        ):  # "2 1/2-year-old": two and a half year old
+            whole, taken = core, 2
+            fraction, compound = joined.group(1), joined.group(2).replace("-", " ")
         elif (
             re.fullmatch(r"\d{1,6}", core)
             and not trail
@@ -1402,6 +1507,8 @@ class _Reader:
         else:  # "three quarters", "one third", "siete octavos"
             part = self._fraction(f"{n}/{d}", ",")[1]
         said = f"{cardinal(integer(whole), self.language)} {self.words['and']} {part}"
+        if compound:
+            return taken, f"{said} {compound}"
         unit = _TRAIL.sub("", last)
         if unit in _UNITS and not _TRAIL.search(self.raw[self.i + taken - 1]):
             en, es, _ = _UNITS[unit]
@@ -1467,9 +1574,12 @@ class _Reader:
             self._previous_word() in _ROMAN_CONTEXT_MORE[self.language]
             and (len(core) >= 2 or previous[:1].isupper())
         )
+        # One letter only after a monarch's name: "Henry V", "Carlos I" (Spanish has no
+        # pronoun "I"; English "when George I saw" keeps the word).
+        single = previous in _MONARCHS and (core in ("V", "X") or (core == "I" and self.es))
         regnal = (
             not counted
-            and len(core) >= 2
+            and (len(core) >= 2 or single)
             and _REGNAL.match(core) is not None
             and previous[:1].isupper()
             and previous.isalpha()
@@ -1499,12 +1609,24 @@ class _Reader:
             return None
         months = _MONTHS["en"]
         if self._after_month():
+            if self._counts_after_month():
+                return None  # "In March 12 people came": twelve
             return 1, ordinal(integer(core))
         following = self._peek().rstrip(".,;:!?")
         if following in months and not trail:
             the = "" if self._previous_word() == "the" else "the "
             return 1, f"{the}{ordinal(integer(core))} of"
         return None
+
+    def _counts_after_month(self) -> bool:
+        """Whether a number after a month's name counts what follows ("In March 12 people
+        came", "during May 30 students left"): the month follows "in" or "during" (a day
+        follows "on"), and a plural noun comes next with no punctuation between."""
+        return (
+            self._previous_word(2) in ("in", "during")
+            and self._noun_follows()
+            and self._plural_follows()
+        )
 
     def _after_month(self) -> bool:
         """Whether the word before is an English month: its name ("March", "March,"; not
@@ -1513,7 +1635,8 @@ class _Reader:
         return previous in _MONTHS["en"] or (
             previous.count(".") <= 1
             and previous.rstrip(".") in _MONTH_ABBREVIATIONS["en"]
-            and previous != "Jan"  # "Jan 3 times": a name
+            # "Jan 3 times": a name; "Jan 2024": the month
+            and (previous != "Jan" or _YEAR_AFTER_JAN.match(self.raw[self.i]) is not None)
         )
 
     def _symbol(self, core: str, trail: str):
@@ -1569,6 +1692,13 @@ class _Reader:
         for part in parts:
             if not self.es and _DECADE.match(part):  # "mid-1990s": mid nineteen nineties
                 said.append(self._decade(part, "")[1])
+            elif _FRACTION.match(part) and _is_proper(part):  # "1/2-inch": half inch
+                fraction = tuple(integer(x) for x in part.split("/"))
+                adjective = {(1, 2): "half", (1, 4): "quarter", (3, 4): "three quarter"}
+                if self.es or fraction not in adjective:
+                    said.append(self._fraction(part, ",")[1])
+                else:
+                    said.append(adjective[fraction])
             elif ordinal_match := (_ORDINAL_ES if self.es else _ORDINAL_EN).match(part):
                 said.append(self._ordinal(part, "")[1] if ordinal_match else part)
             elif self._parse(part) is not None:
