@@ -2,9 +2,14 @@
 installable here, so Spanish is checked at the text level: the spoken form the voice would
 be given)."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from speech_api.text.normalize import spoken_form, tokens
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "narration.md"
 
 ENGLISH = [
     ("It costs $3.50 today.", "It costs three dollars and fifty cents today."),
@@ -290,3 +295,32 @@ def test_a_sentence_is_cut_where_it_ends_not_at_an_acronym_or_abbreviation_insid
         "The law passed years ago.",
         "twenty people came.",
     ]
+
+
+def _documented_readings() -> list[tuple[str, str, str]]:
+    """(language, written, reading) of every "`written` → *reading*" in the spoken-form
+    table of docs/narration.md: its English column, then its Spanish one."""
+    text = DOC.read_text(encoding="utf-8")
+    table = text[text.index("| Written | English | Spanish |") : text.index("**Markdown**")]
+    readings = []
+    for row in table.splitlines()[2:]:
+        if not row.startswith("| "):
+            continue
+        cells = row.strip().strip("|").split(" | ")
+        for language, cell in (("en", cells[1]), ("es", cells[2])):
+            for written, reading in re.findall(r"`([^`]+)` → \*([^*]+)\*", cell):
+                readings.append((language, written, reading))
+    return readings
+
+
+DOCUMENTED = _documented_readings()
+
+
+def test_the_docs_table_gives_readings_for_every_row_and_both_languages():
+    assert len(DOCUMENTED) >= 150
+    assert {language for language, _, _ in DOCUMENTED} == {"en", "es"}
+
+
+@pytest.mark.parametrize(("language", "written", "reading"), DOCUMENTED)
+def test_every_reading_in_the_docs_is_what_the_voice_is_given(language, written, reading):
+    assert spoken_form(written, language) == reading
