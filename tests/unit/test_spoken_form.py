@@ -180,6 +180,11 @@ ENGLISH = [
      "ten K range."),
     ("Henry V and Pius X; when George I saw it.",
      "Henry the fifth and Pius the tenth; when George I saw it."),
+    # An amount per a unit or a period after a slash: per.
+    ("Rent is $1,500/month, gas $3.59/gallon, $25/hr; give 10 mg/kg/day, 110 mg/dL, and/or.",
+     "Rent is one thousand five hundred dollars per month, gas three dollars and fifty-nine "
+     "cents per gallon, twenty-five dollars per hour; give ten milligrams per kilogram per "
+     "day, one hundred ten milligrams per deciliter, and or."),
 ]  # fmt: skip
 
 SPANISH = [
@@ -244,6 +249,9 @@ SPANISH = [
     ("Llama al +34 912 345 678 o marca el 112.",
      "Llama al más tres cuatro, nueve uno dos, tres cuatro cinco, seis siete ocho o marca el uno "
      "uno dos."),
+    ("El alquiler cuesta 1.200 €/mes, la gasolina 1,65 €/l y la dosis 10 mg/kg.",
+     "El alquiler cuesta mil doscientos euros por mes, la gasolina un euro con sesenta y cinco "
+     "céntimos por litro y la dosis diez miligramos por kilogramo."),
 ]  # fmt: skip
 
 

@@ -136,6 +136,11 @@ oz   | ounce              | ounces              | onza               | onzas    
 l    | liter              | liters              | litro              | litros              | m
 L    | liter              | liters              | litro              | litros              | m
 ml   | milliliter         | milliliters         | mililitro          | mililitros          | m
+dL   | deciliter          | deciliters          | decilitro          | decilitros          | m
+dl   | deciliter          | deciliters          | decilitro          | decilitros          | m
+ng   | nanogram           | nanograms           | nanogramo          | nanogramos          | m
+mcg  | microgram          | micrograms          | microgramo         | microgramos         | m
+µg   | microgram          | micrograms          | microgramo         | microgramos         | m
 mL   | milliliter         | milliliters         | mililitro          | mililitros          | m
 °C   | degree Celsius     | degrees Celsius     | grado Celsius      | grados Celsius      | m
 ºC   | degree Celsius     | degrees Celsius     | grado Celsius      | grados Celsius      | m
@@ -165,6 +170,15 @@ Mbps | megabit per second | megabits per second | megabit por segundo | megabits
 Gbps | gigabit per second | gigabits per second | gigabit por segundo | gigabits por segundo | m
 """)
 }
+
+# What an amount is per, after its slash ("$1,500/month", "10 mg/kg/day", "1,65 €/l"): a
+# unit (said in the singular), one of these short forms of a period, or a lowercase word
+# ("$3.59/gallon", "€/mes"). Anything else after a slash ("and/or", "3/4") is no "per".
+_PER_PERIODS = {
+    "en": {"h": "hour", "hr": "hour", "d": "day", "wk": "week", "mo": "month", "yr": "year"},
+    "es": {"h": "hora", "d": "día", "sem": "semana"},
+}
+_PER = {"en": "per", "es": "por"}
 
 # Plurals without an s, for "100K people".
 _PLURALS = {"people", "men", "women", "children", "mice", "feet", "teeth", "sheep", "fish"}
@@ -703,6 +717,7 @@ class _Reader:
         return [
             self._url,
             self._email,
+            self._per,
             self._currency,
             self._percent,
             self._time,
@@ -722,6 +737,40 @@ class _Reader:
             self._hyphenated,
             self._power,
         ]
+
+    def _per(self, core: str, trail: str):
+        """ "$1,500/month", "$25/hr", "5mg/kg": an amount (money, or a number and its unit)
+        per each unit or period after its slashes ("10 mg/kg" and "1,65 €/l" are taken by
+        the number, see _per_unit)."""
+        split = self._per_unit(core)
+        if split is None or not re.match(r"[-\u2212]?(?:US\$|[$€£¥])?\d", split[0]):
+            return None
+        head, per = split
+        for rule in (self._currency, self._number_and_unit):
+            said = rule(head, ",")  # as if punctuation followed: the next word is not its
+            if said is not None and said[0] == 1:
+                return 1, f"{said[1]} {per}"
+        return None
+
+    def _per_unit(self, word: str) -> tuple[str, str] | None:
+        """(what comes before the first slash, "per ..." said) for a word whose every part
+        after a slash is a unit, a period or a lowercase word ("mg/kg/day": per kilogram per
+        day); else None."""
+        head, *parts = _TRAIL.sub("", word).split("/")
+        if not head or not parts:
+            return None
+        said = []
+        for part in parts:
+            if part in _UNITS:
+                unit = _UNITS[part][self.es][0]
+            elif part in _PER_PERIODS[self.language]:
+                unit = _PER_PERIODS[self.language][part]
+            elif part.isalpha() and part.islower() and len(part) >= 3:
+                unit = part
+            else:
+                return None
+            said.append(f"{_PER[self.language]} {unit}")
+        return head, " ".join(said)
 
     def _power(self, core: str, trail: str):
         """ "5²", "x²", "a³": squared, cubed ("m²" after a number is a unit, taken before)."""
@@ -1086,6 +1135,14 @@ class _Reader:
             ):
                 symbol = self._peek().rstrip(".,;:!?")
                 return 2, self._money(core, symbol, None, taken_scale=None)
+            elif (
+                re.fullmatch(rf"[-\u2212]?(?:{number})", core)
+                and not trail
+                and (split := self._per_unit(self._peek()))
+                and split[0] in table
+            ):  # "1.200 €/mes": mil doscientos euros por mes
+                said = self._money(core, split[0], None, taken_scale=None)
+                return 2, f"{said} {split[1]}"
             elif core in _CODES_FIRST and re.fullmatch(
                 rf"[-\u2212]?(?:{number})[.,;:!?]*", self._peek()
             ):
@@ -1549,6 +1606,8 @@ class _Reader:
             return 2, self._quantity(core, bare)
         if bare in ("s", "m", "h", "g", "l", "V", "W") and bare in _UNITS:
             return 2, self._quantity(core, bare)
+        if (split := self._per_unit(following)) and split[0] in _UNITS:
+            return 2, f"{self._quantity(core, split[0])} {split[1]}"  # "10 mg/kg"
         return None
 
     def _quantity(self, amount: str, unit: str) -> str:
