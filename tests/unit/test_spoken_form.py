@@ -185,6 +185,11 @@ ENGLISH = [
      "Rent is one thousand five hundred dollars per month, gas three dollars and fifty-nine "
      "cents per gallon, twenty-five dollars per hour; give ten milligrams per kilogram per "
      "day, one hundred ten milligrams per deciliter, and or."),
+    # Ranges of times and of quantities with their unit written on.
+    ("Open 9am-5pm, 9:00-17:00 or 3-5pm; at 9-11 a.m. Then 10-15kg at 60-75°F, 3-1.",
+     "Open nine a m to five p m, nine to seventeen hundred or three to five p m; at nine to "
+     "eleven a m. Then ten to fifteen kilograms at sixty to seventy-five degrees Fahrenheit, "
+     "three to one."),
 ]  # fmt: skip
 
 SPANISH = [
@@ -252,6 +257,9 @@ SPANISH = [
     ("El alquiler cuesta 1.200 €/mes, la gasolina 1,65 €/l y la dosis 10 mg/kg.",
      "El alquiler cuesta mil doscientos euros por mes, la gasolina un euro con sesenta y cinco "
      "céntimos por litro y la dosis diez miligramos por kilogramo."),
+    ("Abre de 9:00-14:00 y de 17:00-20:30; pesa 10-15kg.",
+     "Abre de nueve a catorce y de diecisiete a veinte y treinta; pesa diez a quince "
+     "kilogramos."),
 ]  # fmt: skip
 
 

@@ -171,6 +171,8 @@ Gbps | gigabit per second | gigabits per second | gigabit por segundo | gigabits
 """)
 }
 
+# A unit's symbol in a pattern, the longest first ("mph" before "m").
+_UNIT_PATTERN = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
 # What an amount is per, after its slash ("$1,500/month", "10 mg/kg/day", "1,65 €/l"): a
 # unit (said in the singular), one of these short forms of a period, or a lowercase word
 # ("$3.59/gallon", "€/mes"). Anything else after a slash ("and/or", "3/4") is no "per".
@@ -721,6 +723,7 @@ class _Reader:
             self._currency,
             self._percent,
             self._time,
+            self._time_range,
             self._date,
             self._ordinal,
             self._phone,
@@ -1309,6 +1312,41 @@ class _Reader:
             return None
         return taken, self._clock(hour, minute, meridiem)
 
+    def _time_range(self, core: str, trail: str):
+        """ "9am-5pm", "3-5pm", "9:00-17:00", "10:30am\u20132 p.m.": two times, "to" between
+        (the first's meridiem, if it has none, is the second's: said once, at the end)."""
+        match = re.fullmatch(r"(\d{1,2}(?::\d{2})?(?:[ap]\.?m\.?)?)[-\u2013](.+)", core, re.I)
+        if not match:
+            return None
+        first, second = match.groups()
+        ends = _TIME.match(second) or _HOUR_AMPM.match(second)
+        starts = _TIME.match(first) or _HOUR_AMPM.match(first)
+        taken, meridiem = 1, (ends.groups()[-1] or "").lower().replace(".", "") if ends else ""
+        following = self._peek().lower().rstrip(",;:!?.").replace(".", "")
+        if not meridiem and not trail and following in ("am", "pm"):
+            meridiem, taken = following, 2  # "9-11 a.m.": its meridiem is its own word
+        if ends is None and meridiem and second.isdecimal():
+            ends = re.match(r"(\d{1,2})()$", second)
+        if ends is None or not (starts or (meridiem and first.isdecimal())):
+            return None  # "3-5" is a range of numbers; "3-5pm" of hours
+        if taken == 2:
+            self._ending = self._meridiem_end(self.raw[self.i + 1], 2)
+        said = []
+        for time, match in ((first, starts), (second, ends)):
+            groups = match.groups() if match else (time, None)
+            hour = integer(groups[0])
+            minute = integer(groups[1]) if len(groups) == 3 and groups[1] else 0
+            own = (groups[-1] or "").lower().replace(".", "") if match else ""
+            if hour > 24 or minute > 59:
+                return None
+            if time is second:
+                own = own or meridiem
+            if minute == 0 and not own and (hour <= 12 or self.es):
+                said.append(cardinal(hour, self.language, gender="f"))  # "nine to five"
+            else:
+                said.append(self._clock(hour, minute, own))
+        return taken, f" {self.words['to']} ".join(said)
+
     def _length(self, core: str):
         fields = [integer(f) for f in core.split(":")[1:]]
         if any(f > 59 for f in fields):
@@ -1498,6 +1536,11 @@ class _Reader:
     def _range(self, core: str, trail: str):
         number = _number_pattern(self.language)
         match = re.fullmatch(rf"({number})[-\u2013]({number})(K|M|B|bn)?", core)
+        unit = re.fullmatch(rf"({number})[-\u2013]((?:{number})\s*(?:{_UNIT_PATTERN}))", core)
+        if unit:  # "10-15kg", "60-75°F": ten to fifteen kilograms
+            said = self._number_and_unit(unit.group(2), ",")
+            if said is not None and self._parse(unit.group(1)) is not None:
+                return 1, f"{self._plain(unit.group(1))} {self.words['to']} {said[1]}"
         if not match:
             return None
         first, second, suffix = match.groups()
@@ -1589,8 +1632,7 @@ class _Reader:
 
     def _number_and_unit(self, core: str, trail: str):
         number = _number_pattern(self.language)
-        units = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
-        match = re.fullmatch(rf"([-\u2212+]?(?:{number}))\s*({units})", core)
+        match = re.fullmatch(rf"([-\u2212+]?(?:{number}))\s*({_UNIT_PATTERN})", core)
         if match:
             amount, unit = match.groups()
             return 1, self._quantity(amount, unit)
