@@ -190,6 +190,10 @@ ENGLISH = [
      "Open nine a m to five p m, nine to seventeen hundred or three to five p m; at nine to "
      "eleven a m. Then ten to fifteen kilograms at sixty to seventy-five degrees Fahrenheit, "
      "three to one."),
+    # "x" after a number multiplies; between numbers it is a dimension's "by".
+    ("It trades at 1.5x book, 20x earnings (2x); a 9x13-inch pan, 12 x 14 feet, 3 cm x 2 cm.",
+     "It trades at one point five times book, twenty times earnings (two times); a nine by "
+     "thirteen inch pan, twelve by fourteen feet, three centimeters by two centimeters."),
 ]  # fmt: skip
 
 SPANISH = [
@@ -260,6 +264,8 @@ SPANISH = [
     ("Abre de 9:00-14:00 y de 17:00-20:30; pesa 10-15kg.",
      "Abre de nueve a catorce y de diecisiete a veinte y treinta; pesa diez a quince "
      "kilogramos."),
+    ("Una habitación de 3 x 4 m y un 4x4.",
+     "Una habitación de tres por cuatro metros y un cuatro por cuatro."),
 ]  # fmt: skip
 
 

@@ -171,6 +171,9 @@ Gbps | gigabit per second | gigabits per second | gigabit por segundo | gigabits
 """)
 }
 
+# "x" after a number: "1.5x", "(2x)" times; between numbers, "4x4", "12 x 14 feet", by.
+_MULTIPLIER = {"en": "times", "es": "veces"}
+_BY = {"en": "by", "es": "por"}
 # A unit's symbol in a pattern, the longest first ("mph" before "m").
 _UNIT_PATTERN = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
 # What an amount is per, after its slash ("$1,500/month", "10 mg/kg/day", "1,65 €/l"): a
@@ -659,7 +662,16 @@ class _Reader:
             or core in _VULGAR_FRACTIONS
             or (core in _MONTH_ABBREVIATIONS["en"] and not self.es)  # "Aug 5"
             or core.endswith(("\u00b2", "\u00b3"))  # "x²": squared
+            or (core == "x" and self._between_numbers())  # "12 x 14": by
         )
+
+    def _between_numbers(self) -> bool:
+        """Whether the word here stands between a number (or a number's unit: "3 cm x 2
+        cm") and a number: a dimension's "x"."""
+        before = self.raw[self.i - 1] if self.i else ""
+        if before in _UNITS and self.i >= 2:
+            before = self.raw[self.i - 2]
+        return bool(re.fullmatch(r"\d[\d.,]*", before) and re.match(r"\d", self._peek()))
 
     def _peek(self, ahead: int = 1) -> str:
         at = self.i + ahead
@@ -731,6 +743,7 @@ class _Reader:
             self._mixed_number,
             self._fraction,
             self._range,
+            self._times,
             self._scaled,
             self._number_and_unit,
             self._roman,
@@ -1615,6 +1628,20 @@ class _Reader:
             return taken + 1, f"{said} {(es if self.es else en)[1]}"
         return taken, said
 
+    def _times(self, core: str, trail: str):
+        """ "1.5x", "20x earnings": times; "4x4", "9x13", and "x" between numbers: by."""
+        if core == "x" and self._between_numbers():
+            return 1, _BY[self.language]
+        match = re.fullmatch(r"([1-9][\d.,]*|0[.,]\d+)x(\d[\d.,]*)?", core)
+        if match is None or self._parse(match.group(1)) is None:
+            return None
+        first, second = match.groups()
+        if second is None:
+            return 1, f"{self._plain(first)} {_MULTIPLIER[self.language]}"
+        if self._parse(second) is None:
+            return None
+        return 1, f"{self._plain(first)} {_BY[self.language]} {self._plain(second)}"
+
     def _scaled(self, core: str, trail: str):
         """ "100K people", "10M users": a K, M, B or bn stuck to a number, before a noun such
         figures count (_SCALED_COUNTS), is thousand, million, billion ("10 m" is meters;
@@ -1800,6 +1827,8 @@ class _Reader:
                     said.append(self._fraction(part, ",")[1])
                 else:
                     said.append(adjective[fraction])
+            elif (by := self._times(part, "")) is not None:  # "9x13-inch": nine by thirteen
+                said.append(by[1])
             elif ordinal_match := (_ORDINAL_ES if self.es else _ORDINAL_EN).match(part):
                 said.append(self._ordinal(part, "")[1] if ordinal_match else part)
             elif self._parse(part) is not None:
