@@ -194,6 +194,10 @@ ENGLISH = [
     ("It trades at 1.5x book, 20x earnings (2x); a 9x13-inch pan, 12 x 14 feet, 3 cm x 2 cm.",
      "It trades at one point five times book, twenty times earnings (two times); a nine by "
      "thirteen inch pan, twelve by fourteen feet, three centimeters by two centimeters."),
+    # A quantity after "a" that qualifies a noun says its unit in the singular.
+    ("A 5 kg bag, a 512GB SSD and a 10 km run; it weighs 5 kg, not a 5 kg.",
+     "A five kilogram bag, a five hundred twelve gigabyte SSD and a ten kilometer run; it "
+     "weighs five kilograms, not a five kilograms."),
 ]  # fmt: skip
 
 SPANISH = [

@@ -174,6 +174,8 @@ Gbps | gigabit per second | gigabits per second | gigabit por segundo | gigabits
 # "x" after a number: "1.5x", "(2x)" times; between numbers, "4x4", "12 x 14 feet", by.
 _MULTIPLIER = {"en": "times", "es": "veces"}
 _BY = {"en": "by", "es": "por"}
+# Words after "a 5 kg" that are no noun it qualifies ("a 5 kg or 10 kg bag" is left).
+_NOT_QUALIFIED = set(words("and or of to per in than"))
 # A unit's symbol in a pattern, the longest first ("mph" before "m").
 _UNIT_PATTERN = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
 # What an amount is per, after its slash ("$1,500/month", "10 mg/kg/day", "1,65 €/l"): a
@@ -1662,29 +1664,45 @@ class _Reader:
         match = re.fullmatch(rf"([-\u2212+]?(?:{number}))\s*({_UNIT_PATTERN})", core)
         if match:
             amount, unit = match.groups()
-            return 1, self._quantity(amount, unit)
+            return 1, self._quantity(amount, unit, 1)
         if trail or self._parse(core) is None:
             return None
         following = self._peek()
         bare = _TRAIL.sub("", following)
         if following in ("sq", "sq.") and (square := _TRAIL.sub("", self._peek(2))) in _SQUARE:
-            return 3, self._quantity(core, _SQUARE[square])  # "10 sq ft": square feet
+            return 3, self._quantity(core, _SQUARE[square], 3)  # "10 sq ft": square feet
         if bare in _UNITS and not (
             bare in ("s", "m", "h", "g", "l", "V", "W") and bare != following
         ):
-            return 2, self._quantity(core, bare)
+            return 2, self._quantity(core, bare, 2)
         if bare in ("s", "m", "h", "g", "l", "V", "W") and bare in _UNITS:
-            return 2, self._quantity(core, bare)
+            return 2, self._quantity(core, bare, 2)
         if (split := self._per_unit(following)) and split[0] in _UNITS:
-            return 2, f"{self._quantity(core, split[0])} {split[1]}"  # "10 mg/kg"
+            return 2, f"{self._quantity(core, split[0], 2)} {split[1]}"  # "10 mg/kg"
         return None
 
-    def _quantity(self, amount: str, unit: str) -> str:
+    def _quantity(self, amount: str, unit: str, taken: int = 1) -> str:
+        """A number and its unit, the unit's word the last of ``taken`` words."""
         whole, frac = self._parse(amount)
         en, es, gender = _UNITS[unit]
         singular, plural = es if self.es else en
         count = self._number_words(whole, frac, gender=gender if self.es else "m", noun=True)
-        return f"{count} {singular if abs(whole) == 1 and not frac else plural}"
+        one = abs(whole) == 1 and not frac
+        return f"{count} {singular if one or self._modifies(taken) else plural}"
+
+    def _modifies(self, taken: int) -> bool:
+        """Whether an English quantity of ``taken`` words after "a" or "an" qualifies the
+        noun after it ("a 5 kg bag", "a 512GB SSD", "a 10 km long road"): its unit is
+        said in the singular, as in "a five kilogram bag"."""
+        following = _TRAIL.sub("", self._peek(taken))
+        return (
+            not self.es
+            and self._previous_word() in ("a", "an")
+            and not _TRAIL.search(self.raw[self.i + taken - 1])
+            and following.isalpha()
+            and (following.islower() or following.isupper())  # "a 512GB SSD"
+            and following not in _NOT_QUALIFIED
+        )
 
     def _unit_after(self, whole: int, has_frac: bool) -> str | None:
         bare = _TRAIL.sub("", self._peek())
