@@ -198,6 +198,11 @@ ENGLISH = [
     ("A 5 kg bag, a 512GB SSD and a 10 km run; it weighs 5 kg, not a 5 kg.",
      "A five kilogram bag, a five hundred twelve gigabyte SSD and a ten kilometer run; it "
      "weighs five kilograms, not a five kilograms."),
+    # Units of recipes, video, finance and medicine; a fraction before its unit.
+    ("Add 1-2 tbsp oil, 2 oz. of butter, 1/4 tsp salt; 60fps, 30 mpg, 25 bps, 5 ppm, 120/80 mmHg.",
+     "Add one to two tablespoons oil, two ounces of butter, one quarter teaspoon salt; sixty "
+     "frames per second, thirty miles per gallon, twenty-five basis points, five parts per "
+     "million, one hundred twenty over eighty millimeters of mercury."),
 ]  # fmt: skip
 
 SPANISH = [
@@ -270,6 +275,9 @@ SPANISH = [
      "kilogramos."),
     ("Una habitación de 3 x 4 m y un 4x4.",
      "Una habitación de tres por cuatro metros y un cuatro por cuatro."),
+    ("Añade 2 cdas de aceite, 1 cdta. de sal, 1/2 cdta de comino y 1/4 cdta. de pimienta.",
+     "Añade dos cucharadas de aceite, una cucharadita de sal, media cucharadita de comino y un "
+     "cuarto de cucharadita de pimienta."),
 ]  # fmt: skip
 
 

@@ -130,6 +130,23 @@ ft   | foot               | feet                | pie                | pies     
 kg   | kilogram           | kilograms           | kilogramo          | kilogramos          | m
 g    | gram               | grams               | gramo              | gramos              | m
 mg   | milligram          | milligrams          | miligramo          | miligramos          | m
+tbsp | tablespoon         | tablespoons         | cucharada          | cucharadas          | f
+Tbsp | tablespoon         | tablespoons         | cucharada          | cucharadas          | f
+tsp  | teaspoon           | teaspoons           | cucharadita        | cucharaditas        | f
+cda  | tablespoon         | tablespoons         | cucharada          | cucharadas          | f
+cdas | tablespoon         | tablespoons         | cucharada          | cucharadas          | f
+cdta | teaspoon           | teaspoons           | cucharadita        | cucharaditas        | f
+cdtas | teaspoon          | teaspoons           | cucharadita        | cucharaditas        | f
+gal  | gallon             | gallons             | galón              | galones             | m
+yd   | yard               | yards               | yarda              | yardas              | f
+kcal | kilocalorie        | kilocalories        | kilocaloría        | kilocalorías        | f
+mpg  | mile per gallon    | miles per gallon    | milla por galón    | millas por galón    | f
+fps  | frame per second   | frames per second   | fotograma por segundo | fotogramas por segundo | m
+ppm  | part per million   | parts per million   | parte por millón   | partes por millón   | f
+mAh  | milliamp hour      | milliamp hours      | miliamperio hora   | miliamperios hora   | m
+bp   | basis point        | basis points        | punto básico       | puntos básicos      | m
+bps  | basis point        | basis points        | punto básico       | puntos básicos      | m
+pb   | basis point        | basis points        | punto básico       | puntos básicos      | m
 lb   | pound              | pounds              | libra              | libras              | f
 lbs  | pound              | pounds              | libra              | libras              | f
 oz   | ounce              | ounces              | onza               | onzas               | f
@@ -176,6 +193,12 @@ _MULTIPLIER = {"en": "times", "es": "veces"}
 _BY = {"en": "by", "es": "por"}
 # Words after "a 5 kg" that are no noun it qualifies ("a 5 kg or 10 kg bag" is left).
 _NOT_QUALIFIED = set(words("and or of to per in than"))
+# A unit whose row is too long for the table.
+_UNITS["mmHg"] = (
+    ("millimeter of mercury", "millimeters of mercury"),
+    ("milímetro de mercurio", "milímetros de mercurio"),
+    "m",
+)
 # A unit's symbol in a pattern, the longest first ("mph" before "m").
 _UNIT_PATTERN = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
 # What an amount is per, after its slash ("$1,500/month", "10 mg/kg/day", "1,65 €/l"): a
@@ -1531,6 +1554,18 @@ class _Reader:
             return None
         else:
             n, d = integer(match.group(1)), integer(match.group(2))
+        unit = _TRAIL.sub("", self._peek())
+        if unit == "mmHg" and not trail:  # "120/80 mmHg": a blood pressure, one twenty over
+            self._unit_stop(2)
+            over = "sobre" if self.es else "over"
+            return 2, f"{cardinal(n, self.language)} {over} {self._quantity(str(d), unit, 2)}"
+        if unit in _UNITS and not trail and n < d:  # "1/4 tsp": one quarter teaspoon
+            self._unit_stop(2)
+            en, es, gender = _UNITS[unit]
+            if self.es and (n, d) == (1, 2):  # "1/2 cdta": media cucharadita
+                return 2, f"{'media' if gender == 'f' else 'medio'} {es[0]}"
+            said = self._fraction(core, ",")[1]
+            return 2, f"{said} de {es[0]}" if self.es else f"{said} {en[0]}"
         noun = self._noun_after() if self.es and not trail else None
         if noun and (n, d) == (1, 2):  # "1/2 taza": media taza, "medio kilo"
             return 1, "media" if _es_gender(noun) == "f" else "medio"
@@ -1671,15 +1706,21 @@ class _Reader:
         bare = _TRAIL.sub("", following)
         if following in ("sq", "sq.") and (square := _TRAIL.sub("", self._peek(2))) in _SQUARE:
             return 3, self._quantity(core, _SQUARE[square], 3)  # "10 sq ft": square feet
-        if bare in _UNITS and not (
-            bare in ("s", "m", "h", "g", "l", "V", "W") and bare != following
-        ):
-            return 2, self._quantity(core, bare, 2)
-        if bare in ("s", "m", "h", "g", "l", "V", "W") and bare in _UNITS:
+        if bare in _UNITS:
+            self._unit_stop(2)
             return 2, self._quantity(core, bare, 2)
         if (split := self._per_unit(following)) and split[0] in _UNITS:
             return 2, f"{self._quantity(core, split[0], 2)} {split[1]}"  # "10 mg/kg"
         return None
+
+    def _unit_stop(self, taken: int) -> None:
+        """A unit written with an abbreviation's full stop ("1 cdta. de sal", "2 oz. of
+        butter") before a lowercase word: the stop is the abbreviation's, not the
+        sentence's (set as this rule's ending)."""
+        last = self.raw[self.i + taken - 1]
+        tail = _TRAIL.search(last)
+        if tail and tail.group(0) == "." and self._peek(taken)[:1].islower():
+            self._ending = ""
 
     def _quantity(self, amount: str, unit: str, taken: int = 1) -> str:
         """A number and its unit, the unit's word the last of ``taken`` words."""
