@@ -203,6 +203,10 @@ ENGLISH = [
      "Add one to two tablespoons oil, two ounces of butter, one quarter teaspoon salt; sixty "
      "frames per second, thirty miles per gallon, twenty-five basis points, five parts per "
      "million, one hundred twenty over eighty millimeters of mercury."),
+    # Legal references before a number; a lowercase abbreviation opening a sentence.
+    ("See § 12, §14, Art. 5 and Sec. 3. E.g. the budget. I.e. nobody. Approx. 50 came.",
+     "See section twelve, section fourteen, article five and section three. For example the "
+     "budget. That is nobody. Approximately fifty came."),
 ]  # fmt: skip
 
 SPANISH = [
@@ -278,6 +282,9 @@ SPANISH = [
     ("Añade 2 cdas de aceite, 1 cdta. de sal, 1/2 cdta de comino y 1/4 cdta. de pimienta.",
      "Añade dos cucharadas de aceite, una cucharadita de sal, media cucharadita de comino y un "
      "cuarto de cucharadita de pimienta."),
+    ("En el s. XIX, según el art. 14, la D.ª María vivía en C/ Mayor 5, 4.º izda.",
+     "En el siglo diecinueve, según el artículo catorce, la doña María vivía en calle Mayor "
+     "cinco, cuarto izquierda."),
 ]  # fmt: skip
 
 

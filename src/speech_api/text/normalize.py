@@ -326,6 +326,16 @@ es | Prof.  | profesor      | no
 es | Profa. | profesora     | no
 es | Lic.   | licenciado    | no
 es | Ing.   | ingeniero     | no
+es | D.ª    | doña          | no
+es | Dª     | doña          | no
+es | C/     | calle         | no
+es | Pza.   | plaza         | no
+es | Ctra.  | carretera     | no
+es | izda.  | izquierda     | yes
+es | izq.   | izquierda     | yes
+es | dcha.  | derecha       | yes
+es | Sto.   | santo         | no
+es | Sta.   | santa         | no
 es | EE.UU. | Estados Unidos | yes
 es | EE. UU. | Estados Unidos | yes
 es | p. ej. | por ejemplo   | no
@@ -343,11 +353,15 @@ _STREETS = {"St.": "Street", "Dr.": "Drive"}
 _BEFORE_NUMBER = {
     "en": {"No.": "number", "no.": "number", "Nos.": "numbers", "#": "number",
            "p.": "page", "pp.": "pages", "Fig.": "figure", "fig.": "figure",
-           "vol.": "volume", "Vol.": "volume", "ch.": "chapter", "Ch.": "chapter"},
+           "vol.": "volume", "Vol.": "volume", "ch.": "chapter", "Ch.": "chapter",
+           "Art.": "article", "art.": "article", "Arts.": "articles", "Sec.": "section",
+           "sec.": "section", "§": "section", "§§": "sections"},
     "es": {"#": "número", "No.": "número", "p.": "página", "pp.": "páginas",
            "fig.": "figura", "Fig.": "figura", "vol.": "volumen", "cap.": "capítulo",
-           "Cap.": "capítulo"},
+           "Cap.": "capítulo", "art.": "artículo", "Art.": "artículo", "arts.": "artículos"},
 }  # fmt: skip
+# Before a Roman numeral, Spanish "s." is siglo ("el s. XIX": el siglo diecinueve).
+_CENTURY = {"s.": "siglo", "S.": "siglo", "ss.": "siglos"}
 # Words after which a lowercase "no." is the answer "no" ending a sentence ("She said no. 5
 # minutes later"), not "number" ("item no. 5"; a capitalized "No. 5" is always "number").
 _ANSWERED_NO = set(words("said say says saying answered answer answers replied reply replies"
@@ -414,7 +428,7 @@ _ROMAN_CONTEXT = {
 _ROMAN_CONTEXT_MORE = {
     "en": {"war", "wars", "bowl", "phase", "type", "class", "stage", "level", "grade", "tier",
            "round", "episode", "article", "title", "annex"},
-    "es": {"siglo", "fase", "tipo", "clase", "nivel", "artículo", "título", "anexo"},
+    "es": {"siglo", "s.", "ss.", "fase", "tipo", "clase", "nivel", "artículo", "título", "anexo"},
 }  # fmt: skip
 # After another capitalized word (a name) only numerals of two or more letters of I, V and
 # X up to 39 ("Henry VIII", "Felipe II"; one letter after a monarch's name: "Henry V",
@@ -827,7 +841,7 @@ class _Reader:
     # -- abbreviations ------------------------------------------------------------------------
 
     def _abbreviation(self, body: str) -> tuple[int, str] | None:
-        if not any(mark in body for mark in "./º#"):
+        if not any(mark in body for mark in "./º#§"):
             # Every abbreviation and before-number word holds one of these: most words (a
             # number, "%") skip the tables.
             month = self._month_abbreviation(body)
@@ -846,19 +860,20 @@ class _Reader:
         for form in sorted(before_number, key=len, reverse=True):
             if body.startswith(form) and next_is_number and not answered:
                 rest = body[len(form) :]
-                if rest == "" or (form == "#" and rest[:1].isdecimal()):
-                    if rest:  # "#5"
+                if rest == "" or (form in ("#", "§") and rest[:1].isdecimal()):
+                    if rest:  # "#5", "§12"
                         n = self._as_number(rest.rstrip(".,;:!?"))
                         if n is not None:
                             return 1, f"{before_number[form]} {n}" + rest[
                                 len(rest.rstrip(".,;:!?")) :
                             ]
                     return 1, before_number[form]
-        if body.startswith("#") and body[1:].rstrip(".,;:!?").isdecimal():
+        if body[:1] in "#§" and body[1:].rstrip(".,;:!?").isdecimal():  # "#1", "§12"
             rest = body[1:].rstrip(".,;:!?")
-            return 1, f"{before_number['#']} {cardinal(integer(rest), self.language)}" + body[
-                1 + len(rest) :
-            ]
+            said = before_number.get(body[0], body[0])
+            return 1, f"{said} {cardinal(integer(rest), self.language)}" + body[1 + len(rest) :]
+        if self.es and body in _CENTURY and _ROMAN.fullmatch(_TRAIL.sub("", self._peek()) or "-"):
+            return 1, _CENTURY[body]
         for form, (spoken, ends) in table.items():
             if " " in form:
                 continue
@@ -871,6 +886,10 @@ class _Reader:
                     ends = not rest and (not following or self._starts_sentence())
                     return 1, _STREETS[form] + ("." if ends else rest)
                 return 1, spoken + self._abbreviation_end(ends, rest, 1)
+        if body[:1].isupper() and (lower := body[0].lower() + body[1:]) in table:
+            # "E.g. the", "I.e.", "Approx. 50": a lowercase abbreviation opening a sentence
+            spoken, ends = table[lower]
+            return 1, spoken[0].upper() + spoken[1:] + self._abbreviation_end(ends, "", 1)
         if month := self._month_abbreviation(body):
             return 1, month
         if (
