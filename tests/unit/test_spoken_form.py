@@ -285,6 +285,9 @@ SPANISH = [
     ("En el s. XIX, según el art. 14, la D.ª María vivía en C/ Mayor 5, 4.º izda.",
      "En el siglo diecinueve, según el artículo catorce, la doña María vivía en calle Mayor "
      "cinco, cuarto izquierda."),
+    ("La Ley 39/2015 regula el RD 463/2020; abierto 24/7 todos los días, 2/3 partes.",
+     "La Ley treinta y nueve barra dos mil quince regula el RD cuatrocientos sesenta y tres "
+     "barra dos mil veinte; abierto veinticuatro siete todos los días, dos tercios de partes."),
 ]  # fmt: skip
 
 

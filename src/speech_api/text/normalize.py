@@ -1585,7 +1585,11 @@ class _Reader:
                 return 2, f"{'media' if gender == 'f' else 'medio'} {es[0]}"
             said = self._fraction(core, ",")[1]
             return 2, f"{said} de {es[0]}" if self.es else f"{said} {en[0]}"
-        noun = self._noun_after() if self.es and not trail else None
+        if self.es and match and 1900 <= d <= 2099 and len(match.group(2)) == 4:
+            # A law's number and year ("Ley 39/2015", "Real Decreto 463/2020"): barra
+            return 1, f"{cardinal(n, 'es')} {self.words['slash']} {year(d, 'es')}"
+        # Only a fraction under one is "of" what follows ("2/3 partes": dos tercios de).
+        noun = self._noun_after() if self.es and not trail and n < d else None
         if noun and (n, d) == (1, 2):  # "1/2 taza": media taza, "medio kilo"
             return 1, "media" if _es_gender(noun) == "f" else "medio"
         if noun and _TRAIL.sub("", noun).lower() != "de":
