@@ -207,6 +207,10 @@ ENGLISH = [
     ("See § 12, §14, Art. 5 and Sec. 3. E.g. the budget. I.e. nobody. Approx. 50 came.",
      "See section twelve, section fourteen, article five and section three. For example the "
      "budget. That is nobody. Approximately fifty came."),
+    # Ratios (no time: the minutes are not two digits), "and more", a year's two digits.
+    ("A 16:9 screen, a 2:1 margin, 1:50,000 at 3:30; 18+ only, 300+ pages; in '07, of '99.",
+     "A sixteen to nine screen, a two to one margin, one to fifty thousand at three thirty; "
+     "eighteen plus only, three hundred plus pages; in oh seven, of ninety-nine."),
 ]  # fmt: skip
 
 SPANISH = [
@@ -288,6 +292,8 @@ SPANISH = [
     ("La Ley 39/2015 regula el RD 463/2020; abierto 24/7 todos los días, 2/3 partes.",
      "La Ley treinta y nueve barra dos mil quince regula el RD cuatrocientos sesenta y tres "
      "barra dos mil veinte; abierto veinticuatro siete todos los días, dos tercios de partes."),
+    ("A las 20:00 h. Son las 15:30 h, con un ratio de 3:1.",
+     "A las veinte horas. Son las quince y treinta, con un ratio de tres a uno."),
 ]  # fmt: skip
 
 

@@ -750,6 +750,15 @@ class _Reader:
             lead, core = f"{lead}{_SYMBOLS[self.language]['~']} ", core[1:]
         if lead.endswith(("'", "\u2019")) and _DECADE.match(lead[-1] + core):
             lead, core = lead[:-1], lead[-1] + core  # "'90s": its apostrophe is no quote
+        elif (
+            lead.endswith(("'", "\u2019"))
+            and not self.es
+            and re.fullmatch(r"\d\d", core)
+            and not trail.startswith(("'", "\u2019"))
+        ):  # "in '07", "class of '99": a year's last two digits, oh seven, ninety-nine
+            short = integer(core)
+            said = f"oh {cardinal(short)}" if short < 10 else cardinal(short)
+            return 1, lead[:-1] + said + trail
         for rule in self._rules():
             self._ending = None
             result = rule(core, trail)
@@ -775,6 +784,8 @@ class _Reader:
             self._percent,
             self._time,
             self._time_range,
+            self._ratio,
+            self._plus_after,
             self._date,
             self._ordinal,
             self._phone,
@@ -1367,7 +1378,27 @@ class _Reader:
                 self._ending = self._meridiem_end(self.raw[self.i + taken - 1], taken)
         if (bare_hour and not meridiem) or hour > 24 or minute > 59:
             return None
+        if self.es and not meridiem and not trail and _TRAIL.sub("", self._peek()) == "h":
+            # "a las 20:00 h": las veinte horas; "15:30 h": quince y treinta (the h said once)
+            self._ending = self._tail(2)
+            if minute == 0:
+                return 2, f"{cardinal(hour, 'es', gender='f')} horas"
+            return 2, self._clock(hour, minute, "")
         return taken, self._clock(hour, minute, meridiem)
+
+    def _ratio(self, core: str, trail: str):
+        """ "3:1", "16:9", "1:50,000": a ratio (no time: its minutes are not two digits)."""
+        match = re.fullmatch(r"(\d{1,3}):(\d|\d{3,}|\d{1,3}(?:[,.]\d{3})+)", core)
+        if match is None or self._parse(match.group(2)) is None:
+            return None
+        first, second = match.groups()
+        return 1, f"{self._plain(first)} {self.words['to']} {self._as_number(second)}"
+
+    def _plus_after(self, core: str, trail: str):
+        """ "18+", "300+ pages", "1,000+": a number and more, plus."""
+        if not core.endswith("+") or (said := self._as_number(core[:-1])) is None:
+            return None
+        return 1, f"{said} {self.words['plus']}"
 
     def _time_range(self, core: str, trail: str):
         """ "9am-5pm", "3-5pm", "9:00-17:00", "10:30am\u20132 p.m.": two times, "to" between
