@@ -211,6 +211,10 @@ ENGLISH = [
     ("A 16:9 screen, a 2:1 margin, 1:50,000 at 3:30; 18+ only, 300+ pages; in '07, of '99.",
      "A sixteen to nine screen, a two to one margin, one to fifty thousand at three thirty; "
      "eighteen plus only, three hundred plus pages; in oh seven, of ninety-nine."),
+    # Heights in feet and inches, inches after feet or abbreviated, minutes after hours.
+    ("He is 6'2\", she 5 ft 11 in; 2 in. of rain, 1 in 5; it runs 2h 15m, 1 hr 30 m.",
+     "He is six foot two, she five feet eleven inches; two inches of rain, one in five; it "
+     "runs two hours fifteen minutes, one hour thirty minutes."),
 ]  # fmt: skip
 
 SPANISH = [

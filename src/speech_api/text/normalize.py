@@ -786,6 +786,7 @@ class _Reader:
             self._time_range,
             self._ratio,
             self._plus_after,
+            self._feet_inches,
             self._date,
             self._ordinal,
             self._phone,
@@ -1753,11 +1754,17 @@ class _Reader:
         match = re.fullmatch(rf"([-\u2212+]?(?:{number}))\s*({_UNIT_PATTERN})", core)
         if match:
             amount, unit = match.groups()
-            return 1, self._quantity(amount, unit, 1)
+            return 1, self._quantity(amount, self._minutes_after_hours(unit), 1)
         if trail or self._parse(core) is None:
             return None
         following = self._peek()
-        bare = _TRAIL.sub("", following)
+        bare = self._minutes_after_hours(_TRAIL.sub("", following))
+        if not self.es and (
+            (bare == "in" and self._previous_word() in ("ft", "ft.", "feet", "foot"))
+            or (following == "in." and self._peek(2)[:1].islower())
+        ):  # "5 ft 11 in", "2 in. of rain": inches (else "in" is the word: "1 in 5")
+            self._unit_stop(2)
+            return 2, f"{self._plain(core)} {'inch' if core == '1' else 'inches'}"
         if following in ("sq", "sq.") and (square := _TRAIL.sub("", self._peek(2))) in _SQUARE:
             return 3, self._quantity(core, _SQUARE[square], 3)  # "10 sq ft": square feet
         if bare in _UNITS:
@@ -1766,6 +1773,22 @@ class _Reader:
         if (split := self._per_unit(following)) and split[0] in _UNITS:
             return 2, f"{self._quantity(core, split[0], 2)} {split[1]}"  # "10 mg/kg"
         return None
+
+    def _minutes_after_hours(self, unit: str) -> str:
+        """ "m" after hours ("2h 15m", "1 hr 30 m") is minutes, not meters."""
+        before = self.raw[self.i - 1] if self.i else ""
+        hours = re.fullmatch(r"\d+(?:[.,]\d+)?\s*(?:h|hr|hrs)|h|hr|hrs|hours?|horas?", before)
+        return "min" if unit == "m" and hours else unit
+
+    def _feet_inches(self, core: str, trail: str):
+        """ "6'2\"", "5\u203210\u2033": a height in feet and inches, six foot two."""
+        match = re.fullmatch(r"(\d)['\u2019\u2032](\d{1,2})[\"\u201d\u2033]?", core)
+        if match is None or self.es or integer(match.group(2)) > 11:
+            return None
+        if trail[:1] in ('"', "\u201d", "\u2033") and not core.endswith(('"', "\u201d")):
+            self._ending = trail[1:]  # its inch mark, not a closing quote
+        feet, inches = (cardinal(integer(g)) for g in match.groups())
+        return 1, f"{feet} foot {inches}"
 
     def _unit_stop(self, taken: int) -> None:
         """A unit written with an abbreviation's full stop ("1 cdta. de sal", "2 oz. of
