@@ -185,6 +185,41 @@ ENGLISH = [
      "ten K range."),
     ("Henry V and Pius X; when George I saw it.",
      "Henry the fifth and Pius the tenth; when George I saw it."),
+    # An amount per a unit or a period after a slash: per.
+    ("Rent is $1,500/month, gas $3.59/gallon, $25/hr; give 10 mg/kg/day, 110 mg/dL, and/or.",
+     "Rent is one thousand five hundred dollars per month, gas three dollars and fifty-nine "
+     "cents per gallon, twenty-five dollars per hour; give ten milligrams per kilogram per "
+     "day, one hundred ten milligrams per deciliter, and or."),
+    # Ranges of times and of quantities with their unit written on.
+    ("Open 9am-5pm, 9:00-17:00 or 3-5pm; at 9-11 a.m. Then 10-15kg at 60-75°F, 3-1.",
+     "Open nine a m to five p m, nine to seventeen hundred or three to five p m; at nine to "
+     "eleven a m. Then ten to fifteen kilograms at sixty to seventy-five degrees Fahrenheit, "
+     "three to one."),
+    # "x" after a number multiplies; between numbers it is a dimension's "by".
+    ("It trades at 1.5x book, 20x earnings (2x); a 9x13-inch pan, 12 x 14 feet, 3 cm x 2 cm.",
+     "It trades at one point five times book, twenty times earnings (two times); a nine by "
+     "thirteen inch pan, twelve by fourteen feet, three centimeters by two centimeters."),
+    # A quantity after "a" that qualifies a noun says its unit in the singular.
+    ("A 5 kg bag, a 512GB SSD and a 10 km run; it weighs 5 kg, not a 5 kg.",
+     "A five kilogram bag, a five hundred twelve gigabyte SSD and a ten kilometer run; it "
+     "weighs five kilograms, not a five kilograms."),
+    # Units of recipes, video, finance and medicine; a fraction before its unit.
+    ("Add 1-2 tbsp oil, 2 oz. of butter, 1/4 tsp salt; 60fps, 30 mpg, 25 bps, 5 ppm, 120/80 mmHg.",
+     "Add one to two tablespoons oil, two ounces of butter, one quarter teaspoon salt; sixty "
+     "frames per second, thirty miles per gallon, twenty-five basis points, five parts per "
+     "million, one hundred twenty over eighty millimeters of mercury."),
+    # Legal references before a number; a lowercase abbreviation opening a sentence.
+    ("See § 12, §14, Art. 5 and Sec. 3. E.g. the budget. I.e. nobody. Approx. 50 came.",
+     "See section twelve, section fourteen, article five and section three. For example the "
+     "budget. That is nobody. Approximately fifty came."),
+    # Ratios (no time: the minutes are not two digits), "and more", a year's two digits.
+    ("A 16:9 screen, a 2:1 margin, 1:50,000 at 3:30; 18+ only, 300+ pages; in '07, of '99.",
+     "A sixteen to nine screen, a two to one margin, one to fifty thousand at three thirty; "
+     "eighteen plus only, three hundred plus pages; in oh seven, of ninety-nine."),
+    # Heights in feet and inches, inches after feet or abbreviated, minutes after hours.
+    ("He is 6'2\", she 5 ft 11 in; 2 in. of rain, 1 in 5; it runs 2h 15m, 1 hr 30 m.",
+     "He is six foot two, she five feet eleven inches; two inches of rain, one in five; it "
+     "runs two hours fifteen minutes, one hour thirty minutes."),
 ]  # fmt: skip
 
 SPANISH = [
@@ -249,6 +284,25 @@ SPANISH = [
     ("Llama al +34 912 345 678 o marca el 112.",
      "Llama al más tres cuatro, nueve uno dos, tres cuatro cinco, seis siete ocho o marca el uno "
      "uno dos."),
+    ("El alquiler cuesta 1.200 €/mes, la gasolina 1,65 €/l y la dosis 10 mg/kg.",
+     "El alquiler cuesta mil doscientos euros por mes, la gasolina un euro con sesenta y cinco "
+     "céntimos por litro y la dosis diez miligramos por kilogramo."),
+    ("Abre de 9:00-14:00 y de 17:00-20:30; pesa 10-15kg.",
+     "Abre de nueve a catorce y de diecisiete a veinte y treinta; pesa diez a quince "
+     "kilogramos."),
+    ("Una habitación de 3 x 4 m y un 4x4.",
+     "Una habitación de tres por cuatro metros y un cuatro por cuatro."),
+    ("Añade 2 cdas de aceite, 1 cdta. de sal, 1/2 cdta de comino y 1/4 cdta. de pimienta.",
+     "Añade dos cucharadas de aceite, una cucharadita de sal, media cucharadita de comino y un "
+     "cuarto de cucharadita de pimienta."),
+    ("En el s. XIX, según el art. 14, la D.ª María vivía en C/ Mayor 5, 4.º izda.",
+     "En el siglo diecinueve, según el artículo catorce, la doña María vivía en calle Mayor "
+     "cinco, cuarto izquierda."),
+    ("La Ley 39/2015 regula el RD 463/2020; abierto 24/7 todos los días, 2/3 partes.",
+     "La Ley treinta y nueve barra dos mil quince regula el RD cuatrocientos sesenta y tres "
+     "barra dos mil veinte; abierto veinticuatro siete todos los días, dos tercios de partes."),
+    ("A las 20:00 h. Son las 15:30 h, con un ratio de 3:1.",
+     "A las veinte horas. Son las quince y treinta, con un ratio de tres a uno."),
 ]  # fmt: skip
 
 

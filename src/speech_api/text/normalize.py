@@ -130,12 +130,34 @@ ft   | foot               | feet                | pie                | pies     
 kg   | kilogram           | kilograms           | kilogramo          | kilogramos          | m
 g    | gram               | grams               | gramo              | gramos              | m
 mg   | milligram          | milligrams          | miligramo          | miligramos          | m
+tbsp | tablespoon         | tablespoons         | cucharada          | cucharadas          | f
+Tbsp | tablespoon         | tablespoons         | cucharada          | cucharadas          | f
+tsp  | teaspoon           | teaspoons           | cucharadita        | cucharaditas        | f
+cda  | tablespoon         | tablespoons         | cucharada          | cucharadas          | f
+cdas | tablespoon         | tablespoons         | cucharada          | cucharadas          | f
+cdta | teaspoon           | teaspoons           | cucharadita        | cucharaditas        | f
+cdtas | teaspoon          | teaspoons           | cucharadita        | cucharaditas        | f
+gal  | gallon             | gallons             | galón              | galones             | m
+yd   | yard               | yards               | yarda              | yardas              | f
+kcal | kilocalorie        | kilocalories        | kilocaloría        | kilocalorías        | f
+mpg  | mile per gallon    | miles per gallon    | milla por galón    | millas por galón    | f
+fps  | frame per second   | frames per second   | fotograma por segundo | fotogramas por segundo | m
+ppm  | part per million   | parts per million   | parte por millón   | partes por millón   | f
+mAh  | milliamp hour      | milliamp hours      | miliamperio hora   | miliamperios hora   | m
+bp   | basis point        | basis points        | punto básico       | puntos básicos      | m
+bps  | basis point        | basis points        | punto básico       | puntos básicos      | m
+pb   | basis point        | basis points        | punto básico       | puntos básicos      | m
 lb   | pound              | pounds              | libra              | libras              | f
 lbs  | pound              | pounds              | libra              | libras              | f
 oz   | ounce              | ounces              | onza               | onzas               | f
 l    | liter              | liters              | litro              | litros              | m
 L    | liter              | liters              | litro              | litros              | m
 ml   | milliliter         | milliliters         | mililitro          | mililitros          | m
+dL   | deciliter          | deciliters          | decilitro          | decilitros          | m
+dl   | deciliter          | deciliters          | decilitro          | decilitros          | m
+ng   | nanogram           | nanograms           | nanogramo          | nanogramos          | m
+mcg  | microgram          | micrograms          | microgramo         | microgramos         | m
+µg   | microgram          | micrograms          | microgramo         | microgramos         | m
 mL   | milliliter         | milliliters         | mililitro          | mililitros          | m
 °C   | degree Celsius     | degrees Celsius     | grado Celsius      | grados Celsius      | m
 ºC   | degree Celsius     | degrees Celsius     | grado Celsius      | grados Celsius      | m
@@ -165,6 +187,28 @@ Mbps | megabit per second | megabits per second | megabit por segundo | megabits
 Gbps | gigabit per second | gigabits per second | gigabit por segundo | gigabits por segundo | m
 """)
 }
+
+# "x" after a number: "1.5x", "(2x)" times; between numbers, "4x4", "12 x 14 feet", by.
+_MULTIPLIER = {"en": "times", "es": "veces"}
+_BY = {"en": "by", "es": "por"}
+# Words after "a 5 kg" that are no noun it qualifies ("a 5 kg or 10 kg bag" is left).
+_NOT_QUALIFIED = set(words("and or of to per in than"))
+# A unit whose row is too long for the table.
+_UNITS["mmHg"] = (
+    ("millimeter of mercury", "millimeters of mercury"),
+    ("milímetro de mercurio", "milímetros de mercurio"),
+    "m",
+)
+# A unit's symbol in a pattern, the longest first ("mph" before "m").
+_UNIT_PATTERN = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
+# What an amount is per, after its slash ("$1,500/month", "10 mg/kg/day", "1,65 €/l"): a
+# unit (said in the singular), one of these short forms of a period, or a lowercase word
+# ("$3.59/gallon", "€/mes"). Anything else after a slash ("and/or", "3/4") is no "per".
+_PER_PERIODS = {
+    "en": {"h": "hour", "hr": "hour", "d": "day", "wk": "week", "mo": "month", "yr": "year"},
+    "es": {"h": "hora", "d": "día", "sem": "semana"},
+}
+_PER = {"en": "per", "es": "por"}
 
 # Plurals without an s, for "100K people".
 _PLURALS = {"people", "men", "women", "children", "mice", "feet", "teeth", "sheep", "fish"}
@@ -282,6 +326,16 @@ es | Prof.  | profesor      | no
 es | Profa. | profesora     | no
 es | Lic.   | licenciado    | no
 es | Ing.   | ingeniero     | no
+es | D.ª    | doña          | no
+es | Dª     | doña          | no
+es | C/     | calle         | no
+es | Pza.   | plaza         | no
+es | Ctra.  | carretera     | no
+es | izda.  | izquierda     | yes
+es | izq.   | izquierda     | yes
+es | dcha.  | derecha       | yes
+es | Sto.   | santo         | no
+es | Sta.   | santa         | no
 es | EE.UU. | Estados Unidos | yes
 es | EE. UU. | Estados Unidos | yes
 es | p. ej. | por ejemplo   | no
@@ -299,11 +353,15 @@ _STREETS = {"St.": "Street", "Dr.": "Drive"}
 _BEFORE_NUMBER = {
     "en": {"No.": "number", "no.": "number", "Nos.": "numbers", "#": "number",
            "p.": "page", "pp.": "pages", "Fig.": "figure", "fig.": "figure",
-           "vol.": "volume", "Vol.": "volume", "ch.": "chapter", "Ch.": "chapter"},
+           "vol.": "volume", "Vol.": "volume", "ch.": "chapter", "Ch.": "chapter",
+           "Art.": "article", "art.": "article", "Arts.": "articles", "Sec.": "section",
+           "sec.": "section", "§": "section", "§§": "sections"},
     "es": {"#": "número", "No.": "número", "p.": "página", "pp.": "páginas",
            "fig.": "figura", "Fig.": "figura", "vol.": "volumen", "cap.": "capítulo",
-           "Cap.": "capítulo"},
+           "Cap.": "capítulo", "art.": "artículo", "Art.": "artículo", "arts.": "artículos"},
 }  # fmt: skip
+# Before a Roman numeral, Spanish "s." is siglo ("el s. XIX": el siglo diecinueve).
+_CENTURY = {"s.": "siglo", "S.": "siglo", "ss.": "siglos"}
 # Words after which a lowercase "no." is the answer "no" ending a sentence ("She said no. 5
 # minutes later"), not "number" ("item no. 5"; a capitalized "No. 5" is always "number").
 _ANSWERED_NO = set(words("said say says saying answered answer answers replied reply replies"
@@ -370,7 +428,7 @@ _ROMAN_CONTEXT = {
 _ROMAN_CONTEXT_MORE = {
     "en": {"war", "wars", "bowl", "phase", "type", "class", "stage", "level", "grade", "tier",
            "round", "episode", "article", "title", "annex"},
-    "es": {"siglo", "fase", "tipo", "clase", "nivel", "artículo", "título", "anexo"},
+    "es": {"siglo", "s.", "ss.", "fase", "tipo", "clase", "nivel", "artículo", "título", "anexo"},
 }  # fmt: skip
 # After another capitalized word (a name) only numerals of two or more letters of I, V and
 # X up to 39 ("Henry VIII", "Felipe II"; one letter after a monarch's name: "Henry V",
@@ -643,7 +701,16 @@ class _Reader:
             or core in _VULGAR_FRACTIONS
             or (core in _MONTH_ABBREVIATIONS["en"] and not self.es)  # "Aug 5"
             or core.endswith(("\u00b2", "\u00b3"))  # "x²": squared
+            or (core == "x" and self._between_numbers())  # "12 x 14": by
         )
+
+    def _between_numbers(self) -> bool:
+        """Whether the word here stands between a number (or a number's unit: "3 cm x 2
+        cm") and a number: a dimension's "x"."""
+        before = self.raw[self.i - 1] if self.i else ""
+        if before in _UNITS and self.i >= 2:
+            before = self.raw[self.i - 2]
+        return bool(re.fullmatch(r"\d[\d.,]*", before) and re.match(r"\d", self._peek()))
 
     def _peek(self, ahead: int = 1) -> str:
         at = self.i + ahead
@@ -683,6 +750,15 @@ class _Reader:
             lead, core = f"{lead}{_SYMBOLS[self.language]['~']} ", core[1:]
         if lead.endswith(("'", "\u2019")) and _DECADE.match(lead[-1] + core):
             lead, core = lead[:-1], lead[-1] + core  # "'90s": its apostrophe is no quote
+        elif (
+            lead.endswith(("'", "\u2019"))
+            and not self.es
+            and re.fullmatch(r"\d\d", core)
+            and not trail.startswith(("'", "\u2019"))
+        ):  # "in '07", "class of '99": a year's last two digits, oh seven, ninety-nine
+            short = integer(core)
+            said = f"oh {cardinal(short)}" if short < 10 else cardinal(short)
+            return 1, lead[:-1] + said + trail
         for rule in self._rules():
             self._ending = None
             result = rule(core, trail)
@@ -703,9 +779,14 @@ class _Reader:
         return [
             self._url,
             self._email,
+            self._per,
             self._currency,
             self._percent,
             self._time,
+            self._time_range,
+            self._ratio,
+            self._plus_after,
+            self._feet_inches,
             self._date,
             self._ordinal,
             self._phone,
@@ -713,6 +794,7 @@ class _Reader:
             self._mixed_number,
             self._fraction,
             self._range,
+            self._times,
             self._scaled,
             self._number_and_unit,
             self._roman,
@@ -722,6 +804,40 @@ class _Reader:
             self._hyphenated,
             self._power,
         ]
+
+    def _per(self, core: str, trail: str):
+        """ "$1,500/month", "$25/hr", "5mg/kg": an amount (money, or a number and its unit)
+        per each unit or period after its slashes ("10 mg/kg" and "1,65 €/l" are taken by
+        the number, see _per_unit)."""
+        split = self._per_unit(core)
+        if split is None or not re.match(r"[-\u2212]?(?:US\$|[$€£¥])?\d", split[0]):
+            return None
+        head, per = split
+        for rule in (self._currency, self._number_and_unit):
+            said = rule(head, ",")  # as if punctuation followed: the next word is not its
+            if said is not None and said[0] == 1:
+                return 1, f"{said[1]} {per}"
+        return None
+
+    def _per_unit(self, word: str) -> tuple[str, str] | None:
+        """(what comes before the first slash, "per ..." said) for a word whose every part
+        after a slash is a unit, a period or a lowercase word ("mg/kg/day": per kilogram per
+        day); else None."""
+        head, *parts = _TRAIL.sub("", word).split("/")
+        if not head or not parts:
+            return None
+        said = []
+        for part in parts:
+            if part in _UNITS:
+                unit = _UNITS[part][self.es][0]
+            elif part in _PER_PERIODS[self.language]:
+                unit = _PER_PERIODS[self.language][part]
+            elif part.isalpha() and part.islower() and len(part) >= 3:
+                unit = part
+            else:
+                return None
+            said.append(f"{_PER[self.language]} {unit}")
+        return head, " ".join(said)
 
     def _power(self, core: str, trail: str):
         """ "5²", "x²", "a³": squared, cubed ("m²" after a number is a unit, taken before)."""
@@ -737,7 +853,7 @@ class _Reader:
     # -- abbreviations ------------------------------------------------------------------------
 
     def _abbreviation(self, body: str) -> tuple[int, str] | None:
-        if not any(mark in body for mark in "./º#"):
+        if not any(mark in body for mark in "./º#§"):
             # Every abbreviation and before-number word holds one of these: most words (a
             # number, "%") skip the tables.
             month = self._month_abbreviation(body)
@@ -756,19 +872,20 @@ class _Reader:
         for form in sorted(before_number, key=len, reverse=True):
             if body.startswith(form) and next_is_number and not answered:
                 rest = body[len(form) :]
-                if rest == "" or (form == "#" and rest[:1].isdecimal()):
-                    if rest:  # "#5"
+                if rest == "" or (form in ("#", "§") and rest[:1].isdecimal()):
+                    if rest:  # "#5", "§12"
                         n = self._as_number(rest.rstrip(".,;:!?"))
                         if n is not None:
                             return 1, f"{before_number[form]} {n}" + rest[
                                 len(rest.rstrip(".,;:!?")) :
                             ]
                     return 1, before_number[form]
-        if body.startswith("#") and body[1:].rstrip(".,;:!?").isdecimal():
+        if body[:1] in "#§" and body[1:].rstrip(".,;:!?").isdecimal():  # "#1", "§12"
             rest = body[1:].rstrip(".,;:!?")
-            return 1, f"{before_number['#']} {cardinal(integer(rest), self.language)}" + body[
-                1 + len(rest) :
-            ]
+            said = before_number.get(body[0], body[0])
+            return 1, f"{said} {cardinal(integer(rest), self.language)}" + body[1 + len(rest) :]
+        if self.es and body in _CENTURY and _ROMAN.fullmatch(_TRAIL.sub("", self._peek()) or "-"):
+            return 1, _CENTURY[body]
         for form, (spoken, ends) in table.items():
             if " " in form:
                 continue
@@ -781,6 +898,10 @@ class _Reader:
                     ends = not rest and (not following or self._starts_sentence())
                     return 1, _STREETS[form] + ("." if ends else rest)
                 return 1, spoken + self._abbreviation_end(ends, rest, 1)
+        if body[:1].isupper() and (lower := body[0].lower() + body[1:]) in table:
+            # "E.g. the", "I.e.", "Approx. 50": a lowercase abbreviation opening a sentence
+            spoken, ends = table[lower]
+            return 1, spoken[0].upper() + spoken[1:] + self._abbreviation_end(ends, "", 1)
         if month := self._month_abbreviation(body):
             return 1, month
         if (
@@ -1086,6 +1207,14 @@ class _Reader:
             ):
                 symbol = self._peek().rstrip(".,;:!?")
                 return 2, self._money(core, symbol, None, taken_scale=None)
+            elif (
+                re.fullmatch(rf"[-\u2212]?(?:{number})", core)
+                and not trail
+                and (split := self._per_unit(self._peek()))
+                and split[0] in table
+            ):  # "1.200 €/mes": mil doscientos euros por mes
+                said = self._money(core, split[0], None, taken_scale=None)
+                return 2, f"{said} {split[1]}"
             elif core in _CODES_FIRST and re.fullmatch(
                 rf"[-\u2212]?(?:{number})[.,;:!?]*", self._peek()
             ):
@@ -1250,7 +1379,62 @@ class _Reader:
                 self._ending = self._meridiem_end(self.raw[self.i + taken - 1], taken)
         if (bare_hour and not meridiem) or hour > 24 or minute > 59:
             return None
+        if self.es and not meridiem and not trail and _TRAIL.sub("", self._peek()) == "h":
+            # "a las 20:00 h": las veinte horas; "15:30 h": quince y treinta (the h said once)
+            self._ending = self._tail(2)
+            if minute == 0:
+                return 2, f"{cardinal(hour, 'es', gender='f')} horas"
+            return 2, self._clock(hour, minute, "")
         return taken, self._clock(hour, minute, meridiem)
+
+    def _ratio(self, core: str, trail: str):
+        """ "3:1", "16:9", "1:50,000": a ratio (no time: its minutes are not two digits)."""
+        match = re.fullmatch(r"(\d{1,3}):(\d|\d{3,}|\d{1,3}(?:[,.]\d{3})+)", core)
+        if match is None or self._parse(match.group(2)) is None:
+            return None
+        first, second = match.groups()
+        return 1, f"{self._plain(first)} {self.words['to']} {self._as_number(second)}"
+
+    def _plus_after(self, core: str, trail: str):
+        """ "18+", "300+ pages", "1,000+": a number and more, plus."""
+        if not core.endswith("+") or (said := self._as_number(core[:-1])) is None:
+            return None
+        return 1, f"{said} {self.words['plus']}"
+
+    def _time_range(self, core: str, trail: str):
+        """ "9am-5pm", "3-5pm", "9:00-17:00", "10:30am\u20132 p.m.": two times, "to" between
+        (the first's meridiem, if it has none, is the second's: said once, at the end)."""
+        match = re.fullmatch(r"(\d{1,2}(?::\d{2})?(?:[ap]\.?m\.?)?)[-\u2013](.+)", core, re.I)
+        if not match:
+            return None
+        first, second = match.groups()
+        ends = _TIME.match(second) or _HOUR_AMPM.match(second)
+        starts = _TIME.match(first) or _HOUR_AMPM.match(first)
+        taken, meridiem = 1, (ends.groups()[-1] or "").lower().replace(".", "") if ends else ""
+        following = self._peek().lower().rstrip(",;:!?.").replace(".", "")
+        if not meridiem and not trail and following in ("am", "pm"):
+            meridiem, taken = following, 2  # "9-11 a.m.": its meridiem is its own word
+        if ends is None and meridiem and second.isdecimal():
+            ends = re.match(r"(\d{1,2})()$", second)
+        if ends is None or not (starts or (meridiem and first.isdecimal())):
+            return None  # "3-5" is a range of numbers; "3-5pm" of hours
+        if taken == 2:
+            self._ending = self._meridiem_end(self.raw[self.i + 1], 2)
+        said = []
+        for time, match in ((first, starts), (second, ends)):
+            groups = match.groups() if match else (time, None)
+            hour = integer(groups[0])
+            minute = integer(groups[1]) if len(groups) == 3 and groups[1] else 0
+            own = (groups[-1] or "").lower().replace(".", "") if match else ""
+            if hour > 24 or minute > 59:
+                return None
+            if time is second:
+                own = own or meridiem
+            if minute == 0 and not own and (hour <= 12 or self.es):
+                said.append(cardinal(hour, self.language, gender="f"))  # "nine to five"
+            else:
+                said.append(self._clock(hour, minute, own))
+        return taken, f" {self.words['to']} ".join(said)
 
     def _length(self, core: str):
         fields = [integer(f) for f in core.split(":")[1:]]
@@ -1421,7 +1605,23 @@ class _Reader:
             return None
         else:
             n, d = integer(match.group(1)), integer(match.group(2))
-        noun = self._noun_after() if self.es and not trail else None
+        unit = _TRAIL.sub("", self._peek())
+        if unit == "mmHg" and not trail:  # "120/80 mmHg": a blood pressure, one twenty over
+            self._unit_stop(2)
+            over = "sobre" if self.es else "over"
+            return 2, f"{cardinal(n, self.language)} {over} {self._quantity(str(d), unit, 2)}"
+        if unit in _UNITS and not trail and n < d:  # "1/4 tsp": one quarter teaspoon
+            self._unit_stop(2)
+            en, es, gender = _UNITS[unit]
+            if self.es and (n, d) == (1, 2):  # "1/2 cdta": media cucharadita
+                return 2, f"{'media' if gender == 'f' else 'medio'} {es[0]}"
+            said = self._fraction(core, ",")[1]
+            return 2, f"{said} de {es[0]}" if self.es else f"{said} {en[0]}"
+        if self.es and match and 1900 <= d <= 2099 and len(match.group(2)) == 4:
+            # A law's number and year ("Ley 39/2015", "Real Decreto 463/2020"): barra
+            return 1, f"{cardinal(n, 'es')} {self.words['slash']} {year(d, 'es')}"
+        # Only a fraction under one is "of" what follows ("2/3 partes": dos tercios de).
+        noun = self._noun_after() if self.es and not trail and n < d else None
         if noun and (n, d) == (1, 2):  # "1/2 taza": media taza, "medio kilo"
             return 1, "media" if _es_gender(noun) == "f" else "medio"
         if noun and _TRAIL.sub("", noun).lower() != "de":
@@ -1441,6 +1641,11 @@ class _Reader:
     def _range(self, core: str, trail: str):
         number = _number_pattern(self.language)
         match = re.fullmatch(rf"({number})[-\u2013]({number})(K|M|B|bn)?", core)
+        unit = re.fullmatch(rf"({number})[-\u2013]((?:{number})\s*(?:{_UNIT_PATTERN}))", core)
+        if unit:  # "10-15kg", "60-75°F": ten to fifteen kilograms
+            said = self._number_and_unit(unit.group(2), ",")
+            if said is not None and self._parse(unit.group(1)) is not None:
+                return 1, f"{self._plain(unit.group(1))} {self.words['to']} {said[1]}"
         if not match:
             return None
         first, second, suffix = match.groups()
@@ -1515,6 +1720,20 @@ class _Reader:
             return taken + 1, f"{said} {(es if self.es else en)[1]}"
         return taken, said
 
+    def _times(self, core: str, trail: str):
+        """ "1.5x", "20x earnings": times; "4x4", "9x13", and "x" between numbers: by."""
+        if core == "x" and self._between_numbers():
+            return 1, _BY[self.language]
+        match = re.fullmatch(r"([1-9][\d.,]*|0[.,]\d+)x(\d[\d.,]*)?", core)
+        if match is None or self._parse(match.group(1)) is None:
+            return None
+        first, second = match.groups()
+        if second is None:
+            return 1, f"{self._plain(first)} {_MULTIPLIER[self.language]}"
+        if self._parse(second) is None:
+            return None
+        return 1, f"{self._plain(first)} {_BY[self.language]} {self._plain(second)}"
+
     def _scaled(self, core: str, trail: str):
         """ "100K people", "10M users": a K, M, B or bn stuck to a number, before a noun such
         figures count (_SCALED_COUNTS), is thousand, million, billion ("10 m" is meters;
@@ -1532,31 +1751,76 @@ class _Reader:
 
     def _number_and_unit(self, core: str, trail: str):
         number = _number_pattern(self.language)
-        units = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
-        match = re.fullmatch(rf"([-\u2212+]?(?:{number}))\s*({units})", core)
+        match = re.fullmatch(rf"([-\u2212+]?(?:{number}))\s*({_UNIT_PATTERN})", core)
         if match:
             amount, unit = match.groups()
-            return 1, self._quantity(amount, unit)
+            return 1, self._quantity(amount, self._minutes_after_hours(unit), 1)
         if trail or self._parse(core) is None:
             return None
         following = self._peek()
-        bare = _TRAIL.sub("", following)
+        bare = self._minutes_after_hours(_TRAIL.sub("", following))
+        if not self.es and (
+            (bare == "in" and self._previous_word() in ("ft", "ft.", "feet", "foot"))
+            or (following == "in." and self._peek(2)[:1].islower())
+        ):  # "5 ft 11 in", "2 in. of rain": inches (else "in" is the word: "1 in 5")
+            self._unit_stop(2)
+            return 2, f"{self._plain(core)} {'inch' if core == '1' else 'inches'}"
         if following in ("sq", "sq.") and (square := _TRAIL.sub("", self._peek(2))) in _SQUARE:
-            return 3, self._quantity(core, _SQUARE[square])  # "10 sq ft": square feet
-        if bare in _UNITS and not (
-            bare in ("s", "m", "h", "g", "l", "V", "W") and bare != following
-        ):
-            return 2, self._quantity(core, bare)
-        if bare in ("s", "m", "h", "g", "l", "V", "W") and bare in _UNITS:
-            return 2, self._quantity(core, bare)
+            return 3, self._quantity(core, _SQUARE[square], 3)  # "10 sq ft": square feet
+        if bare in _UNITS:
+            self._unit_stop(2)
+            return 2, self._quantity(core, bare, 2)
+        if (split := self._per_unit(following)) and split[0] in _UNITS:
+            return 2, f"{self._quantity(core, split[0], 2)} {split[1]}"  # "10 mg/kg"
         return None
 
-    def _quantity(self, amount: str, unit: str) -> str:
+    def _minutes_after_hours(self, unit: str) -> str:
+        """ "m" after hours ("2h 15m", "1 hr 30 m") is minutes, not meters."""
+        before = self.raw[self.i - 1] if self.i else ""
+        hours = re.fullmatch(r"\d+(?:[.,]\d+)?\s*(?:h|hr|hrs)|h|hr|hrs|hours?|horas?", before)
+        return "min" if unit == "m" and hours else unit
+
+    def _feet_inches(self, core: str, trail: str):
+        """ "6'2\"", "5\u203210\u2033": a height in feet and inches, six foot two."""
+        match = re.fullmatch(r"(\d)['\u2019\u2032](\d{1,2})[\"\u201d\u2033]?", core)
+        if match is None or self.es or integer(match.group(2)) > 11:
+            return None
+        if trail[:1] in ('"', "\u201d", "\u2033") and not core.endswith(('"', "\u201d")):
+            self._ending = trail[1:]  # its inch mark, not a closing quote
+        feet, inches = (cardinal(integer(g)) for g in match.groups())
+        return 1, f"{feet} foot {inches}"
+
+    def _unit_stop(self, taken: int) -> None:
+        """A unit written with an abbreviation's full stop ("1 cdta. de sal", "2 oz. of
+        butter") before a lowercase word: the stop is the abbreviation's, not the
+        sentence's (set as this rule's ending)."""
+        last = self.raw[self.i + taken - 1]
+        tail = _TRAIL.search(last)
+        if tail and tail.group(0) == "." and self._peek(taken)[:1].islower():
+            self._ending = ""
+
+    def _quantity(self, amount: str, unit: str, taken: int = 1) -> str:
+        """A number and its unit, the unit's word the last of ``taken`` words."""
         whole, frac = self._parse(amount)
         en, es, gender = _UNITS[unit]
         singular, plural = es if self.es else en
         count = self._number_words(whole, frac, gender=gender if self.es else "m", noun=True)
-        return f"{count} {singular if abs(whole) == 1 and not frac else plural}"
+        one = abs(whole) == 1 and not frac
+        return f"{count} {singular if one or self._modifies(taken) else plural}"
+
+    def _modifies(self, taken: int) -> bool:
+        """Whether an English quantity of ``taken`` words after "a" or "an" qualifies the
+        noun after it ("a 5 kg bag", "a 512GB SSD", "a 10 km long road"): its unit is
+        said in the singular, as in "a five kilogram bag"."""
+        following = _TRAIL.sub("", self._peek(taken))
+        return (
+            not self.es
+            and self._previous_word() in ("a", "an")
+            and not _TRAIL.search(self.raw[self.i + taken - 1])
+            and following.isalpha()
+            and (following.islower() or following.isupper())  # "a 512GB SSD"
+            and following not in _NOT_QUALIFIED
+        )
 
     def _unit_after(self, whole: int, has_frac: bool) -> str | None:
         bare = _TRAIL.sub("", self._peek())
@@ -1699,6 +1963,8 @@ class _Reader:
                     said.append(self._fraction(part, ",")[1])
                 else:
                     said.append(adjective[fraction])
+            elif (by := self._times(part, "")) is not None:  # "9x13-inch": nine by thirteen
+                said.append(by[1])
             elif ordinal_match := (_ORDINAL_ES if self.es else _ORDINAL_EN).match(part):
                 said.append(self._ordinal(part, "")[1] if ordinal_match else part)
             elif self._parse(part) is not None:
