@@ -183,6 +183,13 @@ ENGLISH = [
     ("A 2 1/2-year-old, a 1/2-inch pipe, 5-10K users in the 5-10K range.",
      "A two and a half year old, a half inch pipe, five to ten thousand users in the five to "
      "ten K range."),
+    # Versions and addresses: parts said as numbers; a time taken, in hours.
+    ("Upgrade Python 3.12 to v2.1.3, ping 192.168.1.1; a GPA of 3.85.",
+     "Upgrade Python three point twelve to version two point one point three, ping one hundred "
+     "ninety-two dot one hundred sixty-eight dot one dot one; a GPA of three point eight five."),
+    ("She finished in 2:05:30, at 14:30:15.",
+     "She finished in two hours, five minutes and thirty seconds, at fourteen thirty and "
+     "fifteen seconds."),
     ("Henry V and Pius X; when George I saw it.",
      "Henry the fifth and Pius the tenth; when George I saw it."),
     # An amount per a unit or a period after a slash: per.
@@ -224,6 +231,9 @@ ENGLISH = [
 
 SPANISH = [
     ("Isabel II y Felipe II.", "Isabel segunda y Felipe segundo."),
+    ("Instala la versión 3.12; terminó en 2:05:30; 1.234.567 votos.",
+     "Instala la versión tres punto doce; terminó en dos horas, cinco minutos y treinta "
+     "segundos; un millón doscientos treinta y cuatro mil quinientos sesenta y siete votos."),
     ("Carlos V, Juan Carlos I y Carlos I.", "Carlos quinto, Juan Carlos primero y Carlos primero."),
     ("Cuesta $1,500 pesos, $17,50 MXN o 200 MXN.",
      "Cuesta mil quinientos pesos, diecisiete pesos con cincuenta centavos o doscientos pesos."),

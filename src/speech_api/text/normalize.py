@@ -485,6 +485,23 @@ _AFTER_STREET = set(words(
 # After "Jan" (a name too) only a year makes it January: "Jan 2024", "Jan 1999,".
 _YEAR_AFTER_JAN = re.compile(r"^(?:1[6-9]|20)\d\d(?:[.,;:!?]|$)")
 
+# Words after which a number with one full stop is a version, its parts said as numbers
+# ("Python 3.12": three point twelve, not three point one two); "v3.12" and numbers with two
+# or three stops ("2.1.3") are versions anyway, four parts up to 255 an IP address.
+_VERSIONED = set(words(
+    "version versions versión versiones release Python Java iOS iPadOS macOS watchOS Android"
+    " Windows Ubuntu Debian Fedora Linux Node.js PHP Ruby Rails Django Kotlin Swift Perl"
+    " PostgreSQL Postgres MySQL React Angular Vue Kubernetes Chrome Firefox Safari Xcode GPT"
+    " Bluetooth HTTP TLS SSL USB"
+))  # fmt: skip
+_VERSION = re.compile(r"^([vV])?(\d{1,4}(?:\.\d{1,4}){1,3})$")
+# Words before a clock-like "2:05:30" that make it a duration ("finished in 2:05:30": two
+# hours, five minutes and thirty seconds); "at 14:30:15" stays the clock.
+_DURATION_CONTEXT = set(words(
+    "in of time times finished ran run clocked record took lasted lasts runtime duration"
+    " length long en tiempo marca duró dura"
+))  # fmt: skip
+
 # --- patterns ---------------------------------------------------------------------------
 
 _LEAD = re.compile(r"^[\"'\u201c\u2018\u00ab(\[\u00bf\u00a1]+")
@@ -788,6 +805,7 @@ class _Reader:
             self._plus_after,
             self._feet_inches,
             self._date,
+            self._version,
             self._ordinal,
             self._phone,
             self._decade,
@@ -1345,7 +1363,9 @@ class _Reader:
             # A length or a video's time ("0:45 long", "finished in 0:59", "at 0:00:30 the
             # video starts"): seconds and minutes. "00:05" and "at 0:30" are the clock.
             return self._length(core)
-        if seconds := _SECONDS_TIME.match(core):  # "14:30:15": fourteen thirty and fifteen seconds
+        if (seconds := _SECONDS_TIME.match(core)) and self._previous_word() in _DURATION_CONTEXT:
+            return self._duration(*(integer(g) for g in seconds.groups()))
+        if seconds:  # "14:30:15": fourteen thirty and fifteen seconds
             hour, minute, second = (integer(g) for g in seconds.groups())
             if hour > 24 or minute > 59 or second > 59:
                 return None
@@ -1435,6 +1455,56 @@ class _Reader:
             else:
                 said.append(self._clock(hour, minute, own))
         return taken, f" {self.words['to']} ".join(said)
+
+    def _version(self, core: str, trail: str):
+        """ "v2.1.3", "Python 3.12", "2.1.3": a version, each part a number ("version two
+        point one point three", "three point twelve"); "192.168.1.1": an IP address, its
+        parts joined by "dot". Not "3.12" elsewhere (a decimal: three point one two), nor
+        numbers grouped by threes ("1.234.567", Spanish thousands)."""
+        match = _VERSION.match(core)
+        if match is None:
+            return None
+        prefix, number = match.groups()
+        parts = number.split(".")
+        if not prefix and all(len(p) == 3 for p in parts[1:]):
+            return None
+        previous = self.raw[self.i - 1] if self.i else ""
+        if (
+            not prefix
+            and len(parts) == 2
+            and previous not in _VERSIONED
+            and (previous.lower() not in _VERSIONED)
+        ):
+            return None
+        said = [self._version_part(p) for p in parts]
+        if len(parts) == 4 and not prefix:
+            if any(integer(p) > 255 for p in parts):
+                return None
+            return 1, f" {self.words['dot']} ".join(said)  # an IP address
+        joined = (" punto " if self.es else " point ").join(said)
+        return 1, ("versión " if self.es else "version ") + joined if prefix else joined
+
+    def _version_part(self, part: str) -> str:
+        """A part of a version: a number ("12": twelve), its digits if it starts with 0."""
+        if len(part) > 1 and part.startswith("0"):
+            return " ".join(cardinal(int(d), self.language) for d in part)
+        return cardinal(integer(part), self.language)
+
+    def _duration(self, hours: int, minutes: int, seconds: int):
+        """A time taken ("in 2:05:30"): two hours, five minutes and thirty seconds."""
+        if minutes > 59 or seconds > 59:
+            return None
+        names = (("hour", "hora"), ("minute", "minuto"), ("second", "segundo"))
+        said = [
+            f"{cardinal(n, self.language, before_noun=True)} {name[self.es]}{'' if n == 1 else 's'}"
+            for n, name in zip((hours, minutes, seconds), names, strict=True)
+            if n
+        ]
+        if not said:
+            return 1, f"{cardinal(0, self.language)} {names[-1][self.es]}s"
+        if len(said) == 1:
+            return 1, said[0]
+        return 1, ", ".join(said[:-1]) + f" {self.words['and']} {said[-1]}"
 
     def _length(self, core: str):
         fields = [integer(f) for f in core.split(":")[1:]]
