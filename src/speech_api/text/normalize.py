@@ -1491,7 +1491,8 @@ class _Reader:
         return cardinal(integer(part), self.language)
 
     def _duration(self, hours: int, minutes: int, seconds: int):
-        """A time taken ("in 2:05:30"): two hours, five minutes and thirty seconds."""
+        """A time taken ("in 2:05:30"): two hours, five minutes and thirty seconds; only
+        the parts that are not zero, or "zero seconds"."""
         if minutes > 59 or seconds > 59:
             return None
         names = (("hour", "hora"), ("minute", "minuto"), ("second", "segundo"))
@@ -1507,18 +1508,9 @@ class _Reader:
         return 1, ", ".join(said[:-1]) + f" {self.words['and']} {said[-1]}"
 
     def _length(self, core: str):
-        fields = [integer(f) for f in core.split(":")[1:]]
-        if any(f > 59 for f in fields):
-            return None
-        names = (("minute", "minuto"), ("second", "segundo"))[-len(fields) :]
-        said = [
-            f"{cardinal(n, self.language, before_noun=True)} {name[self.es]}{'' if n == 1 else 's'}"
-            for n, name in zip(fields, names, strict=True)
-            if n
-        ]
-        if not said:
-            return 1, f"{cardinal(0, self.language)} {names[-1][self.es]}s"
-        return 1, f" {self.words['and']} ".join(said)
+        """ "0:45" (M:SS), "0:58:12" (H:MM:SS): a length, as _duration says it."""
+        fields = [integer(f) for f in core.split(":")]
+        return self._duration(*([0] * (3 - len(fields)) + fields))
 
     def _meridiem_end(self, word: str, taken: int) -> str:
         """What follows "a.m." / "p. m.": its own dot is no full stop unless a sentence
