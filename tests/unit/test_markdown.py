@@ -52,3 +52,21 @@ def test_inline_tags_go_without_a_trace_block_tags_separate_words():
         "Total: five zero, ten six cells"
     )
     assert read("<p>one</p><p>two</p>").spoken == "one two"
+
+
+def test_html_character_references_are_the_characters_they_stand_for():
+    """A web article pasted as HTML: "&hellip;" was read "and hellip;", "&nbsp;" and
+    "&mdash;" were given to the voice as written."""
+    script = read(
+        "<p>&ldquo;Wait&mdash;no!&rdquo; Tom&nbsp;&amp;&nbsp;Jerry&hellip; Caf&eacute; "
+        "5 &lt; 10 &#8212; it&#x2019;s &pound;5.</p>"
+    )
+    assert script.spoken == (
+        "\u201cWait\u2014no!\u201d Tom and Jerry\u2026 Caf\u00e9 five less than ten \u2014 "
+        "it\u2019s five pounds."
+    )
+    assert script.spans[0].written.startswith("\u201cWait\u2014no!\u201d Tom & Jerry\u2026")
+    # Without a semicolon it is text; an unknown name stays; control and format
+    # characters are not given to the voice.
+    assert read("AT&T and R&D, &foo; ok").spoken == "AT and T and R and D, &foo; ok"
+    assert read("soft&shy;ware&#8203; &#0;ok").spoken == "software ok"

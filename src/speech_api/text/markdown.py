@@ -6,15 +6,18 @@ own, blank lines and rules separate paragraphs (a pause), block quotes and code 
 their markers (code is read as written). Inline syntax becomes its text: emphasis, strikethrough
 and code markers go, a link or image is read as its text (the URL is not read), an autolink
 <https://...> as its URL, HTML tags (of known elements: <b>, <span class="x">, </p>) and
-comments go; other text in angle brackets stays ("List<String>", "a<b and c>d"). What is
-left is what captions show.
+comments go; other text in angle brackets stays ("List<String>", "a<b and c>d"); HTML's
+character references ("&amp;", "&mdash;", "&#8217;") are the characters they stand for.
+What is left is what captions show.
 
 Text that is not Markdown passes through unchanged, except hard-wrapped lines of a paragraph,
 which are joined (books from plain-text sources wrap every line)."""
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from dataclasses import dataclass
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
@@ -88,6 +91,11 @@ _EMPHASIS = (
     # The opener possessive: all of its run (up to three), not each shorter one in turn.
     re.compile(rf"(?<![\w*~])(\*{{1,3}}+|_{{1,3}}+|~~)(?=\S)(.{{1,{_SPAN}}}?)(?<=\S)\1(?![\w*~])"),
 )
+# An HTML character reference with its semicolon ("&amp;", "&nbsp;", "&mdash;", "&#8212;",
+# "&#x2014;"): web articles pasted as HTML are full of them, and a voice read "Well&hellip;
+# maybe" as "Well and hellip; maybe". Without the semicolon ("AT&T", "Q&A", "R&D", "&copy
+# 2024") it is text: HTML's legacy forms would turn "this&not that" into "this¬ that".
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _LINK_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s+\S+")
 
 
@@ -194,7 +202,24 @@ def inline(text: str) -> str:
             count += n
         if not count:
             break
+    text = _ENTITY.sub(_character, text)  # last: "&lt;b&gt;" and "&ast;" are text, not markup
     return " ".join(text.split())
+
+
+def _character(match: re.Match[str]) -> str:
+    """What a character reference stands for ("&nbsp;" a space, "&rsquo;" a quote); an
+    unknown name ("&foo;") stays as written. A control character ("&#9;") is a space, as
+    read.py makes one written as is, and a format character ("&shy;", "&#8203;") or none
+    ("&#0;": U+FFFD) nothing: a voice would name them or stumble mid-word."""
+    text = match.group(0)
+    said = html.unescape(text)
+    if said == text:
+        return text
+    return "".join(_REFERENCED.get(unicodedata.category(c), c) for c in said.replace("\ufffd", ""))
+
+
+# What a referenced character of these categories becomes (see _character).
+_REFERENCED = {"Cc": " ", "Cf": ""}
 
 
 def _html_tag(match: re.Match[str]) -> str:
