@@ -70,3 +70,21 @@ def test_html_character_references_are_the_characters_they_stand_for():
     # characters are not given to the voice.
     assert read("AT&T and R&D, &foo; ok").spoken == "AT and T and R and D, &foo; ok"
     assert read("soft&shy;ware&#8203; &#0;ok").spoken == "software ok"
+
+
+def test_html_blocks_are_structure_as_their_markdown_would_be():
+    """An article pasted as HTML ran its heading into its first paragraph ("Chapter One It
+    began.", no sentence end, no pause), its list items into one another ("Apples Pears"),
+    and read what its <script> and <style> held."""
+    script = read(
+        "<style>p {color: red}</style><article>\n<h2>\n  Chapter One\n</h2>\n<p>It\nbegan."
+        "</p><p>Then<br>\nit ended.</p>\n<ul>\n  <li>Apples</li>\n  <li>Pears</li>\n</ul>\n"
+        "<table><tr><th>Name</th><th>Age</th></tr>\n<tr><td>Bob</td><td>42</td></tr></table>"
+        "<script>var x = 1;</script></article>"
+    )
+    assert [s.spoken if isinstance(s, Words) else "|" for s in script.spans] == [
+        "Chapter One.", "|", "It began.", "|", "Then it ended.", "|", "Apples. Pears.", "|",
+        "Name, Age. Bob, forty-two.",
+    ]  # fmt: skip
+    # In code, a tag is text, as before.
+    assert read("```\n<p>code</p>\n```").spoken == "<p>code</p>."

@@ -10,6 +10,10 @@ comments go; other text in angle brackets stays ("List<String>", "a<b and c>d");
 character references ("&amp;", "&mdash;", "&#8217;") are the characters they stand for.
 What is left is what captions show.
 
+HTML pasted as text is structure too: a heading (<h2>) is a heading, a paragraph (<p>, <div>,
+<blockquote>, <figcaption>) a paragraph, a list item (<li>) an item, a table row (<tr>) a
+row, as their Markdown would be; what a <script> or <style> holds is not read.
+
 Text that is not Markdown passes through unchanged, except hard-wrapped lines of a paragraph,
 which are joined (books from plain-text sources wrap every line)."""
 
@@ -69,6 +73,19 @@ _INLINE_NAMES = (
 _GONE = "\x00"  # where an inline tag was (control characters never reach here: read.py)
 _JOINED_BY_TAGS = re.compile(rf"(?<=[\w$]){_GONE}+(?=[\w$])")
 _INLINE_ELEMENTS = frozenset(_INLINE_NAMES.split())
+# Block elements as the Markdown they stand for (see _html_blocks); a tag of any other
+# element that is not inline separates words, as before. A web article pasted as HTML read
+# "<h2>Chapter One</h2><p>It began.</p>" as "Chapter One It began." (no heading, no pause)
+# and "<li>Apples</li><li>Pears</li>" as "Apples Pears".
+_PARAGRAPH_NAMES = (
+    "address article aside blockquote body caption center details dialog div dl figcaption"
+    " figure footer header hr html main nav ol p pre section summary table ul"
+)
+_PARAGRAPH_ELEMENTS = frozenset(_PARAGRAPH_NAMES.split())
+_ITEM_ELEMENTS = frozenset(("li", "dt", "dd"))
+_CELL_ELEMENTS = frozenset(("td", "th"))
+_HIDDEN_ELEMENTS = ("script", "style")  # their text is code, not prose: not read
+_HIDDEN_END = re.compile(r"</(script|style)\s*>", re.IGNORECASE)
 # The most characters that emphasis or code holding its own marker is undone over (below).
 _SPAN = 500
 # Code: from the start of a run of backticks only (possessive), to a run as long; first one
@@ -127,7 +144,7 @@ def paragraphs(text: str) -> list[list[Unit]]:
             out.append(list(current))
             current.clear()
 
-    lines = _without_comments(text).splitlines()
+    lines = _html_blocks(_without_comments(text)).splitlines()
     for i, line in enumerate(lines):
         if underline:
             underline = False
@@ -238,6 +255,84 @@ def _heading(rest: str) -> str:
     if bare != text and (not bare or bare[-1].isspace()):
         return bare.rstrip()
     return text
+
+
+def _html_blocks(text: str) -> str:
+    """HTML's block structure as Markdown's, outside code (fences and `spans`, where a tag
+    is text): a heading's tags as a line of its own with "#"s (its text on that line), a
+    paragraph's as blank lines, an item's as a "- " line, a row's as a "|" line and its
+    cells' as "|"; <br> as a line end (joined with its paragraph, as a wrapped line is);
+    a <script> or <style> with what it holds goes. Any other tag is left to `inline`."""
+    if "<" not in text:
+        return text
+    out: list[str] = []
+    prose: list[str] = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        if fence is None and (match := _FENCE.match(line)):
+            out.append(_blocks("\n".join(prose)))
+            prose.clear()
+            fence = match.group(1)[0] * 3
+            out.append(line)
+        elif fence is not None:
+            fence = None if line.strip().startswith(fence) else fence
+            out.append(line)
+        else:
+            prose.append(line)
+    out.append(_blocks("\n".join(prose)))
+    return "\n".join(out)
+
+
+def _blocks(text: str) -> str:
+    """`_html_blocks` of text with no code fence in it."""
+    if "<" not in text:
+        return text
+    code = [m.span() for m in _CODE[0].finditer(text)]
+    ends = [m.span() for m in _HIDDEN_END.finditer(text)]
+    out: list[str] = []
+    at, heading, code_at, end_at = 0, 0, 0, 0
+    for match in _HTML_TAG.finditer(text):
+        start, stop = match.span()
+        if start < at:
+            continue  # inside a <script> or <style> already dropped
+        while code_at < len(code) and code[code_at][1] <= start:
+            code_at += 1
+        if code_at < len(code) and code[code_at][0] <= start:
+            continue  # `<p>` in a code span is text
+        name = match.group(1).lower()
+        closing = match.group(0).startswith("</")
+        if name in _INLINE_ELEMENTS or name not in _HTML_ELEMENTS:
+            continue
+        between = text[at:start]
+        if not (between.isspace() and (name in _ITEM_ELEMENTS or name == "tr")):
+            # (Not the line ends of pretty-printed HTML before an item or a row: a blank
+            # line would end their paragraph, a pause between "<li>"s Markdown has not.)
+            out.append(between.replace("\n", " ") if heading else between)
+        at = stop
+        if name in _HIDDEN_ELEMENTS and not closing:
+            while end_at < len(ends) and ends[end_at][0] < stop:
+                end_at += 1
+            if end_at < len(ends):  # unclosed: the tag alone goes
+                at = ends[end_at][1]
+            out.append(" ")
+        elif re.fullmatch(r"h[1-6]", name):
+            heading = 0 if closing else int(name[1])
+            out.append("\n\n" if closing else f"\n\n{'#' * heading} ")
+        elif name in _PARAGRAPH_ELEMENTS:
+            out.append("\n\n")
+        elif name in _ITEM_ELEMENTS:
+            out.append("" if closing else "\n- ")
+        elif name == "tr":
+            out.append("" if closing else "\n|")
+        elif name in _CELL_ELEMENTS:
+            out.append("" if closing else " | ")
+        elif name == "br":  # a line end, unless one follows it ("<br>\n")
+            out.append("" if text.startswith("\n", stop) else "\n")
+        else:
+            out.append(" ")
+    tail = text[at:]
+    out.append(tail.replace("\n", " ") if heading else tail)
+    return "".join(out)
 
 
 def _without_comments(text: str) -> str:
