@@ -45,9 +45,9 @@ def test_inline_tags_go_without_a_trace_block_tags_separate_words():
     """An inline tag was a space: "<b>bold</b>." was captioned "bold ." and read "bold .".
     Between two words or numbers it still separates them: "<b>5</b><i>0</i>" is not fifty,
     "10<sup>6</sup>" not one hundred six."""
-    script = read('<b>bold</b>. Next <span class="x">thing</span>, shown<sup>1</sup>.<br>Done')
-    assert script.spoken == "bold. Next thing, shown one. Done"
-    assert script.spans[0].written == "bold. Next thing, shown 1. Done"
+    script = read('<b>bold</b>. Next <span class="x">thing</span>, H<sub>2</sub>O here.<br>Done')
+    assert script.spoken == "bold. Next thing, H two O here. Done"
+    assert script.spans[0].written == "bold. Next thing, H 2 O here. Done"
     assert read("Total: <b>5</b><i>0</i>, 10<sup>6</sup> cells").spoken == (
         "Total: five zero, ten six cells"
     )
@@ -88,3 +88,18 @@ def test_html_blocks_are_structure_as_their_markdown_would_be():
     ]  # fmt: skip
     # In code, a tag is text, as before.
     assert read("```\n<p>code</p>\n```").spoken == "<p>code</p>."
+
+
+def test_footnote_and_citation_marks_are_not_read():
+    """A reader skips them: "claim.<sup>1</sup> More" was given to the voice as "claim.1
+    More", "[^1]", "[12]" and "[citation needed]" as written."""
+    script = read(
+        "A claim.[^1] Paris[12][13] is big.[citation needed] As shown [3]. He wrote."
+        '<sup><a href="#fn1">1</a></sup> The end.\u00b9 Notes.[a]\n\n[^1]: A footnote.'
+    )
+    assert script.spoken == "A claim. Paris is big. As shown. He wrote. The end. Notes."
+    # A power, an index in code, a reference link and a link are not marks.
+    assert (
+        read("10<sup>6</sup> cells, `x[1]`, arr[i], [the text][1], [2](https://x.com)").spoken
+        == "ten six cells, x[1], arr[i], the text, two"
+    )

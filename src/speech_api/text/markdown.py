@@ -113,6 +113,25 @@ _EMPHASIS = (
 # maybe" as "Well and hellip; maybe". Without the semicolon ("AT&T", "Q&A", "R&D", "&copy
 # 2024") it is text: HTML's legacy forms would turn "this&not that" into "this¬ that".
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# Footnote and citation marks, which a reader skips: Markdown's "[^1]", Wikipedia's "[1]",
+# "[12][13]", "[a]", "[citation needed]" (with the space before them: "as shown [3]."), a
+# <sup> that holds only a mark after a word or punctuation ("claim.<sup>1</sup>",
+# "<sup><a href="#fn1">[1]</a></sup>"; "10<sup>6</sup>" is a power, kept), and superscript
+# digits after punctuation ("the end.¹"). Read, they were "claim.1 More", "[1]", "[^1]".
+# (A letter's note, "[a]", only right after punctuation: "arr[i]" is an index. Not after
+# "]": "[text][1]" is a reference link.)
+_CITATION = re.compile(
+    r"(?<!\])\s*+(?:\[(?:\^[^\[\]\s]{1,30}|\d{1,3}(?:[,\u2013-]\d{1,3})*|citation needed"
+    r"|note \d{1,3})\]|(?<=[.,;:!?\"'\u201d\u2019\]])\[[a-z]\])++(?=[\s.,;:!?)\"'\u201d\u2019]|$)"
+)
+_FOOTNOTE_SUP = re.compile(
+    r"(?<=[^\W\d_]|[.,;:!?)\"'\u201d\u2019])<sup\b[^<>]{0,200}>\s*(?:<a\b[^<>]{0,500}>\s*)?"
+    r"\[?(?:\d{1,3}|[a-z*\u2020\u2021])\]?\s*(?:</a>\s*)?</sup>",
+    re.IGNORECASE,
+)
+_FOOTNOTE_DIGITS = re.compile(
+    r"(?<=[.,;:!?)\"'\u201d\u2019])[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+"
+)
 _LINK_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s+\S+")
 
 
@@ -204,6 +223,7 @@ def paragraphs(text: str) -> list[list[Unit]]:
 
 def inline(text: str) -> str:
     """Inline Markdown as the text it shows."""
+    text = _without_marks(text)
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
     text = _REF_LINK.sub(r"\1", text)
@@ -237,6 +257,24 @@ def _character(match: re.Match[str]) -> str:
 
 # What a referenced character of these categories becomes (see _character).
 _REFERENCED = {"Cc": " ", "Cf": ""}
+
+
+def _without_marks(text: str) -> str:
+    """``text`` less its footnote and citation marks (_CITATION), but in code spans ("`x[1]`"
+    is an index)."""
+    out, at = [], 0
+    for code in _CODE[0].finditer(text):
+        out += [_marks(text[at : code.start()]), code.group(0)]
+        at = code.end()
+    out.append(_marks(text[at:]))
+    return "".join(out)
+
+
+def _marks(text: str) -> str:
+    if "[" not in text and "<" not in text and not _FOOTNOTE_DIGITS.search(text):
+        return text
+    text = _CITATION.sub("", _FOOTNOTE_SUP.sub("", text))
+    return _FOOTNOTE_DIGITS.sub("", text)
 
 
 def _html_tag(match: re.Match[str]) -> str:
