@@ -44,6 +44,9 @@ ENGLISH = [
      "Doctor Smith met Mister Jones, for example at noon et cetera. Then left."),
     ("J. K. Rowling in the U.S. and U.K.", "J K Rowling in the U.S and U.K."),
     ("Chapter IV begins.", "Chapter four begins."),
+    # A spaced ellipsis, as printed books set it, is one ellipsis, not three sentences.
+    ("He paused . . . then went on. It ends. . . . \u201cI don\u2019t . . .\u201d she said.",
+     "He paused \u2026 then went on. It ends. \u2026 \u201cI don\u2019t \u2026\u201d she said."),
     ("Add 1/2 cup, 3/4 and 2/3.", "Add one half cup, three quarters and two thirds."),
     ("Mix ½ cup with ¾ cup.", "Mix one half cup with three quarters cup."),
     ("Rates run 10-15% at 5.30pm and 10.15 a.m. daily",
@@ -311,6 +314,7 @@ SPANISH = [
     ("La Ley 39/2015 regula el RD 463/2020; abierto 24/7 todos los días, 2/3 partes.",
      "La Ley treinta y nueve barra dos mil quince regula el RD cuatrocientos sesenta y tres "
      "barra dos mil veinte; abierto veinticuatro siete todos los días, dos tercios de partes."),
+    ("Bueno . . . tal vez . . ., dijo.", "Bueno \u2026 tal vez \u2026, dijo."),
     ("A las 20:00 h. Son las 15:30 h, con un ratio de 3:1.",
      "A las veinte horas. Son las quince y treinta, con un ratio de tres a uno."),
 ]  # fmt: skip

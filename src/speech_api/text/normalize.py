@@ -553,6 +553,8 @@ _DECADE = re.compile(r"^(?:['\u2019](\d0)|(1\d|20)?(\d0))['\u2019]?s$")
 _ROMAN = re.compile(r"^M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
 _INITIAL = re.compile(r"^[A-Z]\.$")
 _ACRONYM = re.compile(r"^(?:[A-Za-z]\.){2,}$")
+# A full stop of a spaced ellipsis, the last one with what closes it (". . .”,").
+_SPACED_STOP = re.compile(r"\.[\"'\u201d\u2019)\]]*[,;:!?]?")
 _NON_SPEECH = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
 
 
@@ -697,11 +699,28 @@ class _Reader:
                 self.out.append(Token(word, word))
                 self.i += 1
                 continue
-            taken, spoken = (self._pair() if word.endswith(".") else None) or self._word(word)
+            taken, spoken = (
+                self._spaced_ellipsis()
+                or (self._pair() if word.endswith(".") else None)
+                or self._word(word)
+            )
             written = " ".join(self.raw[self.i : self.i + taken])
             self.out.append(Token(written, spoken))
             self.i += taken
         return self.out
+
+    def _spaced_ellipsis(self) -> tuple[int, str] | None:
+        """Full stops written apart, as printed books space an ellipsis ("He paused . . .
+        then", ". . .”"): one ellipsis. Each was a sentence of its own, a full stop the
+        voice (and a job's parts) cut the sentence at three times."""
+        taken = 0
+        while _SPACED_STOP.fullmatch(word := self._peek(taken)):
+            taken += 1
+            if word != ".":
+                break  # its closing quote or comma ends the run
+        if taken < 3:
+            return None
+        return taken, "\u2026" + self._peek(taken - 1)[1:]
 
     def _special_word(self, word: str) -> bool:
         """Whether a word of letters still needs a rule: an abbreviation, a currency code
