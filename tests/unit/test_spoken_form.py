@@ -30,6 +30,9 @@ ENGLISH = [
     ("Born March 15, 1990 and on 2024-01-02.",
      "Born March fifteenth, nineteen ninety and on January second, twenty twenty-four."),
     ("On the 15 March 2024", "On the fifteenth of March twenty twenty-four"),
+    ("London, 12th March 1888. On the 3rd May, and the 4th of July.",
+     "London, the twelfth of March eighteen eighty-eight. On the third of May, and the fourth "
+     "of July."),
     ("Meet at 15:00, 9:05am or 3 PM. Then",
      "Meet at fifteen hundred, nine oh five a m or three p m. Then"),
     ("Call 555-123-4567 now.", "Call five five five, one two three, four five six seven now."),

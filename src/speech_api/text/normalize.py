@@ -1611,7 +1611,13 @@ class _Reader:
         match = _ORDINAL_EN.match(core)
         if not match:
             return None
-        return 1, ordinal(integer(match.group(1)))
+        said = ordinal(integer(match.group(1)))
+        if not trail and _TRAIL.sub("", self._peek()) in _MONTHS["en"]:
+            # "12th March 1888", as British letters and diaries date: "the twelfth of
+            # March", as "12 March" is (_month_day), not "twelfth March".
+            the = "" if self._previous_word() == "the" else "the "
+            return 1, f"{the}{said} of"
+        return 1, said
 
     def _phone(self, core: str, trail: str):
         match = _PHONE.match(core)
