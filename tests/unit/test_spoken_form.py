@@ -47,6 +47,10 @@ ENGLISH = [
      "Doctor Smith met Mister Jones, for example at noon et cetera. Then left."),
     ("J. K. Rowling in the U.S. and U.K.", "J K Rowling in the U.S and U.K."),
     ("Chapter IV begins.", "Chapter four begins."),
+    # Titles of clergy, police and the forces, said before the name, not a sentence's end.
+    ("Rev. Green, Fr. Brown, Messrs. Smith and Jones, Det. Insp. Morse and Maj. Tom.",
+     "Reverend Green, Father Brown, Messers Smith and Jones, Detective Inspector Morse and "
+     "Major Tom."),
     # A spaced ellipsis, as printed books set it, is one ellipsis, not three sentences.
     ("He paused . . . then went on. It ends. . . . \u201cI don\u2019t . . .\u201d she said.",
      "He paused \u2026 then went on. It ends. \u2026 \u201cI don\u2019t \u2026\u201d she said."),
@@ -317,6 +321,8 @@ SPANISH = [
     ("La Ley 39/2015 regula el RD 463/2020; abierto 24/7 todos los días, 2/3 partes.",
      "La Ley treinta y nueve barra dos mil quince regula el RD cuatrocientos sesenta y tres "
      "barra dos mil veinte; abierto veinticuatro siete todos los días, dos tercios de partes."),
+    # "S. M." is su majestad, not "siglo mil" (a century is numbered with I, V and X).
+    ("Lo dijo S. M. el Rey en el s. XX.", "Lo dijo su majestad el Rey en el siglo veinte."),
     ("Bueno . . . tal vez . . ., dijo.", "Bueno \u2026 tal vez \u2026, dijo."),
     ("A las 20:00 h. Son las 15:30 h, con un ratio de 3:1.",
      "A las veinte horas. Son las quince y treinta, con un ratio de tres a uno."),

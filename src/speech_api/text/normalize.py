@@ -293,6 +293,20 @@ en | Capt.  | Captain       | no
 en | Lt.    | Lieutenant    | no
 en | Sgt.   | Sergeant      | no
 en | Col.   | Colonel       | no
+en | Rev.   | Reverend      | no
+en | Fr.    | Father        | no
+en | Hon.   | Honorable     | no
+en | Messrs.| Messers       | no
+en | Mme.   | Madame        | no
+en | Mlle.  | Mademoiselle  | no
+en | Insp.  | Inspector     | no
+en | Det.   | Detective     | no
+en | Supt.  | Superintendent | no
+en | Maj.   | Major         | no
+en | Adm.   | Admiral       | no
+en | Cmdr.  | Commander     | no
+en | Cpl.   | Corporal      | no
+en | Pvt.   | Private       | no
 en | a.m.   | a m           | yes
 en | p.m.   | p m           | yes
 en | A.M.   | a m           | yes
@@ -344,6 +358,7 @@ es | p. m.  | de la tarde   | yes
 es | a.m.   | de la mañana  | yes
 es | p.m.   | de la tarde   | yes
 es | a. C.  | antes de Cristo | yes
+es | S. M.  | su majestad   | no
 es | d. C.  | después de Cristo | yes
 """):
     _ABBREVIATIONS[_language][_written] = (_spoken, _ends == "yes")
@@ -360,8 +375,10 @@ _BEFORE_NUMBER = {
            "fig.": "figura", "Fig.": "figura", "vol.": "volumen", "cap.": "capítulo",
            "Cap.": "capítulo", "art.": "artículo", "Art.": "artículo", "arts.": "artículos"},
 }  # fmt: skip
-# Before a Roman numeral, Spanish "s." is siglo ("el s. XIX": el siglo diecinueve).
+# Before a Roman numeral, Spanish "s." is siglo ("el s. XIX": el siglo diecinueve): one of
+# I, V and X (centuries go to XXI), so "S. M." (su majestad) is no "siglo mil".
 _CENTURY = {"s.": "siglo", "S.": "siglo", "ss.": "siglos"}
+_CENTURY_NUMERAL = re.compile(r"(?=[IVX])X{0,2}(?:IX|IV|V?I{0,3})")
 # Words after which a lowercase "no." is the answer "no" ending a sentence ("She said no. 5
 # minutes later"), not "number" ("item no. 5"; a capitalized "No. 5" is always "number").
 _ANSWERED_NO = set(words("said say says saying answered answer answers replied reply replies"
@@ -921,7 +938,8 @@ class _Reader:
             rest = body[1:].rstrip(".,;:!?")
             said = before_number.get(body[0], body[0])
             return 1, f"{said} {cardinal(integer(rest), self.language)}" + body[1 + len(rest) :]
-        if self.es and body in _CENTURY and _ROMAN.fullmatch(_TRAIL.sub("", self._peek()) or "-"):
+        numeral = _TRAIL.sub("", self._peek())
+        if self.es and body in _CENTURY and _CENTURY_NUMERAL.fullmatch(numeral):
             return 1, _CENTURY[body]
         for form, (spoken, ends) in table.items():
             if " " in form:
