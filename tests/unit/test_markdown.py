@@ -62,7 +62,7 @@ def test_html_character_references_are_the_characters_they_stand_for():
         "5 &lt; 10 &#8212; it&#x2019;s &pound;5.</p>"
     )
     assert script.spoken == (
-        "\u201cWait\u2014no!\u201d Tom and Jerry\u2026 Caf\u00e9 five less than ten \u2014 "
+        "\u201cWait, no!\u201d Tom and Jerry. Caf\u00e9 five less than ten \u2014 "
         "it\u2019s five pounds."
     )
     assert script.spans[0].written.startswith("\u201cWait\u2014no!\u201d Tom & Jerry\u2026")

@@ -53,7 +53,19 @@ ENGLISH = [
      "Major Tom."),
     # A spaced ellipsis, as printed books set it, is one ellipsis, not three sentences.
     ("He paused . . . then went on. It ends. . . . \u201cI don\u2019t . . .\u201d she said.",
-     "He paused \u2026 then went on. It ends. \u2026 \u201cI don\u2019t \u2026\u201d she said."),
+     "He paused , then went on. It ends. \u201cI don\u2019t ,\u201d she said."),
+    # An ellipsis or a dash is the pause a reader makes (a voice made none): a comma, or a full
+    # stop where the sentence ends; a spaced dash between numbers is a range.
+    ("Well... maybe. Well… Maybe. \"I don't know...\" she said. What...? Wait—no, 10 \u2013 20 of "
+     "them -- all.",
+     "Well, maybe. Well. Maybe. \"I don't know,\" she said. What? Wait, no, ten to twenty of "
+     "them \u2014 all."),
+    # A heading of a numeral alone is a chapter's number; a code with a leading zero is said
+    # digit by digit.
+    ("XII", "twelve"),
+    ("Agent 007 lives at ZIP 02134; he rose at 0800 hours, 05 past.",
+     "Agent zero zero seven lives at ZIP zero two one three four; he rose at oh eight hundred "
+     "hours, five past."),
     ("Add 1/2 cup, 3/4 and 2/3.", "Add one half cup, three quarters and two thirds."),
     ("Mix ½ cup with ¾ cup.", "Mix one half cup with three quarters cup."),
     ("Rates run 10-15% at 5.30pm and 10.15 a.m. daily",
@@ -323,7 +335,8 @@ SPANISH = [
      "barra dos mil veinte; abierto veinticuatro siete todos los días, dos tercios de partes."),
     # "S. M." is su majestad, not "siglo mil" (a century is numbered with I, V and X).
     ("Lo dijo S. M. el Rey en el s. XX.", "Lo dijo su majestad el Rey en el siglo veinte."),
-    ("Bueno . . . tal vez . . ., dijo.", "Bueno \u2026 tal vez \u2026, dijo."),
+    ("Bueno . . . tal vez . . ., dijo. ¿Y si...? No sé...",
+     "Bueno , tal vez , dijo. ¿Y si? No sé."),
     ("A las 20:00 h. Son las 15:30 h, con un ratio de 3:1.",
      "A las veinte horas. Son las quince y treinta, con un ratio de tres a uno."),
 ]  # fmt: skip

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import replace
 
 from speech_api.text.numbers import cardinal, digits, integer, ordinal, spell, words, year
 from speech_api.text.script import SENTENCE_ENDS, Token
@@ -519,6 +520,23 @@ _DURATION_CONTEXT = set(words(
     " length long en tiempo marca duró dura"
 ))  # fmt: skip
 
+# Punctuation a voice says nothing for. espeak (Piper's phonemizer) runs the words around an
+# ellipsis together with no pause ("Well... maybe" was said as one word, "I don't know..."
+# without its sentence's fall) and pauses at no dash written against its words ("Wait—no",
+# "Wait--no") nor at a spaced "--". A reader pauses at each: the spoken form gives them a
+# comma, or a full stop where the sentence ends (a capital or nothing follows); captions keep
+# them.
+_ELLIPSIS = re.compile(r"\.{3,}|\u2026+")
+_DASH_IN_WORD = re.compile(r"(?<=[^\W\d_])(?:\u2014|--)(?=[^\W\d_])")
+_DASHES = {"-", "--", "\u2013", "\u2014"}
+_NUMBER_END = re.compile(r"\d[%°]?$")
+_NUMBER_START = re.compile(r"^[$€£¥]?\d")
+
+# A whole number written with a leading zero and three digits or more is a code, said
+# digit by digit ("Agent 007", the ZIP code "02134", "PIN 0042"), not a count ("seven",
+# "two thousand one hundred thirty-four"). "05" stays five.
+_CODE_NUMBER = re.compile(r"0\d{2,}")
+
 # --- patterns ---------------------------------------------------------------------------
 
 _LEAD = re.compile(r"^[\"'\u201c\u2018\u00ab(\[\u00bf\u00a1]+")
@@ -677,6 +695,35 @@ def spoken_form(text: str, language: str = "en") -> str:
     return " ".join(t.spoken for t in tokens(text, language) if t.spoken)
 
 
+def _ellipsis_said(spoken: str, ends: bool) -> str:
+    """A word's ellipses as the voice should pause: none at its start or before other
+    punctuation ("...and", '"…and', "What...?"), a comma before more words ("Well...maybe",
+    "Well... maybe", one on its own: "He paused … then"), a full stop where the sentence
+    ends ("I don't know...", "Well... Maybe")."""
+    pieces = re.split(f"({_ELLIPSIS.pattern})", spoken)
+    out = []
+    for k, piece in enumerate(pieces):
+        if not _ELLIPSIS.fullmatch(piece):
+            out.append(piece)
+            continue
+        before = "".join(out).strip(_OPENING)
+        after = "".join(pieces[k + 1 :]).lstrip(_CLOSING)
+        if not before and after:
+            out.append("")  # its start: "...and then"
+        elif (before and before[-1] in _PUNCTUATION) or (after and after[0] in _PUNCTUATION):
+            out.append("")  # "What...?", "Why!..."
+        elif after.strip():
+            out.append(", ")  # "Well...maybe"
+        else:
+            out.append("." if ends else ",")
+    return "".join(out)
+
+
+_OPENING = "\"'\u201c\u2018\u00ab([ \u00bf\u00a1"
+_CLOSING = "\"'\u201d\u2019\u00bb)]"
+_PUNCTUATION = ",;:.!?\u00bf\u00a1"
+
+
 def _without_pictographs(text: str) -> str:
     """``text`` less emoji and other pictographs (and their joiners and modifiers)."""
     kept = []
@@ -724,7 +771,33 @@ class _Reader:
             written = " ".join(self.raw[self.i : self.i + taken])
             self.out.append(Token(written, spoken))
             self.i += taken
-        return self.out
+        return self._with_pauses(self.out)
+
+    def _with_pauses(self, tokens: list[Token]) -> list[Token]:
+        """The pauses a reader makes at an ellipsis or a dash, as punctuation the voice
+        pauses at (see _ELLIPSIS); a spaced dash or hyphen between two numbers is "to"."""
+        said = []
+        for k, token in enumerate(tokens):
+            spoken = token.spoken
+            following = tokens[k + 1].written if k + 1 < len(tokens) else ""
+            if token.written in _DASHES and spoken == token.written:
+                previous = tokens[k - 1].written if k else ""
+                if _NUMBER_END.search(previous) and _NUMBER_START.match(following):
+                    spoken = self.words["to"]  # "10 - 20 people", en dash too: ten to twenty
+                elif token.written == "--":
+                    spoken = "\u2014"  # spaced, an em dash is a pause; "--" was none
+            spoken = _DASH_IN_WORD.sub(", ", spoken)  # "Wait—no": Wait, no
+            if _ELLIPSIS.search(spoken):
+                ends = not following or _LEAD.sub("", following)[:1].isupper()
+                before = said[-1].spoken.rstrip(_CLOSING) if said else ""
+                if before.endswith(tuple(_PUNCTUATION)) and not _ELLIPSIS.sub("", spoken).strip(
+                    _OPENING + _CLOSING
+                ):
+                    spoken = ""  # "It ends. . . . Then": the full stop is the pause
+                else:
+                    spoken = _ellipsis_said(spoken, ends)
+            said.append(token if spoken == token.spoken else replace(token, spoken=spoken))
+        return said
 
     def _spaced_ellipsis(self) -> tuple[int, str] | None:
         """Full stops written apart, as printed books space an ellipsis ("He paused . . .
@@ -752,10 +825,25 @@ class _Reader:
             or (len(core) >= 2 and _REGNAL.match(core) is not None)
             or (core in ("I", "V", "X") and self.i > 0 and self.raw[self.i - 1] in _MONARCHS)
             or core in _VULGAR_FRACTIONS
+            or (self._alone() and _ROMAN.fullmatch(core) is not None)  # a chapter's "XII"
             or (core in _MONTH_ABBREVIATIONS["en"] and not self.es)  # "Aug 5"
             or core.endswith(("\u00b2", "\u00b3"))  # "x²": squared
             or (core == "x" and self._between_numbers())  # "12 x 14": by
         )
+
+    def _military_time(self, core: str) -> bool:
+        """ "0800 hours", "0930 hrs": English military time, before ten in the morning."""
+        return (
+            not self.es
+            and len(core) == 4
+            and integer(core[:2]) < 10
+            and integer(core[2:]) < 60
+            and _TRAIL.sub("", self._peek()) in ("hours", "hrs")
+        )
+
+    def _alone(self) -> bool:
+        """Whether this word is all the text there is (a heading, a paragraph)."""
+        return len(self.raw) == 1
 
     def _between_numbers(self) -> bool:
         """Whether the word here stands between a number (or a number's unit: "3 cm x 2
@@ -1095,6 +1183,11 @@ class _Reader:
         return None if parsed is None else self._number_words(*parsed)
 
     def _plain(self, core: str) -> str:
+        if _CODE_NUMBER.fullmatch(core):  # "Agent 007", "02134": a code, digit by digit
+            if self._military_time(core):  # "0800 hours": oh eight hundred hours
+                hour, minute = integer(core[:2]), integer(core[2:])
+                return f"oh {cardinal(hour)} " + (cardinal(minute) if minute else "hundred")
+            return digits(core, self.language)
         parsed = self._parse(core)
         if parsed is None:
             cleaned = _without_pictographs(core)
@@ -1939,9 +2032,15 @@ class _Reader:
         if not core or not _ROMAN.fullmatch(core):
             return None
         previous = self.raw[self.i - 1] if self.i else ""
-        counted = self._previous_word() in _ROMAN_CONTEXT[self.language] or (
-            self._previous_word() in _ROMAN_CONTEXT_MORE[self.language]
-            and (len(core) >= 2 or previous[:1].isupper())
+        counted = (
+            self._previous_word() in _ROMAN_CONTEXT[self.language]
+            or (
+                self._previous_word() in _ROMAN_CONTEXT_MORE[self.language]
+                and (len(core) >= 2 or previous[:1].isupper())
+            )
+            # A heading that is only a numeral ("XII", "## IV", "I."), as books number
+            # their chapters: espeak read "XII" alone as "roman twelve".
+            or self._alone()
         )
         # One letter only after a monarch's name: "Henry V", "Carlos I" (Spanish has no
         # pronoun "I"; English "when George I saw" keeps the word).

@@ -99,6 +99,10 @@ def read_plain(text: str, *, language: str = "en") -> Script:
     for paragraph in markdown.paragraphs(_printable(text)):
         tokens = []
         for unit in paragraph:
+            if not any(ch.isalnum() for ch in unit.text):
+                # A line of symbols is a scene break ("~", "⁂", "§", "* * *"), not words:
+                # espeak named them ("tilde") or the spoken form did ("about").
+                continue
             unit_tokens = normalize.tokens(unit.text, language)
             if unit.sentence:
                 _end_sentence(unit_tokens)
