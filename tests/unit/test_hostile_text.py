@@ -68,7 +68,7 @@ def test_a_long_run_of_full_stops_is_one_pause_read_in_linear_time():
     [
         ("**bold *italic***", "bold italic"),
         ("*italic **bold***", "italic bold"),
-        ("**Total: 5 * 4 = 20**", "Total: five * four equals twenty"),
+        ("**Total: 5 * 4 = 20**", "Total: five times four equals twenty"),
         ("_file_name.txt_ is here", "file_name.txt is here"),
         ('A [link](https://x.com "Title (draft)") here.', "A link here."),
         ("### Results ###", "Results."),

@@ -23,7 +23,11 @@ def test_captions_show_the_text_without_its_markup():
 
 
 def test_identifiers_and_arithmetic_keep_their_characters():
-    assert read("Set snake_case_name to 2 * 3.").spoken == "Set snake_case_name to two * three."
+    """No emphasis is made of "_" or "*": captions keep them; the product is said "times"
+    (espeak said "asterisk")."""
+    script = read("Set snake_case_name to 2 * 3.")
+    assert script.spans[0].written == "Set snake_case_name to 2 * 3."
+    assert script.spoken == "Set snake_case_name to two times three."
 
 
 def test_setext_headings_and_numbered_items():

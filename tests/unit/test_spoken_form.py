@@ -60,6 +60,11 @@ ENGLISH = [
      "them -- all.",
      "Well, maybe. Well. Maybe. \"I don't know,\" she said. What? Wait, no, ten to twenty of "
      "them \u2014 all."),
+    # A parenthesis, a separator, a spaced hyphen and punctuation run into a word are pauses;
+    # an asterisk between numbers is a product.
+    ("He (reluctantly) agreed to the word(s) - Home | About; Stop!Go, one,two; 5 * 4.",
+     "He , reluctantly, agreed to the word(s) \u2014 Home , About; Stop! Go, one, two; five "
+     "times four."),
     # A heading of a numeral alone is a chapter's number; a code with a leading zero is said
     # digit by digit.
     ("XII", "twelve"),

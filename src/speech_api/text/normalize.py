@@ -528,7 +528,12 @@ _DURATION_CONTEXT = set(words(
 # them.
 _ELLIPSIS = re.compile(r"\.{3,}|\u2026+")
 _DASH_IN_WORD = re.compile(r"(?<=[^\W\d_])(?:\u2014|--)(?=[^\W\d_])")
-_DASHES = {"-", "--", "\u2013", "\u2014"}
+_DASHES = {"-", "--", "\u2012", "\u2013", "\u2014", "\u2015"}
+# Separators written between words ("Home | About", "Top • bottom"): a pause, no word.
+_SEPARATORS = {"|", "\u2022", "\u00b7", "\u00a6", "/"}
+# Punctuation between two letters with no space after it ("Stop!Go", "Why?Because",
+# "one,two"): espeak said "exclamation" or ran the words together.
+_RUN_ON = re.compile(r"(?<=[^\W\d_])([!?]+|,)(?=[^\W\d_])")
 _NUMBER_END = re.compile(r"\d[%°]?$")
 _NUMBER_START = re.compile(r"^[$€£¥]?\d")
 
@@ -724,6 +729,27 @@ _CLOSING = "\"'\u201d\u2019\u00bb)]"
 _PUNCTUATION = ",;:.!?\u00bf\u00a1"
 
 
+def _parenthetical(written: str, spoken: str, previous: str, following: str) -> str:
+    """A parenthesis around words as a reader pauses at it ("He (reluctantly) agreed": He,
+    reluctantly, agreed), which the voice did not: a comma after the words before its
+    opening, and after its closing when words follow. Not inside a word ("word(s)",
+    "f(x)") nor around a number ("(555) 123-4567")."""
+    if (
+        written.startswith("(")
+        and written[1:2].isalpha()
+        and spoken.startswith("(")
+        and previous
+        and not previous.rstrip(_CLOSING).endswith(tuple(_PUNCTUATION))
+    ):
+        spoken = ", " + spoken[1:]
+    # Its closing, when its opening is this word's first character or in an earlier word.
+    inside = "(" in written and not written.startswith("(")
+    closes = re.search(r"[^\W\d_]\)$", written) and spoken.endswith(")") and not inside
+    if closes and following and not following.startswith(tuple(_PUNCTUATION)):
+        spoken = spoken[:-1] + ","
+    return spoken
+
+
 def _without_pictographs(text: str) -> str:
     """``text`` less emoji and other pictographs (and their joiners and modifiers)."""
     kept = []
@@ -774,22 +800,22 @@ class _Reader:
         return self._with_pauses(self.out)
 
     def _with_pauses(self, tokens: list[Token]) -> list[Token]:
-        """The pauses a reader makes at an ellipsis or a dash, as punctuation the voice
-        pauses at (see _ELLIPSIS); a spaced dash or hyphen between two numbers is "to"."""
-        said = []
+        """The pauses a reader makes where the voice made none (see _ELLIPSIS): at an
+        ellipsis, a dash, a separator, around a parenthesis, and between words run
+        together by punctuation ("Stop!Go", "one,two")."""
+        said: list[Token] = []
         for k, token in enumerate(tokens):
-            spoken = token.spoken
+            if token.phonemes:
+                said.append(token)
+                continue
+            previous = said[-1].spoken if said else ""
             following = tokens[k + 1].written if k + 1 < len(tokens) else ""
-            if token.written in _DASHES and spoken == token.written:
-                previous = tokens[k - 1].written if k else ""
-                if _NUMBER_END.search(previous) and _NUMBER_START.match(following):
-                    spoken = self.words["to"]  # "10 - 20 people", en dash too: ten to twenty
-                elif token.written == "--":
-                    spoken = "\u2014"  # spaced, an em dash is a pause; "--" was none
-            spoken = _DASH_IN_WORD.sub(", ", spoken)  # "Wait—no": Wait, no
+            spoken = self._separator(token, tokens[k - 1].written if k else "", following)
+            spoken = _RUN_ON.sub(r"\1 ", _DASH_IN_WORD.sub(", ", spoken))  # "Wait—no": Wait, no
+            spoken = _parenthetical(token.written, spoken, previous, following)
             if _ELLIPSIS.search(spoken):
                 ends = not following or _LEAD.sub("", following)[:1].isupper()
-                before = said[-1].spoken.rstrip(_CLOSING) if said else ""
+                before = previous.rstrip(_CLOSING)
                 if before.endswith(tuple(_PUNCTUATION)) and not _ELLIPSIS.sub("", spoken).strip(
                     _OPENING + _CLOSING
                 ):
@@ -798,6 +824,25 @@ class _Reader:
                     spoken = _ellipsis_said(spoken, ends)
             said.append(token if spoken == token.spoken else replace(token, spoken=spoken))
         return said
+
+    def _separator(self, token: Token, previous: str, following: str) -> str:
+        """A dash, an asterisk or a separator written on its own: between two numbers a
+        range ("10 - 20", an en dash too: ten to twenty) or a product ("5 * 4": five times four);
+        elsewhere a dash ("Wait -- no", "A - B") or a separator ("Home | About", "Top •
+        bottom") is a pause."""
+        written, spoken = token.written, token.spoken
+        if spoken != written:
+            return spoken
+        numbers = bool(_NUMBER_END.search(previous) and _NUMBER_START.match(following))
+        if written in _DASHES:
+            if numbers and written != "\u2014":
+                return self.words["to"]
+            return "\u2014"
+        if written == "*" and numbers:
+            return "por" if self.es else "times"
+        if written in _SEPARATORS and previous and following and not numbers:
+            return ","
+        return spoken
 
     def _spaced_ellipsis(self) -> tuple[int, str] | None:
         """Full stops written apart, as printed books space an ellipsis ("He paused . . .
