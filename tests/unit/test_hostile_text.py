@@ -54,6 +54,15 @@ def test_a_long_run_of_punctuation_is_refused_in_linear_time(text):
     assert refused.value.code == "word_too_long"
 
 
+def test_a_word_of_200000_characters_full_of_ellipses_is_read_in_linear_time():
+    """Each ellipsis of a word is said as a pause by looking at what comes before and after
+    it in the word: done by joining the word's pieces again, it took 18 s."""
+    started = time.perf_counter()
+    script = read("a...b..." * (N // 8))
+    assert time.perf_counter() - started < 2.0  # linear: 0.2 s
+    assert script.spoken.startswith("a, b, a, b, ")
+
+
 def test_a_long_run_of_full_stops_is_one_pause_read_in_linear_time():
     """200,000 full stops before a word are an ellipsis: no word of dots is said or
     refused, and reading it stays linear (its trailing-punctuation pattern took 84 s)."""

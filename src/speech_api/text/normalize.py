@@ -704,23 +704,35 @@ def _ellipsis_said(spoken: str, ends: bool) -> str:
     """A word's ellipses as the voice should pause: none at its start or before other
     punctuation ("...and", '"…and', "What...?"), a comma before more words ("Well...maybe",
     "Well... maybe", one on its own: "He paused … then"), a full stop where the sentence
-    ends ("I don't know...", "Well... Maybe")."""
+    ends ("I don't know...", "Well... Maybe"). Linear in the word's length: a word of
+    200,000 characters ("a...b...c...") holds as many ellipses."""
     pieces = re.split(f"({_ELLIPSIS.pattern})", spoken)
-    out = []
+    # What follows each piece: its first character past closing quotes, and whether any
+    # text does (from the end, so that no piece joins the rest of the word again).
+    first, text = [""] * len(pieces), [False] * len(pieces)
+    for k in range(len(pieces) - 2, -1, -1):
+        rest = pieces[k + 1].lstrip(_CLOSING)
+        first[k] = rest[:1] if rest else first[k + 1]
+        text[k] = bool(pieces[k + 1].strip(_CLOSING + " ")) and not _ELLIPSIS.fullmatch(
+            pieces[k + 1]
+        )
+        text[k] = text[k] or text[k + 1]
+    out, last = [], ""  # last: the last character said, past opening quotes and spaces
     for k, piece in enumerate(pieces):
         if not _ELLIPSIS.fullmatch(piece):
             out.append(piece)
+            last = piece.rstrip(_OPENING)[-1:] or last
             continue
-        before = "".join(out).strip(_OPENING)
-        after = "".join(pieces[k + 1 :]).lstrip(_CLOSING)
-        if not before and after:
-            out.append("")  # its start: "...and then"
-        elif (before and before[-1] in _PUNCTUATION) or (after and after[0] in _PUNCTUATION):
-            out.append("")  # "What...?", "Why!..."
-        elif after.strip():
-            out.append(", ")  # "Well...maybe"
+        if not last and text[k]:
+            said = ""  # its start: "...and then"
+        elif (last and last in _PUNCTUATION) or (first[k] and first[k] in _PUNCTUATION):
+            said = ""  # "What...?", "Why!..."
+        elif text[k]:
+            said = ", "  # "Well...maybe"
         else:
-            out.append("." if ends else ",")
+            said = "." if ends else ","
+        out.append(said)
+        last = said.strip()[-1:] or last
     return "".join(out)
 
 
