@@ -412,6 +412,8 @@ _FRACTIONS = {
     "es": {(1, 2): "un medio", (1, 3): "un tercio", (2, 3): "dos tercios", (1, 4): "un cuarto",
            (3, 4): "tres cuartos"},
 }  # fmt: skip
+# A fraction joined to the noun it measures ("a 1/2-inch pipe": a half inch pipe).
+_FRACTION_ADJECTIVES = {(1, 2): "half", (1, 4): "quarter", (3, 4): "three quarter"}
 _ES_FRACTION_NAMES = {2: "medio", 3: "tercio", 4: "cuarto", 5: "quinto", 6: "sexto",
                       7: "séptimo", 8: "octavo", 9: "noveno", 10: "décimo"}  # fmt: skip
 # Words before a four-digit number that make it a year: "in 1999", "the 1999 season", "a
@@ -1656,12 +1658,7 @@ class _Reader:
         if not prefix and all(len(p) == 3 for p in parts[1:]):
             return None
         previous = self.raw[self.i - 1] if self.i else ""
-        if (
-            not prefix
-            and len(parts) == 2
-            and previous not in _VERSIONED
-            and (previous.lower() not in _VERSIONED)
-        ):
+        if not prefix and len(parts) == 2 and _VERSIONED.isdisjoint((previous, previous.lower())):
             return None
         said = [self._version_part(p) for p in parts]
         if len(parts) == 4 and not prefix:
@@ -1674,7 +1671,7 @@ class _Reader:
     def _version_part(self, part: str) -> str:
         """A part of a version: a number ("12": twelve), its digits if it starts with 0."""
         if len(part) > 1 and part.startswith("0"):
-            return " ".join(cardinal(int(d), self.language) for d in part)
+            return digits(part, self.language)
         return cardinal(integer(part), self.language)
 
     def _duration(self, hours: int, minutes: int, seconds: int):
@@ -1783,8 +1780,7 @@ class _Reader:
         if not trail and _TRAIL.sub("", self._peek()) in _MONTHS["en"]:
             # "12th March 1888", as British letters and diaries date: "the twelfth of
             # March", as "12 March" is (_month_day), not "twelfth March".
-            the = "" if self._previous_word() == "the" else "the "
-            return 1, f"{the}{said} of"
+            return 1, self._day_before_month(integer(match.group(1)))
         return 1, said
 
     def _phone(self, core: str, trail: str):
@@ -2139,9 +2135,14 @@ class _Reader:
             return 1, ordinal(integer(core))
         following = self._peek().rstrip(".,;:!?")
         if following in months and not trail:
-            the = "" if self._previous_word() == "the" else "the "
-            return 1, f"{the}{ordinal(integer(core))} of"
+            return 1, self._day_before_month(integer(core))
         return None
+
+    def _day_before_month(self, day: int) -> str:
+        """A day written before its month ("15 March", "12th March"): "the fifteenth of"
+        (no second "the" after one: "the 15 March")."""
+        the = "" if self._previous_word() == "the" else "the "
+        return f"{the}{ordinal(day)} of"
 
     def _counts_after_month(self) -> bool:
         """Whether a number after a month's name counts what follows ("In March 12 people
@@ -2219,11 +2220,10 @@ class _Reader:
                 said.append(self._decade(part, "")[1])
             elif _FRACTION.match(part) and _is_proper(part):  # "1/2-inch": half inch
                 fraction = tuple(integer(x) for x in part.split("/"))
-                adjective = {(1, 2): "half", (1, 4): "quarter", (3, 4): "three quarter"}
-                if self.es or fraction not in adjective:
+                if self.es or fraction not in _FRACTION_ADJECTIVES:
                     said.append(self._fraction(part, ",")[1])
                 else:
-                    said.append(adjective[fraction])
+                    said.append(_FRACTION_ADJECTIVES[fraction])
             elif (by := self._times(part, "")) is not None:  # "9x13-inch": nine by thirteen
                 said.append(by[1])
             elif ordinal_match := (_ORDINAL_ES if self.es else _ORDINAL_EN).match(part):
