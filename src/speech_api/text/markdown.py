@@ -168,16 +168,15 @@ def paragraphs(text: str) -> list[list[Unit]]:
         if underline:
             underline = False
             continue
-        if fence is not None:
-            if line.strip().startswith(fence):
-                fence = None
+        opened, fence = fence, _fence_after(fence, line)
+        if opened is not None:
+            if fence is None:
                 end_paragraph()
             elif line.strip():
                 current.append(Unit(line.strip(), sentence=True))
             continue
-        if match := _FENCE.match(line):
+        if fence is not None:
             end_paragraph()
-            fence = match.group(1)[0] * 3
             continue
         stripped = _QUOTE.sub("", line)
         if not stripped.strip() or _RULE.match(stripped) or _LINK_DEFINITION.match(stripped):
@@ -307,16 +306,14 @@ def _html_blocks(text: str) -> str:
     prose: list[str] = []
     fence: str | None = None
     for line in text.split("\n"):
-        if fence is None and (match := _FENCE.match(line)):
+        opened, fence = fence, _fence_after(fence, line)
+        if opened is None and fence is None:
+            prose.append(line)
+            continue
+        if opened is None:  # the fence's first line
             out.append(_blocks("\n".join(prose)))
             prose.clear()
-            fence = match.group(1)[0] * 3
-            out.append(line)
-        elif fence is not None:
-            fence = None if line.strip().startswith(fence) else fence
-            out.append(line)
-        else:
-            prose.append(line)
+        out.append(line)
     out.append(_blocks("\n".join(prose)))
     return "\n".join(out)
 
@@ -371,6 +368,16 @@ def _blocks(text: str) -> str:
     tail = text[at:]
     out.append(tail.replace("\n", " ") if heading else tail)
     return "".join(out)
+
+
+def _fence_after(fence: str | None, line: str) -> str | None:
+    """The code fence open after ``line`` ("```" or "~~~"), given the one open before it:
+    a line of three or more backticks or tildes opens one, a line starting with its three
+    characters closes it."""
+    if fence is None:
+        match = _FENCE.match(line)
+        return match.group(1)[0] * 3 if match else None
+    return None if line.strip().startswith(fence) else fence
 
 
 def _without_comments(text: str) -> str:
