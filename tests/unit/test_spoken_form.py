@@ -231,7 +231,7 @@ ENGLISH = [
      "three to one."),
     # "x" after a number multiplies; between numbers it is a dimension's "by".
     ("It trades at 1.5x book, 20x earnings (2x); a 9x13-inch pan, 12 x 14 feet, 3 cm x 2 cm.",
-     "It trades at one point five times book, twenty times earnings (two times); a nine by "
+     "It trades at one point five times book, twenty times earnings , two times; a nine by "
      "thirteen inch pan, twelve by fourteen feet, three centimeters by two centimeters."),
     # A quantity after "a" that qualifies a noun says its unit in the singular.
     ("A 5 kg bag, a 512GB SSD and a 10 km run; it weighs 5 kg, not a 5 kg.",
@@ -254,6 +254,31 @@ ENGLISH = [
     ("He is 6'2\", she 5 ft 11 in; 2 in. of rain, 1 in 5; it runs 2h 15m, 1 hr 30 m.",
      "He is six foot two, she five feet eleven inches; two inches of rain, one in five; it "
      "runs two hours fifteen minutes, one hour thirty minutes."),
+    # An abbreviation with a comma after it; degrees said as their letters.
+    ("Mr. Jones, Jr., Ph.D., came. I.e., it works; M.Sc. and B.Sc. holders.",
+     "Mister Jones, Junior, P.H.D, came. That is, it works; M.S.C and B.S.C holders."),
+    # Military time: after ten o'clock only after a word that leads to a time.
+    ("Meet at 1430 hours or 0800 hrs, until 2300 hrs; 0905 hours. Over 2000 hours of video.",
+     "Meet at fourteen thirty hours or oh eight hundred hours, until twenty-three hundred "
+     "hours; oh nine oh five hours. Over two thousand hours of video."),
+    # Years after a quarter, a fiscal year, a season, "circa", in a citation's parentheses.
+    ("Q3 2024 revenue, FY 2023, summer 2019; born c. 1850; Smith (2019) found it.",
+     "Q3 twenty twenty-four revenue, FY twenty twenty-three, summer twenty nineteen; born "
+     "circa eighteen fifty; Smith , twenty nineteen, found it."),
+    # Decades run together, even odds, a thousandth, micro- and nano- units, points.
+    ("The 1960s\u201370s and '80s-'90s; a 50-50 chance; the 1,000th fan; 500 \u03bcg, 10 nm, "
+     "300 pts.",
+     "The nineteen sixties to seventies and eighties to nineties; a fifty-fifty chance; the "
+     "one thousandth fan; five hundred micrograms, ten nanometers, three hundred points."),
+    # A parenthesis a rule says whole is a pause; an area code's parenthesis is none.
+    ("It hit 40\u00b0C (104\u00b0F) in July. Call +1 (555) 123-4567.",
+     "It hit forty degrees Celsius , one hundred four degrees Fahrenheit, in July. Call plus "
+     "one, five five five, one two three, four five six seven."),
+    # Hashtags, an undotted "Ms", chapters and verses of the Bible.
+    ("#MeToo and #BlackLivesMatter; Ms Li read 1 Cor. 13:4-7, John 3:16 and Gen. 1:1.",
+     "hashtag Me Too and hashtag Black Lives Matter; Miz Li read First Corinthians chapter "
+     "thirteen, verses four to seven, John chapter three, verse sixteen and Genesis chapter "
+     "one, verse one."),
 ]  # fmt: skip
 
 SPANISH = [
@@ -344,6 +369,10 @@ SPANISH = [
      "Bueno , tal vez , dijo. ¿Y si? No sé."),
     ("A las 20:00 h. Son las 15:30 h, con un ratio de 3:1.",
      "A las veinte horas. Son las quince y treinta, con un ratio de tres a uno."),
+    # "D." before a name is don (a middle initial stays); a chapter and its verses.
+    ("D. Quijote saludó a D. Pedro y a Roberto D. García; leyeron Juan 3:16.",
+     "don Quijote saludó a don Pedro y a Roberto D García; leyeron Juan capítulo tres, "
+     "versículo dieciséis."),
 ]  # fmt: skip
 
 

@@ -159,6 +159,16 @@ dl   | deciliter          | deciliters          | decilitro          | decilitro
 ng   | nanogram           | nanograms           | nanogramo          | nanogramos          | m
 mcg  | microgram          | micrograms          | microgramo         | microgramos         | m
 µg   | microgram          | micrograms          | microgramo         | microgramos         | m
+μg   | microgram          | micrograms          | microgramo         | microgramos         | m
+µm   | micrometer         | micrometers         | micrómetro         | micrómetros         | m
+μm   | micrometer         | micrometers         | micrómetro         | micrómetros         | m
+µL   | microliter         | microliters         | microlitro         | microlitros         | m
+μL   | microliter         | microliters         | microlitro         | microlitros         | m
+nm   | nanometer          | nanometers          | nanómetro          | nanómetros          | m
+µs   | microsecond        | microseconds        | microsegundo       | microsegundos       | m
+μs   | microsecond        | microseconds        | microsegundo       | microsegundos       | m
+ns   | nanosecond         | nanoseconds         | nanosegundo        | nanosegundos        | m
+pts  | point              | points              | punto              | puntos              | m
 mL   | milliliter         | milliliters         | mililitro          | mililitros          | m
 °C   | degree Celsius     | degrees Celsius     | grado Celsius      | grados Celsius      | m
 ºC   | degree Celsius     | degrees Celsius     | grado Celsius      | grados Celsius      | m
@@ -363,6 +373,7 @@ es | S. M.  | su majestad   | no
 es | d. C.  | después de Cristo | yes
 """):
     _ABBREVIATIONS[_language][_written] = (_spoken, _ends == "yes")
+_LONGEST_ABBREVIATION = max(len(form) for table in _ABBREVIATIONS.values() for form in table)
 # Said as a street's kind where they end a street's name (see _names_a_street).
 _STREETS = {"St.": "Street", "Dr.": "Drive"}
 # Abbreviations said differently before a number ("No. 5", "p. 12", "Fig. 3").
@@ -422,11 +433,14 @@ _DETERMINERS = {"the", "a", "an", "this", "that", "his", "her", "its", "our", "t
 _YEAR_CONTEXT = _DETERMINERS | {
     "in", "since", "by", "until", "till", "from", "year", "circa", "c.", "before", "after",
     "during", "through", "between", "early", "late", "mid",
+    # a quarter, a half or a fiscal year: "Q3 2024 revenue", "FY 2023", "fiscal 2021"
+    "q1", "q2", "q3", "q4", "h1", "h2", "fy", "fiscal",
 }  # fmt: skip
 # ... and words that do so unless a noun follows ("the summer of 1969", "a total of 1250
 # employees"). With neither, 1100 to 1999 is a year unless a noun follows ("1999 was a good
 # year", "We sold 1776 units").
-_WEAK_YEAR_CONTEXT = {"of", "to", "and", "or", "around"}
+_WEAK_YEAR_CONTEXT = {"of", "to", "and", "or", "around", "spring", "summer", "autumn", "fall",
+                      "winter"}  # fmt: skip
 # Lowercase words after a year that are no noun it counts ("1999 was", "1969 and").
 _AFTER_YEAR = set(words(
     "was is were saw marked brought began begun ended had has have will would could did and or"
@@ -455,6 +469,63 @@ _ROMAN_CONTEXT_MORE = {
 # Spanish "Carlos I" too), said as ordinals: English "the Eighth", Spanish
 # "segundo" (past ten as cardinals: "Alfonso trece"). One letter ("I", "V", "X") and
 # numerals with L, C, D, M ("CD", "MD", "XL") are too often words or acronyms.
+# Books of the Bible, whose "3:16" after them is a chapter and a verse ("John 3:16": John
+# chapter three, verse sixteen), not a time or a ratio.
+_BIBLE_BOOKS = set(words(
+    "Genesis Exodus Leviticus Numbers Deuteronomy Joshua Judges Ruth Samuel Kings Chronicles"
+    " Ezra Nehemiah Esther Job Psalm Psalms Proverbs Ecclesiastes Isaiah Jeremiah Lamentations"
+    " Ezekiel Daniel Hosea Joel Amos Obadiah Jonah Micah Nahum Habakkuk Zephaniah Haggai"
+    " Zechariah Malachi Matthew Mark Luke John Acts Romans Corinthians Galatians Ephesians"
+    " Philippians Colossians Thessalonians Timothy Titus Philemon Hebrews James Peter Jude"
+    " Revelation G\u00e9nesis \u00c9xodo Lev\u00edtico N\u00fameros Deuteronomio Josu\u00e9 Jueces"
+    " Rut Reyes Cr\u00f3nicas Esdras Nehem\u00edas Ester Salmo Salmos Proverbios Eclesiast\u00e9s"
+    " Isa\u00edas Jerem\u00edas Ezequiel Oseas Jon\u00e1s Miqueas Mateo Marcos Lucas Juan Hechos"
+    " Romanos Corintios G\u00e1latas Efesios Filipenses Colosenses Tesalonicenses Timoteo Tito"
+    " Hebreos Santiago Pedro Judas Apocalipsis"
+))  # fmt: skip
+# ... and their English abbreviations, said in full before a chapter ("Gen. 1:1": Genesis).
+_BIBLE_ABBREVIATIONS = dict(
+    _rows("""
+Gen. | Genesis
+Ex. | Exodus
+Exod. | Exodus
+Lev. | Leviticus
+Num. | Numbers
+Deut. | Deuteronomy
+Josh. | Joshua
+Judg. | Judges
+Sam. | Samuel
+Chron. | Chronicles
+Neh. | Nehemiah
+Ps. | Psalm
+Prov. | Proverbs
+Eccl. | Ecclesiastes
+Isa. | Isaiah
+Jer. | Jeremiah
+Lam. | Lamentations
+Ezek. | Ezekiel
+Dan. | Daniel
+Zech. | Zechariah
+Mal. | Malachi
+Matt. | Matthew
+Rom. | Romans
+Cor. | Corinthians
+Gal. | Galatians
+Eph. | Ephesians
+Phil. | Philippians
+Col. | Colossians
+Thess. | Thessalonians
+Tim. | Timothy
+Heb. | Hebrews
+Jas. | James
+Pet. | Peter
+Rev. | Revelation
+""")
+)
+_VERSE = re.compile(r"^(\d{1,3}):(\d{1,3})(?:[-\u2013](\d{1,3}))?$")
+_VERSE_WORDS = {"en": ("chapter", "verse", "verses"), "es": ("capítulo", "versículo", "versículos")}
+# A hashtag ("#MeToo", "#BlackLivesMatter"): said "hashtag" and its words apart.
+_HASHTAG = re.compile(r"^#([A-Za-z][A-Za-z0-9_]*)$")
 _REGNAL = re.compile(r"^X{0,3}(?:IX|IV|V?I{0,3})$")
 # The names monarchs and popes are numbered after ("Henry VIII": Henry the Eighth, "Isabel
 # II": Isabel segunda). After other capitalized words such a numeral is a cardinal, as
@@ -578,7 +649,7 @@ _DOT_TIME = re.compile(r"^(\d{1,2})\.(\d{2})(?:\s*([ap]\.?m\.?))?$", re.IGNORECA
 _VULGAR_FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4)}
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _SLASH_DATE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})$")
-_ORDINAL_EN = re.compile(r"^(\d+)(st|nd|rd|th)$", re.IGNORECASE)
+_ORDINAL_EN = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(st|nd|rd|th)$", re.IGNORECASE)
 _ORDINAL_ES = re.compile(r"^(\d+)\.?(º|ª|o|a|er|ero|era|ro|ra|do|da|to|ta|vo|va|no|na)$")
 _PHONE = re.compile(r"^(\+\d{1,3}[-.\s]?|1[-.])?(\(?\d{3}\)?)[-.](\d{3})[-.](\d{4})$")
 # An international number written in groups after its country code: "+44 20 7946 0958",
@@ -595,6 +666,12 @@ _DECADE = re.compile(r"^(?:['\u2019](\d0)|(1\d|20)?(\d0))['\u2019]?s$")
 _ROMAN = re.compile(r"^M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
 _INITIAL = re.compile(r"^[A-Z]\.$")
 _ACRONYM = re.compile(r"^(?:[A-Za-z]\.){2,}$")
+# A degree or title written in dotted parts of up to three letters, one of them a single
+# letter ("Ph.D.", "M.Sc.", "B.Sc.", "Ed.D.", "LL.M."): said letter by letter, as it is
+# spoken. The single letter keeps two abbreviations run together ("Co.Ltd.") out.
+_DEGREE = re.compile(
+    r"^(?=(?:[A-Za-z]{1,3}\.)*[A-Z]\.)(?=[A-Z])(?:(?:[A-Z][a-z]{1,2}|LL|[A-Z])\.){2,3}$"
+)
 # A full stop of a spaced ellipsis, the last one with what closes it (". . .”,").
 _SPACED_STOP = re.compile(r"\.[\"'\u201d\u2019)\]]*[,;:!?]?")
 _NON_SPEECH = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
@@ -630,6 +707,29 @@ _ES_NOT_NOUNS = set(words(
     " tenía tuvo va van iba hace hizo puede pueden más menos muy ya no sí también solo"
     " sólo tampoco casi cada todo todos toda todas ni"
 ))  # fmt: skip
+
+
+def _table_form(body: str, table: dict[str, tuple[str, bool]]) -> str | None:
+    """The abbreviation of ``table`` that ``body`` is, perhaps with punctuation after it
+    ("i.e.," is "i.e."); None if it is none."""
+    if body in table:
+        return body
+    for end in range(min(len(body), _LONGEST_ABBREVIATION), 0, -1):  # not the whole word
+        if body[:end] in table and _TRAIL.fullmatch(body[end:]):
+            return body[:end]
+    return None
+
+
+def _decade_said(match: re.Match) -> str:
+    """A decade matched by _DECADE: "1990s" nineteen nineties, "'80s" and "80s" eighties."""
+    short, century, decade = match.groups()
+    if short:
+        said = cardinal(integer(short))
+    elif century:
+        said = year(integer(century + decade))
+    else:
+        said = cardinal(integer(decade))
+    return (said[:-1] + "ies") if said.endswith("y") else said + "s"
 
 
 def _is_proper(fraction: str) -> bool:
@@ -746,20 +846,28 @@ _PUNCTUATION = ",;:.!?\u00bf\u00a1"
 def _parenthetical(written: str, spoken: str, previous: str, following: str) -> str:
     """A parenthesis around words as a reader pauses at it ("He (reluctantly) agreed": He,
     reluctantly, agreed), which the voice did not: a comma after the words before its
-    opening, and after its closing when words follow. Not inside a word ("word(s)",
-    "f(x)") nor around a number ("(555) 123-4567")."""
-    if (
-        written.startswith("(")
-        and written[1:2].isalpha()
-        and spoken.startswith("(")
-        and previous
-        and not previous.rstrip(_CLOSING).endswith(tuple(_PUNCTUATION))
-    ):
+    opening, and after its closing when words follow; a parenthesis a rule said whole
+    ("(104°F)", "Smith (2019) found") alike. Not inside a word ("word(s)", "f(x)"), nor a list's
+    marker ("(1)", "(a)"), nor an area code ("(555) 123-4567", whose opening is dropped)."""
+    whole = (
+        re.fullmatch(r"\([^()\s]+\)[^\w()]*", written) is not None
+        and spoken != written
+        and not re.fullmatch(r"\((?:\d{1,2}|[A-Za-z]|[ivx]+)\)[^\w()]*", written)
+    )
+    pause = bool(previous) and not previous.rstrip(_CLOSING).endswith(tuple(_PUNCTUATION))
+    if whole and spoken.startswith("(") and (closing := spoken.rfind(")")) > 0:
+        after = spoken[closing + 1 :]
+        words_follow = following and not following.startswith(tuple(_PUNCTUATION))
+        ends = "," if not after and words_follow else ""
+        return (", " if pause else "") + spoken[1:closing] + ends + after
+    if spoken.startswith("(") and ")" in written.split()[0][1:] and ")" not in spoken:
+        return spoken[1:]  # "(555) 123-4567": a rule took the closing; the opening goes too
+    if written.startswith("(") and written[1:2].isalpha() and spoken.startswith("(") and pause:
         spoken = ", " + spoken[1:]
     # Its closing, when its opening is this word's first character or in an earlier word.
     inside = "(" in written and not written.startswith("(")
-    closes = re.search(r"[^\W\d_]\)$", written) and spoken.endswith(")") and not inside
-    if closes and following and not following.startswith(tuple(_PUNCTUATION)):
+    closes = re.search(r"[^\W\d_]\)$", written) and spoken.endswith(")")
+    if closes and not inside and following and not following.startswith(tuple(_PUNCTUATION)):
         spoken = spoken[:-1] + ","
     return spoken
 
@@ -876,7 +984,7 @@ class _Reader:
         or a month before a number, a Roman numeral after "Chapter", an initial."""
         core = word.rstrip(".,;:!?\"')]\u201d\u2019\u2026")
         return (
-            word.endswith(".")
+            word.rstrip(",;:!?\"')]\u201d\u2019").endswith(".")  # "Jr.," and "I.e.," too
             or core in _CURRENCIES
             or core in _UNITS
             or self._previous_word() in _ROMAN_CONTEXT[self.language]
@@ -884,20 +992,11 @@ class _Reader:
             or (len(core) >= 2 and _REGNAL.match(core) is not None)
             or (core in ("I", "V", "X") and self.i > 0 and self.raw[self.i - 1] in _MONARCHS)
             or core in _VULGAR_FRACTIONS
+            or core == "Ms"
             or (self._alone() and _ROMAN.fullmatch(core) is not None)  # a chapter's "XII"
             or (core in _MONTH_ABBREVIATIONS["en"] and not self.es)  # "Aug 5"
             or core.endswith(("\u00b2", "\u00b3"))  # "x²": squared
             or (core == "x" and self._between_numbers())  # "12 x 14": by
-        )
-
-    def _military_time(self, core: str) -> bool:
-        """ "0800 hours", "0930 hrs": English military time, before ten in the morning."""
-        return (
-            not self.es
-            and len(core) == 4
-            and integer(core[:2]) < 10
-            and integer(core[2:]) < 60
-            and _TRAIL.sub("", self._peek()) in ("hours", "hrs")
         )
 
     def _alone(self) -> bool:
@@ -948,7 +1047,9 @@ class _Reader:
             lead, core = f"{lead}{self.words['plus']} ", core[1:]
         elif re.match(r"~[\d$€£¥]", core):  # "~5": about five
             lead, core = f"{lead}{_SYMBOLS[self.language]['~']} ", core[1:]
-        if lead.endswith(("'", "\u2019")) and _DECADE.match(lead[-1] + core):
+        if lead.endswith(("'", "\u2019")) and all(
+            _DECADE.match(d) for d in re.split(r"[-\u2013]", lead[-1] + core)
+        ):
             lead, core = lead[:-1], lead[-1] + core  # "'90s": its apostrophe is no quote
         elif (
             lead.endswith(("'", "\u2019"))
@@ -982,6 +1083,8 @@ class _Reader:
             self._per,
             self._currency,
             self._percent,
+            self._military,
+            self._verse,
             self._time,
             self._time_range,
             self._ratio,
@@ -1054,6 +1157,14 @@ class _Reader:
     # -- abbreviations ------------------------------------------------------------------------
 
     def _abbreviation(self, body: str) -> tuple[int, str] | None:
+        core = _TRAIL.sub("", body)
+        if tag := _HASHTAG.match(core):  # "#BlackLivesMatter": hashtag Black Lives Matter
+            said = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|_", " ", tag.group(1)).strip()
+            return 1, f"hashtag {said}{body[len(core) :]}"
+        if re.fullmatch(r"Ms[,;:]?", body) and not self.es and self._peek()[:1].isupper():
+            return 1, "Miz" + body[2:]  # "Ms Li": espeak says "M S"
+        if body in _BIBLE_ABBREVIATIONS and _VERSE.match(_TRAIL.sub("", self._peek())):
+            return 1, _BIBLE_ABBREVIATIONS[body]  # "Gen. 1:1": Genesis chapter one, verse one
         if not any(mark in body for mark in "./º#§"):
             # Every abbreviation and before-number word holds one of these: most words (a
             # number, "%") skip the tables.
@@ -1061,6 +1172,8 @@ class _Reader:
             return (1, month) if month else None
         table = _ABBREVIATIONS[self.language]
         before_number = _BEFORE_NUMBER[self.language]
+        if body in ("c.", "ca.") and re.match(r"\d{3,4}(?:s|'s)?\b", self._peek()):
+            return 1, "circa"  # "c. 1850", "ca. 1200s": about that year
         next_is_number = bool(re.match(r"^\(?\d", self._peek()))
         before = self.raw[self.i - 1] if self.i else ""
         answered = body.lower() == "no." and (
@@ -1100,12 +1213,21 @@ class _Reader:
                     ends = not rest and (not following or self._starts_sentence())
                     return 1, _STREETS[form] + ("." if ends else rest)
                 return 1, spoken + self._abbreviation_end(ends, rest, 1)
-        if body[:1].isupper() and (lower := body[0].lower() + body[1:]) in table:
-            # "E.g. the", "I.e.", "Approx. 50": a lowercase abbreviation opening a sentence
-            spoken, ends = table[lower]
-            return 1, spoken[0].upper() + spoken[1:] + self._abbreviation_end(ends, "", 1)
+        lower = body[0].lower() + body[1:]
+        if body[:1].isupper() and (form := _table_form(lower, table)):
+            # "E.g. the", "I.e.,", "Approx. 50": a lowercase abbreviation opening a sentence
+            spoken, ends = table[form]
+            rest = body[len(form) :]
+            return 1, spoken[0].upper() + spoken[1:] + self._abbreviation_end(ends, rest, 1)
         if month := self._month_abbreviation(body):
             return 1, month
+        if (
+            self.es
+            and body == "D."
+            and self._peek()[:1].isupper()
+            and not (before[:1].isupper() and before.isalpha())
+        ):  # "D. Quijote", "a D. Juan": don; a middle initial ("Roberto D. García") stays
+            return 1, "don"
         if (
             _INITIAL.match(body)
             and self._peek()[:1].isupper()
@@ -1114,6 +1236,11 @@ class _Reader:
         ):
             return 1, body[0]  # "J. K. Rowling"; "an A. The teacher" keeps its full stop
         stripped = body.rstrip(",;:!?)\"'")
+        if _DEGREE.match(stripped):  # "Ph.D.", "M.Sc.": letter names, P H D
+            letters = spell(stripped.replace(".", "").upper(), self.language)
+            rest = body[len(stripped) :]
+            ends = not self._peek() or self._new_sentence()
+            return 1, letters + ("." if ends and not rest else "") + rest
         if _ACRONYM.match(stripped):
             letters = spell(stripped.replace(".", ""), self.language)  # "A.I", not "A I"
             rest = body[len(stripped) :]
@@ -1243,9 +1370,6 @@ class _Reader:
 
     def _plain(self, core: str) -> str:
         if _CODE_NUMBER.fullmatch(core):  # "Agent 007", "02134": a code, digit by digit
-            if self._military_time(core):  # "0800 hours": oh eight hundred hours
-                hour, minute = integer(core[:2]), integer(core[2:])
-                return f"oh {cardinal(hour)} " + (cardinal(minute) if minute else "hundred")
             return digits(core, self.language)
         parsed = self._parse(core)
         if parsed is None:
@@ -1302,6 +1426,8 @@ class _Reader:
             return True
         if self._after_day_of_month():
             return n <= 2099  # "March 12, 2020 we met", "Aug. 5, 1999 people"
+        if re.fullmatch(r"\(\d{4}\)[^\w(]*", self.raw[self.i]):
+            return n <= 2099  # "Smith (2019) found", "Vertigo (1958)": a work's year
         if previous == "of" and self._previous_word(2) == "class":
             return n <= 2099  # "the class of 1999 graduates": the year they finish
         if self._range_counts():
@@ -1543,6 +1669,50 @@ class _Reader:
             return 2, f"{words} {self.words['percent']}"
         return None
 
+    def _military(self, core: str, trail: str):
+        """ "0800 hours", "0930 hrs", "at 1430 hours": English military time, oh eight
+        hundred hours, fourteen thirty hours. A time from ten o'clock on is one only after a
+        word that leads to a time ("at", "until"): "over 2000 hours of video" is a count."""
+        if self.es or trail or not re.fullmatch(r"\d{4}", core):
+            return None
+        if _TRAIL.sub("", self._peek()) not in ("hours", "hrs"):
+            return None
+        hour, minute = integer(core[:2]), integer(core[2:])
+        if hour > 23 or minute > 59:
+            return None
+        if hour >= 10 and self._previous_word() not in _AT_CLOCK | {"before", "after", "since"}:
+            return None
+        said = cardinal(hour) if hour >= 10 else "zero" if hour == 0 else f"oh {cardinal(hour)}"
+        if not minute:
+            said += " hundred"
+        else:
+            said += f" oh {cardinal(minute)}" if minute < 10 else f" {cardinal(minute)}"
+        return 2, f"{said} hours"
+
+    def _verse(self, core: str, trail: str):
+        """ "John 3:16", "Psalm 23:1-4": a chapter and its verses, after a book of the Bible
+        (and "1 Cor." before one: First Corinthians)."""
+        book = self._peek()
+        if (
+            core in ("1", "2", "3")
+            and not self.es
+            and (book in _BIBLE_BOOKS or book in _BIBLE_ABBREVIATIONS)
+            and _VERSE.match(_TRAIL.sub("", self._peek(2)))
+        ):  # "1 Cor. 13:4": First Corinthians
+            return 1, ("First", "Second", "Third")[integer(core) - 1]
+        match = _VERSE.match(core)
+        before = self.raw[self.i - 1] if self.i else ""
+        if not match or (before not in _BIBLE_BOOKS and before not in _BIBLE_ABBREVIATIONS):
+            return None
+        chapter, verse, last = match.groups()
+        said_chapter, said_verse, said_verses = _VERSE_WORDS[self.language]
+        said = f"{said_chapter} {self._plain(chapter)}, "
+        if last:
+            return 1, said + f"{said_verses} {self._plain(verse)} {self.words['to']} " + (
+                self._plain(last)
+            )
+        return 1, said + f"{said_verse} {self._plain(verse)}"
+
     def _time(self, core: str, trail: str):
         previous = self.raw[self.i - 1].rstrip(",") if self.i else ""
         meridiem = self._peek().lower().rstrip(",;:!?.").replace(".", "") in ("am", "pm")
@@ -1776,12 +1946,12 @@ class _Reader:
         match = _ORDINAL_EN.match(core)
         if not match:
             return None
-        said = ordinal(integer(match.group(1)))
-        if not trail and _TRAIL.sub("", self._peek()) in _MONTHS["en"]:
+        n = integer(match.group(1).replace(",", ""))  # "1,000th" too
+        if not trail and n <= 31 and _TRAIL.sub("", self._peek()) in _MONTHS["en"]:
             # "12th March 1888", as British letters and diaries date: "the twelfth of
             # March", as "12 March" is (_month_day), not "twelfth March".
-            return 1, self._day_before_month(integer(match.group(1)))
-        return 1, said
+            return 1, self._day_before_month(n)
+        return 1, ordinal(n)
 
     def _phone(self, core: str, trail: str):
         match = _PHONE.match(core)
@@ -1804,8 +1974,9 @@ class _Reader:
             ):
                 groups += re.findall(r"\d+", following)
                 taken += 1
-                if _TRAIL.search(following):
-                    break
+                end = _TRAIL.search(following)
+                if end and not (following.startswith("(") and end.group(0) == ")"):
+                    break  # punctuation ends the number; an area code's "(555)" does not
             if len(groups) >= 2 and sum(len(g) for g in groups) >= 6:
                 said = ", ".join(digits(g, self.language) for g in [country.group(1), *groups])
                 return taken, f"{self.words['plus']} {said}"
@@ -1836,17 +2007,12 @@ class _Reader:
             return None
         if (many := _MANY.get(core.replace(",", ""))) and self._peek() == "of":
             return 1, many  # "100s of people": hundreds (not a hundred seconds)
+        decades = re.split(r"[-\u2013]", core)
+        if len(decades) == 2 and all(_DECADE.match(d) for d in decades):
+            first, second = (_decade_said(_DECADE.match(d)) for d in decades)
+            return 1, f"{first} {self.words['to']} {second}"  # "1960s-70s": sixties to seventies
         match = _DECADE.match(core)
-        if not match:
-            return None
-        short, century, decade = match.groups()
-        if short:
-            words = cardinal(integer(short))
-        elif century:
-            words = year(integer(century + decade))
-        else:
-            words = cardinal(integer(decade))
-        return 1, (words[:-1] + "ies") if words.endswith("y") else words + "s"
+        return (1, _decade_said(match)) if match else None
 
     def _fraction(self, core: str, trail: str):
         match = _FRACTION.match(core)
@@ -1900,6 +2066,8 @@ class _Reader:
         if not match:
             return None
         first, second, suffix = match.groups()
+        if first == second == "50" and not suffix and not self.es:
+            return 1, "fifty-fifty"  # "a 50-50 chance": even odds, not a range
         said_first, said_second = self._plain(first), self._plain(second)
         if suffix:  # "5-10K users": five to ten thousand; "a 5-10K range": five to ten K
             counts = not trail and _TRAIL.sub("", self._peek()) in _SCALED_COUNTS and not self.es
