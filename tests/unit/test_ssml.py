@@ -60,7 +60,7 @@ def test_say_as_sub_and_phoneme_keep_the_written_word_and_say_another():
         ("3", "third"),
         ("2048", "two zero four eight"),
         ("15/03/2024", "March fifteenth, twenty twenty-four"),
-        ("3:30 pm", "three thirty p m"),
+        ("3:30 pm", "three thirty P.M"),
         ("+1 555 123 4567", "plus one, five five five, one two three, four five six seven"),
         ("5 km", "five kilometers"),
         ("WWW", "World Wide Web"),

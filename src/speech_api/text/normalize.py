@@ -66,7 +66,7 @@ _QUALIFIED = {
                     " Championship Championships Cup League Team Dollar Dollars Pound Pounds"
                     " Prime Minister Ministry Office Council Security Trade Treaty Board"
                     " Chairman Chairwoman Chief Director Headquarters Shares Stock Branch"
-                    " Division Subsidiary Group Citizens Citizen Soldiers Troops"
+                    " Division Subsidiary Group Citizens Citizen Soldiers Troops Box"
                     " National Naval Consulate Mission Delegation Capitol Senator"
                     " Senators Representative Representatives Justice Virgin Islands Steel"
                     " Central Command Human Rights Commission Research Building Highway Route"
@@ -266,8 +266,12 @@ _SCALES = {
     "es": {"mil": 10**3, "millón": 10**6, "millones": 10**6, "billón": 10**12, "billones": 10**12},
 }
 _SCALE_SUFFIXES = {"k": "thousand", "K": "thousand", "M": "million", "m": "million",
-                   "bn": "billion", "B": "billion"}  # fmt: skip
-_SCALE_WORDS_ES = {"thousand": "mil", "million": "millones", "billion": "mil millones"}
+                   "mn": "million", "bn": "billion", "B": "billion", "T": "trillion",
+                   "tn": "trillion"}  # fmt: skip
+# The suffixes an amount of money takes ("$3T", "$1.2tn", "$25.2mn": the FT's and Reuters').
+_MONEY_SUFFIX = "(k|K|mn|M|m|bn|B|tn|T)"
+_SCALE_WORDS_ES = {"thousand": "mil", "million": "millones", "billion": "mil millones",
+                   "trillion": "billones"}  # fmt: skip
 
 # Abbreviations: language | written form (with its dots) | spoken | whether it may end a
 # sentence (then it keeps its full stop when it is last or the next word is capitalized).
@@ -318,13 +322,64 @@ en | Adm.   | Admiral       | no
 en | Cmdr.  | Commander     | no
 en | Cpl.   | Corporal      | no
 en | Pvt.   | Private       | no
-en | a.m.   | a m           | yes
-en | p.m.   | p m           | yes
-en | A.M.   | a m           | yes
-en | P.M.   | p m           | yes
+en | a.m.   | A.M           | yes
+en | p.m.   | P.M           | yes
+en | A.M.   | A.M           | yes
+en | P.M.   | P.M           | yes
 en | w/     | with          | no
 en | w/o    | without       | no
 en | and/or | and or        | no
+en | Rep.   | Representative | no
+en | Reps.  | Representatives | no
+en | Sens.  | Senators      | no
+en | Pres.  | President     | no
+en | Msgr.  | Monsignor     | no
+en | Atty.  | Attorney      | no
+en | Brig.  | Brigadier     | no
+en | Bros.  | Brothers      | no
+en | v.     | versus        | no
+en | a.k.a. | also known as | no
+en | Eq.    | Equation      | no
+en | Ref.   | Reference     | no
+en | Ste.   | Suite         | no
+en | Bldg.  | Building      | no
+en | Rm.    | Room          | no
+en | Hwy.   | Highway       | yes
+en | Ft.    | Fort          | no
+en | govt.  | government    | yes
+en | Govt.  | Government    | yes
+en | intl.  | international | no
+en | Intl.  | International | no
+en | para.  | paragraph     | no
+en | Assn.  | Association   | no
+en | Assoc. | Associate     | no
+en | Univ.  | University    | no
+en | Ala.   | Alabama       | yes
+en | Ariz.  | Arizona       | yes
+en | Ark.   | Arkansas      | yes
+en | Calif. | California    | yes
+en | Colo.  | Colorado      | yes
+en | Conn.  | Connecticut   | yes
+en | Del.   | Delaware      | yes
+en | Fla.   | Florida       | yes
+en | Ga.    | Georgia       | yes
+en | Ill.   | Illinois      | yes
+en | Kan.   | Kansas        | yes
+en | Ky.    | Kentucky      | yes
+en | Md.    | Maryland      | yes
+en | Mich.  | Michigan      | yes
+en | Minn.  | Minnesota     | yes
+en | Mont.  | Montana       | yes
+en | Neb.   | Nebraska      | yes
+en | Nev.   | Nevada        | yes
+en | Okla.  | Oklahoma      | yes
+en | Ore.   | Oregon        | yes
+en | Tenn.  | Tennessee     | yes
+en | Tex.   | Texas         | yes
+en | Va.    | Virginia      | yes
+en | Vt.    | Vermont       | yes
+en | Wis.   | Wisconsin     | yes
+en | Wyo.   | Wyoming       | yes
 es | Sr.    | señor         | no
 es | Sra.   | señora        | no
 es | Srta.  | señorita      | no
@@ -371,8 +426,26 @@ es | p.m.   | de la tarde   | yes
 es | a. C.  | antes de Cristo | yes
 es | S. M.  | su majestad   | no
 es | d. C.  | después de Cristo | yes
+es | Excmo. | excelentísimo | no
+es | Excma. | excelentísima | no
+es | Ilmo.  | ilustrísimo   | no
+es | Ilma.  | ilustrísima   | no
+es | Gral.  | general       | no
+es | Cía.   | compañía      | no
+es | ptas.  | pesetas       | yes
+es | Dpto.  | departamento  | no
+es | Univ.  | universidad   | no
+es | vs.    | contra        | no
+es | Sres.  | señores       | no
+es | Sras.  | señoras       | no
+es | Dres.  | doctores      | no
 """):
     _ABBREVIATIONS[_language][_written] = (_spoken, _ends == "yes")
+_COMPASS = {"N.": "North", "S.": "South", "E.": "East", "W.": "West"}
+# A short capitalized word or one without vowels, and its full stop ("Tab.", "Calif.",
+# "b.", "pls."): an abbreviation when a lowercase word follows. Not "done. then": text
+# written in lower case still ends its sentences.
+_SHORT_WORD_STOP = re.compile(r"[A-Z][a-z]{0,5}\.|[b-df-hj-np-tv-xz]{1,5}\.")
 _LONGEST_ABBREVIATION = max(len(form) for table in _ABBREVIATIONS.values() for form in table)
 # Said as a street's kind where they end a street's name (see _names_a_street).
 _STREETS = {"St.": "Street", "Dr.": "Drive"}
@@ -434,11 +507,16 @@ _YEAR_CONTEXT = _DETERMINERS | {
     "in", "since", "by", "until", "till", "from", "year", "circa", "c.", "before", "after",
     "during", "through", "between", "early", "late", "mid",
     # a quarter, a half or a fiscal year: "Q3 2024 revenue", "FY 2023", "fiscal 2021"
-    "q1", "q2", "q3", "q4", "h1", "h2", "fy", "fiscal",
+    "q1", "q2", "q3", "q4", "h1", "h2", "fy", "fiscal", "al.", "born", "died", "copyright",
 }  # fmt: skip
 # ... and words that do so unless a noun follows ("the summer of 1969", "a total of 1250
 # employees"). With neither, 1100 to 1999 is a year unless a noun follows ("1999 was a good
 # year", "We sold 1776 units").
+# Words that join two years ("1990 and 1991") and the prepositions that open such a pair.
+_RANGE_WORDS = {"to", "and", "or", "through"}
+_YEAR_RANGE_OPENERS = {"in", "from", "between", "during", "since", "by"}
+# Verbs after a year that opens a sentence ("2024 was", "2020 saw"): a year, not a count.
+_YEAR_VERBS = set(words("was saw marked brought began ended proved became will has had"))
 _WEAK_YEAR_CONTEXT = {"of", "to", "and", "or", "around", "spring", "summer", "autumn", "fall",
                       "winter"}  # fmt: skip
 # Lowercase words after a year that are no noun it counts ("1999 was", "1969 and").
@@ -546,7 +624,7 @@ _MONARCHS = _QUEENS | set(words(
     " Sigismund Vladislaus Stephen Andrew Bela Matthias Sebastian João Afonso Duarte"
 ))  # fmt: skip
 _NOT_SEQUELS = {"IV", "XX", "XXX"}
-_AMPM = {"am": "a m", "pm": "p m", "a.m.": "a m", "p.m.": "p m"}
+_AMPM = {"am": "A.M", "pm": "P.M", "a.m.": "A.M", "p.m.": "P.M"}
 _AMPM_ES = {"am": "de la mañana", "pm": "de la tarde", "a.m.": "de la mañana",
             "p.m.": "de la tarde"}  # fmt: skip
 
@@ -641,13 +719,18 @@ _PESOS = {"pesos", "peso", "MXN", "ARS", "COP", "CLP"}
 _CODES_FIRST = {"USD", "EUR", "GBP", "JPY", "US$", "MXN", "ARS", "COP", "CLP"}
 _MANY = {"100s": "hundreds", "1000s": "thousands", "1000000s": "millions"}
 _SECONDS_TIME = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})$")
-# Before "0:30" these make it the clock (twelve thirty a m), not a length (thirty seconds).
+# Before "0:30" these make it the clock (twelve thirty A.M), not a length (thirty seconds).
 _AT_CLOCK = {"at", "by", "until", "till", "from", "las", "la", "a", "hasta", "desde"}
 _HOUR_AMPM = re.compile(r"^(\d{1,2})([ap]\.?m\.?)$", re.IGNORECASE)
 # "5.30pm", "10.15 a.m.": a full stop between hour and minutes, with the meridiem.
 _DOT_TIME = re.compile(r"^(\d{1,2})\.(\d{2})(?:\s*([ap]\.?m\.?))?$", re.IGNORECASE)
 _VULGAR_FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4)}
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+# Words before a month and day written "3/4" ("on 3/4"; Spanish "el pasado 14/02").
+_BEFORE_DATE = {
+    "en": {"on", "since", "until", "till", "by", "before", "after", "through", "from", "due"},
+    "es": {"el", "pasado", "próximo", "desde", "hasta", "del", "al"},
+}
 _SLASH_DATE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})$")
 _ORDINAL_EN = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(st|nd|rd|th)$", re.IGNORECASE)
 _ORDINAL_ES = re.compile(r"^(\d+)\.?(º|ª|o|a|er|ero|era|ro|ra|do|da|to|ta|vo|va|no|na)$")
@@ -906,6 +989,10 @@ class _Reader:
     def read(self) -> list[Token]:
         while self.i < len(self.raw):
             word = self.raw[self.i]
+            if self._letter_a(word):  # "plan A failed": the letter, not the article
+                self.out.append(Token(word, "eh" + word[1:]))
+                self.i += 1
+                continue
             if _PLAIN_WORD.match(word) and not self._special_word(word):
                 # Most words: letters and punctuation, nothing to say differently.
                 self.out.append(Token(word, word))
@@ -992,12 +1079,31 @@ class _Reader:
             or (len(core) >= 2 and _REGNAL.match(core) is not None)
             or (core in ("I", "V", "X") and self.i > 0 and self.raw[self.i - 1] in _MONARCHS)
             or core in _VULGAR_FRACTIONS
-            or core == "Ms"
+            or core in ("Ms", "vs")
             or (self._alone() and _ROMAN.fullmatch(core) is not None)  # a chapter's "XII"
             or (core in _MONTH_ABBREVIATIONS["en"] and not self.es)  # "Aug 5"
             or core.endswith(("\u00b2", "\u00b3"))  # "x²": squared
             or (core == "x" and self._between_numbers())  # "12 x 14": by
         )
+
+    def _letter_names(self, letters: str) -> str:
+        """Capital letters said as their names: "AT" A.T (spell joins them with full stops),
+        and "A" alone "eh", which espeak says as the letter (it says a lone "A" as the article
+        "uh", and "A." too)."""
+        return "eh" if letters == "A" else spell(letters, self.language)
+
+    def _letter_a(self, word: str) -> bool:
+        """Whether a capital "A" here is the letter ("plan A failed", "an A in math",
+        "Grade A beef", "vitamin A."), not the article: it does not start a sentence, a quote
+        or a clause after a colon, and is not a title's ("A Tale Of A City")."""
+        if self.es or _TRAIL.sub("", word) != "A" or self.i == 0:
+            return False
+        previous = self.raw[self.i - 1]
+        if previous.rstrip(_CLOSING).endswith((*SENTENCE_ENDS, ":", "\u2014", "\u2013", "-")):
+            return False
+        following = _LEAD.sub("", self._peek())
+        titled = previous[:1].isupper() and following[:1].isupper() and not _TRAIL.search(word)
+        return not titled
 
     def _alone(self) -> bool:
         """Whether this word is all the text there is (a heading, a paragraph)."""
@@ -1091,6 +1197,7 @@ class _Reader:
             self._plus_after,
             self._feet_inches,
             self._date,
+            self._day_and_month,
             self._version,
             self._ordinal,
             self._phone,
@@ -1161,6 +1268,10 @@ class _Reader:
         if tag := _HASHTAG.match(core):  # "#BlackLivesMatter": hashtag Black Lives Matter
             said = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|_", " ", tag.group(1)).strip()
             return 1, f"hashtag {said}{body[len(core) :]}"
+        if core == "vs" and not self.es:  # "Lakers vs Celtics": espeak says "V S"
+            return 1, "versus" + body[2:]
+        if body.startswith("al.") and core == "al" and self._previous_word() == "et":
+            return 1, "al" + self._abbreviation_end(True, body[3:], 1)  # "Smith et al. found"
         if re.fullmatch(r"Ms[,;:]?", body) and not self.es and self._peek()[:1].isupper():
             return 1, "Miz" + body[2:]  # "Ms Li": espeak says "M S"
         if body in _BIBLE_ABBREVIATIONS and _VERSE.match(_TRAIL.sub("", self._peek())):
@@ -1221,6 +1332,8 @@ class _Reader:
             return 1, spoken[0].upper() + spoken[1:] + self._abbreviation_end(ends, rest, 1)
         if month := self._month_abbreviation(body):
             return 1, month
+        if compass := self._compass(body):
+            return 1, compass
         if (
             self.es
             and body == "D."
@@ -1246,6 +1359,27 @@ class _Reader:
             rest = body[len(stripped) :]
             ends = not self._peek() or self._new_sentence()
             return 1, letters + ("." if ends and not rest else "") + rest
+        following = self._peek()
+        bare = _TRAIL.sub("", following)
+        if _SHORT_WORD_STOP.fullmatch(body) and bare[:1].islower() and bare.isalpha():
+            # An abbreviation not in the tables before a lowercase word ("Tab. shows", "b.
+            # 1950"): its full stop ends no sentence, and the voice would cut one there.
+            return 1, body[:-1]
+        return None
+
+    def _compass(self, body: str, ahead: int = 0) -> str | None:
+        """ "42 W. 57th St.", "10 N. Main St.": a compass point (``body``, ``ahead`` words on)
+        after a house number, before a street's ordinal or a capitalized name; not a unit
+        ("100 W. The bulb": watts)."""
+        if self.es or body not in _COMPASS:
+            return None
+        if not re.fullmatch(r"\d+", self.raw[self.i + ahead - 1] if self.i + ahead else ""):
+            return None
+        following = self._peek(ahead + 1)
+        if _ORDINAL_EN.match(_TRAIL.sub("", following)) or (
+            following[:1].isupper() and not self._starts_sentence(ahead + 1)
+        ):
+            return _COMPASS[body]
         return None
 
     def _labels_a_letter(self) -> bool:
@@ -1269,11 +1403,15 @@ class _Reader:
         previous = self.raw[self.i - 1] if self.i else ""
         before = self.raw[self.i - 2] if self.i >= 2 else ""
         starts = not before or before.rstrip("\"')\u201d\u2019").endswith(SENTENCE_ENDS)
+        if _ORDINAL_EN.match(previous):  # "57th St.", "5th Ave."
+            return True
         if not (previous[:1].isupper() and previous.isalpha()):
             return False
         if previous in _SENTENCE_STARTS["en"] or previous in _ADDRESSING:
             return False
         following = _LEAD.sub("", self._peek())
+        if self._starts_sentence():
+            return True  # "10 N. Main St. The bulb": Saint goes before a name, not "The"
         if starts:  # "Oxford St. is busy", "Elm Dr. was closed"; not "Hi Dr. how are you"
             return following[:1].islower() and _TRAIL.sub("", following) in _AFTER_STREET
         return (
@@ -1375,7 +1513,12 @@ class _Reader:
         if parsed is None:
             cleaned = _without_pictographs(core)
             if "&" in cleaned and re.fullmatch(r"[A-Za-z]+&[A-Za-z]+", cleaned):
-                return cleaned.replace("&", f" {self.words['and']} ")
+                # "R&D", "AT&T", "Q&A": letters named ("AT" alone is the word at; "A" uh)
+                sides = [
+                    self._letter_names(side) if side.isupper() and not self.es else side
+                    for side in cleaned.split("&")
+                ]
+                return f" {self.words['and']} ".join(sides)
             return cleaned
         whole, frac = parsed
         if not frac and self._is_year(core, whole):
@@ -1430,6 +1573,8 @@ class _Reader:
             return n <= 2099  # "Smith (2019) found", "Vertigo (1958)": a work's year
         if previous == "of" and self._previous_word(2) == "class":
             return n <= 2099  # "the class of 1999 graduates": the year they finish
+        if self._year_range():
+            return True  # "In 1990 and 1991 unemployment soared", "from 2019 to 2021 prices"
         if self._range_counts():
             return False  # "from 1200 to 1500 people": both counts, as the second is
         noun_follows = self._noun_follows()
@@ -1445,7 +1590,31 @@ class _Reader:
             return False
         if previous in _WEAK_YEAR_CONTEXT or previous.rstrip(",").isdecimal():
             return not noun_follows
+        if n >= 2000:  # "2024 was a record year", "2020 saw": a year's verb follows
+            return _TRAIL.sub("", self._peek()) in _YEAR_VERBS
         return 1100 <= n <= 1999 and not noun_follows
+
+    def _year_range(self) -> bool:
+        """Whether the number here is one of two recent years a time's preposition opens ("in
+        1990 and 1991", "from 2019 to 2021", "between 1995 and 2005"), whatever follows: two
+        such numbers (1900 to 2099, not both round hundreds) are years far more often than
+        counts. "from 1200 to 1500 people", "between 1900 and 2000 people" stay counts."""
+        here = self.raw[self.i]
+        if _TRAIL.search(here):  # the second: "1991" in "in 1990 and 1991"
+            return False
+        if self._previous_word() in _RANGE_WORDS and self.i >= 2:
+            first, second, opening = self.raw[self.i - 2], here, self._previous_word(3)
+        else:
+            first, second, opening = here, self._peek(2), self._previous_word()
+            if _TRAIL.sub("", self._peek()) not in _RANGE_WORDS:
+                return False
+        second = _TRAIL.sub("", second)
+        if opening not in _YEAR_RANGE_OPENERS or _TRAIL.search(first):
+            return False
+        if not (re.fullmatch(r"\d{4}", first) and re.fullmatch(r"\d{4}", second)):
+            return False
+        years = [integer(first), integer(second)]
+        return all(1900 <= y <= 2099 for y in years) and not all(y % 100 == 0 for y in years)
 
     def _after_day_of_month(self) -> bool:
         """Whether a day of a month written first comes before: "March 12," or "Aug. 5,"."""
@@ -1527,11 +1696,11 @@ class _Reader:
             return said
         if self.es:  # "$1,500", "US$2,000,000" as dollar countries write them (see _money)
             number = rf"\d{{1,3}}(?:,\d{{3}}){{2,}}|{number}"
-        match = re.fullmatch(rf"([-\u2212]?)(US\$|[$€£¥])({number})(k|K|M|m|bn|B)?", core)
+        match = re.fullmatch(rf"([-\u2212]?)(US\$|[$€£¥])({number}){_MONEY_SUFFIX}?", core)
         if match:
             sign, symbol, amount, suffix = match.groups()
         else:
-            match = re.fullmatch(rf"([-\u2212]?)({number})(k|K|M|bn|B)?\s*([$€£¥])", core)
+            match = re.fullmatch(rf"([-\u2212]?)({number}){_MONEY_SUFFIX}?\s*([$€£¥])", core)
             if match:
                 sign, amount, suffix, symbol = match.groups()
             elif (
@@ -1548,10 +1717,13 @@ class _Reader:
             ):  # "1.200 €/mes": mil doscientos euros por mes
                 said = self._money(core, split[0], None, taken_scale=None)
                 return 2, f"{said} {split[1]}"
-            elif core in _CODES_FIRST and re.fullmatch(
+            elif (core in _CODES_FIRST or core in "$€£¥") and re.fullmatch(
                 rf"[-\u2212]?(?:{number})[.,;:!?]*", self._peek()
-            ):
+            ):  # "USD 2.5 billion", "€ 5 million": the code or a spaced sign before
                 amount = _TRAIL.sub("", self._peek()) or self._peek()
+                scale_word = _TRAIL.sub("", self._peek(2)).lower()
+                if amount == self._peek() and scale_word in _SCALES[self.language]:
+                    return 3, self._money(amount, core, scale_word, taken_scale=True)
                 return 2, self._money(amount, core, None, taken_scale=None)
             else:
                 return None
@@ -1563,7 +1735,26 @@ class _Reader:
         following = self._peek().rstrip(".,;:!?").lower()
         if scale is None and not trail and following in _SCALES[self.language]:
             scale, taken = following, 2
-        return taken, self._money(amount, symbol, scale, taken_scale=taken == 2)
+        said = self._money(amount, symbol, scale, taken_scale=taken == 2)
+        return taken, self._money_before_noun(said, symbol, taken, trail)
+
+    def _money_before_noun(self, said: str, symbol: str, taken: int, trail: str) -> str:
+        """ "a $20 bill", "a $1.5 billion deal": an amount that qualifies a noun after "a" is
+        said in the singular, as a unit is ("a 5 kg bag"): a twenty dollar bill."""
+        if (
+            self.es
+            or self._previous_word() not in ("a", "an")
+            or _TRAIL.search(self.raw[self.i + taken - 1])
+        ):
+            return said
+        noun = self._peek(taken)
+        bare = _TRAIL.sub("", noun)
+        if not (bare.isalpha() and bare.islower()) or bare in _NOT_QUALIFIED:
+            return said
+        unit, units = _CURRENCIES[symbol][0][:2]
+        if said.endswith(f" {units}") and " and " not in said:
+            return said[: -len(units)] + unit
+        return said
 
     def _money_range(self, core: str, trail: str) -> tuple[int, str] | None:
         """ "$5-10", "$5-$10", "€10-20" (or an en dash), "10-20 €", "10-20 USD": five to ten
@@ -1573,7 +1764,7 @@ class _Reader:
         taken = 1
         scale = None
         match = re.fullmatch(
-            rf"({symbols})({number})[-\u2013](?:{symbols})?({number})(k|K|M|bn|B)?", core
+            rf"({symbols})({number})[-\u2013](?:{symbols})?({number}){_MONEY_SUFFIX}?", core
         )
         if match:
             symbol, first, second, suffix = match.groups()
@@ -1659,6 +1850,8 @@ class _Reader:
 
     def _percent(self, core: str, trail: str):
         if core.endswith("%"):
+            if re.fullmatch(r"[^%]+%[-\u2013][^%]+%", core):  # "10%-20%": ten to twenty percent
+                core = core.replace("%", "", 1)
             words = self._as_number(core[:-1])
             if words is None and (span := self._range(core[:-1], "%")) is not None:
                 words = span[1]  # "10-15%"
@@ -1881,8 +2074,8 @@ class _Reader:
         return punctuation.replace(".", "") + ("." if sentence_end else "")
 
     def _clock(self, hour: int, minute: int, meridiem: str) -> str:
-        """A time as said: "three thirty p m", "fifteen hundred"; the hour 0 as twelve at
-        night ("00:05": twelve oh five a m, Spanish doce y cinco de la noche), as people say
+        """A time as said: "three thirty P.M", "fifteen hundred"; the hour 0 as twelve at
+        night ("00:05": twelve oh five A.M, Spanish doce y cinco de la noche), as people say
         it ("zero oh five" was no reading)."""
         if self.es:
             night = hour == 0 and not meridiem
@@ -1932,6 +2125,31 @@ class _Reader:
         if self.es:
             return 1, f"{cardinal(d, 'es')} de {month} de {year(y, 'es')}"
         return 1, f"{month} {ordinal(d)}, {year(y)}"
+
+    def _day_and_month(self, core: str, trail: str):
+        """ "on 3/4", "until 6/15", "el pasado 14/02": a month and its day without a year
+        (month first in English, day first in Spanish) after a word that leads to a date;
+        elsewhere, or before "of"/"de", a fraction ("3/4 of the votes")."""
+        match = re.fullmatch(r"(\d{1,2})/(\d{1,2})", core)
+        leads = self._previous_word() in _BEFORE_DATE[self.language] or (
+            # the second of two: "from 6/1 to 6/3", "del 1/5 al 30/6"
+            self._previous_word() in (*_RANGE_WORDS, "-", "\u2013", "a", "al", "y")
+            and self.i >= 3
+            and re.fullmatch(r"\d{1,2}/\d{1,2}", self.raw[self.i - 2]) is not None
+            and self._previous_word(3) in _BEFORE_DATE[self.language]
+        )
+        if not match or not leads:
+            return None
+        if not trail and _TRAIL.sub("", self._peek()).lower() in ("of", "de", "del"):
+            return None
+        a, b = integer(match.group(1)), integer(match.group(2))
+        d, m = (a, b) if self.es else (b, a)
+        if not (1 <= m <= 12 and 1 <= d <= 31):
+            return None
+        month = _MONTHS[self.language][m - 1]
+        if self.es:
+            return 1, f"{cardinal(d, 'es')} de {month}"
+        return 1, f"{month} {ordinal(d)}"
 
     def _ordinal(self, core: str, trail: str):
         if self.es:
@@ -2058,6 +2276,9 @@ class _Reader:
     def _range(self, core: str, trail: str):
         number = _number_pattern(self.language)
         match = re.fullmatch(rf"({number})[-\u2013]({number})(K|M|B|bn)?", core)
+        twice = re.fullmatch(rf"({number})\s*({_UNIT_PATTERN})([-\u2013](?:{number})\s*\2)", core)
+        if twice:  # "70°F-80°F": the unit said once, after the range
+            core = twice.group(1) + twice.group(3)
         unit = re.fullmatch(rf"({number})[-\u2013]((?:{number})\s*(?:{_UNIT_PATTERN}))", core)
         if unit:  # "10-15kg", "60-75°F": ten to fifteen kilograms
             said = self._number_and_unit(unit.group(2), ",")
@@ -2186,7 +2407,7 @@ class _Reader:
             return 2, f"{self._plain(core)} {'inch' if core == '1' else 'inches'}"
         if following in ("sq", "sq.") and (square := _TRAIL.sub("", self._peek(2))) in _SQUARE:
             return 3, self._quantity(core, _SQUARE[square], 3)  # "10 sq ft": square feet
-        if bare in _UNITS:
+        if bare in _UNITS and not self._compass(following, 1):
             self._unit_stop(2)
             return 2, self._quantity(core, bare, 2)
         if (split := self._per_unit(following)) and split[0] in _UNITS:

@@ -390,7 +390,7 @@ def _interpret(kind: str, text: str, fmt: str | None, language: str) -> str:
     if kind == "date":
         return _date(text, fmt, language)
     if kind in ("time", "unit"):
-        # Alone, a time would end a sentence ("p m."): the text around it decides that.
+        # Alone, a time would end a sentence ("P.M."): the text around it decides that.
         spoken = normalize.spoken_form(text, language).rstrip(".")
         if spoken == text and not any(ch.isalpha() for ch in text):
             raise ssml_error(f'<say-as interpret-as="{kind}"> could not read "{text}".')
