@@ -313,6 +313,20 @@ ENGLISH = [
      "two point five billion dollars, five million euros, three trillion dollars, one point "
      "two trillion dollars, twenty-five point two million dollars; a twenty dollar bill; ten "
      "to twenty percent, seventy to eighty degrees Fahrenheit."),
+    # Units of sport, time, science and cameras; a unit hyphened to its number before a noun.
+    ("350 yds in 20 mins, 5,730 yrs, 1 qt, 2.5 t, 5.6 mmol/L, 48MP, 5 mA; a 10-km race, a "
+     "5-lb bag.",
+     "three hundred fifty yards in twenty minutes, five thousand seven hundred thirty years, "
+     "one quart, two point five tonnes, five point six millimoles per liter, forty-eight "
+     "megapixels, five milliamps; a ten kilometer race, a five pound bag."),
+    # Months and weekdays written short with their stop, alone and in a range.
+    ("It fell in Nov. and Dec.; due Fri., Oct. 4. Open Mon-Fri. Open Mon.\u2013Sat., 10 to 6.",
+     "It fell in November and December; due Friday, October fourth. Open Monday to Friday. "
+     "Open Monday to Saturday, ten to six."),
+    # Scores out of a total; an identifier's parts after "No.", not a range.
+    ("She scored 95/100, rated 4/5 stars; case No. 22-1234.",
+     "She scored ninety-five out of one hundred, rated four out of five stars; case number "
+     "twenty-two, twelve thirty-four."),
 ]  # fmt: skip
 
 SPANISH = [
@@ -412,6 +426,10 @@ SPANISH = [
      "US$ 5 millones.",
      "El excelentísimo señor general Prim, la compañía Telefónica, Madrid contra Barcelona el "
      "pasado catorce de febrero por cinco millones de dólares."),
+    # Times written with a dot, as Spanish papers do; "nº"; a score; a mark out of ten.
+    ("A las 20.45 h, de 9.30 a 14.00 h; el nº 1; el 1-1 final; obtuvo 8/10; mide 1.50 metros.",
+     "A las veinte y cuarenta y cinco, de nueve y treinta a catorce horas; el número uno; el uno "
+     "a uno final; obtuvo ocho sobre diez; mide uno coma cincuenta metros."),
 ]  # fmt: skip
 
 

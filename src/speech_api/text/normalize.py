@@ -56,6 +56,22 @@ _MONTH_ABBREVIATIONS = {
     "es": {"ene": 1, "feb": 2, "mar": 3, "abr": 4, "jun": 6, "jul": 7, "ago": 8, "sep": 9,
            "sept": 9, "oct": 10, "nov": 11, "dic": 12},
 }  # fmt: skip
+# English months and weekdays written short with their full stop: said whole anywhere.
+_DAYS_AND_MONTHS = {
+    f"{short}.": name
+    for short, name in (
+        ("Jan", "January"), ("Feb", "February"), ("Mar", "March"), ("Apr", "April"),
+        ("Jun", "June"), ("Jul", "July"), ("Aug", "August"), ("Sep", "September"),
+        ("Sept", "September"), ("Oct", "October"), ("Nov", "November"), ("Dec", "December"),
+        ("Mon", "Monday"), ("Tue", "Tuesday"), ("Tues", "Tuesday"), ("Wed", "Wednesday"),
+        ("Thu", "Thursday"), ("Thur", "Thursday"), ("Thurs", "Thursday"), ("Fri", "Friday"),
+        ("Sat", "Saturday"), ("Sun", "Sunday"),
+    )
+}  # fmt: skip
+_WEEKDAYS_SHORT = {
+    short[:-1]: name for short, name in _DAYS_AND_MONTHS.items() if name.endswith("day")
+}
+_DAY_RANGE = re.compile(r"([A-Z][a-z]{2,4})\.?[-\u2013]([A-Z][a-z]{2,4})")
 # Nouns an acronym or abbreviation qualifies ("the U.S. Senate", "EE. UU. Gobierno"): no
 # sentence end before them. Other capitalized words start a sentence there.
 _QUALIFIED = {
@@ -169,6 +185,17 @@ nm   | nanometer          | nanometers          | nanómetro          | nanómet
 μs   | microsecond        | microseconds        | microsegundo       | microsegundos       | m
 ns   | nanosecond         | nanoseconds         | nanosegundo        | nanosegundos        | m
 pts  | point              | points              | punto              | puntos              | m
+yds  | yard               | yards               | yarda              | yardas              | f
+yrs  | year               | years               | año                | años                | m
+mins | minute             | minutes             | minuto             | minutos             | m
+qt   | quart              | quarts              | cuarto de galón    | cuartos de galón    | m
+t    | tonne              | tonnes              | tonelada           | toneladas           | f
+mmol | millimole          | millimoles          | milimol            | milimoles           | m
+mol  | mole               | moles               | mol                | moles               | m
+MP   | megapixel          | megapixels          | megapíxel          | megapíxeles         | m
+mA   | milliamp           | milliamps           | miliamperio        | miliamperios        | m
+kPa  | kilopascal         | kilopascals         | kilopascal         | kilopascales        | m
+kbps | kilobit per second | kilobits per second | kilobit por segundo | kilobits por segundo | m
 mL   | milliliter         | milliliters         | mililitro          | mililitros          | m
 °C   | degree Celsius     | degrees Celsius     | grado Celsius      | grados Celsius      | m
 ºC   | degree Celsius     | degrees Celsius     | grado Celsius      | grados Celsius      | m
@@ -726,6 +753,13 @@ _HOUR_AMPM = re.compile(r"^(\d{1,2})([ap]\.?m\.?)$", re.IGNORECASE)
 _DOT_TIME = re.compile(r"^(\d{1,2})\.(\d{2})(?:\s*([ap]\.?m\.?))?$", re.IGNORECASE)
 _VULGAR_FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4)}
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+# Scores: "scored 95/100" ninety-five out of one hundred; "4.5/5 stars".
+_SCORING = set(words("scored scores score rated rating rates got gets earned earns gave gives"
+                     " obtuvo sacó puntuación nota"))  # fmt: skip
+_SCORED = {"stars", "points", "estrellas", "puntos"}
+_OUT_OF = {"en": "out of", "es": "sobre"}
+# Words before a number whose hyphen joins the parts of a name, not a range ("No. 22-1234").
+_BEFORE_IDENTIFIER = {"no.", "nos.", "number", "docket", "núm.", "número"}
 # Words before a month and day written "3/4" ("on 3/4"; Spanish "el pasado 14/02").
 _BEFORE_DATE = {
     "en": {"on", "since", "until", "till", "by", "before", "after", "through", "from", "due"},
@@ -1080,6 +1114,8 @@ class _Reader:
             or (core in ("I", "V", "X") and self.i > 0 and self.raw[self.i - 1] in _MONARCHS)
             or core in _VULGAR_FRACTIONS
             or core in ("Ms", "vs")
+            or _DAY_RANGE.fullmatch(core) is not None
+            or "\u00ba" in core  # "nº 1": número (º is a letter to the plain-word pattern)
             or (self._alone() and _ROMAN.fullmatch(core) is not None)  # a chapter's "XII"
             or (core in _MONTH_ABBREVIATIONS["en"] and not self.es)  # "Aug 5"
             or core.endswith(("\u00b2", "\u00b3"))  # "x²": squared
@@ -1265,6 +1301,13 @@ class _Reader:
 
     def _abbreviation(self, body: str) -> tuple[int, str] | None:
         core = _TRAIL.sub("", body)
+        if (days := _DAY_RANGE.fullmatch(core)) and not self.es:
+            first, last = (_WEEKDAYS_SHORT.get(day) for day in days.groups())
+            if first and last:  # "Mon-Fri", "Mon.-Sat.,": Monday to Saturday
+                rest = body[len(core) :]
+                if rest.startswith(".") and self._peek() and not self._peek()[:1].isupper():
+                    rest = rest[1:]
+                return 1, f"{first} {self.words['to']} {last}{rest}"
         if tag := _HASHTAG.match(core):  # "#BlackLivesMatter": hashtag Black Lives Matter
             said = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|_", " ", tag.group(1)).strip()
             return 1, f"hashtag {said}{body[len(core) :]}"
@@ -1451,7 +1494,13 @@ class _Reader:
         return _TRAIL.sub("", word) in _SENTENCE_STARTS[self.language] and not word.endswith(".")
 
     def _month_abbreviation(self, body: str) -> str | None:
-        """ "Jan." (before a day or a year) -> the month's name; English "Aug 5" too."""
+        """ "Jan." (before a day or a year) -> the month's name; English "Aug 5" too, and a
+        capitalized English month or weekday with its full stop anywhere ("in Nov. and Dec.",
+        "Fri., Oct. 4"), which espeak says as a word ("nahv", "fry")."""
+        if not self.es and (said := _DAYS_AND_MONTHS.get(body.rstrip(",;:"))):
+            following = self._peek()
+            ends = body.endswith(".") and (not following or self._starts_sentence())
+            return said + ("." if ends else body[len(body.rstrip(",;:")) :])
         stripped = body.rstrip(".")
         if not re.match(r"^\d", self._peek()):
             return None
@@ -1928,6 +1977,8 @@ class _Reader:
                 said += f" {self.words['and']} {count} {unit}"
             return 1, said
         match = _TIME.match(core) or _HOUR_AMPM.match(core)
+        if match is None and self.es and self._spanish_dotted_time(core):
+            return self._time(core.replace(".", ":"), trail)  # "a las 20.45 h"
         dotted = _DOT_TIME.match(core) if match is None and not self.es else None
         if dotted is not None:
             following = self._peek().lower().rstrip(",;:!?.")
@@ -2126,6 +2177,22 @@ class _Reader:
             return 1, f"{cardinal(d, 'es')} de {month} de {year(y, 'es')}"
         return 1, f"{month} {ordinal(d)}, {year(y)}"
 
+    def _spanish_dotted_time(self, core: str) -> bool:
+        """Whether "20.45" is a time as Spanish papers write it ("a las 20.45", "20.45 h", "de
+        9.30 a 14.00 h"): Spanish writes a decimal with a comma, and thousands with three
+        digits after the dot, so two digits after it after "las" or before "h" are minutes."""
+        match = re.fullmatch(r"(\d{1,2})\.(\d{2})", core)
+        if not match or integer(match.group(1)) > 23 or integer(match.group(2)) > 59:
+            return False
+        hours = ("h", "h.", "horas", "hrs", "hrs.")
+        if self._previous_word() in ("las", "la") or self._peek().rstrip(",;:") in hours:
+            return True
+        return (  # "de 9.30 a 14.00 h"
+            self._peek() in ("a", "y", "hasta")
+            and re.fullmatch(r"\d{1,2}\.\d{2}", self._peek(2)) is not None
+            and self._peek(3).rstrip(",;:") in hours
+        )
+
     def _day_and_month(self, core: str, trail: str):
         """ "on 3/4", "until 6/15", "el pasado 14/02": a month and its day without a year
         (month first in English, day first in Spanish) after a word that leads to a date;
@@ -2263,6 +2330,9 @@ class _Reader:
             # "2/3 partes": dos tercios de partes ("de" as in "un cuarto de taza")
             said = self._fraction(core, ", ")
             return said[0], f"{said[1]} de"
+        if match and d in (5, 10, 20, 100) and n <= d and self._scores():
+            out_of = _OUT_OF[self.language]
+            return 1, f"{cardinal(n, self.language)} {out_of} {cardinal(d, self.language)}"
         if (n, d) in _FRACTIONS[self.language]:
             return 1, _FRACTIONS[self.language][(n, d)]
         if 0 < n < d <= 10:
@@ -2272,6 +2342,11 @@ class _Reader:
             name = ordinal(d)
             return 1, f"{cardinal(n)} {name}" + ("s" if n > 1 else "")
         return 1, f"{cardinal(n, self.language)} {cardinal(d, self.language)}"
+
+    def _scores(self) -> bool:
+        """Whether a number over 5, 10, 20 or 100 here is a score ("scored 95/100", "rated
+        4/5 stars"): after a word that gives one, or before stars or points."""
+        return self._previous_word() in _SCORING or _TRAIL.sub("", self._peek()) in _SCORED
 
     def _range(self, core: str, trail: str):
         number = _number_pattern(self.language)
@@ -2289,6 +2364,16 @@ class _Reader:
         first, second, suffix = match.groups()
         if first == second == "50" and not suffix and not self.es:
             return 1, "fifty-fifty"  # "a 50-50 chance": even odds, not a range
+        if self.es and self._previous_word() in ("el", "un") and re.fullmatch(r"\d{1,2}", first):
+            # a score ("el 1-1 final", "un 2-0"): uno a uno, whatever noun follows
+            return 1, f"{cardinal(integer(first), 'es')} a {cardinal(integer(second), 'es')}"
+        before = self.raw[self.i - 1].lower() if self.i else ""
+        if before in _BEFORE_IDENTIFIER and not suffix:
+            # "No. 22-1234", "case 3-12": an identifier's parts, not a range
+            parts = (year(integer(x), self.language) if re.fullmatch(r"[1-9]\d{3}", x)
+                     else self._plain(x)
+                     for x in (first, second))  # fmt: skip
+            return 1, ", ".join(parts)
         said_first, said_second = self._plain(first), self._plain(second)
         if suffix:  # "5-10K users": five to ten thousand; "a 5-10K range": five to ten K
             counts = not trail and _TRAIL.sub("", self._peek()) in _SCALED_COUNTS and not self.es
@@ -2619,6 +2704,8 @@ class _Reader:
                 said.append(self._ordinal(part, "")[1] if ordinal_match else part)
             elif self._parse(part) is not None:
                 said.append(self._plain(part))
+            elif part in _UNITS and said and not self.es and re.search(r"\d", parts[0]):
+                said.append(_UNITS[part][0][0])  # "a 10-km race": a ten kilometer race
             else:
                 said.append(part)
         return 1, " ".join(said)
