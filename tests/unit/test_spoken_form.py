@@ -327,6 +327,12 @@ ENGLISH = [
     ("She scored 95/100, rated 4/5 stars; case No. 22-1234.",
      "She scored ninety-five out of one hundred, rated four out of five stars; case number "
      "twenty-two, twelve thirty-four."),
+    # Scientific notation, and the unit after it; a screen's pixels and a video's lines.
+    ("3.0 \u00d7 10^8 m/s, 6.02 \u00d7 10\u00b2\u00b3 atoms, 1.5 x 10^-4 mol, 1.6E-19; "
+     "1920x1080 in 720p.",
+     "three point zero times ten to the eighth meters per second, six point zero two times ten "
+     "to the twenty-third atoms, one point five times ten to the minus four moles, one point six "
+     "times ten to the minus nineteen; nineteen twenty by ten eighty in seven twenty P."),
 ]  # fmt: skip
 
 SPANISH = [

@@ -742,6 +742,15 @@ _POWERS = {
     "es": {"\u00b2": "al cuadrado", "\u00b3": "al cubo"},
 }
 _PESOS = {"pesos", "peso", "MXN", "ARS", "COP", "CLP"}
+# Scientific notation: "10^8", "10^-4", "10²³", "10⁻³"; "6.022e23", "1.6E-19".
+_SUPERSCRIPTS = str.maketrans(
+    "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207b\u207a", "0123456789-+"
+)
+_POWER_OF_TEN = re.compile(
+    r"(\d+)(?:\^[{(]?([-+\u2212]?\d{1,3})[})]?|([\u207b\u207a]?[\u2070\u00b9\u00b2\u00b3\u2074-\u2079]{1,3}))"
+)
+_E_NOTATION = re.compile(r"(\d+(?:\.\d+)?)[eE]([-+]?\d{1,3})")
+_MULTIPLIER_WORD = {"en": "times", "es": "por"}
 # Currency codes read before their amount ("USD 10").
 _CODES_FIRST = {"USD", "EUR", "GBP", "JPY", "US$", "MXN", "ARS", "COP", "CLP"}
 _MANY = {"100s": "hundreds", "1000s": "thousands", "1000000s": "millions"}
@@ -835,6 +844,16 @@ def _table_form(body: str, table: dict[str, tuple[str, bool]]) -> str | None:
         if body[:end] in table and _TRAIL.fullmatch(body[end:]):
             return body[:end]
     return None
+
+
+def _paired(digits_: str) -> str:
+    """Three or four digits said in pairs, as a screen's size or a video's lines are
+    ("1920" nineteen twenty, "1080" ten eighty, "720" seven twenty, "800" eight hundred)."""
+    n = integer(digits_)
+    if n >= 1000 or not n % 100:
+        return year(n)
+    rest = n % 100
+    return f"{cardinal(n // 100)} {'oh ' if rest < 10 else ''}{cardinal(rest)}"
 
 
 def _decade_said(match: re.Match) -> str:
@@ -1222,6 +1241,7 @@ class _Reader:
         return [
             self._url,
             self._email,
+            self._exponent,
             self._per,
             self._currency,
             self._percent,
@@ -2446,10 +2466,16 @@ class _Reader:
         return taken, said
 
     def _times(self, core: str, trail: str):
-        """ "1.5x", "20x earnings": times; "4x4", "9x13", and "x" between numbers: by."""
+        """ "1.5x", "20x earnings": times; "4x4", "9x13", and "x" between numbers: by (but
+        times before a power of ten: "2.3 x 10^-4")."""
         if core == "x" and self._between_numbers():
+            if _POWER_OF_TEN.fullmatch(_TRAIL.sub("", self._peek())):
+                return 1, _MULTIPLIER_WORD[self.language]
             return 1, _BY[self.language]
-        match = re.fullmatch(r"([1-9][\d.,]*|0[.,]\d+)x(\d[\d.,]*)?", core)
+        if (lines := re.fullmatch(r"(\d{3,4})([pi])", core)) and not self.es:
+            # "1080p", "720p", "1080i": a video's lines, ten eighty P, seven twenty P
+            return 1, f"{_paired(lines.group(1))} {lines.group(2).upper()}"
+        match = re.fullmatch(r"([1-9][\d.,]*|0[.,]\d+)[x\u00d7](\d[\d.,]*)?", core)
         if match is None or self._parse(match.group(1)) is None:
             return None
         first, second = match.groups()
@@ -2457,7 +2483,49 @@ class _Reader:
             return 1, f"{self._plain(first)} {_MULTIPLIER[self.language]}"
         if self._parse(second) is None:
             return None
+        if not self.es and re.fullmatch(r"\d{3,4}", first) and re.fullmatch(r"\d{3,4}", second):
+            # a screen's pixels: "1920x1080", nineteen twenty by ten eighty
+            return 1, f"{_paired(first)} {_BY['en']} {_paired(second)}"
         return 1, f"{self._plain(first)} {_BY[self.language]} {self._plain(second)}"
+
+    def _exponent(self, core: str, trail: str):
+        """ "10^8", "10^-4", "10²³", "10⁻³", "6.022e23": scientific notation, ten to the
+        eighth, ten to the minus four, six point zero two two times ten to the twenty-third.
+        espeak read "10²³" as "ten two three", dropping a negative exponent's sign."""
+        if match := _E_NOTATION.fullmatch(core):
+            base, exponent = match.groups()
+            times = f"{_MULTIPLIER_WORD[self.language]} {self._plain('10')}"
+            said = self._power_said(exponent.replace("\u2212", "-"))
+            return self._with_unit(f"{self._plain(base)} {times} {said}", trail)
+        if match := _POWER_OF_TEN.fullmatch(core):
+            base = match.group(1)
+            exponent = (match.group(2) or match.group(3)).translate(_SUPERSCRIPTS)
+            if base != "10" and exponent in ("2", "3"):
+                return None  # "5²": five squared (_power)
+            said = self._power_said(exponent.replace("\u2212", "-"))
+            return self._with_unit(f"{self._plain(base)} {said}", trail)
+        return None
+
+    def _with_unit(self, said: str, trail: str) -> tuple[int, str]:
+        """A quantity said, and its unit after it if one follows ("10^8 m/s": meters per
+        second; "10⁻³ m": meters), in the plural."""
+        unit = _TRAIL.sub("", self._peek())
+        if trail or not unit:
+            return 1, said
+        if unit in _UNITS:
+            return 2, f"{said} {_UNITS[unit][self.es][1]}"
+        if (split := self._per_unit(unit)) and split[0] in _UNITS:
+            return 2, f"{said} {_UNITS[split[0]][self.es][1]} {split[1]}"
+        return 1, said
+
+    def _power_said(self, written: str) -> str:
+        """To the eighth, to the minus four (Spanish: elevado a ocho, a menos cuatro)."""
+        negative, exponent = written.startswith("-"), integer(written.lstrip("+-"))
+        if self.es:
+            return f"elevado a {'menos ' if negative else ''}{cardinal(exponent, 'es')}"
+        if negative:
+            return f"to the minus {cardinal(exponent)}"
+        return f"to the {ordinal(exponent)}"
 
     def _scaled(self, core: str, trail: str):
         """ "100K people", "10M users": a K, M, B or bn stuck to a number, before a noun such
