@@ -527,13 +527,16 @@ _VERSE_WORDS = {"en": ("chapter", "verse", "verses"), "es": ("capítulo", "vers�
 # A hashtag ("#MeToo", "#BlackLivesMatter"): said "hashtag" and its words apart.
 _HASHTAG = re.compile(r"^#([A-Za-z][A-Za-z0-9_]*)$")
 _REGNAL = re.compile(r"^X{0,3}(?:IX|IV|V?I{0,3})$")
+_POSSESSIVE = re.compile(r"['\u2019]s$")
 # The names monarchs and popes are numbered after ("Henry VIII": Henry the Eighth, "Isabel
 # II": Isabel segunda). After other capitalized words such a numeral is a cardinal, as
 # sequels, missions and games are numbered ("Rocky II", "Apollo XIII", "Game VI": two,
-# thirteen, six), except IV and XX(X), more often intravenous and chromosomes or ratings.
+# thirteen, six), except XX(X), more often chromosomes or ratings, and IV, more often
+# intravenous (_INTRAVENOUS).
 _QUEENS = set(words(
     "Elizabeth Mary Anne Victoria Catherine Isabel Isabella Juana Maria María Margaret"
-    " Margrethe Christina Cristina Beatrix Juliana Wilhelmina Leonor Urraca Ana"
+    " Margrethe Christina Cristina Beatrix Juliana Wilhelmina Leonor Urraca Ana Catalina"
+    " Margarita Blanca Berenguela"
 ))  # fmt: skip
 _MONARCHS = _QUEENS | set(words(
     "Henry Edward George William Richard John James Charles Louis Philip Frederick Peter"
@@ -544,8 +547,40 @@ _MONARCHS = _QUEENS | set(words(
     " Napoleon Constantine Justinian Theodosius Ramesses Ptolemy Selim Mehmed Murad Suleiman"
     " Rama Hussein Abdullah Mohammed Hassan David Robert Alexios Manuel Baldwin Casimir"
     " Sigismund Vladislaus Stephen Andrew Bela Matthias Sebastian João Afonso Duarte"
+    # Pharaohs and kings of the ancient Near East ("Ramses II", "Cyrus II": the Second).
+    " Ramses Amenhotep Thutmose Seti Sesostris Cyrus Darius Xerxes Artaxerxes Antiochus"
+    " Nebuchadnezzar Ramsés Tutmosis Amenofis Ciro Darío Jerjes Artajerjes Antíoco Ptolomeo"
+    " Nabucodonosor"
+    # Spanish names of popes and kings ("Juan Pablo II": segundo, "Benedicto XVI": dieciséis).
+    " Pablo Benedicto Pío León Gregorio Inocencio Clemente Urbano Bonifacio Sixto Julio"
+    " Eduardo Guillermo Jorge Ricardo Jacobo Federico Napoleón Iván Constantino Justiniano"
+    " Teodosio Alejandro Nicolás Gustavo Leopoldo Alberto Esteban Andrés Matías Rodolfo"
+))  # fmt: skip
+# English "I" after a monarch's name is the numeral only before what tells of a reign
+# ("Charles I was executed", "Elizabeth I never married", "Charles I of England") or before
+# punctuation ("Charles I, king of"): "when George I saw it" keeps the pronoun.
+_REIGN_WORDS = set(words(
+    "was is had has died became reigned ruled never of who whose married succeeded himself"
+    " herself"
 ))  # fmt: skip
 _NOT_SEQUELS = {"IV", "XX", "XXX"}
+# What follows "IV" said "I V", intravenous, after a capitalized word ("Patient IV fluids");
+# after other capitalized words within a sentence IV numbers a sequel ("Rocky IV": four).
+_INTRAVENOUS = set(words(
+    "fluid fluids drip drips line lines bag bags antibiotic antibiotics morphine access"
+    " therapy push pushes pole tubing infusion infusions drug drugs catheter catheters site"
+    " nutrition iron hydration medication medications saline steroids route injection"
+    " injections insulin dose doses contrast treatment team bolus"
+))  # fmt: skip
+# "WWII", "WW2": World War Two (espeak said "double-u double-u two").
+_WORLD_WAR = re.compile(r"(WWI{1,2}|WW[12])(?=$|-|['\u2019]s$)")
+_WORLD_WARS = {
+    "en": {"WWI": "World War One", "WW1": "World War One", "WWII": "World War Two",
+           "WW2": "World War Two"},
+    "es": {"WWI": "Primera Guerra Mundial", "WW1": "Primera Guerra Mundial",
+           "WWII": "Segunda Guerra Mundial", "WW2": "Segunda Guerra Mundial"},
+}  # fmt: skip
+
 _AMPM = {"am": "a m", "pm": "p m", "a.m.": "a m", "p.m.": "p m"}
 _AMPM_ES = {"am": "de la mañana", "pm": "de la tarde", "a.m.": "de la mañana",
             "p.m.": "de la tarde"}  # fmt: skip
@@ -983,14 +1018,17 @@ class _Reader:
         """Whether a word of letters still needs a rule: an abbreviation, a currency code
         or a month before a number, a Roman numeral after "Chapter", an initial."""
         core = word.rstrip(".,;:!?\"')]\u201d\u2019\u2026")
+        bare = _LEAD.sub("", core)
+        numeral = _POSSESSIVE.sub("", core)  # "Henry VIII's", "Charles I's"
         return (
             word.rstrip(",;:!?\"')]\u201d\u2019").endswith(".")  # "Jr.," and "I.e.," too
+            or bare.startswith("WW")  # "WWII"
             or core in _CURRENCIES
             or core in _UNITS
             or self._previous_word() in _ROMAN_CONTEXT[self.language]
             or (self._previous_word() in _ROMAN_CONTEXT_MORE[self.language] and _ROMAN.match(core))
-            or (len(core) >= 2 and _REGNAL.match(core) is not None)
-            or (core in ("I", "V", "X") and self.i > 0 and self.raw[self.i - 1] in _MONARCHS)
+            or (len(numeral) >= 2 and _REGNAL.match(numeral) is not None)
+            or (numeral in ("I", "V", "X") and self.i > 0 and self.raw[self.i - 1] in _MONARCHS)
             or core in _VULGAR_FRACTIONS
             or core == "Ms"
             or (self._alone() and _ROMAN.fullmatch(core) is not None)  # a chapter's "XII"
@@ -1078,6 +1116,7 @@ class _Reader:
 
     def _rules(self) -> list[Callable[[str, str], tuple[int, str] | None]]:
         return [
+            self._world_war,
             self._url,
             self._email,
             self._per,
@@ -2250,6 +2289,10 @@ class _Reader:
         return singular if whole == 1 and not has_frac else plural
 
     def _roman(self, core: str, trail: str):
+        possessive = _POSSESSIVE.search(core)
+        if possessive and len(core) > len(possessive.group(0)):  # "Henry VIII's reign"
+            said = self._roman(core[: possessive.start()], trail or possessive.group(0))
+            return None if said is None else (said[0], said[1] + possessive.group(0))
         if not core or not _ROMAN.fullmatch(core):
             return None
         previous = self.raw[self.i - 1] if self.i else ""
@@ -2265,7 +2308,9 @@ class _Reader:
         )
         # One letter only after a monarch's name: "Henry V", "Carlos I" (Spanish has no
         # pronoun "I"; English "when George I saw" keeps the word).
-        single = previous in _MONARCHS and (core in ("V", "X") or (core == "I" and self.es))
+        single = previous in _MONARCHS and (
+            core in ("V", "X") or (core == "I" and (self.es or self._reigned(trail)))
+        )
         regnal = (
             not counted
             and (len(core) >= 2 or single)
@@ -2274,11 +2319,14 @@ class _Reader:
             and previous.isalpha()
         )
         if regnal and previous not in _MONARCHS:
-            if core in _NOT_SEQUELS:
+            if core == "IV" and self._intravenous():
+                return 1, spell(core)
+            if core in _NOT_SEQUELS and core != "IV":
                 return None
             regnal, counted = False, True  # "Rocky II", "Apollo XIII": two, thirteen
         if not (counted or regnal):
-            return None
+            # "an IV drip", "5 mg IV": intravenous, said "I V" (espeak: "roman four")
+            return (1, spell(core)) if core == "IV" else None
         values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
         total = 0
         for k, ch in enumerate(core):
@@ -2290,6 +2338,21 @@ class _Reader:
             gender = "f" if previous in _QUEENS else "m"
             return 1, ordinal(total, "es", gender=gender) if total <= 10 else cardinal(total, "es")
         return 1, f"the {ordinal(total)}"  # "Henry the eighth"
+
+    def _reigned(self, trail: str) -> bool:
+        """Whether an English "I" after a monarch's name is the numeral: punctuation after
+        it ("Charles I, king of England", "Elizabeth I.") or a word of _REIGN_WORDS ("Charles
+        I was executed"); not "when George I saw it"."""
+        return bool(trail) or _TRAIL.sub("", self._peek()).lower() in _REIGN_WORDS
+
+    def _intravenous(self) -> bool:
+        """Whether "IV" after a capitalized word (not a monarch's) is intravenous: before a
+        word of _INTRAVENOUS ("Patient IV fluids"), or after a sentence's first word ("Start
+        IV now"); else it numbers a sequel ("watched Rocky IV": four)."""
+        if _TRAIL.sub("", self._peek()).lower() in _INTRAVENOUS:
+            return True
+        before = self.raw[self.i - 2] if self.i >= 2 else ""
+        return not before or before.rstrip(_CLOSING).endswith(SENTENCE_ENDS)
 
     def _month_day(self, core: str, trail: str):
         """English says "March 15" as "March fifteenth", "15 March" as "the fifteenth of
@@ -2332,6 +2395,13 @@ class _Reader:
             # "Jan 3 times": a name; "Jan 2024": the month
             and (previous != "Jan" or _YEAR_AFTER_JAN.match(self.raw[self.i]) is not None)
         )
+
+    def _world_war(self, core: str, trail: str):
+        """ "WWII veterans", "WW1", "WWII-era", "WWII's": World War Two."""
+        match = _WORLD_WAR.match(core)
+        if match is None:
+            return None
+        return 1, _WORLD_WARS[self.language][match.group(1)] + core[match.end() :]
 
     def _symbol(self, core: str, trail: str):
         spoken = _SYMBOLS[self.language].get(core)
