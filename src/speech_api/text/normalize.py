@@ -581,6 +581,63 @@ _WORLD_WARS = {
            "WWII": "Segunda Guerra Mundial", "WW2": "Segunda Guerra Mundial"},
 }  # fmt: skip
 
+# --- dialogue -------------------------------------------------------------------------------
+
+# A stutter: a letter, or two that make no syllable ("Th", "Wh"), joined by hyphens to the
+# word they begin ("W-what", "Th-that's", "W-w-what", Spanish "N-no"). espeak named the
+# letters ("double-u what"); a reader repeats the word after a catch: "What, what".
+_STUTTER = re.compile(
+    r"([^\W\d_]{1,2})((?:-\1)*)-(\1[^\W\d_]*(?:['\u2019][^\W\d_]+)*)", re.IGNORECASE
+)
+_VOWELS = set("aeiouyáéíóúüàèìòùAEIOUYÁÉÍÓÚÜÀÈÌÒÙ")
+# Compounds written like a stutter ("D-day", "t-test", "C-clamp"); a lowercase "e-" is the
+# electronic prefix ("e-edition").
+_NOT_STUTTERS = set(words(
+    "d-day t-test t-tests c-clamp c-clamps b-boy b-boys s-shaped s-shape h-hour"
+))  # fmt: skip
+_DIALOGUE_OPENING = re.compile(r"[\u2014\u2013\"'\u201c\u2018\u00ab(\[\u00bf\u00a1]*")
+_MOST_REPEATS = 3  # "W-w-w-w-what": What, what, what
+# Interjections of consonants only, with any number of each letter ("Shh", "Shhhh", "Mmm",
+# "Mm-hmm", "Hmph", "Pfft", "Grrr", "Brrr", "Psst"), which espeak spelled ("ess aitch
+# aitch"), said in a spelling it says as the sound: "sch" is a lone "sh", "hmm" a hum (so
+# are "Mmm" and a "Hmmmm" espeak spelled too), "gurr" a growl, "burr" a shiver. Spanish has
+# its own ("chsss", "umm", "puf", "jum"). "Zzz" stays the letters: no spelling says a buzz.
+_INTERJECTION = re.compile(
+    r"(?P<sh>s+h+)|(?P<hm>m{2,}|h+m+)|(?P<mhm>m+-?h+m+|m+j+m+)|(?P<hmph>h+m+(?:p+[hf]*|f+))"
+    r"|(?P<pf>p+f{2,}t*|p+f+t+)|(?P<gr>g+r{2,}h*)|(?P<br>b+r{2,}h*)|(?P<ps>p+s+t+|p+s{2,})",
+    re.IGNORECASE,
+)
+_INTERJECTIONS = {
+    "en": {"sh": "sch", "hm": "hmm", "mhm": "um-hmm", "hmph": "hmpf", "pf": "pift",
+           "gr": "gurr", "br": "burr", "ps": "psst"},
+    "es": {"sh": "chsss", "hm": "umm", "mhm": "um-jum", "hmph": "jum", "pf": "puf",
+           "gr": "gurr", "br": "burr", "ps": "pist"},
+}  # fmt: skip
+# Short words written in capitals for emphasis ("a BIG mistake", "es MUY malo"): espeak
+# spells a word of capitals of up to three letters among lowercase words ("B I G"), so
+# these are said in lowercase. Only common words that are not also read as letters: not
+# IT, US, AM, OH, HI (the IT department, Columbus, OH), SAT, ACT, LED, DOT, ERA.
+_EMPHASIZED = {
+    "en": set(words(
+        "IF HA UH UM OW YO ACE AGE AGO AIM AIR ALL AND ANY ARE ARM ART ASK ATE AWE BAD BAG"
+        " BAN BAR BAT BED BEE BEG BET BIG BIT BOX BOY BUG BUM BUS BUT BUY BYE CAN CAP CAR"
+        " CAT COW CRY CUP CUT DAD DAY DID DIE DIG DOG DRY DUE EAR EAT EGG EGO END EYE"
+        " FAN FAR FAT FED FEE FEW FIT FIX FLY FOR FOX FUN GAS GET GOD GOT GUN GUT GUY HAD"
+        " HAS HAT HER HEY HID HIM HIS HIT HOT HOW HUG HUH ICE ILL ITS JOB JOY KEY KID LAW"
+        " LAY LEG LET LIE LIP LOT LOW MAD MAN MAP MAY MEN MET MIX MOM MUD NEW NOR NOT NOW"
+        " NUT ODD OFF OIL OLD ONE OUR OUT OWE OWN PAY PET PIE PIG POP POT PUT RAN RAT RAW"
+        " RED RID RUN SAD SAW SAY SEA SEE SET SHE SHY SIN SIT SIX SKY SON SPY SUN TAX TEA"
+        " TEN THE TIE TOO TOP TOY TRY TWO USE WAR WAS WAY WET WHY WIN WON WOW YAY YES YET"
+        " YOU ZOO"
+    )),
+    "es": set(words(
+        "MUY MI TU SU YA YO SÍ NO MÁS HOY VEZ TÚ ÉL ESO ESA ESE QUÉ DOS UNO UNA FUE VER DAR"
+        " VOY VAN HAY SON CON SIN POR LOS LAS DEL MAL ME TE SE LE LO NI TAN SOY OYE"
+    )),
+}  # fmt: skip
+# ... and, inside a run of three or more words in capitals (shouting: "STOP IT NOW!",
+# "LEAVE US ALONE!"), words espeak reads as letters even there.
+_SHOUTED = {"en": {"IT", "US", "AM", "OH", "HI"}, "es": set()}
 _AMPM = {"am": "a m", "pm": "p m", "a.m.": "a m", "p.m.": "p m"}
 _AMPM_ES = {"am": "de la mañana", "pm": "de la tarde", "a.m.": "de la mañana",
             "p.m.": "de la tarde"}  # fmt: skip
@@ -922,6 +979,36 @@ def _without_pictographs(text: str) -> str:
     return "".join(kept)
 
 
+def _dialogue(word: str, language: str) -> str | None:
+    """A stutter or an interjection of consonants as a reader says it ("W-w-what": What,
+    what, what; "Shh": Sch), or None. "I-I" stays: espeak says it. A dialogue dash or an
+    opening mark before it stays ("—N-no", "—¡Mmm!")."""
+    opening = _DIALOGUE_OPENING.match(word).group(0)
+    if opening:
+        said = _dialogue(word[len(opening) :], language)
+        return None if said is None else opening + said
+    if "-" in word and (stutter := _STUTTER.fullmatch(word)):
+        letters, repeats, said = stutter.groups()
+        compound = word.lower() in _NOT_STUTTERS or letters == "e"
+        if (
+            said.lower() != letters.lower()  # "I-I", "Mm-mm"
+            and not (len(letters) == 2 and _VOWELS & set(letters))  # "re-read", "co-counsel"
+            and (said[0].islower() or word.isupper())  # "D-Day", "X-Xtra"; "B-BUT"
+            and not compound
+        ):
+            first = said[0].upper() + said[1:] if letters[0].isupper() else said
+            copies = min(repeats.count("-") + 2, _MOST_REPEATS)
+            return ", ".join([first] + [said] * (copies - 1))
+    if word.isupper() and len(word) <= 3:
+        return None  # "PST", "HM", "MMM": an acronym
+    if word in _UNITS:
+        return None  # "in mm"
+    if interjection := _INTERJECTION.fullmatch(word):
+        said = _INTERJECTIONS[language][interjection.lastgroup]
+        return said[0].upper() + said[1:] if word[0].isupper() else said
+    return None
+
+
 class _Reader:
     """One pass over the words; a rule may take the next words too ("5 km", "3:30 pm")."""
 
@@ -935,15 +1022,18 @@ class _Reader:
         self.i = 0
         # Set by a rule whose last word's dots belong to it ("p. m."): its own ending.
         self._ending: str | None = None
+        # Words in capitals said in lowercase (see _capitals_said_as_words), set by read().
+        self._lowered: set[int] = set()
 
     # -- the loop ---------------------------------------------------------------------------
 
     def read(self) -> list[Token]:
+        self._lowered = self._capitals_said_as_words()
         while self.i < len(self.raw):
             word = self.raw[self.i]
             if _PLAIN_WORD.match(word) and not self._special_word(word):
                 # Most words: letters and punctuation, nothing to say differently.
-                self.out.append(Token(word, word))
+                self.out.append(Token(word, word.lower() if self.i in self._lowered else word))
                 self.i += 1
                 continue
             taken, spoken = (
@@ -955,6 +1045,28 @@ class _Reader:
             self.out.append(Token(written, spoken))
             self.i += taken
         return self._with_pauses(self.out)
+
+    def _capitals_said_as_words(self) -> set[int]:
+        """Where a short word in capitals is said as a word, in lowercase ("a BIG mistake",
+        "STOP IT NOW!", "LEAVE US ALONE!"), which espeak spelled ("B I G", "I T"): one of
+        _EMPHASIZED anywhere, one of _SHOUTED in a run of three or more words in capitals
+        (not "THE US ARMY"). Acronyms stay ("the FBI", "the IT department")."""
+        emphasized, shouted = _EMPHASIZED[self.language], _SHOUTED[self.language]
+        lowered: set[int] = set()
+        run: list[tuple[int, str]] = []
+        for k, word in enumerate([*self.raw, ""]):
+            core = _TRAIL.sub("", _LEAD.sub("", word)) if word.isupper() else ""
+            if core.isupper() and re.sub(r"['\u2019-]", "", core).isalpha():
+                run.append((k, core))
+                if core in emphasized:
+                    lowered.add(k)
+                continue
+            if len(run) >= 3:
+                for j, (at, said) in enumerate(run):
+                    if said in shouted and not (said == "US" and j and run[j - 1][1] == "THE"):
+                        lowered.add(at)
+            run = []
+        return lowered
 
     def _with_pauses(self, tokens: list[Token]) -> list[Token]:
         """The pauses a reader makes where the voice made none (see _ELLIPSIS): at an
@@ -1022,6 +1134,7 @@ class _Reader:
         numeral = _POSSESSIVE.sub("", core)  # "Henry VIII's", "Charles I's"
         return (
             word.rstrip(",;:!?\"')]\u201d\u2019").endswith(".")  # "Jr.," and "I.e.," too
+            or _dialogue(bare, self.language) is not None  # "W-what", "Shh"
             or bare.startswith("WW")  # "WWII"
             or core in _CURRENCIES
             or core in _UNITS
@@ -1106,7 +1219,8 @@ class _Reader:
                 if self._ending is not None:
                     return taken, lead + spoken + self._ending
                 return taken, lead + spoken + (trail if taken == 1 else self._tail(taken))
-        return 1, lead + self._plain(core) + trail
+        plain = self._plain(core)
+        return 1, lead + (plain.lower() if self.i in self._lowered else plain) + trail
 
     def _tail(self, taken: int) -> str:
         """Trailing punctuation of the last word a rule took."""
@@ -1116,6 +1230,7 @@ class _Reader:
 
     def _rules(self) -> list[Callable[[str, str], tuple[int, str] | None]]:
         return [
+            self._dialogue,
             self._world_war,
             self._url,
             self._email,
@@ -2395,6 +2510,10 @@ class _Reader:
             # "Jan 3 times": a name; "Jan 2024": the month
             and (previous != "Jan" or _YEAR_AFTER_JAN.match(self.raw[self.i]) is not None)
         )
+
+    def _dialogue(self, core: str, trail: str):
+        said = _dialogue(core, self.language)
+        return None if said is None else (1, said)
 
     def _world_war(self, core: str, trail: str):
         """ "WWII veterans", "WW1", "WWII-era", "WWII's": World War Two."""
