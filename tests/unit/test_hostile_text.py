@@ -66,6 +66,25 @@ def test_a_word_of_200000_characters_full_of_ellipses_is_read_in_linear_time():
     assert script.spoken.startswith("a, b, a, b, ")
 
 
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        ("W-" * (N // 2 - 2) + "what", "What, what, what"),  # a stutter says three at most
+        ("Sh" + "h" * N, "Sch"),
+        ("H" + "m" * N + "ph", "Hmpf"),
+        ("STOP IT " * (N // 8), "STOP it " * (N // 8 - 1) + "STOP it"),
+    ],
+    ids=["a stutter", "an interjection", "another", "shouting"],
+)
+def test_dialogue_of_200000_characters_is_read_in_linear_time(text, spoken):
+    """A stutter's repeats, an interjection's letters and a run of words in capitals are
+    each looked at once."""
+    started = time.perf_counter()
+    script = read(text)
+    assert time.perf_counter() - started < 2.0  # linear: 0.05-0.5 s
+    assert script.spoken == spoken
+
+
 def test_a_long_run_of_full_stops_is_one_pause_read_in_linear_time():
     """200,000 full stops before a word are an ellipsis: no word of dots is said or
     refused, and reading it stays linear (its trailing-punctuation pattern took 84 s)."""

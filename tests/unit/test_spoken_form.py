@@ -149,7 +149,7 @@ ENGLISH = [
     ("World War II, Super Bowl LVIII, Type II, the war I fought.",
      "World War two, Super Bowl fifty-eight, Type two, the war I fought."),
     ("Pope John Paul II, Elizabeth II and Henry VIII, not an IV, a CD or I.",
-     "Pope John Paul the second, Elizabeth the second and Henry the eighth, not an IV, a CD "
+     "Pope John Paul the second, Elizabeth the second and Henry the eighth, not an I.V, a CD "
      "or I."),
     # ... and other capitalized words go on the sentence: no stop in the middle of it.
     ("The U.S. Senate, the U.K. Government and Apple Inc. CEO Tim Cook met in the U.S. The end.",
@@ -162,7 +162,7 @@ ENGLISH = [
      "The 5K is on Sunday, the 4K versions and my 401K plans; one hundred thousand people, "
      "ten million users."),
     ("Rocky II, the Apollo XIII crew, Game VI, Patient IV fluids, Louis XIV.",
-     "Rocky two, the Apollo thirteen crew, Game six, Patient IV fluids, Louis the fourteenth."),
+     "Rocky two, the Apollo thirteen crew, Game six, Patient I.V fluids, Louis the fourteenth."),
     ("The video is 0:45 long, at 0:00:30 it starts, a record of 0:58:12; we met at 0:30.",
      "The video is forty-five seconds long, at thirty seconds it starts, a record of "
      "fifty-eight minutes and twelve seconds; we met at twelve thirty A.M."),

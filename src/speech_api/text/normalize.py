@@ -632,13 +632,16 @@ _VERSE_WORDS = {"en": ("chapter", "verse", "verses"), "es": ("capítulo", "vers�
 # A hashtag ("#MeToo", "#BlackLivesMatter"): said "hashtag" and its words apart.
 _HASHTAG = re.compile(r"^#([A-Za-z][A-Za-z0-9_]*)$")
 _REGNAL = re.compile(r"^X{0,3}(?:IX|IV|V?I{0,3})$")
+_POSSESSIVE = re.compile(r"['\u2019]s$")
 # The names monarchs and popes are numbered after ("Henry VIII": Henry the Eighth, "Isabel
 # II": Isabel segunda). After other capitalized words such a numeral is a cardinal, as
 # sequels, missions and games are numbered ("Rocky II", "Apollo XIII", "Game VI": two,
-# thirteen, six), except IV and XX(X), more often intravenous and chromosomes or ratings.
+# thirteen, six), except XX(X), more often chromosomes or ratings, and IV, more often
+# intravenous (_INTRAVENOUS).
 _QUEENS = set(words(
     "Elizabeth Mary Anne Victoria Catherine Isabel Isabella Juana Maria María Margaret"
-    " Margrethe Christina Cristina Beatrix Juliana Wilhelmina Leonor Urraca Ana"
+    " Margrethe Christina Cristina Beatrix Juliana Wilhelmina Leonor Urraca Ana Catalina"
+    " Margarita Blanca Berenguela"
 ))  # fmt: skip
 _MONARCHS = _QUEENS | set(words(
     "Henry Edward George William Richard John James Charles Louis Philip Frederick Peter"
@@ -649,8 +652,97 @@ _MONARCHS = _QUEENS | set(words(
     " Napoleon Constantine Justinian Theodosius Ramesses Ptolemy Selim Mehmed Murad Suleiman"
     " Rama Hussein Abdullah Mohammed Hassan David Robert Alexios Manuel Baldwin Casimir"
     " Sigismund Vladislaus Stephen Andrew Bela Matthias Sebastian João Afonso Duarte"
+    # Pharaohs and kings of the ancient Near East ("Ramses II", "Cyrus II": the Second).
+    " Ramses Amenhotep Thutmose Seti Sesostris Cyrus Darius Xerxes Artaxerxes Antiochus"
+    " Nebuchadnezzar Ramsés Tutmosis Amenofis Ciro Darío Jerjes Artajerjes Antíoco Ptolomeo"
+    " Nabucodonosor"
+    # Spanish names of popes and kings ("Juan Pablo II": segundo, "Benedicto XVI": dieciséis).
+    " Pablo Benedicto Pío León Gregorio Inocencio Clemente Urbano Bonifacio Sixto Julio"
+    " Eduardo Guillermo Jorge Ricardo Jacobo Federico Napoleón Iván Constantino Justiniano"
+    " Teodosio Alejandro Nicolás Gustavo Leopoldo Alberto Esteban Andrés Matías Rodolfo"
+))  # fmt: skip
+# English "I" after a monarch's name is the numeral only before what tells of a reign
+# ("Charles I was executed", "Elizabeth I never married", "Charles I of England") or before
+# punctuation ("Charles I, king of"): "when George I saw it" keeps the pronoun.
+_REIGN_WORDS = set(words(
+    "was is had has died became reigned ruled never of who whose married succeeded himself"
+    " herself"
 ))  # fmt: skip
 _NOT_SEQUELS = {"IV", "XX", "XXX"}
+# What follows "IV" said "I V", intravenous, after a capitalized word ("Patient IV fluids");
+# after other capitalized words within a sentence IV numbers a sequel ("Rocky IV": four).
+_INTRAVENOUS = set(words(
+    "fluid fluids drip drips line lines bag bags antibiotic antibiotics morphine access"
+    " therapy push pushes pole tubing infusion infusions drug drugs catheter catheters site"
+    " nutrition iron hydration medication medications saline steroids route injection"
+    " injections insulin dose doses contrast treatment team bolus"
+))  # fmt: skip
+# "WWII", "WW2": World War Two (espeak said "double-u double-u two").
+_WORLD_WAR = re.compile(r"(WWI{1,2}|WW[12])(?=$|-|['\u2019]s$)")
+_WORLD_WARS = {
+    "en": {"WWI": "World War One", "WW1": "World War One", "WWII": "World War Two",
+           "WW2": "World War Two"},
+    "es": {"WWI": "Primera Guerra Mundial", "WW1": "Primera Guerra Mundial",
+           "WWII": "Segunda Guerra Mundial", "WW2": "Segunda Guerra Mundial"},
+}  # fmt: skip
+
+# --- dialogue -------------------------------------------------------------------------------
+
+# A stutter: a letter, or two that make no syllable ("Th", "Wh"), joined by hyphens to the
+# word they begin ("W-what", "Th-that's", "W-w-what", Spanish "N-no"). espeak named the
+# letters ("double-u what"); a reader repeats the word after a catch: "What, what".
+_STUTTER = re.compile(
+    r"([^\W\d_]{1,2})((?:-\1)*)-(\1[^\W\d_]*(?:['\u2019][^\W\d_]+)*)", re.IGNORECASE
+)
+_VOWELS = set("aeiouyáéíóúüàèìòùAEIOUYÁÉÍÓÚÜÀÈÌÒÙ")
+# Compounds written like a stutter ("D-day", "t-test", "C-clamp"); a lowercase "e-" is the
+# electronic prefix ("e-edition").
+_NOT_STUTTERS = set(words(
+    "d-day t-test t-tests c-clamp c-clamps b-boy b-boys s-shaped s-shape h-hour"
+))  # fmt: skip
+_DIALOGUE_OPENING = re.compile(r"[\u2014\u2013\"'\u201c\u2018\u00ab(\[\u00bf\u00a1]*")
+_MOST_REPEATS = 3  # "W-w-w-w-what": What, what, what
+# Interjections of consonants only, with any number of each letter ("Shh", "Shhhh", "Mmm",
+# "Mm-hmm", "Hmph", "Pfft", "Grrr", "Brrr", "Psst"), which espeak spelled ("ess aitch
+# aitch"), said in a spelling it says as the sound: "sch" is a lone "sh", "hmm" a hum (so
+# are "Mmm" and a "Hmmmm" espeak spelled too), "gurr" a growl, "burr" a shiver. Spanish has
+# its own ("chsss", "umm", "puf", "jum"). "Zzz" stays the letters: no spelling says a buzz.
+_INTERJECTION = re.compile(
+    r"(?P<sh>s+h+)|(?P<hm>m{2,}|h+m+)|(?P<mhm>m+-?h+m+|m+j+m+)|(?P<hmph>h+m+(?:p+[hf]*|f+))"
+    r"|(?P<pf>p+f{2,}t*|p+f+t+)|(?P<gr>g+r{2,}h*)|(?P<br>b+r{2,}h*)|(?P<ps>p+s+t+|p+s{2,})",
+    re.IGNORECASE,
+)
+_INTERJECTIONS = {
+    "en": {"sh": "sch", "hm": "hmm", "mhm": "um-hmm", "hmph": "hmpf", "pf": "pift",
+           "gr": "gurr", "br": "burr", "ps": "psst"},
+    "es": {"sh": "chsss", "hm": "umm", "mhm": "um-jum", "hmph": "jum", "pf": "puf",
+           "gr": "gurr", "br": "burr", "ps": "pist"},
+}  # fmt: skip
+# Short words written in capitals for emphasis ("a BIG mistake", "es MUY malo"): espeak
+# spells a word of capitals of up to three letters among lowercase words ("B I G"), so
+# these are said in lowercase. Only common words that are not also read as letters: not
+# IT, US, AM, OH, HI (the IT department, Columbus, OH), SAT, ACT, LED, DOT, ERA.
+_EMPHASIZED = {
+    "en": set(words(
+        "IF HA UH UM OW YO ACE AGE AGO AIM AIR ALL AND ANY ARE ARM ART ASK ATE AWE BAD BAG"
+        " BAN BAR BAT BED BEE BEG BET BIG BIT BOX BOY BUG BUM BUS BUT BUY BYE CAN CAP CAR"
+        " CAT COW CRY CUP CUT DAD DAY DID DIE DIG DOG DRY DUE EAR EAT EGG EGO END EYE"
+        " FAN FAR FAT FED FEE FEW FIT FIX FLY FOR FOX FUN GAS GET GOD GOT GUN GUT GUY HAD"
+        " HAS HAT HER HEY HID HIM HIS HIT HOT HOW HUG HUH ICE ILL ITS JOB JOY KEY KID LAW"
+        " LAY LEG LET LIE LIP LOT LOW MAD MAN MAP MAY MEN MET MIX MOM MUD NEW NOR NOT NOW"
+        " NUT ODD OFF OIL OLD ONE OUR OUT OWE OWN PAY PET PIE PIG POP POT PUT RAN RAT RAW"
+        " RED RID RUN SAD SAW SAY SEA SEE SET SHE SHY SIN SIT SIX SKY SON SPY SUN TAX TEA"
+        " TEN THE TIE TOO TOP TOY TRY TWO USE WAR WAS WAY WET WHY WIN WON WOW YAY YES YET"
+        " YOU ZOO"
+    )),
+    "es": set(words(
+        "MUY MI TU SU YA YO SÍ NO MÁS HOY VEZ TÚ ÉL ESO ESA ESE QUÉ DOS UNO UNA FUE VER DAR"
+        " VOY VAN HAY SON CON SIN POR LOS LAS DEL MAL ME TE SE LE LO NI TAN SOY OYE"
+    )),
+}  # fmt: skip
+# ... and, inside a run of three or more words in capitals (shouting: "STOP IT NOW!",
+# "LEAVE US ALONE!"), words espeak reads as letters even there.
+_SHOUTED = {"en": {"IT", "US", "AM", "OH", "HI"}, "es": set()}
 _AMPM = {"am": "A.M", "pm": "P.M", "a.m.": "A.M", "p.m.": "P.M"}
 _AMPM_ES = {"am": "de la mañana", "pm": "de la tarde", "a.m.": "de la mañana",
             "p.m.": "de la tarde"}  # fmt: skip
@@ -1023,6 +1115,36 @@ def _without_pictographs(text: str) -> str:
     return "".join(kept)
 
 
+def _dialogue(word: str, language: str) -> str | None:
+    """A stutter or an interjection of consonants as a reader says it ("W-w-what": What,
+    what, what; "Shh": Sch), or None. "I-I" stays: espeak says it. A dialogue dash or an
+    opening mark before it stays ("—N-no", "—¡Mmm!")."""
+    opening = _DIALOGUE_OPENING.match(word).group(0)
+    if opening:
+        said = _dialogue(word[len(opening) :], language)
+        return None if said is None else opening + said
+    if "-" in word and (stutter := _STUTTER.fullmatch(word)):
+        letters, repeats, said = stutter.groups()
+        compound = word.lower() in _NOT_STUTTERS or letters == "e"
+        if (
+            said.lower() != letters.lower()  # "I-I", "Mm-mm"
+            and not (len(letters) == 2 and _VOWELS & set(letters))  # "re-read", "co-counsel"
+            and (said[0].islower() or word.isupper())  # "D-Day", "X-Xtra"; "B-BUT"
+            and not compound
+        ):
+            first = said[0].upper() + said[1:] if letters[0].isupper() else said
+            copies = min(repeats.count("-") + 2, _MOST_REPEATS)
+            return ", ".join([first] + [said] * (copies - 1))
+    if word.isupper() and len(word) <= 3:
+        return None  # "PST", "HM", "MMM": an acronym
+    if word in _UNITS:
+        return None  # "in mm"
+    if interjection := _INTERJECTION.fullmatch(word):
+        said = _INTERJECTIONS[language][interjection.lastgroup]
+        return said[0].upper() + said[1:] if word[0].isupper() else said
+    return None
+
+
 class _Reader:
     """One pass over the words; a rule may take the next words too ("5 km", "3:30 pm")."""
 
@@ -1036,10 +1158,13 @@ class _Reader:
         self.i = 0
         # Set by a rule whose last word's dots belong to it ("p. m."): its own ending.
         self._ending: str | None = None
+        # Words in capitals said in lowercase (see _capitals_said_as_words), set by read().
+        self._lowered: set[int] = set()
 
     # -- the loop ---------------------------------------------------------------------------
 
     def read(self) -> list[Token]:
+        self._lowered = self._capitals_said_as_words()
         while self.i < len(self.raw):
             word = self.raw[self.i]
             if self._letter_a(word):  # "plan A failed": the letter, not the article
@@ -1048,7 +1173,7 @@ class _Reader:
                 continue
             if _PLAIN_WORD.match(word) and not self._special_word(word):
                 # Most words: letters and punctuation, nothing to say differently.
-                self.out.append(Token(word, word))
+                self.out.append(Token(word, word.lower() if self.i in self._lowered else word))
                 self.i += 1
                 continue
             taken, spoken = (
@@ -1060,6 +1185,28 @@ class _Reader:
             self.out.append(Token(written, spoken))
             self.i += taken
         return self._with_pauses(self.out)
+
+    def _capitals_said_as_words(self) -> set[int]:
+        """Where a short word in capitals is said as a word, in lowercase ("a BIG mistake",
+        "STOP IT NOW!", "LEAVE US ALONE!"), which espeak spelled ("B I G", "I T"): one of
+        _EMPHASIZED anywhere, one of _SHOUTED in a run of three or more words in capitals
+        (not "THE US ARMY"). Acronyms stay ("the FBI", "the IT department")."""
+        emphasized, shouted = _EMPHASIZED[self.language], _SHOUTED[self.language]
+        lowered: set[int] = set()
+        run: list[tuple[int, str]] = []
+        for k, word in enumerate([*self.raw, ""]):
+            core = _TRAIL.sub("", _LEAD.sub("", word)) if word.isupper() else ""
+            if core.isupper() and re.sub(r"['\u2019-]", "", core).isalpha():
+                run.append((k, core))
+                if core in emphasized:
+                    lowered.add(k)
+                continue
+            if len(run) >= 3:
+                for j, (at, said) in enumerate(run):
+                    if said in shouted and not (said == "US" and j and run[j - 1][1] == "THE"):
+                        lowered.add(at)
+            run = []
+        return lowered
 
     def _with_pauses(self, tokens: list[Token]) -> list[Token]:
         """The pauses a reader makes where the voice made none (see _ELLIPSIS): at an
@@ -1123,14 +1270,18 @@ class _Reader:
         """Whether a word of letters still needs a rule: an abbreviation, a currency code
         or a month before a number, a Roman numeral after "Chapter", an initial."""
         core = word.rstrip(".,;:!?\"')]\u201d\u2019\u2026")
+        bare = _LEAD.sub("", core)
+        numeral = _POSSESSIVE.sub("", core)  # "Henry VIII's", "Charles I's"
         return (
             word.rstrip(",;:!?\"')]\u201d\u2019").endswith(".")  # "Jr.," and "I.e.," too
+            or _dialogue(bare, self.language) is not None  # "W-what", "Shh"
+            or bare.startswith("WW")  # "WWII"
             or core in _CURRENCIES
             or core in _UNITS
             or self._previous_word() in _ROMAN_CONTEXT[self.language]
             or (self._previous_word() in _ROMAN_CONTEXT_MORE[self.language] and _ROMAN.match(core))
-            or (len(core) >= 2 and _REGNAL.match(core) is not None)
-            or (core in ("I", "V", "X") and self.i > 0 and self.raw[self.i - 1] in _MONARCHS)
+            or (len(numeral) >= 2 and _REGNAL.match(numeral) is not None)
+            or (numeral in ("I", "V", "X") and self.i > 0 and self.raw[self.i - 1] in _MONARCHS)
             or core in _VULGAR_FRACTIONS
             or core in ("Ms", "vs")
             or _DAY_RANGE.fullmatch(core) is not None
@@ -1229,7 +1380,8 @@ class _Reader:
                 if self._ending is not None:
                     return taken, lead + spoken + self._ending
                 return taken, lead + spoken + (trail if taken == 1 else self._tail(taken))
-        return 1, lead + self._plain(core) + trail
+        plain = self._plain(core)
+        return 1, lead + (plain.lower() if self.i in self._lowered else plain) + trail
 
     def _tail(self, taken: int) -> str:
         """Trailing punctuation of the last word a rule took."""
@@ -1239,6 +1391,8 @@ class _Reader:
 
     def _rules(self) -> list[Callable[[str, str], tuple[int, str] | None]]:
         return [
+            self._dialogue,
+            self._world_war,
             self._url,
             self._email,
             self._exponent,
@@ -2624,6 +2778,10 @@ class _Reader:
         return singular if whole == 1 and not has_frac else plural
 
     def _roman(self, core: str, trail: str):
+        possessive = _POSSESSIVE.search(core)
+        if possessive and len(core) > len(possessive.group(0)):  # "Henry VIII's reign"
+            said = self._roman(core[: possessive.start()], trail or possessive.group(0))
+            return None if said is None else (said[0], said[1] + possessive.group(0))
         if not core or not _ROMAN.fullmatch(core):
             return None
         previous = self.raw[self.i - 1] if self.i else ""
@@ -2639,7 +2797,9 @@ class _Reader:
         )
         # One letter only after a monarch's name: "Henry V", "Carlos I" (Spanish has no
         # pronoun "I"; English "when George I saw" keeps the word).
-        single = previous in _MONARCHS and (core in ("V", "X") or (core == "I" and self.es))
+        single = previous in _MONARCHS and (
+            core in ("V", "X") or (core == "I" and (self.es or self._reigned(trail)))
+        )
         regnal = (
             not counted
             and (len(core) >= 2 or single)
@@ -2648,11 +2808,14 @@ class _Reader:
             and previous.isalpha()
         )
         if regnal and previous not in _MONARCHS:
-            if core in _NOT_SEQUELS:
+            if core == "IV" and self._intravenous():
+                return 1, spell(core)
+            if core in _NOT_SEQUELS and core != "IV":
                 return None
             regnal, counted = False, True  # "Rocky II", "Apollo XIII": two, thirteen
         if not (counted or regnal):
-            return None
+            # "an IV drip", "5 mg IV": intravenous, said "I V" (espeak: "roman four")
+            return (1, spell(core)) if core == "IV" else None
         values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
         total = 0
         for k, ch in enumerate(core):
@@ -2664,6 +2827,21 @@ class _Reader:
             gender = "f" if previous in _QUEENS else "m"
             return 1, ordinal(total, "es", gender=gender) if total <= 10 else cardinal(total, "es")
         return 1, f"the {ordinal(total)}"  # "Henry the eighth"
+
+    def _reigned(self, trail: str) -> bool:
+        """Whether an English "I" after a monarch's name is the numeral: punctuation after
+        it ("Charles I, king of England", "Elizabeth I.") or a word of _REIGN_WORDS ("Charles
+        I was executed"); not "when George I saw it"."""
+        return bool(trail) or _TRAIL.sub("", self._peek()).lower() in _REIGN_WORDS
+
+    def _intravenous(self) -> bool:
+        """Whether "IV" after a capitalized word (not a monarch's) is intravenous: before a
+        word of _INTRAVENOUS ("Patient IV fluids"), or after a sentence's first word ("Start
+        IV now"); else it numbers a sequel ("watched Rocky IV": four)."""
+        if _TRAIL.sub("", self._peek()).lower() in _INTRAVENOUS:
+            return True
+        before = self.raw[self.i - 2] if self.i >= 2 else ""
+        return not before or before.rstrip(_CLOSING).endswith(SENTENCE_ENDS)
 
     def _month_day(self, core: str, trail: str):
         """English says "March 15" as "March fifteenth", "15 March" as "the fifteenth of
@@ -2706,6 +2884,17 @@ class _Reader:
             # "Jan 3 times": a name; "Jan 2024": the month
             and (previous != "Jan" or _YEAR_AFTER_JAN.match(self.raw[self.i]) is not None)
         )
+
+    def _dialogue(self, core: str, trail: str):
+        said = _dialogue(core, self.language)
+        return None if said is None else (1, said)
+
+    def _world_war(self, core: str, trail: str):
+        """ "WWII veterans", "WW1", "WWII-era", "WWII's": World War Two."""
+        match = _WORLD_WAR.match(core)
+        if match is None:
+            return None
+        return 1, _WORLD_WARS[self.language][match.group(1)] + core[match.end() :]
 
     def _symbol(self, core: str, trail: str):
         spoken = _SYMBOLS[self.language].get(core)
