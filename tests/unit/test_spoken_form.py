@@ -333,6 +333,20 @@ ENGLISH = [
      "three point zero times ten to the eighth meters per second, six point zero two times ten "
      "to the twenty-third atoms, one point five times ten to the minus four moles, one point six "
      "times ten to the minus nineteen; nineteen twenty by ten eighty in seven twenty P."),
+    # Shorthand espeak spells or misreads; a possessive after c (espeak voiced its s).
+    ("Sales rose 12% YoY, 3% q/q; the P/E ratio; the FTSE 100; $85/bbl; C# on IPv6; the WHO "
+     "and the public's trust.",
+     "Sales rose twelve percent year over year, three percent quarter over quarter; the P.E "
+     "ratio; the Footsie one hundred; eighty-five dollars per barrel; C sharp on I.P.V six; "
+     "the W.H.O and the publics trust."),
+    # Numbers that name: a ZIP code, a status code, a model's number, a retirement plan.
+    ("Washington, DC 20500; a 404 error; the RTX 4090; his 401(k) grew.",
+     "Washington, DC two zero five zero zero; a four oh four error; the RTX forty ninety; his "
+     "four oh one K grew."),
+    # Ranges of years with an em dash, and of months.
+    ("The years 2010\u20142015 were hard; it runs June\u2013August, or May-July.",
+     "The years twenty ten to twenty fifteen were hard; it runs June to August, or May to "
+     "July."),
 ]  # fmt: skip
 
 SPANISH = [

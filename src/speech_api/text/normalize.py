@@ -72,6 +72,8 @@ _WEEKDAYS_SHORT = {
     short[:-1]: name for short, name in _DAYS_AND_MONTHS.items() if name.endswith("day")
 }
 _DAY_RANGE = re.compile(r"([A-Z][a-z]{2,4})\.?[-\u2013]([A-Z][a-z]{2,4})")
+# Two months joined by a dash ("May-July", an en dash too, "junio-agosto"): May to July.
+_MONTH_RANGE = re.compile(r"([^\W\d_]{3,10})[-\u2013\u2014]([^\W\d_]{3,10})")
 # Nouns an acronym or abbreviation qualifies ("the U.S. Senate", "EE. UU. Gobierno"): no
 # sentence end before them. Other capitalized words start a sentence there.
 _QUALIFIED = {
@@ -196,6 +198,7 @@ MP   | megapixel          | megapixels          | megapíxel          | megapíx
 mA   | milliamp           | milliamps           | miliamperio        | miliamperios        | m
 kPa  | kilopascal         | kilopascals         | kilopascal         | kilopascales        | m
 kbps | kilobit per second | kilobits per second | kilobit por segundo | kilobits por segundo | m
+bbl  | barrel             | barrels             | barril             | barriles            | m
 mL   | milliliter         | milliliters         | mililitro          | mililitros          | m
 °C   | degree Celsius     | degrees Celsius     | grado Celsius      | grados Celsius      | m
 ºC   | degree Celsius     | degrees Celsius     | grado Celsius      | grados Celsius      | m
@@ -942,10 +945,12 @@ def _paired(digits_: str) -> str:
     """Three or four digits said in pairs, as a screen's size or a video's lines are
     ("1920" nineteen twenty, "1080" ten eighty, "720" seven twenty, "800" eight hundred)."""
     n = integer(digits_)
-    if n >= 1000 or not n % 100:
-        return year(n)
-    rest = n % 100
-    return f"{cardinal(n // 100)} {'oh ' if rest < 10 else ''}{cardinal(rest)}"
+    high, low = divmod(n, 100)
+    if not n % 1000 or high == 0:
+        return cardinal(n)  # "2000": two thousand
+    if not low:
+        return f"{cardinal(high)} hundred"  # "1200": twelve hundred, "800": eight hundred
+    return f"{cardinal(high)} {'oh ' if low < 10 else ''}{cardinal(low)}"
 
 
 def _decade_said(match: re.Match) -> str:
@@ -982,6 +987,26 @@ def _es_gender(noun: str) -> str:
 
 
 # A word of letters (apostrophes and hyphens inside) with ordinary punctuation around it.
+# Words espeak spells or misreads, said whole: finance's shorthand, programming languages,
+# the World Health Organization after "the" (else "who").
+_SAID_WHOLE = {
+    "en": {"YoY": "year over year", "y/y": "year over year", "m/m": "month over month",
+           "q/q": "quarter over quarter", "MoM": "month over month", "QoQ": "quarter over quarter",
+           "P/E": "P.E", "FTSE": "Footsie", "C#": "C sharp", "F#": "F sharp",
+           "IPv4": "I.P.V four", "IPv6": "I.P.V six"},
+    "es": {"C#": "C sharp"},
+}  # fmt: skip
+# US states' postal codes, before a ZIP code said digit by digit ("DC 20500").
+_STATE_CODES = set(words(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH"
+    " NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY"
+))  # fmt: skip
+# Capitals before a number that do not name a model ("USD 2024", "AD 79", "BC", a month).
+_NOT_MODELS = set(words("AD BC BCE CE USD EUR GBP JPY MXN ARS COP CLP PM AM UTC GMT EST PST"
+                        " CST MST EDT PDT ZIP NO"))  # fmt: skip
+# Words after a three-digit status code said in pairs ("a 404 error": four oh four).
+_STATUS_WORDS = set(words("error errors status code codes page pages response responses"))
+_C_POSSESSIVE = re.compile(r"(?<=[^\W\d_])c['\u2019]s\b")
 _PLAIN_WORD = re.compile(
     r"^[\"'\u201c\u2018\u00ab(\[\u00bf\u00a1]*[^\W\d_]+(?:['\u2019-][^\W\d_]+)*"
     r"[\"'\u201d\u2019\u00bb)\].,;:!?\u2026]*$"
@@ -1172,8 +1197,10 @@ class _Reader:
                 self.i += 1
                 continue
             if _PLAIN_WORD.match(word) and not self._special_word(word):
-                # Most words: letters and punctuation, nothing to say differently.
-                self.out.append(Token(word, word.lower() if self.i in self._lowered else word))
+                # Most words: letters and punctuation, nothing to say differently; but
+                # espeak voices the s of "public's", "Eric's", "Doc's" as z: "publics".
+                said = word.lower() if self.i in self._lowered else word
+                self.out.append(Token(word, _C_POSSESSIVE.sub("cs", said)))
                 self.i += 1
                 continue
             taken, spoken = (
@@ -1283,8 +1310,10 @@ class _Reader:
             or (len(numeral) >= 2 and _REGNAL.match(numeral) is not None)
             or (numeral in ("I", "V", "X") and self.i > 0 and self.raw[self.i - 1] in _MONARCHS)
             or core in _VULGAR_FRACTIONS
-            or core in ("Ms", "vs")
+            or core in ("Ms", "vs", "WHO")
+            or core in _SAID_WHOLE[self.language]
             or _DAY_RANGE.fullmatch(core) is not None
+            or _MONTH_RANGE.fullmatch(core) is not None
             or "\u00ba" in core  # "nº 1": número (º is a letter to the plain-word pattern)
             or (self._alone() and _ROMAN.fullmatch(core) is not None)  # a chapter's "XII"
             or (core in _MONTH_ABBREVIATIONS["en"] and not self.es)  # "Aug 5"
@@ -1396,6 +1425,8 @@ class _Reader:
             self._url,
             self._email,
             self._exponent,
+            self._said_whole,
+            self._code_number,
             self._per,
             self._currency,
             self._percent,
@@ -1482,6 +1513,11 @@ class _Reader:
                 if rest.startswith(".") and self._peek() and not self._peek()[:1].isupper():
                     rest = rest[1:]
                 return 1, f"{first} {self.words['to']} {last}{rest}"
+        if (months := _MONTH_RANGE.fullmatch(core)) and all(
+            month in _MONTHS[self.language] for month in months.groups()
+        ):
+            first, last = months.groups()
+            return 1, f"{first} {self.words['to']} {last}{body[len(core) :]}"
         if tag := _HASHTAG.match(core):  # "#BlackLivesMatter": hashtag Black Lives Matter
             said = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|_", " ", tag.group(1)).strip()
             return 1, f"hashtag {said}{body[len(core) :]}"
@@ -2524,7 +2560,7 @@ class _Reader:
 
     def _range(self, core: str, trail: str):
         number = _number_pattern(self.language)
-        match = re.fullmatch(rf"({number})[-\u2013]({number})(K|M|B|bn)?", core)
+        match = re.fullmatch(rf"({number})[-\u2013\u2014]({number})(K|M|B|bn)?", core)
         twice = re.fullmatch(rf"({number})\s*({_UNIT_PATTERN})([-\u2013](?:{number})\s*\2)", core)
         if twice:  # "70°F-80°F": the unit said once, after the range
             core = twice.group(1) + twice.group(3)
@@ -2641,6 +2677,38 @@ class _Reader:
             # a screen's pixels: "1920x1080", nineteen twenty by ten eighty
             return 1, f"{_paired(first)} {_BY['en']} {_paired(second)}"
         return 1, f"{self._plain(first)} {_BY[self.language]} {self._plain(second)}"
+
+    def _said_whole(self, core: str, trail: str):
+        """ "YoY", "y/y", "P/E", "FTSE", "C#", "IPv6"; "the WHO": W.H.O."""
+        if said := _SAID_WHOLE[self.language].get(core):
+            return 1, said
+        if core == "WHO" and self._previous_word() == "the":
+            return 1, "W.H.O"
+        return None
+
+    def _code_number(self, core: str, trail: str):
+        """A number that names, said as people say it: a ZIP code after a state's code digit
+        by digit ("Washington, DC 20500"), a status code in pairs ("a 404 error", "HTTP
+        503"), a model's number after letters in capitals ("RTX 4090": forty ninety, "GTX
+        1080"), "401(k)" four oh one K."""
+        if self.es:
+            return None
+        if re.fullmatch(r"\d{3}\([kb]", core) and trail.startswith(")"):
+            self._ending = trail[1:]  # the parenthesis is the name's
+            return 1, f"{_paired(core[:3])} {core[-1].upper()}"
+        before = self.raw[self.i - 1] if self.i else ""
+        if re.fullmatch(r"\d{5}(?:-\d{4})?", core) and before.rstrip(",") in _STATE_CODES:
+            return 1, ", ".join(digits(part, "en") for part in core.split("-"))
+        if not re.fullmatch(r"\d{3,4}", core):
+            return None
+        following = _TRAIL.sub("", self._peek())
+        if re.fullmatch(r"[1-5]\d\d", core) and (
+            (not trail and following in _STATUS_WORDS) or before in ("HTTP", "status")
+        ):
+            return 1, _paired(core)
+        if re.fullmatch(r"[A-Z]{2,4}", before) and before not in _NOT_MODELS:
+            return 1, _paired(core)  # "RTX 4090", "GTX 1080"
+        return None
 
     def _exponent(self, core: str, trail: str):
         """ "10^8", "10^-4", "10²³", "10⁻³", "6.022e23": scientific notation, ten to the
