@@ -347,6 +347,11 @@ ENGLISH = [
     ("The years 2010\u20142015 were hard; it runs June\u2013August, or May-July.",
      "The years twenty ten to twenty fifteen were hard; it runs June to August, or May to "
      "July."),
+    # An inch mark after a number, where no quote is open for it to close.
+    ('Roll to 1/4" thick; cut 2" squares; a 10\u2033 pan; 3" of snow; 12" x 14". He said "I\'m 6" '
+     "and left.",
+     "Roll to one quarter inch thick; cut two inch squares; a ten inch pan; three inches of "
+     'snow; twelve inches by fourteen inches. He said "I\'m six" and left.'),
 ]  # fmt: skip
 
 SPANISH = [

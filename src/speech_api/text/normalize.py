@@ -1183,6 +1183,9 @@ class _Reader:
         self.i = 0
         # Set by a rule whose last word's dots belong to it ("p. m."): its own ending.
         self._ending: str | None = None
+        # Straight double quotes read so far: odd while a quote is open, when a '"' after a
+        # number closes it ('"I'm 6" she said') rather than marking inches ('a 2" pipe').
+        self._quotes = 0
         # Words in capitals said in lowercase (see _capitals_said_as_words), set by read().
         self._lowered: set[int] = set()
 
@@ -1201,6 +1204,7 @@ class _Reader:
                 # espeak voices the s of "public's", "Eric's", "Doc's" as z: "publics".
                 said = word.lower() if self.i in self._lowered else word
                 self.out.append(Token(word, _C_POSSESSIVE.sub("cs", said)))
+                self._quotes += word.count('"')
                 self.i += 1
                 continue
             taken, spoken = (
@@ -1210,6 +1214,7 @@ class _Reader:
             )
             written = " ".join(self.raw[self.i : self.i + taken])
             self.out.append(Token(written, spoken))
+            self._quotes += written.count('"')
             self.i += taken
         return self._with_pauses(self.out)
 
@@ -1350,7 +1355,9 @@ class _Reader:
         before = self.raw[self.i - 1] if self.i else ""
         if before in _UNITS and self.i >= 2:
             before = self.raw[self.i - 2]
-        return bool(re.fullmatch(r"\d[\d.,]*", before) and re.match(r"\d", self._peek()))
+        return bool(  # an inch mark or a prime after it too: 12" x 14"
+            re.fullmatch(r"\d[\d.,]*[\"'\u2032\u2033]?", before) and re.match(r"\d", self._peek())
+        )
 
     def _peek(self, ahead: int = 1) -> str:
         at = self.i + ahead
@@ -1437,6 +1444,7 @@ class _Reader:
             self._ratio,
             self._plus_after,
             self._feet_inches,
+            self._inches,
             self._date,
             self._day_and_month,
             self._version,
@@ -2804,6 +2812,33 @@ class _Reader:
             self._ending = trail[1:]  # its inch mark, not a closing quote
         feet, inches = (cardinal(integer(g)) for g in match.groups())
         return 1, f"{feet} foot {inches}"
+
+    def _inches(self, core: str, trail: str):
+        """'1/4" thick', '2" squares', '12" x 14"', a 10″ pan: an inch mark after a number
+        (espeak dropped it, "one quarter thick"), where no quote is open for it to close.
+        Singular before the noun it measures, as units are ("a 2-inch pipe")."""
+        if core.endswith("\u2033"):  # a double prime, no quote: "10″"
+            core, trail = core[:-1], "\u2033" + trail
+        if self.es or trail[:1] not in ('"', "\u2033") or (trail[0] == '"' and self._quotes % 2):
+            return None
+        if not re.fullmatch(r"\d+(?:\.\d+)?|\d{1,2}/\d{1,2}", core):
+            return None
+        self._ending = trail[1:]
+        self._quotes -= trail[0] == '"'  # an inch mark opens and closes no quote
+        following = _TRAIL.sub("", self._peek())
+        qualifies = (
+            not trail[1:] and following.isalpha() and following.islower() and following != "x"
+        )
+        if "/" in core:
+            n, d = (integer(x) for x in core.split("/"))
+            if n >= d:
+                return None
+            said = self._fraction(core, ",")[1]
+            return 1, f"{said} inch"
+        whole, frac = self._parse(core)
+        one = whole == 1 and not frac
+        inch = "inch" if one or (qualifies and following not in _NOT_QUALIFIED) else "inches"
+        return 1, f"{self._plain(core)} {inch}"
 
     def _unit_stop(self, taken: int) -> None:
         """A unit written with an abbreviation's full stop ("1 cdta. de sal", "2 oz. of
