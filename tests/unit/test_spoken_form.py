@@ -530,3 +530,41 @@ def test_the_docs_table_gives_readings_for_every_row_and_both_languages():
 @pytest.mark.parametrize(("language", "written", "reading"), DOCUMENTED)
 def test_every_reading_in_the_docs_is_what_the_voice_is_given(language, written, reading):
     assert spoken_form(written, language) == reading
+
+
+# Ordinary text a reading rule must leave alone (a hostile review of the rules above).
+LEFT_ALONE = [
+    ("en", 'The jersey number "23" was retired. Press "0" for help.',
+     'The jersey number "twenty-three" was retired. Press "zero" for help.'),
+    ("en", "The Earth revolves around the Sun. Ask Jan. He knows.",
+     "The Earth revolves around the Sun. Ask Jan. He knows."),
+    ("en", "He read A Tale of Two Cities; she starred in A Star Is Born.",
+     "He read A Tale of Two Cities; she starred in A Star Is Born."),
+    ("en", "The book has 350 pages and 125 responses came.",
+     "The book has three hundred fifty pages and one hundred twenty-five responses came."),
+    ("en", "An R-rated movie; the D-dimer test was negative.",
+     "An R-rated movie; the D-dimer test was negative."),
+    ("en", "Meeting: James 10:00, Mark 3:15 pm.",
+     "Meeting: James ten o'clock, Mark three fifteen P.M."),
+    ("en", "The laptop has SSD 256 GB; ISO 9001 applies.",
+     "The laptop has SSD two hundred fifty-six gigabytes; ISO nine thousand one applies."),
+    ("en", "Del. Jones spoke in Sault Ste. Marie of the Lost Ark.",
+     "Del. Jones spoke in Sault Sainte Marie of the Lost Ark."),
+    ("en", "The tower is 300 Ft. tall. See Part v. for it.",
+     "The tower is three hundred feet tall. See Part v for it."),
+    ("en", "Use #include and #ff0000; cook on 1/2 power; run ssh now; on 9/11 it changed.",
+     "Use #include and #ff0000; cook on one half power; run ssh now; on nine eleven it "
+     "changed."),
+    ("en", "IN 15000 HOMES, THE POWER IS OUT. THE WHO played. Open Ms Word in vs code.",
+     "IN fifteen thousand HOMES, THE POWER IS OUT. THE WHO played. Open Ms Word in vs code."),
+    ("en", "The Dental Assoc. meets. A 55\" TV.",
+     "The Dental Association meets. A fifty-five inch TV."),
+    ("es", "La IV edición del festival. El grupo D. Y el grupo E. Las 3.50 libras.",
+     "La cuarta edición del festival. El grupo D. Y el grupo E. Las tres coma cincuenta "
+     "libras."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("language", "written", "spoken"), LEFT_ALONE)
+def test_ordinary_text_is_not_taken_for_what_a_rule_reads(language, written, spoken):
+    assert spoken_form(written, language) == spoken

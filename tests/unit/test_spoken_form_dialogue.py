@@ -31,9 +31,13 @@ ENGLISH = [
     ("Hm. Hmm. Hmmmm. Hmph! Pfft. Pff.", "Hmm. Hmm. Hmm. Hmpf! Pift. Pift."),
     ("Grr, Grrrr, Brrr, Psst! Pssst!", "Gurr, Gurr, Burr, Psst! Psst!"),
     ("It measured in mm, at 5 PST.", "It measured in mm, at five PST."),  # a unit, an acronym
-    # Shouting: a run of three or more words in capitals says IT and US as words.
-    ("STOP IT NOW!", "STOP it now!"),
-    ("LEAVE US ALONE! THE US ARMY WON.", "LEAVE us ALONE! the US ARMY won."),
+    # Shouting: a run of three or more words in capitals says IT and US as words; its other
+    # words stay in capitals, which espeak reads as words there (lowered, the words left in
+    # capitals were spelled: "the cat SAT" S A T), and a sentence starts with a capital.
+    ("STOP IT NOW!", "STOP it NOW!"),
+    ("LEAVE US ALONE! THE US ARMY WON.", "LEAVE us ALONE! THE US ARMY WON."),
+    ("THE CAT SAT ON THE MAT. I did NOT say that. YOU did.",
+     "THE CAT SAT ON THE MAT. I did not say that. You did."),
     # A short word in capitals among lowercase words is stress, not an acronym.
     (
         "It was a BIG mistake. I did NOT do it, it was HIS fault.",
@@ -116,4 +120,4 @@ def test_a_shouted_word_keeps_its_written_form_for_captions():
 
     said = tokens("STOP IT NOW! W-what?", "en")
     assert [t.written for t in said] == ["STOP", "IT", "NOW!", "W-what?"]
-    assert [t.spoken for t in said] == ["STOP", "it", "now!", "What, what?"]
+    assert [t.spoken for t in said] == ["STOP", "it", "NOW!", "What, what?"]

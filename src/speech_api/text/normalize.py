@@ -199,6 +199,7 @@ mA   | milliamp           | milliamps           | miliamperio        | miliamper
 kPa  | kilopascal         | kilopascals         | kilopascal         | kilopascales        | m
 kbps | kilobit per second | kilobits per second | kilobit por segundo | kilobits por segundo | m
 bbl  | barrel             | barrels             | barril             | barriles            | m
+Ft   | foot               | feet                | pie                | pies                | m
 mL   | milliliter         | milliliters         | mililitro          | mililitros          | m
 °C   | degree Celsius     | degrees Celsius     | grado Celsius      | grados Celsius      | m
 ºC   | degree Celsius     | degrees Celsius     | grado Celsius      | grados Celsius      | m
@@ -367,11 +368,9 @@ en | Msgr.  | Monsignor     | no
 en | Atty.  | Attorney      | no
 en | Brig.  | Brigadier     | no
 en | Bros.  | Brothers      | no
-en | v.     | versus        | no
 en | a.k.a. | also known as | no
 en | Eq.    | Equation      | no
-en | Ref.   | Reference     | no
-en | Ste.   | Suite         | no
+en | Ste.   | Sainte        | no
 en | Bldg.  | Building      | no
 en | Rm.    | Room          | no
 en | Hwy.   | Highway       | yes
@@ -382,15 +381,13 @@ en | intl.  | international | no
 en | Intl.  | International | no
 en | para.  | paragraph     | no
 en | Assn.  | Association   | no
-en | Assoc. | Associate     | no
+en | Assoc. | Association   | yes
 en | Univ.  | University    | no
 en | Ala.   | Alabama       | yes
 en | Ariz.  | Arizona       | yes
-en | Ark.   | Arkansas      | yes
 en | Calif. | California    | yes
 en | Colo.  | Colorado      | yes
 en | Conn.  | Connecticut   | yes
-en | Del.   | Delaware      | yes
 en | Fla.   | Florida       | yes
 en | Ga.    | Georgia       | yes
 en | Ill.   | Illinois      | yes
@@ -471,6 +468,8 @@ es | Sras.  | señoras       | no
 es | Dres.  | doctores      | no
 """):
     _ABBREVIATIONS[_language][_written] = (_spoken, _ends == "yes")
+# After "Ms": Microsoft's programs, not a woman's name ("Ms Word").
+_MS_OFFICE = set(words("Word Excel Office Access Teams Paint Outlook Edge Project Visio DOS"))
 _COMPASS = {"N.": "North", "S.": "South", "E.": "East", "W.": "West"}
 # A short capitalized word or one without vowels, and its full stop ("Tab.", "Calif.",
 # "b.", "pls."): an abbreviation when a lowercase word follows. Not "done. then": text
@@ -485,6 +484,7 @@ _BEFORE_NUMBER = {
            "p.": "page", "pp.": "pages", "Fig.": "figure", "fig.": "figure",
            "vol.": "volume", "Vol.": "volume", "ch.": "chapter", "Ch.": "chapter",
            "Art.": "article", "art.": "article", "Arts.": "articles", "Sec.": "section",
+           "Ste.": "Suite", "Ref.": "reference",
            "sec.": "section", "§": "section", "§§": "sections"},
     "es": {"#": "número", "No.": "número", "p.": "página", "pp.": "páginas",
            "fig.": "figura", "Fig.": "figura", "vol.": "volumen", "cap.": "capítulo",
@@ -634,6 +634,11 @@ _VERSE = re.compile(r"^(\d{1,3}):(\d{1,3})(?:[-\u2013](\d{1,3}))?$")
 _VERSE_WORDS = {"en": ("chapter", "verse", "verses"), "es": ("capítulo", "versículo", "versículos")}
 # A hashtag ("#MeToo", "#BlackLivesMatter"): said "hashtag" and its words apart.
 _HASHTAG = re.compile(r"^#([A-Za-z][A-Za-z0-9_]*)$")
+# ... but not a C preprocessor's directive ("#include") nor a colour ("#fff", "#ff0000").
+_NOT_HASHTAG = re.compile(
+    r"include|define|undef|ifn?def|if|elif|else|endif|pragma|import|region|endregion|error"
+    r"|warning|line|[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8}"
+)
 _REGNAL = re.compile(r"^X{0,3}(?:IX|IV|V?I{0,3})$")
 _POSSESSIVE = re.compile(r"['\u2019]s$")
 # The names monarchs and popes are numbered after ("Henry VIII": Henry the Eighth, "Isabel
@@ -727,14 +732,14 @@ _INTERJECTIONS = {
 # IT, US, AM, OH, HI (the IT department, Columbus, OH), SAT, ACT, LED, DOT, ERA.
 _EMPHASIZED = {
     "en": set(words(
-        "IF HA UH UM OW YO ACE AGE AGO AIM AIR ALL AND ANY ARE ARM ART ASK ATE AWE BAD BAG"
-        " BAN BAR BAT BED BEE BEG BET BIG BIT BOX BOY BUG BUM BUS BUT BUY BYE CAN CAP CAR"
-        " CAT COW CRY CUP CUT DAD DAY DID DIE DIG DOG DRY DUE EAR EAT EGG EGO END EYE"
-        " FAN FAR FAT FED FEE FEW FIT FIX FLY FOR FOX FUN GAS GET GOD GOT GUN GUT GUY HAD"
-        " HAS HAT HER HEY HID HIM HIS HIT HOT HOW HUG HUH ICE ILL ITS JOB JOY KEY KID LAW"
-        " LAY LEG LET LIE LIP LOT LOW MAD MAN MAP MAY MEN MET MIX MOM MUD NEW NOR NOT NOW"
-        " NUT ODD OFF OIL OLD ONE OUR OUT OWE OWN PAY PET PIE PIG POP POT PUT RAN RAT RAW"
-        " RED RID RUN SAD SAW SAY SEA SEE SET SHE SHY SIN SIT SIX SKY SON SPY SUN TAX TEA"
+        "IF HA UH UM OW YO AGO AIR AND ANY ARE ASK ATE AWE BAD BAG"
+        " BAN BAR BAT BED BEE BEG BIG BIT BOX BOY BUG BUM BUS BUT BUY BYE CAN CAP CAR"
+        " COW CRY CUP CUT DAD DAY DID DIE DIG DOG DRY DUE EAR EAT EGG EGO END EYE"
+        " FAN FAR FAT FEE FEW FIT FIX FLY FOR FOX FUN GAS GET GOT GUN GUT GUY HAD"
+        " HAS HAT HER HEY HIM HIS HIT HOT HOW HUG HUH ILL ITS JOB JOY KEY KID LAW"
+        " LAY LEG LET LIE LIP LOT LOW MAD MAN MAP MAY MEN MIX MOM MUD NEW NOR NOT NOW"
+        " NUT OFF OIL OLD ONE OUR OUT OWE OWN PAY PIE PIG POP POT PUT RAN RAT"
+        " RED RID RUN SAW SAY SEA SEE SET SHE SHY SIN SIT SIX SKY SON SPY TAX"
         " TEN THE TIE TOO TOP TOY TRY TWO USE WAR WAS WAY WET WHY WIN WON WOW YAY YES YET"
         " YOU ZOO"
     )),
@@ -864,6 +869,15 @@ _SCORED = {"stars", "points", "estrellas", "puntos"}
 _OUT_OF = {"en": "out of", "es": "sobre"}
 # Words before a number whose hyphen joins the parts of a name, not a range ("No. 22-1234").
 _BEFORE_IDENTIFIER = {"no.", "nos.", "number", "docket", "núm.", "número"}
+# Lowercase words a date may stand before ("paid on 3/4 and", "on 6/15 we"): others are a
+# fraction's noun ("on 1/2 power").
+_AFTER_DATE = set(words(
+    "and or but at in for to with from when while we i he she they it you the a an this that"
+    " there then until through by before after since y e o ni pero en a para con por que se"
+    " el la los las sin hasta desde cuando como"
+))  # fmt: skip
+# Spanish money's names, after "las 3.50": an amount, not a time ("las 3.50 libras").
+_MONEY_WORDS_ES = set(words("libras euros dólares pesos céntimos centavos yenes"))
 # Words before a month and day written "3/4" ("on 3/4"; Spanish "el pasado 14/02").
 _BEFORE_DATE = {
     "en": {"on", "since", "until", "till", "by", "before", "after", "through", "from", "due"},
@@ -1003,9 +1017,14 @@ _STATE_CODES = set(words(
 ))  # fmt: skip
 # Capitals before a number that do not name a model ("USD 2024", "AD 79", "BC", a month).
 _NOT_MODELS = set(words("AD BC BCE CE USD EUR GBP JPY MXN ARS COP CLP PM AM UTC GMT EST PST"
-                        " CST MST EDT PDT ZIP NO"))  # fmt: skip
+                        " CST MST EDT PDT ZIP NO ISO NHS RSS"))  # fmt: skip
+# Verbs ending in s after a model's number ("the RTX 4090 has"), not a plural it counts.
+_MODEL_VERBS = set(words(
+    "has is was does costs uses runs needs offers supports gets comes makes takes delivers"
+    " features includes remains sells beats draws weighs ships starts"
+))  # fmt: skip
 # Words after a three-digit status code said in pairs ("a 404 error": four oh four).
-_STATUS_WORDS = set(words("error errors status code codes page pages response responses"))
+_STATUS_WORDS = set(words("error status code page response"))
 _C_POSSESSIVE = re.compile(r"(?<=[^\W\d_])c['\u2019]s\b")
 _PLAIN_WORD = re.compile(
     r"^[\"'\u201c\u2018\u00ab(\[\u00bf\u00a1]*[^\W\d_]+(?:['\u2019-][^\W\d_]+)*"
@@ -1140,10 +1159,12 @@ def _without_pictographs(text: str) -> str:
     return "".join(kept)
 
 
-def _dialogue(word: str, language: str) -> str | None:
+def _dialogue(word: str, language: str, starts: bool = True) -> str | None:
     """A stutter or an interjection of consonants as a reader says it ("W-w-what": What,
     what, what; "Shh": Sch), or None. "I-I" stays: espeak says it. A dialogue dash or an
-    opening mark before it stays ("—N-no", "—¡Mmm!")."""
+    opening mark before it stays ("—N-no", "—¡Mmm!"). A stutter in capitals only where a
+    sentence or a quote ``starts``: mid-sentence "an R-rated movie", "the D-dimer test" are
+    a letter and a word."""
     opening = _DIALOGUE_OPENING.match(word).group(0)
     if opening:
         said = _dialogue(word[len(opening) :], language)
@@ -1155,13 +1176,14 @@ def _dialogue(word: str, language: str) -> str | None:
             said.lower() != letters.lower()  # "I-I", "Mm-mm"
             and not (len(letters) == 2 and _VOWELS & set(letters))  # "re-read", "co-counsel"
             and (said[0].islower() or word.isupper())  # "D-Day", "X-Xtra"; "B-BUT"
+            and (starts or letters.islower())
             and not compound
         ):
             first = said[0].upper() + said[1:] if letters[0].isupper() else said
             copies = min(repeats.count("-") + 2, _MOST_REPEATS)
             return ", ".join([first] + [said] * (copies - 1))
-    if word.isupper() and len(word) <= 3:
-        return None  # "PST", "HM", "MMM": an acronym
+    if (word.isupper() and len(word) <= 3) or word in ("sh", "ssh", "pst"):
+        return None  # "PST", "HM", "MMM": an acronym; "ssh", "sh": commands
     if word in _UNITS:
         return None  # "in mm"
     if interjection := _INTERJECTION.fullmatch(word):
@@ -1202,7 +1224,7 @@ class _Reader:
             if _PLAIN_WORD.match(word) and not self._special_word(word):
                 # Most words: letters and punctuation, nothing to say differently; but
                 # espeak voices the s of "public's", "Eric's", "Doc's" as z: "publics".
-                said = word.lower() if self.i in self._lowered else word
+                said = self._lowercase(word) if self.i in self._lowered else word
                 self.out.append(Token(word, _C_POSSESSIVE.sub("cs", said)))
                 self._quotes += word.count('"')
                 self.i += 1
@@ -1218,6 +1240,16 @@ class _Reader:
             self.i += taken
         return self._with_pauses(self.out)
 
+    def _lowercase(self, word: str) -> str:
+        """A word in capitals said as a word: in lowercase, but capitalized where it starts a
+        sentence ("YOU did." You), where espeak ends a sentence only before a capital."""
+        lowered = word.lower()
+        previous = self.raw[self.i - 1].rstrip(_CLOSING) if self.i else "."
+        if previous.endswith(SENTENCE_ENDS) or _LEAD.match(word):
+            start = len(_LEAD.match(lowered).group(0)) if _LEAD.match(lowered) else 0
+            return lowered[:start] + lowered[start : start + 1].upper() + lowered[start + 1 :]
+        return lowered
+
     def _capitals_said_as_words(self) -> set[int]:
         """Where a short word in capitals is said as a word, in lowercase ("a BIG mistake",
         "STOP IT NOW!", "LEAVE US ALONE!"), which espeak spelled ("B I G", "I T"): one of
@@ -1230,9 +1262,9 @@ class _Reader:
             core = _TRAIL.sub("", _LEAD.sub("", word)) if word.isupper() else ""
             if core.isupper() and re.sub(r"['\u2019-]", "", core).isalpha():
                 run.append((k, core))
-                if core in emphasized:
-                    lowered.add(k)
                 continue
+            if len(run) <= 2:  # among lowercase words only: a text in capitals reads as words
+                lowered.update(at for at, said in run if said in emphasized)
             if len(run) >= 3:
                 for j, (at, said) in enumerate(run):
                     if said in shouted and not (said == "US" and j and run[j - 1][1] == "THE"):
@@ -1306,7 +1338,7 @@ class _Reader:
         numeral = _POSSESSIVE.sub("", core)  # "Henry VIII's", "Charles I's"
         return (
             word.rstrip(",;:!?\"')]\u201d\u2019").endswith(".")  # "Jr.," and "I.e.," too
-            or _dialogue(bare, self.language) is not None  # "W-what", "Shh"
+            or _dialogue(bare, self.language, self._starts_here()) is not None  # "W-what"
             or bare.startswith("WW")  # "WWII"
             or core in _CURRENCIES
             or core in _UNITS
@@ -1335,15 +1367,15 @@ class _Reader:
     def _letter_a(self, word: str) -> bool:
         """Whether a capital "A" here is the letter ("plan A failed", "an A in math",
         "Grade A beef", "vitamin A."), not the article: it does not start a sentence, a quote
-        or a clause after a colon, and is not a title's ("A Tale Of A City")."""
+        or a clause after a colon, and is not a title's ("He read A Tale of Two Cities")."""
         if self.es or _TRAIL.sub("", word) != "A" or self.i == 0:
             return False
         previous = self.raw[self.i - 1]
         if previous.rstrip(_CLOSING).endswith((*SENTENCE_ENDS, ":", "\u2014", "\u2013", "-")):
             return False
-        following = _LEAD.sub("", self._peek())
-        titled = previous[:1].isupper() and following[:1].isupper() and not _TRAIL.search(word)
-        return not titled
+        following = _TRAIL.sub("", _LEAD.sub("", self._peek()))
+        # not a title's first word: "read A Tale of Two Cities", "A Star Is Born"
+        return bool(_TRAIL.search(word)) or not following[:1].isupper() or len(following) == 1
 
     def _alone(self) -> bool:
         """Whether this word is all the text there is (a heading, a paragraph)."""
@@ -1526,14 +1558,22 @@ class _Reader:
         ):
             first, last = months.groups()
             return 1, f"{first} {self.words['to']} {last}{body[len(core) :]}"
-        if tag := _HASHTAG.match(core):  # "#BlackLivesMatter": hashtag Black Lives Matter
+        if (tag := _HASHTAG.match(core)) and not _NOT_HASHTAG.fullmatch(tag.group(1)):
+            # "#BlackLivesMatter": hashtag Black Lives Matter
             said = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|_", " ", tag.group(1)).strip()
             return 1, f"hashtag {said}{body[len(core) :]}"
-        if core == "vs" and not self.es:  # "Lakers vs Celtics": espeak says "V S"
-            return 1, "versus" + body[2:]
+        if core == "vs" and not self.es and _TRAIL.sub("", self._peek()) != "code":
+            return 1, "versus" + body[2:]  # "Lakers vs Celtics": espeak says "V S"
+        if body == "v." and not self.es and self._between_names():
+            return 1, "versus"  # "Roe v. Wade"; not "iv. Discussion v. Conclusion"
         if body.startswith("al.") and core == "al" and self._previous_word() == "et":
             return 1, "al" + self._abbreviation_end(True, body[3:], 1)  # "Smith et al. found"
-        if re.fullmatch(r"Ms[,;:]?", body) and not self.es and self._peek()[:1].isupper():
+        if (
+            re.fullmatch(r"Ms[,;:]?", body)
+            and not self.es
+            and self._peek()[:1].isupper()
+            and _TRAIL.sub("", self._peek()) not in _MS_OFFICE
+        ):
             return 1, "Miz" + body[2:]  # "Ms Li": espeak says "M S"
         if body in _BIBLE_ABBREVIATIONS and _VERSE.match(_TRAIL.sub("", self._peek())):
             return 1, _BIBLE_ABBREVIATIONS[body]  # "Gen. 1:1": Genesis chapter one, verse one
@@ -1599,6 +1639,7 @@ class _Reader:
             self.es
             and body == "D."
             and self._peek()[:1].isupper()
+            and len(_TRAIL.sub("", self._peek())) > 1  # "el grupo D. Y el": a letter
             and not (before[:1].isupper() and before.isalpha())
         ):  # "D. Quijote", "a D. Juan": don; a middle initial ("Roberto D. García") stays
             return 1, "don"
@@ -1627,6 +1668,17 @@ class _Reader:
             # 1950"): its full stop ends no sentence, and the voice would cut one there.
             return 1, body[:-1]
         return None
+
+    def _between_names(self) -> bool:
+        """Whether the word here stands between two capitalized names ("Roe v. Wade")."""
+        before = self.raw[self.i - 1] if self.i else ""
+        after = _LEAD.sub("", self._peek())
+        return (
+            before[:1].isupper()
+            and before.rstrip(",").isalpha()
+            and after[:1].isupper()
+            and not re.fullmatch(r"[IVXLC]+\.?", after)
+        )
 
     def _compass(self, body: str, ahead: int = 0) -> str | None:
         """ "42 W. 57th St.", "10 N. Main St.": a compass point (``body``, ``ahead`` words on)
@@ -1717,8 +1769,13 @@ class _Reader:
         "Fri., Oct. 4"), which espeak says as a word ("nahv", "fry")."""
         if not self.es and (said := _DAYS_AND_MONTHS.get(body.rstrip(",;:"))):
             following = self._peek()
-            ends = body.endswith(".") and (not following or self._starts_sentence())
-            return said + ("." if ends else body[len(body.rstrip(",;:")) :])
+            if body.endswith(".") and (not following or following[:1].isupper()):
+                # At a sentence's end only after a word that leads to a date ("on Sun."):
+                # "around the Sun.", "Ask Jan." are the star and a name.
+                if self._previous_word() not in _BEFORE_DATE["en"] | {"every", "next", "last"}:
+                    return None
+                return said + "."
+            return said + body[len(body.rstrip(",;:")) :]
         stripped = body.rstrip(".")
         if not re.match(r"^\d", self._peek()):
             return None
@@ -2165,6 +2222,9 @@ class _Reader:
         if not match or (before not in _BIBLE_BOOKS and before not in _BIBLE_ABBREVIATIONS):
             return None
         chapter, verse, last = match.groups()
+        following = self._peek().lower().rstrip(",;:!?.").replace(".", "")
+        if verse.startswith("0") or following in ("am", "pm", "-", "\u2013", "to", "h"):
+            return None  # "James 10:00", "Mark 3:15 pm", "Daniel 9:30 - 10:30": times
         said_chapter, said_verse, said_verses = _VERSE_WORDS[self.language]
         said = f"{said_chapter} {self._plain(chapter)}, "
         if last:
@@ -2403,8 +2463,13 @@ class _Reader:
         if not match or integer(match.group(1)) > 23 or integer(match.group(2)) > 59:
             return False
         hours = ("h", "h.", "horas", "hrs", "hrs.")
-        if self._previous_word() in ("las", "la") or self._peek().rstrip(",;:") in hours:
+        following = self._peek().rstrip(",;:")
+        if following in hours:
             return True
+        if self._previous_word() in ("las", "la"):
+            money = _TRAIL.sub("", following)
+            return money not in _CURRENCIES and money not in _MONEY_WORDS_ES
+
         return (  # "de 9.30 a 14.00 h"
             self._peek() in ("a", "y", "hasta")
             and re.fullmatch(r"\d{1,2}\.\d{2}", self._peek(2)) is not None
@@ -2425,7 +2490,14 @@ class _Reader:
         )
         if not match or not leads:
             return None
-        if not trail and _TRAIL.sub("", self._peek()).lower() in ("of", "de", "del"):
+        following = _TRAIL.sub("", self._peek())
+        if core == "9/11" and not self.es:
+            return 1, "nine eleven"  # the attacks: "on 9/11"
+        if not trail and (
+            following.lower() in ("of", "de", "del")
+            # a lowercase word that is no sentence's next ("on 1/2 power", "on 3/4 speed")
+            or (following.isalpha() and following.islower() and following not in _AFTER_DATE)
+        ):
             return None
         a, b = integer(match.group(1)), integer(match.group(2))
         d, m = (a, b) if self.es else (b, a)
@@ -2690,8 +2762,8 @@ class _Reader:
         """ "YoY", "y/y", "P/E", "FTSE", "C#", "IPv6"; "the WHO": W.H.O."""
         if said := _SAID_WHOLE[self.language].get(core):
             return 1, said
-        if core == "WHO" and self._previous_word() == "the":
-            return 1, "W.H.O"
+        if core == "WHO" and self.raw[self.i - 1] in ("the", "The") and not self._peek().isupper():
+            return 1, "W.H.O"  # "the WHO said"; not "THE WHO played", a text in capitals
         return None
 
     def _code_number(self, core: str, trail: str):
@@ -2705,16 +2777,35 @@ class _Reader:
             self._ending = trail[1:]  # the parenthesis is the name's
             return 1, f"{_paired(core[:3])} {core[-1].upper()}"
         before = self.raw[self.i - 1] if self.i else ""
-        if re.fullmatch(r"\d{5}(?:-\d{4})?", core) and before.rstrip(",") in _STATE_CODES:
+        city = self.raw[self.i - 2] if self.i >= 2 else ""
+        if (
+            re.fullmatch(r"\d{5}(?:-\d{4})?", core)
+            and before.rstrip(",") in _STATE_CODES
+            and city.endswith(",")  # "Springfield, IL 62704"; not "IN 15000 HOMES"
+        ):
             return 1, ", ".join(digits(part, "en") for part in core.split("-"))
         if not re.fullmatch(r"\d{3,4}", core):
             return None
         following = _TRAIL.sub("", self._peek())
-        if re.fullmatch(r"[1-5]\d\d", core) and (
-            (not trail and following in _STATUS_WORDS) or before in ("HTTP", "status")
-        ):
+        article = self._previous_word() in ("a", "an", "the")
+        if re.fullmatch(r"[45]\d\d", core) and (
+            (not trail and following in _STATUS_WORDS and article) or before in ("HTTP", "status")
+        ):  # "a 404 error", "HTTP 503"; not "350 pages", "125 responses"
             return 1, _paired(core)
-        if re.fullmatch(r"[A-Z]{2,4}", before) and before not in _NOT_MODELS:
+        after = self._peek()
+        if (
+            re.fullmatch(r"[A-Z]{2,4}", before)
+            and before not in _NOT_MODELS
+            and before not in _UNITS
+            and following not in _UNITS  # "SSD 256 GB": a quantity
+            and not (after.isupper() and len(_TRAIL.sub("", after)) > 1)  # "WITH 2345 VOTES"
+            and not (  # "MRI 150 scans" counts; "RTX 4090 has" names
+                not trail
+                and following.islower()
+                and following.endswith("s")
+                and following not in _MODEL_VERBS
+            )
+        ):
             return 1, _paired(core)  # "RTX 4090", "GTX 1080"
         return None
 
@@ -2819,15 +2910,19 @@ class _Reader:
         Singular before the noun it measures, as units are ("a 2-inch pipe")."""
         if core.endswith("\u2033"):  # a double prime, no quote: "10″"
             core, trail = core[:-1], "\u2033" + trail
-        if self.es or trail[:1] not in ('"', "\u2033") or (trail[0] == '"' and self._quotes % 2):
-            return None
+        opened = self._quotes + self.raw[self.i].count('"') - trail.count('"')
+        if self.es or trail[:1] not in ('"', "\u2033") or (trail[0] == '"' and opened % 2):
+            return None  # '"23"', 'He said "I'm 6"': a quote's closing
         if not re.fullmatch(r"\d+(?:\.\d+)?|\d{1,2}/\d{1,2}", core):
             return None
         self._ending = trail[1:]
         self._quotes -= trail[0] == '"'  # an inch mark opens and closes no quote
         following = _TRAIL.sub("", self._peek())
-        qualifies = (
-            not trail[1:] and following.isalpha() and following.islower() and following != "x"
+        qualifies = (  # "2\" squares", "a 55\" TV"
+            not trail[1:]
+            and following.isalpha()
+            and following != "x"
+            and (following.islower() or self._previous_word() in ("a", "an"))
         )
         if "/" in core:
             n, d = (integer(x) for x in core.split("/"))
@@ -2924,6 +3019,9 @@ class _Reader:
         for k, ch in enumerate(core):
             value = values[ch]
             total += -value if k + 1 < len(core) and values[core[k + 1]] > value else value
+        if self.es and previous.lower() in ("el", "la") and total <= 10 and (counted or regnal):
+            # "la IV edición", "el IV Congreso": an ordinal before its noun, cuarta, cuarto
+            return 1, ordinal(total, "es", gender="f" if previous.lower() == "la" else "m")
         if counted:
             return 1, cardinal(total, self.language)
         if self.es:  # "Felipe segundo", "Isabel segunda", "Alfonso trece"
@@ -2939,12 +3037,9 @@ class _Reader:
 
     def _intravenous(self) -> bool:
         """Whether "IV" after a capitalized word (not a monarch's) is intravenous: before a
-        word of _INTRAVENOUS ("Patient IV fluids"), or after a sentence's first word ("Start
-        IV now"); else it numbers a sequel ("watched Rocky IV": four)."""
-        if _TRAIL.sub("", self._peek()).lower() in _INTRAVENOUS:
-            return True
-        before = self.raw[self.i - 2] if self.i >= 2 else ""
-        return not before or before.rstrip(_CLOSING).endswith(SENTENCE_ENDS)
+        word of _INTRAVENOUS ("Patient IV fluids", "Start IV antibiotics"); else it numbers a
+        sequel ("Rocky IV is my favorite": four)."""
+        return _TRAIL.sub("", self._peek()).lower() in _INTRAVENOUS
 
     def _month_day(self, core: str, trail: str):
         """English says "March 15" as "March fifteenth", "15 March" as "the fifteenth of
@@ -2988,8 +3083,13 @@ class _Reader:
             and (previous != "Jan" or _YEAR_AFTER_JAN.match(self.raw[self.i]) is not None)
         )
 
+    def _starts_here(self) -> bool:
+        """Whether the word here starts a sentence, a clause after a colon, or a quote."""
+        previous = self.raw[self.i - 1].rstrip(_CLOSING) if self.i else "."
+        return previous.endswith((*SENTENCE_ENDS, ":")) or bool(_LEAD.match(self.raw[self.i]))
+
     def _dialogue(self, core: str, trail: str):
-        said = _dialogue(core, self.language)
+        said = _dialogue(core, self.language, self._starts_here())
         return None if said is None else (1, said)
 
     def _world_war(self, core: str, trail: str):
