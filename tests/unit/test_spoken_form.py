@@ -352,6 +352,10 @@ ENGLISH = [
      "and left.",
      "Roll to one quarter inch thick; cut two inch squares; a ten inch pan; three inches of "
      'snow; twelve inches by fourteen inches. He said "I\'m six" and left.'),
+    # Opening hours and spans of days as AP style writes them, the dash against a word.
+    ("Open 10 a.m.\u20136 p.m. daily, 9 a.m.-noon Sat.; the show runs Jan. 5\u2013Feb. 10.",
+     "Open ten A.M to six P.M daily, nine A.M to noon Saturday; the show runs January fifth to "
+     "February tenth."),
 ]  # fmt: skip
 
 SPANISH = [

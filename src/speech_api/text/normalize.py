@@ -1470,6 +1470,8 @@ class _Reader:
             self._currency,
             self._percent,
             self._military,
+            self._meridiem_range,
+            self._day_to_month,
             self._verse,
             self._time,
             self._time_range,
@@ -2401,6 +2403,50 @@ class _Reader:
             and not (following.isupper() and len(following) > 1)
         )
         return punctuation.replace(".", "") + ("." if sentence_end else "")
+
+    def _meridiem_range(self, core: str, trail: str):
+        """ "10 a.m.-6 p.m." (an en dash too), "9 a.m.-noon", as AP style writes opening
+        hours (the dash against the meridiem, which no other rule took): ten A.M to six P.M."""
+        if self.es or trail or not (start := re.fullmatch(r"(\d{1,2})(?::(\d{2}))?", core)):
+            return None
+        ahead = re.fullmatch(
+            r"([ap])\.?m\.?[-\u2013](?:(\d{1,2})(?::(\d{2}))?|(noon|midnight))(\W*)",
+            self._peek(),
+            re.IGNORECASE,
+        )
+        if ahead is None:
+            return None
+        first_meridiem, hour, minute, word, rest = ahead.groups()
+        first = self._clock(integer(start.group(1)), integer(start.group(2) or "0"),
+                            f"{first_meridiem.lower()}m")  # fmt: skip
+        if word:
+            self._ending = rest
+            return 2, f"{first} {self.words['to']} {word.lower()}"
+        meridiem = _TRAIL.sub("", self._peek(2)).lower().replace(".", "")
+        if rest or meridiem not in ("am", "pm"):
+            return None
+        self._ending = self._meridiem_end(self.raw[self.i + 2], 3)
+        second = self._clock(integer(hour), integer(minute or "0"), meridiem)
+        return 3, f"{first} {self.words['to']} {second}"
+
+    def _day_to_month(self, core: str, trail: str):
+        """ "Jan. 5-Feb. 10", "March 3-April 5" (an en dash too): days across two months, the
+        dash against the second month's name: January fifth to February tenth."""
+        match = re.fullmatch(r"(\d{1,2})[-\u2013]([A-Z][a-z]{2,8})\.?", core)
+        if self.es or match is None or trail.strip(".") or not 1 <= integer(match.group(1)) <= 31:
+            return None
+        before = self.raw[self.i - 1].rstrip(".") if self.i else ""
+        month = _MONTH_ABBREVIATIONS["en"].get(match.group(2))
+        month = month or (
+            _MONTHS["en"].index(match.group(2)) + 1 if match.group(2) in _MONTHS["en"] else 0
+        )
+        day = _TRAIL.sub("", self._peek())
+        if not month or not re.fullmatch(r"\d{1,2}", day) or not 1 <= integer(day) <= 31:
+            return None
+        if before not in _MONTHS["en"] and before not in _MONTH_ABBREVIATIONS["en"]:
+            return None
+        second = f"{_MONTHS['en'][month - 1]} {ordinal(integer(day))}"
+        return 2, f"{ordinal(integer(match.group(1)))} {self.words['to']} {second}"
 
     def _clock(self, hour: int, minute: int, meridiem: str) -> str:
         """A time as said: "three thirty P.M", "fifteen hundred"; the hour 0 as twelve at
