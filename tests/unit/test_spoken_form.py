@@ -563,6 +563,9 @@ LEFT_ALONE = [
      "IN fifteen thousand HOMES, THE POWER IS OUT. THE WHO played. Open Ms Word in vs code."),
     ("en", "The Dental Assoc. meets. A 55\" TV.",
      "The Dental Association meets. A fifty-five inch TV."),
+    ("en", "An Assoc. Professor read Paul, v. 12; the EU 2030 targets; HE GOT A B IN MATH.",
+     "An Associate Professor read Paul, verse twelve; the EU twenty thirty targets; HE GOT A B "
+     "IN MATH."),
     ("es", "La IV edición del festival. El grupo D. Y el grupo E. Las 3.50 libras.",
      "La cuarta edición del festival. El grupo D. Y el grupo E. Las tres coma cincuenta "
      "libras."),

@@ -484,7 +484,7 @@ _BEFORE_NUMBER = {
            "p.": "page", "pp.": "pages", "Fig.": "figure", "fig.": "figure",
            "vol.": "volume", "Vol.": "volume", "ch.": "chapter", "Ch.": "chapter",
            "Art.": "article", "art.": "article", "Arts.": "articles", "Sec.": "section",
-           "Ste.": "Suite", "Ref.": "reference",
+           "Ste.": "Suite", "Ref.": "reference", "v.": "verse", "vv.": "verses",
            "sec.": "section", "§": "section", "§§": "sections"},
     "es": {"#": "número", "No.": "número", "p.": "página", "pp.": "páginas",
            "fig.": "figura", "Fig.": "figura", "vol.": "volumen", "cap.": "capítulo",
@@ -1021,7 +1021,8 @@ _NOT_MODELS = set(words("AD BC BCE CE USD EUR GBP JPY MXN ARS COP CLP PM AM UTC 
 # Verbs ending in s after a model's number ("the RTX 4090 has"), not a plural it counts.
 _MODEL_VERBS = set(words(
     "has is was does costs uses runs needs offers supports gets comes makes takes delivers"
-    " features includes remains sells beats draws weighs ships starts"
+    " features includes remains sells beats draws weighs ships starts departs arrives leaves"
+    " lands lists"
 ))  # fmt: skip
 # Words after a three-digit status code said in pairs ("a 404 error": four oh four).
 _STATUS_WORDS = set(words("error status code page response"))
@@ -1373,6 +1374,8 @@ class _Reader:
         previous = self.raw[self.i - 1]
         if previous.rstrip(_CLOSING).endswith((*SENTENCE_ENDS, ":", "\u2014", "\u2013", "-")):
             return False
+        if len(previous) > 1 and previous.isupper():
+            return False  # a text in capitals: "HE GOT AN A AND A B" (the article too)
         following = _TRAIL.sub("", _LEAD.sub("", self._peek()))
         # not a title's first word: "read A Tale of Two Cities", "A Star Is Born"
         return bool(_TRAIL.search(word)) or not following[:1].isupper() or len(following) == 1
@@ -1577,6 +1580,8 @@ class _Reader:
             and _TRAIL.sub("", self._peek()) not in _MS_OFFICE
         ):
             return 1, "Miz" + body[2:]  # "Ms Li": espeak says "M S"
+        if body == "Assoc." and self._peek().startswith(("Prof", "Dir", "Dean", "Ed", "Just")):
+            return 1, "Associate"  # "Assoc. Prof.", "Assoc. Director"; else Association
         if body in _BIBLE_ABBREVIATIONS and _VERSE.match(_TRAIL.sub("", self._peek())):
             return 1, _BIBLE_ABBREVIATIONS[body]  # "Gen. 1:1": Genesis chapter one, verse one
         if not any(mark in body for mark in "./º#§"):
@@ -2853,6 +2858,12 @@ class _Reader:
             )
         ):
             return 1, _paired(core)  # "RTX 4090", "GTX 1080"
+        if (
+            re.fullmatch(r"[A-Z]{2,4}", before)
+            and before not in _UNITS
+            and 1900 <= integer(core) <= 2099
+        ):
+            return 1, year(integer(core))  # "the EU 2030 targets", "the TX 2024 finals"
         return None
 
     def _exponent(self, core: str, trail: str):
