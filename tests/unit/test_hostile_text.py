@@ -222,3 +222,13 @@ def test_a_200000_character_url_is_refused_and_a_long_query_is_not_read():
 
 def test_a_code_span_may_quote_a_backtick():
     assert read("Use ``a ` b`` here.").spoken == "Use a ` b here."
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [("It is $€ 5 now.", "It is $€ five now."), ("Pay €£ 5 million.", "Pay €£ five million.")],
+)
+def test_two_currency_signs_before_an_amount_are_read_not_a_crash(text, spoken):
+    """A spaced sign before an amount is read as its currency ("€ 5 million"); two signs run
+    together were looked up as one ("$€" is in "$€£¥" as a substring) and raised KeyError."""
+    assert read(text).spoken == spoken

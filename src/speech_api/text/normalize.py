@@ -2048,7 +2048,7 @@ class _Reader:
             ):  # "1.200 €/mes": mil doscientos euros por mes
                 said = self._money(core, split[0], None, taken_scale=None)
                 return 2, f"{said} {split[1]}"
-            elif (core in _CODES_FIRST or core in "$€£¥") and re.fullmatch(
+            elif (core in _CODES_FIRST or core in ("$", "€", "£", "¥")) and re.fullmatch(
                 rf"[-\u2212]?(?:{number})[.,;:!?]*", self._peek()
             ):  # "USD 2.5 billion", "€ 5 million": the code or a spaced sign before
                 amount = _TRAIL.sub("", self._peek()) or self._peek()
