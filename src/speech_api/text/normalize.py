@@ -1219,7 +1219,7 @@ class _Reader:
         while self.i < len(self.raw):
             word = self.raw[self.i]
             if self._letter_a(word):  # "plan A failed": the letter, not the article
-                self.out.append(Token(word, "eh" + word[1:]))
+                self.out.append(Token(word, self._letter_names("A") + word[1:]))
                 self.i += 1
                 continue
             if _PLAIN_WORD.match(word) and not self._special_word(word):
@@ -1246,8 +1246,9 @@ class _Reader:
         sentence ("YOU did." You), where espeak ends a sentence only before a capital."""
         lowered = word.lower()
         previous = self.raw[self.i - 1].rstrip(_CLOSING) if self.i else "."
-        if previous.endswith(SENTENCE_ENDS) or _LEAD.match(word):
-            start = len(_LEAD.match(lowered).group(0)) if _LEAD.match(lowered) else 0
+        opening = _LEAD.match(lowered)
+        if previous.endswith(SENTENCE_ENDS) or opening:
+            start = opening.end() if opening else 0
             return lowered[:start] + lowered[start : start + 1].upper() + lowered[start + 1 :]
         return lowered
 
@@ -2520,7 +2521,6 @@ class _Reader:
         if self._previous_word() in ("las", "la"):
             money = _TRAIL.sub("", following)
             return money not in _CURRENCIES and money not in _MONEY_WORDS_ES
-
         return (  # "de 9.30 a 14.00 h"
             self._peek() in ("a", "y", "hasta")
             and re.fullmatch(r"\d{1,2}\.\d{2}", self._peek(2)) is not None
@@ -2844,10 +2844,10 @@ class _Reader:
         ):  # "a 404 error", "HTTP 503"; not "350 pages", "125 responses"
             return 1, _paired(core)
         after = self._peek()
+        capitals = re.fullmatch(r"[A-Z]{2,4}", before) is not None and before not in _UNITS
         if (
-            re.fullmatch(r"[A-Z]{2,4}", before)
+            capitals
             and before not in _NOT_MODELS
-            and before not in _UNITS
             and following not in _UNITS  # "SSD 256 GB": a quantity
             and not (after.isupper() and len(_TRAIL.sub("", after)) > 1)  # "WITH 2345 VOTES"
             and not (  # "MRI 150 scans" counts; "RTX 4090 has" names
@@ -2858,11 +2858,7 @@ class _Reader:
             )
         ):
             return 1, _paired(core)  # "RTX 4090", "GTX 1080"
-        if (
-            re.fullmatch(r"[A-Z]{2,4}", before)
-            and before not in _UNITS
-            and 1900 <= integer(core) <= 2099
-        ):
+        if capitals and 1900 <= integer(core) <= 2099:
             return 1, year(integer(core))  # "the EU 2030 targets", "the TX 2024 finals"
         return None
 
